@@ -1,0 +1,114 @@
+/**
+ * The composition root: builds every part from the configuration, a clock and a logger, so tests
+ * can build the whole bot on a temporary folder and a fake clock.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import restify from 'restify';
+import { Conversations } from './bot/conversations.js';
+import { PartnerSetupBot } from './bot/partnerSetupBot.js';
+import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
+import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
+import type { Commerce } from './commerce/commerce.js';
+import type { Config } from './config.js';
+import { runReleaseSweep } from './setups/releaseJob.js';
+import { SetupService } from './setups/setupService.js';
+import { JsonFileStore } from './store/store.js';
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  now?: () => Date;
+  /** Replaces the embedded commerce default (a real backend, or a test double). */
+  commerce?: Commerce;
+}
+
+export interface App {
+  server: restify.Server;
+  embeddedCommerce: EmbeddedCommerce;
+  setups: SetupService;
+  /** Releases ran-out reservations and sends pending notices now; the schedule calls the same. */
+  sweep(): Promise<number>;
+  start(): Promise<{ url: string }>;
+  stop(): Promise<void>;
+}
+
+const MAX_FIELD_LENGTH = 2000;
+
+export async function createApp({ config, log, now = () => new Date(), commerce }: AppOptions): Promise<App> {
+  await mkdir(config.DATA_DIR, { recursive: true });
+  const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
+  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now);
+  const store = await JsonFileStore.open(config.DATA_DIR);
+  const setups = new SetupService(
+    store,
+    commerce ?? embeddedCommerce,
+    hashKey,
+    now,
+    {
+      reservationDays: config.RESERVATION_DAYS,
+      maxKeysPerSetup: 50,
+      maxFieldLength: MAX_FIELD_LENGTH,
+      guessLimit: config.GUESS_LIMIT,
+      guessWindowMinutes: config.GUESS_WINDOW_MINUTES,
+      guessLockMinutes: config.GUESS_LOCK_MINUTES,
+    },
+    log,
+  );
+  await setups.reconcile();
+
+  const auth = new ConfigurationBotFrameworkAuthentication(
+    config.localMode
+      ? {}
+      : {
+          MicrosoftAppId: config.MicrosoftAppId,
+          MicrosoftAppPassword: config.MicrosoftAppPassword,
+          MicrosoftAppType: config.MicrosoftAppType,
+          MicrosoftAppTenantId: config.MicrosoftAppTenantId,
+        },
+  );
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (context: TurnContext, error: unknown) => {
+    log.error({ err: error, type: context.activity.type }, 'unhandled turn error');
+    await context.sendActivity('Sorry, something went wrong and nothing was changed. Please try again.').catch(() => undefined);
+  };
+  const conversations = new Conversations(store, adapter, config.MicrosoftAppId ?? '', now, log);
+  const bot = new PartnerSetupBot({ setups, conversations, log, maxFieldLength: MAX_FIELD_LENGTH });
+
+  const server = restify.createServer({ name: 'partner-setup-bot', handleUncaughtExceptions: false });
+  server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false }));
+  server.post('/api/messages', async (req, res) => {
+    await adapter.process(req, res, (context) => bot.run(context));
+  });
+  server.get('/healthz', (_req, res, next) => {
+    res.send(200, { status: 'ok' });
+    next();
+  });
+
+  const sweep = () => runReleaseSweep(setups, conversations, log);
+  let job: ScheduledTask | undefined;
+
+  return {
+    server,
+    embeddedCommerce,
+    setups,
+    sweep,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      job = cron.schedule(config.RELEASE_CRON, () => void sweep().catch((error) => log.error({ err: error }, 'release sweep failed')));
+      void sweep().catch((error) => log.error({ err: error }, 'release sweep failed'));
+      return { url: `http://${config.host}:${port}` };
+    },
+    async stop() {
+      await job?.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

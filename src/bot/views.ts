@@ -1,0 +1,168 @@
+/** Turns persisted state into card data: every card is a view of a setup, never the state itself. */
+import { renderCard, type AdaptiveCard } from '../cards.js';
+import { maskKey } from '../domain/productKey.js';
+import { isEditable, totalsByProduct, type Setup, type SetupKey } from '../domain/setup.js';
+import { fill, type Messages } from '../i18n/index.js';
+import type { FieldError, Refusal } from '../setups/setupService.js';
+
+export type NoticeStyle = 'attention' | 'warning' | 'good' | 'accent';
+export interface Notice {
+  text: string;
+  style: NoticeStyle;
+}
+
+export const MAX_FIELDS = 10;
+
+function keyRows(m: Messages, keys: readonly SetupKey[]) {
+  return keys.map((key) => ({
+    id: key.id,
+    masked: maskKey(key.lastGroup),
+    product: key.product,
+    seats: m.count(m.t.common.seatCount, key.seats),
+    term: m.count(m.t.common.monthCount, key.termMonths),
+  }));
+}
+
+function totals(m: Messages, keys: readonly SetupKey[]): string[] {
+  return totalsByProduct(keys).map((total) =>
+    fill(m.t.review.total, { product: total.product, seats: m.count(m.t.common.seatCount, total.seats), keys: m.count(m.t.common.keyCount, total.keys) }),
+  );
+}
+
+export function noticeCard(m: Messages, notice: Notice, showHelp = false): AdaptiveCard {
+  return renderCard('notice', { notice, showHelp, helpTitle: m.t.welcome.title });
+}
+
+export function welcomeCard(m: Messages, viewerId: string, openSetups: readonly Setup[], notice?: Notice): AdaptiveCard {
+  const unfinished = openSetups.map((setup) => {
+    const keys = m.count(m.t.common.keyCount, setup.keys.length);
+    const status =
+      setup.status === 'reserved'
+        ? fill(m.t.welcome.statusReserved, { date: m.date(setup.reservedUntil!) })
+        : setup.status === 'reviewing'
+          ? m.t.welcome.statusReviewing
+          : m.t.welcome.statusEntering;
+    const mine = setup.ownerId === viewerId;
+    return {
+      mine,
+      text: mine ? fill(m.t.welcome.unfinishedMine, { keys, status }) : fill(m.t.welcome.unfinishedColleague, { name: setup.ownerName, keys, status }),
+      continueTitle: fill(m.t.welcome.continue, { keys }),
+      setupId: setup.id,
+      rev: setup.rev,
+    };
+  });
+  return renderCard('welcome', { t: m.t.welcome, notice, unfinished });
+}
+
+export interface EntryFields {
+  values: string[];
+  errors?: FieldError[][];
+}
+
+function errorText(m: Messages, error: FieldError): string {
+  const e = m.t.entry.error;
+  switch (error.code) {
+    case 'empty':
+      return e.empty;
+    case 'tooLong':
+    case 'tooMany':
+      return fill(e[error.code], { max: error.max });
+    case 'length':
+      return fill(e.length, { n: error.position, length: error.length });
+    case 'characters':
+      return fill(e.characters, { n: error.position, characters: error.characters });
+    case 'duplicate':
+      return fill(e.duplicate, { n: error.position, first: error.first });
+    case 'reservedByColleague':
+      return fill(e.reservedByColleague, { n: error.position, name: error.name });
+    default:
+      return fill(e[error.code], { n: error.position });
+  }
+}
+
+export function entryCard(m: Messages, setupId: string, setup: Setup | undefined, fields: EntryFields, notice?: Notice): AdaptiveCard {
+  const values = fields.values.length > 0 ? fields.values.slice(0, MAX_FIELDS) : [''];
+  return renderCard('entry', {
+    t: m.t.entry,
+    notice,
+    setupId,
+    rev: setup?.rev ?? 0,
+    added: keyRows(m, setup?.keys ?? []),
+    fields: values.map((value, index) => ({
+      id: `key${index}`,
+      label: fill(m.t.entry.fieldLabel, { n: index + 1 }),
+      value,
+      errors: (fields.errors?.[index] ?? []).map((error) => errorText(m, error)),
+    })),
+    canAddField: values.length < MAX_FIELDS,
+  });
+}
+
+export function reviewCard(m: Messages, setup: Setup, notice?: Notice, editable = isEditable(setup)): AdaptiveCard {
+  return renderCard('review', {
+    t: m.t.review,
+    notice,
+    setupId: setup.id,
+    rev: setup.rev,
+    editable,
+    keys: keyRows(m, setup.keys),
+    totals: totals(m, setup.keys),
+  });
+}
+
+/** The card for a setup past the review: the receipt, or its discarded or released end. */
+export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice; actions: boolean }): AdaptiveCard {
+  const r = m.t.reserved;
+  const closedAt = setup.closedAt ?? setup.updatedAt;
+  const [title, text] =
+    setup.status === 'discarded'
+      ? [r.discardedTitle, fill(r.discardedText, { date: m.date(closedAt) })]
+      : setup.status === 'released'
+        ? [r.releasedTitle, fill(r.releasedText, { date: m.date(closedAt) })]
+        : [r.title, fill(r.intro, { date: m.date(setup.reservedUntil ?? setup.updatedAt) })];
+  const reserved = setup.status === 'reserved';
+  return renderCard('setup', {
+    t: m.t,
+    notice: options.notice,
+    title,
+    text,
+    keys: keyRows(m, setup.keys),
+    totals: totals(m, setup.keys),
+    showNext: reserved,
+    canDiscard: reserved && options.actions,
+    setupId: setup.id,
+    rev: setup.rev,
+  });
+}
+
+/** The card that shows a setup's current state, whatever step it is in. */
+export function currentCard(m: Messages, setup: Setup, notice?: Notice): AdaptiveCard {
+  if (setup.status === 'entering') return entryCard(m, setup.id, setup, { values: [''] }, notice);
+  if (setup.status === 'reviewing' || setup.status === 'reserving') return reviewCard(m, setup, notice);
+  return setupCard(m, setup, { notice, actions: true });
+}
+
+/** Shows why an action was not applied, on top of the state it met. */
+export function refusalCard(m: Messages, refusal: Refusal): AdaptiveCard {
+  const n = m.t.notice;
+  switch (refusal.refused) {
+    case 'notFound':
+      return noticeCard(m, { text: n.notFound, style: 'attention' }, true);
+    case 'notOwner':
+      return currentCardReadOnly(m, refusal.setup, { text: fill(n.notOwner, { name: refusal.setup.ownerName }), style: 'warning' });
+    case 'stale':
+      return currentCard(m, refusal.setup, { text: n.stale, style: 'warning' });
+    case 'discarded':
+      return setupCard(m, refusal.setup, { notice: { text: n.discarded, style: 'warning' }, actions: false });
+    case 'released':
+      return setupCard(m, refusal.setup, { notice: { text: n.released, style: 'warning' }, actions: false });
+    case 'alreadyReserved':
+      return setupCard(m, refusal.setup, { notice: { text: n.alreadyReserved, style: 'good' }, actions: false });
+  }
+}
+
+/** A colleague sees a setup but gets no buttons for it. */
+function currentCardReadOnly(m: Messages, setup: Setup, notice: Notice): AdaptiveCard {
+  if (setup.status === 'reserved' || setup.status === 'discarded' || setup.status === 'released') return setupCard(m, setup, { notice, actions: false });
+  return reviewCard(m, setup, notice, false);
+}

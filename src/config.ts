@@ -1,0 +1,52 @@
+/** All configuration, read once from the environment and validated; nothing else reads process.env. */
+import cron from 'node-cron';
+import { z } from 'zod';
+
+const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().trim().min(1).optional());
+const count = (fallback: number, min = 1, max = 100_000) => z.coerce.number().int().min(min).max(max).default(fallback);
+const cronExpression = (fallback: string) =>
+  z.string().trim().default(fallback).refine((expression) => cron.validate(expression), { message: 'is not a valid cron expression (five fields, e.g. "*/15 * * * *")' });
+
+const EnvSchema = z
+  .object({
+    PORT: count(3978, 0, 65_535),
+    HOST: optionalText,
+    DATA_DIR: z.string().trim().min(1).default('./data'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    MicrosoftAppId: optionalText,
+    MicrosoftAppPassword: optionalText,
+    MicrosoftAppType: z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI']).default('SingleTenant'),
+    MicrosoftAppTenantId: optionalText,
+    KEY_HASH_SECRET: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(32, 'must have at least 32 characters').optional()),
+    RESERVATION_DAYS: count(14, 1, 365),
+    GUESS_LIMIT: count(10, 1, 1000),
+    GUESS_WINDOW_MINUTES: count(60, 1, 10_080),
+    GUESS_LOCK_MINUTES: count(60, 1, 10_080),
+    RELEASE_CRON: cronExpression('*/15 * * * *'),
+    DEMO_KEY_COUNT: count(3, 0, 20),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.MicrosoftAppId) return;
+    if (env.MicrosoftAppType !== 'UserAssignedMSI' && !env.MicrosoftAppPassword) ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set' });
+    if (env.MicrosoftAppType !== 'MultiTenant' && !env.MicrosoftAppTenantId) ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required when MicrosoftAppType is ${env.MicrosoftAppType}` });
+  });
+
+export type Config = z.infer<typeof EnvSchema> & {
+  /** No bot credentials: anonymous requests, loopback only. */
+  localMode: boolean;
+  host: string;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`);
+  }
+  const localMode = !parsed.data.MicrosoftAppId;
+  // Anonymous requests are only acceptable from this machine.
+  const host = localMode ? '127.0.0.1' : (parsed.data.HOST ?? '0.0.0.0');
+  return { ...parsed.data, localMode, host };
+}

@@ -1,0 +1,113 @@
+/**
+ * A partner's setup for one customer: the keys it redeems and how far it got.
+ * Pure rules over persisted state; the bot loads a setup, applies one of these, saves it.
+ */
+import { z } from 'zod';
+
+export const SetupKeySchema = z.object({
+  id: z.uuid(),
+  /** Keyed hash of the full key; the key itself is never stored. */
+  ref: z.string().regex(/^[0-9a-f]{64}$/),
+  lastGroup: z.string().regex(/^[A-Z0-9]{5}$/),
+  product: z.string().min(1),
+  seats: z.number().int().positive(),
+  termMonths: z.number().int().positive(),
+});
+export type SetupKey = z.infer<typeof SetupKeySchema>;
+
+export const SETUP_STATUSES = ['entering', 'reviewing', 'reserving', 'reserved', 'discarded', 'released'] as const;
+export type SetupStatus = (typeof SETUP_STATUSES)[number];
+
+export const SetupSchema = z.object({
+  id: z.uuid(),
+  ownerId: z.string().min(1),
+  ownerName: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  /** Bumped on every change; a card carries the revision it shows, so a stale press is recognised. */
+  rev: z.number().int().nonnegative(),
+  status: z.enum(SETUP_STATUSES),
+  keys: z.array(SetupKeySchema),
+  reservedUntil: z.iso.datetime().optional(),
+  closedAt: z.iso.datetime().optional(),
+  /** Set when a reservation ran out, until the owner has been told. */
+  releaseNotice: z.enum(['pending', 'sent']).optional(),
+});
+export type Setup = z.infer<typeof SetupSchema>;
+
+/** Statuses in which a setup still holds or gathers keys and shows up as unfinished work. */
+export function isOpen(setup: Setup): boolean {
+  return setup.status === 'entering' || setup.status === 'reviewing' || setup.status === 'reserved';
+}
+
+/** Statuses in which keys may be added, removed or confirmed. */
+export function isEditable(setup: Setup): boolean {
+  return setup.status === 'entering' || setup.status === 'reviewing';
+}
+
+export function newSetup(id: string, owner: { id: string; name: string }, now: Date): Setup {
+  const at = now.toISOString();
+  return { id, ownerId: owner.id, ownerName: owner.name, createdAt: at, updatedAt: at, rev: 0, status: 'entering', keys: [] };
+}
+
+function touched(setup: Setup, now: Date, changes: Partial<Setup>): Setup {
+  return { ...setup, ...changes, rev: setup.rev + 1, updatedAt: now.toISOString() };
+}
+
+export function addKeys(setup: Setup, keys: readonly SetupKey[], now: Date): Setup {
+  return touched(setup, now, { status: 'reviewing', keys: [...setup.keys, ...keys] });
+}
+
+export function removeKey(setup: Setup, keyId: string, now: Date): Setup {
+  const keys = setup.keys.filter((key) => key.id !== keyId);
+  return touched(setup, now, { keys, status: keys.length === 0 ? 'entering' : setup.status });
+}
+
+export function backToEntry(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'entering' });
+}
+
+/** First half of confirming: the intent is recorded before the keys are reserved elsewhere. */
+export function startReserving(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'reserving' });
+}
+
+export function markReserved(setup: Setup, now: Date, reservationDays: number): Setup {
+  const reservedUntil = new Date(now.getTime() + reservationDays * 86_400_000).toISOString();
+  return touched(setup, now, { status: 'reserved', reservedUntil });
+}
+
+/** Undoes an interrupted or refused confirmation; the keys stay on the summary. */
+export function abandonReserving(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'reviewing' });
+}
+
+export function discard(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'discarded', closedAt: now.toISOString() });
+}
+
+export function release(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'released', closedAt: now.toISOString(), releaseNotice: 'pending' });
+}
+
+export function isReservationDue(setup: Setup, now: Date): boolean {
+  return setup.status === 'reserved' && setup.reservedUntil !== undefined && Date.parse(setup.reservedUntil) <= now.getTime();
+}
+
+export interface ProductTotal {
+  product: string;
+  seats: number;
+  keys: number;
+}
+
+/** Seats per product across a setup's keys, in the order products first appear. */
+export function totalsByProduct(keys: readonly SetupKey[]): ProductTotal[] {
+  const totals = new Map<string, ProductTotal>();
+  for (const key of keys) {
+    const total = totals.get(key.product) ?? { product: key.product, seats: 0, keys: 0 };
+    total.seats += key.seats;
+    total.keys += 1;
+    totals.set(key.product, total);
+  }
+  return [...totals.values()];
+}

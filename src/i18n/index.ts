@@ -1,0 +1,41 @@
+/** Picks the catalogue for an activity's locale and fills in placeholders. */
+import { de } from './de.js';
+import { en, type Catalogue } from './en.js';
+
+export type { Catalogue } from './en.js';
+export type Language = 'en' | 'de';
+export const catalogues: Record<Language, Catalogue> = { en, de };
+
+export function languageOf(locale: string | undefined): Language {
+  return locale?.toLowerCase().startsWith('de') ? 'de' : 'en';
+}
+
+/** Replaces each `{name}` with its value; values are plain data and are not interpreted further. */
+export function fill(text: string, values: Record<string, string | number> = {}): string {
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}
+
+export interface Messages {
+  language: Language;
+  locale: string;
+  t: Catalogue;
+  /** A count with its noun, e.g. "2 keys". */
+  count(forms: { one: string; other: string }, count: number): string;
+  date(iso: string | Date, timeZone?: string): string;
+  dateTime(iso: string | Date, timeZone?: string): string;
+}
+
+export function messagesFor(locale: string | undefined): Messages {
+  const language = languageOf(locale);
+  const tag = language === 'de' ? 'de-DE' : 'en-GB';
+  const plural = new Intl.PluralRules(tag);
+  return {
+    language,
+    locale: tag,
+    t: catalogues[language],
+    count: (forms, count) => fill(plural.select(count) === 'one' ? forms.one : forms.other, { count }),
+    date: (at, timeZone = 'UTC') => new Intl.DateTimeFormat(tag, { dateStyle: 'long', timeZone }).format(new Date(at)),
+    dateTime: (at, timeZone = 'UTC') =>
+      new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone, timeZoneName: 'short' }).format(new Date(at)),
+  };
+}

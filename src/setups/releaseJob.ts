@@ -1,0 +1,24 @@
+/** Releases reservations that ran out and tells each owner, also catching up on notices a restart interrupted. */
+import { MessageFactory } from 'botbuilder';
+import type { Logger } from 'pino';
+import { fill, messagesFor } from '../i18n/index.js';
+import type { Conversations } from '../bot/conversations.js';
+import type { SetupService } from './setupService.js';
+
+export async function runReleaseSweep(setups: SetupService, conversations: Conversations, log: Logger): Promise<number> {
+  const released = await setups.releaseDue();
+  for (const { tenantId, setup } of setups.pendingReleaseNotices()) {
+    const m = messagesFor(conversations.localeOf(tenantId, setup.ownerId));
+    const text = fill(m.t.reserved.releaseNotice, {
+      keys: m.count(m.t.common.keyCount, setup.keys.length),
+      lastGroups: setup.keys.map((key) => key.lastGroup).join(', '),
+      date: m.date(setup.reservedUntil ?? setup.updatedAt),
+    });
+    if (await conversations.sendTo(tenantId, setup.ownerId, MessageFactory.text(text))) {
+      await setups.markReleaseNoticeSent(tenantId, setup.id);
+    } else {
+      log.warn({ tenantId, setupId: setup.id }, 'release notice not delivered yet; will retry on the next sweep');
+    }
+  }
+  return released.length;
+}

@@ -1,0 +1,339 @@
+/**
+ * Redeeming keys into a setup and reserving them: loads persisted state, applies a domain rule,
+ * saves, and only then reports success. Knows nothing of Teams or cards.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Commerce } from '../commerce/commerce.js';
+import type { KeyHasher } from '../commerce/keyHasher.js';
+import { lastGroup, parseKeyFields } from '../domain/productKey.js';
+import * as rules from '../domain/setup.js';
+import type { Setup, SetupKey } from '../domain/setup.js';
+import type { PartnerDoc } from '../store/documents.js';
+import type { Store } from '../store/store.js';
+
+export interface Actor {
+  tenantId: string;
+  userId: string;
+  name: string;
+}
+
+export interface SetupLimits {
+  reservationDays: number;
+  maxKeysPerSetup: number;
+  maxFieldLength: number;
+  guessLimit: number;
+  guessWindowMinutes: number;
+  guessLockMinutes: number;
+}
+
+/** Why an action on a setup was not applied; the caller shows the current state with this reason. */
+export type Refusal =
+  | { refused: 'notFound' }
+  | { refused: 'notOwner'; setup: Setup }
+  | { refused: 'stale'; setup: Setup }
+  | { refused: 'discarded'; setup: Setup }
+  | { refused: 'released'; setup: Setup }
+  | { refused: 'alreadyReserved'; setup: Setup };
+
+export type FieldError =
+  | { code: 'empty' }
+  | { code: 'tooLong' | 'tooMany'; max: number }
+  | { code: 'length'; position: number; length: number }
+  | { code: 'characters'; position: number; characters: string }
+  | { code: 'duplicate'; position: number; first: number }
+  | { code: 'alreadyAdded' | 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere'; position: number }
+  | { code: 'reservedByColleague'; position: number; name: string };
+
+export type CheckResult =
+  | { ok: true; setup: Setup }
+  | { ok: false; locked: string }
+  | { ok: false; fieldErrors: FieldError[][]; setup?: Setup };
+
+export type ConfirmResult = { ok: true; setup: Setup } | { ok: false; taken: string[]; setup: Setup };
+
+class RefusedError extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.refused);
+  }
+}
+
+export class SetupService {
+  constructor(
+    private readonly store: Store,
+    private readonly commerce: Commerce,
+    private readonly hashKey: KeyHasher,
+    private readonly now: () => Date,
+    private readonly limits: SetupLimits,
+    private readonly log: Logger,
+  ) {}
+
+  find(tenantId: string, setupId: string): Setup | undefined {
+    return this.store.partner(tenantId).data.setups.find((setup) => setup.id === setupId);
+  }
+
+  /** Setups of the actor's organisation that still hold or gather keys, newest first. */
+  openSetups(tenantId: string): Setup[] {
+    return this.store
+      .partner(tenantId)
+      .data.setups.filter(rules.isOpen)
+      .toSorted((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  /** The refusal for acting on this setup now, if any. `rev` is the revision the card showed. */
+  refusalFor(actor: Actor, setupId: string, rev: number | undefined, allowed: (setup: Setup) => boolean): Refusal | undefined {
+    const setup = this.find(actor.tenantId, setupId);
+    if (!setup) return { refused: 'notFound' };
+    if (setup.ownerId !== actor.userId) return { refused: 'notOwner', setup };
+    if (setup.status === 'discarded') return { refused: 'discarded', setup };
+    if (setup.status === 'released') return { refused: 'released', setup };
+    if (rev !== undefined && rev !== setup.rev) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
+    if (!allowed(setup)) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
+    return undefined;
+  }
+
+  /**
+   * Checks the typed keys; when all are good, adds them to the setup (created on first use under the
+   * id its card carries, so a double press cannot create two). Nothing is added when any key is wrong.
+   */
+  async checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
+    const existing = this.find(actor.tenantId, setupId);
+    if (existing || rev !== 0) {
+      const refusal = this.refusalFor(actor, setupId, rev, rules.isEditable);
+      if (refusal) return refusal;
+    }
+    const lockedUntil = this.lockedUntil(actor.tenantId);
+    if (lockedUntil) return { ok: false, locked: lockedUntil };
+
+    const fieldErrors: FieldError[][] = fields.map(() => []);
+    const tooLong = fields.map((text) => text.length > this.limits.maxFieldLength);
+    tooLong.forEach((long, field) => long && fieldErrors[field]!.push({ code: 'tooLong', max: this.limits.maxFieldLength }));
+    const entries = parseKeyFields(fields.map((text, field) => (tooLong[field] ? '' : text)));
+    if (entries.length === 0 && !tooLong.some(Boolean)) fieldErrors[0]!.push({ code: 'empty' });
+    if ((existing?.keys.length ?? 0) + entries.length > this.limits.maxKeysPerSetup) fieldErrors[0]!.push({ code: 'tooMany', max: this.limits.maxKeysPerSetup });
+
+    const found: SetupKey[] = [];
+    let unknownKeys = 0;
+    for (const entry of entries) {
+      const errors = fieldErrors[entry.field]!;
+      const { position } = entry;
+      if (entry.problem) {
+        const p = entry.problem;
+        if (p.code === 'length') errors.push({ code: 'length', position, length: p.length });
+        else if (p.code === 'characters') errors.push({ code: 'characters', position, characters: p.characters });
+        else errors.push({ code: 'duplicate', position, first: p.firstPosition });
+        continue;
+      }
+      const key = entry.key!;
+      const ref = this.hashKey(key);
+      if (existing?.keys.some((k) => k.ref === ref)) {
+        errors.push({ code: 'alreadyAdded', position });
+        continue;
+      }
+      const holder = this.store.reservations(ref).data.reservations[ref];
+      if (holder && holder.setupId !== setupId) {
+        const colleague = holder.tenantId === actor.tenantId ? this.find(actor.tenantId, holder.setupId) : undefined;
+        errors.push(colleague ? { code: 'reservedByColleague', position, name: colleague.ownerName } : { code: 'reservedElsewhere', position });
+        continue;
+      }
+      const check = await this.commerce.checkKey(key);
+      if (check.status !== 'valid') {
+        if (check.status === 'unknown') unknownKeys++;
+        errors.push({ code: check.status, position });
+        continue;
+      }
+      found.push({ id: randomUUID(), ref, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
+    }
+
+    if (unknownKeys > 0) await this.recordUnknownKeys(actor.tenantId, unknownKeys);
+    if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
+
+    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, this.now()), found, this.now()));
+  }
+
+  removeKey(actor: Actor, setupId: string, rev: number, keyId: string) {
+    return this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now()));
+  }
+
+  backToEntry(actor: Actor, setupId: string, rev: number) {
+    return this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now()));
+  }
+
+  /**
+   * Reserves the setup's keys for this partner. The intent is saved first, then each key's
+   * reservation, then the result; `reconcile` at start-up finishes or undoes an interrupted run.
+   */
+  async confirm(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
+    const refusal = this.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reviewing');
+    if (refusal) return refusal;
+    const reserving = await this.changeSetup(actor, setupId, rev, (setup) => rules.startReserving(setup!, this.now()));
+    if ('refused' in reserving) return reserving;
+
+    const reserved: SetupKey[] = [];
+    const taken: SetupKey[] = [];
+    try {
+      for (const key of reserving.setup.keys) {
+        (await this.reserveKey(actor.tenantId, setupId, key)) ? reserved.push(key) : taken.push(key);
+      }
+      if (taken.length === 0) {
+        const setup = await this.updateSetup(actor.tenantId, setupId, (s) => rules.markReserved(s, this.now(), this.limits.reservationDays));
+        return { ok: true, setup };
+      }
+    } catch (error) {
+      await this.undoReserving(actor.tenantId, setupId).catch((undoError) => this.log.error({ err: undoError, setupId }, 'undo of a failed reservation failed; start-up will reconcile'));
+      throw error;
+    }
+    await this.releaseKeys(setupId, reserved);
+    const takenIds = new Set(taken.map((key) => key.id));
+    const setup = await this.updateSetup(actor.tenantId, setupId, (s) => {
+      const kept = { ...s, keys: s.keys.filter((key) => !takenIds.has(key.id)) };
+      return kept.keys.length === 0 ? rules.backToEntry(kept, this.now()) : rules.abandonReserving(kept, this.now());
+    });
+    return { ok: false, taken: taken.map((key) => key.lastGroup), setup };
+  }
+
+  /** Discards an open setup and releases its keys. A setup that was never saved has nothing to discard. */
+  async discard(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
+    if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
+    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), rules.isOpen);
+    if ('refused' in result) return result;
+    await this.releaseKeys(setupId, result.setup.keys);
+    return result;
+  }
+
+  /** Releases reservations that ran out; returns the released setups with their tenant, for notices. */
+  async releaseDue(): Promise<Array<{ tenantId: string; setup: Setup }>> {
+    const released: Array<{ tenantId: string; setup: Setup }> = [];
+    for (const partner of this.store.partners()) {
+      const { tenantId } = partner.data;
+      for (const due of partner.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
+        const setup = await this.updateSetup(tenantId, due.id, (s) => (rules.isReservationDue(s, this.now()) ? rules.release(s, this.now()) : s));
+        if (setup.status !== 'released') continue;
+        await this.releaseKeys(setup.id, setup.keys);
+        this.log.info({ tenantId, setupId: setup.id, keys: setup.keys.length }, 'reservation ran out; keys released');
+        released.push({ tenantId, setup });
+      }
+    }
+    return released;
+  }
+
+  /** Released setups whose owner has not been told yet (a notice survives a restart). */
+  pendingReleaseNotices(): Array<{ tenantId: string; setup: Setup }> {
+    const pending: Array<{ tenantId: string; setup: Setup }> = [];
+    for (const partner of this.store.partners()) {
+      for (const setup of partner.data.setups) if (setup.releaseNotice === 'pending') pending.push({ tenantId: partner.data.tenantId, setup });
+    }
+    return pending;
+  }
+
+  async markReleaseNoticeSent(tenantId: string, setupId: string): Promise<void> {
+    await this.updateSetup(tenantId, setupId, (setup) => ({ ...setup, releaseNotice: 'sent' }));
+  }
+
+  /**
+   * Brings reservations and setups back in line after a crash: an interrupted confirmation is
+   * undone (the partner was never told it succeeded), and a reservation without a reserved setup is dropped.
+   */
+  async reconcile(): Promise<{ undone: number; dropped: number }> {
+    let undone = 0;
+    for (const partner of this.store.partners()) {
+      for (const setup of partner.data.setups.filter((s) => s.status === 'reserving')) {
+        await this.undoReserving(partner.data.tenantId, setup.id);
+        undone++;
+      }
+    }
+    let dropped = 0;
+    for (const shard of this.store.reservationShards()) {
+      const orphans = Object.entries(shard.data.reservations)
+        .filter(([, r]) => this.find(r.tenantId, r.setupId)?.status !== 'reserved')
+        .map(([ref]) => ref);
+      if (orphans.length === 0) continue;
+      await shard.update((draft) => orphans.forEach((ref) => delete draft.reservations[ref]));
+      dropped += orphans.length;
+    }
+    if (undone + dropped > 0) this.log.warn({ undone, dropped }, 'reconciled setups and reservations after an interrupted run');
+    return { undone, dropped };
+  }
+
+  private async undoReserving(tenantId: string, setupId: string): Promise<void> {
+    const setup = await this.updateSetup(tenantId, setupId, (s) => (s.status === 'reserving' ? rules.abandonReserving(s, this.now()) : s));
+    await this.releaseKeys(setupId, setup.keys);
+  }
+
+  private async reserveKey(tenantId: string, setupId: string, key: SetupKey): Promise<boolean> {
+    return this.store.reservations(key.ref).update((shard) => {
+      const holder = shard.reservations[key.ref];
+      if (holder && holder.setupId !== setupId) return false;
+      shard.reservations[key.ref] = { tenantId, setupId, reservedAt: this.now().toISOString() };
+      return true;
+    });
+  }
+
+  private async releaseKeys(setupId: string, keys: readonly SetupKey[]): Promise<void> {
+    for (const key of keys) {
+      const shard = this.store.reservations(key.ref);
+      if (shard.data.reservations[key.ref]?.setupId !== setupId) continue;
+      await shard.update((draft) => {
+        if (draft.reservations[key.ref]?.setupId === setupId) delete draft.reservations[key.ref];
+      });
+    }
+  }
+
+  private lockedUntil(tenantId: string): string | undefined {
+    const until = this.store.partner(tenantId).data.guard.lockedUntil;
+    return until && Date.parse(until) > this.now().getTime() ? until : undefined;
+  }
+
+  private async recordUnknownKeys(tenantId: string, count: number): Promise<void> {
+    const now = this.now();
+    const windowStart = now.getTime() - this.limits.guessWindowMinutes * 60_000;
+    await this.store.partner(tenantId).update((doc) => {
+      const recent = doc.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart);
+      for (let i = 0; i < count; i++) recent.push(now.toISOString());
+      doc.guard.unknownKeysAt = recent;
+      if (recent.length > this.limits.guessLimit) {
+        doc.guard.lockedUntil = new Date(now.getTime() + this.limits.guessLockMinutes * 60_000).toISOString();
+        doc.guard.unknownKeysAt = [];
+        this.log.warn({ tenantId, unknownKeys: recent.length, lockedUntil: doc.guard.lockedUntil }, 'too many unknown product keys; redemption locked for this tenant');
+      }
+    });
+  }
+
+  /** Applies `change` to a setup the actor owns, if the card's revision is still current. */
+  private guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, allowed: (setup: Setup) => boolean = rules.isEditable) {
+    const refusal = this.refusalFor(actor, setupId, rev, allowed);
+    if (refusal) return Promise.resolve(refusal);
+    return this.changeSetup(actor, setupId, rev, (setup) => change(setup!));
+  }
+
+  /** Re-checks ownership and revision inside the transaction, so two concurrent presses cannot both apply. */
+  private async changeSetup(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup | undefined) => Setup): Promise<{ ok: true; setup: Setup } | Refusal> {
+    try {
+      const setup = await this.store.partner(actor.tenantId).update((doc) => {
+        const index = doc.setups.findIndex((s) => s.id === setupId);
+        const current = doc.setups[index];
+        if (current && current.ownerId !== actor.userId) throw new RefusedError({ refused: 'notOwner', setup: current });
+        if (current && rev !== undefined && current.rev !== rev) throw new RefusedError({ refused: 'stale', setup: current });
+        if (!current && rev !== 0) throw new RefusedError({ refused: 'notFound' });
+        const next = change(current);
+        if (current) doc.setups[index] = next;
+        else doc.setups.push(next);
+        return next;
+      });
+      return { ok: true, setup };
+    } catch (error) {
+      if (error instanceof RefusedError) return error.refusal;
+      throw error;
+    }
+  }
+
+  private updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup> {
+    return this.store.partner(tenantId).update((doc: PartnerDoc) => {
+      const index = doc.setups.findIndex((s) => s.id === setupId);
+      if (index < 0) throw new Error(`setup ${setupId} vanished from tenant ${tenantId}`);
+      const next = change(doc.setups[index]!);
+      doc.setups[index] = next;
+      return next;
+    });
+  }
+}

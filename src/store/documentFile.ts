@@ -1,0 +1,114 @@
+/**
+ * One JSON document on disk, validated on load and changed only through serialised transactions.
+ * lowdb's JSONFile adapter writes through a temporary file and a rename, so a crash never leaves
+ * a half-written file; a change becomes visible to readers only after it is on disk.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { JSONFile } from 'lowdb/node';
+import type { z } from 'zod';
+
+/** The file exists but cannot be used; the bot must not start on it, nor overwrite it. */
+export class StoreFileError extends Error {
+  constructor(readonly path: string, reason: string) {
+    super(`Cannot read the database file ${path}: ${reason}. The file was left untouched; restore it from a backup or move it away.`);
+  }
+}
+
+/** A change could not be written; nothing of it was kept. */
+export class StoreWriteError extends Error {
+  constructor(readonly path: string, override readonly cause: unknown) {
+    super(`Could not write ${path}: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+export interface Doc<T> {
+  /** The last state written to disk. Treat as read-only. */
+  readonly data: Readonly<T>;
+  /**
+   * Applies `change` to a copy and writes it; readers see the new state only once it is on disk.
+   * Transactions on one document run one at a time; a throw in `change` writes nothing.
+   */
+  update<R>(change: (draft: T) => R): Promise<R>;
+}
+
+export class DocumentFile<T> implements Doc<T> {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly adapter: JSONFile<T>;
+
+  /** Modification time of the file as last read or written, to notice another process's write. */
+  private knownMtime = 0;
+
+  private constructor(
+    readonly path: string,
+    private current: T,
+    private readonly schema?: z.ZodType<T>,
+  ) {
+    this.adapter = new JSONFile<T>(path);
+  }
+
+  /** A document not on disk yet; it is written on its first change. */
+  static fresh<T>(path: string, initial: T, schema?: z.ZodType<T>): DocumentFile<T> {
+    return new DocumentFile(path, initial, schema);
+  }
+
+  /** Loads and validates the file, or starts from `initial` when it does not exist yet (written on first change). */
+  static async open<S extends z.ZodType>(path: string, schema: S, initial: () => z.infer<S>): Promise<DocumentFile<z.infer<S>>> {
+    const doc = new DocumentFile<z.infer<S>>(path, initial(), schema as z.ZodType<z.infer<S>>);
+    if (existsSync(path)) await doc.load();
+    return doc;
+  }
+
+  private async load(): Promise<void> {
+    const mtime = (await stat(this.path)).mtimeMs;
+    let raw: unknown;
+    try {
+      raw = await new JSONFile<unknown>(this.path).read();
+    } catch (error) {
+      throw new StoreFileError(this.path, (error as Error).message);
+    }
+    const parsed = this.schema!.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new StoreFileError(this.path, `unexpected content at ${issue?.path.join('.') || 'the top level'} (${issue?.message})`);
+    }
+    this.current = parsed.data;
+    this.knownMtime = mtime;
+  }
+
+  /**
+   * Re-reads the file if another process wrote it since (the key CLI writes the catalogue while the
+   * bot runs). Only for documents shared between processes; the bot's own files have one writer.
+   */
+  refresh(): Promise<void> {
+    const run = this.queue.then(async () => {
+      const mtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+      if (mtime !== 0 && mtime !== this.knownMtime) await this.load();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  get data(): Readonly<T> {
+    return this.current;
+  }
+
+  update<R>(change: (draft: T) => R): Promise<R> {
+    const run = this.queue.then(async () => {
+      const draft = structuredClone(this.current);
+      const result = change(draft);
+      try {
+        await mkdir(dirname(this.path), { recursive: true });
+        await this.adapter.write(draft);
+      } catch (error) {
+        throw new StoreWriteError(this.path, error);
+      }
+      this.current = draft;
+      this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+      return result;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

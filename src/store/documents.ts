@@ -1,0 +1,57 @@
+/** The persisted documents and their schemas; every document carries a schema version. */
+import { z } from 'zod';
+import { SetupSchema } from '../domain/setup.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** Enough of a Bot Framework ConversationReference to continue a conversation later. */
+export const ConversationRefSchema = z.looseObject({
+  serviceUrl: z.string().min(1),
+  channelId: z.string().min(1),
+  conversation: z.looseObject({ id: z.string().min(1) }),
+  bot: z.looseObject({ id: z.string() }).optional(),
+  user: z.looseObject({ id: z.string() }).optional(),
+});
+export type ConversationRef = z.infer<typeof ConversationRefSchema>;
+
+export const MemberSchema = z.object({
+  name: z.string(),
+  locale: z.string().optional(),
+  conversation: ConversationRefSchema,
+  updatedAt: z.iso.datetime(),
+});
+export type Member = z.infer<typeof MemberSchema>;
+
+/** Everything one partner organisation (a Teams tenant) owns; no other tenant's data is ever in it. */
+export const PartnerDocSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tenantId: z.string().min(1),
+  setups: z.array(SetupSchema),
+  /** Where each staff member can be reached proactively, keyed by their user id. */
+  members: z.record(z.string(), MemberSchema),
+  /** Guards against guessing keys: recent unknown keys and a lock when there were too many. */
+  guard: z.object({ unknownKeysAt: z.array(z.iso.datetime()), lockedUntil: z.iso.datetime().optional() }),
+});
+export type PartnerDoc = z.infer<typeof PartnerDocSchema>;
+
+export function emptyPartnerDoc(tenantId: string): PartnerDoc {
+  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], members: {}, guard: { unknownKeysAt: [] } };
+}
+
+export const ReservationSchema = z.object({
+  tenantId: z.string().min(1),
+  setupId: z.uuid(),
+  reservedAt: z.iso.datetime(),
+});
+export type Reservation = z.infer<typeof ReservationSchema>;
+
+/** Which setup holds which key, sharded by the key's hash so that one change rewrites a small file. */
+export const ReservationShardSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  reservations: z.record(z.string().regex(/^[0-9a-f]{64}$/), ReservationSchema),
+});
+export type ReservationShard = z.infer<typeof ReservationShardSchema>;
+
+export function emptyReservationShard(): ReservationShard {
+  return { schemaVersion: SCHEMA_VERSION, reservations: {} };
+}

@@ -1,0 +1,71 @@
+/**
+ * The bot's own data: one file per partner tenant plus a sharded reservation index.
+ * A change rewrites only the files it touches, so its cost follows what changed, not what is stored.
+ */
+import { join } from 'node:path';
+import { DocumentFile, StoreFileError, type Doc } from './documentFile.js';
+import {
+  PartnerDocSchema,
+  ReservationShardSchema,
+  emptyPartnerDoc,
+  emptyReservationShard,
+  type PartnerDoc,
+  type ReservationShard,
+} from './documents.js';
+import { fileNameFor } from './fileNames.js';
+import { ShardedDocs, jsonFilesIn } from './shardedDocs.js';
+
+/** The narrow interface the bot uses; a server database can implement it later. */
+export interface Store {
+  /** The partner tenant's document; an empty one when the tenant is new. */
+  partner(tenantId: string): Doc<PartnerDoc>;
+  partners(): Iterable<Doc<PartnerDoc>>;
+  /** The reservation shard that holds the key with this hash. */
+  reservations(keyRef: string): Doc<ReservationShard>;
+  reservationShards(): Iterable<Doc<ReservationShard>>;
+}
+
+export class JsonFileStore implements Store {
+  private constructor(
+    private readonly partnersDir: string,
+    private readonly partnerDocs: Map<string, DocumentFile<PartnerDoc>>,
+    private readonly shards: ShardedDocs<ReservationShard>,
+  ) {}
+
+  /** Loads and validates every file now, so a damaged file stops the start, naming the file. */
+  static async open(dir: string): Promise<JsonFileStore> {
+    const partnersDir = join(dir, 'partners');
+    const partnerDocs = new Map<string, DocumentFile<PartnerDoc>>();
+    for (const name of await jsonFilesIn(partnersDir)) {
+      const path = join(partnersDir, name);
+      const doc = await DocumentFile.open(path, PartnerDocSchema, () => emptyPartnerDoc(''));
+      if (fileNameFor(doc.data.tenantId) !== name) {
+        throw new StoreFileError(path, `it holds tenant ${doc.data.tenantId}, which belongs in another file`);
+      }
+      partnerDocs.set(doc.data.tenantId, doc);
+    }
+    const shards = await ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard);
+    return new JsonFileStore(partnersDir, partnerDocs, shards);
+  }
+
+  partner(tenantId: string): Doc<PartnerDoc> {
+    let doc = this.partnerDocs.get(tenantId);
+    if (!doc) {
+      doc = DocumentFile.fresh(join(this.partnersDir, fileNameFor(tenantId)), emptyPartnerDoc(tenantId));
+      this.partnerDocs.set(tenantId, doc);
+    }
+    return doc;
+  }
+
+  partners(): Iterable<Doc<PartnerDoc>> {
+    return this.partnerDocs.values();
+  }
+
+  reservations(keyRef: string): Doc<ReservationShard> {
+    return this.shards.get(keyRef);
+  }
+
+  reservationShards(): Iterable<Doc<ReservationShard>> {
+    return this.shards.all();
+  }
+}
