@@ -36,6 +36,7 @@ export function messagesFor(locale: string | undefined): Messages {
     count: (forms, count) => fill(plural.select(count) === 'one' ? forms.one : forms.other, { count }),
     date: (at, timeZone = 'UTC') => new Intl.DateTimeFormat(tag, { dateStyle: 'long', timeZone }).format(new Date(at)),
     dateTime: (at, timeZone = 'UTC') =>
-      new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone, timeZoneName: 'short' }).format(new Date(at)),
+      // dateStyle cannot be combined with timeZoneName, so the fields are spelled out.
+      new Intl.DateTimeFormat(tag, { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone, timeZoneName: 'short' }).format(new Date(at)),
   };
 }

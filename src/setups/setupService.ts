@@ -11,6 +11,7 @@ import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey } from '../domain/setup.js';
 import type { PartnerDoc } from '../store/documents.js';
 import type { Store } from '../store/store.js';
+import { KeyedLock } from './keyedLock.js';
 
 export interface Actor {
   tenantId: string;
@@ -59,6 +60,9 @@ class RefusedError extends Error {
 }
 
 export class SetupService {
+  /** One change at a time per setup: a second press waits and then sees what the first one did. */
+  private readonly lock = new KeyedLock();
+
   constructor(
     private readonly store: Store,
     private readonly commerce: Commerce,
@@ -96,7 +100,11 @@ export class SetupService {
    * Checks the typed keys; when all are good, adds them to the setup (created on first use under the
    * id its card carries, so a double press cannot create two). Nothing is added when any key is wrong.
    */
-  async checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
+  checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
+    return this.lock.run(setupId, () => this.checkAndAddNow(actor, setupId, rev, fields));
+  }
+
+  private async checkAndAddNow(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
     const existing = this.find(actor.tenantId, setupId);
     if (existing || rev !== 0) {
       const refusal = this.refusalFor(actor, setupId, rev, rules.isEditable);
@@ -152,18 +160,22 @@ export class SetupService {
   }
 
   removeKey(actor: Actor, setupId: string, rev: number, keyId: string) {
-    return this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now()));
+    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now())));
   }
 
   backToEntry(actor: Actor, setupId: string, rev: number) {
-    return this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now()));
+    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now())));
   }
 
   /**
    * Reserves the setup's keys for this partner. The intent is saved first, then each key's
    * reservation, then the result; `reconcile` at start-up finishes or undoes an interrupted run.
    */
-  async confirm(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
+  confirm(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
+    return this.lock.run(setupId, () => this.confirmNow(actor, setupId, rev));
+  }
+
+  private async confirmNow(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
     const refusal = this.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reviewing');
     if (refusal) return refusal;
     const reserving = await this.changeSetup(actor, setupId, rev, (setup) => rules.startReserving(setup!, this.now()));
@@ -193,7 +205,11 @@ export class SetupService {
   }
 
   /** Discards an open setup and releases its keys. A setup that was never saved has nothing to discard. */
-  async discard(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
+  discard(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
+    return this.lock.run(setupId, () => this.discardNow(actor, setupId, rev));
+  }
+
+  private async discardNow(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
     if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
     const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), rules.isOpen);
     if ('refused' in result) return result;

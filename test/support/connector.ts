@@ -1,0 +1,57 @@
+/**
+ * A stand-in for the Bot Framework connector at an activity's serviceUrl: it records what the bot
+ * sends (replies and proactive messages), and can be told to fail like Teams does.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SentActivity {
+  conversationId: string;
+  method: string;
+  activity: Record<string, any>;
+}
+
+export class FakeConnector {
+  readonly sent: SentActivity[] = [];
+  /** When set, answers sends with this status and a Teams-style error body. */
+  failWith?: { status: number; code: string };
+  private server?: Server;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        const match = req.url?.match(/^\/v3\/conversations\/([^/]+)\/activities/);
+        if (!match) {
+          res.writeHead(404);
+          res.end();
+          return;
+        }
+        if (this.failWith) {
+          // Separate calls: restify patches ServerResponse.writeHead so that it no longer chains.
+          res.writeHead(this.failWith.status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: this.failWith.code, message: this.failWith.code } }));
+          return;
+        }
+        this.sent.push({ conversationId: decodeURIComponent(match[1]!), method: req.method ?? '', activity: JSON.parse(body || '{}') });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: randomUUID() }));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/`;
+    return this;
+  }
+
+  /** Everything sent to a conversation since `from` (an index into `sent`). */
+  since(from: number, conversationId?: string): SentActivity[] {
+    return this.sent.slice(from).filter((s) => !conversationId || s.conversationId === conversationId);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Talks to the bot the way Teams does: activities POSTed to /api/messages, replies collected at the
+ * serviceUrl's connector, card buttons pressed as adaptiveCard/action invokes.
+ */
+import { randomUUID } from 'node:crypto';
+import { button, inputs, type Card } from './cardQuery.js';
+import type { FakeConnector } from './connector.js';
+
+export interface TeamsUserOptions {
+  botUrl: string;
+  connector: FakeConnector;
+  tenantId: string;
+  userId: string;
+  name: string;
+  locale?: string;
+  conversationType?: 'personal' | 'channel';
+}
+
+export interface InvokeResult {
+  httpStatus: number;
+  body: any;
+  card: Card;
+}
+
+export class TeamsUser {
+  readonly conversationId: string;
+
+  constructor(readonly options: TeamsUserOptions) {
+    this.conversationId = `a:${randomUUID()}`;
+  }
+
+  private base(type: string): Record<string, unknown> {
+    const o = this.options;
+    return {
+      type,
+      id: randomUUID(),
+      channelId: 'msteams',
+      serviceUrl: o.connector.url,
+      timestamp: new Date().toISOString(),
+      locale: o.locale ?? 'en-US',
+      from: { id: `29:${o.userId}`, name: o.name, aadObjectId: o.userId },
+      recipient: { id: '28:bot', name: 'Partner Setup Bot' },
+      conversation: { id: this.conversationId, conversationType: o.conversationType ?? 'personal', tenantId: o.tenantId },
+      channelData: { tenant: { id: o.tenantId } },
+    };
+  }
+
+  async post(activity: Record<string, unknown>): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${this.options.botUrl}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(activity),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /** Sends a message and returns the cards the bot replied with. */
+  async say(text: string): Promise<Card[]> {
+    const from = this.options.connector.sent.length;
+    const { status } = await this.post({ ...this.base('message'), text });
+    if (status !== 200) throw new Error(`message answered with HTTP ${status}`);
+    return this.repliesSince(from);
+  }
+
+  repliesSince(from: number): Card[] {
+    return this.options.connector
+      .since(from, this.conversationId)
+      .flatMap((sent) => (sent.activity.attachments ?? []).map((attachment: any) => attachment.content as Card));
+  }
+
+  /** Sends an Action.Execute invoke with exactly this verb and data (for forged or replayed presses). */
+  async invoke(verb: string, data: unknown, extra: Record<string, unknown> = {}): Promise<InvokeResult> {
+    const { status, body } = await this.post({
+      ...this.base('invoke'),
+      name: 'adaptiveCard/action',
+      value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
+      ...extra,
+    });
+    return { httpStatus: status, body, card: body?.value };
+  }
+
+  /** Presses a button on a card, sending the card's current inputs overridden by `typed`. */
+  async press(card: Card, title: string, typed: Record<string, string> = {}, nth = 0): Promise<InvokeResult> {
+    const action = button(card, title, nth);
+    if (action.type !== 'Action.Execute') throw new Error(`"${title}" is a ${action.type}, not Action.Execute`);
+    const withInputs = action.associatedInputs === 'none' ? {} : { ...inputs(card), ...typed };
+    return this.invoke(action.verb, { ...withInputs, ...action.data });
+  }
+
+  /** The bot being added to this chat, as Teams announces it. */
+  async install(): Promise<Card[]> {
+    const from = this.options.connector.sent.length;
+    await this.post({ ...this.base('conversationUpdate'), membersAdded: [{ id: '28:bot' }] });
+    return this.repliesSince(from);
+  }
+}
