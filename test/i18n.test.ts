@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { catalogues, fill, messagesFor } from '../src/i18n/index.js';
+
+function flatten(node: unknown, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, value] of Object.entries(node as object)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (typeof value === 'string') out.set(path, value);
+    else for (const [k, v] of flatten(value, path)) out.set(k, v);
+  }
+  return out;
+}
+
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('message catalogues', () => {
+  const en = flatten(catalogues.en);
+  const de = flatten(catalogues.de);
+
+  it('has every English key in German and no extra ones', () => {
+    expect([...de.keys()].sort()).to.deep.equal([...en.keys()].sort());
+  });
+
+  it('uses the same placeholders in both languages, and no empty text', () => {
+    for (const [key, text] of en) {
+      expect(placeholders(de.get(key)!), key).to.deep.equal(placeholders(text));
+      expect(text.trim(), key).not.to.equal('');
+      expect(de.get(key)!.trim(), key).not.to.equal('');
+    }
+  });
+
+  it('picks German for any German locale and English otherwise', () => {
+    expect(messagesFor('de-CH').language).to.equal('de');
+    expect(messagesFor('en-US').language).to.equal('en');
+    expect(messagesFor('fr-FR').language).to.equal('en');
+    expect(messagesFor(undefined).language).to.equal('en');
+  });
+
+  it('fills placeholders with plain values and counts in each language', () => {
+    expect(fill('Key {n} has {length}', { n: 2, length: 24 })).to.equal('Key 2 has 24');
+    expect(fill('{a} {missing}', { a: '{missing}' })).to.equal('{missing} {missing}');
+    const de = messagesFor('de-DE');
+    expect(de.count(de.t.common.keyCount, 1)).to.equal('1 Product Key');
+    expect(de.count(de.t.common.keyCount, 2)).to.equal('2 Product Keys');
+    expect(de.date('2026-03-16T09:00:00Z')).to.equal('16. März 2026');
+  });
+});

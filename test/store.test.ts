@@ -1,0 +1,111 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { createKeyHasher } from '../src/commerce/keyHasher.js';
+import { newSetup, addKeys, startReserving } from '../src/domain/setup.js';
+import { SetupService } from '../src/setups/setupService.js';
+import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/documentFile.js';
+import { JsonFileStore } from '../src/store/store.js';
+
+const Counter = z.object({ schemaVersion: z.literal(1), n: z.number() });
+const limits = { reservationDays: 14, maxKeysPerSetup: 50, maxFieldLength: 2000, guessLimit: 10, guessWindowMinutes: 60, guessLockMinutes: 60 };
+
+describe('JSON file store', () => {
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'psb-store-'))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('serialises concurrent transactions on one file', async () => {
+    const doc = await DocumentFile.open(join(dir, 'c.json'), Counter, () => ({ schemaVersion: 1 as const, n: 0 }));
+    await Promise.all(Array.from({ length: 50 }, () => doc.update((d) => void (d.n += 1))));
+    expect(doc.data.n).to.equal(50);
+    expect(JSON.parse(await readFile(join(dir, 'c.json'), 'utf8')).n).to.equal(50);
+  });
+
+  it('refuses a damaged or foreign file, naming it, and leaves it untouched', async () => {
+    const path = join(dir, 'c.json');
+    for (const content of ['{"schemaVersion":1,"n":', '{"schemaVersion":2,"n":1}', 'garbage']) {
+      await writeFile(path, content);
+      const error = await DocumentFile.open(path, Counter, () => ({ schemaVersion: 1 as const, n: 0 })).catch((e) => e);
+      expect(error).to.be.instanceOf(StoreFileError);
+      expect(error.message).to.include(path);
+      expect(await readFile(path, 'utf8')).to.equal(content);
+    }
+  });
+
+  it('keeps the last written state when a write fails', async () => {
+    const path = join(dir, 'c.json');
+    const doc = await DocumentFile.open(path, Counter, () => ({ schemaVersion: 1 as const, n: 0 }));
+    await doc.update((d) => void (d.n = 1));
+    await rm(path);
+    await mkdir(path); // the rename onto a folder fails, as a full or read-only disk would
+    const error = await doc.update((d) => void (d.n = 2)).catch((e) => e);
+    expect(error).to.be.instanceOf(StoreWriteError);
+    expect(doc.data.n).to.equal(1);
+  });
+
+  it('keeps each partner tenant in its own file and hashes unsafe tenant ids', async () => {
+    const store = await JsonFileStore.open(dir);
+    await store.partner('tenant-a').update((d) => void (d.members.x = { name: 'A', conversation: { serviceUrl: 's', channelId: 'msteams', conversation: { id: 'c' } }, updatedAt: new Date().toISOString() }));
+    await store.partner('../../etc/passwd').update((d) => void d.guard.unknownKeysAt.push(new Date().toISOString()));
+    const files = (await readdir(join(dir, 'partners'))).sort();
+    expect(files).to.have.length(2);
+    expect(files).to.include('tenant-a.json');
+    expect(files.find((f) => f !== 'tenant-a.json')).to.match(/^h-[0-9a-f]{40}\.json$/);
+    expect(await readFile(join(dir, 'partners', 'tenant-a.json'), 'utf8')).not.to.include('passwd');
+    const reopened = await JsonFileStore.open(dir);
+    expect(reopened.partner('../../etc/passwd').data.guard.unknownKeysAt).to.have.length(1);
+  });
+
+  it('undoes an interrupted confirmation and drops orphaned reservations at start-up', async () => {
+    const store = await JsonFileStore.open(dir);
+    const now = new Date('2026-03-02T09:00:00Z');
+    const key = { id: '00000000-0000-4000-8000-000000000001', ref: 'a'.repeat(64), lastGroup: 'ABCDE', product: 'P', seats: 1, termMonths: 12 };
+    const setup = startReserving(addKeys(newSetup('11111111-1111-4111-8111-111111111111', { id: 'u', name: 'U' }, now), [key], now), now);
+    await store.partner('t').update((d) => void d.setups.push(setup));
+    await store.reservations(key.ref).update((d) => void (d.reservations[key.ref] = { tenantId: 't', setupId: setup.id, reservedAt: now.toISOString() }));
+    const orphan = 'b'.repeat(64);
+    await store.reservations(orphan).update((d) => void (d.reservations[orphan] = { tenantId: 't', setupId: '22222222-2222-4222-8222-222222222222', reservedAt: now.toISOString() }));
+
+    const reopened = await JsonFileStore.open(dir);
+    const commerce = await EmbeddedCommerce.open(dir, createKeyHasher('x'.repeat(32)), () => now);
+    const service = new SetupService(reopened, commerce, createKeyHasher('x'.repeat(32)), () => now, limits, pino({ level: 'silent' }));
+    expect(await service.reconcile()).to.deep.equal({ undone: 1, dropped: 1 });
+    expect(reopened.partner('t').data.setups[0]!.status).to.equal('reviewing');
+    expect(Object.keys(reopened.reservations(key.ref).data.reservations)).to.have.length(0);
+    expect(Object.keys(reopened.reservations(orphan).data.reservations)).to.have.length(0);
+  });
+});
+
+describe('embedded commerce', () => {
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'psb-commerce-'))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('issues keys that check as valid, blocks them, and stores no key in full', async () => {
+    const commerce = await EmbeddedCommerce.open(dir, createKeyHasher('s'.repeat(32)), () => new Date());
+    expect(commerce.isEmpty()).to.equal(true);
+    const keys = await commerce.issueKeys({ product: 'Office 365 E3', seats: 5, months: 24, count: 3 });
+    expect(new Set(keys).size).to.equal(3);
+    expect(await commerce.checkKey(keys[0]!)).to.deep.equal({ status: 'valid', product: 'Office 365 E3', seats: 5, termMonths: 24 });
+    expect(await commerce.checkKey('BBBBB-BBBBB-BBBBB-BBBBB-BBBBB')).to.deep.equal({ status: 'unknown' });
+    expect(await commerce.blockKey(keys[1]!)).to.equal(true);
+    expect(await commerce.checkKey(keys[1]!)).to.deep.equal({ status: 'blocked' });
+    const files = await readdir(join(dir, 'commerce', 'catalog'));
+    const all = (await Promise.all(files.map((f) => readFile(join(dir, 'commerce', 'catalog', f), 'utf8')))).join('');
+    for (const key of keys) expect(all).not.to.include(key.replace(/-/g, '').slice(0, 10));
+    expect(all).to.include(keys[2]!.slice(-5));
+  });
+
+  it('sees keys another process issued while it runs', async () => {
+    const hash = createKeyHasher('s'.repeat(32));
+    const running = await EmbeddedCommerce.open(dir, hash, () => new Date());
+    const cli = await EmbeddedCommerce.open(dir, hash, () => new Date());
+    const [key] = await cli.issueKeys({ product: 'P', seats: 1, months: 1, count: 1 });
+    expect((await running.checkKey(key!)).status).to.equal('valid');
+  });
+});
