@@ -1,0 +1,61 @@
+/**
+ * A partner in the Microsoft 365 Agents Playground (a local Teams emulator) in headless Chromium:
+ * types and clicks through a redemption to the receipt, then gets a proactive release notice.
+ * Screenshots land in test-results/.
+ */
+import { expect } from 'chai';
+import { startBot, type RunningBot } from './support/botHarness.js';
+import { chromiumPath, closeBrowser, openChat, startPlayground, type ChatPage, type Playground } from './support/playground.js';
+
+describe('the bot in the Agents Playground', function () {
+  this.timeout(120_000);
+  let bot: RunningBot;
+  let playground: Playground;
+  let chat: ChatPage;
+
+  before(async function () {
+    if (!chromiumPath() && !process.env.CI) this.skip(); // CI installs Chromium, and must run this
+    bot = await startBot();
+    playground = await startPlayground({
+      botEndpoint: `${bot.url}/api/messages`,
+      tenantId: 'c0ffee00-0000-4000-8000-00000000a11c',
+      user: { id: 'partner-anna', name: 'Anna Berg', aadObjectId: 'aad-anna-0001' },
+    });
+    chat = await openChat(playground.url);
+  });
+
+  after(async () => {
+    await chat?.close();
+    await closeBrowser();
+    await playground?.stop();
+    await bot?.stop();
+  });
+
+  it('redeems two keys to the receipt by typing and clicking', async () => {
+    const keys = await bot.mintKeys(2);
+    await chat.waitForText('I help you set up Office 365');
+    await chat.send('redeem');
+    await chat.waitForText('Enter the 25-character product key');
+    await chat.fillInput('Product key 1', keys[0]!);
+    await chat.clickButton('Add another key');
+    await chat.fillInput('Product key 2', keys[1]!.toLowerCase().replace(/-/g, ' '));
+    await chat.clickButton('Next');
+    await chat.waitForText('Does everything look right?');
+    await chat.waitForText('Microsoft 365 Business Standard: 20 seats from 2 keys');
+    const page = await chat.page.content();
+    expect(page).to.include(`•••••-•••••-•••••-•••••-${keys[1]!.slice(-5)}`);
+    expect(page).not.to.include(keys[0]!.slice(0, 11));
+    await chat.screenshot('redeem-summary');
+
+    await chat.clickButton('Product keys were added');
+    await chat.waitForText('These keys are reserved for your organisation until');
+    await chat.screenshot('redeem-receipt');
+  });
+
+  it('shows a proactive notice when the reservation runs out', async () => {
+    bot.clock.advanceDays(15);
+    expect(await bot.app.sweep()).to.equal(1);
+    await chat.waitForText('so its keys were released');
+    await chat.screenshot('reservation-released');
+  });
+});
