@@ -12,6 +12,7 @@ import { validateAdaptiveCard } from './support/card-validation.js';
 const key = (n: number) => ({
   id: `00000000-0000-4000-8000-00000000000${n}`,
   ref: String(n).repeat(64),
+  handle: String(n).repeat(64),
   lastGroup: `ABCD${n}`,
   product: n === 3 ? 'Office 365 E3' : 'Microsoft 365 Business Standard',
   seats: 10,

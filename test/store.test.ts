@@ -64,7 +64,7 @@ describe('JSON file store', () => {
   it('undoes an interrupted confirmation and drops orphaned reservations at start-up', async () => {
     const store = await JsonFileStore.open(dir);
     const now = new Date('2026-03-02T09:00:00Z');
-    const key = { id: '00000000-0000-4000-8000-000000000001', ref: 'a'.repeat(64), lastGroup: 'ABCDE', product: 'P', seats: 1, termMonths: 12 };
+    const key = { id: '00000000-0000-4000-8000-000000000001', ref: 'a'.repeat(64), handle: 'a'.repeat(64), lastGroup: 'ABCDE', product: 'P', seats: 1, termMonths: 12 };
     const setup = startReserving(addKeys(newSetup('11111111-1111-4111-8111-111111111111', { id: 'u', name: 'U' }, now), [key], now), now);
     await store.partner('t').update((d) => void d.setups.push(setup));
     await store.reservations(key.ref).update((d) => void (d.reservations[key.ref] = { tenantId: 't', setupId: setup.id, reservedAt: now.toISOString() }));
@@ -91,7 +91,7 @@ describe('embedded commerce', () => {
     expect(commerce.isEmpty()).to.equal(true);
     const keys = await commerce.issueKeys({ product: 'Office 365 E3', seats: 5, months: 24, count: 3 });
     expect(new Set(keys).size).to.equal(3);
-    expect(await commerce.checkKey(keys[0]!)).to.deep.equal({ status: 'valid', product: 'Office 365 E3', seats: 5, termMonths: 24 });
+    expect(await commerce.checkKey(keys[0]!)).to.deep.include({ status: 'valid', product: 'Office 365 E3', seats: 5, termMonths: 24 });
     expect(await commerce.checkKey('BBBBB-BBBBB-BBBBB-BBBBB-BBBBB')).to.deep.equal({ status: 'unknown' });
     expect(await commerce.blockKey(keys[1]!)).to.equal(true);
     expect(await commerce.checkKey(keys[1]!)).to.deep.equal({ status: 'blocked' });

@@ -1,13 +1,67 @@
 /**
- * The commerce side (product keys now; tenants and subscriptions in later steps).
+ * The commerce side: product keys, customer tenants and their subscriptions.
  * No public API exists for it, so the bot talks to this interface and ships an embedded default.
  */
 
 export type KeyCheck =
-  | { status: 'valid'; product: string; seats: number; termMonths: number }
+  | {
+      status: 'valid';
+      product: string;
+      seats: number;
+      termMonths: number;
+      /** The backend's opaque reference to the key for later redemption; never the key itself. */
+      handle: string;
+    }
   | { status: 'unknown' | 'redeemed' | 'blocked' };
+
+export interface CreateTenantRequest {
+  /** The same key for a retry of the same request: it never creates a second tenant. */
+  idempotencyKey: string;
+  partnerTenantId: string;
+  country: string;
+  organisationName: string;
+  language: string;
+  domainPrefix: string;
+  admin: { firstName: string; lastName: string; email: string; phone: string; signInName: string };
+  keyHandles: string[];
+  /** The partner ID added to the subscriptions as Partner of Record, if any. */
+  partnerOfRecord?: string;
+}
+
+export interface CreatedSubscription {
+  id: string;
+  product: string;
+  seats: number;
+  assignedSeats: number;
+  startDate: string;
+  endDate: string;
+  partnerOfRecord?: string;
+}
+
+export interface CreatedTenant {
+  tenantId: string;
+  domain: string;
+  admin: { objectId: string; userPrincipalName: string; roles: string[]; license: string };
+  subscriptions: CreatedSubscription[];
+}
+
+export type CommerceErrorCode = 'domainTaken' | 'keyUnavailable' | 'invalidRequest';
+
+/** A refusal the partner can act on; anything else thrown is a failure of the backend. */
+export class CommerceError extends Error {
+  constructor(readonly code: CommerceErrorCode, message: string) {
+    super(message);
+  }
+}
 
 export interface Commerce {
   /** What the backend knows about a normalised key (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX). */
   checkKey(key: string): Promise<KeyCheck>;
+  /** Whether `<prefix>.onmicrosoft.com` can still be had. */
+  isDomainAvailable(prefix: string): Promise<boolean>;
+  /**
+   * Creates the tenant, makes the person its admin with a license, turns the keys into subscriptions
+   * and redeems them, all or nothing. Idempotent per `idempotencyKey`.
+   */
+  createTenant(request: CreateTenantRequest): Promise<CreatedTenant>;
 }

@@ -1,14 +1,20 @@
 /**
- * The embedded commerce default: a key catalogue kept the way a distributor issues key cards.
- * It stores a keyed hash and the last group of each key, never the key itself.
+ * The embedded commerce default: a key catalogue kept the way a distributor issues key cards, and
+ * the customer tenants created from those keys. It stores a keyed hash and the last group of each
+ * key, never the key itself.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import { ONMICROSOFT, userPrincipalName } from '../domain/account.js';
 import { lastGroup, randomKey } from '../domain/productKey.js';
+import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { ShardedDocs } from '../store/shardedDocs.js';
-import type { Commerce, KeyCheck } from './commerce.js';
+import { CommerceError, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
 const CatalogEntrySchema = z.object({
   product: z.string().min(1),
@@ -17,13 +23,54 @@ const CatalogEntrySchema = z.object({
   lastGroup: z.string().regex(/^[A-Z0-9]{5}$/),
   status: z.enum(['available', 'redeemed', 'blocked']),
   issuedAt: z.iso.datetime(),
+  /** The customer tenant the key was redeemed for. */
+  redeemedFor: z.string().optional(),
+});
+type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
+
+const CatalogShardSchema = z.object({ schemaVersion: z.literal(1), keys: z.record(hex64, CatalogEntrySchema) });
+type CatalogShard = z.infer<typeof CatalogShardSchema>;
+
+const TenantUserSchema = z.object({
+  objectId: z.uuid(),
+  userPrincipalName: z.string(),
+  displayName: z.string(),
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  roles: z.array(z.string()),
+  licenses: z.array(z.string()),
 });
 
-const CatalogShardSchema = z.object({
-  schemaVersion: z.literal(1),
-  keys: z.record(z.string().regex(/^[0-9a-f]{64}$/), CatalogEntrySchema),
+const TenantSubscriptionSchema = z.object({
+  id: z.uuid(),
+  product: z.string(),
+  seats: z.number().int().positive(),
+  assignedSeats: z.number().int().nonnegative(),
+  startDate: z.iso.date(),
+  endDate: z.iso.date(),
+  partnerOfRecord: z.string().optional(),
 });
-type CatalogShard = z.infer<typeof CatalogShardSchema>;
+
+const TenantRecordSchema = z.object({
+  tenantId: z.uuid(),
+  idempotencyKey: z.string(),
+  partnerTenantId: z.string(),
+  /** `provisioning` until every key is redeemed; an interrupted one is rolled back on open. */
+  status: z.enum(['provisioning', 'active']),
+  createdAt: z.iso.datetime(),
+  organisationName: z.string(),
+  country: z.string(),
+  language: z.string(),
+  domain: z.string(),
+  users: z.array(TenantUserSchema),
+  subscriptions: z.array(TenantSubscriptionSchema),
+  keyHandles: z.array(hex64),
+});
+type TenantRecord = z.infer<typeof TenantRecordSchema>;
+
+/** Tenants sharded by the hash of their initial domain, which is what makes a tenant unique. */
+const TenantShardSchema = z.object({ schemaVersion: z.literal(1), tenants: z.record(z.string(), TenantRecordSchema) });
+type TenantShard = z.infer<typeof TenantShardSchema>;
 
 export const IssueRequestSchema = z.object({
   product: z.string().trim().min(1).max(100),
@@ -33,26 +80,88 @@ export const IssueRequestSchema = z.object({
 });
 export type IssueRequest = z.infer<typeof IssueRequestSchema>;
 
+const ADMIN_ROLE = 'Global Administrator';
+
+function domainHash(domain: string): string {
+  return createHash('sha256').update(domain).digest('hex');
+}
+
+function toCreated(record: TenantRecord): CreatedTenant {
+  const admin = record.users[0]!;
+  return {
+    tenantId: record.tenantId,
+    domain: record.domain,
+    admin: { objectId: admin.objectId, userPrincipalName: admin.userPrincipalName, roles: admin.roles, license: admin.licenses[0] ?? '' },
+    subscriptions: record.subscriptions.map((s) => ({ ...s })),
+  };
+}
+
 export class EmbeddedCommerce implements Commerce {
   private constructor(
     private readonly catalog: ShardedDocs<CatalogShard>,
+    private readonly tenants: ShardedDocs<TenantShard>,
     private readonly hash: KeyHasher,
     private readonly now: () => Date,
   ) {}
 
-  static async open(dataDir: string, hash: KeyHasher, now: () => Date): Promise<EmbeddedCommerce> {
+  static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger): Promise<EmbeddedCommerce> {
     const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
-    return new EmbeddedCommerce(catalog, hash, now);
+    const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
+    const commerce = new EmbeddedCommerce(catalog, tenants, hash, now);
+    const rolledBack = await commerce.rollBackInterrupted();
+    if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations a crash interrupted');
+    return commerce;
   }
 
   async checkKey(key: string): Promise<KeyCheck> {
     const ref = this.hash(key);
-    const shard = this.catalog.get(ref);
-    await shard.refresh();
-    const entry = shard.data.keys[ref];
+    const entry = await this.entry(ref);
     if (!entry) return { status: 'unknown' };
     if (entry.status !== 'available') return { status: entry.status };
-    return { status: 'valid', product: entry.product, seats: entry.seats, termMonths: entry.termMonths };
+    return { status: 'valid', product: entry.product, seats: entry.seats, termMonths: entry.termMonths, handle: ref };
+  }
+
+  async isDomainAvailable(prefix: string): Promise<boolean> {
+    const domain = `${prefix}.${ONMICROSOFT}`;
+    const shard = this.tenants.get(domainHash(domain));
+    await shard.refresh();
+    return !shard.data.tenants[domain];
+  }
+
+  async createTenant(request: CreateTenantRequest): Promise<CreatedTenant> {
+    const domain = `${request.domainPrefix}.${ONMICROSOFT}`;
+    const shard = this.tenants.get(domainHash(domain));
+    await shard.refresh();
+    const existing = shard.data.tenants[domain];
+    if (existing && existing.idempotencyKey !== request.idempotencyKey) throw new CommerceError('domainTaken', `${domain} is taken`);
+    if (existing?.status === 'active') return toCreated(existing);
+    if (request.keyHandles.length === 0) throw new CommerceError('invalidRequest', 'no keys');
+
+    const record = existing ?? (await this.newRecord(request, domain));
+    if (!existing) {
+      await shard.update((draft) => {
+        if (draft.tenants[domain]) throw new CommerceError('domainTaken', `${domain} is taken`);
+        draft.tenants[domain] = record;
+      });
+    }
+    try {
+      for (const handle of record.keyHandles) {
+        const redeemed = await this.catalog.get(handle).update((draft) => {
+          const entry = draft.keys[handle];
+          if (entry?.status === 'redeemed' && entry.redeemedFor === record.tenantId) return true;
+          if (entry?.status !== 'available') return false;
+          entry.status = 'redeemed';
+          entry.redeemedFor = record.tenantId;
+          return true;
+        });
+        if (!redeemed) throw new CommerceError('keyUnavailable', 'a key is no longer available');
+      }
+      await shard.update((draft) => void (draft.tenants[domain]!.status = 'active'));
+    } catch (error) {
+      await this.rollBack(record);
+      throw error;
+    }
+    return toCreated({ ...record, status: 'active' });
   }
 
   isEmpty(): boolean {
@@ -67,11 +176,9 @@ export class EmbeddedCommerce implements Commerce {
     while (issued.length < count) {
       const key = randomKey(randomInt);
       const ref = this.hash(key);
-      const doc = this.catalog.get(ref);
-      await doc.refresh();
-      const added = await doc.update((shard) => {
-        if (shard.keys[ref]) return false;
-        shard.keys[ref] = { product, seats, termMonths: months, lastGroup: lastGroup(key), status: 'available', issuedAt: this.now().toISOString() };
+      const added = await this.changeEntry(ref, (keys) => {
+        if (keys[ref]) return false;
+        keys[ref] = { product, seats, termMonths: months, lastGroup: lastGroup(key), status: 'available', issuedAt: this.now().toISOString() };
         return true;
       });
       if (added) issued.push(key);
@@ -80,15 +187,94 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   /** Marks a key as blocked (for instance a key card reported stolen). Returns false for an unknown key. */
-  async blockKey(key: string): Promise<boolean> {
+  blockKey(key: string): Promise<boolean> {
     const ref = this.hash(key);
-    const doc = this.catalog.get(ref);
-    await doc.refresh();
-    return doc.update((shard) => {
-      const entry = shard.keys[ref];
+    return this.changeEntry(ref, (keys) => {
+      const entry = keys[ref];
       if (!entry) return false;
       entry.status = 'blocked';
       return true;
     });
+  }
+
+  private async entry(ref: string): Promise<CatalogEntry | undefined> {
+    const shard = this.catalog.get(ref);
+    await shard.refresh();
+    return shard.data.keys[ref];
+  }
+
+  /** The key CLI writes the catalogue while the bot runs, so each change starts from the file. */
+  private async changeEntry<R>(ref: string, change: (keys: CatalogShard['keys']) => R): Promise<R> {
+    const shard = this.catalog.get(ref);
+    await shard.refresh();
+    return shard.update((draft) => change(draft.keys));
+  }
+
+  private async newRecord(request: CreateTenantRequest, domain: string): Promise<TenantRecord> {
+    const keys: Array<CatalogEntry & { handle: string }> = [];
+    for (const handle of new Set(request.keyHandles)) {
+      const entry = await this.entry(handle);
+      if (entry?.status !== 'available') throw new CommerceError('keyUnavailable', 'a key is no longer available');
+      keys.push({ ...entry, handle });
+    }
+    const plans = planSubscriptions(keys, isoDay(this.now()));
+    // The admin's license comes from the subscription with the most seats.
+    const licensed = plans.reduce((best, plan) => (plan.seats > best.seats ? plan : best), plans[0]!);
+    const subscriptions = plans.map((plan) => ({
+      id: randomUUID(),
+      product: plan.product,
+      seats: plan.seats,
+      assignedSeats: plan === licensed ? 1 : 0,
+      startDate: plan.startDate,
+      endDate: plan.endDate,
+      ...(request.partnerOfRecord ? { partnerOfRecord: request.partnerOfRecord } : {}),
+    }));
+    const { admin } = request;
+    return {
+      tenantId: randomUUID(),
+      idempotencyKey: request.idempotencyKey,
+      partnerTenantId: request.partnerTenantId,
+      status: 'provisioning',
+      createdAt: this.now().toISOString(),
+      organisationName: request.organisationName,
+      country: request.country,
+      language: request.language,
+      domain,
+      users: [
+        {
+          objectId: randomUUID(),
+          userPrincipalName: userPrincipalName(admin.signInName, request.domainPrefix),
+          displayName: `${admin.firstName} ${admin.lastName}`,
+          email: admin.email,
+          phone: admin.phone,
+          roles: [ADMIN_ROLE],
+          licenses: [licensed.product],
+        },
+      ],
+      subscriptions,
+      keyHandles: keys.map((key) => key.handle),
+    };
+  }
+
+  /** Undoes a creation that did not finish: its keys become available again and the tenant is gone. */
+  private async rollBack(record: TenantRecord): Promise<void> {
+    for (const handle of record.keyHandles) {
+      await this.catalog.get(handle).update((draft) => {
+        const entry = draft.keys[handle];
+        if (entry?.status === 'redeemed' && entry.redeemedFor === record.tenantId) {
+          entry.status = 'available';
+          delete entry.redeemedFor;
+        }
+      });
+    }
+    await this.tenants.get(domainHash(record.domain)).update((draft) => {
+      if (draft.tenants[record.domain]?.tenantId === record.tenantId) delete draft.tenants[record.domain];
+    });
+  }
+
+  private async rollBackInterrupted(): Promise<number> {
+    const interrupted = [...this.tenants.all()].flatMap((shard) => Object.values(shard.data.tenants).filter((t) => t.status === 'provisioning'));
+    for (const record of interrupted) await this.rollBack(record);
+    return interrupted.length;
   }
 }

@@ -3,11 +3,14 @@
  * Pure rules over persisted state; the bot loads a setup, applies one of these, saves it.
  */
 import { z } from 'zod';
+import { AccountSchema, type Account } from './account.js';
 
 export const SetupKeySchema = z.object({
   id: z.uuid(),
   /** Keyed hash of the full key; the key itself is never stored. */
   ref: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The commerce backend's opaque reference for redeeming the key later. */
+  handle: z.string().min(1).max(200),
   lastGroup: z.string().regex(/^[A-Z0-9]{5}$/),
   product: z.string().min(1),
   seats: z.number().int().positive(),
@@ -15,7 +18,7 @@ export const SetupKeySchema = z.object({
 });
 export type SetupKey = z.infer<typeof SetupKeySchema>;
 
-export const SETUP_STATUSES = ['entering', 'reviewing', 'reserving', 'reserved', 'discarded', 'released'] as const;
+export const SETUP_STATUSES = ['entering', 'reviewing', 'reserving', 'reserved', 'creating', 'completed', 'discarded', 'released'] as const;
 export type SetupStatus = (typeof SETUP_STATUSES)[number];
 
 export const SetupSchema = z.object({
@@ -32,12 +35,21 @@ export const SetupSchema = z.object({
   closedAt: z.iso.datetime().optional(),
   /** Set when a reservation ran out, until the owner has been told. */
   releaseNotice: z.enum(['pending', 'sent']).optional(),
+  /** Step 2: the customer's account as entered and checked, before it is created. */
+  account: AccountSchema.optional(),
+  /** The customer tenant created from this setup. */
+  customerId: z.string().optional(),
 });
 export type Setup = z.infer<typeof SetupSchema>;
 
 /** Statuses in which a setup still holds or gathers keys and shows up as unfinished work. */
 export function isOpen(setup: Setup): boolean {
-  return setup.status === 'entering' || setup.status === 'reviewing' || setup.status === 'reserved';
+  return setup.status === 'entering' || setup.status === 'reviewing' || setup.status === 'reserved' || setup.status === 'creating';
+}
+
+/** Statuses in which the setup's keys are held in the reservation index. */
+export function holdsKeys(setup: Setup): boolean {
+  return setup.status === 'reserved' || setup.status === 'creating';
 }
 
 /** Statuses in which keys may be added, removed or confirmed. */
@@ -88,6 +100,24 @@ export function discard(setup: Setup, now: Date): Setup {
 
 export function release(setup: Setup, now: Date): Setup {
   return touched(setup, now, { status: 'released', closedAt: now.toISOString(), releaseNotice: 'pending' });
+}
+
+export function saveAccount(setup: Setup, account: Account, now: Date): Setup {
+  return touched(setup, now, { account });
+}
+
+/** Recorded before the backend is asked, so a crash or a second press cannot create a second tenant. */
+export function startCreating(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'creating' });
+}
+
+/** The backend refused or failed: nothing was created, the keys stay reserved, the account stays as typed. */
+export function abandonCreating(setup: Setup, now: Date): Setup {
+  return touched(setup, now, { status: 'reserved' });
+}
+
+export function complete(setup: Setup, customerId: string, now: Date): Setup {
+  return touched(setup, now, { status: 'completed', customerId, closedAt: now.toISOString() });
 }
 
 export function isReservationDue(setup: Setup, now: Date): boolean {

@@ -150,7 +150,7 @@ export class SetupService {
         errors.push({ code: check.status, position });
         continue;
       }
-      found.push({ id: randomUUID(), ref, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
+      found.push({ id: randomUUID(), ref, handle: check.handle, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
     }
 
     if (unknownKeys > 0) await this.recordUnknownKeys(actor.tenantId, unknownKeys);
@@ -248,7 +248,8 @@ export class SetupService {
 
   /**
    * Brings reservations and setups back in line after a crash: an interrupted confirmation is
-   * undone (the partner was never told it succeeded), and a reservation without a reserved setup is dropped.
+   * undone (the partner was never told it succeeded), and a reservation whose setup no longer holds
+   * keys is dropped. An interrupted account creation is finished by the account service.
    */
   async reconcile(): Promise<{ undone: number; dropped: number }> {
     let undone = 0;
@@ -261,7 +262,10 @@ export class SetupService {
     let dropped = 0;
     for (const shard of this.store.reservationShards()) {
       const orphans = Object.entries(shard.data.reservations)
-        .filter(([, r]) => this.find(r.tenantId, r.setupId)?.status !== 'reserved')
+        .filter(([, r]) => {
+          const setup = this.find(r.tenantId, r.setupId);
+          return !setup || !rules.holdsKeys(setup);
+        })
         .map(([ref]) => ref);
       if (orphans.length === 0) continue;
       await shard.update((draft) => orphans.forEach((ref) => delete draft.reservations[ref]));

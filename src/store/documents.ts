@@ -1,5 +1,7 @@
 /** The persisted documents and their schemas; every document carries a schema version. */
 import { z } from 'zod';
+import { CustomerSchema } from '../domain/customer.js';
+import { PartnerProfileSchema } from '../domain/profile.js';
 import { SetupSchema } from '../domain/setup.js';
 
 export const SCHEMA_VERSION = 1;
@@ -26,7 +28,9 @@ export type Member = z.infer<typeof MemberSchema>;
 export const PartnerDocSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tenantId: z.string().min(1),
+  profile: PartnerProfileSchema.optional(),
   setups: z.array(SetupSchema),
+  customers: z.array(CustomerSchema),
   /** Where each staff member can be reached proactively, keyed by their user id. */
   members: z.record(z.string(), MemberSchema),
   /** Guards against guessing keys: recent unknown keys and a lock when there were too many. */
@@ -35,7 +39,7 @@ export const PartnerDocSchema = z.object({
 export type PartnerDoc = z.infer<typeof PartnerDocSchema>;
 
 export function emptyPartnerDoc(tenantId: string): PartnerDoc {
-  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], members: {}, guard: { unknownKeysAt: [] } };
+  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], customers: [], members: {}, guard: { unknownKeysAt: [] } };
 }
 
 export const ReservationSchema = z.object({

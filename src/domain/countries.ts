@@ -1,0 +1,67 @@
+/**
+ * Countries and regions where the service is offered, by ISO 3166-1 alpha-2 code: the one place
+ * this list lives. Names come from Intl in the partner's language, so the list holds codes only.
+ */
+
+export const OFFERED_COUNTRIES = [
+  'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AR', 'AT', 'AU', 'AW', 'AZ', 'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI',
+  'BJ', 'BM', 'BN', 'BO', 'BR', 'BS', 'BT', 'BW', 'BZ', 'CA', 'CD', 'CF', 'CG', 'CH', 'CI', 'CL', 'CM', 'CN', 'CO', 'CR',
+  'CV', 'CW', 'CY', 'CZ', 'DE', 'DJ', 'DK', 'DM', 'DO', 'DZ', 'EC', 'EE', 'EG', 'ER', 'ES', 'ET', 'FI', 'FJ', 'FO', 'FR',
+  'GA', 'GB', 'GD', 'GE', 'GF', 'GH', 'GI', 'GL', 'GM', 'GN', 'GP', 'GQ', 'GR', 'GT', 'GU', 'GW', 'GY', 'HK', 'HN', 'HR',
+  'HT', 'HU', 'ID', 'IE', 'IL', 'IN', 'IQ', 'IS', 'IT', 'JM', 'JO', 'JP', 'KE', 'KG', 'KH', 'KM', 'KN', 'KR', 'KW', 'KY',
+  'KZ', 'LA', 'LB', 'LC', 'LI', 'LK', 'LR', 'LS', 'LT', 'LU', 'LV', 'LY', 'MA', 'MC', 'MD', 'ME', 'MG', 'MK', 'ML', 'MM',
+  'MN', 'MO', 'MQ', 'MR', 'MT', 'MU', 'MV', 'MW', 'MX', 'MY', 'MZ', 'NA', 'NC', 'NE', 'NG', 'NI', 'NL', 'NO', 'NP', 'NZ',
+  'OM', 'PA', 'PE', 'PF', 'PG', 'PH', 'PK', 'PL', 'PR', 'PS', 'PT', 'PY', 'QA', 'RE', 'RO', 'RS', 'RW', 'SA', 'SB', 'SC',
+  'SE', 'SG', 'SI', 'SK', 'SL', 'SM', 'SN', 'SO', 'SR', 'SS', 'SV', 'SZ', 'TC', 'TD', 'TG', 'TH', 'TJ', 'TL', 'TM', 'TN',
+  'TO', 'TR', 'TT', 'TW', 'TZ', 'UA', 'UG', 'US', 'UY', 'UZ', 'VA', 'VC', 'VE', 'VG', 'VI', 'VN', 'VU', 'WS', 'YE', 'ZA',
+  'ZM', 'ZW',
+] as const;
+
+export type CountryCode = (typeof OFFERED_COUNTRIES)[number];
+
+const offered = new Set<string>(OFFERED_COUNTRIES);
+
+export function isOffered(code: string): code is CountryCode {
+  return offered.has(code);
+}
+
+export function countryName(code: string, language: string): string {
+  return new Intl.DisplayNames([language], { type: 'region', fallback: 'code' }).of(code) ?? code;
+}
+
+/** The offered countries with their names in `language`, sorted by name as the partner reads them. */
+export function countryChoices(language: string): Array<{ code: CountryCode; name: string }> {
+  const collator = new Intl.Collator(language);
+  return OFFERED_COUNTRIES.map((code) => ({ code, name: countryName(code, language) })).sort((a, b) => collator.compare(a.name, b.name));
+}
+
+/** Every two-letter region code Intl can name, offered or not: to tell "not offered" from "unknown". */
+function knownRegionCodes(): string[] {
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const names = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+  const codes: string[] = [];
+  for (const a of letters) for (const b of letters) if (names.of(a + b)) codes.push(a + b);
+  return codes;
+}
+
+let regionCodes: string[] | undefined;
+
+export type CountryLookup = { offered: CountryCode } | { notOffered: string } | { unknown: true };
+
+/**
+ * Resolves what the partner chose or typed: a code or a name in English or German.
+ * A real country where the service is not offered is told apart from text that is no country.
+ */
+export function lookUpCountry(input: string): CountryLookup {
+  const text = input.trim();
+  if (!text) return { unknown: true };
+  regionCodes ??= knownRegionCodes();
+  const upper = text.toUpperCase();
+  const folded = text.toLocaleLowerCase('de');
+  const named = (code: string) => ['en', 'de'].some((language) => countryName(code, language).toLocaleLowerCase('de') === folded);
+  // Offered countries first: some names also belong to historical codes ("Deutschland" is DE, not DD).
+  const match =
+    regionCodes.find((code) => code === upper) ?? OFFERED_COUNTRIES.find(named) ?? regionCodes.find(named);
+  if (!match) return { unknown: true };
+  return isOffered(match) ? { offered: match } : { notOffered: match };
+}

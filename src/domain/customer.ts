@@ -1,0 +1,35 @@
+/** A customer a partner set up: its tenant, admin and subscriptions, as the partner sees them. */
+import { z } from 'zod';
+
+export const SubscriptionSchema = z.object({
+  id: z.string().min(1),
+  product: z.string().min(1),
+  seats: z.number().int().positive(),
+  assignedSeats: z.number().int().nonnegative(),
+  startDate: z.iso.date(),
+  endDate: z.iso.date(),
+  partnerOfRecord: z.string().optional(),
+});
+export type Subscription = z.infer<typeof SubscriptionSchema>;
+
+export const CustomerSchema = z.object({
+  tenantId: z.string().min(1),
+  name: z.string(),
+  domain: z.string(),
+  country: z.string().length(2),
+  language: z.string(),
+  admin: z.object({ name: z.string(), email: z.string(), phone: z.string(), userPrincipalName: z.string(), objectId: z.string() }),
+  createdAt: z.iso.datetime(),
+  createdBy: z.object({ id: z.string(), name: z.string() }),
+  setupId: z.uuid(),
+  subscriptions: z.array(SubscriptionSchema),
+  delegation: z.object({ status: z.enum(['none']) }),
+});
+export type Customer = z.infer<typeof CustomerSchema>;
+
+/** Customers whose name or domain contains `filter`, ignoring case; all when the filter is empty. */
+export function filterCustomers(customers: readonly Customer[], filter: string): Customer[] {
+  const needle = filter.trim().toLocaleLowerCase();
+  if (!needle) return [...customers];
+  return customers.filter((c) => c.name.toLocaleLowerCase().includes(needle) || c.domain.toLocaleLowerCase().includes(needle));
+}
