@@ -14,7 +14,10 @@ import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
 import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
 import type { Commerce } from './commerce/commerce.js';
 import type { Config } from './config.js';
+import { PartnerService } from './partners/partnerService.js';
+import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
+import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
 import { JsonFileStore } from './store/store.js';
 
@@ -41,7 +44,7 @@ const MAX_FIELD_LENGTH = 2000;
 export async function createApp({ config, log, now = () => new Date(), commerce }: AppOptions): Promise<App> {
   await mkdir(config.DATA_DIR, { recursive: true });
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
-  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now);
+  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log);
   const store = await JsonFileStore.open(config.DATA_DIR);
   const setups = new SetupService(
     store,
@@ -59,6 +62,8 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     log,
   );
   await setups.reconcile();
+  const accounts = new AccountService(store, commerce ?? embeddedCommerce, setups, now, log);
+  const partners = new PartnerService(store, now);
 
   const auth = new ConfigurationBotFrameworkAuthentication(
     config.localMode
@@ -76,7 +81,9 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     await context.sendActivity('Sorry, something went wrong and nothing was changed. Please try again.').catch(() => undefined);
   };
   const conversations = new Conversations(store, adapter, config.MicrosoftAppId ?? '', now, log);
-  const bot = new PartnerSetupBot({ setups, conversations, log, maxFieldLength: MAX_FIELD_LENGTH });
+  const bot = new PartnerSetupBot({ setups, accounts, partners, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
+  // Creations a crash interrupted are finished before the first turn, and their owners told.
+  await notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log);
 
   const server = restify.createServer({ name: 'partner-setup-bot', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false }));

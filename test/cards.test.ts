@@ -2,7 +2,11 @@
 import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { CARD_NAMES, renderCard } from '../src/cards.js';
-import { currentCard, entryCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard } from '../src/bot/views.js';
+import { accountCard, accountReviewCard, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
+import { currentCard, entryCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from '../src/bot/views.js';
+import type { Account } from '../src/domain/account.js';
+import type { Customer } from '../src/domain/customer.js';
+import type { PartnerProfile } from '../src/domain/profile.js';
 import type { Setup } from '../src/domain/setup.js';
 import { messagesFor } from '../src/i18n/index.js';
 import { cardsDir } from '../src/paths.js';
@@ -19,6 +23,34 @@ const key = (n: number) => ({
   termMonths: 12,
 });
 
+const account: Account = {
+  country: 'DE',
+  organisationName: 'Contoso ${t.title} [GmbH](https://evil.example)',
+  firstName: 'Eva',
+  lastName: 'Muster',
+  email: 'eva@contoso.example',
+  phone: '+49 89 1234567',
+  domainPrefix: 'contoso',
+  signInName: 'eva',
+  language: 'de',
+  partnerOfRecord: true,
+};
+const profile: PartnerProfile = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: true, timeZone: 'Europe/Berlin', updatedAt: '2026-03-01T09:00:00.000Z', updatedBy: 'user-anna' };
+const customer: Customer = {
+  tenantId: '33333333-3333-4333-8333-333333333333',
+  name: account.organisationName,
+  domain: 'contoso.onmicrosoft.com',
+  country: 'DE',
+  language: 'de',
+  admin: { name: 'Eva Muster', email: account.email, phone: account.phone, userPrincipalName: 'eva@contoso.onmicrosoft.com', objectId: '44444444-4444-4444-8444-444444444444' },
+  createdAt: '2026-03-02T09:00:00.000Z',
+  createdBy: { id: 'user-anna', name: 'Anna Berg' },
+  setupId: '11111111-1111-4111-8111-111111111111',
+  subscriptions: [{ id: 's1', product: 'Microsoft 365 Business Standard', seats: 20, assignedSeats: 1, startDate: '2026-03-02', endDate: '2027-03-02', partnerOfRecord: '1234567' }],
+  delegation: { status: 'none' },
+};
+const context: SetupContext = { profile, customers: [customer], now: new Date('2026-03-02T09:00:00Z') };
+
 function sampleSetup(status: Setup['status']): Setup {
   return {
     id: '11111111-1111-4111-8111-111111111111',
@@ -31,6 +63,8 @@ function sampleSetup(status: Setup['status']): Setup {
     keys: status === 'entering' ? [] : [key(1), key(2), key(3)],
     reservedUntil: status === 'reserved' ? '2026-03-16T09:00:00.000Z' : undefined,
     closedAt: status === 'discarded' || status === 'released' ? '2026-03-05T09:00:00.000Z' : undefined,
+    account: status === 'creating' || status === 'completed' ? account : undefined,
+    customerId: status === 'completed' ? customer.tenantId : undefined,
   };
 }
 
@@ -43,10 +77,11 @@ describe('card templates', () => {
   for (const locale of ['en-US', 'de-DE']) {
     describe(`rendered in ${locale}`, () => {
       const m = messagesFor(locale);
-      const statuses: Setup['status'][] = ['entering', 'reviewing', 'reserving', 'reserved', 'discarded', 'released'];
+      const statuses: Setup['status'][] = ['entering', 'reviewing', 'reserving', 'reserved', 'creating', 'completed', 'discarded', 'released'];
+      const withAccount = { ...sampleSetup('reserved'), account };
       const cards: Array<[string, object]> = [
-        ['welcome, empty', welcomeCard(m, 'user-anna', [])],
-        ['welcome, with setups', welcomeCard(m, 'user-anna', [sampleSetup('reserved'), { ...sampleSetup('reviewing'), ownerId: 'user-ben' }], { text: 'x', style: 'warning' })],
+        ['welcome, empty', welcomeCard(m, 'user-anna', [], { hasProfile: false, hasCustomers: false })],
+        ['welcome, with setups', welcomeCard(m, 'user-anna', [sampleSetup('reserved'), { ...sampleSetup('reviewing'), ownerId: 'user-ben' }], { hasProfile: true, hasCustomers: true }, { text: 'x', style: 'warning' })],
         ['entry, fresh', entryCard(m, sampleSetup('entering').id, undefined, { values: [''] })],
         [
           'entry, with errors and added keys',
@@ -58,10 +93,25 @@ describe('card templates', () => {
         ['review', reviewCard(m, sampleSetup('reviewing'))],
         ['notice', noticeCard(m, { text: m.t.notice.failed, style: 'attention' }, true)],
         ['receipt', setupCard(m, sampleSetup('reserved'), { actions: false })],
-        ...statuses.map((status): [string, object] => [`current card, ${status}`, currentCard(m, sampleSetup(status))]),
+        ...statuses.map((status): [string, object] => [`current card, ${status}`, currentCard(m, sampleSetup(status), context)]),
+        ['account form, empty', accountCard(m, sampleSetup('reserved'), undefined)],
+        [
+          'account form, with errors and suggestions',
+          accountCard(m, withAccount, profile, {
+            values: { ...account, country: 'Kuba', partnerOfRecord: 'true' },
+            errors: [{ field: 'country', code: 'countryNotOffered', country: 'CU' }, { field: 'domainPrefix', code: 'domainTaken' }, { field: 'firstName', code: 'tooLong', max: 64 }],
+            suggestions: ['contosogmbh', 'contoso1'],
+          }, { text: m.t.account.fix, style: 'attention' }),
+        ],
+        ['account review', accountReviewCard(m, withAccount, profile, context.now, { actions: true })],
+        ['customer, created', customerCard(m, customer, { created: true })],
+        ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2)],
+        ['customers, none', customersCard(m, [], 'zzz', 1)],
+        ['profile, new', profileCard(m, undefined, { then: sampleSetup('reserved').id, notice: { text: m.t.profile.firstTime, style: 'accent' } })],
+        ['profile, with errors', profileCard(m, profile, { values: { partnerId: 'x' }, errors: [{ field: 'partnerId', code: 'partnerIdSyntax' }] })],
         ...(['notFound', 'notOwner', 'stale', 'discarded', 'released', 'alreadyReserved'] as const).map((refused): [string, object] => [
           `refusal ${refused}`,
-          refusalCard(m, refused === 'notFound' ? { refused } : { refused, setup: sampleSetup(refused === 'discarded' ? 'discarded' : refused === 'released' ? 'released' : 'reviewing') }),
+          refusalCard(m, refused === 'notFound' ? { refused } : { refused, setup: sampleSetup(refused === 'discarded' ? 'discarded' : refused === 'released' ? 'released' : 'reviewing') }, context),
         ]),
       ];
       for (const [name, card] of cards) {

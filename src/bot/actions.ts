@@ -5,14 +5,22 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
+import { ACCOUNT_FIELDS, type AccountInput } from '../domain/account.js';
+import { PROFILE_FIELDS, type ProfileInput } from '../domain/profile.js';
 import { fill, type Messages } from '../i18n/index.js';
+import type { PartnerService } from '../partners/partnerService.js';
+import type { AccountService } from '../setups/accountService.js';
 import type { Actor, Refusal, SetupService } from '../setups/setupService.js';
-import { currentCard, entryCard, MAX_FIELDS, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard } from './views.js';
+import { accountCard, customerCard, customersCard, profileCard } from './accountViews.js';
+import { currentCard, entryCard, MAX_FIELDS, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from './views.js';
 
 export interface ActionTurn {
   actor: Actor;
   m: Messages;
   setups: SetupService;
+  accounts: AccountService;
+  partners: PartnerService;
+  now: () => Date;
   /** Longest text kept from one key field when the card comes back. */
   maxFieldLength: number;
 }
@@ -31,6 +39,10 @@ const rev = z.number().int().nonnegative();
 const onSetup = z.object({ setupId, rev });
 /** Key fields arrive as inputs named key0, key1, … merged into the action's data. */
 const keyFields = onSetup.extend({ fieldCount: z.number().int().min(1).max(MAX_FIELDS) }).catchall(z.unknown());
+/** A typed form field: text of bounded length; anything else is treated as not typed. */
+const typed = z.string().max(2000).optional().catch(undefined);
+const accountInputs = z.object(Object.fromEntries(ACCOUNT_FIELDS.map((field) => [field, typed])) as Record<(typeof ACCOUNT_FIELDS)[number], typeof typed>);
+const profileInputs = z.object(Object.fromEntries(PROFILE_FIELDS.map((field) => [field, typed])) as Record<(typeof PROFILE_FIELDS)[number], typeof typed>);
 
 function typedFields(data: z.infer<typeof keyFields>, maxLength: number): string[] {
   return Array.from({ length: data.fieldCount }, (_, index) => {
@@ -43,8 +55,30 @@ function isRefusal(result: object): result is Refusal {
   return 'refused' in result;
 }
 
+function context({ actor, partners, now }: ActionTurn): SetupContext {
+  return { profile: partners.profile(actor.tenantId), customers: partners.customers(actor.tenantId), now: now() };
+}
+
+function refused(turn: ActionTurn, refusal: Refusal): AdaptiveCard {
+  return refusalCard(turn.m, refusal, context(turn));
+}
+
+export function welcomeFor({ actor, m, setups, partners }: Pick<ActionTurn, 'actor' | 'm' | 'setups' | 'partners'>): AdaptiveCard {
+  const hasProfile = partners.profile(actor.tenantId) !== undefined;
+  return welcomeCard(m, actor.userId, setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.customers(actor.tenantId).length > 0 });
+}
+
+/** The account form, or first the profile when the organisation has none yet. */
+function accountStep(turn: ActionTurn, setupIdValue: string): AdaptiveCard {
+  const { actor, m, setups, partners } = turn;
+  const setup = setups.find(actor.tenantId, setupIdValue)!;
+  const profile = partners.profile(actor.tenantId);
+  if (!profile) return profileCard(m, undefined, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
+  return accountCard(m, setup, profile);
+}
+
 export const actions = {
-  'welcome.show': action(z.object({}), async ({ actor, m, setups }) => welcomeCard(m, actor.userId, setups.openSetups(actor.tenantId))),
+  'welcome.show': action(z.object({}), async (turn) => welcomeFor(turn)),
 
   'redeem.start': action(z.object({}), async ({ m }) => entryCard(m, randomUUID(), undefined, { values: [''] })),
 
@@ -55,10 +89,11 @@ export const actions = {
     return entryCard(m, data.setupId, setups.find(actor.tenantId, data.setupId), { values: full ? values : [...values, ''] }, notice);
   }),
 
-  'redeem.next': action(keyFields, async ({ actor, m, setups, maxFieldLength }, data) => {
+  'redeem.next': action(keyFields, async (turn, data) => {
+    const { actor, m, setups, maxFieldLength } = turn;
     const values = typedFields(data, maxFieldLength);
     const result = await setups.checkAndAdd(actor, data.setupId, data.rev, values);
-    if (isRefusal(result)) return refusalCard(m, result);
+    if (isRefusal(result)) return refused(turn, result);
     if (result.ok) return reviewCard(m, result.setup);
     const kept = { values: values.map((value) => value.slice(0, maxFieldLength)) };
     if ('locked' in result) {
@@ -67,34 +102,97 @@ export const actions = {
     return entryCard(m, data.setupId, result.setup, { ...kept, errors: result.fieldErrors }, { text: m.t.entry.fix, style: 'attention' });
   }),
 
-  'redeem.removeKey': action(onSetup.extend({ keyId: z.uuid() }), async ({ actor, m, setups }, data) => {
-    const result = await setups.removeKey(actor, data.setupId, data.rev, data.keyId);
-    return isRefusal(result) ? refusalCard(m, result) : currentCard(m, result.setup);
+  'redeem.removeKey': action(onSetup.extend({ keyId: z.uuid() }), async (turn, data) => {
+    const result = await turn.setups.removeKey(turn.actor, data.setupId, data.rev, data.keyId);
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, context(turn));
   }),
 
-  'redeem.back': action(onSetup, async ({ actor, m, setups }, data) => {
-    const result = await setups.backToEntry(actor, data.setupId, data.rev);
-    return isRefusal(result) ? refusalCard(m, result) : currentCard(m, result.setup);
+  'redeem.back': action(onSetup, async (turn, data) => {
+    const result = await turn.setups.backToEntry(turn.actor, data.setupId, data.rev);
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, context(turn));
   }),
 
-  'redeem.confirm': action(onSetup, async ({ actor, m, setups }, data) => {
-    const result = await setups.confirm(actor, data.setupId, data.rev);
-    if (isRefusal(result)) return refusalCard(m, result);
-    if (result.ok) return setupCard(m, result.setup, { actions: false });
-    return currentCard(m, result.setup, { text: fill(m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' });
+  'redeem.confirm': action(onSetup, async (turn, data) => {
+    const result = await turn.setups.confirm(turn.actor, data.setupId, data.rev);
+    if (isRefusal(result)) return refused(turn, result);
+    if (result.ok) return setupCard(turn.m, result.setup, { actions: false, continueStep: true });
+    return currentCard(turn.m, result.setup, context(turn), { text: fill(turn.m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' });
   }),
 
-  'setup.open': action(z.object({ setupId }), async ({ actor, m, setups }, data) => {
-    const refusal = setups.refusalFor(actor, data.setupId, undefined, () => true);
-    if (refusal) return refusalCard(m, refusal);
-    return currentCard(m, setups.find(actor.tenantId, data.setupId)!);
+  'setup.open': action(z.object({ setupId }), async (turn, data) => {
+    const refusal = turn.setups.refusalFor(turn.actor, data.setupId, undefined, () => true);
+    if (refusal) return refused(turn, refusal);
+    return currentCard(turn.m, turn.setups.find(turn.actor.tenantId, data.setupId)!, context(turn));
   }),
 
-  'setup.discard': action(onSetup, async ({ actor, m, setups }, data) => {
-    const result = await setups.discard(actor, data.setupId, data.rev);
-    if (isRefusal(result)) return refusalCard(m, result);
-    if (!result.setup) return noticeCard(m, { text: m.t.entry.cancelled, style: 'good' }, true);
-    return setupCard(m, result.setup, { actions: false });
+  'setup.discard': action(onSetup, async (turn, data) => {
+    const result = await turn.setups.discard(turn.actor, data.setupId, data.rev);
+    if (isRefusal(result)) return refused(turn, result);
+    if (!result.setup) return noticeCard(turn.m, { text: turn.m.t.entry.cancelled, style: 'good' }, true);
+    return setupCard(turn.m, result.setup, { actions: false });
+  }),
+
+  'account.start': action(onSetup, async (turn, data) => {
+    const refusal = turn.setups.refusalFor(turn.actor, data.setupId, undefined, (setup) => setup.status === 'reserved');
+    if (refusal) return refused(turn, refusal);
+    return accountStep(turn, data.setupId);
+  }),
+
+  'account.edit': action(onSetup, async (turn, data) => {
+    const refusal = turn.setups.refusalFor(turn.actor, data.setupId, data.rev, (setup) => setup.status === 'reserved');
+    if (refusal) return refused(turn, refusal);
+    return accountStep(turn, data.setupId);
+  }),
+
+  'account.check': action(onSetup.extend({ useDomain: z.string().max(60).optional() }).extend(accountInputs.shape), async (turn, data) => {
+    const { actor, m, accounts, setups, partners } = turn;
+    const input: AccountInput = { ...data, domainPrefix: data.useDomain ?? data.domainPrefix };
+    const result = await accounts.check(actor, data.setupId, data.rev, input);
+    if (isRefusal(result)) return refused(turn, result);
+    const profile = partners.profile(actor.tenantId);
+    if (result.ok) return currentCard(m, result.setup, context(turn));
+    const setup = setups.find(actor.tenantId, data.setupId)!;
+    return accountCard(m, setup, profile, { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
+  }),
+
+  'account.create': action(onSetup, async (turn, data) => {
+    const { actor, m, accounts } = turn;
+    const result = await accounts.create(actor, data.setupId, data.rev);
+    if (isRefusal(result)) {
+      const created = result.refused !== 'notFound' && result.refused !== 'notOwner' && result.setup.status === 'completed';
+      const customer = created ? turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
+      if (customer) return customerCard(m, customer, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
+      return refused(turn, result);
+    }
+    if (result.ok) return customerCard(m, result.customer, { created: true });
+    return currentCard(m, result.setup, context(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
+  }),
+
+  'profile.show': action(z.object({ then: z.string().max(60).optional() }), async ({ actor, m, partners }, data) => {
+    const profile = partners.profile(actor.tenantId);
+    return profileCard(m, profile, { then: data.then, updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
+  }),
+
+  'profile.save': action(z.object({ then: z.union([z.uuid(), z.literal('')]).optional() }).extend(profileInputs.shape), async (turn, data) => {
+    const { actor, m, partners, setups } = turn;
+    const input: ProfileInput = data;
+    const result = await partners.saveProfile(actor, input);
+    if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
+    const next = data.then ? setups.find(actor.tenantId, data.then) : undefined;
+    if (next && next.ownerId === actor.userId && next.status === 'reserved') return accountCard(m, next, result.profile, {}, { text: m.t.profile.saved, style: 'good' });
+    return profileCard(m, result.profile, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
+  }),
+
+  'customers.list': action(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners }, data) => {
+    const filter = (data.filter ?? '').trim();
+    return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page);
+  }),
+
+  'customer.open': action(z.object({ tenantId: z.string().min(1).max(100) }), async ({ actor, m, partners }, data) => {
+    const customer = partners.customer(actor.tenantId, data.tenantId);
+    // Another partner's customer is answered exactly like one that does not exist.
+    if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    return customerCard(m, customer);
   }),
 } satisfies Record<string, ActionDef<z.ZodType>>;
 

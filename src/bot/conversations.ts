@@ -4,7 +4,7 @@
  */
 import { TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
-import type { ConversationRef } from '../store/documents.js';
+import { ConversationRefSchema } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
 
@@ -18,22 +18,25 @@ export class Conversations {
   ) {}
 
   /** Saves the personal-chat reference when it is new or changed; other chats are not a person's inbox. */
-  async remember(actor: Actor, activity: Activity): Promise<void> {
+  async remember(actor: Actor, activity: Activity, locale: string | undefined): Promise<void> {
     const type = activity.conversation?.conversationType;
     if (type && type !== 'personal') return;
-    const conversation = TurnContext.getConversationReference(activity) as unknown as ConversationRef;
+    // Only a reference the bot can use later is kept; a malformed one would make the file unreadable.
+    const parsed = ConversationRefSchema.safeParse(TurnContext.getConversationReference(activity));
+    if (!parsed.success) return;
+    const conversation = parsed.data;
     const known = this.store.partner(actor.tenantId).data.members[actor.userId];
     if (
       known &&
       known.name === actor.name &&
-      known.locale === activity.locale &&
+      known.locale === locale &&
       known.conversation.serviceUrl === conversation.serviceUrl &&
       known.conversation.conversation.id === conversation.conversation.id
     ) {
       return;
     }
     await this.store.partner(actor.tenantId).update((doc) => {
-      doc.members[actor.userId] = { name: actor.name, locale: activity.locale, conversation, updatedAt: this.now().toISOString() };
+      doc.members[actor.userId] = { name: actor.name, locale, conversation, updatedAt: this.now().toISOString() };
     });
   }
 

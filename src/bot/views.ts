@@ -3,7 +3,10 @@ import { renderCard, type AdaptiveCard } from '../cards.js';
 import { maskKey } from '../domain/productKey.js';
 import { isEditable, totalsByProduct, type Setup, type SetupKey } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
+import type { Customer } from '../domain/customer.js';
+import type { PartnerProfile } from '../domain/profile.js';
 import type { FieldError, Refusal } from '../setups/setupService.js';
+import { accountReviewCard, customerCard } from './accountViews.js';
 
 export type NoticeStyle = 'attention' | 'warning' | 'good' | 'accent';
 export interface Notice {
@@ -12,6 +15,13 @@ export interface Notice {
 }
 
 export const MAX_FIELDS = 10;
+
+/** What a card about a setup may need besides the setup: the partner's profile, customers and the time. */
+export interface SetupContext {
+  profile?: PartnerProfile;
+  customers: readonly Customer[];
+  now: Date;
+}
 
 function keyRows(m: Messages, keys: readonly SetupKey[]) {
   return keys.map((key) => ({
@@ -33,15 +43,17 @@ export function noticeCard(m: Messages, notice: Notice, showHelp = false): Adapt
   return renderCard('notice', { notice, showHelp, helpTitle: m.t.welcome.title });
 }
 
-export function welcomeCard(m: Messages, viewerId: string, openSetups: readonly Setup[], notice?: Notice): AdaptiveCard {
+export function welcomeCard(m: Messages, viewerId: string, openSetups: readonly Setup[], partner: { hasProfile: boolean; hasCustomers: boolean }, notice?: Notice): AdaptiveCard {
   const unfinished = openSetups.map((setup) => {
     const keys = m.count(m.t.common.keyCount, setup.keys.length);
     const status =
       setup.status === 'reserved'
         ? fill(m.t.welcome.statusReserved, { date: m.date(setup.reservedUntil!) })
-        : setup.status === 'reviewing'
-          ? m.t.welcome.statusReviewing
-          : m.t.welcome.statusEntering;
+        : setup.status === 'creating'
+          ? m.t.welcome.statusCreating
+          : setup.status === 'reviewing'
+            ? m.t.welcome.statusReviewing
+            : m.t.welcome.statusEntering;
     const mine = setup.ownerId === viewerId;
     return {
       mine,
@@ -51,7 +63,8 @@ export function welcomeCard(m: Messages, viewerId: string, openSetups: readonly 
       rev: setup.rev,
     };
   });
-  return renderCard('welcome', { t: m.t.welcome, notice, unfinished });
+  const profileNotice = partner.hasProfile ? undefined : { text: m.t.welcome.profileMissing, style: 'accent' as const };
+  return renderCard('welcome', { t: m.t.welcome, notice: notice ?? profileNotice, unfinished, profileMissing: !partner.hasProfile, hasCustomers: partner.hasCustomers });
 }
 
 export interface EntryFields {
@@ -111,7 +124,7 @@ export function reviewCard(m: Messages, setup: Setup, notice?: Notice, editable 
 }
 
 /** The card for a setup past the review: the receipt, or its discarded or released end. */
-export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice; actions: boolean }): AdaptiveCard {
+export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice; actions: boolean; continueStep?: boolean }): AdaptiveCard {
   const r = m.t.reserved;
   const closedAt = setup.closedAt ?? setup.updatedAt;
   const [title, text] =
@@ -129,6 +142,7 @@ export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice;
     keys: keyRows(m, setup.keys),
     totals: totals(m, setup.keys),
     showNext: reserved,
+    canContinue: reserved && (options.continueStep ?? options.actions),
     canDiscard: reserved && options.actions,
     setupId: setup.id,
     rev: setup.rev,
@@ -136,33 +150,48 @@ export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice;
 }
 
 /** The card that shows a setup's current state, whatever step it is in. */
-export function currentCard(m: Messages, setup: Setup, notice?: Notice): AdaptiveCard {
-  if (setup.status === 'entering') return entryCard(m, setup.id, setup, { values: [''] }, notice);
-  if (setup.status === 'reviewing' || setup.status === 'reserving') return reviewCard(m, setup, notice);
-  return setupCard(m, setup, { notice, actions: true });
+export function currentCard(m: Messages, setup: Setup, context: SetupContext, notice?: Notice, actions = true): AdaptiveCard {
+  switch (setup.status) {
+    case 'entering':
+      return actions ? entryCard(m, setup.id, setup, { values: [''] }, notice) : reviewCard(m, setup, notice, false);
+    case 'reviewing':
+    case 'reserving':
+      return reviewCard(m, setup, notice, actions && setup.status === 'reviewing');
+    case 'reserved':
+      return setup.account
+        ? accountReviewCard(m, setup, context.profile, context.now, { notice, actions })
+        : setupCard(m, setup, { notice, actions });
+    case 'creating':
+      return accountReviewCard(m, setup, context.profile, context.now, { notice: notice ?? { text: m.t.account.creating, style: 'accent' }, actions: false });
+    case 'completed': {
+      const customer = context.customers.find((c) => c.tenantId === setup.customerId);
+      if (customer) return customerCard(m, customer, { notice });
+      return setupCard(m, setup, { notice, actions: false });
+    }
+    default:
+      return setupCard(m, setup, { notice, actions: false });
+  }
 }
 
 /** Shows why an action was not applied, on top of the state it met. */
-export function refusalCard(m: Messages, refusal: Refusal): AdaptiveCard {
+export function refusalCard(m: Messages, refusal: Refusal, context: SetupContext): AdaptiveCard {
   const n = m.t.notice;
   switch (refusal.refused) {
     case 'notFound':
       return noticeCard(m, { text: n.notFound, style: 'attention' }, true);
     case 'notOwner':
-      return currentCardReadOnly(m, refusal.setup, { text: fill(n.notOwner, { name: refusal.setup.ownerName }), style: 'warning' });
+      // A colleague sees the setup but gets no buttons for it.
+      return currentCard(m, refusal.setup, context, { text: fill(n.notOwner, { name: refusal.setup.ownerName }), style: 'warning' }, false);
     case 'stale':
-      return currentCard(m, refusal.setup, { text: n.stale, style: 'warning' });
+      return currentCard(m, refusal.setup, context, { text: n.stale, style: 'warning' });
     case 'discarded':
       return setupCard(m, refusal.setup, { notice: { text: n.discarded, style: 'warning' }, actions: false });
     case 'released':
       return setupCard(m, refusal.setup, { notice: { text: n.released, style: 'warning' }, actions: false });
-    case 'alreadyReserved':
-      return setupCard(m, refusal.setup, { notice: { text: n.alreadyReserved, style: 'good' }, actions: false });
+    case 'alreadyReserved': {
+      const notice = { text: n.alreadyReserved, style: 'good' as const };
+      const receipt = refusal.setup.status === 'reserved' && !refusal.setup.account;
+      return receipt ? setupCard(m, refusal.setup, { notice, actions: false, continueStep: true }) : currentCard(m, refusal.setup, context, notice);
+    }
   }
-}
-
-/** A colleague sees a setup but gets no buttons for it. */
-function currentCardReadOnly(m: Messages, setup: Setup, notice: Notice): AdaptiveCard {
-  if (setup.status === 'reserved' || setup.status === 'discarded' || setup.status === 'released') return setupCard(m, setup, { notice, actions: false });
-  return reviewCard(m, setup, notice, false);
 }

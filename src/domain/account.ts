@@ -31,7 +31,7 @@ export type AccountField = (typeof ACCOUNT_FIELDS)[number];
 export type AccountInput = Partial<Record<AccountField, string>>;
 
 export type AccountError =
-  | { field: AccountField; code: 'required' | 'invalid' | 'countryUnknown' | 'emailSyntax' | 'phoneSyntax' | 'domainCharacters' | 'domainHyphen' | 'signInSyntax' }
+  | { field: AccountField; code: 'required' | 'invalid' | 'countryUnknown' | 'emailSyntax' | 'phoneSyntax' | 'domainCharacters' | 'domainHyphen' | 'domainTaken' | 'signInSyntax' }
   | { field: AccountField; code: 'tooLong'; max: number }
   | { field: 'country'; code: 'countryNotOffered'; country: string };
 

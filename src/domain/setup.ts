@@ -47,6 +47,11 @@ export function isOpen(setup: Setup): boolean {
   return setup.status === 'entering' || setup.status === 'reviewing' || setup.status === 'reserved' || setup.status === 'creating';
 }
 
+/** Statuses from which a setup may be discarded: not while its account is being created. */
+export function isDiscardable(setup: Setup): boolean {
+  return setup.status === 'entering' || setup.status === 'reviewing' || setup.status === 'reserved';
+}
+
 /** Statuses in which the setup's keys are held in the reservation index. */
 export function holdsKeys(setup: Setup): boolean {
   return setup.status === 'reserved' || setup.status === 'creating';

@@ -211,7 +211,7 @@ export class SetupService {
 
   private async discardNow(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
     if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
-    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), rules.isOpen);
+    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), rules.isDiscardable);
     if ('refused' in result) return result;
     await this.releaseKeys(setupId, result.setup.keys);
     return result;
@@ -289,7 +289,8 @@ export class SetupService {
     });
   }
 
-  private async releaseKeys(setupId: string, keys: readonly SetupKey[]): Promise<void> {
+  /** Drops the setup's entries from the reservation index (released, discarded or redeemed keys). */
+  async releaseKeys(setupId: string, keys: readonly SetupKey[]): Promise<void> {
     for (const key of keys) {
       const shard = this.store.reservations(key.ref);
       if (shard.data.reservations[key.ref]?.setupId !== setupId) continue;
@@ -319,8 +320,13 @@ export class SetupService {
     });
   }
 
+  /** Runs `task` while no other change of this setup runs. */
+  exclusive<T>(setupId: string, task: () => Promise<T>): Promise<T> {
+    return this.lock.run(setupId, task);
+  }
+
   /** Applies `change` to a setup the actor owns, if the card's revision is still current. */
-  private guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, allowed: (setup: Setup) => boolean = rules.isEditable) {
+  guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, allowed: (setup: Setup) => boolean = rules.isEditable) {
     const refusal = this.refusalFor(actor, setupId, rev, allowed);
     if (refusal) return Promise.resolve(refusal);
     return this.changeSetup(actor, setupId, rev, (setup) => change(setup!));
@@ -347,7 +353,8 @@ export class SetupService {
     }
   }
 
-  private updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup> {
+  /** Rewrites a setup whatever its owner or revision: for the bot's own follow-up steps. */
+  updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup> {
     return this.store.partner(tenantId).update((doc: PartnerDoc) => {
       const index = doc.setups.findIndex((s) => s.id === setupId);
       if (index < 0) throw new Error(`setup ${setupId} vanished from tenant ${tenantId}`);

@@ -98,6 +98,9 @@ export class DocumentFile<T> implements Doc<T> {
     const run = this.queue.then(async () => {
       const draft = structuredClone(this.current);
       const result = change(draft);
+      // A value that would make the file unreadable at the next start is refused before it is written.
+      const invalid = this.schema?.safeParse(draft);
+      if (invalid && !invalid.success) throw new Error(`refused to write ${this.path}: ${invalid.error.issues[0]?.path.join('.')} ${invalid.error.issues[0]?.message}`);
       try {
         await mkdir(dirname(this.path), { recursive: true });
         await this.adapter.write(draft);

@@ -51,7 +51,7 @@ export class JsonFileStore implements Store {
   partner(tenantId: string): Doc<PartnerDoc> {
     let doc = this.partnerDocs.get(tenantId);
     if (!doc) {
-      doc = DocumentFile.fresh(join(this.partnersDir, fileNameFor(tenantId)), emptyPartnerDoc(tenantId));
+      doc = DocumentFile.fresh(join(this.partnersDir, fileNameFor(tenantId)), emptyPartnerDoc(tenantId), PartnerDocSchema);
       this.partnerDocs.set(tenantId, doc);
     }
     return doc;

@@ -6,6 +6,9 @@ import { pino } from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
+/** The key-hash secret of every test bot, so a test can find where a key is stored. */
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-42';
+
 export class FakeClock {
   constructor(public current = new Date('2026-03-02T09:00:00Z')) {}
   now = (): Date => new Date(this.current);
@@ -31,7 +34,7 @@ export interface RunningBot {
 export async function startBot(env: Record<string, string> = {}, options: { dataDir?: string; clock?: FakeClock } = {}): Promise<RunningBot> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'psb-test-')));
   const clock = options.clock ?? new FakeClock();
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', KEY_HASH_SECRET: 'test-secret-test-secret-test-secret-42', ...env });
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', KEY_HASH_SECRET: TEST_SECRET, ...env });
   const log = pino({ level: 'silent' });
   const running: RunningBot = {
     app: await createApp({ config, log, now: clock.now }),

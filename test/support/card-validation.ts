@@ -63,6 +63,8 @@ function teamsCardSchema(): SchemaObject {
   // Teams' own root property (width: Full, mention entities) is not in the schema.
   const card = defs.AdaptiveCard!;
   defs.AdaptiveCard = { ...card, properties: { ...card.properties, msteams: { type: 'object' } } };
+  // Teams adds the "filtered" style (static typeahead search) to Input.ChoiceSet; the 1.5 schema predates it.
+  defs.ChoiceInputStyle = { enum: ['compact', 'expanded', 'filtered'] };
   // Each ImplementationsOf.* is an anyOf over every element or action type, so one
   // mistake yields a failure per type. Choosing the definition by `type` keeps the
   // same rules but reports only the errors of the type the card names.

@@ -1,0 +1,154 @@
+/** Cards of step 2 (the customer's account), the partner profile and the customer list. */
+import { renderCard, type AdaptiveCard } from '../cards.js';
+import { ONMICROSOFT, userPrincipalName, type Account, type AccountError, type AccountField, type AccountInput } from '../domain/account.js';
+import { countryChoices, countryName } from '../domain/countries.js';
+import type { Customer } from '../domain/customer.js';
+import { languageChoices } from '../domain/languages.js';
+import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '../domain/profile.js';
+import { planSubscriptions, isoDay } from '../domain/subscriptions.js';
+import type { Setup } from '../domain/setup.js';
+import { fill, type Messages } from '../i18n/index.js';
+import type { Notice } from './views.js';
+
+export const CUSTOMERS_PAGE_SIZE = 10;
+
+function accountValues(account: Account): AccountInput {
+  return { ...account, partnerOfRecord: String(account.partnerOfRecord) };
+}
+
+function accountErrorText(m: Messages, error: AccountError, domainPrefix: string): string {
+  const e = m.t.account.error;
+  if (error.code === 'tooLong') return fill(e.tooLong, { max: error.max });
+  if (error.code === 'countryNotOffered') return fill(e.countryNotOffered, { country: countryName(error.country, m.language) });
+  if (error.code === 'domainTaken') return fill(e.domainTaken, { domain: `${domainPrefix}.${ONMICROSOFT}` });
+  return e[error.code];
+}
+
+function byField<F extends string>(fields: readonly F[], errors: Array<{ field: F }>, text: (error: any) => string): Record<F, string[]> {
+  const out = Object.fromEntries(fields.map((field) => [field, [] as string[]])) as Record<F, string[]>;
+  for (const error of errors) out[error.field].push(text(error));
+  return out;
+}
+
+const FORM_FIELDS: readonly AccountField[] = ['country', 'organisationName', 'firstName', 'lastName', 'email', 'phone', 'domainPrefix', 'signInName', 'language', 'partnerOfRecord'];
+
+export interface AccountForm {
+  values?: AccountInput;
+  errors?: AccountError[];
+  suggestions?: string[];
+}
+
+export function accountCard(m: Messages, setup: Setup, profile: PartnerProfile | undefined, form: AccountForm = {}, notice?: Notice): AdaptiveCard {
+  const values: AccountInput = form.values ?? (setup.account ? accountValues(setup.account) : { language: m.language, partnerOfRecord: 'true' });
+  const prefix = (values.domainPrefix ?? '').trim().toLowerCase() || 'contoso';
+  return renderCard('account', {
+    t: m.t.account,
+    notice,
+    setupId: setup.id,
+    rev: setup.rev,
+    values: Object.fromEntries(FORM_FIELDS.map((field) => [field, values[field] ?? ''])),
+    errors: byField(FORM_FIELDS, form.errors ?? [], (error) => accountErrorText(m, error, prefix)),
+    countries: countryChoices(m.language),
+    languages: languageChoices(m.language),
+    domainHint: fill(m.t.account.domainHint, { example: `${prefix}.${ONMICROSOFT}` }),
+    signInHint: fill(m.t.account.signInHint, { domain: `${prefix}.${ONMICROSOFT}` }),
+    porTitle: profile ? fill(m.t.account.partnerOfRecord, { partnerId: profile.partnerId }) : m.t.account.partnerOfRecordMissing,
+    suggestions: (form.suggestions ?? []).map((domain) => ({ domain, title: fill(m.t.account.useDomain, { domain: `${domain}.${ONMICROSOFT}` }) })),
+  });
+}
+
+/** "Does everything look right?" for the account, with the subscriptions the keys will become. */
+export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerProfile | undefined, today: Date, options: { notice?: Notice; actions: boolean }): AdaptiveCard {
+  const a = setup.account!;
+  const t = m.t.account;
+  const facts = [
+    [t.country, countryName(a.country, m.language)],
+    [t.organisationName, a.organisationName],
+    [t.admin, `${a.firstName} ${a.lastName}`],
+    [t.email, a.email],
+    [t.phone, a.phone],
+    [t.domainPrefix, `${a.domainPrefix}.${ONMICROSOFT}`],
+    [t.signIn, userPrincipalName(a.signInName, a.domainPrefix)],
+    [t.language, languageChoices(m.language).find((l) => l.code === a.language)?.name ?? a.language],
+    ['Partner of Record', a.partnerOfRecord && profile ? fill(t.yes, { partnerId: profile.partnerId }) : t.no],
+  ].map(([title, value]) => ({ title, value }));
+  const subscriptions = planSubscriptions(setup.keys, isoDay(today)).map((plan) =>
+    fill(t.subscriptionLine, { product: plan.product, seats: m.count(m.t.common.seatCount, plan.seats), start: m.date(plan.startDate), end: m.date(plan.endDate) }),
+  );
+  return renderCard('accountReview', { t, notice: options.notice, setupId: setup.id, rev: setup.rev, facts, subscriptions, actions: options.actions });
+}
+
+function subscriptionLines(m: Messages, customer: Customer): string[] {
+  return customer.subscriptions.map((s) =>
+    fill(m.t.customer.subscriptionLine, { product: s.product, assigned: s.assignedSeats, seats: m.count(m.t.common.seatCount, s.seats), end: m.date(s.endDate) }),
+  );
+}
+
+/** A customer's card; right after creation it also says who became admin. */
+export function customerCard(m: Messages, customer: Customer, options: { created?: boolean; notice?: Notice } = {}): AdaptiveCard {
+  const c = m.t.customer;
+  const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
+  const facts = [
+    [c.domain, customer.domain],
+    [c.tenantId, customer.tenantId],
+    [c.signIn, customer.admin.userPrincipalName],
+    [c.country, countryName(customer.country, m.language)],
+    [c.createdBy, `${customer.createdBy.name}, ${m.date(customer.createdAt)}`],
+    [c.delegation, c.delegationNone],
+    ...(por ? [['Partner of Record', por]] : []),
+  ].map(([title, value]) => ({ title, value }));
+  const license = customer.subscriptions.find((s) => s.assignedSeats > 0)?.product ?? '';
+  return renderCard('customer', {
+    t: m.t,
+    notice: options.notice,
+    heading: options.created ? c.createdTitle : undefined,
+    intro: options.created ? fill(c.createdIntro, { admin: customer.admin.name, name: customer.name, license }) : undefined,
+    name: customer.name,
+    facts,
+    subscriptions: subscriptionLines(m, customer),
+  });
+}
+
+export function customersCard(m: Messages, customers: readonly Customer[], filter: string, page: number, notice?: Notice): AdaptiveCard {
+  const t = m.t.customers;
+  const pages = Math.max(1, Math.ceil(customers.length / CUSTOMERS_PAGE_SIZE));
+  const current = Math.min(Math.max(1, page), pages);
+  const start = (current - 1) * CUSTOMERS_PAGE_SIZE;
+  const shown = customers.slice(start, start + CUSTOMERS_PAGE_SIZE);
+  const empty = customers.length === 0 ? { text: filter ? fill(t.noMatch, { filter }) : t.empty, style: 'accent' as const } : undefined;
+  return renderCard('customers', {
+    t,
+    notice: notice ?? empty,
+    filter,
+    page: current,
+    hasNext: current < pages,
+    showing: customers.length > 0 ? fill(t.showing, { from: start + 1, to: start + shown.length, total: customers.length }) : undefined,
+    rows: shown.map((customer) => ({
+      tenantId: customer.tenantId,
+      name: customer.name,
+      line: fill(t.line, { domain: customer.domain, country: countryName(customer.country, m.language) }),
+      subscriptions: subscriptionLines(m, customer),
+      delegation: `${m.t.customer.delegation}: ${m.t.customer.delegationNone}`,
+    })),
+  });
+}
+
+const PROFILE_FORM_FIELDS: readonly ProfileField[] = ['organisationName', 'partnerId', 'cloudEssentials', 'timeZone'];
+
+export function profileCard(
+  m: Messages,
+  profile: PartnerProfile | undefined,
+  options: { values?: ProfileInput; errors?: ProfileError[]; then?: string; notice?: Notice; updatedByName?: string; editable?: boolean } = {},
+): AdaptiveCard {
+  const values = options.values ?? (profile ? { ...profile, cloudEssentials: String(profile.cloudEssentials) } : { cloudEssentials: 'false', timeZone: m.language === 'de' ? 'Europe/Berlin' : 'UTC' });
+  const e = m.t.profile.error;
+  return renderCard('profile', {
+    t: m.t.profile,
+    notice: options.notice,
+    then: options.then ?? '',
+    editable: options.editable ?? true,
+    updated: profile ? fill(m.t.profile.updated, { name: options.updatedByName ?? profile.updatedBy, date: m.date(profile.updatedAt) }) : undefined,
+    values: Object.fromEntries(PROFILE_FORM_FIELDS.map((field) => [field, (values as ProfileInput)[field] ?? ''])),
+    errors: byField(PROFILE_FORM_FIELDS, options.errors ?? [], (error: ProfileError) => (error.code === 'tooLong' ? fill(e.tooLong, { max: error.max }) : e[error.code])),
+  });
+}

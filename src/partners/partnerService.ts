@@ -1,0 +1,37 @@
+/** A partner organisation's own data: its profile and its customers. Only its own tenant reaches it. */
+import { filterCustomers, type Customer } from '../domain/customer.js';
+import { validateProfile, type PartnerProfile, type ProfileError, type ProfileInput } from '../domain/profile.js';
+import type { Store } from '../store/store.js';
+import type { Actor } from '../setups/setupService.js';
+
+export class PartnerService {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => Date,
+  ) {}
+
+  profile(tenantId: string): PartnerProfile | undefined {
+    return this.store.partner(tenantId).data.profile;
+  }
+
+  /** The display name of the staff member who last changed the profile, as far as the bot knows it. */
+  memberName(tenantId: string, userId: string): string {
+    return this.store.partner(tenantId).data.members[userId]?.name ?? userId;
+  }
+
+  async saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }> {
+    const result = validateProfile(input, actor.userId, this.now());
+    if ('errors' in result) return result;
+    await this.store.partner(actor.tenantId).update((doc) => void (doc.profile = result.profile));
+    return result;
+  }
+
+  customers(tenantId: string, filter = ''): Customer[] {
+    const sorted = [...this.store.partner(tenantId).data.customers].sort((a, b) => a.name.localeCompare(b.name));
+    return filterCustomers(sorted, filter);
+  }
+
+  customer(tenantId: string, customerTenantId: string): Customer | undefined {
+    return this.store.partner(tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+  }
+}

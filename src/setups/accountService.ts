@@ -1,0 +1,140 @@
+/**
+ * Step 2 of a setup: checks the customer's account, creates the tenant through the commerce
+ * interface, and records the customer. The setup's status is saved as `creating` before the backend
+ * is asked, and the backend is idempotent per setup, so neither a second press nor a crash can
+ * create a second tenant.
+ */
+import type { Logger } from 'pino';
+import { CommerceError, type Commerce, type CommerceErrorCode, type CreatedTenant } from '../commerce/commerce.js';
+import { domainCandidates, validateAccount, type AccountError, type AccountInput } from '../domain/account.js';
+import type { Customer } from '../domain/customer.js';
+import * as rules from '../domain/setup.js';
+import type { Setup } from '../domain/setup.js';
+import type { Store } from '../store/store.js';
+import type { Actor, Refusal, SetupService } from './setupService.js';
+
+export type AccountCheck = { ok: true; setup: Setup } | { ok: false; errors: AccountError[]; suggestions: string[] };
+
+export type CreateResult =
+  | { ok: true; setup: Setup; customer: Customer }
+  | { ok: false; reason: CommerceErrorCode | 'failed'; setup: Setup };
+
+const SUGGESTIONS = 3;
+
+export class AccountService {
+  constructor(
+    private readonly store: Store,
+    private readonly commerce: Commerce,
+    private readonly setups: SetupService,
+    private readonly now: () => Date,
+    private readonly log: Logger,
+  ) {}
+
+  /** Checks the typed account; when it is complete and its domain free, saves it on the setup for review. */
+  check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal> {
+    return this.setups.exclusive(setupId, async () => {
+      const refusal = this.setups.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reserved');
+      if (refusal) return refusal;
+      const checked = validateAccount(input);
+      if ('errors' in checked) return { ok: false, errors: checked.errors, suggestions: [] };
+      const { account } = checked;
+      if (!(await this.commerce.isDomainAvailable(account.domainPrefix))) {
+        return { ok: false, errors: [{ field: 'domainPrefix', code: 'domainTaken' }], suggestions: await this.freeDomains(account.organisationName, account.domainPrefix) };
+      }
+      const result = await this.setups.guarded(actor, setupId, rev, (setup) => rules.saveAccount(setup, account, this.now()), (setup) => setup.status === 'reserved');
+      return 'refused' in result ? result : { ok: true, setup: result.setup };
+    });
+  }
+
+  /** Creates the customer's tenant from the reviewed account and the setup's reserved keys. */
+  create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal> {
+    return this.setups.exclusive(setupId, async () => {
+      const refusal = this.setups.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reserved' && setup.account !== undefined);
+      if (refusal) return refusal;
+      const started = await this.setups.guarded(actor, setupId, rev, (setup) => rules.startCreating(setup, this.now()), () => true);
+      if ('refused' in started) return started;
+      return this.createNow(actor.tenantId, started.setup);
+    });
+  }
+
+  /** Finishes creations a crash interrupted (the backend is idempotent); returns them for notices. */
+  async resumeInterrupted(): Promise<Array<{ tenantId: string; result: CreateResult }>> {
+    const resumed: Array<{ tenantId: string; result: CreateResult }> = [];
+    for (const partner of this.store.partners()) {
+      const { tenantId } = partner.data;
+      for (const setup of partner.data.setups.filter((s) => s.status === 'creating')) {
+        const result = await this.setups.exclusive(setup.id, () => this.createNow(tenantId, setup));
+        this.log.warn({ tenantId, setupId: setup.id, ok: result.ok }, 'resumed an interrupted account creation');
+        resumed.push({ tenantId, result });
+      }
+    }
+    return resumed;
+  }
+
+  private async createNow(tenantId: string, setup: Setup): Promise<CreateResult> {
+    const account = setup.account!;
+    const profile = this.store.partner(tenantId).data.profile;
+    let created: CreatedTenant;
+    try {
+      created = await this.commerce.createTenant({
+        idempotencyKey: setup.id,
+        partnerTenantId: tenantId,
+        country: account.country,
+        organisationName: account.organisationName,
+        language: account.language,
+        domainPrefix: account.domainPrefix,
+        admin: { firstName: account.firstName, lastName: account.lastName, email: account.email, phone: account.phone, signInName: account.signInName },
+        keyHandles: setup.keys.map((key) => key.handle),
+        partnerOfRecord: account.partnerOfRecord ? profile?.partnerId : undefined,
+      });
+    } catch (error) {
+      const reason = error instanceof CommerceError ? error.code : 'failed';
+      if (reason === 'failed') this.log.error({ err: error, tenantId, setupId: setup.id }, 'tenant creation failed');
+      const back = await this.setups.updateSetup(tenantId, setup.id, (s) => rules.abandonCreating(s, this.now()));
+      return { ok: false, reason, setup: back };
+    }
+    const customer = this.customerFrom(setup, created);
+    // The customer and the completed setup are one write, so neither exists without the other.
+    const completed = await this.store.partner(tenantId).update((doc) => {
+      if (!doc.customers.some((c) => c.tenantId === customer.tenantId)) doc.customers.push(customer);
+      const index = doc.setups.findIndex((s) => s.id === setup.id);
+      doc.setups[index] = rules.complete(doc.setups[index]!, customer.tenantId, this.now());
+      return doc.setups[index]!;
+    });
+    await this.setups.releaseKeys(setup.id, setup.keys);
+    this.log.info({ tenantId, setupId: setup.id, customerTenantId: customer.tenantId, subscriptions: customer.subscriptions.length }, 'customer tenant created');
+    return { ok: true, setup: completed, customer };
+  }
+
+  private customerFrom(setup: Setup, created: CreatedTenant): Customer {
+    const account = setup.account!;
+    return {
+      tenantId: created.tenantId,
+      name: account.organisationName,
+      domain: created.domain,
+      country: account.country,
+      language: account.language,
+      admin: {
+        name: `${account.firstName} ${account.lastName}`,
+        email: account.email,
+        phone: account.phone,
+        userPrincipalName: created.admin.userPrincipalName,
+        objectId: created.admin.objectId,
+      },
+      createdAt: this.now().toISOString(),
+      createdBy: { id: setup.ownerId, name: setup.ownerName },
+      setupId: setup.id,
+      subscriptions: created.subscriptions.map((s) => ({ ...s })),
+      delegation: { status: 'none' },
+    };
+  }
+
+  private async freeDomains(organisationName: string, taken: string): Promise<string[]> {
+    const free: string[] = [];
+    for (const candidate of domainCandidates(organisationName, taken)) {
+      if (free.length === SUGGESTIONS) break;
+      if (await this.commerce.isDomainAvailable(candidate)) free.push(candidate);
+    }
+    return free;
+  }
+}
