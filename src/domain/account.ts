@@ -135,6 +135,6 @@ function fold(text: string): string {
 export function domainCandidates(organisationName: string, takenPrefix: string): string[] {
   const whole = fold(organisationName);
   const base = fold(takenPrefix) || whole.slice(0, DOMAIN_PREFIX_MAX - 1);
-  const candidates = [whole, `${fold(organisationName.split(' ')[0] ?? '')}${base === whole ? '' : base}`, ...Array.from({ length: 9 }, (_, i) => `${base.slice(0, DOMAIN_PREFIX_MAX - 1)}${i + 1}`)];
+  const candidates = [whole, ...Array.from({ length: 9 }, (_, i) => `${base.slice(0, DOMAIN_PREFIX_MAX - 1)}${i + 1}`)];
   return [...new Set(candidates)].filter((c) => c && c !== takenPrefix && c.length <= DOMAIN_PREFIX_MAX && DOMAIN_LABEL.test(c));
 }
