@@ -53,7 +53,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     now,
     {
       reservationDays: config.RESERVATION_DAYS,
-      maxKeysPerSetup: 50,
+      maxKeysPerSetup: 25,
       maxFieldLength: MAX_FIELD_LENGTH,
       guessLimit: config.GUESS_LIMIT,
       guessWindowMinutes: config.GUESS_WINDOW_MINUTES,
@@ -95,7 +95,9 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     next();
   });
 
-  const sweep = () => runReleaseSweep(setups, conversations, log);
+  // One sweep at a time: a scheduled one that meets a running one joins it instead of sending twice.
+  let running: Promise<number> | undefined;
+  const sweep = () => (running ??= runReleaseSweep(setups, conversations, log).finally(() => (running = undefined)));
   let job: ScheduledTask | undefined;
 
   return {

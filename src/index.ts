@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { demoKeysBanner, mintDemoKeysIfEmpty } from './demoKeys.js';
 import { createLogger } from './logger.js';
+import { SecretFileError } from './commerce/keyHasher.js';
 import { StoreFileError } from './store/documentFile.js';
 
 async function main(): Promise<void> {
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad setting or an unreadable database file must stop the bot with a plain message.
-  const known = error instanceof ConfigError || error instanceof StoreFileError;
+  const known = error instanceof ConfigError || error instanceof StoreFileError || error instanceof SecretFileError;
   process.stderr.write(`${known ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
   process.exit(1);
 });

@@ -219,8 +219,10 @@ describe('redeeming product keys over HTTP', () => {
   it('locks redemption for a tenant after too many unknown keys', async () => {
     const [good] = await bot.mintKeys(1);
     const unknown = Array.from({ length: 11 }, (_, i) => `BBBBB-BBBBB-BBBBB-BBBBB-BBB${'CDFGHJKMPQR'[i]}B`);
-    await enterKeys(anna, unknown.slice(0, 10).join('\n'));
-    expect(cardText(await enterKeys(anna, unknown[10]!))).to.include('Key 1 is not a valid product key');
+    const ten = cardText(await enterKeys(anna, unknown.slice(0, 10).join('\n')));
+    expect(ten).to.include('Key 5 is not a valid product key');
+    expect(ten, 'a field shows at most five problems').to.include('… and 5 more problems in this field.');
+    expect(cardText(await enterKeys(anna, unknown[10]!)), 'the eleventh unknown key locks').to.include('redemption is locked until');
     const locked = await enterKeys(user(PARTNER, 'user-ben', 'Ben'), good!);
     expect(cardText(locked)).to.include('redemption is locked until');
     expect(inputs(locked).key0).to.equal(good);
@@ -241,7 +243,7 @@ describe('redeeming product keys over HTTP', () => {
     expect(cardText(unknownVerb.card)).to.include('not known to this version');
     const badData = await anna.invoke('redeem.confirm', { setupId: 'not-a-uuid', rev: 'x' });
     expect(badData.httpStatus).to.equal(200);
-    expect(cardText(badData.card)).to.include('could not understand (setupId:');
+    expect(cardText(badData.card)).to.include('could not understand (in setupId)');
     const noAction = await anna.post({ ...(anna as any).base('invoke'), name: 'adaptiveCard/action', value: { nonsense: true } });
     expect(noAction.status).to.equal(200);
     expect(cardText(noAction.body.value)).to.include('could not understand');

@@ -55,7 +55,7 @@ describe('JSON file store', () => {
     const files = (await readdir(join(dir, 'partners'))).sort();
     expect(files).to.have.length(2);
     expect(files).to.include('tenant-a.json');
-    expect(files.find((f) => f !== 'tenant-a.json')).to.match(/^h-[0-9a-f]{40}\.json$/);
+    expect(files.find((f) => f !== 'tenant-a.json')).to.match(/^_h-[0-9a-f]{40}\.json$/);
     expect(await readFile(join(dir, 'partners', 'tenant-a.json'), 'utf8')).not.to.include('passwd');
     const reopened = await JsonFileStore.open(dir);
     expect(reopened.partner('../../etc/passwd').data.guard.unknownKeysAt).to.have.length(1);

@@ -21,6 +21,8 @@ export interface ActionTurn {
   accounts: AccountService;
   partners: PartnerService;
   now: () => Date;
+  /** A one-to-one chat; keys and customer details are only ever shown there. */
+  personal: boolean;
   /** Longest text kept from one key field when the card comes back. */
   maxFieldLength: number;
 }
@@ -198,15 +200,19 @@ export const actions = {
 
 export type Verb = keyof typeof actions;
 
+/** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
+const PERSONAL_ONLY = /^(redeem|setup|account)\./;
+
 /** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
 export async function runAction(turn: ActionTurn, verb: string, data: unknown): Promise<AdaptiveCard> {
   const { m } = turn;
   if (!Object.hasOwn(actions, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
+  if (!turn.personal && PERSONAL_ONLY.test(verb)) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
   const def = actions[verb as Verb] as ActionDef<z.ZodType>;
   const parsed = def.schema.safeParse(data ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const problem = `${issue?.path.join('.') || 'data'}: ${issue?.message ?? 'invalid'}`.slice(0, 200);
+    // Only the field's name: zod's own wording is English and would leak into the German text.
+    const problem = (parsed.error.issues[0]?.path.join('.') || 'data').slice(0, 100);
     return noticeCard(m, { text: fill(m.t.notice.badPayload, { problem }), style: 'attention' }, true);
   }
   return def.run(turn, parsed.data);

@@ -86,6 +86,7 @@ export class PartnerSetupBot extends ActivityHandler {
   private async answerText(turn: ActionTurn, text: string | undefined): Promise<AdaptiveCard> {
     const { actor, m, partners } = turn;
     const command = parseTextCommand(text);
+    if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
     switch (command?.command) {
       case 'redeem':
         return entryCard(m, randomUUID(), undefined, { values: [''] });
@@ -133,7 +134,8 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       await this.deps.conversations.remember(actor, context.activity, localeOf(context));
       const { setups, accounts, partners, now, maxFieldLength } = this.deps;
-      return await work({ actor, m, setups, accounts, partners, now, maxFieldLength });
+      const type = context.activity.conversation?.conversationType;
+      return await work({ actor, m, setups, accounts, partners, now, maxFieldLength, personal: !type || type === 'personal' });
     } catch (error) {
       const notSaved = error instanceof StoreWriteError;
       context.turnState.set(OUTCOME, notSaved ? 'not-saved' : 'failed');

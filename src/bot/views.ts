@@ -44,7 +44,8 @@ export function noticeCard(m: Messages, notice: Notice, showHelp = false): Adapt
 }
 
 export function welcomeCard(m: Messages, viewerId: string, openSetups: readonly Setup[], partner: { hasProfile: boolean; hasCustomers: boolean }, notice?: Notice): AdaptiveCard {
-  const unfinished = openSetups.map((setup) => {
+  // The newest few; older ones stay reachable through their own cards and expire on their own.
+  const unfinished = openSetups.slice(0, 10).map((setup) => {
     const keys = m.count(m.t.common.keyCount, setup.keys.length);
     const status =
       setup.status === 'reserved'
@@ -93,6 +94,15 @@ function errorText(m: Messages, error: FieldError): string {
   }
 }
 
+/** At most this many messages under one field, so a card with a pasted list stays within Teams' size limit. */
+const ERRORS_PER_FIELD = 5;
+
+function fieldErrorTexts(m: Messages, errors: readonly FieldError[]): string[] {
+  const shown = errors.slice(0, ERRORS_PER_FIELD).map((error) => errorText(m, error));
+  if (errors.length > ERRORS_PER_FIELD) shown.push(fill(m.t.entry.error.more, { count: errors.length - ERRORS_PER_FIELD }));
+  return shown;
+}
+
 export function entryCard(m: Messages, setupId: string, setup: Setup | undefined, fields: EntryFields, notice?: Notice): AdaptiveCard {
   const values = fields.values.length > 0 ? fields.values.slice(0, MAX_FIELDS) : [''];
   return renderCard('entry', {
@@ -105,7 +115,7 @@ export function entryCard(m: Messages, setupId: string, setup: Setup | undefined
       id: `key${index}`,
       label: fill(m.t.entry.fieldLabel, { n: index + 1 }),
       value,
-      errors: (fields.errors?.[index] ?? []).map((error) => errorText(m, error)),
+      errors: fieldErrorTexts(m, fields.errors?.[index] ?? []),
     })),
     canAddField: values.length < MAX_FIELDS,
   });

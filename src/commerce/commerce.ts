@@ -57,6 +57,8 @@ export class CommerceError extends Error {
 export interface Commerce {
   /** What the backend knows about a normalised key (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX). */
   checkKey(key: string): Promise<KeyCheck>;
+  /** The key's current state by the handle `checkKey` gave (a key may be blocked or redeemed since). */
+  recheckKey(handle: string): Promise<KeyCheck>;
   /** Whether `<prefix>.onmicrosoft.com` can still be had. */
   isDomainAvailable(prefix: string): Promise<boolean>;
   /**

@@ -113,8 +113,12 @@ export class EmbeddedCommerce implements Commerce {
     return commerce;
   }
 
-  async checkKey(key: string): Promise<KeyCheck> {
-    const ref = this.hash(key);
+  checkKey(key: string): Promise<KeyCheck> {
+    return this.recheckKey(this.hash(key));
+  }
+
+  async recheckKey(ref: string): Promise<KeyCheck> {
+    if (!/^[0-9a-f]{64}$/.test(ref)) return { status: 'unknown' };
     const entry = await this.entry(ref);
     if (!entry) return { status: 'unknown' };
     if (entry.status !== 'available') return { status: entry.status };

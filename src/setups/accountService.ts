@@ -101,7 +101,8 @@ export class AccountService {
       doc.setups[index] = rules.complete(doc.setups[index]!, customer.tenantId, this.now());
       return doc.setups[index]!;
     });
-    await this.setups.releaseKeys(setup.id, setup.keys);
+    // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
+    await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
     this.log.info({ tenantId, setupId: setup.id, customerTenantId: customer.tenantId, subscriptions: customer.subscriptions.length }, 'customer tenant created');
     return { ok: true, setup: completed, customer };
   }

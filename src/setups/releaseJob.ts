@@ -1,4 +1,7 @@
-/** Releases reservations that ran out and tells each owner, also catching up on notices a restart interrupted. */
+/**
+ * Releases reservations that ran out and tells each owner, also catching up on notices a restart
+ * interrupted, and mends the reservation index where a step failed half-way.
+ */
 import { MessageFactory } from 'botbuilder';
 import type { Logger } from 'pino';
 import { fill, messagesFor } from '../i18n/index.js';
@@ -6,6 +9,7 @@ import type { Conversations } from '../bot/conversations.js';
 import type { SetupService } from './setupService.js';
 
 export async function runReleaseSweep(setups: SetupService, conversations: Conversations, log: Logger): Promise<number> {
+  await setups.reconcile();
   const released = await setups.releaseDue();
   for (const { tenantId, setup } of setups.pendingReleaseNotices()) {
     const m = messagesFor(conversations.localeOf(tenantId, setup.ownerId));

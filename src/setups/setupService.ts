@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Commerce } from '../commerce/commerce.js';
+import type { Commerce, KeyCheck } from '../commerce/commerce.js';
 import type { KeyHasher } from '../commerce/keyHasher.js';
 import { lastGroup, parseKeyFields } from '../domain/productKey.js';
 import * as rules from '../domain/setup.js';
@@ -46,6 +46,16 @@ export type FieldError =
   | { code: 'alreadyAdded' | 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere'; position: number }
   | { code: 'reservedByColleague'; position: number; name: string };
 
+/** Who holds a key in the reservation index; a holder whose setup no longer holds keys is stale. */
+interface Holder {
+  tenantId: string;
+  setupId: string;
+}
+
+function sameHolder(a: Holder | undefined, b: Holder): boolean {
+  return a !== undefined && a.tenantId === b.tenantId && a.setupId === b.setupId;
+}
+
 export type CheckResult =
   | { ok: true; setup: Setup }
   | { ok: false; locked: string }
@@ -62,6 +72,9 @@ class RefusedError extends Error {
 export class SetupService {
   /** One change at a time per setup: a second press waits and then sees what the first one did. */
   private readonly lock = new KeyedLock();
+  private readonly guessLock = new KeyedLock();
+  /** True until the start-up reconcile ran: then every `reserving` setup was interrupted. */
+  private starting = true;
 
   constructor(
     private readonly store: Store,
@@ -110,16 +123,26 @@ export class SetupService {
       const refusal = this.refusalFor(actor, setupId, rev, rules.isEditable);
       if (refusal) return refusal;
     }
-    const lockedUntil = this.lockedUntil(actor.tenantId);
-    if (lockedUntil) return { ok: false, locked: lockedUntil };
-
     const fieldErrors: FieldError[][] = fields.map(() => []);
     const tooLong = fields.map((text) => text.length > this.limits.maxFieldLength);
     tooLong.forEach((long, field) => long && fieldErrors[field]!.push({ code: 'tooLong', max: this.limits.maxFieldLength }));
     const entries = parseKeyFields(fields.map((text, field) => (tooLong[field] ? '' : text)));
     if (entries.length === 0 && !tooLong.some(Boolean)) fieldErrors[0]!.push({ code: 'empty' });
     if ((existing?.keys.length ?? 0) + entries.length > this.limits.maxKeysPerSetup) fieldErrors[0]!.push({ code: 'tooMany', max: this.limits.maxKeysPerSetup });
+    // Nothing reaches the backend from a card that is wrong as a whole.
+    if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
 
+    // Checks of one tenant run one at a time, so parallel presses cannot outrun the guessing guard.
+    const checked = await this.guessLock.run(actor.tenantId, () => this.checkEntries(actor, setupId, existing, entries, fieldErrors));
+    if ('locked' in checked) return checked;
+    if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
+    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, this.now()), checked.found, this.now()));
+  }
+
+  private async checkEntries(actor: Actor, setupId: string, existing: Setup | undefined, entries: ReturnType<typeof parseKeyFields>, fieldErrors: FieldError[][]): Promise<{ found: SetupKey[] } | { ok: false; locked: string }> {
+    const lockedUntil = this.lockedUntil(actor.tenantId);
+    if (lockedUntil) return { ok: false, locked: lockedUntil };
+    const budget = this.unknownKeysLeft(actor.tenantId);
     const found: SetupKey[] = [];
     let unknownKeys = 0;
     for (const entry of entries) {
@@ -138,33 +161,54 @@ export class SetupService {
         errors.push({ code: 'alreadyAdded', position });
         continue;
       }
-      const holder = this.store.reservations(ref).data.reservations[ref];
-      if (holder && holder.setupId !== setupId) {
+      const holder = this.liveHolder(ref);
+      if (holder && !sameHolder(holder, { tenantId: actor.tenantId, setupId })) {
         const colleague = holder.tenantId === actor.tenantId ? this.find(actor.tenantId, holder.setupId) : undefined;
         errors.push(colleague ? { code: 'reservedByColleague', position, name: colleague.ownerName } : { code: 'reservedElsewhere', position });
         continue;
       }
-      const check = await this.commerce.checkKey(key);
+      const check = await this.checkWithBackend(key);
       if (check.status !== 'valid') {
-        if (check.status === 'unknown') unknownKeys++;
+        if (check.status === 'unknown' && ++unknownKeys > budget) {
+          await this.recordUnknownKeys(actor.tenantId, unknownKeys);
+          return { ok: false, locked: this.lockedUntil(actor.tenantId)! };
+        }
         errors.push({ code: check.status, position });
         continue;
       }
       found.push({ id: randomUUID(), ref, handle: check.handle, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
     }
-
     if (unknownKeys > 0) await this.recordUnknownKeys(actor.tenantId, unknownKeys);
-    if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
+    return { found };
+  }
 
-    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, this.now()), found, this.now()));
+  /**
+   * Asks the backend about a key. Its errors are replaced by one without details, because a real
+   * backend's error may carry the request (and so the key) into the logs.
+   */
+  private async checkWithBackend(key: string): Promise<KeyCheck> {
+    try {
+      return await this.commerce.checkKey(key);
+    } catch {
+      throw new Error('the commerce backend failed to check a product key');
+    }
+  }
+
+  /** The holder of a key in the index, unless its setup has since let go of it. */
+  private liveHolder(ref: string): Holder | undefined {
+    const holder = this.store.reservations(ref).data.reservations[ref];
+    if (!holder) return undefined;
+    const setup = this.find(holder.tenantId, holder.setupId);
+    return setup && (rules.holdsKeys(setup) || setup.status === 'reserving') ? holder : undefined;
   }
 
   removeKey(actor: Actor, setupId: string, rev: number, keyId: string) {
-    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now())));
+    const removable = (setup: Setup) => rules.isEditable(setup) && setup.keys.some((key) => key.id === keyId);
+    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now()), removable));
   }
 
   backToEntry(actor: Actor, setupId: string, rev: number) {
-    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now())));
+    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now()), (setup) => setup.status === 'reviewing'));
   }
 
   /**
@@ -181,27 +225,35 @@ export class SetupService {
     const reserving = await this.changeSetup(actor, setupId, rev, (setup) => rules.startReserving(setup!, this.now()));
     if ('refused' in reserving) return reserving;
 
+    // Keys are reserved in one global order and the first conflict stops the run, so two setups
+    // that share keys cannot each take one and lose the rest.
+    const keys = reserving.setup.keys.toSorted((a, b) => a.ref.localeCompare(b.ref));
     const reserved: SetupKey[] = [];
-    const taken: SetupKey[] = [];
+    let taken: SetupKey | undefined;
     try {
-      for (const key of reserving.setup.keys) {
-        (await this.reserveKey(actor.tenantId, setupId, key)) ? reserved.push(key) : taken.push(key);
+      for (const key of keys) {
+        const stillValid = (await this.commerce.recheckKey(key.handle)).status === 'valid';
+        if (!stillValid || !(await this.reserveKey(actor.tenantId, setupId, key))) {
+          taken = key;
+          break;
+        }
+        reserved.push(key);
       }
-      if (taken.length === 0) {
+      if (!taken) {
         const setup = await this.updateSetup(actor.tenantId, setupId, (s) => rules.markReserved(s, this.now(), this.limits.reservationDays));
         return { ok: true, setup };
       }
     } catch (error) {
-      await this.undoReserving(actor.tenantId, setupId).catch((undoError) => this.log.error({ err: undoError, setupId }, 'undo of a failed reservation failed; start-up will reconcile'));
+      await this.undoReserving(actor.tenantId, setupId).catch((undoError) => this.log.error({ err: undoError, setupId }, 'undo of a failed reservation failed; the next sweep reconciles'));
       throw error;
     }
-    await this.releaseKeys(setupId, reserved);
-    const takenIds = new Set(taken.map((key) => key.id));
+    await this.releaseKeys({ tenantId: actor.tenantId, setupId }, reserved);
+    const lost = taken;
     const setup = await this.updateSetup(actor.tenantId, setupId, (s) => {
-      const kept = { ...s, keys: s.keys.filter((key) => !takenIds.has(key.id)) };
+      const kept = { ...s, keys: s.keys.filter((key) => key.id !== lost.id) };
       return kept.keys.length === 0 ? rules.backToEntry(kept, this.now()) : rules.abandonReserving(kept, this.now());
     });
-    return { ok: false, taken: taken.map((key) => key.lastGroup), setup };
+    return { ok: false, taken: [lost.lastGroup], setup };
   }
 
   /** Discards an open setup and releases its keys. A setup that was never saved has nothing to discard. */
@@ -213,7 +265,8 @@ export class SetupService {
     if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
     const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), rules.isDiscardable);
     if ('refused' in result) return result;
-    await this.releaseKeys(setupId, result.setup.keys);
+    // The discard is saved; a key whose release fails now is freed by the next sweep's reconcile.
+    await this.releaseKeys({ tenantId: actor.tenantId, setupId }, result.setup.keys).catch((error) => this.log.warn({ err: error, setupId }, 'keys of a discarded setup not yet released'));
     return result;
   }
 
@@ -223,9 +276,13 @@ export class SetupService {
     for (const partner of this.store.partners()) {
       const { tenantId } = partner.data;
       for (const due of partner.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
-        const setup = await this.updateSetup(tenantId, due.id, (s) => (rules.isReservationDue(s, this.now()) ? rules.release(s, this.now()) : s));
-        if (setup.status !== 'released') continue;
-        await this.releaseKeys(setup.id, setup.keys);
+        let releasedNow = false;
+        const setup = await this.updateSetup(tenantId, due.id, (s) => {
+          releasedNow = rules.isReservationDue(s, this.now());
+          return releasedNow ? rules.release(s, this.now()) : s;
+        });
+        if (!releasedNow) continue;
+        await this.releaseKeys({ tenantId, setupId: setup.id }, setup.keys);
         this.log.info({ tenantId, setupId: setup.id, keys: setup.keys.length }, 'reservation ran out; keys released');
         released.push({ tenantId, setup });
       }
@@ -253,8 +310,10 @@ export class SetupService {
    */
   async reconcile(): Promise<{ undone: number; dropped: number }> {
     let undone = 0;
+    // A confirmation in progress is `reserving` for moments; one older than this was interrupted.
+    const interruptedBefore = this.now().getTime() - 5 * 60_000;
     for (const partner of this.store.partners()) {
-      for (const setup of partner.data.setups.filter((s) => s.status === 'reserving')) {
+      for (const setup of partner.data.setups.filter((s) => s.status === 'reserving' && (this.starting || Date.parse(s.updatedAt) < interruptedBefore))) {
         await this.undoReserving(partner.data.tenantId, setup.id);
         undone++;
       }
@@ -264,7 +323,7 @@ export class SetupService {
       const orphans = Object.entries(shard.data.reservations)
         .filter(([, r]) => {
           const setup = this.find(r.tenantId, r.setupId);
-          return !setup || !rules.holdsKeys(setup);
+          return !setup || !(rules.holdsKeys(setup) || setup.status === 'reserving');
         })
         .map(([ref]) => ref);
       if (orphans.length === 0) continue;
@@ -272,32 +331,40 @@ export class SetupService {
       dropped += orphans.length;
     }
     if (undone + dropped > 0) this.log.warn({ undone, dropped }, 'reconciled setups and reservations after an interrupted run');
+    this.starting = false;
     return { undone, dropped };
   }
 
   private async undoReserving(tenantId: string, setupId: string): Promise<void> {
     const setup = await this.updateSetup(tenantId, setupId, (s) => (s.status === 'reserving' ? rules.abandonReserving(s, this.now()) : s));
-    await this.releaseKeys(setupId, setup.keys);
+    await this.releaseKeys({ tenantId, setupId }, setup.keys);
   }
 
   private async reserveKey(tenantId: string, setupId: string, key: SetupKey): Promise<boolean> {
     return this.store.reservations(key.ref).update((shard) => {
       const holder = shard.reservations[key.ref];
-      if (holder && holder.setupId !== setupId) return false;
+      if (holder && !sameHolder(holder, { tenantId, setupId }) && this.liveHolder(key.ref)) return false;
       shard.reservations[key.ref] = { tenantId, setupId, reservedAt: this.now().toISOString() };
       return true;
     });
   }
 
   /** Drops the setup's entries from the reservation index (released, discarded or redeemed keys). */
-  async releaseKeys(setupId: string, keys: readonly SetupKey[]): Promise<void> {
+  async releaseKeys(holder: Holder, keys: readonly SetupKey[]): Promise<void> {
     for (const key of keys) {
       const shard = this.store.reservations(key.ref);
-      if (shard.data.reservations[key.ref]?.setupId !== setupId) continue;
+      if (!sameHolder(shard.data.reservations[key.ref], holder)) continue;
       await shard.update((draft) => {
-        if (draft.reservations[key.ref]?.setupId === setupId) delete draft.reservations[key.ref];
+        if (sameHolder(draft.reservations[key.ref], holder)) delete draft.reservations[key.ref];
       });
     }
+  }
+
+  /** How many more unknown keys the tenant may enter before redemption locks. */
+  private unknownKeysLeft(tenantId: string): number {
+    const windowStart = this.now().getTime() - this.limits.guessWindowMinutes * 60_000;
+    const recent = this.store.partner(tenantId).data.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart).length;
+    return Math.max(0, this.limits.guessLimit - recent);
   }
 
   private lockedUntil(tenantId: string): string | undefined {

@@ -6,5 +6,6 @@ import { createHash } from 'node:crypto';
  */
 export function fileNameFor(id: string): string {
   if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(id)) return `${id}.json`;
-  return `h-${createHash('sha256').update(id).digest('hex').slice(0, 40)}.json`;
+  // The leading underscore is never produced by the readable form, so the two cannot collide.
+  return `_h-${createHash('sha256').update(id).digest('hex').slice(0, 40)}.json`;
 }
