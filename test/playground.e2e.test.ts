@@ -52,7 +52,43 @@ describe('the bot in the Agents Playground', function () {
     await chat.screenshot('redeem-receipt');
   });
 
-  it('shows a proactive notice when the reservation runs out', async () => {
+  it("creates the customer's account from the reserved keys", async () => {
+    await chat.clickButton("Step 2: Create the customer's account");
+    await chat.waitForText('Before you create customer accounts');
+    await chat.fillInput('Partner organisation name', 'Fabrikam IT');
+    await chat.fillInput('Partner ID (used as your Partner of Record number)', '1234567');
+    await chat.fillInput('Time zone for reminders', 'Europe/Berlin');
+    await chat.clickButton('Save profile');
+    await chat.waitForText("Step 2: Create your customer's account");
+    // The country list is a typeahead search (Input.ChoiceSet style "filtered").
+    const country = chat.page.locator('.ac-adaptiveCard').getByRole('combobox').first();
+    await country.click();
+    await country.pressSequentially('Germ');
+    await chat.page.getByRole('option', { name: 'Germany' }).click();
+    await chat.fillInput('Organisation name', 'Contoso GmbH');
+    await chat.fillInput("Admin's first name", 'Eva');
+    await chat.fillInput("Admin's last name", 'Muster');
+    await chat.fillInput("Admin's contact email", 'eva.muster@contoso.example');
+    await chat.fillInput("Admin's phone number", '+49 89 1234567');
+    await chat.fillInput('Initial domain', 'contoso');
+    await chat.fillInput("Admin's sign-in name", 'eva');
+    await chat.screenshot('account-form');
+    await chat.clickButton('Next');
+    await chat.waitForText('Check the account before it is created.');
+    await chat.clickButton('Create account');
+    await chat.waitForText('The account was created');
+    await chat.waitForText('Eva Muster is the admin of Contoso GmbH');
+    await chat.screenshot('account-created');
+  });
+
+  it('shows a proactive notice when a reservation runs out', async () => {
+    const [key] = await bot.mintKeys(1);
+    await chat.send('redeem');
+    await chat.fillInput('Product key 1', key!);
+    await chat.clickButton('Next');
+    await chat.waitForText('10 seats from 1 key');
+    await chat.clickButton('Product keys were added');
+    await chat.waitForText('These keys are reserved for your organisation until');
     bot.clock.advanceDays(15);
     expect(await bot.app.sweep()).to.equal(1);
     await chat.waitForText('so its keys were released');
