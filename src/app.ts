@@ -14,7 +14,10 @@ import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
 import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
 import type { Commerce } from './commerce/commerce.js';
 import type { Config } from './config.js';
+import { TeamsOfferChannel } from './bot/offerChannel.js';
+import { DelegationService } from './delegation/delegationService.js';
 import { PartnerService } from './partners/partnerService.js';
+import { indexAllCustomers } from './store/customerIndex.js';
 import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
@@ -33,7 +36,8 @@ export interface App {
   server: restify.Server;
   embeddedCommerce: EmbeddedCommerce;
   setups: SetupService;
-  /** Releases ran-out reservations and sends pending notices now; the schedule calls the same. */
+  delegation: DelegationService;
+  /** Releases ran-out reservations, expires offers and sends pending notices now; the schedule calls the same. */
   sweep(): Promise<number>;
   start(): Promise<{ url: string }>;
   stop(): Promise<void>;
@@ -81,7 +85,10 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     await context.sendActivity('Sorry, something went wrong and nothing was changed. Please try again.').catch(() => undefined);
   };
   const conversations = new Conversations(store, adapter, config.MicrosoftAppId ?? '', now, log);
-  const bot = new PartnerSetupBot({ setups, accounts, partners, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
+  const offers = new TeamsOfferChannel(partners, conversations);
+  const delegation = new DelegationService(store, commerce ?? embeddedCommerce, offers, now, config.OFFER_DAYS, log);
+  await indexAllCustomers(store);
+  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, offers, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
   await notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log);
 
@@ -97,13 +104,19 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
 
   // One sweep at a time: a scheduled one that meets a running one joins it instead of sending twice.
   let running: Promise<number> | undefined;
-  const sweep = () => (running ??= runReleaseSweep(setups, conversations, log).finally(() => (running = undefined)));
+  const maintain = async () => {
+    const released = await runReleaseSweep(setups, conversations, log);
+    await delegation.sweep();
+    return released;
+  };
+  const sweep = () => (running ??= maintain().finally(() => (running = undefined)));
   let job: ScheduledTask | undefined;
 
   return {
     server,
     embeddedCommerce,
     setups,
+    delegation,
     sweep,
     async start() {
       await new Promise<void>((resolve, reject) => {

@@ -23,6 +23,7 @@ const EnvSchema = z
     GUESS_WINDOW_MINUTES: count(60, 1, 10_080),
     GUESS_LOCK_MINUTES: count(60, 1, 10_080),
     RELEASE_CRON: cronExpression('*/15 * * * *'),
+    OFFER_DAYS: count(90, 1, 730),
     DEMO_KEY_COUNT: count(3, 0, 20),
   })
   .superRefine((env, ctx) => {

@@ -8,6 +8,7 @@ import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '.
 import { planSubscriptions, isoDay } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
+import { delegationActions, delegationStatus } from './delegationViews.js';
 import type { Notice } from './views.js';
 
 export const CUSTOMERS_PAGE_SIZE = 10;
@@ -85,7 +86,7 @@ function subscriptionLines(m: Messages, customer: Customer): string[] {
 }
 
 /** A customer's card; right after creation it also says who became admin. */
-export function customerCard(m: Messages, customer: Customer, options: { created?: boolean; notice?: Notice } = {}): AdaptiveCard {
+export function customerCard(m: Messages, customer: Customer, options: { created?: boolean; notice?: Notice; actions?: boolean } = {}): AdaptiveCard {
   const c = m.t.customer;
   const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
   const facts = [
@@ -94,7 +95,7 @@ export function customerCard(m: Messages, customer: Customer, options: { created
     [c.signIn, customer.admin.userPrincipalName],
     [c.country, countryName(customer.country, m.language)],
     [c.createdBy, `${customer.createdBy.name}, ${m.date(customer.createdAt)}`],
-    [c.delegation, c.delegationNone],
+    [c.delegation, delegationStatus(m, customer)],
     ...(por ? [['Partner of Record', por]] : []),
   ].map(([title, value]) => ({ title, value }));
   const license = customer.subscriptions.find((s) => s.assignedSeats > 0)?.product ?? '';
@@ -104,8 +105,11 @@ export function customerCard(m: Messages, customer: Customer, options: { created
     heading: options.created ? c.createdTitle : undefined,
     intro: options.created ? fill(c.createdIntro, { admin: customer.admin.name, name: customer.name, license }) : undefined,
     name: customer.name,
+    tenantId: customer.tenantId,
     facts,
     subscriptions: subscriptionLines(m, customer),
+    actions: options.actions ?? true,
+    ...delegationActions(customer),
   });
 }
 
@@ -128,7 +132,7 @@ export function customersCard(m: Messages, customers: readonly Customer[], filte
       name: customer.name,
       line: fill(t.line, { domain: customer.domain, country: countryName(customer.country, m.language) }),
       subscriptions: subscriptionLines(m, customer),
-      delegation: `${m.t.customer.delegation}: ${m.t.customer.delegationNone}`,
+      delegation: `${m.t.customer.delegation}: ${delegationStatus(m, customer)}`,
     })),
   });
 }

@@ -5,13 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
-import { ACCOUNT_FIELDS, type AccountInput } from '../domain/account.js';
+import { ACCOUNT_FIELDS, validateNewUser, type AccountInput } from '../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../domain/profile.js';
 import { fill, type Messages } from '../i18n/index.js';
+import type { ConversationRef } from '../domain/conversation.js';
+import type { DelegationService } from '../delegation/delegationService.js';
 import type { PartnerService } from '../partners/partnerService.js';
 import type { AccountService } from '../setups/accountService.js';
 import type { Actor, Refusal, SetupService } from '../setups/setupService.js';
 import { accountCard, customerCard, customersCard, profileCard } from './accountViews.js';
+import { accessEndCard, composeCard, offerCard, userAddCard } from './delegationViews.js';
 import { currentCard, entryCard, MAX_FIELDS, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from './views.js';
 
 export interface ActionTurn {
@@ -20,7 +23,12 @@ export interface ActionTurn {
   setups: SetupService;
   accounts: AccountService;
   partners: PartnerService;
+  delegation: DelegationService;
   now: () => Date;
+  /** This chat, when it is a personal one: where answers to an offer sent from here are reported. */
+  reference?: ConversationRef;
+  /** The actor's sign-in name from Teams member info, asked only when needed. */
+  signInName: () => Promise<string | undefined>;
   /** A one-to-one chat; keys and customer details are only ever shown there. */
   personal: boolean;
   /** Longest text kept from one key field when the card comes back. */
@@ -198,17 +206,132 @@ export const actions = {
   }),
 } satisfies Record<string, ActionDef<z.ZodType>>;
 
-export type Verb = keyof typeof actions;
+/** Whether the actor is the admin of the customer tenant they write from. */
+function adminCheck(turn: ActionTurn) {
+  return (link: Parameters<DelegationService['isAdmin']>[1]) => turn.delegation.isAdmin(turn.actor, link, turn.signInName);
+}
+
+function offerAnswer(accepted: boolean) {
+  return action(z.object({ offerId: z.uuid() }), async (turn, data) => {
+    const { m, delegation, partners } = turn;
+    const result = await delegation.answer(turn.actor, data.offerId, accepted, adminCheck(turn));
+    if ('refused' in result) {
+      if (result.refused === 'offerNotFound') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
+      const name = partners.organisationName(result.link.partnerTenantId);
+      if (result.refused === 'notAdmin') {
+        return noticeCard(m, { text: fill(m.t.offer.notAdmin, { upn: result.link.customer.admin.userPrincipalName }), style: 'attention' });
+      }
+      return offerCard(m, name, result.link.customer, result.offer, { text: m.t.offer.alreadyAnswered, style: 'warning' });
+    }
+    return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer);
+  });
+}
+
+/** Partner-side delegation and acting for the customer, and the customer's own answers. */
+const delegationActions = {
+  'delegation.compose': action(z.object({ customerId: z.string().min(1).max(100) }), async (turn, data) => {
+    const { actor, m, partners, delegation } = turn;
+    const customer = partners.customer(actor.tenantId, data.customerId);
+    if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    const refusal = delegation.offerRefusal(actor.tenantId, data.customerId);
+    if (refusal?.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
+    if (refusal) return customerCard(m, customer, { notice: { text: fill(m.t.delegation[refusal.refused as 'alreadyPending' | 'alreadyActive'], { customer: customer.name }), style: 'warning' } });
+    return composeCard(m, customer, partners.organisationName(actor.tenantId));
+  }),
+
+  'delegation.send': action(z.object({ customerId: z.string().min(1).max(100), offerId: z.uuid(), message: z.string().max(2000).optional().catch(undefined) }), async (turn, data) => {
+    const { actor, m, partners, delegation } = turn;
+    const customer = partners.customer(actor.tenantId, data.customerId);
+    if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    const message = (data.message ?? '').trim() || fill(m.t.delegation.defaultMessage, { admin: customer.admin.name, partner: partners.organisationName(actor.tenantId) });
+    const result = await delegation.send(actor, data.customerId, data.offerId, message, turn.reference);
+    const current = partners.customer(actor.tenantId, data.customerId)!;
+    if ('refused' in result) {
+      if (result.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
+      if (result.refused === 'customerNotFound') return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+      return customerCard(m, current, { notice: { text: fill(m.t.delegation[result.refused], { customer: customer.name }), style: 'warning' } });
+    }
+    const values = { admin: customer.admin.name, customer: customer.name };
+    const text = result.delivery === 'delivered' ? m.t.delegation.sentDelivered : result.delivery === 'waiting' ? m.t.delegation.sentWaiting : m.t.delegation.undeliverable;
+    return customerCard(m, current, { notice: { text: fill(text, values), style: result.delivery === 'unreachable' ? 'attention' : 'good' } });
+  }),
+
+  'delegation.withdraw': action(z.object({ customerId: z.string().min(1).max(100), offerId: z.uuid() }), async (turn, data) => {
+    const { actor, m, partners, delegation } = turn;
+    const result = await delegation.withdraw(actor, data.customerId, data.offerId);
+    const customer = partners.customer(actor.tenantId, data.customerId);
+    if (!customer || ('refused' in result && result.refused === 'offerNotFound')) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    if ('refused' in result) return customerCard(m, customer, { notice: { text: m.t.notice.stale, style: 'warning' } });
+    return customerCard(m, customer, { notice: { text: fill(m.t.delegation.withdrawn, { customer: customer.name }), style: 'good' } });
+  }),
+
+  'user.compose': action(z.object({ customerId: z.string().min(1).max(100) }), async (turn, data) => {
+    const { actor, m, partners, delegation } = turn;
+    const customer = partners.customer(actor.tenantId, data.customerId);
+    if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    if (!delegation.isDelegated(customer)) return customerCard(m, customer, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+    return userAddCard(m, customer);
+  }),
+
+  'user.add': action(
+    z.object({ customerId: z.string().min(1).max(100), requestId: z.uuid(), firstName: typed, lastName: typed, signInName: typed, product: typed }),
+    async (turn, data) => {
+      const { actor, m, partners, delegation } = turn;
+      const customer = partners.customer(actor.tenantId, data.customerId);
+      if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+      const values = { firstName: data.firstName ?? '', lastName: data.lastName ?? '', signInName: data.signInName ?? '', product: data.product ?? '' };
+      const checked = validateNewUser(values);
+      if ('errors' in checked) {
+        const e = m.t.account.error;
+        const errors = {
+          name: checked.errors.filter((x) => x.field === 'firstName' || x.field === 'lastName').map((x) => (x.code === 'tooLong' ? fill(e.tooLong, { max: x.max }) : e[x.code as 'required' | 'invalid'])),
+          signInName: checked.errors.filter((x) => x.field === 'signInName').map((x) => (x.code === 'tooLong' ? fill(e.tooLong, { max: x.max }) : e[x.code as 'required' | 'signInSyntax'])),
+          product: checked.errors.some((x) => x.field === 'product') ? [m.t.addUser.licenseMissing] : [],
+        };
+        return userAddCard(m, customer, { values, errors, requestId: data.requestId }, { text: m.t.account.fix, style: 'attention' });
+      }
+      const result = await delegation.addUser(actor, data.customerId, { requestId: data.requestId, ...checked.user });
+      if (!result.ok) {
+        if (result.reason === 'customerNotFound') return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+        if (result.reason === 'notDelegated') return customerCard(m, customer, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+        const upn = `${checked.user.signInName}@${customer.domain}`;
+        const text = result.reason === 'userExists' ? fill(m.t.addUser.userExists, { upn }) : fill(m.t.addUser.noFreeSeats, { customer: customer.name });
+        return userAddCard(m, customer, { values, requestId: data.requestId }, { text, style: 'attention' });
+      }
+      const name = `${checked.user.firstName} ${checked.user.lastName}`;
+      return customerCard(m, result.customer, { notice: { text: fill(m.t.addUser.added, { name, upn: result.userPrincipalName, product: checked.user.product }), style: 'good' } });
+    },
+  ),
+
+  'offer.accept': offerAnswer(true),
+  'offer.decline': offerAnswer(false),
+
+  'access.end': action(z.object({}), async (turn) => {
+    const { m, delegation, partners } = turn;
+    const result = await delegation.endDelegation(turn.actor, adminCheck(turn));
+    if ('refused' in result) {
+      if (result.refused === 'notCustomer') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
+      if (result.refused === 'notAdmin') return noticeCard(m, { text: fill(m.t.offer.notAdmin, { upn: result.link.customer.admin.userPrincipalName }), style: 'attention' });
+      return accessEndCard(m, partners.organisationName(result.link.partnerTenantId), false);
+    }
+    const name = partners.organisationName(result.link.partnerTenantId);
+    return accessEndCard(m, name, false, { text: fill(m.t.offer.removed, { partner: name }), style: 'good' });
+  }),
+};
+
+const allActions = { ...actions, ...delegationActions } satisfies Record<string, ActionDef<z.ZodType>>;
+
+export type Verb = keyof typeof allActions;
 
 /** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
-const PERSONAL_ONLY = /^(redeem|setup|account)\./;
+const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user)\./;
 
 /** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
 export async function runAction(turn: ActionTurn, verb: string, data: unknown): Promise<AdaptiveCard> {
   const { m } = turn;
-  if (!Object.hasOwn(actions, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
+  if (!Object.hasOwn(allActions, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
   if (!turn.personal && PERSONAL_ONLY.test(verb)) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
-  const def = actions[verb as Verb] as ActionDef<z.ZodType>;
+  const def = allActions[verb as Verb] as ActionDef<z.ZodType>;
   const parsed = def.schema.safeParse(data ?? {});
   if (!parsed.success) {
     // Only the field's name: zod's own wording is English and would leak into the German text.

@@ -3,11 +3,13 @@
  * commands and card actions, and answers every turn, including the ones that fail.
  */
 import { randomUUID } from 'node:crypto';
-import { ActivityHandler, CardFactory, MessageFactory, type InvokeResponse, type TurnContext } from 'botbuilder';
+import { ActivityHandler, CardFactory, MessageFactory, TeamsInfo, type InvokeResponse, type TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
 import { fill, messagesFor, type Messages } from '../i18n/index.js';
+import type { CustomerLink, DelegationService } from '../delegation/delegationService.js';
+import { delegationState } from '../domain/delegation.js';
 import type { PartnerService } from '../partners/partnerService.js';
 import type { AccountService } from '../setups/accountService.js';
 import type { Actor, SetupService } from '../setups/setupService.js';
@@ -15,7 +17,9 @@ import { StoreWriteError } from '../store/documentFile.js';
 import { runAction, welcomeFor, type ActionTurn } from './actions.js';
 import { customerCard, customersCard, profileCard } from './accountViews.js';
 import { actorFrom } from './actor.js';
-import type { Conversations } from './conversations.js';
+import { personalReference, type Conversations } from './conversations.js';
+import { accessEndCard, composeCard, offerCard, userAddCard } from './delegationViews.js';
+import type { TeamsOfferChannel } from './offerChannel.js';
 import { parseTextCommand } from './textCommands.js';
 import { entryCard, noticeCard, setupCard } from './views.js';
 
@@ -26,6 +30,8 @@ export interface BotDeps {
   setups: SetupService;
   accounts: AccountService;
   partners: PartnerService;
+  delegation: DelegationService;
+  offers: TeamsOfferChannel;
   conversations: Conversations;
   log: Logger;
   now: () => Date;
@@ -44,12 +50,23 @@ export class PartnerSetupBot extends ActivityHandler {
   constructor(private readonly deps: BotDeps) {
     super();
     this.onMessage(async (context, next) => {
-      await this.sendCard(context, await this.answer(context, (turn) => this.answerText(turn, context.activity.text)));
+      const card = await this.answer(context, async (turn) => {
+        const link = this.deps.delegation.link(turn.actor.tenantId);
+        // Someone in a customer's tenant: the customer side (offers and ending delegation).
+        return link ? this.answerCustomer(context, turn, link) : this.answerText(turn, context.activity.text);
+      });
+      if (card) await this.sendCard(context, card);
       await next();
     });
     this.onMembersAdded(async (context, next) => {
       const botAdded = context.activity.membersAdded?.some((member) => member.id === context.activity.recipient?.id);
-      if (botAdded) await this.sendCard(context, await this.answer(context, async (turn) => welcomeFor(turn)));
+      if (botAdded) {
+        const card = await this.answer(context, async (turn) => {
+          const link = this.deps.delegation.link(turn.actor.tenantId);
+          return link ? this.answerCustomer(context, turn, link) : welcomeFor(turn);
+        });
+        if (card) await this.sendCard(context, card);
+      }
       await next();
     });
   }
@@ -83,8 +100,34 @@ export class PartnerSetupBot extends ActivityHandler {
     return { status: 200, body: { statusCode: 200, type: CARD_CONTENT_TYPE, value: card } };
   }
 
+  /**
+   * The customer's admin: shows offers not seen yet (each as its own card, so it can be answered and
+   * updated in place) or handles "remove partner access". Anyone else in the tenant is turned away.
+   */
+  private async answerCustomer(context: TurnContext, turn: ActionTurn, link: CustomerLink): Promise<AdaptiveCard | undefined> {
+    const { m, delegation, partners } = turn;
+    const partner = partners.organisationName(link.partnerTenantId);
+    if (!(await delegation.isAdmin(turn.actor, link, turn.signInName))) {
+      return noticeCard(m, { text: fill(m.t.offer.notAdmin, { upn: link.customer.admin.userPrincipalName }), style: 'attention' });
+    }
+    if (turn.reference) await delegation.rememberAdmin(link, turn.reference);
+    const current = delegation.link(link.customer.tenantId) ?? link;
+    if (parseTextCommand(context.activity.text)?.command === 'removeAccess') {
+      return accessEndCard(m, partner, delegationState(current.customer.offers).state === 'active');
+    }
+    const unseen = delegation.unseenOffers(current);
+    const pending = delegationState(current.customer.offers);
+    const toShow = unseen.length > 0 ? unseen : pending.state === 'pending' ? [pending.offer] : [];
+    await this.sendCard(context, noticeCard(m, { text: `${fill(m.t.offer.welcome, { partner, domain: current.customer.domain })}${toShow.length === 0 ? `\n\n${m.t.offer.noOffers}` : ''}`, style: 'accent' }));
+    for (const offer of toShow) {
+      const sent = await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(offerCard(m, partner, current.customer, offer))));
+      if (turn.reference) await delegation.markShown(current, offer.id, turn.reference, sent?.id);
+    }
+    return undefined;
+  }
+
   private async answerText(turn: ActionTurn, text: string | undefined): Promise<AdaptiveCard> {
-    const { actor, m, partners } = turn;
+    const { actor, m, partners, delegation } = turn;
     const command = parseTextCommand(text);
     if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
     switch (command?.command) {
@@ -98,10 +141,26 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       case 'customers':
         return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1);
-      case 'customer': {
+      case 'customer':
+      case 'delegate':
+      case 'addUser': {
         const matches = partners.customers(actor.tenantId, command.name);
-        return matches.length === 1 ? customerCard(m, matches[0]!) : customersCard(m, matches, command.name, 1);
+        if (matches.length !== 1) return customersCard(m, matches, command.name, 1);
+        const customer = matches[0]!;
+        if (command.command === 'customer') return customerCard(m, customer);
+        if (!turn.personal) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
+        if (command.command === 'addUser') {
+          return delegation.isDelegated(customer) ? userAddCard(m, customer) : customerCard(m, customer, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+        }
+        if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
+        const refusal = delegation.offerRefusal(actor.tenantId, customer.tenantId);
+        if (refusal && refusal.refused !== 'notEligible' && refusal.refused !== 'customerNotFound') {
+          return customerCard(m, customer, { notice: { text: fill(m.t.delegation[refusal.refused], { customer: customer.name }), style: 'warning' } });
+        }
+        return composeCard(m, customer, partners.organisationName(actor.tenantId));
       }
+      case 'removeAccess':
+        return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);
       default:
         return welcomeFor(turn);
     }
@@ -124,7 +183,7 @@ export class PartnerSetupBot extends ActivityHandler {
    * Runs a turn's work for an identified actor; a failure becomes a plain answer, never a crash
    * or a half-told success.
    */
-  private async answer(context: TurnContext, work: (turn: ActionTurn) => Promise<AdaptiveCard>): Promise<AdaptiveCard> {
+  private async answer<T extends AdaptiveCard | undefined>(context: TurnContext, work: (turn: ActionTurn) => Promise<T>): Promise<T | AdaptiveCard> {
     const m = messagesFor(localeOf(context));
     try {
       const actor = actorFrom(context.activity);
@@ -132,10 +191,23 @@ export class PartnerSetupBot extends ActivityHandler {
         context.turnState.set(OUTCOME, 'no-tenant');
         return noticeCard(m, { text: m.t.notice.teamsOnly, style: 'attention' });
       }
-      await this.deps.conversations.remember(actor, context.activity, localeOf(context));
-      const { setups, accounts, partners, now, maxFieldLength } = this.deps;
+      // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
+      if (!this.deps.delegation.link(actor.tenantId)) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
+      const { setups, accounts, partners, delegation, now, maxFieldLength } = this.deps;
       const type = context.activity.conversation?.conversationType;
-      return await work({ actor, m, setups, accounts, partners, now, maxFieldLength, personal: !type || type === 'personal' });
+      return await work({
+        actor,
+        m,
+        setups,
+        accounts,
+        partners,
+        delegation,
+        now,
+        maxFieldLength,
+        personal: !type || type === 'personal',
+        reference: personalReference(context.activity),
+        signInName: async () => (await TeamsInfo.getMember(context, context.activity.from.id)).userPrincipalName,
+      });
     } catch (error) {
       const notSaved = error instanceof StoreWriteError;
       context.turnState.set(OUTCOME, notSaved ? 'not-saved' : 'failed');

@@ -1,11 +1,11 @@
 /** Typed commands, in English and German; anything else gets the welcome card. */
 
 export type TextCommand =
-  | { command: 'help' | 'redeem' | 'cancel' | 'profile' }
+  | { command: 'help' | 'redeem' | 'cancel' | 'profile' | 'removeAccess' }
   | { command: 'customers'; filter: string }
-  | { command: 'customer'; name: string };
+  | { command: 'customer' | 'delegate' | 'addUser'; name: string };
 
-const words: Record<string, TextCommand['command']> = {
+const words: Record<string, 'help' | 'redeem' | 'cancel' | 'profile' | 'customers' | 'customer' | 'delegate'> = {
   help: 'help',
   hilfe: 'help',
   hello: 'help',
@@ -23,7 +23,15 @@ const words: Record<string, TextCommand['command']> = {
   kunden: 'customers',
   customer: 'customer',
   kunde: 'customer',
+  delegate: 'delegate',
+  delegieren: 'delegate',
 };
+
+/** Phrases of several words, matched first. */
+const phrases: Array<[RegExp, (match: RegExpMatchArray) => TextCommand]> = [
+  [/^(remove partner access|partnerzugriff entfernen)$/i, () => ({ command: 'removeAccess' })],
+  [/^(?:add user(?: to)?|benutzer hinzufügen(?: zu)?)\s+(.+)$/i, (match) => ({ command: 'addUser', name: match[1]! })],
+];
 
 /** Reads a command from message text; mentions of the bot (in team channels) are ignored. */
 export function parseTextCommand(text: string | undefined): TextCommand | undefined {
@@ -31,12 +39,17 @@ export function parseTextCommand(text: string | undefined): TextCommand | undefi
     .slice(0, 500)
     .replace(/<at>[^<]*<\/at>/gi, ' ')
     .trim()
+    .replace(/\s+/g, ' ')
     .replace(/[.!?]+$/, '');
-  const [first = '', ...rest] = clean.split(/\s+/);
+  for (const [pattern, command] of phrases) {
+    const match = clean.match(pattern);
+    if (match) return command(match);
+  }
+  const [first = '', ...rest] = clean.split(' ');
   const command = Object.hasOwn(words, first.toLowerCase()) ? words[first.toLowerCase()] : undefined;
   const argument = rest.join(' ');
   if (command === 'customers') return { command, filter: argument };
-  if (command === 'customer') return argument ? { command, name: argument } : { command: 'customers', filter: '' };
+  if (command === 'customer' || command === 'delegate') return argument ? { command, name: argument } : { command: 'customers', filter: '' };
   if (command && !argument) return { command };
   return undefined;
 }

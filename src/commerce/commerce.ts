@@ -45,7 +45,20 @@ export interface CreatedTenant {
   subscriptions: CreatedSubscription[];
 }
 
-export type CommerceErrorCode = 'domainTaken' | 'keyUnavailable' | 'invalidRequest';
+export interface AddUserRequest {
+  /** The same key for a retry of the same request: it never adds the user twice. */
+  idempotencyKey: string;
+  customerTenantId: string;
+  /** The partner acting as delegated admin. */
+  partnerTenantId: string;
+  firstName: string;
+  lastName: string;
+  signInName: string;
+  /** The product whose subscription gives the user a license. */
+  product: string;
+}
+
+export type CommerceErrorCode = 'domainTaken' | 'keyUnavailable' | 'invalidRequest' | 'notDelegated' | 'noFreeSeats' | 'userExists' | 'unknownTenant';
 
 /** A refusal the partner can act on; anything else thrown is a failure of the backend. */
 export class CommerceError extends Error {
@@ -66,4 +79,11 @@ export interface Commerce {
    * and redeems them, all or nothing. Idempotent per `idempotencyKey`.
    */
   createTenant(request: CreateTenantRequest): Promise<CreatedTenant>;
+  /**
+   * Makes the partner a delegated admin of the customer's tenant (admin rights without a license of
+   * the customer's), or ends it.
+   */
+  setDelegatedAdmin(customerTenantId: string, partnerTenantId: string, active: boolean): Promise<void>;
+  /** Adds a licensed user, acting as the customer's delegated admin. Idempotent per `idempotencyKey`. */
+  addUser(request: AddUserRequest): Promise<{ objectId: string; userPrincipalName: string }>;
 }

@@ -11,7 +11,7 @@ import { ONMICROSOFT, userPrincipalName } from '../domain/account.js';
 import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { ShardedDocs } from '../store/shardedDocs.js';
-import { CommerceError, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck } from './commerce.js';
+import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -65,6 +65,10 @@ const TenantRecordSchema = z.object({
   users: z.array(TenantUserSchema),
   subscriptions: z.array(TenantSubscriptionSchema),
   keyHandles: z.array(hex64),
+  /** Partners with admin rights through delegated administration; they use none of the licenses. */
+  delegatedAdmins: z.array(z.object({ partnerTenantId: z.string(), roles: z.array(z.string()), since: z.iso.datetime() })).default([]),
+  /** Idempotency keys of users added by a delegated admin, with the user each made. */
+  addedUsers: z.record(z.string(), z.string()).default({}),
 });
 type TenantRecord = z.infer<typeof TenantRecordSchema>;
 
@@ -97,12 +101,17 @@ function toCreated(record: TenantRecord): CreatedTenant {
 }
 
 export class EmbeddedCommerce implements Commerce {
+  /** Tenant id → initial domain, the key of the tenant files; rebuilt from the files at open. */
+  private readonly domains = new Map<string, string>();
+
   private constructor(
     private readonly catalog: ShardedDocs<CatalogShard>,
     private readonly tenants: ShardedDocs<TenantShard>,
     private readonly hash: KeyHasher,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    for (const shard of tenants.all()) for (const record of Object.values(shard.data.tenants)) this.domains.set(record.tenantId, record.domain);
+  }
 
   static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger): Promise<EmbeddedCommerce> {
     const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
@@ -161,11 +170,51 @@ export class EmbeddedCommerce implements Commerce {
         if (!redeemed) throw new CommerceError('keyUnavailable', 'a key is no longer available');
       }
       await shard.update((draft) => void (draft.tenants[domain]!.status = 'active'));
+      this.domains.set(record.tenantId, domain);
     } catch (error) {
       await this.rollBack(record);
       throw error;
     }
     return toCreated({ ...record, status: 'active' });
+  }
+
+  async setDelegatedAdmin(customerTenantId: string, partnerTenantId: string, active: boolean): Promise<void> {
+    await this.changeTenant(customerTenantId, (tenant) => {
+      tenant.delegatedAdmins = tenant.delegatedAdmins.filter((admin) => admin.partnerTenantId !== partnerTenantId);
+      if (active) tenant.delegatedAdmins.push({ partnerTenantId, roles: [ADMIN_ROLE], since: this.now().toISOString() });
+    });
+  }
+
+  async addUser(request: AddUserRequest): Promise<{ objectId: string; userPrincipalName: string }> {
+    return this.changeTenant(request.customerTenantId, (tenant) => {
+      const done = tenant.addedUsers[request.idempotencyKey];
+      const existing = done ? tenant.users.find((user) => user.objectId === done) : undefined;
+      if (existing) return { objectId: existing.objectId, userPrincipalName: existing.userPrincipalName };
+      if (!tenant.delegatedAdmins.some((admin) => admin.partnerTenantId === request.partnerTenantId)) throw new CommerceError('notDelegated', 'not a delegated admin');
+      const prefix = tenant.domain.slice(0, -`.${ONMICROSOFT}`.length);
+      const upn = userPrincipalName(request.signInName, prefix);
+      if (tenant.users.some((user) => user.userPrincipalName === upn)) throw new CommerceError('userExists', `${upn} exists`);
+      const subscription = tenant.subscriptions.find((s) => s.product === request.product && s.assignedSeats < s.seats);
+      if (!subscription) throw new CommerceError('noFreeSeats', `no free seat of ${request.product}`);
+      subscription.assignedSeats += 1;
+      const user = { objectId: randomUUID(), userPrincipalName: upn, displayName: `${request.firstName} ${request.lastName}`, roles: [], licenses: [request.product] };
+      tenant.users.push(user);
+      tenant.addedUsers[request.idempotencyKey] = user.objectId;
+      return { objectId: user.objectId, userPrincipalName: upn };
+    });
+  }
+
+  /** Changes an active tenant by its id; an unknown tenant is a refusal, not a failure. */
+  private async changeTenant<R>(tenantId: string, change: (tenant: TenantRecord) => R): Promise<R> {
+    const domain = this.domains.get(tenantId);
+    if (!domain) throw new CommerceError('unknownTenant', 'no such tenant');
+    const shard = this.tenants.get(domainHash(domain));
+    await shard.refresh();
+    return shard.update((draft) => {
+      const tenant = draft.tenants[domain];
+      if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
+      return change(tenant);
+    });
   }
 
   isEmpty(): boolean {
@@ -257,6 +306,8 @@ export class EmbeddedCommerce implements Commerce {
       ],
       subscriptions,
       keyHandles: keys.map((key) => key.handle),
+      delegatedAdmins: [],
+      addedUsers: {},
     };
   }
 

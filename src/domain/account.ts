@@ -138,3 +138,27 @@ export function domainCandidates(organisationName: string, takenPrefix: string):
   const candidates = [whole, ...Array.from({ length: 9 }, (_, i) => `${base.slice(0, DOMAIN_PREFIX_MAX - 1)}${i + 1}`)];
   return [...new Set(candidates)].filter((c) => c && c !== takenPrefix && c.length <= DOMAIN_PREFIX_MAX && DOMAIN_LABEL.test(c));
 }
+
+export type NewUserField = 'firstName' | 'lastName' | 'signInName' | 'product';
+export type NewUserError = { field: NewUserField; code: 'required' | 'invalid' | 'signInSyntax' } | { field: NewUserField; code: 'tooLong'; max: number };
+
+/** Checks a user the partner adds for a customer: the same name and sign-in rules as the admin's. */
+export function validateNewUser(input: Partial<Record<NewUserField, string>>): { user: Record<NewUserField, string> } | { errors: NewUserError[] } {
+  const errors: NewUserError[] = [];
+  const name = (field: 'firstName' | 'lastName') => {
+    const value = cleanText(input[field]);
+    if (!value) errors.push({ field, code: 'required' });
+    else if (value.length > NAME_MAX) errors.push({ field, code: 'tooLong', max: NAME_MAX });
+    else if (CONTROL.test(value)) errors.push({ field, code: 'invalid' });
+    return value;
+  };
+  const firstName = name('firstName');
+  const lastName = name('lastName');
+  const signInName = cleanText(input.signInName).toLowerCase().replace(/@.*$/, '');
+  if (!signInName) errors.push({ field: 'signInName', code: 'required' });
+  else if (signInName.length > 64) errors.push({ field: 'signInName', code: 'tooLong', max: 64 });
+  else if (!SIGN_IN.test(signInName) || signInName.includes('..')) errors.push({ field: 'signInName', code: 'signInSyntax' });
+  const product = cleanText(input.product);
+  if (!product) errors.push({ field: 'product', code: 'required' });
+  return errors.length > 0 ? { errors } : { user: { firstName, lastName, signInName, product } };
+}

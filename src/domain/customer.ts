@@ -1,5 +1,6 @@
 /** A customer a partner set up: its tenant, admin and subscriptions, as the partner sees them. */
 import { z } from 'zod';
+import { AdminContactSchema, OfferSchema } from './delegation.js';
 
 export const SubscriptionSchema = z.object({
   id: z.string().min(1),
@@ -23,7 +24,11 @@ export const CustomerSchema = z.object({
   createdBy: z.object({ id: z.string(), name: z.string() }),
   setupId: z.uuid(),
   subscriptions: z.array(SubscriptionSchema),
-  delegation: z.object({ status: z.enum(['none']) }),
+  /** Offers of delegated administration, oldest first. */
+  offers: z.array(OfferSchema),
+  adminContact: AdminContactSchema.optional(),
+  /** Users the partner added as delegated admin, by sign-in name, for idempotent retries. */
+  addedUsers: z.array(z.object({ requestId: z.uuid(), userPrincipalName: z.string(), product: z.string(), addedAt: z.iso.datetime() })),
 });
 export type Customer = z.infer<typeof CustomerSchema>;
 

@@ -14,6 +14,11 @@ export class PartnerService {
     return this.store.partner(tenantId).data.profile;
   }
 
+  /** The partner's name as customers read it: its profile's organisation name. */
+  organisationName(tenantId: string): string {
+    return this.profile(tenantId)?.organisationName ?? 'Your partner';
+  }
+
   /** The display name of the staff member who last changed the profile, as far as the bot knows it. */
   memberName(tenantId: string, userId: string): string {
     return this.store.partner(tenantId).data.members[userId]?.name ?? userId;

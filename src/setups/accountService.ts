@@ -10,6 +10,7 @@ import { domainCandidates, validateAccount, type AccountError, type AccountInput
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/setup.js';
 import type { Setup } from '../domain/setup.js';
+import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
 import type { Actor, Refusal, SetupService } from './setupService.js';
 
@@ -17,7 +18,11 @@ export type AccountCheck = { ok: true; setup: Setup } | { ok: false; errors: Acc
 
 export type CreateResult =
   | { ok: true; setup: Setup; customer: Customer }
-  | { ok: false; reason: CommerceErrorCode | 'failed'; setup: Setup };
+  | { ok: false; reason: CreateRefusal; setup: Setup };
+
+/** Why a creation was refused; anything else the backend says counts as a failure. */
+type CreateRefusal = Extract<CommerceErrorCode, 'domainTaken' | 'keyUnavailable' | 'invalidRequest'> | 'failed';
+const CREATE_REFUSALS: readonly string[] = ['domainTaken', 'keyUnavailable', 'invalidRequest'];
 
 const SUGGESTIONS = 3;
 
@@ -88,7 +93,7 @@ export class AccountService {
         partnerOfRecord: account.partnerOfRecord ? profile?.partnerId : undefined,
       });
     } catch (error) {
-      const reason = error instanceof CommerceError ? error.code : 'failed';
+      const reason = error instanceof CommerceError && CREATE_REFUSALS.includes(error.code) ? (error.code as CreateRefusal) : 'failed';
       if (reason === 'failed') this.log.error({ err: error, tenantId, setupId: setup.id }, 'tenant creation failed');
       const back = await this.setups.updateSetup(tenantId, setup.id, (s) => rules.abandonCreating(s, this.now()));
       return { ok: false, reason, setup: back };
@@ -101,6 +106,8 @@ export class AccountService {
       doc.setups[index] = rules.complete(doc.setups[index]!, customer.tenantId, this.now());
       return doc.setups[index]!;
     });
+    // Recorded in the partner's file above; the index is mended at start-up if this write is lost.
+    await indexCustomer(this.store, tenantId, customer.tenantId).catch((error) => this.log.warn({ err: error }, 'customer index not yet written'));
     // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
     await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
     this.log.info({ tenantId, setupId: setup.id, customerTenantId: customer.tenantId, subscriptions: customer.subscriptions.length }, 'customer tenant created');
@@ -126,7 +133,8 @@ export class AccountService {
       createdBy: { id: setup.ownerId, name: setup.ownerName },
       setupId: setup.id,
       subscriptions: created.subscriptions.map((s) => ({ ...s })),
-      delegation: { status: 'none' },
+      offers: [],
+      addedUsers: [],
     };
   }
 

@@ -6,15 +6,9 @@ import { SetupSchema } from '../domain/setup.js';
 
 export const SCHEMA_VERSION = 1;
 
-/** Enough of a Bot Framework ConversationReference to continue a conversation later. */
-export const ConversationRefSchema = z.looseObject({
-  serviceUrl: z.string().min(1),
-  channelId: z.string().min(1),
-  conversation: z.looseObject({ id: z.string().min(1) }),
-  bot: z.looseObject({ id: z.string() }).optional(),
-  user: z.looseObject({ id: z.string() }).optional(),
-});
-export type ConversationRef = z.infer<typeof ConversationRefSchema>;
+import { ConversationRefSchema } from '../domain/conversation.js';
+
+export { ConversationRefSchema, type ConversationRef } from '../domain/conversation.js';
 
 export const MemberSchema = z.object({
   name: z.string(),
@@ -58,4 +52,15 @@ export type ReservationShard = z.infer<typeof ReservationShardSchema>;
 
 export function emptyReservationShard(): ReservationShard {
   return { schemaVersion: SCHEMA_VERSION, reservations: {} };
+}
+
+/** Which partner tenant set up a customer tenant: how the bot recognises a customer's admin. */
+export const CustomerIndexShardSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  customers: z.record(z.string(), z.object({ partnerTenantId: z.string().min(1) })),
+});
+export type CustomerIndexShard = z.infer<typeof CustomerIndexShardSchema>;
+
+export function emptyCustomerIndexShard(): CustomerIndexShard {
+  return { schemaVersion: SCHEMA_VERSION, customers: {} };
 }

@@ -2,9 +2,13 @@
  * The bot's own data: one file per partner tenant plus a sharded reservation index.
  * A change rewrites only the files it touches, so its cost follows what changed, not what is stored.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DocumentFile, StoreFileError, type Doc } from './documentFile.js';
 import {
+  CustomerIndexShardSchema,
+  emptyCustomerIndexShard,
+  type CustomerIndexShard,
   PartnerDocSchema,
   ReservationShardSchema,
   emptyPartnerDoc,
@@ -23,6 +27,12 @@ export interface Store {
   /** The reservation shard that holds the key with this hash. */
   reservations(keyRef: string): Doc<ReservationShard>;
   reservationShards(): Iterable<Doc<ReservationShard>>;
+  /** The index shard that says which partner set up this customer tenant. */
+  customerIndex(customerTenantId: string): Doc<CustomerIndexShard>;
+}
+
+function hashOf(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
 }
 
 export class JsonFileStore implements Store {
@@ -30,6 +40,7 @@ export class JsonFileStore implements Store {
     private readonly partnersDir: string,
     private readonly partnerDocs: Map<string, DocumentFile<PartnerDoc>>,
     private readonly shards: ShardedDocs<ReservationShard>,
+    private readonly customerShards: ShardedDocs<CustomerIndexShard>,
   ) {}
 
   /** Loads and validates every file now, so a damaged file stops the start, naming the file. */
@@ -45,7 +56,8 @@ export class JsonFileStore implements Store {
       partnerDocs.set(doc.data.tenantId, doc);
     }
     const shards = await ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard);
-    return new JsonFileStore(partnersDir, partnerDocs, shards);
+    const customerShards = await ShardedDocs.open(join(dir, 'customers'), CustomerIndexShardSchema, emptyCustomerIndexShard);
+    return new JsonFileStore(partnersDir, partnerDocs, shards, customerShards);
   }
 
   partner(tenantId: string): Doc<PartnerDoc> {
@@ -67,5 +79,9 @@ export class JsonFileStore implements Store {
 
   reservationShards(): Iterable<Doc<ReservationShard>> {
     return this.shards.all();
+  }
+
+  customerIndex(customerTenantId: string): Doc<CustomerIndexShard> {
+    return this.customerShards.get(hashOf(customerTenantId));
   }
 }

@@ -1,0 +1,287 @@
+/**
+ * Delegated administration between a partner and the customer it set up: offers, answers, the end
+ * of delegation, and what the partner may then do for the customer. Offers live with the customer
+ * record in the partner's file; the customer index tells which partner a customer tenant belongs to.
+ */
+import type { Logger } from 'pino';
+import { CommerceError, type Commerce } from '../commerce/commerce.js';
+import type { ConversationRef } from '../domain/conversation.js';
+import type { Customer } from '../domain/customer.js';
+import * as rules from '../domain/delegation.js';
+import type { Offer } from '../domain/delegation.js';
+import { KeyedLock } from '../setups/keyedLock.js';
+import type { Actor } from '../setups/setupService.js';
+import { indexCustomer } from '../store/customerIndex.js';
+import type { Store } from '../store/store.js';
+
+export interface CustomerLink {
+  partnerTenantId: string;
+  customer: Customer;
+}
+
+export type OfferRefusal =
+  | { refused: 'customerNotFound' }
+  | { refused: 'notEligible' }
+  | { refused: 'alreadyPending' | 'alreadyActive'; offer: Offer };
+
+export type AnswerRefusal =
+  | { refused: 'offerNotFound' }
+  | { refused: 'notAdmin'; link: CustomerLink }
+  | { refused: 'alreadyAnswered'; link: CustomerLink; offer: Offer };
+
+export type DeliveryOutcome = 'delivered' | 'waiting' | 'unreachable';
+
+/** Sends a card or text to a conversation; the bot layer renders, this service decides. */
+export interface OfferChannel {
+  /** Shows the offer card to the customer's admin; undefined when the bot cannot reach them. */
+  sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef): Promise<{ ok: true; activityId?: string } | { ok: false; unreachable: boolean }>;
+  /** Replaces the customer's offer card with its current state. */
+  refreshOffer(link: CustomerLink, offer: Offer): Promise<void>;
+  /** Tells the partner (in the chat the offer was sent from) what became of it. */
+  notifyPartner(link: CustomerLink, offer: Offer): Promise<boolean>;
+}
+
+export interface NewUser {
+  requestId: string;
+  firstName: string;
+  lastName: string;
+  signInName: string;
+  product: string;
+}
+
+export class DelegationService {
+  /** One change at a time per customer, so an answer and a withdrawal cannot both apply. */
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly store: Store,
+    private readonly commerce: Commerce,
+    private readonly channel: OfferChannel,
+    private readonly now: () => Date,
+    private readonly offerDays: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** The customer record behind a customer tenant, if some partner set it up. */
+  link(customerTenantId: string): CustomerLink | undefined {
+    const entry = this.store.customerIndex(customerTenantId).data.customers[customerTenantId];
+    if (!entry) return undefined;
+    const customer = this.store.partner(entry.partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+    return customer ? { partnerTenantId: entry.partnerTenantId, customer } : undefined;
+  }
+
+  /**
+   * Whether the actor is the customer's admin: by Entra object id, or else by sign-in name from
+   * Teams member info, after which the object id is remembered.
+   */
+  async isAdmin(actor: Actor, link: CustomerLink, signInName: () => Promise<string | undefined>): Promise<boolean> {
+    if (actor.tenantId !== link.customer.tenantId) return false;
+    if (actor.userId === link.customer.admin.objectId) return true;
+    const upn = (await signInName().catch(() => undefined))?.toLowerCase();
+    if (!upn || upn !== link.customer.admin.userPrincipalName.toLowerCase()) return false;
+    await this.changeCustomer(link, (customer) => void (customer.admin.objectId = actor.userId));
+    return true;
+  }
+
+  /** Keeps the admin's personal chat, so offers can be pushed to it. */
+  async rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void> {
+    const known = link.customer.adminContact;
+    if (known?.reachable && known.conversation.conversation.id === conversation.conversation.id && known.conversation.serviceUrl === conversation.serviceUrl) return;
+    await this.changeCustomer(link, (customer) => void (customer.adminContact = { conversation, reachable: true, updatedAt: this.now().toISOString() }));
+  }
+
+  isDelegated(customer: Customer): boolean {
+    return rules.delegationState(customer.offers).state === 'active';
+  }
+
+  eligible(partnerTenantId: string): boolean {
+    return this.store.partner(partnerTenantId).data.profile?.cloudEssentials === true;
+  }
+
+  /** What stops the partner from offering delegation to this customer now, if anything. */
+  offerRefusal(partnerTenantId: string, customerTenantId: string): OfferRefusal | undefined {
+    const customer = this.store.partner(partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+    if (!customer) return { refused: 'customerNotFound' };
+    if (!this.eligible(partnerTenantId)) return { refused: 'notEligible' };
+    const state = rules.delegationState(customer.offers);
+    if (state.state === 'pending') return { refused: 'alreadyPending', offer: state.offer };
+    if (state.state === 'active') return { refused: 'alreadyActive', offer: state.offer };
+    return undefined;
+  }
+
+  /**
+   * Saves the offer, then delivers it to the admin's chat if one is known. The card's offer id makes
+   * a second press of "Send offer" find the first offer instead of sending another.
+   */
+  send(actor: Actor, customerTenantId: string, offerId: string, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | OfferRefusal> {
+    return this.lock.run(customerTenantId, async () => {
+      const mine = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+      const existing = mine?.offers.find((offer) => offer.id === offerId);
+      if (existing) return { refused: existing.status === 'accepted' ? 'alreadyActive' : 'alreadyPending', offer: existing };
+      const refusal = this.offerRefusal(actor.tenantId, customerTenantId);
+      if (refusal) return refusal;
+      const offer = rules.newOffer(offerId, message, { id: actor.userId, name: actor.name }, this.now(), this.offerDays, from);
+      const link = { partnerTenantId: actor.tenantId, customer: mine! };
+      await this.changeCustomer(link, (customer) => void customer.offers.push(offer));
+      // The customer index may be missing after a crash; the offer must still reach the admin.
+      await indexCustomer(this.store, actor.tenantId, customerTenantId);
+      const delivery = await this.deliver(this.link(customerTenantId) ?? link, offerId);
+      return { offer: this.offer(actor.tenantId, customerTenantId, offerId)!, delivery };
+    });
+  }
+
+  /** Pushes a pending offer to the admin's known chat; remembers an unreachable chat and tells the partner. */
+  private async deliver(link: CustomerLink, offerId: string): Promise<DeliveryOutcome> {
+    const contact = link.customer.adminContact;
+    const offer = link.customer.offers.find((o) => o.id === offerId)!;
+    if (!contact?.reachable) return 'waiting';
+    const sent = await this.channel.sendOffer(link, offer, contact.conversation);
+    if (sent.ok) {
+      await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'delivered', customerCard: sent.activityId ? { conversation: contact.conversation, activityId: sent.activityId } : undefined }));
+      return 'delivered';
+    }
+    if (!sent.unreachable) return 'waiting';
+    await this.changeCustomer(link, (customer) => {
+      if (customer.adminContact) customer.adminContact.reachable = false;
+    });
+    await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'unreachable' }));
+    return 'unreachable';
+  }
+
+  /** Offers the admin has not been shown yet: they are shown in the reply to whatever the admin says. */
+  unseenOffers(link: CustomerLink): Offer[] {
+    return link.customer.offers.filter((offer) => offer.status === 'pending' && offer.delivery !== 'delivered');
+  }
+
+  async markShown(link: CustomerLink, offerId: string, conversation: ConversationRef, activityId: string | undefined): Promise<void> {
+    await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'delivered', customerCard: activityId ? { conversation, activityId } : o.customerCard }));
+  }
+
+  offer(partnerTenantId: string, customerTenantId: string, offerId: string): Offer | undefined {
+    return this.store.partner(partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId)?.offers.find((o) => o.id === offerId);
+  }
+
+  /** The customer's admin accepts or declines; the partner is told in the chat it sent the offer from. */
+  answer(actor: Actor, offerId: string, accepted: boolean, isAdmin: (link: CustomerLink) => Promise<boolean>): Promise<{ link: CustomerLink; offer: Offer } | AnswerRefusal> {
+    return this.lock.run(actor.tenantId, async () => {
+      const link = this.link(actor.tenantId);
+      const offer = link?.customer.offers.find((o) => o.id === offerId);
+      // An offer of another tenant is answered exactly like one that does not exist.
+      if (!link || !offer) return { refused: 'offerNotFound' };
+      if (!(await isAdmin(link))) return { refused: 'notAdmin', link };
+      if (rules.isDue(offer, this.now())) await this.expireOffer(link, offer);
+      const current = this.link(actor.tenantId)!;
+      const now = current.customer.offers.find((o) => o.id === offerId)!;
+      if (now.status !== 'pending') return { refused: 'alreadyAnswered', link: current, offer: now };
+      // The backend first: if saving fails afterwards, a retry finds the rights granted and saves again.
+      if (accepted) await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, true);
+      const answered = await this.changeOffer(current, offerId, (o) => rules.answer(o, accepted, { id: actor.userId, name: actor.name }, this.now()));
+      this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId, accepted }, 'offer of delegated administration answered');
+      const after = this.link(actor.tenantId)!;
+      await this.tellPartner(after, answered);
+      return { link: after, offer: answered };
+    });
+  }
+
+  /** The partner withdraws its pending offer; the customer's card shows it. */
+  withdraw(actor: Actor, customerTenantId: string, offerId: string): Promise<{ offer: Offer } | { refused: 'offerNotFound' } | { refused: 'notPending'; offer: Offer }> {
+    return this.lock.run(customerTenantId, async () => {
+      const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+      const offer = customer?.offers.find((o) => o.id === offerId);
+      if (!customer || !offer) return { refused: 'offerNotFound' };
+      if (offer.status !== 'pending') return { refused: 'notPending', offer };
+      const link = { partnerTenantId: actor.tenantId, customer };
+      const withdrawn = await this.changeOffer(link, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()));
+      await this.channel.refreshOffer(this.link(customerTenantId) ?? link, withdrawn);
+      return { offer: withdrawn };
+    });
+  }
+
+  /** The customer's admin ends an active delegation; the partner loses its rights and is told. */
+  endDelegation(actor: Actor, isAdmin: (link: CustomerLink) => Promise<boolean>): Promise<{ link: CustomerLink; offer: Offer } | { refused: 'notCustomer' } | { refused: 'notAdmin' | 'notActive'; link: CustomerLink }> {
+    return this.lock.run(actor.tenantId, async () => {
+      const link = this.link(actor.tenantId);
+      if (!link) return { refused: 'notCustomer' };
+      if (!(await isAdmin(link))) return { refused: 'notAdmin', link };
+      const state = rules.delegationState(link.customer.offers);
+      if (state.state !== 'active') return { refused: 'notActive', link };
+      await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, false);
+      const ended = await this.changeOffer(link, state.offer.id, (o) => rules.end(o, { id: actor.userId, name: actor.name }, this.now()));
+      const after = this.link(actor.tenantId)!;
+      await this.tellPartner(after, ended);
+      return { link: after, offer: ended };
+    });
+  }
+
+  /** Expires pending offers past their date and sends notices a restart or an outage held back. */
+  async sweep(): Promise<number> {
+    let expired = 0;
+    for (const partner of this.store.partners()) {
+      for (const customer of partner.data.customers) {
+        const link = { partnerTenantId: partner.data.tenantId, customer };
+        for (const offer of customer.offers.filter((o) => rules.isDue(o, this.now()))) {
+          await this.lock.run(customer.tenantId, () => this.expireOffer(link, offer));
+          expired++;
+        }
+        const current = this.link(customer.tenantId) ?? { partnerTenantId: partner.data.tenantId, customer: partner.data.customers.find((c) => c.tenantId === customer.tenantId)! };
+        for (const offer of current.customer.offers.filter((o) => o.partnerNotice === 'pending')) await this.tellPartner(current, offer);
+      }
+    }
+    return expired;
+  }
+
+  /** The partner acts for the customer: adds a licensed user, only while delegation is active. */
+  async addUser(actor: Actor, customerTenantId: string, user: NewUser): Promise<{ ok: true; userPrincipalName: string; customer: Customer } | { ok: false; reason: 'customerNotFound' | 'notDelegated' | 'noFreeSeats' | 'userExists' }> {
+    return this.lock.run(customerTenantId, async () => {
+      const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+      if (!customer) return { ok: false, reason: 'customerNotFound' };
+      const done = customer.addedUsers.find((u) => u.requestId === user.requestId);
+      if (done) return { ok: true, userPrincipalName: done.userPrincipalName, customer };
+      if (rules.delegationState(customer.offers).state !== 'active') return { ok: false, reason: 'notDelegated' };
+      let created: { userPrincipalName: string };
+      try {
+        created = await this.commerce.addUser({ idempotencyKey: user.requestId, customerTenantId, partnerTenantId: actor.tenantId, firstName: user.firstName, lastName: user.lastName, signInName: user.signInName, product: user.product });
+      } catch (error) {
+        if (error instanceof CommerceError && (error.code === 'notDelegated' || error.code === 'noFreeSeats' || error.code === 'userExists')) return { ok: false, reason: error.code };
+        throw error;
+      }
+      const link = { partnerTenantId: actor.tenantId, customer };
+      const updated = await this.changeCustomer(link, (c) => {
+        c.addedUsers.push({ requestId: user.requestId, userPrincipalName: created.userPrincipalName, product: user.product, addedAt: this.now().toISOString() });
+        const subscription = c.subscriptions.find((s) => s.product === user.product && s.assignedSeats < s.seats);
+        if (subscription) subscription.assignedSeats += 1;
+        return c;
+      });
+      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated };
+    });
+  }
+
+  private async expireOffer(link: CustomerLink, offer: Offer): Promise<void> {
+    const current = link.customer.offers.find((o) => o.id === offer.id);
+    if (!current || !rules.isDue(current, this.now())) return;
+    const expired = await this.changeOffer(link, offer.id, (o) => rules.expire(o, this.now()));
+    await this.channel.refreshOffer(this.link(link.customer.tenantId) ?? link, expired);
+    this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId: offer.id }, 'offer of delegated administration expired');
+  }
+
+  private async tellPartner(link: CustomerLink, offer: Offer): Promise<void> {
+    if (offer.partnerNotice !== 'pending') return;
+    if (await this.channel.notifyPartner(link, offer)) await this.changeOffer(link, offer.id, (o) => ({ ...o, partnerNotice: 'sent' }));
+  }
+
+  private changeCustomer<R>(link: CustomerLink, change: (customer: Customer) => R): Promise<R> {
+    return this.store.partner(link.partnerTenantId).update((doc) => {
+      const customer = doc.customers.find((c) => c.tenantId === link.customer.tenantId);
+      if (!customer) throw new Error(`customer ${link.customer.tenantId} vanished`);
+      return change(customer);
+    });
+  }
+
+  private changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer): Promise<Offer> {
+    return this.changeCustomer(link, (customer) => {
+      const index = customer.offers.findIndex((o) => o.id === offerId);
+      customer.offers[index] = change(customer.offers[index]!);
+      return customer.offers[index]!;
+    });
+  }
+}
