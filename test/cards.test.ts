@@ -3,6 +3,8 @@ import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { CARD_NAMES, renderCard } from '../src/cards.js';
 import { accountCard, accountReviewCard, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
+import { accessEndCard, composeCard, offerCard, userAddCard } from '../src/bot/delegationViews.js';
+import type { Offer } from '../src/domain/delegation.js';
 import { currentCard, entryCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from '../src/bot/views.js';
 import type { Account } from '../src/domain/account.js';
 import type { Customer } from '../src/domain/customer.js';
@@ -50,6 +52,19 @@ const customer: Customer = {
   offers: [],
   addedUsers: [],
 };
+const offer = (status: Offer['status']): Offer => ({
+  id: '55555555-5555-4555-8555-555555555555',
+  status,
+  message: 'Dear Eva, [click](https://evil.example) ${t.title}\nline two',
+  sentAt: '2026-03-02T09:00:00.000Z',
+  sentBy: { id: 'user-anna', name: 'Anna Berg' },
+  expiresAt: '2026-05-31T09:00:00.000Z',
+  delivery: 'delivered',
+  answeredAt: status === 'accepted' || status === 'declined' ? '2026-03-03T09:00:00.000Z' : undefined,
+  answeredBy: status === 'accepted' || status === 'declined' ? { id: 'aad-eva', name: 'Eva Muster' } : undefined,
+  endedAt: status === 'withdrawn' || status === 'ended' ? '2026-03-04T09:00:00.000Z' : undefined,
+  endedBy: status === 'withdrawn' || status === 'ended' ? { id: 'x', name: 'Someone' } : undefined,
+});
 const context: SetupContext = { profile, customers: [customer], now: new Date('2026-03-02T09:00:00Z') };
 
 function sampleSetup(status: Setup['status']): Setup {
@@ -108,6 +123,13 @@ describe('card templates', () => {
         ['customer, created', customerCard(m, customer, { created: true })],
         ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2)],
         ['customers, none', customersCard(m, [], 'zzz', 1)],
+        ['delegation compose', composeCard(m, customer, 'Fabrikam IT')],
+        ...(['pending', 'accepted', 'declined', 'withdrawn', 'expired', 'ended'] as const).map((status): [string, object] => [`offer, ${status}`, offerCard(m, 'Fabrikam IT', customer, offer(status))]),
+        ...(['pending', 'accepted'] as const).map((status): [string, object] => [`customer with offer ${status}`, customerCard(m, { ...customer, offers: [offer(status)] })]),
+        ['end access, confirm', accessEndCard(m, 'Fabrikam IT', true)],
+        ['end access, nothing to end', accessEndCard(m, 'Fabrikam IT', false, { text: 'x', style: 'good' })],
+        ['add user', userAddCard(m, customer, { values: { firstName: 'Max' }, errors: { name: ['x'] } })],
+        ['add user, no free seats', userAddCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, assignedSeats: 20 }] })],
         ['profile, new', profileCard(m, undefined, { then: sampleSetup('reserved').id, notice: { text: m.t.profile.firstTime, style: 'accent' } })],
         ['profile, with errors', profileCard(m, profile, { values: { partnerId: 'x' }, errors: [{ field: 'partnerId', code: 'partnerIdSyntax' }] })],
         ...(['notFound', 'notOwner', 'stale', 'discarded', 'released', 'alreadyReserved'] as const).map((refused): [string, object] => [

@@ -58,30 +58,39 @@ export class Conversations {
 
   /** Sends into a stored conversation and says whether Teams took it, or why not. */
   async deliver(conversation: ConversationRef, message: Partial<Activity>): Promise<Delivery> {
-    try {
-      let activityId: string | undefined;
-      await this.adapter.continueConversationAsync(this.appId, conversation as unknown as Partial<ConversationReference>, async (context) => {
-        activityId = (await context.sendActivity(message))?.id;
-      });
-      return { ok: true, activityId };
-    } catch (error) {
-      const unreachable = isUnreachable(error);
-      this.log.warn({ err: error, unreachable }, 'proactive message could not be delivered');
-      return { ok: false, unreachable };
-    }
+    let activityId: string | undefined;
+    const failure = await this.proactively(conversation, async (context) => {
+      activityId = (await context.sendActivity(message))?.id;
+    });
+    if (failure === undefined) return { ok: true, activityId };
+    const unreachable = isUnreachable(failure);
+    this.log.warn({ err: failure, unreachable }, 'proactive message could not be delivered');
+    return { ok: false, unreachable };
   }
 
   /** Replaces a message the bot sent earlier (a card whose state changed), for everyone in that chat. */
   async replace(conversation: ConversationRef, activityId: string, message: Partial<Activity>): Promise<boolean> {
+    const failure = await this.proactively(conversation, async (context) => {
+      await context.updateActivity({ ...message, id: activityId });
+    });
+    if (failure !== undefined) this.log.warn({ err: failure }, 'a sent card could not be updated');
+    return failure === undefined;
+  }
+
+  /**
+   * Runs `work` in a stored conversation and returns its error, if any. The error is caught inside:
+   * otherwise the adapter hands it to onTurnError, which would post an apology into that chat.
+   */
+  private async proactively(conversation: ConversationRef, work: (context: TurnContext) => Promise<void>): Promise<unknown> {
+    let failure: unknown;
     try {
       await this.adapter.continueConversationAsync(this.appId, conversation as unknown as Partial<ConversationReference>, async (context) => {
-        await context.updateActivity({ ...message, id: activityId });
+        await work(context).catch((error: unknown) => (failure = error ?? new Error('send failed')));
       });
-      return true;
     } catch (error) {
-      this.log.warn({ err: error }, 'a sent card could not be updated');
-      return false;
+      failure = error ?? new Error('send failed');
     }
+    return failure;
   }
 
   localeOf(tenantId: string, userId: string): string | undefined {

@@ -16,6 +16,8 @@ export class FakeConnector {
   readonly sent: SentActivity[] = [];
   /** When set, answers sends with this status and a Teams-style error body. */
   failWith?: { status: number; code: string };
+  /** What Teams member info returns per user id (GET …/members/{id}), e.g. the sign-in name. */
+  readonly members = new Map<string, Record<string, unknown>>();
   private server?: Server;
   url = '';
 
@@ -24,6 +26,13 @@ export class FakeConnector {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
+        const member = req.url?.match(/^\/v3\/conversations\/[^/]+\/members\/([^/?]+)/);
+        if (member && req.method === 'GET') {
+          const found = this.members.get(decodeURIComponent(member[1]!));
+          res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(found ?? { error: { code: 'MemberNotFoundInConversation' } }));
+          return;
+        }
         const match = req.url?.match(/^\/v3\/conversations\/([^/]+)\/activities/);
         if (!match) {
           res.writeHead(404);
