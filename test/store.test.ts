@@ -50,7 +50,7 @@ describe('JSON file store', () => {
 
   it('keeps each partner tenant in its own file and hashes unsafe tenant ids', async () => {
     const store = await JsonFileStore.open(dir);
-    await store.partner('tenant-a').update((d) => void (d.members.x = { name: 'A', conversation: { serviceUrl: 's', channelId: 'msteams', conversation: { id: 'c' } }, updatedAt: new Date().toISOString() }));
+    await store.partner('tenant-a').update((d) => void (d.members.x = { name: 'A', conversation: { serviceUrl: 's', channelId: 'msteams', conversation: { id: 'c' } }, updatedAt: new Date().toISOString(), reachable: true }));
     await store.partner('../../etc/passwd').update((d) => void d.guard.unknownKeysAt.push(new Date().toISOString()));
     const files = (await readdir(join(dir, 'partners'))).sort();
     expect(files).to.have.length(2);

@@ -43,9 +43,9 @@ export class Conversations {
     const conversation = personalReference(activity);
     if (!conversation) return;
     const known = this.store.partner(actor.tenantId).data.members[actor.userId];
-    if (known && known.name === actor.name && known.locale === locale && sameConversation(known.conversation, conversation)) return;
+    if (known?.reachable && known.name === actor.name && known.locale === locale && sameConversation(known.conversation, conversation)) return;
     await this.store.partner(actor.tenantId).update((doc) => {
-      doc.members[actor.userId] = { name: actor.name, locale, conversation, updatedAt: this.now().toISOString() };
+      doc.members[actor.userId] = { name: actor.name, locale, conversation, updatedAt: this.now().toISOString(), reachable: true };
     });
   }
 

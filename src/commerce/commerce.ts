@@ -58,7 +58,37 @@ export interface AddUserRequest {
   product: string;
 }
 
-export type CommerceErrorCode = 'domainTaken' | 'keyUnavailable' | 'invalidRequest' | 'notDelegated' | 'noFreeSeats' | 'userExists' | 'unknownTenant';
+export interface RenewRequest {
+  /** The same key for a retry of the same renewal: it never extends twice. */
+  idempotencyKey: string;
+  customerTenantId: string;
+  subscriptionId: string;
+  keyHandle: string;
+}
+
+/** A subscription as the backend holds it after a renewal or a switch of billing. */
+export interface SubscriptionUpdate {
+  id: string;
+  product: string;
+  seats: number;
+  assignedSeats: number;
+  startDate: string;
+  endDate: string;
+  billing: 'partner' | 'direct';
+}
+
+export type CommerceErrorCode =
+  | 'domainTaken'
+  | 'keyUnavailable'
+  | 'invalidRequest'
+  | 'notDelegated'
+  | 'noFreeSeats'
+  | 'userExists'
+  | 'unknownTenant'
+  | 'productMismatch'
+  | 'tooFewSeats'
+  | 'deprovisioned'
+  | 'notPartnerBilled';
 
 /** A refusal the partner can act on; anything else thrown is a failure of the backend. */
 export class CommerceError extends Error {
@@ -86,4 +116,11 @@ export interface Commerce {
   setDelegatedAdmin(customerTenantId: string, partnerTenantId: string, active: boolean): Promise<void>;
   /** Adds a licensed user, acting as the customer's delegated admin. Idempotent per `idempotencyKey`. */
   addUser(request: AddUserRequest): Promise<{ objectId: string; userPrincipalName: string }>;
+  /**
+   * Renews a partner-billed subscription with a key of the same product: the term is added to the
+   * end date, or to today once it has expired (reactivation); the key's seats become the seat count.
+   */
+  renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate>;
+  /** Moves a subscription to billing by Microsoft; the new subscription starts today. Idempotent. */
+  switchToDirectBilling(customerTenantId: string, subscriptionId: string): Promise<SubscriptionUpdate>;
 }

@@ -10,8 +10,11 @@ import { z } from 'zod';
 import { ONMICROSOFT, userPrincipalName } from '../domain/account.js';
 import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
+import { KeyedLock } from '../store/keyedLock.js';
 import { ShardedDocs } from '../store/shardedDocs.js';
-import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck } from './commerce.js';
+import { DEFAULT_LIFECYCLE, renewedEndDate, type LifecycleDays } from '../domain/lifecycle.js';
+import { addMonths } from '../domain/subscriptions.js';
+import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -49,6 +52,9 @@ const TenantSubscriptionSchema = z.object({
   startDate: z.iso.date(),
   endDate: z.iso.date(),
   partnerOfRecord: z.string().optional(),
+  billing: z.enum(['partner', 'direct']).default('partner'),
+  /** Renewals applied, by idempotency key, so a retry extends nothing twice. */
+  renewals: z.array(z.string()).default([]),
 });
 
 const TenantRecordSchema = z.object({
@@ -90,17 +96,23 @@ function domainHash(domain: string): string {
   return createHash('sha256').update(domain).digest('hex');
 }
 
+function toUpdate(s: TenantRecord['subscriptions'][number]): SubscriptionUpdate {
+  return { id: s.id, product: s.product, seats: s.seats, assignedSeats: s.assignedSeats, startDate: s.startDate, endDate: s.endDate, billing: s.billing };
+}
+
 function toCreated(record: TenantRecord): CreatedTenant {
   const admin = record.users[0]!;
   return {
     tenantId: record.tenantId,
     domain: record.domain,
     admin: { objectId: admin.objectId, userPrincipalName: admin.userPrincipalName, roles: admin.roles, license: admin.licenses[0] ?? '' },
-    subscriptions: record.subscriptions.map((s) => ({ ...s })),
+    subscriptions: record.subscriptions.map(({ renewals: _renewals, billing: _billing, ...s }) => s),
   };
 }
 
 export class EmbeddedCommerce implements Commerce {
+  /** Changes of one tenant run one at a time: a change may await other files between read and write. */
+  private readonly tenantLock = new KeyedLock();
   /** Tenant id → initial domain, the key of the tenant files; rebuilt from the files at open. */
   private readonly domains = new Map<string, string>();
 
@@ -109,14 +121,15 @@ export class EmbeddedCommerce implements Commerce {
     private readonly tenants: ShardedDocs<TenantShard>,
     private readonly hash: KeyHasher,
     private readonly now: () => Date,
+    private readonly lifecycle: LifecycleDays,
   ) {
     for (const shard of tenants.all()) for (const record of Object.values(shard.data.tenants)) this.domains.set(record.tenantId, record.domain);
   }
 
-  static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger): Promise<EmbeddedCommerce> {
+  static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger, lifecycle: LifecycleDays = DEFAULT_LIFECYCLE): Promise<EmbeddedCommerce> {
     const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
     const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
-    const commerce = new EmbeddedCommerce(catalog, tenants, hash, now);
+    const commerce = new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle);
     const rolledBack = await commerce.rollBackInterrupted();
     if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations a crash interrupted');
     return commerce;
@@ -204,17 +217,67 @@ export class EmbeddedCommerce implements Commerce {
     });
   }
 
+  async renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate> {
+    const key = await this.entry(request.keyHandle);
+    const today = isoDay(this.now());
+    return this.changeTenant(request.customerTenantId, async (tenant) => {
+      const subscription = tenant.subscriptions.find((s) => s.id === request.subscriptionId);
+      if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
+      if (subscription.renewals.includes(request.idempotencyKey)) return toUpdate(subscription);
+      if (subscription.billing !== 'partner') throw new CommerceError('notPartnerBilled', 'billed directly');
+      if (key?.status !== 'available') throw new CommerceError('keyUnavailable', 'key not available');
+      if (key.product !== subscription.product) throw new CommerceError('productMismatch', 'another product');
+      if (key.seats < subscription.assignedSeats) throw new CommerceError('tooFewSeats', 'fewer seats than assigned');
+      const endDate = renewedEndDate(subscription.endDate, today, key.termMonths, this.lifecycle);
+      if (!endDate) throw new CommerceError('deprovisioned', 'deprovisioned');
+      // The key is redeemed in the same step; a retry with the same idempotency key finds it done.
+      const redeemed = await this.catalog.get(request.keyHandle).update((draft) => {
+        const entry = draft.keys[request.keyHandle];
+        if (entry?.status !== 'available') return false;
+        entry.status = 'redeemed';
+        entry.redeemedFor = tenant.tenantId;
+        return true;
+      });
+      if (!redeemed) throw new CommerceError('keyUnavailable', 'key not available');
+      subscription.endDate = endDate;
+      subscription.seats = key.seats;
+      subscription.renewals.push(request.idempotencyKey);
+      return toUpdate(subscription);
+    });
+  }
+
+  async switchToDirectBilling(customerTenantId: string, subscriptionId: string): Promise<SubscriptionUpdate> {
+    const today = isoDay(this.now());
+    return this.changeTenant(customerTenantId, (tenant) => {
+      const subscription = tenant.subscriptions.find((s) => s.id === subscriptionId);
+      if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
+      if (subscription.billing === 'direct') return toUpdate(subscription);
+      // Microsoft's own subscription starts at once, for a year; the partner-billed term ends with it.
+      subscription.billing = 'direct';
+      subscription.startDate = today;
+      subscription.endDate = addMonths(today, 12);
+      delete subscription.partnerOfRecord;
+      return toUpdate(subscription);
+    });
+  }
+
   /** Changes an active tenant by its id; an unknown tenant is a refusal, not a failure. */
-  private async changeTenant<R>(tenantId: string, change: (tenant: TenantRecord) => R): Promise<R> {
+  private changeTenant<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
+    return this.tenantLock.run(tenantId, () => this.changeTenantNow(tenantId, change));
+  }
+
+  private async changeTenantNow<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
     const domain = this.domains.get(tenantId);
     if (!domain) throw new CommerceError('unknownTenant', 'no such tenant');
     const shard = this.tenants.get(domainHash(domain));
     await shard.refresh();
-    return shard.update((draft) => {
-      const tenant = draft.tenants[domain];
-      if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
-      return change(tenant);
-    });
+    const tenant = shard.data.tenants[domain];
+    if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
+    // The change works on a copy, which is written only if it succeeds (it may await other files).
+    const draft = structuredClone(tenant);
+    const result = await change(draft);
+    await shard.update((doc) => void (doc.tenants[domain] = draft));
+    return result;
   }
 
   isEmpty(): boolean {
@@ -281,6 +344,8 @@ export class EmbeddedCommerce implements Commerce {
       startDate: plan.startDate,
       endDate: plan.endDate,
       ...(request.partnerOfRecord ? { partnerOfRecord: request.partnerOfRecord } : {}),
+      billing: 'partner' as const,
+      renewals: [],
     }));
     const { admin } = request;
     return {

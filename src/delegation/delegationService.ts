@@ -9,7 +9,7 @@ import type { ConversationRef } from '../domain/conversation.js';
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/delegation.js';
 import type { Offer } from '../domain/delegation.js';
-import { KeyedLock } from '../setups/keyedLock.js';
+import { KeyedLock } from '../store/keyedLock.js';
 import type { Actor } from '../setups/setupService.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';

@@ -10,6 +10,10 @@ export const SubscriptionSchema = z.object({
   startDate: z.iso.date(),
   endDate: z.iso.date(),
   partnerOfRecord: z.string().optional(),
+  /** Who bills the customer: the partner (renewed with product keys) or Microsoft directly. */
+  billing: z.enum(['partner', 'direct']).default('partner'),
+  /** A switch to direct billing the partner scheduled, run by the bot on that day. */
+  scheduledSwitch: z.object({ on: z.iso.date(), by: z.object({ id: z.string(), name: z.string() }) }).optional(),
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 

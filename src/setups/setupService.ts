@@ -11,7 +11,7 @@ import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey } from '../domain/setup.js';
 import type { PartnerDoc } from '../store/documents.js';
 import type { Store } from '../store/store.js';
-import { KeyedLock } from './keyedLock.js';
+import { KeyedLock } from '../store/keyedLock.js';
 
 export interface Actor {
   tenantId: string;

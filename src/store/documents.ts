@@ -7,6 +7,7 @@ import { SetupSchema } from '../domain/setup.js';
 export const SCHEMA_VERSION = 1;
 
 import { ConversationRefSchema } from '../domain/conversation.js';
+import { REMINDER_KINDS } from '../domain/lifecycle.js';
 
 export { ConversationRefSchema, type ConversationRef } from '../domain/conversation.js';
 
@@ -15,8 +16,25 @@ export const MemberSchema = z.object({
   locale: z.string().optional(),
   conversation: ConversationRefSchema,
   updatedAt: z.iso.datetime(),
+  /** False once Teams said the bot is no longer in that chat; true again when the person writes. */
+  reachable: z.boolean().default(true),
 });
 export type Member = z.infer<typeof MemberSchema>;
+
+export const ReminderRecordSchema = z.object({
+  customerTenantId: z.string(),
+  subscriptionId: z.string(),
+  endDate: z.iso.date(),
+  kind: z.enum(REMINDER_KINDS),
+  /** queued: to be sent (kept until a reachable chat takes it); skipped: overtaken by a more urgent one. */
+  status: z.enum(['queued', 'sent', 'skipped']),
+  createdAt: z.iso.datetime(),
+  sentAt: z.iso.datetime().optional(),
+  /** Chats that already have this reminder, so a retry after a partial send doubles nothing. */
+  deliveredTo: z.array(z.string()).default([]),
+  snoozed: z.boolean().optional(),
+});
+export type ReminderRecord = z.infer<typeof ReminderRecordSchema>;
 
 /** Everything one partner organisation (a Teams tenant) owns; no other tenant's data is ever in it. */
 export const PartnerDocSchema = z.object({
@@ -27,13 +45,17 @@ export const PartnerDocSchema = z.object({
   customers: z.array(CustomerSchema),
   /** Where each staff member can be reached proactively, keyed by their user id. */
   members: z.record(z.string(), MemberSchema),
+  /** Renewal reminders queued or sent, by subscription, end date and kind: each is sent at most once. */
+  reminders: z.record(z.string(), ReminderRecordSchema).default({}),
+  /** A team channel chosen with "send reminders here". */
+  reminderChannel: z.object({ conversation: ConversationRefSchema, setBy: z.string(), setAt: z.iso.datetime(), reachable: z.boolean() }).optional(),
   /** Guards against guessing keys: recent unknown keys and a lock when there were too many. */
   guard: z.object({ unknownKeysAt: z.array(z.iso.datetime()), lockedUntil: z.iso.datetime().optional() }),
 });
 export type PartnerDoc = z.infer<typeof PartnerDocSchema>;
 
 export function emptyPartnerDoc(tenantId: string): PartnerDoc {
-  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], customers: [], members: {}, guard: { unknownKeysAt: [] } };
+  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], customers: [], members: {}, reminders: {}, guard: { unknownKeysAt: [] } };
 }
 
 export const ReservationSchema = z.object({

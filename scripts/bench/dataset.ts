@@ -1,0 +1,194 @@
+/**
+ * The synthetic data set of the benchmark, written straight into the store's on-disk layout:
+ * `partners/<tenantId>.json` (one document per partner tenant, validated by PartnerDocSchema),
+ * the customer index `customers/<xx>.json` (sharded by the SHA-256 of the customer tenant id) and a
+ * key catalogue minted through EmbeddedCommerce.issueKeys with the bot's KEY_HASH_SECRET.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createKeyHasher } from '../../src/commerce/keyHasher.js';
+import { EmbeddedCommerce } from '../../src/commerce/embeddedCommerce.js';
+import type { Customer, Subscription } from '../../src/domain/customer.js';
+import { isoDay } from '../../src/domain/subscriptions.js';
+import { CustomerIndexShardSchema, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
+import { fileNameFor } from '../../src/store/fileNames.js';
+
+export interface DatasetOptions {
+  dir: string;
+  /** The connector every stored conversation reference points at (the activity's serviceUrl). */
+  serviceUrl: string;
+  keyHashSecret: string;
+  partners: number;
+  customersPerPartner: number;
+  subscriptionsPerCustomer: number;
+  /** Catalogue keys minted for the write benchmark. */
+  keys: number;
+  now: Date;
+}
+
+/** A staff member of a partner tenant, as the load generator impersonates them. */
+export interface BenchUser {
+  tenantId: string;
+  userId: string;
+  name: string;
+  conversationId: string;
+}
+
+export interface Dataset {
+  users: BenchUser[];
+  keys: string[];
+  partners: number;
+  customers: number;
+  subscriptions: number;
+  generateMs: number;
+  bytes: number;
+}
+
+export const LOCALE = 'en-US';
+const TIME_ZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'America/Los_Angeles', 'Asia/Tokyo', 'Australia/Sydney', 'Asia/Kolkata'];
+const PRODUCTS = ['Microsoft 365 Business Standard', 'Microsoft 365 Business Premium', 'Office 365 E3', 'Microsoft 365 Apps for business'];
+const COUNTRIES: Array<[country: string, language: string]> = [['DE', 'de'], ['AT', 'de'], ['CH', 'de'], ['GB', 'en'], ['US', 'en'], ['IE', 'en']];
+const WRITE_BATCH = 64;
+
+/** A small deterministic PRNG, so runs of the benchmark see the same shape of data. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DAY = 86_400_000;
+
+/** The conversation reference Teams' activities produce (TurnContext.getConversationReference). */
+export function conversationRef(user: BenchUser, serviceUrl: string) {
+  return {
+    activityId: randomUUID(),
+    user: { id: `29:${user.userId}`, name: user.name, aadObjectId: user.userId },
+    bot: { id: '28:bot', name: 'Partner Setup Bot' },
+    conversation: { id: user.conversationId, conversationType: 'personal', tenantId: user.tenantId },
+    channelId: 'msteams',
+    locale: LOCALE,
+    serviceUrl,
+  };
+}
+
+function customerFor(random: () => number, partner: number, index: number, user: BenchUser, partnerId: string, now: Date, subscriptions: number): Customer {
+  const [country, language] = COUNTRIES[Math.floor(random() * COUNTRIES.length)]!;
+  const prefix = `p${partner}c${index}bench`;
+  const name = `Customer ${String(index).padStart(2, '0')} of partner ${partner}`;
+  const subs: Subscription[] = Array.from({ length: subscriptions }, (_, s) => {
+    // End dates from 40 days ago to 400 days ahead: most are future, some already ended.
+    const end = new Date(now.getTime() + Math.floor(random() * 440 - 40) * DAY);
+    const start = new Date(end.getTime() - 365 * DAY);
+    const seats = 1 + Math.floor(random() * 50);
+    return {
+      id: randomUUID(),
+      product: PRODUCTS[(index + s) % PRODUCTS.length]!,
+      seats,
+      assignedSeats: Math.floor(random() * seats),
+      startDate: isoDay(start),
+      endDate: isoDay(end),
+      partnerOfRecord: partnerId,
+    };
+  });
+  const createdAt = new Date(now.getTime() - Math.floor(random() * 365) * DAY).toISOString();
+  return {
+    tenantId: randomUUID(),
+    name,
+    domain: `${prefix}.onmicrosoft.com`,
+    country,
+    language,
+    admin: { name: `Admin ${index}`, email: `admin${index}@example.com`, phone: '+49 30 1234567', userPrincipalName: `admin@${prefix}.onmicrosoft.com`, objectId: randomUUID() },
+    createdAt,
+    createdBy: { id: user.userId, name: user.name },
+    setupId: randomUUID(),
+    subscriptions: subs,
+    offers: [],
+    addedUsers: [],
+  };
+}
+
+/** Thrown when a partner document built here no longer passes the store's schema (e.g. a new required field). */
+export class DatasetSchemaError extends Error {}
+
+export async function generateDataset(options: DatasetOptions): Promise<Dataset> {
+  const started = performance.now();
+  const { dir, now, serviceUrl } = options;
+  const random = mulberry32(42);
+  await mkdir(join(dir, 'partners'), { recursive: true });
+  await mkdir(join(dir, 'customers'), { recursive: true });
+
+  const users: BenchUser[] = [];
+  const index = new Map<string, CustomerIndexShard>();
+  let customers = 0;
+  let subscriptions = 0;
+  let bytes = 0;
+  let pending: Array<Promise<void>> = [];
+
+  for (let p = 0; p < options.partners; p++) {
+    const tenantId = randomUUID();
+    const user: BenchUser = { tenantId, userId: randomUUID(), name: `Partner ${p} Staff`, conversationId: `a:${randomUUID()}` };
+    users.push(user);
+    const partnerId = String(1_000_000 + p);
+    const docCustomers = Array.from({ length: options.customersPerPartner }, (_, c) => customerFor(random, p, c, user, partnerId, now, options.subscriptionsPerCustomer));
+    const raw = {
+      schemaVersion: SCHEMA_VERSION,
+      tenantId,
+      profile: {
+        organisationName: `Bench Partner ${p}`,
+        partnerId,
+        cloudEssentials: true,
+        timeZone: TIME_ZONES[p % TIME_ZONES.length]!,
+        updatedAt: new Date(now.getTime() - 30 * DAY).toISOString(),
+        updatedBy: user.userId,
+      },
+      setups: [],
+      customers: docCustomers,
+      members: {
+        [user.userId]: { name: user.name, locale: LOCALE, conversation: conversationRef(user, serviceUrl), updatedAt: new Date(now.getTime() - DAY).toISOString() },
+      },
+      guard: { unknownKeysAt: [] },
+    };
+    const parsed = PartnerDocSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new DatasetSchemaError(`the synthetic partner document no longer matches PartnerDocSchema at ${issue?.path.join('.') || 'the top level'}: ${issue?.message}. Update scripts/bench/dataset.ts for the new schema.`);
+    }
+    const doc: PartnerDoc = parsed.data;
+    for (const customer of doc.customers) {
+      const shardName = createHash('sha256').update(customer.tenantId).digest('hex').slice(0, 2);
+      let shard = index.get(shardName);
+      if (!shard) index.set(shardName, (shard = { schemaVersion: SCHEMA_VERSION, customers: {} }));
+      shard.customers[customer.tenantId] = { partnerTenantId: tenantId };
+      customers++;
+      subscriptions += customer.subscriptions.length;
+    }
+    // Pretty-printed like lowdb's JSONFile, so the files look like the ones the bot writes itself.
+    const text = JSON.stringify(doc, null, 2);
+    bytes += text.length;
+    pending.push(writeFile(join(dir, 'partners', fileNameFor(tenantId)), text));
+    if (pending.length >= WRITE_BATCH) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  for (const [name, shard] of index) {
+    const text = JSON.stringify(CustomerIndexShardSchema.parse(shard), null, 2);
+    bytes += text.length;
+    pending.push(writeFile(join(dir, 'customers', `${name}.json`), text));
+  }
+  await Promise.all(pending);
+
+  // The catalogue through the embedded backend itself, so the shard layout and hashes are the bot's own.
+  const commerce = await EmbeddedCommerce.open(dir, createKeyHasher(options.keyHashSecret), () => now, pino({ level: 'silent' }));
+  const keys = await commerce.issueKeys({ product: PRODUCTS[0]!, seats: 10, months: 12, count: options.keys });
+
+  return { users, keys, partners: options.partners, customers, subscriptions, generateMs: performance.now() - started, bytes };
+}

@@ -1,0 +1,42 @@
+/** Messages between the benchmark (parent) and a bot child process, over the fork IPC channel. */
+
+export interface BootTimings {
+  /** From the child process's start (performance.timeOrigin) to the end of module loading. */
+  importsMs: number;
+  /** createApp (or the echo bot's set-up): loading and validating the data, indexing, reconciling. */
+  createMs: number;
+  /** server.listen until it listens. */
+  listenMs: number;
+  /** Process start until listening, as the child sees it. */
+  sinceProcessStartMs: number;
+}
+
+export interface LoopFigures {
+  /** Longest event-loop block since the last reset (monitorEventLoopDelay, resolution 1 ms). */
+  maxMs: number;
+  p99Ms: number;
+  meanMs: number;
+  rssMB: number;
+  /** process.resourceUsage().maxRSS: the peak resident set size of the whole process so far. */
+  maxRssMB: number;
+  heapUsedMB: number;
+}
+
+export interface ScanFigures {
+  kind: 'real' | 'stand-in';
+  ms: number;
+  due: number;
+  /** Longest event-loop block while the scan ran. */
+  loopMaxMs: number;
+}
+
+export type ToChild =
+  | { cmd: 'loopReset'; seq: number }
+  | { cmd: 'loopReport'; seq: number }
+  | { cmd: 'scan'; seq: number; now: string }
+  | { cmd: 'exit'; seq: number };
+
+export type FromChild =
+  | { type: 'listening'; port: number; boot: BootTimings; reminders: 'real' | 'stand-in' | 'none' }
+  | { type: 'failed'; error: string }
+  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; error?: string };

@@ -1,0 +1,86 @@
+/**
+ * A subscription's life after its end date, and the reminders around it. Pure rules: the state is
+ * always derived from the dates and the day it is asked on, never stored.
+ */
+import { addMonths } from './subscriptions.js';
+
+export interface LifecycleDays {
+  /** Days after the end date during which the customer can still use the service. */
+  graceDays: number;
+  /** Days after the end date after which data is deleted and nothing can be reactivated. */
+  deprovisionDays: number;
+}
+
+export const DEFAULT_LIFECYCLE: LifecycleDays = { graceDays: 30, deprovisionDays: 120 };
+
+export type SubscriptionState = 'active' | 'expired' | 'disabled' | 'deprovisioned';
+
+const DAY = 86_400_000;
+
+/** Whole days from `from` to `to`, both calendar days (YYYY-MM-DD). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY);
+}
+
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+}
+
+/**
+ * Active through its end date; expired (still usable) from the day after; disabled (no use, data
+ * kept, can be reactivated) from `graceDays` after the end; deprovisioned from `deprovisionDays`.
+ */
+export function subscriptionState(endDate: string, today: string, days: LifecycleDays = DEFAULT_LIFECYCLE): SubscriptionState {
+  const after = daysBetween(endDate, today);
+  if (after <= 0) return 'active';
+  if (after < days.graceDays) return 'expired';
+  if (after < days.deprovisionDays) return 'disabled';
+  return 'deprovisioned';
+}
+
+/**
+ * The new end date after a renewal with a key of `termMonths`: from the current end date while the
+ * subscription is active, from the renewal day once it has expired or been disabled (a reactivation).
+ */
+export function renewedEndDate(endDate: string, today: string, termMonths: number, days: LifecycleDays = DEFAULT_LIFECYCLE): string | undefined {
+  const state = subscriptionState(endDate, today, days);
+  if (state === 'deprovisioned') return undefined;
+  return addMonths(state === 'active' ? endDate : today, termMonths);
+}
+
+export const REMINDER_KINDS = ['before60', 'before30', 'before7', 'before1', 'expired', 'disabled', 'deletionSoon'] as const;
+export type ReminderKind = (typeof REMINDER_KINDS)[number];
+
+/** The day each reminder of a cycle is due, in order. */
+export function reminderSchedule(endDate: string, days: LifecycleDays = DEFAULT_LIFECYCLE): Array<{ kind: ReminderKind; due: string }> {
+  return [
+    { kind: 'before60', due: addDays(endDate, -60) },
+    { kind: 'before30', due: addDays(endDate, -30) },
+    { kind: 'before7', due: addDays(endDate, -7) },
+    { kind: 'before1', due: addDays(endDate, -1) },
+    { kind: 'expired', due: addDays(endDate, 1) },
+    { kind: 'disabled', due: addDays(endDate, days.graceDays) },
+    { kind: 'deletionSoon', due: addDays(endDate, days.deprovisionDays - 7) },
+  ];
+}
+
+/**
+ * What to send today: only the most urgent reminder that is due and not yet handled; the older ones
+ * it overtakes (missed while the bot was down) are skipped rather than sent in a burst.
+ */
+export function dueReminder(endDate: string, today: string, handled: ReadonlySet<ReminderKind>, days: LifecycleDays = DEFAULT_LIFECYCLE): { send: ReminderKind; skip: ReminderKind[] } | undefined {
+  if (daysBetween(endDate, today) >= days.deprovisionDays) return undefined;
+  const due = reminderSchedule(endDate, days).filter((r) => r.due <= today && !handled.has(r.kind));
+  const latest = due.at(-1);
+  if (!latest) return undefined;
+  // A reminder already handled later in the cycle makes earlier ones moot too.
+  const schedule = reminderSchedule(endDate, days);
+  const lastHandled = Math.max(-1, ...schedule.map((r, i) => (handled.has(r.kind) ? i : -1)));
+  if (schedule.findIndex((r) => r.kind === latest.kind) < lastHandled) return undefined;
+  return { send: latest.kind, skip: due.slice(0, -1).map((r) => r.kind) };
+}
+
+/** The next reminder of the cycle after today, if any: where "remind me later" points. */
+export function nextReminder(endDate: string, today: string, days: LifecycleDays = DEFAULT_LIFECYCLE): { kind: ReminderKind; due: string } | undefined {
+  return reminderSchedule(endDate, days).find((r) => r.due > today);
+}

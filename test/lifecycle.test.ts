@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { addDays, dueReminder, nextReminder, renewedEndDate, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
+
+const END = '2026-06-30';
+const on = (offset: number) => addDays(END, offset);
+
+describe('subscription life cycle', () => {
+  it('is active through the end date, then expired, disabled and deprovisioned at the boundaries', () => {
+    expect(subscriptionState(END, on(-60))).to.equal('active');
+    expect(subscriptionState(END, on(0)), 'day 0').to.equal('active');
+    expect(subscriptionState(END, on(1))).to.equal('expired');
+    expect(subscriptionState(END, on(29)), 'day 29').to.equal('expired');
+    expect(subscriptionState(END, on(30)), 'day 30').to.equal('disabled');
+    expect(subscriptionState(END, on(119)), 'day 119').to.equal('disabled');
+    expect(subscriptionState(END, on(120)), 'day 120').to.equal('deprovisioned');
+  });
+
+  it('takes the day counts from configuration', () => {
+    const days = { graceDays: 10, deprovisionDays: 20 };
+    expect(subscriptionState(END, on(10), days)).to.equal('disabled');
+    expect(subscriptionState(END, on(20), days)).to.equal('deprovisioned');
+  });
+
+  it('renews from the end date before expiry and from the renewal day afterwards', () => {
+    expect(renewedEndDate(END, on(-45), 12)).to.equal('2027-06-30');
+    expect(renewedEndDate(END, on(0), 12)).to.equal('2027-06-30');
+    expect(renewedEndDate(END, on(1), 12), 'expired: a reactivation from today').to.equal('2027-07-01');
+    expect(renewedEndDate(END, on(100), 1)).to.equal(addDays(on(100), 31));
+    expect(renewedEndDate(END, on(120), 12), 'deprovisioned: nothing to renew').to.equal(undefined);
+  });
+});
+
+describe('reminders', () => {
+  const none = new Set<ReminderKind>();
+
+  it('falls due 60, 30, 7 and 1 days before the end and after it', () => {
+    expect(dueReminder(END, on(-61), none)).to.equal(undefined);
+    expect(dueReminder(END, on(-60), none)).to.deep.equal({ send: 'before60', skip: [] });
+    expect(dueReminder(END, on(-30), new Set<ReminderKind>(['before60']))).to.deep.equal({ send: 'before30', skip: [] });
+    expect(dueReminder(END, on(-29), new Set<ReminderKind>(['before60', 'before30']))).to.equal(undefined);
+    expect(dueReminder(END, on(1), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1']))).to.deep.equal({ send: 'expired', skip: [] });
+    expect(dueReminder(END, on(30), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired']))?.send).to.equal('disabled');
+    expect(dueReminder(END, on(113), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled']))?.send).to.equal('deletionSoon');
+  });
+
+  it('sends only the most urgent reminder after downtime and skips the ones it overtook', () => {
+    expect(dueReminder(END, on(-5), none)).to.deep.equal({ send: 'before7', skip: ['before60', 'before30'] });
+    expect(dueReminder(END, on(3), new Set<ReminderKind>(['before60']))).to.deep.equal({ send: 'expired', skip: ['before30', 'before7', 'before1'] });
+    expect(dueReminder(END, on(125), none), 'nothing after deletion').to.equal(undefined);
+  });
+
+  it('points "remind me later" to the next reminder of the cycle', () => {
+    expect(nextReminder(END, on(-60))).to.deep.equal({ kind: 'before30', due: on(-30) });
+    expect(nextReminder(END, on(-1))).to.deep.equal({ kind: 'expired', due: on(1) });
+  });
+});
