@@ -18,6 +18,11 @@ import { TeamsOfferChannel } from './bot/offerChannel.js';
 import { DelegationService } from './delegation/delegationService.js';
 import { PartnerService } from './partners/partnerService.js';
 import { indexAllCustomers } from './store/customerIndex.js';
+import { notifyScheduledSwitches, reminderMessage } from './bot/reminderMessages.js';
+import { DeliveryQueue } from './reminders/deliveryQueue.js';
+import { ReminderService } from './reminders/reminderService.js';
+import { ReminderScheduler } from './reminders/scheduler.js';
+import { RenewalService } from './renewals/renewalService.js';
 import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
@@ -37,6 +42,9 @@ export interface App {
   embeddedCommerce: EmbeddedCommerce;
   setups: SetupService;
   delegation: DelegationService;
+  reminders: ReminderService;
+  renewals: RenewalService;
+  scheduler: ReminderScheduler;
   /** Releases ran-out reservations, expires offers and sends pending notices now; the schedule calls the same. */
   sweep(): Promise<number>;
   start(): Promise<{ url: string }>;
@@ -48,7 +56,8 @@ const MAX_FIELD_LENGTH = 2000;
 export async function createApp({ config, log, now = () => new Date(), commerce }: AppOptions): Promise<App> {
   await mkdir(config.DATA_DIR, { recursive: true });
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
-  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log);
+  const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
+  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
   const store = await JsonFileStore.open(config.DATA_DIR);
   const setups = new SetupService(
     store,
@@ -88,7 +97,15 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const offers = new TeamsOfferChannel(partners, conversations);
   const delegation = new DelegationService(store, commerce ?? embeddedCommerce, offers, now, config.OFFER_DAYS, log);
   await indexAllCustomers(store);
-  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, offers, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
+  const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
+    sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
+    maxAttempts: config.REMINDER_MAX_ATTEMPTS,
+    retryBaseMs: config.REMINDER_RETRY_BASE_MS,
+  });
+  const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
+  const renewals = new RenewalService(store, commerce ?? embeddedCommerce, setups, now, log);
+  const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
+  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, offers, reminders, renewals, lifecycle, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
   await notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log);
 
@@ -107,16 +124,24 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const maintain = async () => {
     const released = await runReleaseSweep(setups, conversations, log);
     await delegation.sweep();
+    await notifyScheduledSwitches(await renewals.runScheduled(), conversations);
+    // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
+    await reminders.deliverQueued();
+    await scheduler.sync(reminders.timeZones());
     return released;
   };
   const sweep = () => (running ??= maintain().finally(() => (running = undefined)));
   let job: ScheduledTask | undefined;
+  let startupRun: Promise<unknown> = Promise.resolve();
 
   return {
     server,
     embeddedCommerce,
     setups,
     delegation,
+    reminders,
+    renewals,
+    scheduler,
     sweep,
     async start() {
       await new Promise<void>((resolve, reject) => {
@@ -125,11 +150,16 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
       });
       const { port } = server.address() as AddressInfo;
       job = cron.schedule(config.RELEASE_CRON, () => void sweep().catch((error) => log.error({ err: error }, 'release sweep failed')));
-      void sweep().catch((error) => log.error({ err: error }, 'release sweep failed'));
+      // A run at start-up catches up on what was due while the bot was down.
+      startupRun = sweep()
+        .then(() => reminders.run())
+        .catch((error) => log.error({ err: error }, 'start-up run failed'));
       return { url: `http://${config.host}:${port}` };
     },
     async stop() {
       await job?.stop();
+      await scheduler.stop();
+      await startupRun;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

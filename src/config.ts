@@ -24,9 +24,16 @@ const EnvSchema = z
     GUESS_LOCK_MINUTES: count(60, 1, 10_080),
     RELEASE_CRON: cronExpression('*/15 * * * *'),
     OFFER_DAYS: count(90, 1, 730),
+    REMINDER_CRON: cronExpression('0 9 * * *'),
+    REMINDER_SENDS_PER_SECOND: z.coerce.number().positive().max(50).default(4),
+    REMINDER_MAX_ATTEMPTS: count(5, 1, 20),
+    REMINDER_RETRY_BASE_MS: count(1000, 1, 600_000),
+    GRACE_DAYS: count(30, 1, 365),
+    DEPROVISION_DAYS: count(120, 2, 730),
     DEMO_KEY_COUNT: count(3, 0, 20),
   })
   .superRefine((env, ctx) => {
+    if (env.DEPROVISION_DAYS <= env.GRACE_DAYS) ctx.addIssue({ code: 'custom', path: ['DEPROVISION_DAYS'], message: 'must be greater than GRACE_DAYS' });
     if (!env.MicrosoftAppId) return;
     if (env.MicrosoftAppType !== 'UserAssignedMSI' && !env.MicrosoftAppPassword) ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set' });
     if (env.MicrosoftAppType !== 'MultiTenant' && !env.MicrosoftAppTenantId) ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required when MicrosoftAppType is ${env.MicrosoftAppType}` });

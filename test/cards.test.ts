@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { CARD_NAMES, renderCard } from '../src/cards.js';
 import { accountCard, accountReviewCard, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from '../src/bot/delegationViews.js';
+import { billingCard, reminderCard, remindersCard, renewCard } from '../src/bot/renewalViews.js';
 import type { Offer } from '../src/domain/delegation.js';
 import { currentCard, entryCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from '../src/bot/views.js';
 import type { Account } from '../src/domain/account.js';
@@ -65,7 +66,8 @@ const offer = (status: Offer['status']): Offer => ({
   endedAt: status === 'withdrawn' || status === 'ended' ? '2026-03-04T09:00:00.000Z' : undefined,
   endedBy: status === 'withdrawn' || status === 'ended' ? { id: 'x', name: 'Someone' } : undefined,
 });
-const context: SetupContext = { profile, customers: [customer], now: new Date('2026-03-02T09:00:00Z') };
+const day = { today: '2026-03-02', lifecycle: { graceDays: 30, deprovisionDays: 120 } };
+const context: SetupContext = { profile, customers: [customer], now: new Date('2026-03-02T09:00:00Z'), day };
 
 function sampleSetup(status: Setup['status']): Setup {
   return {
@@ -120,12 +122,23 @@ describe('card templates', () => {
           }, { text: m.t.account.fix, style: 'attention' }),
         ],
         ['account review', accountReviewCard(m, withAccount, profile, context.now, { actions: true })],
-        ['customer, created', customerCard(m, customer, { created: true })],
-        ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2)],
-        ['customers, none', customersCard(m, [], 'zzz', 1)],
+        ['customer, created', customerCard(m, customer, day, { created: true })],
+        ...(['2026-03-02', '2027-03-20', '2027-05-01', '2027-08-01'] as const).map((today): [string, object] => [`customer on ${today}`, customerCard(m, customer, { ...day, today })]),
+        ['customer, direct billing and a scheduled switch', customerCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }, { ...customer.subscriptions[0]!, id: 's2', scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } }] }, day)],
+        ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2, day)],
+        ['customers, none', customersCard(m, [], 'zzz', 1, day)],
+        ...(['before60', 'before1', 'expired', 'disabled', 'deletionSoon'] as const).map((kind): [string, object] => [`reminder ${kind}`, reminderCard(m, { key: 'k', kind, customer, subscription: customer.subscriptions[0]!, ...day, today: kind === 'before60' ? '2027-01-01' : kind === 'before1' ? '2027-03-01' : kind === 'expired' ? '2027-03-03' : kind === 'disabled' ? '2027-04-01' : '2027-06-23' })]),
+        ['reminder, snoozed', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day }, { text: 'x', style: 'good' })],
+        ['renew', renewCard(m, customer, customer.subscriptions[0]!, day)],
+        ['renew, lapsed with an error', renewCard(m, customer, customer.subscriptions[0]!, { ...day, today: '2027-04-01' }, { key: 'x', errors: ['bad'] })],
+        ['billing', billingCard(m, customer, customer.subscriptions[0]!, '2027-03-01')],
+        ['billing, scheduled', billingCard(m, customer, { ...customer.subscriptions[0]!, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } }, '2027-03-01')],
+        ['billing, already direct', billingCard(m, customer, { ...customer.subscriptions[0]!, billing: 'direct' }, '2027-03-01')],
+        ['reminders, none', remindersCard(m, [])],
+        ['reminders, some', remindersCard(m, [{ customer, subscription: customer.subscriptions[0]!, kind: 'before30', due: '2027-01-31' }])],
         ['delegation compose', composeCard(m, customer, 'Fabrikam IT')],
         ...(['pending', 'accepted', 'declined', 'withdrawn', 'expired', 'ended'] as const).map((status): [string, object] => [`offer, ${status}`, offerCard(m, 'Fabrikam IT', customer, offer(status))]),
-        ...(['pending', 'accepted'] as const).map((status): [string, object] => [`customer with offer ${status}`, customerCard(m, { ...customer, offers: [offer(status)] })]),
+        ...(['pending', 'accepted'] as const).map((status): [string, object] => [`customer with offer ${status}`, customerCard(m, { ...customer, offers: [offer(status)] }, day)]),
         ['end access, confirm', accessEndCard(m, 'Fabrikam IT', true)],
         ['end access, nothing to end', accessEndCard(m, 'Fabrikam IT', false, { text: 'x', style: 'good' })],
         ['add user', userAddCard(m, customer, { values: { firstName: 'Max' }, errors: { name: ['x'] } })],

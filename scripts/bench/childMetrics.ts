@@ -1,5 +1,6 @@
 /** The measuring side inside a bot child: event-loop blocks, memory, and the IPC command loop. */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { profileStart, profileStop } from './profiler.js';
 import type { FromChild, LoopFigures, ScanFigures, ToChild } from './protocol.js';
 
 const histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -35,7 +36,7 @@ export function loopFigures(): LoopFigures {
 }
 
 export interface ChildHandlers {
-  scan?: (now: Date) => Promise<Omit<ScanFigures, 'loopMaxMs'>>;
+  scan?: (now: Date, preview: boolean) => Promise<Omit<ScanFigures, 'loopMaxMs'>>;
   stop: () => Promise<void>;
 }
 
@@ -49,6 +50,9 @@ export function serve(handlers: ChildHandlers): void {
           case 'loopReset':
             await settle();
             resetLoop();
+            // A reset also forgets the last tick, so the first interval after it is not recorded:
+            // let one tick pass before the measured work starts.
+            await settle();
             return send({ type: 'reply', seq: message.seq });
           case 'loopReport':
             await settle();
@@ -57,14 +61,19 @@ export function serve(handlers: ChildHandlers): void {
             if (!handlers.scan) return send({ type: 'reply', seq: message.seq, error: 'this child has no reminder scan' });
             await settle();
             resetLoop();
-            const result = await handlers.scan(new Date(message.now));
+            await settle();
+            const result = await handlers.scan(new Date(message.now), message.preview === true);
             await settle();
             return send({ type: 'reply', seq: message.seq, scan: { ...result, loopMaxMs: ms(histogram.max) } });
           }
+          case 'profileStart':
+            await profileStart();
+            return send({ type: 'reply', seq: message.seq });
+          case 'profileStop':
+            return send({ type: 'reply', seq: message.seq, profile: await profileStop(message.name) });
           case 'exit':
             await handlers.stop().catch(() => undefined);
             send({ type: 'reply', seq: message.seq });
-            // --cpu-prof writes its profile on a normal exit.
             setTimeout(() => process.exit(0), 20);
             return;
         }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createKeyHasher } from '../../src/commerce/keyHasher.js';
 import { EmbeddedCommerce } from '../../src/commerce/embeddedCommerce.js';
-import type { Customer, Subscription } from '../../src/domain/customer.js';
+import type { z } from 'zod';
+import type { CustomerSchema, SubscriptionSchema } from '../../src/domain/customer.js';
 import { isoDay } from '../../src/domain/subscriptions.js';
 import { CustomerIndexShardSchema, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
@@ -79,11 +80,15 @@ export function conversationRef(user: BenchUser, serviceUrl: string) {
   };
 }
 
-function customerFor(random: () => number, partner: number, index: number, user: BenchUser, partnerId: string, now: Date, subscriptions: number): Customer {
+/** Input types of the schemas: fields with defaults may be left out; PartnerDocSchema.parse fills them. */
+type CustomerInput = z.input<typeof CustomerSchema>;
+type SubscriptionInput = z.input<typeof SubscriptionSchema>;
+
+function customerFor(random: () => number, partner: number, index: number, user: BenchUser, partnerId: string, now: Date, subscriptions: number): CustomerInput {
   const [country, language] = COUNTRIES[Math.floor(random() * COUNTRIES.length)]!;
   const prefix = `p${partner}c${index}bench`;
   const name = `Customer ${String(index).padStart(2, '0')} of partner ${partner}`;
-  const subs: Subscription[] = Array.from({ length: subscriptions }, (_, s) => {
+  const subs: SubscriptionInput[] = Array.from({ length: subscriptions }, (_, s) => {
     // End dates from 40 days ago to 400 days ahead: most are future, some already ended.
     const end = new Date(now.getTime() + Math.floor(random() * 440 - 40) * DAY);
     const start = new Date(end.getTime() - 365 * DAY);

@@ -23,9 +23,11 @@ export interface LoopFigures {
 }
 
 export interface ScanFigures {
-  kind: 'real' | 'stand-in';
+  kind: 'real' | 'stand-in' | 'preview';
   ms: number;
   due: number;
+  /** Why the real scan was not measured, or why the preview failed. */
+  note?: string;
   /** Longest event-loop block while the scan ran. */
   loopMaxMs: number;
 }
@@ -33,10 +35,12 @@ export interface ScanFigures {
 export type ToChild =
   | { cmd: 'loopReset'; seq: number }
   | { cmd: 'loopReport'; seq: number }
-  | { cmd: 'scan'; seq: number; now: string }
+  | { cmd: 'scan'; seq: number; now: string; preview?: boolean }
+  | { cmd: 'profileStart'; seq: number }
+  | { cmd: 'profileStop'; seq: number; name: string }
   | { cmd: 'exit'; seq: number };
 
 export type FromChild =
   | { type: 'listening'; port: number; boot: BootTimings; reminders: 'real' | 'stand-in' | 'none' }
   | { type: 'failed'; error: string }
-  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; error?: string };
+  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; profile?: string; error?: string };

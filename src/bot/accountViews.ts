@@ -2,13 +2,14 @@
 import { renderCard, type AdaptiveCard } from '../cards.js';
 import { ONMICROSOFT, userPrincipalName, type Account, type AccountError, type AccountField, type AccountInput } from '../domain/account.js';
 import { countryChoices, countryName } from '../domain/countries.js';
-import type { Customer } from '../domain/customer.js';
+import type { Customer, Subscription } from '../domain/customer.js';
 import { languageChoices } from '../domain/languages.js';
 import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '../domain/profile.js';
 import { planSubscriptions, isoDay } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import { delegationActions, delegationStatus } from './delegationViews.js';
+import { stateText, subscriptionActions, type Today } from './renewalViews.js';
 import type { Notice } from './views.js';
 
 export const CUSTOMERS_PAGE_SIZE = 10;
@@ -79,14 +80,16 @@ export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerPro
   return renderCard('accountReview', { t, notice: options.notice, setupId: setup.id, rev: setup.rev, facts, subscriptions, actions: options.actions });
 }
 
-function subscriptionLines(m: Messages, customer: Customer): string[] {
-  return customer.subscriptions.map((s) =>
-    fill(m.t.customer.subscriptionLine, { product: s.product, assigned: s.assignedSeats, seats: m.count(m.t.common.seatCount, s.seats), end: m.date(s.endDate) }),
-  );
+function subscriptionLines(m: Messages, customer: Customer, day: Today): string[] {
+  return customer.subscriptions.map((s) => `${subscriptionLine(m, s)} (${stateText(m, s, day)})`);
+}
+
+function subscriptionLine(m: Messages, s: Subscription): string {
+  return fill(m.t.customer.subscriptionLine, { product: s.product, assigned: s.assignedSeats, seats: m.count(m.t.common.seatCount, s.seats), end: m.date(s.endDate) });
 }
 
 /** A customer's card; right after creation it also says who became admin. */
-export function customerCard(m: Messages, customer: Customer, options: { created?: boolean; notice?: Notice; actions?: boolean } = {}): AdaptiveCard {
+export function customerCard(m: Messages, customer: Customer, day: Today, options: { created?: boolean; notice?: Notice; actions?: boolean } = {}): AdaptiveCard {
   const c = m.t.customer;
   const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
   const facts = [
@@ -107,13 +110,13 @@ export function customerCard(m: Messages, customer: Customer, options: { created
     name: customer.name,
     tenantId: customer.tenantId,
     facts,
-    subscriptions: subscriptionLines(m, customer),
+    subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day) })),
     actions: options.actions ?? true,
     ...delegationActions(customer),
   });
 }
 
-export function customersCard(m: Messages, customers: readonly Customer[], filter: string, page: number, notice?: Notice): AdaptiveCard {
+export function customersCard(m: Messages, customers: readonly Customer[], filter: string, page: number, day: Today, notice?: Notice): AdaptiveCard {
   const t = m.t.customers;
   const pages = Math.max(1, Math.ceil(customers.length / CUSTOMERS_PAGE_SIZE));
   const current = Math.min(Math.max(1, page), pages);
@@ -131,7 +134,7 @@ export function customersCard(m: Messages, customers: readonly Customer[], filte
       tenantId: customer.tenantId,
       name: customer.name,
       line: fill(t.line, { domain: customer.domain, country: countryName(customer.country, m.language) }),
-      subscriptions: subscriptionLines(m, customer),
+      subscriptions: subscriptionLines(m, customer, day),
       delegation: `${m.t.customer.delegation}: ${delegationStatus(m, customer)}`,
     })),
   });

@@ -11,10 +11,13 @@ import { fill, type Messages } from '../i18n/index.js';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { DelegationService } from '../delegation/delegationService.js';
 import type { PartnerService } from '../partners/partnerService.js';
+import type { ReminderService } from '../reminders/reminderService.js';
+import type { RenewalService, RenewRefusal } from '../renewals/renewalService.js';
 import type { AccountService } from '../setups/accountService.js';
 import type { Actor, Refusal, SetupService } from '../setups/setupService.js';
 import { accountCard, customerCard, customersCard, profileCard } from './accountViews.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from './delegationViews.js';
+import { billingCard, reminderCard, renewCard, type Today } from './renewalViews.js';
 import { currentCard, entryCard, MAX_FIELDS, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from './views.js';
 
 export interface ActionTurn {
@@ -24,11 +27,17 @@ export interface ActionTurn {
   accounts: AccountService;
   partners: PartnerService;
   delegation: DelegationService;
+  reminders: ReminderService;
+  renewals: RenewalService;
   now: () => Date;
   /** This chat, when it is a personal one: where answers to an offer sent from here are reported. */
   reference?: ConversationRef;
+  /** This chat, when it is a team channel: where "send reminders here" points. */
+  channel?: ConversationRef;
   /** The actor's sign-in name from Teams member info, asked only when needed. */
   signInName: () => Promise<string | undefined>;
+  /** The partner's calendar day and the life-cycle day counts, for subscription states. */
+  day: Today;
   /** A one-to-one chat; keys and customer details are only ever shown there. */
   personal: boolean;
   /** Longest text kept from one key field when the card comes back. */
@@ -65,8 +74,8 @@ function isRefusal(result: object): result is Refusal {
   return 'refused' in result;
 }
 
-function context({ actor, partners, now }: ActionTurn): SetupContext {
-  return { profile: partners.profile(actor.tenantId), customers: partners.customers(actor.tenantId), now: now() };
+function context({ actor, partners, now, day }: ActionTurn): SetupContext {
+  return { profile: partners.profile(actor.tenantId), customers: partners.customers(actor.tenantId), now: now(), day };
 }
 
 function refused(turn: ActionTurn, refusal: Refusal): AdaptiveCard {
@@ -171,10 +180,10 @@ export const actions = {
     if (isRefusal(result)) {
       const created = result.refused !== 'notFound' && result.refused !== 'notOwner' && result.setup.status === 'completed';
       const customer = created ? turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
-      if (customer) return customerCard(m, customer, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
+      if (customer) return customerCard(m, customer, turn.day, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
       return refused(turn, result);
     }
-    if (result.ok) return customerCard(m, result.customer, { created: true });
+    if (result.ok) return customerCard(m, result.customer, turn.day, { created: true });
     return currentCard(m, result.setup, context(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
   }),
 
@@ -193,16 +202,16 @@ export const actions = {
     return profileCard(m, result.profile, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
   }),
 
-  'customers.list': action(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners }, data) => {
+  'customers.list': action(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners, day }, data) => {
     const filter = (data.filter ?? '').trim();
-    return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page);
+    return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page, day);
   }),
 
-  'customer.open': action(z.object({ tenantId: z.string().min(1).max(100) }), async ({ actor, m, partners }, data) => {
+  'customer.open': action(z.object({ tenantId: z.string().min(1).max(100) }), async ({ actor, m, partners, day }, data) => {
     const customer = partners.customer(actor.tenantId, data.tenantId);
     // Another partner's customer is answered exactly like one that does not exist.
     if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-    return customerCard(m, customer);
+    return customerCard(m, customer, day);
   }),
 } satisfies Record<string, ActionDef<z.ZodType>>;
 
@@ -235,7 +244,7 @@ const delegationActions = {
     if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
     const refusal = delegation.offerRefusal(actor.tenantId, data.customerId);
     if (refusal?.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
-    if (refusal) return customerCard(m, customer, { notice: { text: fill(m.t.delegation[refusal.refused as 'alreadyPending' | 'alreadyActive'], { customer: customer.name }), style: 'warning' } });
+    if (refusal) return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation[refusal.refused as 'alreadyPending' | 'alreadyActive'], { customer: customer.name }), style: 'warning' } });
     return composeCard(m, customer, partners.organisationName(actor.tenantId));
   }),
 
@@ -249,11 +258,11 @@ const delegationActions = {
     if ('refused' in result) {
       if (result.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
       if (result.refused === 'customerNotFound') return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-      return customerCard(m, current, { notice: { text: fill(m.t.delegation[result.refused], { customer: customer.name }), style: 'warning' } });
+      return customerCard(m, current, turn.day, { notice: { text: fill(m.t.delegation[result.refused], { customer: customer.name }), style: 'warning' } });
     }
     const values = { admin: customer.admin.name, customer: customer.name };
     const text = result.delivery === 'delivered' ? m.t.delegation.sentDelivered : result.delivery === 'waiting' ? m.t.delegation.sentWaiting : m.t.delegation.undeliverable;
-    return customerCard(m, current, { notice: { text: fill(text, values), style: result.delivery === 'unreachable' ? 'attention' : 'good' } });
+    return customerCard(m, current, turn.day, { notice: { text: fill(text, values), style: result.delivery === 'unreachable' ? 'attention' : 'good' } });
   }),
 
   'delegation.withdraw': action(z.object({ customerId: z.string().min(1).max(100), offerId: z.uuid() }), async (turn, data) => {
@@ -261,15 +270,15 @@ const delegationActions = {
     const result = await delegation.withdraw(actor, data.customerId, data.offerId);
     const customer = partners.customer(actor.tenantId, data.customerId);
     if (!customer || ('refused' in result && result.refused === 'offerNotFound')) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-    if ('refused' in result) return customerCard(m, customer, { notice: { text: m.t.notice.stale, style: 'warning' } });
-    return customerCard(m, customer, { notice: { text: fill(m.t.delegation.withdrawn, { customer: customer.name }), style: 'good' } });
+    if ('refused' in result) return customerCard(m, customer, turn.day, { notice: { text: m.t.notice.stale, style: 'warning' } });
+    return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.withdrawn, { customer: customer.name }), style: 'good' } });
   }),
 
   'user.compose': action(z.object({ customerId: z.string().min(1).max(100) }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
     const customer = partners.customer(actor.tenantId, data.customerId);
     if (!customer) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-    if (!delegation.isDelegated(customer)) return customerCard(m, customer, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+    if (!delegation.isDelegated(customer)) return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
     return userAddCard(m, customer);
   }),
 
@@ -293,13 +302,13 @@ const delegationActions = {
       const result = await delegation.addUser(actor, data.customerId, { requestId: data.requestId, ...checked.user });
       if (!result.ok) {
         if (result.reason === 'customerNotFound') return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-        if (result.reason === 'notDelegated') return customerCard(m, customer, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+        if (result.reason === 'notDelegated') return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
         const upn = `${checked.user.signInName}@${customer.domain}`;
         const text = result.reason === 'userExists' ? fill(m.t.addUser.userExists, { upn }) : fill(m.t.addUser.noFreeSeats, { customer: customer.name });
         return userAddCard(m, customer, { values, requestId: data.requestId }, { text, style: 'attention' });
       }
       const name = `${checked.user.firstName} ${checked.user.lastName}`;
-      return customerCard(m, result.customer, { notice: { text: fill(m.t.addUser.added, { name, upn: result.userPrincipalName, product: checked.user.product }), style: 'good' } });
+      return customerCard(m, result.customer, turn.day, { notice: { text: fill(m.t.addUser.added, { name, upn: result.userPrincipalName, product: checked.user.product }), style: 'good' } });
     },
   ),
 
@@ -319,12 +328,101 @@ const delegationActions = {
   }),
 };
 
-const allActions = { ...actions, ...delegationActions } satisfies Record<string, ActionDef<z.ZodType>>;
+const onSubscription = z.object({ customerId: z.string().min(1).max(100), subscriptionId: z.string().min(1).max(100) });
+
+/** Error text for a refused renewal; key problems read like the redeem card's, for "key 1". */
+function renewRefusalText(m: Messages, refusal: RenewRefusal, product: string): string {
+  const e = m.t.entry.error;
+  switch (refusal.code) {
+    case 'format':
+      return refusal.problem.code === 'length' ? fill(e.length, { n: 1, length: refusal.problem.length }) : fill(e.characters, { n: 1, characters: refusal.problem.code === 'characters' ? refusal.problem.characters : '' });
+    case 'unknown':
+    case 'redeemed':
+    case 'blocked':
+    case 'reservedElsewhere':
+      return fill(e[refusal.code], { n: 1 });
+    case 'locked':
+      return fill(m.t.entry.locked, { time: m.dateTime(refusal.until) });
+    case 'productMismatch':
+      return fill(m.t.renew.productMismatch, { keyProduct: refusal.keyProduct, product });
+    case 'notFound':
+      return m.t.notice.notFound;
+    default:
+      return m.t.renew[refusal.code];
+  }
+}
+
+/** Renewal and billing of a customer's subscription, and reminders. */
+const renewalActions = {
+  'renew.compose': action(onSubscription, async (turn, data) => {
+    const found = turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
+    if (!found) return noticeCard(turn.m, { text: turn.m.t.notice.notFound, style: 'attention' }, true);
+    return renewCard(turn.m, found.customer, found.subscription, turn.day);
+  }),
+
+  'renew.submit': action(onSubscription.extend({ requestId: z.uuid(), key: typed }), async (turn, data) => {
+    const { m, renewals, actor } = turn;
+    const found = renewals.find(actor.tenantId, data.customerId, data.subscriptionId);
+    if (!found) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    const typedKey = (data.key ?? '').slice(0, 60);
+    const result = await renewals.renewWithKey(actor, data.customerId, data.subscriptionId, data.requestId, typedKey);
+    if (!result.ok) {
+      const text = renewRefusalText(m, result, found.subscription.product);
+      return renewCard(m, found.customer, found.subscription, turn.day, { key: typedKey, errors: [text], requestId: data.requestId }, { text: m.t.account.fix, style: 'attention' });
+    }
+    const { customer, subscription } = result;
+    const text = fill(m.t.renew.renewed, { product: subscription.product, customer: customer.name, end: m.date(subscription.endDate), seats: m.count(m.t.common.seatCount, subscription.seats) });
+    return customerCard(m, customer, turn.day, { notice: { text, style: 'good' } });
+  }),
+
+  'billing.compose': action(onSubscription, async (turn, data) => {
+    const found = turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
+    if (!found) return noticeCard(turn.m, { text: turn.m.t.notice.notFound, style: 'attention' }, true);
+    return billingCard(turn.m, found.customer, found.subscription, turn.renewals.switchDay(turn.actor.tenantId, found.subscription));
+  }),
+
+  'billing.switch': action(onSubscription, async (turn, data) => {
+    const { m, renewals, actor } = turn;
+    const found = renewals.find(actor.tenantId, data.customerId, data.subscriptionId);
+    if (!found) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    if (found.subscription.billing === 'direct') return billingCard(m, found.customer, found.subscription, renewals.switchDay(actor.tenantId, found.subscription));
+    const switched = (await renewals.switchNow(actor.tenantId, data.customerId, data.subscriptionId))!;
+    return customerCard(m, switched.customer, turn.day, { notice: { text: fill(m.t.billing.switched, { product: switched.subscription.product, customer: switched.customer.name }), style: 'good' } });
+  }),
+
+  'billing.schedule': action(onSubscription, async (turn, data) => {
+    const { m, renewals, actor } = turn;
+    const found = renewals.find(actor.tenantId, data.customerId, data.subscriptionId);
+    if (!found) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    if (found.subscription.billing === 'direct') return billingCard(m, found.customer, found.subscription, renewals.switchDay(actor.tenantId, found.subscription));
+    const scheduled = (await renewals.schedule(actor, data.customerId, data.subscriptionId))!;
+    const text = fill(m.t.billing.scheduled, { date: m.date(scheduled.subscription.scheduledSwitch!.on) });
+    return billingCard(m, scheduled.customer, scheduled.subscription, renewals.switchDay(actor.tenantId, scheduled.subscription), { text, style: 'good' });
+  }),
+
+  'billing.unschedule': action(onSubscription, async (turn, data) => {
+    const { m, renewals, actor } = turn;
+    const result = await renewals.unschedule(actor, data.customerId, data.subscriptionId);
+    if (!result) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
+    return billingCard(m, result.customer, result.subscription, renewals.switchDay(actor.tenantId, result.subscription), { text: m.t.billing.unscheduled, style: 'good' });
+  }),
+
+  'reminder.snooze': action(z.object({ key: z.string().min(1).max(200) }), async (turn, data) => {
+    const { m, reminders, renewals, actor } = turn;
+    const snoozed = await reminders.snooze(actor, data.key);
+    const found = snoozed && renewals.find(actor.tenantId, snoozed.record.customerTenantId, snoozed.record.subscriptionId);
+    if (!snoozed || !found) return noticeCard(m, { text: m.t.reminder.gone, style: 'attention' });
+    const text = snoozed.next ? fill(m.t.reminder.snoozed, { date: m.date(snoozed.next.due) }) : m.t.reminder.snoozedLast;
+    return reminderCard(m, { key: data.key, kind: snoozed.record.kind, customer: found.customer, subscription: found.subscription, ...turn.day }, { text, style: 'good' });
+  }),
+};
+
+const allActions = { ...actions, ...delegationActions, ...renewalActions } satisfies Record<string, ActionDef<z.ZodType>>;
 
 export type Verb = keyof typeof allActions;
 
 /** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
-const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user)\./;
+const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
 
 /** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
 export async function runAction(turn: ActionTurn, verb: string, data: unknown): Promise<AdaptiveCard> {

@@ -8,7 +8,7 @@ import { ConversationRefSchema, type ConversationRef } from '../domain/conversat
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
 
-export type Delivery = { ok: true; activityId?: string } | { ok: false; unreachable: boolean };
+export type Delivery = { ok: true; activityId?: string } | { ok: false; unreachable: boolean; status?: number; retryAfterMs?: number };
 
 /** The personal-chat reference of an activity, or undefined for other chats or a malformed one. */
 export function personalReference(activity: Activity): ConversationRef | undefined {
@@ -16,6 +16,16 @@ export function personalReference(activity: Activity): ConversationRef | undefin
   if (type && type !== 'personal') return undefined;
   // Only a reference the bot can use later is kept; a malformed one would make the file unreadable.
   const parsed = ConversationRefSchema.safeParse(TurnContext.getConversationReference(activity));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The reference of a team-channel activity (without the reply id, so sends start a new post). */
+export function channelReference(activity: Activity): ConversationRef | undefined {
+  if (activity.conversation?.conversationType !== 'channel') return undefined;
+  const reference = TurnContext.getConversationReference(activity);
+  // A reply in a thread carries ";messageid=…"; the channel itself is the part before it.
+  const conversation = { ...reference.conversation, id: String(reference.conversation?.id ?? '').split(';')[0] };
+  const parsed = ConversationRefSchema.safeParse({ ...reference, conversation, activityId: undefined });
   return parsed.success ? parsed.data : undefined;
 }
 
@@ -64,8 +74,10 @@ export class Conversations {
     });
     if (failure === undefined) return { ok: true, activityId };
     const unreachable = isUnreachable(failure);
-    this.log.warn({ err: failure, unreachable }, 'proactive message could not be delivered');
-    return { ok: false, unreachable };
+    const status = (failure as { statusCode?: number })?.statusCode;
+    const retryAfter = Number((failure as { response?: { headers?: { get?: (name: string) => string | undefined } } })?.response?.headers?.get?.('retry-after'));
+    this.log.warn({ err: failure, unreachable, status }, 'proactive message could not be delivered');
+    return { ok: false, unreachable, status, retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined };
   }
 
   /** Replaces a message the bot sent earlier (a card whose state changed), for everyone in that chat. */

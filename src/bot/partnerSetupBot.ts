@@ -10,15 +10,19 @@ import type { AdaptiveCard } from '../cards.js';
 import { fill, messagesFor, type Messages } from '../i18n/index.js';
 import type { CustomerLink, DelegationService } from '../delegation/delegationService.js';
 import { delegationState } from '../domain/delegation.js';
+import type { LifecycleDays } from '../domain/lifecycle.js';
 import type { PartnerService } from '../partners/partnerService.js';
+import type { ReminderService } from '../reminders/reminderService.js';
+import type { RenewalService } from '../renewals/renewalService.js';
 import type { AccountService } from '../setups/accountService.js';
 import type { Actor, SetupService } from '../setups/setupService.js';
 import { StoreWriteError } from '../store/documentFile.js';
 import { runAction, welcomeFor, type ActionTurn } from './actions.js';
 import { customerCard, customersCard, profileCard } from './accountViews.js';
 import { actorFrom } from './actor.js';
-import { personalReference, type Conversations } from './conversations.js';
+import { channelReference, personalReference, type Conversations } from './conversations.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from './delegationViews.js';
+import { remindersCard } from './renewalViews.js';
 import type { TeamsOfferChannel } from './offerChannel.js';
 import { parseTextCommand } from './textCommands.js';
 import { entryCard, noticeCard, setupCard } from './views.js';
@@ -32,6 +36,9 @@ export interface BotDeps {
   partners: PartnerService;
   delegation: DelegationService;
   offers: TeamsOfferChannel;
+  reminders: ReminderService;
+  renewals: RenewalService;
+  lifecycle: LifecycleDays;
   conversations: Conversations;
   log: Logger;
   now: () => Date;
@@ -140,27 +147,35 @@ export class PartnerSetupBot extends ActivityHandler {
         return profileCard(m, profile, { updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
       }
       case 'customers':
-        return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1);
+        return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
       case 'customer':
       case 'delegate':
       case 'addUser': {
         const matches = partners.customers(actor.tenantId, command.name);
-        if (matches.length !== 1) return customersCard(m, matches, command.name, 1);
+        if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
-        if (command.command === 'customer') return customerCard(m, customer);
+        if (command.command === 'customer') return customerCard(m, customer, turn.day);
         if (!turn.personal) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
         if (command.command === 'addUser') {
-          return delegation.isDelegated(customer) ? userAddCard(m, customer) : customerCard(m, customer, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+          return delegation.isDelegated(customer) ? userAddCard(m, customer) : customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
         }
         if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
         const refusal = delegation.offerRefusal(actor.tenantId, customer.tenantId);
         if (refusal && refusal.refused !== 'notEligible' && refusal.refused !== 'customerNotFound') {
-          return customerCard(m, customer, { notice: { text: fill(m.t.delegation[refusal.refused], { customer: customer.name }), style: 'warning' } });
+          return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation[refusal.refused], { customer: customer.name }), style: 'warning' } });
         }
         return composeCard(m, customer, partners.organisationName(actor.tenantId));
       }
       case 'removeAccess':
         return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);
+      case 'reminders':
+        return remindersCard(m, turn.reminders.upcoming(actor.tenantId));
+      case 'remindersHere': {
+        const conversation = turn.channel;
+        if (turn.personal || !conversation) return remindersCard(m, turn.reminders.upcoming(actor.tenantId));
+        await turn.reminders.setChannel(actor, conversation);
+        return noticeCard(m, { text: m.t.reminders.channelSet, style: 'good' });
+      }
       default:
         return welcomeFor(turn);
     }
@@ -193,7 +208,7 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       if (!this.deps.delegation.link(actor.tenantId)) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
-      const { setups, accounts, partners, delegation, now, maxFieldLength } = this.deps;
+      const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, now, maxFieldLength } = this.deps;
       const type = context.activity.conversation?.conversationType;
       return await work({
         actor,
@@ -202,10 +217,14 @@ export class PartnerSetupBot extends ActivityHandler {
         accounts,
         partners,
         delegation,
+        reminders,
+        renewals,
         now,
+        day: { today: renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',
         reference: personalReference(context.activity),
+        channel: channelReference(context.activity),
         signInName: async () => (await TeamsInfo.getMember(context, context.activity.from.id)).userPrincipalName,
       });
     } catch (error) {

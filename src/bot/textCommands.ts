@@ -1,11 +1,11 @@
 /** Typed commands, in English and German; anything else gets the welcome card. */
 
 export type TextCommand =
-  | { command: 'help' | 'redeem' | 'cancel' | 'profile' | 'removeAccess' }
+  | { command: 'help' | 'redeem' | 'cancel' | 'profile' | 'removeAccess' | 'reminders' | 'remindersHere' }
   | { command: 'customers'; filter: string }
   | { command: 'customer' | 'delegate' | 'addUser'; name: string };
 
-const words: Record<string, 'help' | 'redeem' | 'cancel' | 'profile' | 'customers' | 'customer' | 'delegate'> = {
+const words: Record<string, 'help' | 'redeem' | 'cancel' | 'profile' | 'customers' | 'customer' | 'delegate' | 'reminders'> = {
   help: 'help',
   hilfe: 'help',
   hello: 'help',
@@ -25,11 +25,14 @@ const words: Record<string, 'help' | 'redeem' | 'cancel' | 'profile' | 'customer
   kunde: 'customer',
   delegate: 'delegate',
   delegieren: 'delegate',
+  reminders: 'reminders',
+  erinnerungen: 'reminders',
 };
 
 /** Phrases of several words, matched first. */
 const phrases: Array<[RegExp, (match: RegExpMatchArray) => TextCommand]> = [
   [/^(remove partner access|partnerzugriff entfernen)$/i, () => ({ command: 'removeAccess' })],
+  [/^(send reminders here|erinnerungen hierher senden)$/i, () => ({ command: 'remindersHere' })],
   [/^(?:add user(?: to)?|benutzer hinzufügen(?: zu)?)\s+(.+)$/i, (match) => ({ command: 'addUser', name: match[1]! })],
 ];
 

@@ -7,6 +7,7 @@ import type { Customer } from '../domain/customer.js';
 import type { PartnerProfile } from '../domain/profile.js';
 import type { FieldError, Refusal } from '../setups/setupService.js';
 import { accountReviewCard, customerCard } from './accountViews.js';
+import type { Today } from './renewalViews.js';
 
 export type NoticeStyle = 'attention' | 'warning' | 'good' | 'accent';
 export interface Notice {
@@ -21,6 +22,7 @@ export interface SetupContext {
   profile?: PartnerProfile;
   customers: readonly Customer[];
   now: Date;
+  day: Today;
 }
 
 function keyRows(m: Messages, keys: readonly SetupKey[]) {
@@ -175,7 +177,7 @@ export function currentCard(m: Messages, setup: Setup, context: SetupContext, no
       return accountReviewCard(m, setup, context.profile, context.now, { notice: notice ?? { text: m.t.account.creating, style: 'accent' }, actions: false });
     case 'completed': {
       const customer = context.customers.find((c) => c.tenantId === setup.customerId);
-      if (customer) return customerCard(m, customer, { notice });
+      if (customer) return customerCard(m, customer, context.day, { notice });
       return setupCard(m, setup, { notice, actions: false });
     }
     default:

@@ -183,6 +183,26 @@ export class SetupService {
   }
 
   /**
+   * Checks one key typed outside a setup (a renewal), under the same guards: the guessing lock,
+   * keys held by a setup, and the backend's verdict.
+   */
+  checkSingleKey(actor: Actor, key: string): Promise<{ ok: true; check: Extract<KeyCheck, { status: 'valid' }> } | { ok: false; code: 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere' } | { ok: false; locked: string }> {
+    return this.guessLock.run(actor.tenantId, async () => {
+      const lockedUntil = this.lockedUntil(actor.tenantId);
+      if (lockedUntil) return { ok: false as const, locked: lockedUntil };
+      if (this.liveHolder(this.hashKey(key))) return { ok: false as const, code: 'reservedElsewhere' as const };
+      const check = await this.checkWithBackend(key);
+      if (check.status === 'valid') return { ok: true as const, check };
+      if (check.status === 'unknown') {
+        await this.recordUnknownKeys(actor.tenantId, 1);
+        const locked = this.lockedUntil(actor.tenantId);
+        if (locked) return { ok: false as const, locked };
+      }
+      return { ok: false as const, code: check.status };
+    });
+  }
+
+  /**
    * Asks the backend about a key. Its errors are replaced by one without details, because a real
    * backend's error may carry the request (and so the key) into the logs.
    */

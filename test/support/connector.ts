@@ -14,8 +14,10 @@ export interface SentActivity {
 
 export class FakeConnector {
   readonly sent: SentActivity[] = [];
-  /** When set, answers sends with this status and a Teams-style error body. */
-  failWith?: { status: number; code: string };
+  /** When set, answers sends with this status and a Teams-style error body (`times` sends, or all). */
+  failWith?: { status: number; code: string; retryAfterSeconds?: number; times?: number };
+  /** Every send attempt, failed ones included, for checking retries. */
+  attempts = 0;
   /** What Teams member info returns per user id (GET …/members/{id}), e.g. the sign-in name. */
   readonly members = new Map<string, Record<string, unknown>>();
   private server?: Server;
@@ -39,10 +41,15 @@ export class FakeConnector {
           res.end();
           return;
         }
-        if (this.failWith) {
+        this.attempts++;
+        const failure = this.failWith;
+        if (failure && (failure.times === undefined || failure.times > 0)) {
+          if (failure.times !== undefined) failure.times--;
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (failure.retryAfterSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterSeconds);
           // Separate calls: restify patches ServerResponse.writeHead so that it no longer chains.
-          res.writeHead(this.failWith.status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: this.failWith.code, message: this.failWith.code } }));
+          res.writeHead(failure.status, headers);
+          res.end(JSON.stringify({ error: { code: failure.code, message: failure.code } }));
           return;
         }
         this.sent.push({ conversationId: decodeURIComponent(match[1]!), method: req.method ?? '', activity: JSON.parse(body || '{}') });

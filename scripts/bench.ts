@@ -1,0 +1,341 @@
+/**
+ * The performance benchmark of Partner Setup Bot (a script, not a test: it reports and exits 0).
+ *
+ *   npx tsx scripts/bench.ts [--runs 3] [--duration 5] [--warmup 1.5] [--concurrency 16] [--profile]
+ *
+ * Builds a synthetic data set (1,000 partner tenants, 50,000 customers, 150,000 subscriptions) in the
+ * store's on-disk layout in a temporary folder, starts the real bot (createApp, local mode) and a
+ * bare botbuilder echo bot each in a child process, drives both over HTTP with 16 concurrent
+ * conversations whose replies go to a local connector, runs one reminder run over all
+ * subscriptions, and compares the medians with the issue's targets. Writes bench-results/latest.json.
+ * `--profile` also writes per-phase CPU profiles of the bot to bench-results/profiles/ and prints
+ * where the time goes (profiling slows the bot, so its figures are marked as profiled).
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { invokeActivity, messageActivity, redeemNextActivity } from './bench/activities.js';
+import { BotChild, liveChildren } from './bench/child.js';
+import { BenchConnector } from './bench/connector.js';
+import { DatasetSchemaError, generateDataset, type BenchUser, type Dataset } from './bench/dataset.js';
+import { runLoad, type LoadResult } from './bench/load.js';
+import { summarise } from './bench/profileSummary.js';
+import type { LoopFigures } from './bench/protocol.js';
+import { judge, medians, table, TARGETS, verdicts, type Figures } from './bench/report.js';
+
+/** The bot's key-hash secret in the benchmark; the catalogue is minted with the same one. */
+const KEY_HASH_SECRET = 'bench-secret-bench-secret-bench-secret-42';
+const CARD = 'application/vnd.microsoft.card.adaptive';
+const REVIEW_TITLE = 'Does everything look right?';
+const WELCOME_TITLE = 'Partner Setup Bot';
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = join(projectRoot, 'bench-results');
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1.5' },
+    concurrency: { type: 'string', default: '16' },
+    partners: { type: 'string', default: '1000' },
+    customers: { type: 'string', default: '50' },
+    subscriptions: { type: 'string', default: '3' },
+    profile: { type: 'boolean', default: false },
+    'no-preview': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(resultsDir, 'latest.json') },
+  },
+});
+
+const settings = {
+  runs: Math.max(1, Number(args.runs)),
+  durationMs: Number(args.duration) * 1000,
+  warmupMs: Number(args.warmup) * 1000,
+  /** The extra phases (customers list, echo invoke) run for less time. */
+  extraMs: Math.max(1000, (Number(args.duration) * 1000 * 3) / 5),
+  concurrency: Number(args.concurrency),
+  partners: Number(args.partners),
+  customersPerPartner: Number(args.customers),
+  subscriptionsPerCustomer: Number(args.subscriptions),
+  profile: args.profile,
+  /** Also time the real ReminderService.scan() while createApp does not offer app.reminders yet. */
+  preview: !args['no-preview'],
+};
+
+const say = (text: string) => process.stdout.write(`${text}\n`);
+
+let tempRoot: string | undefined;
+function killEverything(): void {
+  for (const child of liveChildren) child.kill('SIGKILL');
+  if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
+  tempRoot = undefined;
+}
+process.on('exit', () => killEverything());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killEverything();
+    process.exit(130);
+  });
+}
+
+interface Measured {
+  load: LoadResult;
+  loop: LoopFigures;
+  profile?: string;
+}
+
+/** One measured phase: the child's loop histogram is reset first, and read (with memory) after. */
+async function phase(child: BotChild, name: string, run: () => Promise<LoadResult>): Promise<Measured> {
+  await child.resetLoop();
+  if (settings.profile) await child.profileStart();
+  const load = await run();
+  const profile = settings.profile ? await child.profileStop(name) : undefined;
+  const loop = await child.loop();
+  return { load, loop, profile };
+}
+
+/** Checks the connector's sample of replies: each must be an Adaptive Card (or text) containing `expected`. */
+function checkReplies(connector: BenchConnector, expected: string, card: boolean): { checked: number; failures: number; first?: string } {
+  let failures = 0;
+  let first: string | undefined;
+  for (const body of connector.samples) {
+    try {
+      const activity = JSON.parse(body) as { text?: string; attachments?: Array<{ contentType?: string; content?: unknown }> };
+      const content = card ? activity.attachments?.[0] : activity;
+      const ok = card ? content !== undefined && activity.attachments?.[0]?.contentType === CARD && JSON.stringify(activity.attachments?.[0]?.content).includes(expected) : String(activity.text).includes(expected);
+      if (!ok) {
+        failures++;
+        first ??= body.slice(0, 300);
+      }
+    } catch {
+      failures++;
+      first ??= body.slice(0, 300);
+    }
+  }
+  return { checked: connector.samples.length, failures, first };
+}
+
+function loadFigures(prefix: string, measured: Measured): Figures {
+  const { load, loop } = measured;
+  return {
+    [`${prefix}Throughput`]: load.throughput,
+    [`${prefix}P50Ms`]: load.p50Ms,
+    [`${prefix}P99Ms`]: load.p99Ms,
+    [`${prefix}MaxMs`]: load.maxMs,
+    [`${prefix}Turns`]: load.turns,
+    [`${prefix}Errors`]: load.errors,
+    [`${prefix}MaxLoopBlockMs`]: loop.maxMs,
+    [`${prefix}LoopP99Ms`]: loop.p99Ms,
+  };
+}
+
+const problems: string[] = [];
+function note(problem: string): void {
+  problems.push(problem);
+  say(`  ! ${problem}`);
+}
+
+async function runOnce(run: number, pristine: string, tmp: string, data: Dataset, connector: BenchConnector, profileDir: string | undefined): Promise<Figures> {
+  const dataDir = join(tmp, `run-${run}`);
+  await cp(pristine, dataDir, { recursive: true });
+  const serviceUrl = connector.url;
+  const { users, keys } = data;
+  const userAt = (n: number): BenchUser => users[n % users.length]!;
+  const load = (url: string, durationMs: number, body: (worker: number, n: number) => string, check?: (status: number, body: string) => string | undefined) =>
+    runLoad({ url, concurrency: settings.concurrency, durationMs, body, check, checkEvery: 20 });
+  const figures: Figures = { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions };
+
+  // ---- the real bot
+  say(`run ${run}: starting the bot on the data set`);
+  const bot = await BotChild.spawn({
+    script: 'botProcess.ts',
+    env: { BENCH_DATA_DIR: dataDir, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
+    probeBody: messageActivity(userAt(0), serviceUrl, 'help'),
+    timeoutMs: 120_000,
+  });
+  let reminderKind = 'stand-in';
+  try {
+    if (profileDir) await bot.profileStop('startup');
+    // Everything since the child's start: module loading, createApp, the first sweep and the first turn.
+    figures.startupMaxLoopBlockMs = (await bot.loop()).maxMs;
+    Object.assign(figures, { startupMs: bot.startupMs, bootImportsMs: bot.boot.importsMs, bootCreateMs: bot.boot.createMs, bootListenMs: bot.boot.listenMs, bootChildListeningMs: bot.boot.sinceProcessStartMs });
+    say(`  startup ${bot.startupMs.toFixed(0)} ms (reminders: ${bot.reminders})`);
+
+    const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
+    await load(bot.url, settings.warmupMs, help);
+    connector.clear();
+    const read = await phase(bot, 'read', () => load(bot.url, settings.durationMs, help));
+    const readReplies = checkReplies(connector, WELCOME_TITLE, true);
+    Object.assign(figures, loadFigures('read', read), { readRepliesPerTurn: connector.received / Math.max(1, read.load.turns), readCheckFailures: readReplies.failures });
+    if (readReplies.failures > 0 || read.load.errors > 0) note(`read turn: ${read.load.errors} errors, ${readReplies.failures}/${readReplies.checked} sampled replies not a welcome card (${read.load.firstFailure ?? readReplies.first})`);
+    say(`  read  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms, loop block ${read.loop.maxMs.toFixed(0)} ms`);
+
+    const customers = await phase(bot, 'customers', () => load(bot.url, settings.extraMs, (_w, n) => messageActivity(userAt(n), serviceUrl, 'customers')));
+    Object.assign(figures, loadFigures('customers', customers));
+    say(`  customers ${customers.load.throughput.toFixed(0)} turns/s, p99 ${customers.load.p99Ms.toFixed(1)} ms`);
+
+    const redeem = (_w: number, n: number) => redeemNextActivity(userAt(n), serviceUrl, keys[n % keys.length]!);
+    const isReview = (status: number, body: string) => {
+      if (status !== 200) return `HTTP ${status}`;
+      const card = (JSON.parse(body) as { value?: { type?: string } }).value;
+      if (card?.type !== 'AdaptiveCard' || !JSON.stringify(card).includes(REVIEW_TITLE)) return `not the review card: ${JSON.stringify(card).slice(0, 300)}`;
+      return undefined;
+    };
+    await load(bot.url, settings.warmupMs, redeem, isReview);
+    const write = await phase(bot, 'write', () => load(bot.url, settings.durationMs, redeem, isReview));
+    Object.assign(figures, loadFigures('write', write), { writeChecked: write.load.checked, writeCheckFailures: write.load.checkFailures });
+    if (write.load.checkFailures > 0 || write.load.errors > 0 || write.load.checked === 0) note(`write turn: ${write.load.errors} errors, ${write.load.checkFailures}/${write.load.checked} checked answers not a review card (${write.load.firstFailure})`);
+    say(`  write ${write.load.throughput.toFixed(0)} turns/s, p99 ${write.load.p99Ms.toFixed(1)} ms, loop block ${write.loop.maxMs.toFixed(0)} ms`);
+
+    if (profileDir) await bot.profileStart();
+    const scan = await bot.scan(new Date());
+    if (profileDir) await bot.profileStop('reminders');
+    const warmScan = await bot.scan(new Date());
+    reminderKind = scan.kind;
+    Object.assign(figures, { reminderScanMs: scan.ms, reminderScanWarmMs: warmScan.ms, reminderDue: scan.due, reminderScanMaxLoopBlockMs: scan.loopMaxMs, reminderStandIn: scan.kind === 'stand-in' ? 1 : 0 });
+    say(`  reminder run (${scan.kind}) ${scan.ms.toFixed(0)} ms, ${scan.due} due, loop block ${scan.loopMaxMs.toFixed(0)} ms`);
+    if (scan.note) note(scan.note);
+
+    // Last, because it writes: the real ReminderService.scan() from src/reminders, not yet in createApp.
+    if (settings.preview && scan.kind === 'stand-in') {
+      if (profileDir) await bot.profileStart();
+      const preview = await bot.scan(new Date(), true);
+      if (profileDir) await bot.profileStop('reminders-preview');
+      if (preview.note) note(`reminder preview: ${preview.note}`);
+      else {
+        Object.assign(figures, { reminderPreviewMs: preview.ms, reminderPreviewQueued: preview.due, reminderPreviewMaxLoopBlockMs: preview.loopMaxMs });
+        say(`  reminder preview (ReminderService.scan, writes) ${preview.ms.toFixed(0)} ms, ${preview.due} queued, loop block ${preview.loopMaxMs.toFixed(0)} ms`);
+      }
+    }
+
+    const final = await bot.loop();
+    figures.peakRssMB = final.maxRssMB;
+    figures.rssAtEndMB = final.rssMB;
+    figures.heapUsedAtEndMB = final.heapUsedMB;
+    figures.maxLoopBlockMs = Math.max(read.loop.maxMs, write.loop.maxMs, scan.loopMaxMs);
+  } finally {
+    await bot.stop();
+  }
+
+  // ---- the baseline: a bare echo bot, measured the same way
+  say(`run ${run}: starting the echo bot`);
+  const echo = await BotChild.spawn({ script: 'echoProcess.ts', env: {}, probeBody: messageActivity(userAt(0), serviceUrl, 'help') });
+  try {
+    figures.echoStartupMs = echo.startupMs;
+    const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
+    await load(echo.url, settings.warmupMs, help);
+    connector.clear();
+    const read = await phase(echo, 'echo', () => load(echo.url, settings.durationMs, help));
+    const replies = checkReplies(connector, 'You said: help', false);
+    if (replies.failures > 0 || read.load.errors > 0) note(`echo: ${read.load.errors} errors, ${replies.failures}/${replies.checked} sampled replies wrong (${replies.first})`);
+    Object.assign(figures, loadFigures('echo', read));
+    const invoke = await phase(echo, 'echoInvoke', () => load(echo.url, settings.extraMs, (_w, n) => invokeActivity(userAt(n), serviceUrl, 'redeem.next', { rev: 0 })));
+    Object.assign(figures, loadFigures('echoInvoke', invoke));
+    figures.echoPeakRssMB = (await echo.loop()).maxRssMB;
+    say(`  echo  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms; invoke ${invoke.load.throughput.toFixed(0)} turns/s`);
+  } finally {
+    await echo.stop();
+  }
+  await rm(dataDir, { recursive: true, force: true });
+
+  figures.readRatio = figures.readThroughput! / figures.echoThroughput!;
+  figures.writeRatio = figures.writeThroughput! / figures.echoThroughput!;
+  figures.writeRatioVsEchoInvoke = figures.writeThroughput! / figures.echoInvokeThroughput!;
+  figures.reminderKind = reminderKind === 'real' ? 1 : 0;
+  return figures;
+}
+
+async function printProfiles(profileDir: string): Promise<void> {
+  for (const folder of (await readdir(profileDir)).sort()) {
+    for (const file of (await readdir(join(profileDir, folder))).sort()) {
+      const path = join(profileDir, folder, file);
+      say(`\n== CPU profile ${path}\n${summarise(JSON.parse(await readFile(path, 'utf8')), 15)}`);
+    }
+  }
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  tempRoot = await mkdtemp(join(tmpdir(), 'psb-bench-'));
+  const connector = await new BenchConnector().start();
+  const profileDir = settings.profile ? join(resultsDir, 'profiles') : undefined;
+  try {
+    if (profileDir) {
+      await rm(profileDir, { recursive: true, force: true });
+      for (let run = 1; run <= settings.runs; run++) await mkdir(join(profileDir, `run${run}-bot`), { recursive: true });
+    }
+    const pristine = join(tempRoot, 'data');
+    say(`generating ${settings.partners} partners × ${settings.customersPerPartner} customers × ${settings.subscriptionsPerCustomer} subscriptions in ${pristine}`);
+    let data: Dataset;
+    try {
+      data = await generateDataset({
+        dir: pristine,
+        serviceUrl: connector.url,
+        keyHashSecret: KEY_HASH_SECRET,
+        partners: settings.partners,
+        customersPerPartner: settings.customersPerPartner,
+        subscriptionsPerCustomer: settings.subscriptionsPerCustomer,
+        keys: 64,
+        now: new Date(),
+      });
+    } catch (error) {
+      if (error instanceof DatasetSchemaError) say(`\nDATA SET REJECTED BY THE SCHEMA: ${error.message}`);
+      throw error;
+    }
+    say(`  ${data.customers} customers, ${data.subscriptions} subscriptions, ${(data.bytes / 1024 / 1024).toFixed(0)} MB of JSON in ${data.generateMs.toFixed(0)} ms`);
+
+    const runs: Figures[] = [];
+    for (let run = 1; run <= settings.runs; run++) {
+      runs.push(await runOnce(run, pristine, tempRoot, data, connector, profileDir));
+    }
+    const summary = medians(runs);
+    const reminderKind = summary.reminderKind === 1 ? 'real app.reminders.scan' : 'STAND-IN: app.reminders.scan not found';
+    const list = judge(summary);
+    say(`\nPartner Setup Bot benchmark — ${settings.runs} run(s), ${settings.concurrency} conversations, ${settings.durationMs / 1000} s per phase${settings.profile ? ' — PROFILED (figures slowed by the profiler)' : ''}`);
+    say(table(runs, summary, reminderKind));
+    say(`\ntargets (${settings.runs > 1 ? 'medians' : 'single run'}):\n${verdicts(list)}`);
+    if (problems.length > 0) say(`\nproblems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+
+    await mkdir(resultsDir, { recursive: true });
+    const result = {
+      ...summary,
+      reminderScanKind: summary.reminderKind === 1 ? 'real' : 'stand-in',
+      targets: Object.fromEntries(list.map((v) => [v.name, { value: v.value, op: v.op, limit: v.limit, pass: v.pass }])),
+      allTargetsMet: list.every((v) => v.pass),
+      runs,
+      problems,
+      settings: { ...settings, targets: TARGETS },
+      dataset: { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions, jsonMB: data.bytes / 1024 / 1024, generateMs: data.generateMs },
+      machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
+      commit: gitCommit(),
+      finishedAt: new Date().toISOString(),
+      benchSeconds: (performance.now() - started) / 1000,
+    };
+    await writeFile(args.out!, `${JSON.stringify(result, null, 2)}\n`);
+    say(`\nwrote ${args.out} (${result.benchSeconds.toFixed(0)} s)`);
+    if (profileDir) await printProfiles(profileDir);
+  } finally {
+    await connector.stop();
+    for (const child of liveChildren) child.kill('SIGKILL');
+    await rm(tempRoot, { recursive: true, force: true });
+    tempRoot = undefined;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`benchmark failed: ${String((error as Error)?.stack ?? error)}\n`);
+  killEverything();
+  process.exitCode = 1;
+});

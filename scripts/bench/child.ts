@@ -1,0 +1,117 @@
+/** The parent's handle on a bot child process: spawn, start-up time, IPC commands, and stopping it. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Agent } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { post } from './load.js';
+import type { BootTimings, FromChild, LoopFigures, ScanFigures, ToChild } from './protocol.js';
+
+type Command = { cmd: 'loopReset' } | { cmd: 'loopReport' } | { cmd: 'scan'; now: string; preview?: boolean } | { cmd: 'profileStart' } | { cmd: 'profileStop'; name: string } | { cmd: 'exit' };
+type Reply = Extract<FromChild, { type: 'reply' }>;
+
+/** Every child still running, so that an error or Ctrl-C in the parent can stop them all. */
+export const liveChildren = new Set<ChildProcess>();
+
+export interface SpawnOptions {
+  script: 'botProcess.ts' | 'echoProcess.ts';
+  env: Record<string, string>;
+  /** The first request: a turn that must be answered with 200 for the bot to count as started. */
+  probeBody: string;
+  timeoutMs?: number;
+}
+
+export class BotChild {
+  private seq = 0;
+  private readonly waiting = new Map<number, (reply: Reply) => void>();
+
+  private constructor(
+    readonly process: ChildProcess,
+    readonly url: string,
+    /** From fork() to the first 200 on /api/messages. */
+    readonly startupMs: number,
+    readonly boot: BootTimings,
+    readonly reminders: 'real' | 'stand-in' | 'none',
+  ) {
+    process.on('message', (message: FromChild) => {
+      if (message.type !== 'reply') return;
+      this.waiting.get(message.seq)?.(message);
+      this.waiting.delete(message.seq);
+    });
+  }
+
+  static async spawn(options: SpawnOptions): Promise<BotChild> {
+    const script = fileURLToPath(new URL(options.script, import.meta.url));
+    // --no-deprecation: restify 11 warns about process.binding('http_parser') on every start.
+    const execArgv = ['--import', 'tsx', '--no-deprecation'];
+    const spawned = performance.now();
+    const child = fork(script, [], { execArgv, env: { ...process.env, ...options.env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
+    try {
+      const listening = await new Promise<Extract<FromChild, { type: 'listening' }>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${options.script} did not start within ${options.timeoutMs ?? 60_000} ms`)), options.timeoutMs ?? 60_000);
+        child.on('message', (message: FromChild) => {
+          if (message.type === 'listening') resolve(message);
+          if (message.type === 'failed') reject(new Error(`${options.script} failed to start:\n${message.error}`));
+        });
+        child.once('exit', (code) => reject(new Error(`${options.script} exited with code ${code} before listening`)));
+        child.once('exit', () => clearTimeout(timer));
+      });
+      const url = `http://127.0.0.1:${listening.port}/api/messages`;
+      const agent = new Agent({ keepAlive: false });
+      const answer = await post(agent, new URL(url), options.probeBody, true);
+      if (answer.status !== 200) throw new Error(`${options.script}: the first request was answered with HTTP ${answer.status}: ${answer.body.slice(0, 300)}`);
+      const startupMs = performance.now() - spawned;
+      agent.destroy();
+      return new BotChild(child, url, startupMs, listening.boot, listening.reminders);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    }
+  }
+
+  private command(command: Command, timeoutMs = 60_000): Promise<Reply> {
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${command.cmd} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.set(seq, (reply) => {
+        clearTimeout(timer);
+        if (reply.error) reject(new Error(`${command.cmd} failed in the child: ${reply.error}`));
+        else resolve(reply);
+      });
+      this.process.send({ ...command, seq } as ToChild);
+    });
+  }
+
+  async resetLoop(): Promise<void> {
+    await this.command({ cmd: 'loopReset' });
+  }
+
+  async loop(): Promise<LoopFigures> {
+    return (await this.command({ cmd: 'loopReport' })).loop!;
+  }
+
+  /** One reminder run in the child; `preview` runs the not yet wired ReminderService instead. */
+  async scan(now: Date, preview = false): Promise<ScanFigures> {
+    return (await this.command({ cmd: 'scan', now: now.toISOString(), preview }, 120_000)).scan!;
+  }
+
+  /** Starts the child's CPU profiler (only when it was spawned with BENCH_PROFILE_DIR). */
+  async profileStart(): Promise<void> {
+    await this.command({ cmd: 'profileStart' });
+  }
+
+  /** Stops it and writes `<BENCH_PROFILE_DIR>/<name>.cpuprofile`; returns the file. */
+  async profileStop(name: string): Promise<string | undefined> {
+    return (await this.command({ cmd: 'profileStop', name })).profile;
+  }
+
+  /** Asks the child to stop its server and exit (so a CPU profile is written); kills it if it does not. */
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
+    await this.command({ cmd: 'exit' }, 10_000).catch(() => undefined);
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,127 @@
+/** Targets, medians over runs, the printed table and bench-results/latest.json. */
+
+export type Figures = Record<string, number>;
+
+export interface Target {
+  name: string;
+  op: '>=' | '<=';
+  limit: number;
+  unit: string;
+}
+
+/** The issue's targets; they are judged on the medians of the runs. */
+export const TARGETS: Target[] = [
+  { name: 'readRatio', op: '>=', limit: 0.6, unit: '' },
+  { name: 'writeRatio', op: '>=', limit: 0.4, unit: '' },
+  { name: 'writeP99Ms', op: '<=', limit: 50, unit: 'ms' },
+  { name: 'maxLoopBlockMs', op: '<=', limit: 50, unit: 'ms' },
+  { name: 'reminderScanMs', op: '<=', limit: 200, unit: 'ms' },
+  { name: 'startupMs', op: '<=', limit: 3000, unit: 'ms' },
+  { name: 'peakRssMB', op: '<=', limit: 400, unit: 'MB' },
+];
+
+export function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The median of every numeric figure over the runs (a figure missing in a run is skipped there). */
+export function medians(runs: Figures[]): Figures {
+  const names = new Set(runs.flatMap((run) => Object.keys(run)));
+  const result: Figures = {};
+  for (const name of names) {
+    const values = runs.map((run) => run[name]).filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
+    if (values.length > 0) result[name] = median(values);
+  }
+  return result;
+}
+
+export interface Verdict extends Target {
+  value: number;
+  pass: boolean;
+}
+
+export function judge(figures: Figures): Verdict[] {
+  return TARGETS.map((target) => {
+    const value = figures[target.name] ?? Number.NaN;
+    const pass = target.op === '>=' ? value >= target.limit : value <= target.limit;
+    return { ...target, value, pass };
+  });
+}
+
+function fmt(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+/** Rows of the table: a section title, or [label, figure name]. */
+const ROWS: Array<string | [string, string]> = [
+  'data set',
+  ['partners / customers / subscriptions', 'partners'],
+  'start-up (bot child: spawn to first 200 on /api/messages)',
+  ['startupMs', 'startupMs'],
+  ['  child: module loading ms', 'bootImportsMs'],
+  ['  child: createApp ms', 'bootCreateMs'],
+  ['  child: listen ms', 'bootListenMs'],
+  ['  longest loop block until first answer ms', 'startupMaxLoopBlockMs'],
+  ['  echo bot startupMs', 'echoStartupMs'],
+  'read turn: message "help" (welcome card to the connector)',
+  ['bot turns/s', 'readThroughput'],
+  ['bot p50 / p99 ms', 'readP50Ms'],
+  ['echo turns/s', 'echoThroughput'],
+  ['echo p50 / p99 ms', 'echoP50Ms'],
+  ['readRatio', 'readRatio'],
+  ['longest loop block ms', 'readMaxLoopBlockMs'],
+  'extra read turn: message "customers" (50 customers, sorted, paged)',
+  ['bot turns/s', 'customersThroughput'],
+  ['bot p50 / p99 ms', 'customersP50Ms'],
+  ['longest loop block ms', 'customersMaxLoopBlockMs'],
+  'write turn: invoke redeem.next with one valid key (new setup in the partner file)',
+  ['bot turns/s', 'writeThroughput'],
+  ['bot p50 / p99 ms', 'writeP50Ms'],
+  ['echo invoke turns/s (extra)', 'echoInvokeThroughput'],
+  ['writeRatio (vs echo message turns/s)', 'writeRatio'],
+  ['longest loop block ms', 'writeMaxLoopBlockMs'],
+  'reminder run over all subscriptions',
+  ['reminderScanMs', 'reminderScanMs'],
+  ['  second run (warm) ms', 'reminderScanWarmMs'],
+  ['  due', 'reminderDue'],
+  ['  longest loop block ms', 'reminderScanMaxLoopBlockMs'],
+  ['  preview: ReminderService.scan() ms (writes)', 'reminderPreviewMs'],
+  ['  preview: queued', 'reminderPreviewQueued'],
+  ['  preview: longest loop block ms', 'reminderPreviewMaxLoopBlockMs'],
+  'process',
+  ['maxLoopBlockMs (read, write, reminder run)', 'maxLoopBlockMs'],
+  ['peakRssMB (bot)', 'peakRssMB'],
+  ['echo peakRssMB', 'echoPeakRssMB'],
+];
+
+function cell(figures: Figures, name: string): string {
+  if (name === 'partners') return `${fmt(figures.partners)} / ${fmt(figures.customers)} / ${fmt(figures.subscriptions)}`;
+  if (name.endsWith('P50Ms')) return `${fmt(figures[name])} / ${fmt(figures[name.replace('P50Ms', 'P99Ms')])}`;
+  return fmt(figures[name]);
+}
+
+export function table(runs: Figures[], summary: Figures, reminderKind: string): string {
+  const headers = runs.length > 1 ? [...runs.map((_, i) => `run ${i + 1}`), 'median'] : ['value'];
+  const width = 46;
+  const lines: string[] = [];
+  lines.push(`${''.padEnd(width)}${headers.map((h) => h.padStart(16)).join('')}`);
+  for (const row of ROWS) {
+    if (typeof row === 'string') {
+      lines.push(`-- ${row}${row.startsWith('reminder') ? ` [${reminderKind}]` : ''}`);
+      continue;
+    }
+    const [text, name] = row;
+    const cells = runs.length > 1 ? [...runs.map((run) => cell(run, name)), cell(summary, name)] : [cell(summary, name)];
+    lines.push(`${text.padEnd(width)}${cells.map((c) => c.padStart(16)).join('')}`);
+  }
+  return lines.join('\n');
+}
+
+export function verdicts(list: Verdict[]): string {
+  return list.map((v) => `  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name.padEnd(16)} ${fmt(v.value).padStart(9)} ${v.unit.padEnd(3)} target ${v.op} ${v.limit}${v.unit ? ` ${v.unit}` : ''}`).join('\n');
+}

@@ -1,0 +1,113 @@
+/** Cards of the renewal side: reminders, renewal with a key, direct billing, the upcoming list. */
+import { randomUUID } from 'node:crypto';
+import { renderCard, type AdaptiveCard } from '../cards.js';
+import type { Customer, Subscription } from '../domain/customer.js';
+import { addDays, daysBetween, subscriptionState, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import { fill, type Messages } from '../i18n/index.js';
+import type { Upcoming } from '../reminders/reminderService.js';
+import type { Notice } from './views.js';
+
+/** The calendar day a subscription's state is judged on, and the configured day counts. */
+export interface Today {
+  today: string;
+  lifecycle: LifecycleDays;
+}
+
+/** One line on a subscription's state and days left, as the customer card and reminders show it. */
+export function stateText(m: Messages, subscription: Subscription, { today, lifecycle }: Today): string {
+  const l = m.t.lifecycle;
+  if (subscription.billing === 'direct') return fill(l.direct, { end: m.date(subscription.endDate) });
+  const state = subscriptionState(subscription.endDate, today, lifecycle);
+  const after = daysBetween(subscription.endDate, today);
+  const text =
+    state === 'active'
+      ? fill(l.active, { days: m.count(m.t.common.dayCount, -after) })
+      : state === 'expired'
+        ? fill(l.expired, { days: m.count(m.t.common.dayCount, after), until: m.date(addDays(subscription.endDate, lifecycle.graceDays - 1)) })
+        : state === 'disabled'
+          ? fill(l.disabled, { until: m.date(addDays(subscription.endDate, lifecycle.deprovisionDays - 1)) })
+          : l.deprovisioned;
+  return subscription.scheduledSwitch ? `${text}; ${fill(l.switchScheduled, { date: m.date(subscription.scheduledSwitch.on) })}` : text;
+}
+
+/** Whether renewal with a key and a switch to direct billing are possible now. */
+export function subscriptionActions(subscription: Subscription, { today, lifecycle }: Today): { canRenew: boolean; canSwitch: boolean } {
+  const partnerBilled = subscription.billing === 'partner';
+  const alive = subscriptionState(subscription.endDate, today, lifecycle) !== 'deprovisioned';
+  return { canRenew: partnerBilled && alive, canSwitch: partnerBilled && alive };
+}
+
+export function reminderCard(m: Messages, input: { key: string; kind: ReminderKind; customer: Customer; subscription: Subscription } & Today, notice?: Notice): AdaptiveCard {
+  const r = m.t.reminder;
+  const { customer, subscription, kind, lifecycle, today } = input;
+  const values = { product: subscription.product, customer: customer.name };
+  const title = kind.startsWith('before')
+    ? fill(r.titleBefore, { ...values, days: m.count(m.t.common.dayCount, daysBetween(today, subscription.endDate)) })
+    : kind === 'expired'
+      ? fill(r.titleExpired, values)
+      : kind === 'disabled'
+        ? fill(r.titleDisabled, values)
+        : fill(r.titleDeletion, { ...values, date: m.date(addDays(subscription.endDate, lifecycle.deprovisionDays)) });
+  const facts = [
+    [r.customer, customer.name],
+    [r.product, subscription.product],
+    [r.seats, String(subscription.seats)],
+    [r.endDate, m.date(subscription.endDate)],
+    [r.state, stateText(m, subscription, input)],
+  ].map(([title, value]) => ({ title, value }));
+  return renderCard('reminder', {
+    t: r,
+    notice,
+    title,
+    facts,
+    after: fill(r.after, { grace: lifecycle.graceDays, deprovision: lifecycle.deprovisionDays, deleteOn: m.date(addDays(subscription.endDate, lifecycle.deprovisionDays)) }),
+    customerId: customer.tenantId,
+    subscriptionId: subscription.id,
+    key: input.key,
+    canSnooze: !notice,
+    ...subscriptionActions(subscription, input),
+  });
+}
+
+export function renewCard(m: Messages, customer: Customer, subscription: Subscription, day: Today, form: { key?: string; errors?: string[]; requestId?: string } = {}, notice?: Notice): AdaptiveCard {
+  const r = m.t.renew;
+  const state = subscriptionState(subscription.endDate, day.today, day.lifecycle);
+  return renderCard('renew', {
+    t: r,
+    notice,
+    title: fill(r.title, { product: subscription.product, customer: customer.name }),
+    intro: state === 'active' ? fill(r.introActive, { end: m.date(subscription.endDate) }) : fill(r.introLapsed, { state: stateText(m, subscription, day) }),
+    key: form.key ?? '',
+    errors: form.errors ?? [],
+    customerId: customer.tenantId,
+    subscriptionId: subscription.id,
+    // A fresh id per card: a second press of the same card renews once.
+    requestId: form.requestId ?? randomUUID(),
+  });
+}
+
+export function billingCard(m: Messages, customer: Customer, subscription: Subscription, switchDay: string, notice?: Notice): AdaptiveCard {
+  const b = m.t.billing;
+  const partnerBilled = subscription.billing === 'partner';
+  return renderCard('billing', {
+    t: b,
+    notice: notice ?? (partnerBilled ? undefined : { text: b.already, style: 'accent' }),
+    title: fill(b.title, { product: subscription.product, customer: customer.name }),
+    explain: fill(b.explain, { end: m.date(subscription.endDate) }),
+    scheduleTitle: fill(b.schedule, { date: m.date(switchDay) }),
+    canSchedule: partnerBilled && !subscription.scheduledSwitch,
+    canUnschedule: partnerBilled && subscription.scheduledSwitch !== undefined,
+    canSwitch: partnerBilled,
+    customerId: customer.tenantId,
+    subscriptionId: subscription.id,
+  });
+}
+
+export function remindersCard(m: Messages, upcoming: readonly Upcoming[], notice?: Notice): AdaptiveCard {
+  const r = m.t.reminders;
+  return renderCard('reminders', {
+    t: r,
+    notice,
+    lines: upcoming.slice(0, 40).map((u) => fill(r.line, { date: m.date(u.due), customer: u.customer.name, product: u.subscription.product, kind: r[u.kind] })),
+  });
+}

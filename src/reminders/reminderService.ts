@@ -1,0 +1,226 @@
+/**
+ * Renewal reminders for the partner of record: which are due (pure rules), queued in the partner's
+ * file before any send, and delivered politely to the partner's chats. Each (subscription, end date,
+ * kind) is recorded once, so a reminder is neither lost nor sent twice across restarts.
+ */
+import type { Activity } from 'botbuilder';
+import type { Logger } from 'pino';
+import type { ConversationRef } from '../domain/conversation.js';
+import type { Customer, Subscription } from '../domain/customer.js';
+import { dueReminder, nextReminder, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
+import type { Store } from '../store/store.js';
+import type { Actor } from '../setups/setupService.js';
+import type { DeliveryQueue } from './deliveryQueue.js';
+
+export function reminderKey(subscriptionId: string, endDate: string, kind: ReminderKind): string {
+  return `${subscriptionId}|${endDate}|${kind}`;
+}
+
+/** The calendar day in a time zone (YYYY-MM-DD): reminders follow the partner's own days. */
+export function localDay(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+export interface ReminderContext {
+  partnerTenantId: string;
+  key: string;
+  record: ReminderRecord;
+  customer: Customer;
+  subscription: Subscription;
+  today: string;
+  /** Whom the reminder is for: the staff member who set the customer up (for the language). */
+  recipientId: string;
+}
+
+export interface Upcoming {
+  customer: Customer;
+  subscription: Subscription;
+  kind: ReminderKind;
+  due: string;
+}
+
+/** Whether the partner of this file is the subscription's partner of record and still bills it. */
+function remindsPartner(doc: PartnerDoc, subscription: Subscription): boolean {
+  if (subscription.billing !== 'partner' || !subscription.partnerOfRecord) return false;
+  return !doc.profile || doc.profile.partnerId === subscription.partnerOfRecord;
+}
+
+export function timeZoneOf(doc: PartnerDoc): string {
+  return doc.profile?.timeZone ?? 'UTC';
+}
+
+export class ReminderService {
+  constructor(
+    private readonly store: Store,
+    private readonly queue: DeliveryQueue,
+    private readonly render: (context: ReminderContext) => Partial<Activity>,
+    private readonly now: () => Date,
+    private readonly lifecycle: LifecycleDays,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Finds the reminders due today and records them as queued (and the ones they overtook as
+   * skipped) in each partner's file. Only partners in `timeZones` when given. Returns how many were queued.
+   */
+  async scan(timeZones?: ReadonlySet<string>): Promise<number> {
+    let queued = 0;
+    const at = this.now();
+    for (const partner of this.store.partners()) {
+      const doc = partner.data;
+      if (timeZones && !timeZones.has(timeZoneOf(doc))) continue;
+      const due = this.dueIn(doc, localDay(at, timeZoneOf(doc)));
+      if (due.length === 0) continue;
+      await partner.update((draft) => {
+        for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
+      });
+      queued += due.filter(({ record }) => record.status === 'queued').length;
+    }
+    return queued;
+  }
+
+  /** The records a scan would add for one partner on `today`; nothing is written. */
+  private dueIn(doc: PartnerDoc, today: string): Array<{ key: string; record: ReminderRecord }> {
+    const out: Array<{ key: string; record: ReminderRecord }> = [];
+    const createdAt = this.now().toISOString();
+    for (const customer of doc.customers) {
+      for (const subscription of customer.subscriptions) {
+        if (!remindsPartner(doc, subscription)) continue;
+        const { id, endDate } = subscription;
+        const handled = new Set<ReminderKind>();
+        for (const kind of ['before60', 'before30', 'before7', 'before1', 'expired', 'disabled', 'deletionSoon'] as const) {
+          if (doc.reminders[reminderKey(id, endDate, kind)]) handled.add(kind);
+        }
+        const choice = dueReminder(endDate, today, handled, this.lifecycle);
+        if (!choice) continue;
+        const base = { customerTenantId: customer.tenantId, subscriptionId: id, endDate, createdAt, deliveredTo: [] };
+        for (const kind of choice.skip) out.push({ key: reminderKey(id, endDate, kind), record: { ...base, kind, status: 'skipped' } });
+        out.push({ key: reminderKey(id, endDate, choice.send), record: { ...base, kind: choice.send, status: 'queued' } });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Sends every queued reminder to the partner's chats: the staff member who set the customer up and
+   * the reminder channel, if chosen. A chat that is gone is marked and the next reachable chat of the
+   * partner takes the reminder; if none can, it stays queued for the next run.
+   */
+  async deliverQueued(): Promise<number> {
+    let sent = 0;
+    for (const partner of this.store.partners()) {
+      const tenantId = partner.data.tenantId;
+      for (const [key, record] of Object.entries(partner.data.reminders)) {
+        if (record.status !== 'queued') continue;
+        const customer = partner.data.customers.find((c) => c.tenantId === record.customerTenantId);
+        const subscription = customer?.subscriptions.find((s) => s.id === record.subscriptionId);
+        // The subscription was renewed or moved to direct billing since: this reminder is moot.
+        if (!customer || !subscription || subscription.endDate !== record.endDate || !remindsPartner(partner.data, subscription)) {
+          await partner.update((draft) => void (draft.reminders[key] = { ...draft.reminders[key]!, status: 'skipped' }));
+          continue;
+        }
+        if (await this.deliverOne(tenantId, key, customer, subscription)) sent++;
+      }
+    }
+    return sent;
+  }
+
+  private async deliverOne(tenantId: string, key: string, customer: Customer, subscription: Subscription): Promise<boolean> {
+    const partner = this.store.partner(tenantId);
+    const today = localDay(this.now(), timeZoneOf(partner.data));
+    // A second round reaches the fallback chats when the first found the chosen ones gone.
+    for (let round = 0; round < 2 && partner.data.reminders[key]!.deliveredTo.length === 0; round++) {
+      await this.sendToTargets(partner, tenantId, key, customer, subscription, today);
+    }
+    const delivered = partner.data.reminders[key]!.deliveredTo.length > 0;
+    if (delivered) await partner.update((draft) => void (draft.reminders[key] = { ...draft.reminders[key]!, status: 'sent', sentAt: this.now().toISOString() }));
+    else this.log.warn({ tenantId, key }, 'reminder kept: no reachable chat of the partner yet');
+    return delivered;
+  }
+
+  private async sendToTargets(partner: ReturnType<Store['partner']>, tenantId: string, key: string, customer: Customer, subscription: Subscription, today: string): Promise<void> {
+    for (const target of this.targets(partner.data, customer)) {
+      const record = partner.data.reminders[key]!;
+      if (record.deliveredTo.includes(target.id)) continue;
+      const message = this.render({ partnerTenantId: tenantId, key, record, customer, subscription, today, recipientId: target.recipientId });
+      const outcome = await this.queue.send(target.conversation, message);
+      if (outcome === 'sent') {
+        await partner.update((draft) => void draft.reminders[key]!.deliveredTo.push(target.id));
+      } else if (outcome === 'unreachable') {
+        await partner.update((draft) => target.markUnreachable(draft));
+        this.log.warn({ tenantId, target: target.id }, 'reminder chat unreachable; trying the next one');
+      }
+      // Another person's chat is only the fallback: one of them is enough.
+      if (outcome === 'sent' && !target.primary) break;
+    }
+  }
+
+  /**
+   * The chats to send to, in order: the staff member who set the customer up and the reminder channel;
+   * then, only if neither is reachable, any other reachable staff member.
+   */
+  private targets(doc: PartnerDoc, customer: Customer) {
+    type Target = { id: string; recipientId: string; conversation: ConversationRef; primary: boolean; markUnreachable: (draft: PartnerDoc) => void };
+    const member = (userId: string, primary: boolean): Target | undefined => {
+      const m = doc.members[userId];
+      if (!m?.reachable) return undefined;
+      return { id: `member:${userId}`, recipientId: userId, conversation: m.conversation, primary, markUnreachable: (draft) => void (draft.members[userId]!.reachable = false) };
+    };
+    const primary: Target[] = [];
+    const owner = member(customer.createdBy.id, true);
+    if (owner) primary.push(owner);
+    if (doc.reminderChannel?.reachable) {
+      primary.push({ id: 'channel', recipientId: doc.reminderChannel.setBy, conversation: doc.reminderChannel.conversation, primary: true, markUnreachable: (draft) => void (draft.reminderChannel!.reachable = false) });
+    }
+    if (primary.length > 0) return primary;
+    return Object.keys(doc.members)
+      .filter((id) => id !== customer.createdBy.id)
+      .map((id) => member(id, false))
+      .filter((t): t is Target => t !== undefined);
+  }
+
+  /** A scan, then delivery of everything queued (also what an earlier run could not send). */
+  async run(timeZones?: ReadonlySet<string>): Promise<{ queued: number; sent: number }> {
+    const queued = await this.scan(timeZones);
+    const sent = await this.deliverQueued();
+    if (queued + sent > 0) this.log.info({ queued, sent }, 'reminder run');
+    return { queued, sent };
+  }
+
+  /** Reminders coming up in the next `days` days for the partner's subscriptions, soonest first. */
+  upcoming(tenantId: string, days = 60): Upcoming[] {
+    const doc = this.store.partner(tenantId).data;
+    const today = localDay(this.now(), timeZoneOf(doc));
+    const until = new Date(Date.parse(`${today}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+    const list: Upcoming[] = [];
+    for (const customer of doc.customers) {
+      for (const subscription of customer.subscriptions) {
+        if (!remindsPartner(doc, subscription)) continue;
+        for (const { kind, due } of reminderSchedule(subscription.endDate, this.lifecycle)) {
+          if (due >= today && due <= until && !doc.reminders[reminderKey(subscription.id, subscription.endDate, kind)]) list.push({ customer, subscription, kind, due });
+        }
+      }
+    }
+    return list.sort((a, b) => a.due.localeCompare(b.due));
+  }
+
+  /** "Remind me later": the reminder is put aside; the next one of the cycle comes on its day. */
+  async snooze(actor: Actor, key: string): Promise<{ record: ReminderRecord; next?: { kind: ReminderKind; due: string } } | undefined> {
+    const partner = this.store.partner(actor.tenantId);
+    const record = partner.data.reminders[key];
+    if (!record) return undefined;
+    await partner.update((draft) => void (draft.reminders[key]!.snoozed = true));
+    return { record: partner.data.reminders[key]!, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data)), this.lifecycle) };
+  }
+
+  /** "send reminders here" in a team channel. */
+  async setChannel(actor: Actor, conversation: ConversationRef): Promise<void> {
+    await this.store.partner(actor.tenantId).update((draft) => void (draft.reminderChannel = { conversation, setBy: actor.userId, setAt: this.now().toISOString(), reachable: true }));
+  }
+
+  /** The partners' time zones: the scheduler keeps one job per zone. */
+  timeZones(): Set<string> {
+    return new Set([...this.store.partners()].map((p) => timeZoneOf(p.data)));
+  }
+}

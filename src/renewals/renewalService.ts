@@ -1,0 +1,138 @@
+/**
+ * Renewing a customer's subscription with a product key, or moving it to direct billing by
+ * Microsoft now or on the day before it ends. The backend is the source of truth; the partner's
+ * file mirrors what it answered, so reminders and the customer card follow the new dates.
+ */
+import type { Logger } from 'pino';
+import { CommerceError, type Commerce, type CommerceErrorCode, type SubscriptionUpdate } from '../commerce/commerce.js';
+import type { Customer, Subscription } from '../domain/customer.js';
+import { addDays } from '../domain/lifecycle.js';
+import { normaliseKey, type KeyProblem } from '../domain/productKey.js';
+import { localDay, timeZoneOf } from '../reminders/reminderService.js';
+import type { Actor, SetupService } from '../setups/setupService.js';
+import { KeyedLock } from '../store/keyedLock.js';
+import type { Store } from '../store/store.js';
+
+export type RenewRefusal =
+  | { code: 'notFound' }
+  | { code: 'format'; problem: KeyProblem }
+  | { code: 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere' }
+  | { code: 'locked'; until: string }
+  | { code: 'productMismatch'; keyProduct: string }
+  | { code: Extract<CommerceErrorCode, 'tooFewSeats' | 'deprovisioned' | 'notPartnerBilled' | 'keyUnavailable'> };
+
+export type Switched = { customer: Customer; subscription: Subscription };
+
+export class RenewalService {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly store: Store,
+    private readonly commerce: Commerce,
+    private readonly setups: SetupService,
+    private readonly now: () => Date,
+    private readonly log: Logger,
+  ) {}
+
+  find(tenantId: string, customerTenantId: string, subscriptionId: string): { customer: Customer; subscription: Subscription } | undefined {
+    const customer = this.store.partner(tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+    const subscription = customer?.subscriptions.find((s) => s.id === subscriptionId);
+    return customer && subscription ? { customer, subscription } : undefined;
+  }
+
+  today(tenantId: string): string {
+    return localDay(this.now(), timeZoneOf(this.store.partner(tenantId).data));
+  }
+
+  /** Renews with a typed key; `requestId` comes from the card, so a double press renews once. */
+  renewWithKey(actor: Actor, customerTenantId: string, subscriptionId: string, requestId: string, typed: string): Promise<({ ok: true } & Switched) | ({ ok: false } & RenewRefusal)> {
+    return this.lock.run(customerTenantId, async () => {
+      const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
+      if (!found) return { ok: false, code: 'notFound' };
+      const normal = normaliseKey(typed);
+      if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
+      const checked = await this.setups.checkSingleKey(actor, normal.key);
+      if (!checked.ok) return 'locked' in checked ? { ok: false, code: 'locked', until: checked.locked } : { ok: false, code: checked.code };
+      if (checked.check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: checked.check.product };
+      let update: SubscriptionUpdate;
+      try {
+        update = await this.commerce.renewSubscription({ idempotencyKey: requestId, customerTenantId, subscriptionId, keyHandle: checked.check.handle });
+      } catch (error) {
+        const code = error instanceof CommerceError ? error.code : undefined;
+        if (code === 'tooFewSeats' || code === 'deprovisioned' || code === 'notPartnerBilled' || code === 'keyUnavailable') return { ok: false, code };
+        if (code === 'productMismatch') return { ok: false, code, keyProduct: checked.check.product };
+        throw error;
+      }
+      this.log.info({ tenantId: actor.tenantId, customerTenantId, subscriptionId, endDate: update.endDate }, 'subscription renewed with a product key');
+      return { ok: true, ...(await this.mirror(actor.tenantId, customerTenantId, update)) };
+    });
+  }
+
+  /** Moves the subscription to direct billing now; the new subscription starts today. */
+  switchNow(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
+    return this.lock.run(customerTenantId, async () => {
+      if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
+      const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId);
+      this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
+      return this.mirror(tenantId, customerTenantId, update);
+    });
+  }
+
+  /** Schedules the switch for the day before the end date, the moment the bot advises. */
+  schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
+    return this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } }));
+  }
+
+  unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
+    return this.change(actor.tenantId, customerTenantId, subscriptionId, ({ scheduledSwitch: _removed, ...s }) => s);
+  }
+
+  /** The day before the end, or today if that has passed. */
+  switchDay(tenantId: string, subscription: Subscription): string {
+    const dayBefore = addDays(subscription.endDate, -1);
+    const today = this.today(tenantId);
+    return dayBefore < today ? today : dayBefore;
+  }
+
+  /** Runs the scheduled switches that are due in each partner's own day; returns them for notices. */
+  async runScheduled(): Promise<Array<{ tenantId: string; byId: string } & Switched>> {
+    const done: Array<{ tenantId: string; byId: string } & Switched> = [];
+    for (const partner of this.store.partners()) {
+      const tenantId = partner.data.tenantId;
+      const today = this.today(tenantId);
+      for (const customer of partner.data.customers) {
+        for (const subscription of customer.subscriptions) {
+          const scheduled = subscription.scheduledSwitch;
+          if (!scheduled || scheduled.on > today || subscription.billing !== 'partner') continue;
+          const switched = await this.switchNow(tenantId, customer.tenantId, subscription.id);
+          if (switched) done.push({ tenantId, byId: scheduled.by.id, ...switched });
+        }
+      }
+    }
+    return done;
+  }
+
+  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription): Promise<Switched | undefined> {
+    return this.lock.run(customerTenantId, async () => {
+      if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
+      return this.store.partner(tenantId).update((doc) => {
+        const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
+        const index = customer.subscriptions.findIndex((s) => s.id === subscriptionId);
+        customer.subscriptions[index] = change(customer.subscriptions[index]!);
+        return { customer, subscription: customer.subscriptions[index]! };
+      });
+    });
+  }
+
+  /** Copies the backend's answer into the partner's file; a switch to direct billing clears a scheduled one. */
+  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate): Promise<Switched> {
+    return this.store.partner(tenantId).update((doc) => {
+      const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
+      const index = customer.subscriptions.findIndex((s) => s.id === update.id);
+      const { scheduledSwitch, partnerOfRecord, ...current } = customer.subscriptions[index]!;
+      const kept = update.billing === 'direct' ? {} : { ...(scheduledSwitch ? { scheduledSwitch } : {}), ...(partnerOfRecord ? { partnerOfRecord } : {}) };
+      customer.subscriptions[index] = { ...current, ...kept, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
+      return { customer, subscription: customer.subscriptions[index]! };
+    });
+  }
+}
