@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,7 +46,8 @@ const { values: args } = parseArgs({
     customers: { type: 'string', default: '50' },
     subscriptions: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
-    'no-preview': { type: 'boolean', default: false },
+    'reminder-state': { type: 'string', default: 'today' },
+    'settle-timeout': { type: 'string', default: '90' },
     out: { type: 'string', default: join(resultsDir, 'latest.json') },
   },
 });
@@ -62,8 +63,9 @@ const settings = {
   customersPerPartner: Number(args.customers),
   subscriptionsPerCustomer: Number(args.subscriptions),
   profile: args.profile,
-  /** Also time the real ReminderService.scan() while createApp does not offer app.reminders yet. */
-  preview: !args['no-preview'],
+  /** `today`: reminders up to today already recorded (steady state); `none`: never recorded. */
+  reminderState: (args['reminder-state'] === 'none' ? 'none' : 'today') as 'today' | 'none',
+  settleTimeoutMs: Number(args['settle-timeout']) * 1000,
 };
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -134,6 +136,8 @@ function loadFigures(prefix: string, measured: Measured): Figures {
 }
 
 const problems: string[] = [];
+/** Remarks that hold for every run (said once). */
+const notes = new Set<string>();
 function note(problem: string): void {
   problems.push(problem);
   say(`  ! ${problem}`);
@@ -150,7 +154,10 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
   const figures: Figures = { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions };
 
   // ---- the real bot
-  say(`run ${run}: starting the bot on the data set`);
+  // Other work on this 2-core machine (a test run, a browser) distorts every figure: say so.
+  figures.loadAverageAtStart = loadavg()[0]!;
+  say(`run ${run}: starting the bot on the data set (load average ${figures.loadAverageAtStart.toFixed(2)})`);
+  if (figures.loadAverageAtStart > 1.5) note(`run ${run} started with a 1-minute load average of ${figures.loadAverageAtStart.toFixed(2)} on ${cpus().length} CPUs: other processes compete with the bench`);
   const bot = await BotChild.spawn({
     script: 'botProcess.ts',
     env: { BENCH_DATA_DIR: dataDir, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
@@ -162,8 +169,13 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     if (profileDir) await bot.profileStop('startup');
     // Everything since the child's start: module loading, createApp, the first sweep and the first turn.
     figures.startupMaxLoopBlockMs = (await bot.loop()).maxMs;
-    Object.assign(figures, { startupMs: bot.startupMs, bootImportsMs: bot.boot.importsMs, bootCreateMs: bot.boot.createMs, bootListenMs: bot.boot.listenMs, bootChildListeningMs: bot.boot.sinceProcessStartMs });
     say(`  startup ${bot.startupMs.toFixed(0)} ms (reminders: ${bot.reminders})`);
+    // The bot's own start-up work (sweep, reminder catch-up) must be over before turns are measured.
+    const settled = await bot.idle(settings.settleTimeoutMs);
+    Object.assign(figures, { startupSettleMs: settled.waitedMs, startupSettleCpuMs: settled.cpuMs });
+    if (settled.timedOut) note(`the bot was still busy ${settled.waitedMs.toFixed(0)} ms after its first answer; the turns were measured with its background work running`);
+    say(`  busy after the first answer for ${settled.waitedMs.toFixed(0)} ms (${settled.cpuMs.toFixed(0)} ms CPU)`);
+    Object.assign(figures, { startupMs: bot.startupMs, bootImportsMs: bot.boot.importsMs, bootCreateMs: bot.boot.createMs, bootListenMs: bot.boot.listenMs, bootChildListeningMs: bot.boot.sinceProcessStartMs });
 
     const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
     await load(bot.url, settings.warmupMs, help);
@@ -191,26 +203,25 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     if (write.load.checkFailures > 0 || write.load.errors > 0 || write.load.checked === 0) note(`write turn: ${write.load.errors} errors, ${write.load.checkFailures}/${write.load.checked} checked answers not a review card (${write.load.firstFailure})`);
     say(`  write ${write.load.throughput.toFixed(0)} turns/s, p99 ${write.load.p99Ms.toFixed(1)} ms, loop block ${write.loop.maxMs.toFixed(0)} ms`);
 
+    // The next daily run: the bot's clock set one day ahead, so that day's reminders are due and queued
+    // (the start-up catch-up run has already done today's). Then the same day again: nothing new.
+    const tomorrow = new Date(Date.now() + 86_400_000);
     if (profileDir) await bot.profileStart();
-    const scan = await bot.scan(new Date());
+    const scan = await bot.scan(tomorrow);
     if (profileDir) await bot.profileStop('reminders');
-    const warmScan = await bot.scan(new Date());
+    const rescan = await bot.scan(tomorrow);
     reminderKind = scan.kind;
-    Object.assign(figures, { reminderScanMs: scan.ms, reminderScanWarmMs: warmScan.ms, reminderDue: scan.due, reminderScanMaxLoopBlockMs: scan.loopMaxMs, reminderStandIn: scan.kind === 'stand-in' ? 1 : 0 });
-    say(`  reminder run (${scan.kind}) ${scan.ms.toFixed(0)} ms, ${scan.due} due, loop block ${scan.loopMaxMs.toFixed(0)} ms`);
-    if (scan.note) note(scan.note);
-
-    // Last, because it writes: the real ReminderService.scan() from src/reminders, not yet in createApp.
-    if (settings.preview && scan.kind === 'stand-in') {
-      if (profileDir) await bot.profileStart();
-      const preview = await bot.scan(new Date(), true);
-      if (profileDir) await bot.profileStop('reminders-preview');
-      if (preview.note) note(`reminder preview: ${preview.note}`);
-      else {
-        Object.assign(figures, { reminderPreviewMs: preview.ms, reminderPreviewQueued: preview.due, reminderPreviewMaxLoopBlockMs: preview.loopMaxMs });
-        say(`  reminder preview (ReminderService.scan, writes) ${preview.ms.toFixed(0)} ms, ${preview.due} queued, loop block ${preview.loopMaxMs.toFixed(0)} ms`);
-      }
-    }
+    Object.assign(figures, {
+      reminderScanMs: scan.ms,
+      reminderDue: scan.due,
+      reminderScanMaxLoopBlockMs: scan.loopMaxMs,
+      reminderRescanMs: rescan.ms,
+      reminderRescanDue: rescan.due,
+      reminderRescanMaxLoopBlockMs: rescan.loopMaxMs,
+      reminderStandIn: scan.kind === 'stand-in' ? 1 : 0,
+    });
+    say(`  reminder run (${scan.kind}) ${scan.ms.toFixed(0)} ms, ${scan.due} due, loop block ${scan.loopMaxMs.toFixed(0)} ms; again ${rescan.ms.toFixed(0)} ms, ${rescan.due} due`);
+    if (scan.note && !notes.has(scan.note)) notes.add(scan.note);
 
     const final = await bot.loop();
     figures.peakRssMB = final.maxRssMB;
@@ -289,12 +300,13 @@ async function main(): Promise<void> {
         subscriptionsPerCustomer: settings.subscriptionsPerCustomer,
         keys: 64,
         now: new Date(),
+        reminderState: settings.reminderState,
       });
     } catch (error) {
       if (error instanceof DatasetSchemaError) say(`\nDATA SET REJECTED BY THE SCHEMA: ${error.message}`);
       throw error;
     }
-    say(`  ${data.customers} customers, ${data.subscriptions} subscriptions, ${(data.bytes / 1024 / 1024).toFixed(0)} MB of JSON in ${data.generateMs.toFixed(0)} ms`);
+    say(`  ${data.customers} customers, ${data.subscriptions} subscriptions, ${data.reminderRecords} reminder records, ${(data.bytes / 1024 / 1024).toFixed(0)} MB of JSON in ${data.generateMs.toFixed(0)} ms`);
 
     const runs: Figures[] = [];
     for (let run = 1; run <= settings.runs; run++) {
@@ -306,6 +318,7 @@ async function main(): Promise<void> {
     say(`\nPartner Setup Bot benchmark — ${settings.runs} run(s), ${settings.concurrency} conversations, ${settings.durationMs / 1000} s per phase${settings.profile ? ' — PROFILED (figures slowed by the profiler)' : ''}`);
     say(table(runs, summary, reminderKind));
     say(`\ntargets (${settings.runs > 1 ? 'medians' : 'single run'}):\n${verdicts(list)}`);
+    if (notes.size > 0) say(`\nnotes:\n${[...notes].map((n) => `  ${n}`).join('\n')}`);
     if (problems.length > 0) say(`\nproblems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 
     await mkdir(resultsDir, { recursive: true });
@@ -316,8 +329,9 @@ async function main(): Promise<void> {
       allTargetsMet: list.every((v) => v.pass),
       runs,
       problems,
+      notes: [...notes],
       settings: { ...settings, targets: TARGETS },
-      dataset: { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions, jsonMB: data.bytes / 1024 / 1024, generateMs: data.generateMs },
+      dataset: { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions, reminderRecords: data.reminderRecords, reminderState: settings.reminderState, jsonMB: data.bytes / 1024 / 1024, generateMs: data.generateMs },
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
       commit: gitCommit(),
       finishedAt: new Date().toISOString(),

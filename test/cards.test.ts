@@ -49,7 +49,7 @@ const customer: Customer = {
   createdAt: '2026-03-02T09:00:00.000Z',
   createdBy: { id: 'user-anna', name: 'Anna Berg' },
   setupId: '11111111-1111-4111-8111-111111111111',
-  subscriptions: [{ id: 's1', product: 'Microsoft 365 Business Standard', seats: 20, assignedSeats: 1, startDate: '2026-03-02', endDate: '2027-03-02', partnerOfRecord: '1234567', billing: 'partner' }],
+  subscriptions: [{ id: 's1', product: 'Microsoft 365 Business Standard', seats: 20, assignedSeats: 1, startDate: '2026-03-02', endDate: '2027-03-02', partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }],
   offers: [],
   addedUsers: [],
 };

@@ -2,6 +2,10 @@
  * The real Partner Setup Bot in a child process of the benchmark: createApp on the synthetic data,
  * local mode (anonymous), measured from the inside (event-loop blocks, peak RSS, boot phases).
  * Started by scripts/bench.ts as `node --import tsx scripts/bench/botProcess.ts`.
+ *
+ * The bot runs on the real clock. Only for the reminder run is it set to the day the parent asks
+ * for (createApp's `now` option, as the tests' FakeClock uses it), so that the measured run has that
+ * day's reminders to queue even though the start-up catch-up run has already done today's.
  */
 import { send, serve } from './childMetrics.js';
 import { profileStart } from './profiler.js';
@@ -9,27 +13,25 @@ import { profileStart } from './profiler.js';
 async function main(): Promise<void> {
   // With BENCH_PROFILE_DIR, the start-up profile runs until the parent stops it after the first answer.
   await profileStart();
-  const [{ createApp }, { loadConfig }, { pino }, { runReminderScan, realReminders, previewReminderService, storeOf }] = await Promise.all([
+  const [{ createApp }, { loadConfig }, { pino }, { runReminderScan, realReminders }] = await Promise.all([
     import('../../src/app.js'),
     import('../../src/config.js'),
     import('pino'),
     import('./reminderScan.js'),
   ]);
   const importsDone = performance.now();
+  let offsetMs = 0;
+  const now = () => new Date(Date.now() + offsetMs);
   const config = loadConfig({ DATA_DIR: process.env.BENCH_DATA_DIR, PORT: '0', LOG_LEVEL: 'silent', KEY_HASH_SECRET: process.env.BENCH_KEY_HASH_SECRET });
-  const app = await createApp({ config, log: pino({ level: 'silent' }) });
+  const app = await createApp({ config, log: pino({ level: 'silent' }), now });
   const created = performance.now();
   const { url } = await app.start();
   const listening = performance.now();
   serve({
-    scan: async (now, preview) => {
+    scan: async (at) => {
+      offsetMs = at.getTime() - Date.now();
       const started = performance.now();
-      if (preview) {
-        const result = await previewReminderService(storeOf(app), now);
-        const ms = performance.now() - started;
-        return 'error' in result ? { kind: 'preview', ms, due: -1, note: result.error } : { kind: 'preview', ms, due: result.due };
-      }
-      const result = await runReminderScan(app, now);
+      const result = await runReminderScan(app, at);
       return { ...result, ms: performance.now() - started };
     },
     stop: () => app.stop(),

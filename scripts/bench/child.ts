@@ -3,9 +3,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { post } from './load.js';
-import type { BootTimings, FromChild, LoopFigures, ScanFigures, ToChild } from './protocol.js';
+import type { BootTimings, FromChild, IdleFigures, LoopFigures, ScanFigures, ToChild } from './protocol.js';
 
-type Command = { cmd: 'loopReset' } | { cmd: 'loopReport' } | { cmd: 'scan'; now: string; preview?: boolean } | { cmd: 'profileStart' } | { cmd: 'profileStop'; name: string } | { cmd: 'exit' };
+type Command = { cmd: 'loopReset' } | { cmd: 'loopReport' } | { cmd: 'scan'; now: string } | { cmd: 'idle'; timeoutMs: number } | { cmd: 'profileStart' } | { cmd: 'profileStop'; name: string } | { cmd: 'exit' };
 type Reply = Extract<FromChild, { type: 'reply' }>;
 
 /** Every child still running, so that an error or Ctrl-C in the parent can stop them all. */
@@ -90,9 +90,14 @@ export class BotChild {
     return (await this.command({ cmd: 'loopReport' })).loop!;
   }
 
-  /** One reminder run in the child; `preview` runs the not yet wired ReminderService instead. */
-  async scan(now: Date, preview = false): Promise<ScanFigures> {
-    return (await this.command({ cmd: 'scan', now: now.toISOString(), preview }, 120_000)).scan!;
+  /** One reminder run in the child, as of `now`. */
+  async scan(now: Date): Promise<ScanFigures> {
+    return (await this.command({ cmd: 'scan', now: now.toISOString() }, 120_000)).scan!;
+  }
+
+  /** Waits until the child's own background work is done (or `timeoutMs` passed). */
+  async idle(timeoutMs: number): Promise<IdleFigures> {
+    return (await this.command({ cmd: 'idle', timeoutMs }, timeoutMs + 10_000)).idle!;
   }
 
   /** Starts the child's CPU profiler (only when it was spawned with BENCH_PROFILE_DIR). */

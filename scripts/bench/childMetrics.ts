@@ -1,7 +1,7 @@
 /** The measuring side inside a bot child: event-loop blocks, memory, and the IPC command loop. */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { profileStart, profileStop } from './profiler.js';
-import type { FromChild, LoopFigures, ScanFigures, ToChild } from './protocol.js';
+import type { FromChild, IdleFigures, LoopFigures, ScanFigures, ToChild } from './protocol.js';
 
 const histogram = monitorEventLoopDelay({ resolution: 1 });
 histogram.enable();
@@ -35,8 +35,34 @@ export function loopFigures(): LoopFigures {
   };
 }
 
+const IDLE_WINDOW_MS = 250;
+/** CPU share of a window below which the process counts as idle. */
+const IDLE_SHARE = 0.05;
+
+/**
+ * Waits until the process has done (almost) nothing for two windows in a row: background work the
+ * bot starts by itself (the start-up sweep and reminder run) must not run into the measured turns.
+ */
+export async function waitIdle(timeoutMs: number): Promise<IdleFigures> {
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  let quiet = 0;
+  while (performance.now() - started < timeoutMs) {
+    const before = process.cpuUsage();
+    const at = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+    const used = process.cpuUsage(before);
+    const share = (used.user + used.system) / 1000 / (performance.now() - at);
+    quiet = share < IDLE_SHARE ? quiet + 1 : 0;
+    if (quiet >= 2) break;
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  const waitedMs = Math.max(0, performance.now() - started - 2 * IDLE_WINDOW_MS);
+  return { waitedMs, cpuMs: (cpu.user + cpu.system) / 1000, timedOut: quiet < 2 };
+}
+
 export interface ChildHandlers {
-  scan?: (now: Date, preview: boolean) => Promise<Omit<ScanFigures, 'loopMaxMs'>>;
+  scan?: (now: Date) => Promise<Omit<ScanFigures, 'loopMaxMs'>>;
   stop: () => Promise<void>;
 }
 
@@ -62,10 +88,12 @@ export function serve(handlers: ChildHandlers): void {
             await settle();
             resetLoop();
             await settle();
-            const result = await handlers.scan(new Date(message.now), message.preview === true);
+            const result = await handlers.scan(new Date(message.now));
             await settle();
             return send({ type: 'reply', seq: message.seq, scan: { ...result, loopMaxMs: ms(histogram.max) } });
           }
+          case 'idle':
+            return send({ type: 'reply', seq: message.seq, idle: await waitIdle(message.timeoutMs) });
           case 'profileStart':
             await profileStart();
             return send({ type: 'reply', seq: message.seq });

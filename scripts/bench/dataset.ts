@@ -12,7 +12,9 @@ import { createKeyHasher } from '../../src/commerce/keyHasher.js';
 import { EmbeddedCommerce } from '../../src/commerce/embeddedCommerce.js';
 import type { z } from 'zod';
 import type { CustomerSchema, SubscriptionSchema } from '../../src/domain/customer.js';
+import { DEFAULT_LIFECYCLE, reminderSchedule } from '../../src/domain/lifecycle.js';
 import { isoDay } from '../../src/domain/subscriptions.js';
+import { reminderKey } from '../../src/reminders/reminderService.js';
 import { CustomerIndexShardSchema, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
 
@@ -27,6 +29,12 @@ export interface DatasetOptions {
   /** Catalogue keys minted for the write benchmark. */
   keys: number;
   now: Date;
+  /**
+   * `today`: the partner files already record every reminder due up to today (in the partner's
+   * time zone) as sent, as the daily runs would have left them, so the bot's start-up catch-up run
+   * finds nothing new. `none`: no reminder was ever recorded (the first start after the feature).
+   */
+  reminderState: 'today' | 'none';
 }
 
 /** A staff member of a partner tenant, as the load generator impersonates them. */
@@ -43,6 +51,7 @@ export interface Dataset {
   partners: number;
   customers: number;
   subscriptions: number;
+  reminderRecords: number;
   generateMs: number;
   bytes: number;
 }
@@ -52,6 +61,34 @@ const TIME_ZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'Ameri
 const PRODUCTS = ['Microsoft 365 Business Standard', 'Microsoft 365 Business Premium', 'Office 365 E3', 'Microsoft 365 Apps for business'];
 const COUNTRIES: Array<[country: string, language: string]> = [['DE', 'de'], ['AT', 'de'], ['CH', 'de'], ['GB', 'en'], ['US', 'en'], ['IE', 'en']];
 const WRITE_BATCH = 64;
+
+function dayIn(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/** The records the daily reminder runs would have written for these subscriptions up to `today`. */
+function sentReminders(customers: CustomerInput[], today: string, recipient: string): Record<string, unknown> {
+  const records: Record<string, unknown> = {};
+  for (const customer of customers) {
+    for (const subscription of customer.subscriptions) {
+      for (const { kind, due } of reminderSchedule(subscription.endDate, DEFAULT_LIFECYCLE)) {
+        if (due > today) break;
+        const sentAt = `${due}T09:00:00.000Z`;
+        records[reminderKey(subscription.id, subscription.endDate, kind)] = {
+          customerTenantId: customer.tenantId,
+          subscriptionId: subscription.id,
+          endDate: subscription.endDate,
+          kind,
+          status: 'sent',
+          createdAt: sentAt,
+          sentAt,
+          deliveredTo: [`member:${recipient}`],
+        };
+      }
+    }
+  }
+  return records;
+}
 
 /** A small deterministic PRNG, so runs of the benchmark see the same shape of data. */
 function mulberry32(seed: number): () => number {
@@ -135,6 +172,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
   let customers = 0;
   let subscriptions = 0;
   let bytes = 0;
+  let reminderRecords = 0;
   let pending: Array<Promise<void>> = [];
 
   for (let p = 0; p < options.partners; p++) {
@@ -143,6 +181,9 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     users.push(user);
     const partnerId = String(1_000_000 + p);
     const docCustomers = Array.from({ length: options.customersPerPartner }, (_, c) => customerFor(random, p, c, user, partnerId, now, options.subscriptionsPerCustomer));
+    const timeZone = TIME_ZONES[p % TIME_ZONES.length]!;
+    const reminders = options.reminderState === 'today' ? sentReminders(docCustomers, dayIn(now, timeZone), user.userId) : {};
+    reminderRecords += Object.keys(reminders).length;
     const raw = {
       schemaVersion: SCHEMA_VERSION,
       tenantId,
@@ -150,7 +191,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
         organisationName: `Bench Partner ${p}`,
         partnerId,
         cloudEssentials: true,
-        timeZone: TIME_ZONES[p % TIME_ZONES.length]!,
+        timeZone,
         updatedAt: new Date(now.getTime() - 30 * DAY).toISOString(),
         updatedBy: user.userId,
       },
@@ -159,6 +200,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
       members: {
         [user.userId]: { name: user.name, locale: LOCALE, conversation: conversationRef(user, serviceUrl), updatedAt: new Date(now.getTime() - DAY).toISOString() },
       },
+      reminders,
       guard: { unknownKeysAt: [] },
     };
     const parsed = PartnerDocSchema.safeParse(raw);
@@ -195,5 +237,5 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
   const commerce = await EmbeddedCommerce.open(dir, createKeyHasher(options.keyHashSecret), () => now, pino({ level: 'silent' }));
   const keys = await commerce.issueKeys({ product: PRODUCTS[0]!, seats: 10, months: 12, count: options.keys });
 
-  return { users, keys, partners: options.partners, customers, subscriptions, generateMs: performance.now() - started, bytes };
+  return { users, keys, partners: options.partners, customers, subscriptions, reminderRecords, generateMs: performance.now() - started, bytes };
 }

@@ -23,19 +23,28 @@ export interface LoopFigures {
 }
 
 export interface ScanFigures {
-  kind: 'real' | 'stand-in' | 'preview';
+  kind: 'real' | 'stand-in';
   ms: number;
   due: number;
-  /** Why the real scan was not measured, or why the preview failed. */
+  /** How the real scan was called, or why it was not. */
   note?: string;
   /** Longest event-loop block while the scan ran. */
   loopMaxMs: number;
 }
 
+export interface IdleFigures {
+  /** How long the child stayed busy (its own background work) before it went idle. */
+  waitedMs: number;
+  /** CPU time the child used meanwhile. */
+  cpuMs: number;
+  timedOut: boolean;
+}
+
 export type ToChild =
   | { cmd: 'loopReset'; seq: number }
   | { cmd: 'loopReport'; seq: number }
-  | { cmd: 'scan'; seq: number; now: string; preview?: boolean }
+  | { cmd: 'scan'; seq: number; now: string }
+  | { cmd: 'idle'; seq: number; timeoutMs: number }
   | { cmd: 'profileStart'; seq: number }
   | { cmd: 'profileStop'; seq: number; name: string }
   | { cmd: 'exit'; seq: number };
@@ -43,4 +52,4 @@ export type ToChild =
 export type FromChild =
   | { type: 'listening'; port: number; boot: BootTimings; reminders: 'real' | 'stand-in' | 'none' }
   | { type: 'failed'; error: string }
-  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; profile?: string; error?: string };
+  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; idle?: IdleFigures; profile?: string; error?: string };

@@ -19,14 +19,17 @@ export function realReminders(app: App): Reminders | undefined {
   return typeof reminders?.scan === 'function' ? (reminders as Reminders) : undefined;
 }
 
+/** One reminder run as of `now`. The caller has set the app's clock (createApp `now`) to `now` too. */
 export async function runReminderScan(app: App, now: Date): Promise<{ kind: 'real' | 'stand-in'; due: number; note?: string }> {
   const real = realReminders(app);
   if (real) {
     try {
       return { kind: 'real', due: await real.scan(now) };
     } catch (error) {
-      // The wired-in API differs from `scan(now: Date): number`: measure the stand-in and say why.
-      return { kind: 'stand-in', due: scanRemindersStandIn(storeOf(app), now), note: `app.reminders.scan(now) threw: ${(error as Error)?.message}` };
+      // Not `scan(now: Date)` (today: `scan(timeZones?)` on the app's clock, which the child has set
+      // to `now`); it fails on the first partner, before writing anything. Call it without arguments.
+      if (!(error instanceof TypeError)) throw error;
+      return { kind: 'real', due: await (real.scan as () => number | Promise<number>)(), note: `app.reminders.scan(now) threw "${error.message}"; measured app.reminders.scan() with the app clock at now` };
     }
   }
   return { kind: 'stand-in', due: scanRemindersStandIn(storeOf(app), now) };
@@ -79,22 +82,3 @@ export function scanRemindersStandIn(store: Store, now: Date): number {
   return due;
 }
 
-/**
- * PREVIEW of the real reminder run before it is wired into createApp: src/reminders/reminderService.ts
- * ReminderService.scan() on the bot's store, with no delivery (scan only queues records, writing each
- * partner file that has a reminder due). Imported by a computed specifier so that the benchmark still
- * type-checks and runs while that module changes; any mismatch is reported, not thrown.
- */
-export async function previewReminderService(store: Store, now: Date): Promise<{ due: number } | { error: string }> {
-  try {
-    const specifier = ['..', '..', 'src', 'reminders', 'reminderService.js'].join('/');
-    const module = (await import(specifier)) as { ReminderService?: new (...args: unknown[]) => { scan?: (timeZones?: ReadonlySet<string>) => Promise<number> } };
-    if (typeof module.ReminderService !== 'function') return { error: 'src/reminders/reminderService.ts exports no ReminderService' };
-    const silent = { info() {}, warn() {}, error() {}, debug() {} };
-    const service = new module.ReminderService(store, undefined, () => ({}), () => now, DEFAULT_LIFECYCLE, silent);
-    if (typeof service.scan !== 'function') return { error: 'ReminderService has no scan()' };
-    return { due: await service.scan() };
-  } catch (error) {
-    return { error: String((error as Error)?.message ?? error) };
-  }
-}

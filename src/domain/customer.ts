@@ -14,6 +14,8 @@ export const SubscriptionSchema = z.object({
   billing: z.enum(['partner', 'direct']).default('partner'),
   /** A switch to direct billing the partner scheduled, run by the bot on that day. */
   scheduledSwitch: z.object({ on: z.iso.date(), by: z.object({ id: z.string(), name: z.string() }) }).optional(),
+  /** Renewal requests already applied, so a second press of the same card renews once. */
+  renewalIds: z.array(z.string()).default([]),
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 

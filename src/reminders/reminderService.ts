@@ -94,6 +94,8 @@ export class ReminderService {
         }
         const choice = dueReminder(endDate, today, handled, this.lifecycle);
         if (!choice) continue;
+        // The partner already decided to switch to direct billing by then: reminders from that day are moot.
+        if (subscription.scheduledSwitch && subscription.scheduledSwitch.on <= today) continue;
         const base = { customerTenantId: customer.tenantId, subscriptionId: id, endDate, createdAt, deliveredTo: [] };
         for (const kind of choice.skip) out.push({ key: reminderKey(id, endDate, kind), record: { ...base, kind, status: 'skipped' } });
         out.push({ key: reminderKey(id, endDate, choice.send), record: { ...base, kind: choice.send, status: 'queued' } });

@@ -49,6 +49,7 @@ export class RenewalService {
     return this.lock.run(customerTenantId, async () => {
       const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
       if (!found) return { ok: false, code: 'notFound' };
+      if (found.subscription.renewalIds.includes(requestId)) return { ok: true, ...found };
       const normal = normaliseKey(typed);
       if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
       const checked = await this.setups.checkSingleKey(actor, normal.key);
@@ -64,7 +65,7 @@ export class RenewalService {
         throw error;
       }
       this.log.info({ tenantId: actor.tenantId, customerTenantId, subscriptionId, endDate: update.endDate }, 'subscription renewed with a product key');
-      return { ok: true, ...(await this.mirror(actor.tenantId, customerTenantId, update)) };
+      return { ok: true, ...(await this.mirror(actor.tenantId, customerTenantId, update, requestId)) };
     });
   }
 
@@ -125,13 +126,14 @@ export class RenewalService {
   }
 
   /** Copies the backend's answer into the partner's file; a switch to direct billing clears a scheduled one. */
-  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate): Promise<Switched> {
+  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate, renewalId?: string): Promise<Switched> {
     return this.store.partner(tenantId).update((doc) => {
       const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
       const index = customer.subscriptions.findIndex((s) => s.id === update.id);
       const { scheduledSwitch, partnerOfRecord, ...current } = customer.subscriptions[index]!;
       const kept = update.billing === 'direct' ? {} : { ...(scheduledSwitch ? { scheduledSwitch } : {}), ...(partnerOfRecord ? { partnerOfRecord } : {}) };
-      customer.subscriptions[index] = { ...current, ...kept, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
+      const renewalIds = renewalId ? [...current.renewalIds, renewalId] : current.renewalIds;
+      customer.subscriptions[index] = { ...current, ...kept, renewalIds, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
       return { customer, subscription: customer.subscriptions[index]! };
     });
   }

@@ -132,7 +132,7 @@ export class AccountService {
       createdAt: this.now().toISOString(),
       createdBy: { id: setup.ownerId, name: setup.ownerName },
       setupId: setup.id,
-      subscriptions: created.subscriptions.map((s) => ({ ...s, billing: 'partner' as const })),
+      subscriptions: created.subscriptions.map((s) => ({ ...s, billing: 'partner' as const, renewalIds: [] })),
       offers: [],
       addedUsers: [],
     };

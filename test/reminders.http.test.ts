@@ -1,0 +1,235 @@
+/** Renewal reminders over real HTTP with a fake clock: a year of days, renewals, downtime, restarts and a flaky connector. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { addDays } from '../src/domain/lifecycle.js';
+import { ReminderScheduler } from '../src/reminders/scheduler.js';
+import { pino } from 'pino';
+import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
+import { buttons, cardText, type Card } from './support/cardQuery.js';
+import { FakeConnector } from './support/connector.js';
+import { TeamsUser } from './support/teams.js';
+
+const PARTNER = 'e1b2c3d4-0000-4000-8000-000000000001';
+const PROFILE = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' };
+const ACCOUNT = { country: 'DE', organisationName: 'Contoso GmbH', firstName: 'Eva', lastName: 'Muster', email: 'eva@contoso.example', phone: '+49 89 1234567', domainPrefix: 'contoso', signInName: 'eva', language: 'en', partnerOfRecord: 'true' };
+const END = '2027-03-02';
+
+/** 09:00 in Berlin on a day (CET in winter, CEST in summer). */
+function nineInBerlin(day: string): Date {
+  const utc = new Date(`${day}T09:00:00Z`);
+  const berlinHour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', hourCycle: 'h23' }).format(utc));
+  return new Date(utc.getTime() - (berlinHour - 9) * 3_600_000);
+}
+
+describe('renewal reminders over HTTP', function () {
+  this.timeout(60_000);
+  let bot: RunningBot;
+  let connector: FakeConnector;
+  let anna: TeamsUser;
+
+  /** Reminder cards that reached a conversation since `from`, as their titles. */
+  const titlesSince = (from: number, conversationId = anna.conversationId) =>
+    connector.since(from, conversationId).flatMap((s) => (s.activity.attachments ?? []).map((a: any) => cardText(a.content).split('\n')[0]));
+
+  async function runOn(day: string): Promise<void> {
+    bot.clock.current = nineInBerlin(day);
+    await bot.app.reminders.run();
+  }
+
+  beforeEach(async () => {
+    connector = await new FakeConnector().start();
+    bot = await startBot({ REMINDER_RETRY_BASE_MS: '10' }, { clock: new FakeClock(new Date('2026-03-02T08:00:00Z')) });
+    anna = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-anna', name: 'Anna Berg' });
+    const [entry] = await anna.say('redeem');
+    const review = (await anna.press(entry!, 'Next', { key0: (await bot.mintKeys(1))[0]! })).card;
+    const receipt = (await anna.press(review, 'Product keys were added')).card;
+    const profile = (await anna.press(receipt, "Step 2: Create the customer's account")).card;
+    const form = (await anna.press(profile, 'Save profile', PROFILE)).card;
+    await anna.press((await anna.press(form, 'Next', ACCOUNT)).card, 'Create account');
+  });
+
+  afterEach(async () => {
+    await bot.stop();
+    await connector.stop();
+  });
+
+  it('sends exactly the reminders of a year and the notices after the end, each once, on its day', async () => {
+    const sent: Array<[string, string]> = [];
+    for (let day = '2026-03-02'; day <= '2027-07-10'; day = addDays(day, 1)) {
+      const from = connector.sent.length;
+      await runOn(day);
+      for (const title of titlesSince(from)) sent.push([day, title!]);
+    }
+    expect(sent).to.deep.equal([
+      ['2027-01-01', 'Microsoft 365 Business Standard for Contoso GmbH ends in 60 days'],
+      ['2027-01-31', 'Microsoft 365 Business Standard for Contoso GmbH ends in 30 days'],
+      ['2027-02-23', 'Microsoft 365 Business Standard for Contoso GmbH ends in 7 days'],
+      ['2027-03-01', 'Microsoft 365 Business Standard for Contoso GmbH ends in 1 day'],
+      ['2027-03-03', 'Microsoft 365 Business Standard for Contoso GmbH has expired'],
+      ['2027-04-01', 'Microsoft 365 Business Standard for Contoso GmbH is now disabled'],
+      ['2027-06-23', "Contoso GmbH's data in Microsoft 365 Business Standard will be deleted on 30 June 2027"],
+    ]);
+  });
+
+  it('shows days left, what happens after expiry and the three buttons on a reminder', async () => {
+    const from = connector.sent.length;
+    await runOn('2027-01-31');
+    const card = connector.since(from, anna.conversationId)[0]!.activity.attachments[0].content as Card;
+    const text = cardText(card);
+    expect(text).to.include('Seats: 10');
+    expect(text).to.include('End date: 2 March 2027');
+    expect(text).to.include('State: active, 30 days left');
+    expect(text).to.include('can use the service for 30 more days');
+    expect(text).to.include('the data is kept until 30 June 2027, 120 days after the end');
+    expect(buttons(card).map((b) => b.title)).to.deep.equal(['Renew with product key', 'Switch to direct billing', 'Remind me later']);
+    const snoozed = (await anna.press(card, 'Remind me later')).card;
+    expect(cardText(snoozed)).to.include("OK, I'll remind you again on 23 February 2027.");
+  });
+
+  it('renews from the reminder card, which starts a fresh cycle from the new end date', async () => {
+    const from = connector.sent.length;
+    await runOn('2027-01-31');
+    const reminder = connector.since(from, anna.conversationId)[0]!.activity.attachments[0].content as Card;
+    const renew = (await anna.press(reminder, 'Renew with product key')).card;
+    expect(cardText(renew)).to.include("extends the subscription by the key's term from its end date, 2 March 2027");
+    const [other] = await bot.mintKeys(1, 'Office 365 E3', 10, 12);
+    const wrong = (await anna.press(renew, 'Renew', { key: other! })).card;
+    expect(cardText(wrong)).to.include('This key is for Office 365 E3, not Microsoft 365 Business Standard.');
+    const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 15, 12);
+    const renewed = (await anna.press(wrong, 'Renew', { key: key! })).card;
+    expect(cardText(renewed)).to.include('Renewed: Microsoft 365 Business Standard for Contoso GmbH now ends on 2 March 2028, with 15 seats.');
+    const again = (await anna.press(wrong, 'Renew', { key: key! })).card;
+    expect(cardText(again), 'the same card renews once').to.include('now ends on 2 March 2028');
+
+    const sent: string[] = [];
+    for (let day = '2027-02-01'; day <= '2028-01-05'; day = addDays(day, 1)) {
+      const before = connector.sent.length;
+      await runOn(day);
+      sent.push(...titlesSince(before).map((t) => `${day} ${t}`));
+    }
+    expect(sent).to.deep.equal(['2028-01-02 Microsoft 365 Business Standard for Contoso GmbH ends in 60 days']);
+  });
+
+  it('reactivates an expired subscription from the renewal day', async () => {
+    bot.clock.current = nineInBerlin('2027-04-10');
+    const [card] = await anna.say('customer contoso');
+    expect(cardText(card!)).to.include('disabled: no use, data kept until 29 June 2027');
+    const renew = (await anna.press(card!, 'Renew')).card;
+    expect(cardText(renew)).to.include('Renewing now reactivates it');
+    const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
+    expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card)).to.include('now ends on 10 April 2028');
+  });
+
+  it('sends only the most urgent reminder after downtime, and catches up at start-up', async () => {
+    bot.clock.current = nineInBerlin('2027-02-25');
+    const from = connector.sent.length;
+    await bot.restart();
+    anna.options.botUrl = bot.url;
+    await bot.app.stop(); // waits for the start-up run
+    expect(titlesSince(from)).to.deep.equal(['Microsoft 365 Business Standard for Contoso GmbH ends in 5 days']);
+    await bot.restart();
+    await runOn('2027-02-26');
+    expect(titlesSince(from), 'nothing twice').to.have.length(1);
+  });
+
+  it('delivers reminders queued before a crash once, after the restart', async () => {
+    bot.clock.current = nineInBerlin('2027-01-01');
+    expect(await bot.app.reminders.scan()).to.equal(1); // recorded, then the process dies before sending
+    const doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
+    expect(Object.values<any>(doc.reminders).map((r) => r.status)).to.deep.equal(['queued']);
+    const from = connector.sent.length;
+    await bot.restart();
+    await runOn('2027-01-01');
+    await runOn('2027-01-02');
+    expect(titlesSince(from)).to.deep.equal(['Microsoft 365 Business Standard for Contoso GmbH ends in 60 days']);
+  });
+
+  it('retries after 429 and 500, and keeps a reminder for the next reachable chat after 403', async () => {
+    connector.failWith = { status: 429, code: 'Throttled', retryAfterSeconds: 0, times: 1 };
+    let from = connector.sent.length;
+    await runOn('2027-01-01');
+    expect(titlesSince(from)).to.have.length(1);
+
+    connector.failWith = { status: 500, code: 'InternalServerError', times: 2 };
+    from = connector.sent.length;
+    await runOn('2027-01-31');
+    expect(titlesSince(from)).to.have.length(1);
+
+    connector.failWith = { status: 403, code: 'ConversationBlockedByUser' };
+    await runOn('2027-02-23');
+    let doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
+    expect(doc.members['user-anna'].reachable).to.equal(false);
+    expect(Object.values<any>(doc.reminders).filter((r) => r.status === 'queued')).to.have.length(1);
+
+    connector.failWith = undefined;
+    const ben = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-ben', name: 'Ben' });
+    await ben.say('hello');
+    from = connector.sent.length;
+    await bot.app.sweep();
+    expect(titlesSince(from, ben.conversationId)).to.deep.equal(['Microsoft 365 Business Standard for Contoso GmbH ends in 7 days']);
+    await bot.app.sweep();
+    doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
+    expect(Object.values<any>(doc.reminders).filter((r) => r.status === 'queued')).to.have.length(0);
+    expect(connector.since(from)).to.have.length(1);
+  });
+
+  it('also sends to a team channel chosen with "send reminders here"', async () => {
+    const channel = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-ben', name: 'Ben', conversationType: 'channel' });
+    const [answer] = await channel.say('<at>Partner Setup Bot</at> send reminders here');
+    expect(cardText(answer!)).to.include('Renewal reminders will also be sent to this channel.');
+    const from = connector.sent.length;
+    await runOn('2027-01-01');
+    expect(titlesSince(from)).to.have.length(1);
+    expect(titlesSince(from, channel.conversationId)).to.have.length(1);
+  });
+
+  it('switches to direct billing now, or on the day before the end when scheduled, and then stops reminding', async () => {
+    bot.clock.current = nineInBerlin('2027-01-10');
+    const [card] = await anna.say('customer contoso');
+    const billing = (await anna.press(card!, 'Direct billing')).card;
+    expect(cardText(billing)).to.include('The new subscription starts immediately, so the rest of the current term (until 2 March 2027) is given up.');
+    const scheduled = (await anna.press(billing, 'Schedule for 1 March 2027')).card;
+    expect(cardText(scheduled)).to.include('The switch is scheduled for 1 March 2027.');
+    const [withSwitch] = await anna.say('customer contoso');
+    expect(cardText(withSwitch!)).to.include('switch to direct billing scheduled for 1 March 2027');
+
+    const from = connector.sent.length;
+    for (let day = '2027-01-10'; day <= '2027-03-10'; day = addDays(day, 1)) {
+      await runOn(day);
+      await bot.app.sweep();
+    }
+    const texts = connector.since(from, anna.conversationId).map((s) => s.activity.text ?? cardText(s.activity.attachments[0].content).split('\n')[0]);
+    expect(texts).to.deep.equal([
+      'Microsoft 365 Business Standard for Contoso GmbH ends in 51 days',
+      'Microsoft 365 Business Standard for Contoso GmbH ends in 30 days',
+      'Microsoft 365 Business Standard for Contoso GmbH ends in 7 days',
+      'The scheduled switch ran: Microsoft 365 Business Standard for Contoso GmbH is now billed directly by Microsoft.',
+    ]);
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).to.include('billed directly by Microsoft, runs until 1 March 2028');
+  });
+
+  it('lists the reminders of the next 60 days', async () => {
+    bot.clock.current = nineInBerlin('2027-01-15');
+    const [list] = await anna.say('reminders');
+    const text = cardText(list!);
+    expect(text).to.include('31 January 2027: Contoso GmbH, Microsoft 365 Business Standard: 30 days before the end');
+    expect(text).to.include('3 March 2027: Contoso GmbH, Microsoft 365 Business Standard: has expired');
+    expect(text).not.to.include('60 days before the end');
+  });
+});
+
+describe('the reminder schedule', () => {
+  it('runs the job on its cron expression in each time zone in use', async () => {
+    const zones: string[] = [];
+    const scheduler = new ReminderScheduler('* * * * * *', async (run) => void zones.push(...run), pino({ level: 'silent' }));
+    await scheduler.sync(new Set(['Europe/Berlin', 'America/New_York']));
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    await scheduler.sync(new Set(['Europe/Berlin']));
+    expect(scheduler.zones()).to.deep.equal(['Europe/Berlin']);
+    await scheduler.stop();
+    expect(zones).to.include('Europe/Berlin');
+    expect(zones).to.include('America/New_York');
+  });
+});
