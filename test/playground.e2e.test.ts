@@ -81,6 +81,21 @@ describe('the bot in the Agents Playground', function () {
     await chat.screenshot('account-created');
   });
 
+  it('shows a renewal reminder proactively and renews with a product key', async () => {
+    // The subscription made above ends on 2 March 2027; 30 days before, at 09:00 in the partner's zone.
+    bot.clock.current = new Date('2027-01-31T08:00:00Z');
+    await bot.app.reminders.run();
+    await chat.waitForText('Microsoft 365 Business Standard for Contoso GmbH ends in 30 days');
+    await chat.screenshot('reminder-card');
+    await chat.clickButton('Renew with product key');
+    await chat.waitForText("extends the subscription by the key's term from its end date");
+    const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 20, 12);
+    await chat.fillInput('Product key', key!);
+    await chat.clickButton('Renew');
+    await chat.waitForText('now ends on 2 March 2028, with 20 seats');
+    await chat.screenshot('renewed');
+  });
+
   it('shows a proactive notice when a reservation runs out', async () => {
     const [key] = await bot.mintKeys(1);
     await chat.send('redeem');
