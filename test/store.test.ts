@@ -19,11 +19,29 @@ describe('JSON file store', () => {
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'psb-store-'))));
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('serialises concurrent transactions on one file', async () => {
+  it('serialises concurrent transactions on one file and coalesces their writes', async () => {
     const doc = await DocumentFile.open(join(dir, 'c.json'), Counter, () => ({ schemaVersion: 1 as const, n: 0 }));
-    await Promise.all(Array.from({ length: 50 }, () => doc.update((d) => void (d.n += 1))));
+    const results = await Promise.all(Array.from({ length: 50 }, () => doc.update((d) => (d.n += 1))));
+    expect(results.toSorted((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(doc.data.n).to.equal(50);
     expect(JSON.parse(await readFile(join(dir, 'c.json'), 'utf8')).n).to.equal(50);
+    expect(doc.writes, 'fewer writes than changes').to.be.below(10);
+  });
+
+  it('undoes only the change that throws in a coalesced write', async () => {
+    const doc = await DocumentFile.open(join(dir, 'c.json'), Counter, () => ({ schemaVersion: 1 as const, n: 0 }));
+    const outcomes = await Promise.allSettled([
+      doc.update((d) => void (d.n += 1)),
+      doc.update((d) => {
+        d.n += 100;
+        throw new Error('refused');
+      }),
+      doc.update((d) => void (d.n += 1)),
+      doc.update((d) => void ((d as { n: unknown }).n = 'not a number')),
+    ]);
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect(doc.data.n).to.equal(2);
+    expect(JSON.parse(await readFile(join(dir, 'c.json'), 'utf8')).n).to.equal(2);
   });
 
   it('refuses a damaged or foreign file, naming it, and leaves it untouched', async () => {

@@ -35,6 +35,8 @@ export interface Doc<T> {
 
 export class DocumentFile<T> implements Doc<T> {
   private queue: Promise<unknown> = Promise.resolve();
+  private pending: Array<PendingChange<T>> = [];
+  private writeCount = 0;
   private readonly adapter: JSONFile<T>;
 
   /** Modification time of the file as last read or written, to notice another process's write. */
@@ -94,24 +96,64 @@ export class DocumentFile<T> implements Doc<T> {
     return this.current;
   }
 
+  /**
+   * Changes that arrive while a write is under way are coalesced: the next write applies them all,
+   * in order, to one copy and writes the file once. A change that throws is undone alone.
+   */
   update<R>(change: (draft: T) => R): Promise<R> {
-    const run = this.queue.then(async () => {
-      const draft = structuredClone(this.current);
-      const result = change(draft);
-      // A value that would make the file unreadable at the next start is refused before it is written.
-      const invalid = this.schema?.safeParse(draft);
-      if (invalid && !invalid.success) throw new Error(`refused to write ${this.path}: ${invalid.error.issues[0]?.path.join('.')} ${invalid.error.issues[0]?.message}`);
-      try {
-        await mkdir(dirname(this.path), { recursive: true });
-        await this.adapter.write(draft);
-      } catch (error) {
-        throw new StoreWriteError(this.path, error);
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ change, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length === 1) {
+        const run = this.queue.then(() => this.writeBatch());
+        this.queue = run.catch(() => undefined);
       }
-      this.current = draft;
-      this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
-      return result;
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
+
+  /** How many times the file was written; a test sees coalescing through it. */
+  get writes(): number {
+    return this.writeCount;
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.pending.splice(0);
+    let draft = structuredClone(this.current);
+    const applied: Array<{ item: PendingChange<T>; result: unknown }> = [];
+    for (const item of batch) {
+      // Each change sees the ones before it; a copy lets a failing one be undone without the others.
+      const before = batch.length > 1 ? structuredClone(draft) : undefined;
+      try {
+        const result = item.change(draft);
+        this.assertWritable(draft);
+        applied.push({ item, result });
+      } catch (error) {
+        if (before) draft = before;
+        item.reject(error);
+      }
+    }
+    if (applied.length === 0) return;
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      await this.adapter.write(draft);
+      this.writeCount++;
+    } catch (error) {
+      for (const { item } of applied) item.reject(new StoreWriteError(this.path, error));
+      return;
+    }
+    this.current = draft;
+    this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    for (const { item, result } of applied) item.resolve(result);
+  }
+
+  /** A value that would make the file unreadable at the next start is refused before it is written. */
+  private assertWritable(draft: T): void {
+    const invalid = this.schema?.safeParse(draft);
+    if (invalid && !invalid.success) throw new Error(`refused to write ${this.path}: ${invalid.error.issues[0]?.path.join('.')} ${invalid.error.issues[0]?.message}`);
+  }
+}
+
+interface PendingChange<T> {
+  change: (draft: T) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
