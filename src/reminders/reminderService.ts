@@ -17,10 +17,25 @@ export function reminderKey(subscriptionId: string, endDate: string, kind: Remin
   return `${subscriptionId}|${endDate}|${kind}`;
 }
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar day in a time zone (YYYY-MM-DD): reminders follow the partner's own days. */
 export function localDay(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(at);
 }
+
+/** A calendar day as a number of days, for cheap comparisons over many subscriptions. */
+function dayNumber(day: string): number {
+  return Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 86_400_000;
+}
+
+/** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
+const PARTNERS_PER_SLICE = 50;
 
 export interface ReminderContext {
   partnerTenantId: string;
@@ -66,8 +81,10 @@ export class ReminderService {
    */
   async scan(timeZones?: ReadonlySet<string>): Promise<number> {
     let queued = 0;
+    let scanned = 0;
     const at = this.now();
     for (const partner of this.store.partners()) {
+      if (++scanned % PARTNERS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const doc = partner.data;
       if (timeZones && !timeZones.has(timeZoneOf(doc))) continue;
       const due = this.dueIn(doc, localDay(at, timeZoneOf(doc)));
@@ -84,10 +101,14 @@ export class ReminderService {
   private dueIn(doc: PartnerDoc, today: string): Array<{ key: string; record: ReminderRecord }> {
     const out: Array<{ key: string; record: ReminderRecord }> = [];
     const createdAt = this.now().toISOString();
+    const todayNumber = dayNumber(today);
     for (const customer of doc.customers) {
       for (const subscription of customer.subscriptions) {
         if (!remindsPartner(doc, subscription)) continue;
         const { id, endDate } = subscription;
+        // Most subscriptions are far from any reminder: a subtraction rules them out.
+        const fromEnd = todayNumber - dayNumber(endDate);
+        if (fromEnd < -60 || fromEnd >= this.lifecycle.deprovisionDays) continue;
         const handled = new Set<ReminderKind>();
         for (const kind of ['before60', 'before30', 'before7', 'before1', 'expired', 'disabled', 'deletionSoon'] as const) {
           if (doc.reminders[reminderKey(id, endDate, kind)]) handled.add(kind);
