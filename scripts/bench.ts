@@ -2,6 +2,7 @@
  * The performance benchmark of Partner Setup Bot (a script, not a test: it reports and exits 0).
  *
  *   npx tsx scripts/bench.ts [--runs 3] [--duration 5] [--warmup 1.5] [--concurrency 16] [--profile]
+ *                            [--reminder-state today|none] [--bot-node-options="--trace-gc"]
  *
  * Builds a synthetic data set (1,000 partner tenants, 50,000 customers, 150,000 subscriptions) in the
  * store's on-disk layout in a temporary folder, starts the real bot (createApp, local mode) and a
@@ -23,6 +24,7 @@ import { BotChild, liveChildren } from './bench/child.js';
 import { BenchConnector } from './bench/connector.js';
 import { DatasetSchemaError, generateDataset, type BenchUser, type Dataset } from './bench/dataset.js';
 import { runLoad, type LoadResult } from './bench/load.js';
+import { foreignShare, snapshot, waitForQuietMachine } from './bench/machine.js';
 import { summarise } from './bench/profileSummary.js';
 import type { LoopFigures } from './bench/protocol.js';
 import { judge, medians, table, TARGETS, verdicts, type Figures } from './bench/report.js';
@@ -48,6 +50,10 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'reminder-state': { type: 'string', default: 'today' },
     'settle-timeout': { type: 'string', default: '90' },
+    /** Seconds to wait for other processes to calm down before each run. */
+    'quiet-wait': { type: 'string', default: '60' },
+    /** Extra node options for the bot child only, e.g. --bot-node-options="--trace-gc". */
+    'bot-node-options': { type: 'string', default: '' },
     out: { type: 'string', default: join(resultsDir, 'latest.json') },
   },
 });
@@ -66,6 +72,8 @@ const settings = {
   /** `today`: reminders up to today already recorded (steady state); `none`: never recorded. */
   reminderState: (args['reminder-state'] === 'none' ? 'none' : 'today') as 'today' | 'none',
   settleTimeoutMs: Number(args['settle-timeout']) * 1000,
+  quietWaitMs: Number(args['quiet-wait']) * 1000,
+  botNodeOptions: (args['bot-node-options'] ?? '').split(/\s+/).filter(Boolean),
 };
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -77,8 +85,13 @@ function killEverything(): void {
   tempRoot = undefined;
 }
 process.on('exit', () => killEverything());
+// `on`, not `once`: under `npx tsx` the signal arrives twice (from the terminal and relayed by tsx),
+// and a second one with no listener would end the process in the middle of the clean-up.
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
     killEverything();
     process.exit(130);
   });
@@ -87,6 +100,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface Measured {
   load: LoadResult;
   loop: LoopFigures;
+  /** Share of the machine's CPU other processes used during the phase. */
+  foreign?: number;
   profile?: string;
 }
 
@@ -94,10 +109,13 @@ interface Measured {
 async function phase(child: BotChild, name: string, run: () => Promise<LoadResult>): Promise<Measured> {
   await child.resetLoop();
   if (settings.profile) await child.profileStart();
+  const machine = snapshot();
   const load = await run();
   const profile = settings.profile ? await child.profileStop(name) : undefined;
   const loop = await child.loop();
-  return { load, loop, profile };
+  const foreign = foreignShare(machine, loop.cpuMs);
+  if (foreign !== undefined && foreign > 0.1) note(`${name} phase: other processes used ${(foreign * 100).toFixed(0)} % of the machine's CPU meanwhile; its figures are distorted`);
+  return { load, loop, foreign, profile };
 }
 
 /** Checks the connector's sample of replies: each must be an Adaptive Card (or text) containing `expected`. */
@@ -132,6 +150,10 @@ function loadFigures(prefix: string, measured: Measured): Figures {
     [`${prefix}Errors`]: load.errors,
     [`${prefix}MaxLoopBlockMs`]: loop.maxMs,
     [`${prefix}LoopP99Ms`]: loop.p99Ms,
+    [`${prefix}GcShare`]: loop.gcTotalMs / load.durationMs,
+    [`${prefix}GcMaxMs`]: loop.gcMaxMs,
+    [`${prefix}CpuMsPerTurn`]: loop.cpuMs / Math.max(1, load.turns),
+    ...(measured.foreign === undefined ? {} : { [`${prefix}ForeignCpuShare`]: measured.foreign }),
   };
 }
 
@@ -154,14 +176,17 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
   const figures: Figures = { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions };
 
   // ---- the real bot
-  // Other work on this 2-core machine (a test run, a browser) distorts every figure: say so.
+  // Other work on this 2-core machine (a test run, a browser) distorts every figure: wait for quiet, say so.
+  const quiet = await waitForQuietMachine(settings.quietWaitMs);
+  if (!quiet.quiet) note(`run ${run}: the machine did not become quiet within ${(settings.quietWaitMs / 1000).toFixed(0)} s; measuring anyway`);
+  figures.quietWaitMs = quiet.waitedMs;
   figures.loadAverageAtStart = loadavg()[0]!;
   say(`run ${run}: starting the bot on the data set (load average ${figures.loadAverageAtStart.toFixed(2)})`);
-  if (figures.loadAverageAtStart > 1.5) note(`run ${run} started with a 1-minute load average of ${figures.loadAverageAtStart.toFixed(2)} on ${cpus().length} CPUs: other processes compete with the bench`);
   const bot = await BotChild.spawn({
     script: 'botProcess.ts',
     env: { BENCH_DATA_DIR: dataDir, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
     probeBody: messageActivity(userAt(0), serviceUrl, 'help'),
+    nodeOptions: settings.botNodeOptions,
     timeoutMs: 120_000,
   });
   let reminderKind = 'stand-in';
@@ -172,7 +197,8 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     say(`  startup ${bot.startupMs.toFixed(0)} ms (reminders: ${bot.reminders})`);
     // The bot's own start-up work (sweep, reminder catch-up) must be over before turns are measured.
     const settled = await bot.idle(settings.settleTimeoutMs);
-    Object.assign(figures, { startupSettleMs: settled.waitedMs, startupSettleCpuMs: settled.cpuMs });
+    const afterStart = await bot.loop();
+    Object.assign(figures, { startupSettleMs: settled.waitedMs, startupSettleCpuMs: settled.cpuMs, startupPeakRssMB: afterStart.maxRssMB, startupHeapUsedMB: afterStart.heapUsedMB, startupHeapTotalMB: afterStart.heapTotalMB });
     if (settled.timedOut) note(`the bot was still busy ${settled.waitedMs.toFixed(0)} ms after its first answer; the turns were measured with its background work running`);
     say(`  busy after the first answer for ${settled.waitedMs.toFixed(0)} ms (${settled.cpuMs.toFixed(0)} ms CPU)`);
     Object.assign(figures, { startupMs: bot.startupMs, bootImportsMs: bot.boot.importsMs, bootCreateMs: bot.boot.createMs, bootListenMs: bot.boot.listenMs, bootChildListeningMs: bot.boot.sinceProcessStartMs });
@@ -182,6 +208,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     connector.clear();
     const read = await phase(bot, 'read', () => load(bot.url, settings.durationMs, help));
     const readReplies = checkReplies(connector, WELCOME_TITLE, true);
+    figures.readPeakRssMB = read.loop.maxRssMB;
     Object.assign(figures, loadFigures('read', read), { readRepliesPerTurn: connector.received / Math.max(1, read.load.turns), readCheckFailures: readReplies.failures });
     if (readReplies.failures > 0 || read.load.errors > 0) note(`read turn: ${read.load.errors} errors, ${readReplies.failures}/${readReplies.checked} sampled replies not a welcome card (${read.load.firstFailure ?? readReplies.first})`);
     say(`  read  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms, loop block ${read.loop.maxMs.toFixed(0)} ms`);
@@ -199,6 +226,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     };
     await load(bot.url, settings.warmupMs, redeem, isReview);
     const write = await phase(bot, 'write', () => load(bot.url, settings.durationMs, redeem, isReview));
+    figures.writePeakRssMB = write.loop.maxRssMB;
     Object.assign(figures, loadFigures('write', write), { writeChecked: write.load.checked, writeCheckFailures: write.load.checkFailures });
     if (write.load.checkFailures > 0 || write.load.errors > 0 || write.load.checked === 0) note(`write turn: ${write.load.errors} errors, ${write.load.checkFailures}/${write.load.checked} checked answers not a review card (${write.load.firstFailure})`);
     say(`  write ${write.load.throughput.toFixed(0)} turns/s, p99 ${write.load.p99Ms.toFixed(1)} ms, loop block ${write.loop.maxMs.toFixed(0)} ms`);
@@ -227,6 +255,8 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     figures.peakRssMB = final.maxRssMB;
     figures.rssAtEndMB = final.rssMB;
     figures.heapUsedAtEndMB = final.heapUsedMB;
+    figures.heapTotalAtEndMB = final.heapTotalMB;
+    figures.externalAtEndMB = final.externalMB;
     figures.maxLoopBlockMs = Math.max(read.loop.maxMs, write.loop.maxMs, scan.loopMaxMs);
   } finally {
     await bot.stop();

@@ -14,6 +14,8 @@ export const liveChildren = new Set<ChildProcess>();
 export interface SpawnOptions {
   script: 'botProcess.ts' | 'echoProcess.ts';
   env: Record<string, string>;
+  /** Extra node options for the child (diagnostics, e.g. --trace-gc or --max-old-space-size=300). */
+  nodeOptions?: string[];
   /** The first request: a turn that must be answered with 200 for the bot to count as started. */
   probeBody: string;
   timeoutMs?: number;
@@ -41,7 +43,7 @@ export class BotChild {
   static async spawn(options: SpawnOptions): Promise<BotChild> {
     const script = fileURLToPath(new URL(options.script, import.meta.url));
     // --no-deprecation: restify 11 warns about process.binding('http_parser') on every start.
-    const execArgv = ['--import', 'tsx', '--no-deprecation'];
+    const execArgv = ['--import', 'tsx', '--no-deprecation', ...(options.nodeOptions ?? [])];
     const spawned = performance.now();
     const child = fork(script, [], { execArgv, env: { ...process.env, ...options.env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     liveChildren.add(child);

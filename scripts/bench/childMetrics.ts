@@ -1,10 +1,21 @@
 /** The measuring side inside a bot child: event-loop blocks, memory, and the IPC command loop. */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { profileStart, profileStop } from './profiler.js';
 import type { FromChild, IdleFigures, LoopFigures, ScanFigures, ToChild } from './protocol.js';
 
 const histogram = monitorEventLoopDelay({ resolution: 1 });
 histogram.enable();
+
+/** Garbage-collection pauses since the last reset, to tell GC from code in a long block. */
+const gc = { count: 0, totalMs: 0, maxMs: 0 };
+let cpuAtReset = process.cpuUsage();
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count++;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const MB = 1024 * 1024;
 const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
@@ -20,6 +31,8 @@ export function settle(): Promise<void> {
 
 export function resetLoop(): void {
   histogram.reset();
+  Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
+  cpuAtReset = process.cpuUsage();
 }
 
 export function loopFigures(): LoopFigures {
@@ -32,6 +45,13 @@ export function loopFigures(): LoopFigures {
     // maxRSS is in kilobytes.
     maxRssMB: process.resourceUsage().maxRSS / 1024,
     heapUsedMB: memory.heapUsed / MB,
+    heapTotalMB: memory.heapTotal / MB,
+    externalMB: memory.external / MB,
+    arrayBuffersMB: memory.arrayBuffers / MB,
+    gcCount: gc.count,
+    gcTotalMs: gc.totalMs,
+    gcMaxMs: gc.maxMs,
+    cpuMs: (process.cpuUsage(cpuAtReset).user + process.cpuUsage(cpuAtReset).system) / 1000,
   };
 }
 

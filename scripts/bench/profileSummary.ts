@@ -2,7 +2,7 @@
  * Where the time goes in a .cpuprofile written by a `--profile` run:
  *   npx tsx scripts/bench/profileSummary.ts bench-results/profiles/bot-write.cpuprofile [--top 25]
  * Prints self time by function and by package/source file, and inclusive time of the project's own
- * functions (src/ and scripts/), so a hot path reads as "DocumentFile.update → safeParse → …".
+ * functions (src/), so a hot path reads as "DocumentFile.update → safeParse → …".
  */
 import { readFileSync } from 'node:fs';
 
@@ -35,6 +35,8 @@ function where(frame: CallFrame): string {
 }
 
 function label(frame: CallFrame): string {
+  // The inspector session that records the profile: its own overhead, not the bot's.
+  if (frame.functionName === 'dispatch' && !frame.url) return '(inspector dispatch: profiler overhead)';
   return `${frame.functionName || '(anonymous)'} ${where(frame)}:${frame.lineNumber + 1}`;
 }
 
@@ -57,7 +59,7 @@ export function summarise(profile: Profile, top = 25): string {
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const f = byId.get(at)!.callFrame;
-      if (!/\/(src|scripts)\//.test(f.url) || f.url.includes('node_modules')) continue;
+      if (!/\/src\//.test(f.url) || f.url.includes('node_modules')) continue;
       const key = label(f);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -77,7 +79,7 @@ export function summarise(profile: Profile, top = 25): string {
     rows(byPlace),
     'self time by function:',
     rows(self),
-    'inclusive time of own functions (src/, scripts/):',
+    'inclusive time of the bot\'s own functions (src/):',
     rows(inclusive),
   ].join('\n');
 }

@@ -20,6 +20,16 @@ export interface LoopFigures {
   /** process.resourceUsage().maxRSS: the peak resident set size of the whole process so far. */
   maxRssMB: number;
   heapUsedMB: number;
+  heapTotalMB: number;
+  /** Memory of C++ objects bound to JS objects, Buffers included. */
+  externalMB: number;
+  arrayBuffersMB: number;
+  /** Garbage collections since the last reset: how many, their total and longest pause. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  /** CPU time of the child since the last reset. */
+  cpuMs: number;
 }
 
 export interface ScanFigures {

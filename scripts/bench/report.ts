@@ -71,21 +71,27 @@ const ROWS: Array<string | [string, string]> = [
   ['  echo bot startupMs', 'echoStartupMs'],
   'read turn: message "help" (welcome card to the connector)',
   ['bot turns/s', 'readThroughput'],
+  ['  bot CPU ms per turn', 'readCpuMsPerTurn'],
   ['bot p50 / p99 ms', 'readP50Ms'],
   ['echo turns/s', 'echoThroughput'],
+  ['  echo CPU ms per turn', 'echoCpuMsPerTurn'],
   ['echo p50 / p99 ms', 'echoP50Ms'],
   ['readRatio', 'readRatio'],
   ['longest loop block ms', 'readMaxLoopBlockMs'],
+  ['  share of time in GC / longest GC pause ms', 'readGcShare'],
   'extra read turn: message "customers" (50 customers, sorted, paged)',
   ['bot turns/s', 'customersThroughput'],
+  ['  bot CPU ms per turn', 'customersCpuMsPerTurn'],
   ['bot p50 / p99 ms', 'customersP50Ms'],
   ['longest loop block ms', 'customersMaxLoopBlockMs'],
   'write turn: invoke redeem.next with one valid key (new setup in the partner file)',
   ['bot turns/s', 'writeThroughput'],
+  ['  bot CPU ms per turn', 'writeCpuMsPerTurn'],
   ['bot p50 / p99 ms', 'writeP50Ms'],
   ['echo invoke turns/s (extra)', 'echoInvokeThroughput'],
   ['writeRatio (vs echo message turns/s)', 'writeRatio'],
   ['longest loop block ms', 'writeMaxLoopBlockMs'],
+  ['  share of time in GC / longest GC pause ms', 'writeGcShare'],
   'reminder run over all subscriptions (the next day\'s run: bot clock +1 day)',
   ['reminderScanMs', 'reminderScanMs'],
   ['  due (queued)', 'reminderDue'],
@@ -95,11 +101,15 @@ const ROWS: Array<string | [string, string]> = [
   'process',
   ['maxLoopBlockMs (read, write, reminder run)', 'maxLoopBlockMs'],
   ['peakRssMB (bot)', 'peakRssMB'],
+  ['  peak RSS after start-up MB', 'startupPeakRssMB'],
+  ['  heap used after start-up MB', 'startupHeapUsedMB'],
+  ['  peak RSS after the write turns MB', 'writePeakRssMB'],
   ['echo peakRssMB', 'echoPeakRssMB'],
 ];
 
 function cell(figures: Figures, name: string): string {
-  if (name === 'partners') return `${fmt(figures.partners)} / ${fmt(figures.customers)} / ${fmt(figures.subscriptions)}`;
+  if (name === 'partners') return `${figures.partners}/${(figures.customers ?? 0) / 1000}k/${(figures.subscriptions ?? 0) / 1000}k`;
+  if (name.endsWith('GcShare')) return `${fmt(figures[name])} / ${fmt(figures[name.replace('GcShare', 'GcMaxMs')])}`;
   if (name.endsWith('P50Ms')) return `${fmt(figures[name])} / ${fmt(figures[name.replace('P50Ms', 'P99Ms')])}`;
   return fmt(figures[name]);
 }
