@@ -84,7 +84,7 @@ function refused(turn: ActionTurn, refusal: Refusal): AdaptiveCard {
 
 export function welcomeFor({ actor, m, setups, partners }: Pick<ActionTurn, 'actor' | 'm' | 'setups' | 'partners'>): AdaptiveCard {
   const hasProfile = partners.profile(actor.tenantId) !== undefined;
-  return welcomeCard(m, actor.userId, setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.customers(actor.tenantId).length > 0 });
+  return welcomeCard(m, actor.userId, setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.hasCustomers(actor.tenantId) });
 }
 
 /** The account form, or first the profile when the organisation has none yet. */

@@ -218,6 +218,7 @@ export class DelegationService {
     let expired = 0;
     for (const partner of this.store.partners()) {
       for (const customer of partner.data.customers) {
+        if (customer.offers.length === 0) continue;
         const link = { partnerTenantId: partner.data.tenantId, customer };
         for (const offer of customer.offers.filter((o) => rules.isDue(o, this.now()))) {
           await this.lock.run(customer.tenantId, () => this.expireOffer(link, offer));

@@ -25,8 +25,24 @@ export interface Messages {
   dateTime(iso: string | Date, timeZone?: string): string;
 }
 
-export function messagesFor(locale: string | undefined): Messages {
-  const language = languageOf(locale);
+/** Intl objects are costly to make and safe to share, so each is made once per language and zone. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function format(tag: string, kind: 'date' | 'dateTime', timeZone: string): Intl.DateTimeFormat {
+  const id = `${tag}|${kind}|${timeZone}`;
+  let made = formats.get(id);
+  if (!made) {
+    made =
+      kind === 'date'
+        ? new Intl.DateTimeFormat(tag, { dateStyle: 'long', timeZone })
+        : // dateStyle cannot be combined with timeZoneName, so the fields are spelled out.
+          new Intl.DateTimeFormat(tag, { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone, timeZoneName: 'short' });
+    formats.set(id, made);
+  }
+  return made;
+}
+
+function makeMessages(language: Language): Messages {
   const tag = language === 'de' ? 'de-DE' : 'en-GB';
   const plural = new Intl.PluralRules(tag);
   return {
@@ -34,9 +50,13 @@ export function messagesFor(locale: string | undefined): Messages {
     locale: tag,
     t: catalogues[language],
     count: (forms, count) => fill(plural.select(count) === 'one' ? forms.one : forms.other, { count }),
-    date: (at, timeZone = 'UTC') => new Intl.DateTimeFormat(tag, { dateStyle: 'long', timeZone }).format(new Date(at)),
-    dateTime: (at, timeZone = 'UTC') =>
-      // dateStyle cannot be combined with timeZoneName, so the fields are spelled out.
-      new Intl.DateTimeFormat(tag, { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone, timeZoneName: 'short' }).format(new Date(at)),
+    date: (at, timeZone = 'UTC') => format(tag, 'date', timeZone).format(new Date(at)),
+    dateTime: (at, timeZone = 'UTC') => format(tag, 'dateTime', timeZone).format(new Date(at)),
   };
+}
+
+const messages: Record<Language, Messages> = { en: makeMessages('en'), de: makeMessages('de') };
+
+export function messagesFor(locale: string | undefined): Messages {
+  return messages[languageOf(locale)];
 }

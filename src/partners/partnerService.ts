@@ -4,6 +4,8 @@ import { validateProfile, type PartnerProfile, type ProfileError, type ProfileIn
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
 
+const collator = new Intl.Collator('en', { sensitivity: 'base' });
+
 export class PartnerService {
   constructor(
     private readonly store: Store,
@@ -32,8 +34,11 @@ export class PartnerService {
   }
 
   customers(tenantId: string, filter = ''): Customer[] {
-    const sorted = [...this.store.partner(tenantId).data.customers].sort((a, b) => a.name.localeCompare(b.name));
-    return filterCustomers(sorted, filter);
+    return filterCustomers(this.store.partner(tenantId).data.customers, filter).sort((a, b) => collator.compare(a.name, b.name));
+  }
+
+  hasCustomers(tenantId: string): boolean {
+    return this.store.partner(tenantId).data.customers.length > 0;
   }
 
   customer(tenantId: string, customerTenantId: string): Customer | undefined {

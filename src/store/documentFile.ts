@@ -1,12 +1,12 @@
 /**
  * One JSON document on disk, validated on load and changed only through serialised transactions.
- * lowdb's JSONFile adapter writes through a temporary file and a rename, so a crash never leaves
+ * lowdb's file adapter (steno) writes through a temporary file and a rename, so a crash never leaves
  * a half-written file; a change becomes visible to readers only after it is on disk.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { JSONFile } from 'lowdb/node';
+import { DataFile, JSONFile } from 'lowdb/node';
 import type { z } from 'zod';
 
 /** The file exists but cannot be used; the bot must not start on it, nor overwrite it. */
@@ -37,7 +37,8 @@ export class DocumentFile<T> implements Doc<T> {
   private queue: Promise<unknown> = Promise.resolve();
   private pending: Array<PendingChange<T>> = [];
   private writeCount = 0;
-  private readonly adapter: JSONFile<T>;
+  private readonly adapter: DataFile<T>;
+  private folderMade = false;
 
   /** Modification time of the file as last read or written, to notice another process's write. */
   private knownMtime = 0;
@@ -47,7 +48,8 @@ export class DocumentFile<T> implements Doc<T> {
     private current: T,
     private readonly schema?: z.ZodType<T>,
   ) {
-    this.adapter = new JSONFile<T>(path);
+    // Compact JSON: a third smaller than lowdb's indented default, and faster to write and read.
+    this.adapter = new DataFile<T>(path, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) });
   }
 
   /** A document not on disk yet; it is written on its first change. */
@@ -133,7 +135,8 @@ export class DocumentFile<T> implements Doc<T> {
     }
     if (applied.length === 0) return;
     try {
-      await mkdir(dirname(this.path), { recursive: true });
+      if (!this.folderMade) await mkdir(dirname(this.path), { recursive: true });
+      this.folderMade = true;
       await this.adapter.write(draft);
       this.writeCount++;
     } catch (error) {

@@ -5,6 +5,13 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { DocumentFile } from './documentFile.js';
 
+/** Loads files a few dozen at a time: in parallel, but without opening thousands at once. */
+export async function inBatches<T, R>(items: readonly T[], load: (item: T) => Promise<R>, size = 32): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(load))));
+  return out;
+}
+
 export async function jsonFilesIn(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
   return (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
@@ -19,10 +26,9 @@ export class ShardedDocs<T> {
   ) {}
 
   static async open<S extends z.ZodType>(dir: string, schema: S, empty: () => z.infer<S>): Promise<ShardedDocs<z.infer<S>>> {
-    const shards = new Map<string, DocumentFile<z.infer<S>>>();
-    for (const name of await jsonFilesIn(dir)) {
-      shards.set(name.replace(/\.json$/, ''), await DocumentFile.open(join(dir, name), schema, empty));
-    }
+    const names = await jsonFilesIn(dir);
+    const docs = await inBatches(names, (name) => DocumentFile.open(join(dir, name), schema, empty));
+    const shards = new Map(names.map((name, i) => [name.replace(/\.json$/, ''), docs[i]!] as const));
     return new ShardedDocs<z.infer<S>>(dir, empty, schema as z.ZodType<z.infer<S>>, shards);
   }
 

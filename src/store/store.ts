@@ -17,7 +17,7 @@ import {
   type ReservationShard,
 } from './documents.js';
 import { fileNameFor } from './fileNames.js';
-import { ShardedDocs, jsonFilesIn } from './shardedDocs.js';
+import { ShardedDocs, inBatches, jsonFilesIn } from './shardedDocs.js';
 
 /** The narrow interface the bot uses; a server database can implement it later. */
 export interface Store {
@@ -47,14 +47,14 @@ export class JsonFileStore implements Store {
   static async open(dir: string): Promise<JsonFileStore> {
     const partnersDir = join(dir, 'partners');
     const partnerDocs = new Map<string, DocumentFile<PartnerDoc>>();
-    for (const name of await jsonFilesIn(partnersDir)) {
-      const path = join(partnersDir, name);
-      const doc = await DocumentFile.open(path, PartnerDocSchema, () => emptyPartnerDoc(''));
-      if (fileNameFor(doc.data.tenantId) !== name) {
-        throw new StoreFileError(path, `it holds tenant ${doc.data.tenantId}, which belongs in another file`);
+    const names = await jsonFilesIn(partnersDir);
+    const docs = await inBatches(names, (name) => DocumentFile.open(join(partnersDir, name), PartnerDocSchema, () => emptyPartnerDoc('')));
+    docs.forEach((doc, i) => {
+      if (fileNameFor(doc.data.tenantId) !== names[i]) {
+        throw new StoreFileError(doc.path, `it holds tenant ${doc.data.tenantId}, which belongs in another file`);
       }
       partnerDocs.set(doc.data.tenantId, doc);
-    }
+    });
     const shards = await ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard);
     const customerShards = await ShardedDocs.open(join(dir, 'customers'), CustomerIndexShardSchema, emptyCustomerIndexShard);
     return new JsonFileStore(partnersDir, partnerDocs, shards, customerShards);
