@@ -11,6 +11,7 @@ import { dueReminder, nextReminder, reminderSchedule, type LifecycleDays, type R
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
+import { inBatches } from '../store/shardedDocs.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
 
 export function reminderKey(subscriptionId: string, endDate: string, kind: ReminderKind): string {
@@ -80,21 +81,40 @@ export class ReminderService {
    * skipped) in each partner's file. Only partners in `timeZones` when given. Returns how many were queued.
    */
   async scan(timeZones?: ReadonlySet<string>): Promise<number> {
-    let queued = 0;
-    let scanned = 0;
     const at = this.now();
+    const work: Array<{ partner: ReturnType<Store['partner']>; today: string; due: Array<{ key: string; record: ReminderRecord }> }> = [];
+    let scanned = 0;
+    // First find what is due everywhere (pure, in slices so turns keep flowing), then write.
     for (const partner of this.store.partners()) {
       if (++scanned % PARTNERS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const doc = partner.data;
       if (timeZones && !timeZones.has(timeZoneOf(doc))) continue;
-      const due = this.dueIn(doc, localDay(at, timeZoneOf(doc)));
-      if (due.length === 0) continue;
-      await partner.update((draft) => {
-        for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
-      });
-      queued += due.filter(({ record }) => record.status === 'queued').length;
+      const today = localDay(at, timeZoneOf(doc));
+      const due = this.dueIn(doc, today);
+      if (due.length > 0) work.push({ partner, today, due });
     }
-    return queued;
+    await inBatches(work, ({ partner, today, due }) =>
+      partner.update((draft) => {
+        this.prune(draft, today);
+        for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
+      }),
+    );
+    return work.reduce((sum, { due }) => sum + due.filter(({ record }) => record.status === 'queued').length, 0);
+  }
+
+  /**
+   * Drops records that can no longer matter: cycles whose data deletion has passed, and cycles of an
+   * end date a renewal or a switch replaced. Queued ones stay until delivered or found moot.
+   */
+  private prune(doc: PartnerDoc, today: string): void {
+    const todayNumber = dayNumber(today);
+    const current = new Map<string, string>();
+    for (const customer of doc.customers) for (const subscription of customer.subscriptions) current.set(subscription.id, subscription.endDate);
+    for (const [key, record] of Object.entries(doc.reminders)) {
+      if (record.status === 'queued') continue;
+      const cycleOver = todayNumber - dayNumber(record.endDate) > this.lifecycle.deprovisionDays;
+      if (cycleOver || current.get(record.subscriptionId) !== record.endDate) delete doc.reminders[key];
+    }
   }
 
   /** The records a scan would add for one partner on `today`; nothing is written. */
