@@ -240,10 +240,11 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     const rescan = await bot.scan(tomorrow);
     reminderKind = scan.kind;
     Object.assign(figures, {
-      reminderScanMs: scan.ms,
+      reminderScanMs: scan.findMs,
+      reminderRunMs: scan.ms,
       reminderDue: scan.due,
       reminderScanMaxLoopBlockMs: scan.loopMaxMs,
-      reminderRescanMs: rescan.ms,
+      reminderRescanMs: rescan.findMs,
       reminderRescanDue: rescan.due,
       reminderRescanMaxLoopBlockMs: rescan.loopMaxMs,
       reminderStandIn: scan.kind === 'stand-in' ? 1 : 0,

@@ -13,7 +13,7 @@ import { profileStart } from './profiler.js';
 async function main(): Promise<void> {
   // With BENCH_PROFILE_DIR, the start-up profile runs until the parent stops it after the first answer.
   await profileStart();
-  const [{ createApp }, { loadConfig }, { pino }, { runReminderScan, realReminders }] = await Promise.all([
+  const [{ createApp }, { loadConfig }, { pino }, { runReminderScan }] = await Promise.all([
     import('../../src/app.js'),
     import('../../src/config.js'),
     import('pino'),
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     scan: async (at) => {
       offsetMs = at.getTime() - Date.now();
       const started = performance.now();
-      const result = await runReminderScan(app, at);
+      const result = await runReminderScan(app);
       return { ...result, ms: performance.now() - started };
     },
     stop: () => app.stop(),
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   send({
     type: 'listening',
     port: Number(new URL(url).port),
-    reminders: realReminders(app) ? 'real' : 'stand-in',
+    reminders: 'real',
     boot: { importsMs: importsDone, createMs: created - importsDone, listenMs: listening - created, sinceProcessStartMs: listening },
   });
 }

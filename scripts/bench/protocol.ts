@@ -34,7 +34,10 @@ export interface LoopFigures {
 
 export interface ScanFigures {
   kind: 'real' | 'stand-in';
+  /** The whole run: finding what is due and recording it. */
   ms: number;
+  /** Finding what is due over all subscriptions, before anything is written. */
+  findMs: number;
   due: number;
   /** How the real scan was called, or why it was not. */
   note?: string;

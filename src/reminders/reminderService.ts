@@ -11,6 +11,7 @@ import { dueReminder, nextReminder, reminderSchedule, type LifecycleDays, type R
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
+import { KeyedLock } from '../store/keyedLock.js';
 import { inBatches } from '../store/shardedDocs.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
 
@@ -36,7 +37,7 @@ function dayNumber(day: string): number {
 }
 
 /** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
-const PARTNERS_PER_SLICE = 50;
+const PARTNERS_PER_SLICE = 20;
 
 export interface ReminderContext {
   partnerTenantId: string;
@@ -47,6 +48,12 @@ export interface ReminderContext {
   today: string;
   /** Whom the reminder is for: the staff member who set the customer up (for the language). */
   recipientId: string;
+}
+
+export interface DueWork {
+  tenantId: string;
+  today: string;
+  due: Array<{ key: string; record: ReminderRecord }>;
 }
 
 export interface Upcoming {
@@ -67,6 +74,8 @@ export function timeZoneOf(doc: PartnerDoc): string {
 }
 
 export class ReminderService {
+  private readonly deliveryLock = new KeyedLock();
+
   constructor(
     private readonly store: Store,
     private readonly queue: DeliveryQueue,
@@ -81,20 +90,29 @@ export class ReminderService {
    * skipped) in each partner's file. Only partners in `timeZones` when given. Returns how many were queued.
    */
   async scan(timeZones?: ReadonlySet<string>): Promise<number> {
+    return this.record(await this.findDue(timeZones));
+  }
+
+  /** What is due everywhere today, found without writing (in slices, so turns keep flowing). */
+  async findDue(timeZones?: ReadonlySet<string>): Promise<DueWork[]> {
     const at = this.now();
-    const work: Array<{ partner: ReturnType<Store['partner']>; today: string; due: Array<{ key: string; record: ReminderRecord }> }> = [];
+    const work: DueWork[] = [];
     let scanned = 0;
-    // First find what is due everywhere (pure, in slices so turns keep flowing), then write.
     for (const partner of this.store.partners()) {
       if (++scanned % PARTNERS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const doc = partner.data;
       if (timeZones && !timeZones.has(timeZoneOf(doc))) continue;
       const today = localDay(at, timeZoneOf(doc));
       const due = this.dueIn(doc, today);
-      if (due.length > 0) work.push({ partner, today, due });
+      if (due.length > 0) work.push({ tenantId: doc.tenantId, today, due });
     }
-    await inBatches(work, ({ partner, today, due }) =>
-      partner.update((draft) => {
+    return work;
+  }
+
+  /** Records what `findDue` found, before anything is sent; returns how many were queued. */
+  async record(work: readonly DueWork[]): Promise<number> {
+    await inBatches(work, ({ tenantId, today, due }) =>
+      this.store.partner(tenantId).update((draft) => {
         this.prune(draft, today);
         for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
       }),
@@ -117,6 +135,18 @@ export class ReminderService {
     }
   }
 
+  /** The last reminder of the cycle due `fromEnd` days after the end date (-60 or later). */
+  private latestDueKind(fromEnd: number): ReminderKind {
+    const { graceDays, deprovisionDays } = this.lifecycle;
+    if (fromEnd >= deprovisionDays - 7) return 'deletionSoon';
+    if (fromEnd >= graceDays) return 'disabled';
+    if (fromEnd >= 1) return 'expired';
+    if (fromEnd >= -1) return 'before1';
+    if (fromEnd >= -7) return 'before7';
+    if (fromEnd >= -30) return 'before30';
+    return 'before60';
+  }
+
   /** The records a scan would add for one partner on `today`; nothing is written. */
   private dueIn(doc: PartnerDoc, today: string): Array<{ key: string; record: ReminderRecord }> {
     const out: Array<{ key: string; record: ReminderRecord }> = [];
@@ -126,9 +156,11 @@ export class ReminderService {
       for (const subscription of customer.subscriptions) {
         if (!remindsPartner(doc, subscription)) continue;
         const { id, endDate } = subscription;
-        // Most subscriptions are far from any reminder: a subtraction rules them out.
+        // Most subscriptions are far from any reminder, or already had the latest one due.
         const fromEnd = todayNumber - dayNumber(endDate);
         if (fromEnd < -60 || fromEnd >= this.lifecycle.deprovisionDays) continue;
+        const latest = this.latestDueKind(fromEnd);
+        if (doc.reminders[reminderKey(id, endDate, latest)]) continue;
         const handled = new Set<ReminderKind>();
         for (const kind of ['before60', 'before30', 'before7', 'before1', 'expired', 'disabled', 'deletionSoon'] as const) {
           if (doc.reminders[reminderKey(id, endDate, kind)]) handled.add(kind);
@@ -150,7 +182,12 @@ export class ReminderService {
    * the reminder channel, if chosen. A chat that is gone is marked and the next reachable chat of the
    * partner takes the reminder; if none can, it stays queued for the next run.
    */
-  async deliverQueued(): Promise<number> {
+  deliverQueued(): Promise<number> {
+    // One delivery pass at a time: a second one waits and then finds the first one's reminders sent.
+    return this.deliveryLock.run('all', () => this.deliverQueuedNow());
+  }
+
+  private async deliverQueuedNow(): Promise<number> {
     let sent = 0;
     for (const partner of this.store.partners()) {
       const tenantId = partner.data.tenantId;
