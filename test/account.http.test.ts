@@ -4,37 +4,15 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { startBot, TEST_SECRET, type RunningBot } from './support/botHarness.js';
-import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
+import { buttons, cardText, inputs } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { ACCOUNT, openAccountForm, partnerFile, PROFILE, reservationCount, reserveKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'b1b2c3d4-0000-4000-8000-000000000001';
 const OTHER_PARTNER = 'b1b2c3d4-0000-4000-8000-000000000002';
 
-const ACCOUNT = {
-  country: 'DE',
-  organisationName: 'Contoso GmbH',
-  firstName: 'Eva',
-  lastName: 'Muster',
-  email: 'eva.muster@contoso.example',
-  phone: '+49 89 1234567',
-  domainPrefix: 'contoso',
-  signInName: 'eva',
-  language: 'de',
-  partnerOfRecord: 'true',
-};
-const PROFILE = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'europe/berlin' };
 
-async function partnerFile(dataDir: string, tenantId: string): Promise<any> {
-  return JSON.parse(await readFile(join(dataDir, 'partners', `${tenantId}.json`), 'utf8'));
-}
-
-async function reservationCount(dataDir: string): Promise<number> {
-  const dir = join(dataDir, 'reservations');
-  let count = 0;
-  for (const file of await readdir(dir).catch(() => [])) count += Object.keys(JSON.parse(await readFile(join(dir, file), 'utf8')).reservations).length;
-  return count;
-}
 
 describe('creating the customer account over HTTP', () => {
   let bot: RunningBot;
@@ -42,20 +20,6 @@ describe('creating the customer account over HTTP', () => {
   let anna: TeamsUser;
 
   const user = (tenantId: string, userId: string, name: string, locale = 'en-US') => new TeamsUser({ botUrl: bot.url, connector, tenantId, userId, name, locale });
-
-  /** Redeems keys to the receipt and returns it. */
-  async function reserve(who: TeamsUser, keys: string[]): Promise<Card> {
-    const [entry] = await who.say('redeem');
-    const review = (await who.press(entry!, 'Next', { key0: keys.join('\n') })).card;
-    return (await who.press(review, 'Product keys were added')).card;
-  }
-
-  /** From a receipt to the account form, saving the profile on the way when asked for it. */
-  async function accountForm(who: TeamsUser, receipt: Card): Promise<Card> {
-    let card = (await who.press(receipt, "Step 2: Create the customer's account")).card;
-    if (cardText(card).includes('Your partner profile')) card = (await who.press(card, 'Save profile', PROFILE)).card;
-    return card;
-  }
 
   beforeEach(async () => {
     connector = await new FakeConnector().start();
@@ -70,7 +34,7 @@ describe('creating the customer account over HTTP', () => {
 
   it('asks for the partner profile first, then creates the account with admin, license and subscriptions', async () => {
     const keys = [...(await bot.mintKeys(2)), ...(await bot.mintKeys(1, 'Office 365 E3', 5, 24))];
-    const receipt = await reserve(anna, keys);
+    const receipt = await reserveKeys(anna, keys);
     const profileCard = (await anna.press(receipt, "Step 2: Create the customer's account")).card;
     expect(cardText(profileCard)).to.include('Before you create customer accounts, please tell me about your organisation.');
     const form = (await anna.press(profileCard, 'Save profile', PROFILE)).card;
@@ -107,7 +71,7 @@ describe('creating the customer account over HTTP', () => {
   });
 
   it('leaves the Partner of Record off when the partner unticks it', async () => {
-    const form = await accountForm(anna, await reserve(anna, await bot.mintKeys(1)));
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     const review = (await anna.press(form, 'Next', { ...ACCOUNT, partnerOfRecord: 'false' })).card;
     expect(cardText(review)).to.include('Partner of Record: No');
     await anna.press(review, 'Create account');
@@ -115,7 +79,7 @@ describe('creating the customer account over HTTP', () => {
   });
 
   it('names every wrong field, keeps what was typed, and saves nothing', async () => {
-    const form = await accountForm(anna, await reserve(anna, await bot.mintKeys(1)));
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     const before = (await partnerFile(bot.dataDir, PARTNER)).setups;
     const typed = { ...ACCOUNT, country: 'Kuba', organisationName: '', firstName: 'E'.repeat(65), email: 'eva@', phone: '12', domainPrefix: 'con toso', signInName: '.eva' };
     const card = (await anna.press(form, 'Next', typed)).card;
@@ -137,11 +101,11 @@ describe('creating the customer account over HTTP', () => {
   });
 
   it('suggests free domains when the prefix is taken, and uses one on a click', async () => {
-    const first = await accountForm(anna, await reserve(anna, await bot.mintKeys(1)));
+    const first = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     await anna.press((await anna.press(first, 'Next', ACCOUNT)).card, 'Create account');
 
     const ben = user(PARTNER, 'user-ben', 'Ben');
-    const form = await accountForm(ben, await reserve(ben, await bot.mintKeys(1)));
+    const form = await openAccountForm(ben, await reserveKeys(ben, await bot.mintKeys(1)));
     const taken = (await ben.press(form, 'Next', { ...ACCOUNT, signInName: 'admin' })).card;
     expect(cardText(taken)).to.include('contoso.onmicrosoft.com is already taken.');
     expect(buttons(taken).map((b) => b.title)).to.include.members(['Use contosogmbh.onmicrosoft.com', 'Use contoso1.onmicrosoft.com']);
@@ -151,7 +115,7 @@ describe('creating the customer account over HTTP', () => {
   });
 
   it('creates one tenant for a double press, and answers the second with the result', async () => {
-    const form = await accountForm(anna, await reserve(anna, await bot.mintKeys(2)));
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(2)));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
     const [a, b] = await Promise.all([anna.press(review, 'Create account'), anna.press(review, 'Create account')]);
     const texts = [cardText(a.card), cardText(b.card)];
@@ -167,7 +131,7 @@ describe('creating the customer account over HTTP', () => {
   });
 
   it('keeps the reviewed account across a restart and creates it afterwards', async () => {
-    const form = await accountForm(anna, await reserve(anna, await bot.mintKeys(1)));
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
     await bot.restart();
     anna.options.botUrl = bot.url;
@@ -178,7 +142,7 @@ describe('creating the customer account over HTTP', () => {
   });
 
   it('finishes a creation a crash interrupted, and tells the owner', async () => {
-    const form = await accountForm(anna, await reserve(anna, await bot.mintKeys(1)));
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
     const setupId = buttons(review).find((b) => b.verb === 'account.create')!.data.setupId;
     // The state a crash leaves right after "creating" was saved and before the backend answered.
@@ -199,7 +163,7 @@ describe('creating the customer account over HTTP', () => {
     const first = pool[0]!;
     const second = pool.find((key) => shardOf(key) !== shardOf(first))!;
     expect(second, 'three random keys in one file').to.be.a('string');
-    const form = await accountForm(anna, await reserve(anna, [first, second]));
+    const form = await openAccountForm(anna, await reserveKeys(anna, [first, second]));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
     await rm(shardOf(second));
     await mkdir(shardOf(second)); // a write onto a folder fails, as a full disk would
@@ -216,7 +180,7 @@ describe('creating the customer account over HTTP', () => {
 
   it('lists, filters and opens customers, and shows another tenant none of them', async () => {
     for (const [name, prefix] of [['Contoso GmbH', 'contoso'], ['Northwind Traders', 'northwind']] as const) {
-      const form = await accountForm(anna, await reserve(anna, await bot.mintKeys(1)));
+      const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
       await anna.press((await anna.press(form, 'Next', { ...ACCOUNT, organisationName: name, domainPrefix: prefix })).card, 'Create account');
     }
     const [list] = await anna.say('customers');

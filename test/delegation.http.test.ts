@@ -8,12 +8,12 @@ import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer, PROFILE } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'd1b2c3d4-0000-4000-8000-000000000001';
 const OTHER_PARTNER = 'd1b2c3d4-0000-4000-8000-000000000002';
-const PROFILE = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' };
-const ACCOUNT = { country: 'DE', organisationName: 'Contoso GmbH', firstName: 'Eva', lastName: 'Muster', email: 'eva@contoso.example', phone: '+49 89 1234567', domainPrefix: 'contoso', signInName: 'eva', language: 'en', partnerOfRecord: 'true' };
+const ACCOUNT = { ...BASE_ACCOUNT, email: 'eva@contoso.example', language: 'en' };
 
 async function partnerFile(dataDir: string): Promise<any> {
   return JSON.parse(await readFile(join(dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
@@ -59,12 +59,7 @@ describe('delegated administration over HTTP', () => {
     customerSide = await new FakeConnector().start();
     bot = await startBot();
     anna = new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: PARTNER, userId: 'user-anna', name: 'Anna Berg' });
-    const [entry] = await anna.say('redeem');
-    const review = (await anna.press(entry!, 'Next', { key0: (await bot.mintKeys(1))[0]! })).card;
-    const receipt = (await anna.press(review, 'Product keys were added')).card;
-    const profile = (await anna.press(receipt, "Step 2: Create the customer's account")).card;
-    const form = (await anna.press(profile, 'Save profile', PROFILE)).card;
-    await anna.press((await anna.press(form, 'Next', ACCOUNT)).card, 'Create account');
+    await createCustomer(anna, await bot.mintKeys(1), ACCOUNT);
     const created = (await partnerFile(bot.dataDir)).customers[0];
     customer = { tenantId: created.tenantId, adminObjectId: created.admin.objectId, upn: created.admin.userPrincipalName };
   });

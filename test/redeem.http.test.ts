@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { partnerFile, reservationCount } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'a1b2c3d4-0000-4000-8000-000000000001';
@@ -13,18 +14,6 @@ const OTHER_PARTNER = 'a1b2c3d4-0000-4000-8000-000000000002';
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
-
-async function reservationCount(dataDir: string): Promise<number> {
-  let count = 0;
-  for (const file of (await filesUnder(join(dataDir, 'reservations')).catch(() => []))) {
-    count += Object.keys(JSON.parse(await readFile(file, 'utf8')).reservations).length;
-  }
-  return count;
-}
-
-async function partnerFile(dataDir: string, tenantId: string): Promise<any> {
-  return JSON.parse(await readFile(join(dataDir, 'partners', `${tenantId}.json`), 'utf8'));
 }
 
 describe('redeeming product keys over HTTP', () => {

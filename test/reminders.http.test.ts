@@ -8,12 +8,11 @@ import { pino } from 'pino';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'e1b2c3d4-0000-4000-8000-000000000001';
-const PROFILE = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' };
-const ACCOUNT = { country: 'DE', organisationName: 'Contoso GmbH', firstName: 'Eva', lastName: 'Muster', email: 'eva@contoso.example', phone: '+49 89 1234567', domainPrefix: 'contoso', signInName: 'eva', language: 'en', partnerOfRecord: 'true' };
-const END = '2027-03-02';
+const ACCOUNT = { ...BASE_ACCOUNT, email: 'eva@contoso.example', language: 'en' };
 
 /** 09:00 in Berlin on a day (CET in winter, CEST in summer). */
 function nineInBerlin(day: string): Date {
@@ -41,12 +40,7 @@ describe('renewal reminders over HTTP', function () {
     connector = await new FakeConnector().start();
     bot = await startBot({ REMINDER_RETRY_BASE_MS: '10' }, { clock: new FakeClock(new Date('2026-03-02T08:00:00Z')) });
     anna = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-anna', name: 'Anna Berg' });
-    const [entry] = await anna.say('redeem');
-    const review = (await anna.press(entry!, 'Next', { key0: (await bot.mintKeys(1))[0]! })).card;
-    const receipt = (await anna.press(review, 'Product keys were added')).card;
-    const profile = (await anna.press(receipt, "Step 2: Create the customer's account")).card;
-    const form = (await anna.press(profile, 'Save profile', PROFILE)).card;
-    await anna.press((await anna.press(form, 'Next', ACCOUNT)).card, 'Create account');
+    await createCustomer(anna, await bot.mintKeys(1), ACCOUNT);
   });
 
   afterEach(async () => {

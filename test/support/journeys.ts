@@ -1,0 +1,51 @@
+/** Steps many tests take on the way to what they test, and how they read the database files. */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cardText, type Card } from './cardQuery.js';
+import type { TeamsUser } from './teams.js';
+
+export const PROFILE = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' };
+export const ACCOUNT = {
+  country: 'DE',
+  organisationName: 'Contoso GmbH',
+  firstName: 'Eva',
+  lastName: 'Muster',
+  email: 'eva.muster@contoso.example',
+  phone: '+49 89 1234567',
+  domainPrefix: 'contoso',
+  signInName: 'eva',
+  language: 'de',
+  partnerOfRecord: 'true',
+};
+
+/** Redeems keys through the cards to the receipt. */
+export async function reserveKeys(who: TeamsUser, keys: readonly string[]): Promise<Card> {
+  const [entry] = await who.say('redeem');
+  const review = (await who.press(entry!, 'Next', { key0: keys.join('\n') })).card;
+  return (await who.press(review, 'Product keys were added')).card;
+}
+
+/** From a receipt to the account form, saving the profile on the way when asked for it. */
+export async function openAccountForm(who: TeamsUser, receipt: Card, profile: Record<string, string> = PROFILE): Promise<Card> {
+  let card = (await who.press(receipt, "Step 2: Create the customer's account")).card;
+  if (cardText(card).includes('Your partner profile')) card = (await who.press(card, 'Save profile', profile)).card;
+  return card;
+}
+
+/** The whole setup of a customer: keys, profile, account, "Create account"; returns the result card. */
+export async function createCustomer(who: TeamsUser, keys: readonly string[], account: Record<string, string> = ACCOUNT): Promise<Card> {
+  const form = await openAccountForm(who, await reserveKeys(who, keys));
+  return (await who.press((await who.press(form, 'Next', account)).card, 'Create account')).card;
+}
+
+export async function partnerFile(dataDir: string, tenantId: string): Promise<any> {
+  return JSON.parse(await readFile(join(dataDir, 'partners', `${tenantId}.json`), 'utf8'));
+}
+
+/** How many keys the reservation index holds, over all its files. */
+export async function reservationCount(dataDir: string): Promise<number> {
+  const dir = join(dataDir, 'reservations');
+  let count = 0;
+  for (const file of await readdir(dir).catch(() => [])) count += Object.keys(JSON.parse(await readFile(join(dir, file), 'utf8')).reservations).length;
+  return count;
+}
