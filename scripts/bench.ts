@@ -310,6 +310,8 @@ function gitCommit(): string | undefined {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  say('compiling to dist/ (the bots run compiled, as npm start runs them)');
+  BotChild.build();
   tempRoot = await mkdtemp(join(tmpdir(), 'psb-bench-'));
   const connector = await new BenchConnector().start();
   const profileDir = settings.profile ? join(resultsDir, 'profiles') : undefined;

@@ -1,5 +1,5 @@
 /** The parent's handle on a bot child process: spawn, start-up time, IPC commands, and stopping it. */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { post } from './load.js';
@@ -40,10 +40,19 @@ export class BotChild {
     });
   }
 
+  /** Compiles src/ and scripts/ to dist/ once, for the child processes. */
+  static build(): void {
+    execFileSync(process.execPath, [fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      stdio: 'inherit',
+    });
+  }
+
   static async spawn(options: SpawnOptions): Promise<BotChild> {
-    const script = fileURLToPath(new URL(options.script, import.meta.url));
+    // The compiled scripts, as `npm start` runs the bot: no TypeScript compiler in the measured process.
+    const script = fileURLToPath(new URL(`../../dist/scripts/bench/${options.script.replace(/\.ts$/, '.js')}`, import.meta.url));
     // --no-deprecation: restify 11 warns about process.binding('http_parser') on every start.
-    const execArgv = ['--import', 'tsx', '--no-deprecation', ...(options.nodeOptions ?? [])];
+    const execArgv = ['--no-deprecation', ...(options.nodeOptions ?? [])];
     const spawned = performance.now();
     const child = fork(script, [], { execArgv, env: { ...process.env, ...options.env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     liveChildren.add(child);

@@ -6,8 +6,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { current, isDraft, produce, setAutoFreeze } from 'immer';
 import { DataFile, JSONFile } from 'lowdb/node';
 import type { z } from 'zod';
+
+// Documents are never changed outside a transaction; freezing them on every change would only cost.
+setAutoFreeze(false);
 
 /** The file exists but cannot be used; the bot must not start on it, nor overwrite it. */
 export class StoreFileError extends Error {
@@ -119,17 +123,20 @@ export class DocumentFile<T> implements Doc<T> {
 
   private async writeBatch(): Promise<void> {
     const batch = this.pending.splice(0);
-    let draft = structuredClone(this.current);
+    // Copy-on-write (immer): a change copies only what it touches and shares the rest, so a
+    // transaction on a large document costs what it changes; a change that throws leaves no trace.
+    let next = this.current;
     const applied: Array<{ item: PendingChange<T>; result: unknown }> = [];
     for (const item of batch) {
-      // Each change sees the ones before it; a copy lets a failing one be undone without the others.
-      const before = batch.length > 1 ? structuredClone(draft) : undefined;
       try {
-        const result = item.change(draft);
-        this.assertWritable(draft);
+        let result: unknown;
+        const produced = produce(next, (draft) => {
+          result = detached(item.change(draft as T));
+        }) as T;
+        this.assertWritable(produced);
+        next = produced;
         applied.push({ item, result });
       } catch (error) {
-        if (before) draft = before;
         item.reject(error);
       }
     }
@@ -137,13 +144,13 @@ export class DocumentFile<T> implements Doc<T> {
     try {
       if (!this.folderMade) await mkdir(dirname(this.path), { recursive: true });
       this.folderMade = true;
-      await this.adapter.write(draft);
+      await this.adapter.write(next);
       this.writeCount++;
     } catch (error) {
       for (const { item } of applied) item.reject(new StoreWriteError(this.path, error));
       return;
     }
-    this.current = draft;
+    this.current = next;
     this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
     for (const { item, result } of applied) item.resolve(result);
   }
@@ -153,6 +160,20 @@ export class DocumentFile<T> implements Doc<T> {
     const invalid = this.schema?.safeParse(draft);
     if (invalid && !invalid.success) throw new Error(`refused to write ${this.path}: ${invalid.error.issues[0]?.path.join('.')} ${invalid.error.issues[0]?.message}`);
   }
+}
+
+/**
+ * What a change returns may be part of its draft, which is revoked once the change is done: such
+ * parts are replaced by plain copies (also inside a returned object or array).
+ */
+function detached(value: unknown): unknown {
+  if (isDraft(value)) return current(value);
+  if (Array.isArray(value)) return value.some(isDraft) ? value.map(detached) : value;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const entries = Object.entries(value);
+    return entries.some(([, v]) => isDraft(v)) ? Object.fromEntries(entries.map(([k, v]) => [k, detached(v)])) : value;
+  }
+  return value;
 }
 
 interface PendingChange<T> {
