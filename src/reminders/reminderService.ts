@@ -38,6 +38,8 @@ function dayNumber(day: string): number {
 
 /** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
 const PARTNERS_PER_SLICE = 20;
+/** Partner files written at once when recording due reminders. */
+const RECORD_BATCH = 4;
 
 export interface ReminderContext {
   partnerTenantId: string;
@@ -111,11 +113,16 @@ export class ReminderService {
 
   /** Records what `findDue` found, before anything is sent; returns how many were queued. */
   async record(work: readonly DueWork[]): Promise<number> {
-    await inBatches(work, ({ tenantId, today, due }) =>
+    // A few files at a time: the synchronous part of each write (copy, check, serialise) adds up,
+    // and the event loop must stay free for turns in between.
+    await inBatches(
+      work,
+      ({ tenantId, today, due }) =>
       this.store.partner(tenantId).update((draft) => {
         this.prune(draft, today);
         for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
       }),
+      RECORD_BATCH,
     );
     return work.reduce((sum, { due }) => sum + due.filter(({ record }) => record.status === 'queued').length, 0);
   }
