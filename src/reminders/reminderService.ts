@@ -118,10 +118,10 @@ export class ReminderService {
     await inBatches(
       work,
       ({ tenantId, today, due }) =>
-      this.store.partner(tenantId).update((draft) => {
-        this.prune(draft, today);
-        for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
-      }),
+        this.store.partner(tenantId).update((draft) => {
+          this.prune(draft, today);
+          for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
+        }),
       RECORD_BATCH,
     );
     return work.reduce((sum, { due }) => sum + due.filter(({ record }) => record.status === 'queued').length, 0);
