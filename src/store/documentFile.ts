@@ -8,6 +8,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';
 import { DataFile, JSONFile } from 'lowdb/node';
+import { problemInChange } from './changedParts.js';
 import type { z } from 'zod';
 
 // Documents are never changed outside a transaction; freezing them on every change would only cost.
@@ -46,6 +47,8 @@ export class DocumentFile<T> implements Doc<T> {
 
   /** Modification time of the file as last read or written, to notice another process's write. */
   private knownMtime = 0;
+  /** Set by the first refresh(): only then is the file's time tracked after each write. */
+  private sharedWithOtherProcesses = false;
 
   private constructor(
     readonly path: string,
@@ -90,6 +93,7 @@ export class DocumentFile<T> implements Doc<T> {
    * bot runs). Only for documents shared between processes; the bot's own files have one writer.
    */
   refresh(): Promise<void> {
+    this.sharedWithOtherProcesses = true;
     const run = this.queue.then(async () => {
       const mtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
       if (mtime !== 0 && mtime !== this.knownMtime) await this.load();
@@ -133,7 +137,7 @@ export class DocumentFile<T> implements Doc<T> {
         const produced = produce(next, (draft) => {
           result = detached(item.change(draft as T));
         }) as T;
-        this.assertWritable(produced);
+        this.assertWritable(next, produced);
         next = produced;
         applied.push({ item, result });
       } catch (error) {
@@ -151,14 +155,14 @@ export class DocumentFile<T> implements Doc<T> {
       return;
     }
     this.current = next;
-    this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    if (this.sharedWithOtherProcesses) this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
     for (const { item, result } of applied) item.resolve(result);
   }
 
   /** A value that would make the file unreadable at the next start is refused before it is written. */
-  private assertWritable(draft: T): void {
-    const invalid = this.schema?.safeParse(draft);
-    if (invalid && !invalid.success) throw new Error(`refused to write ${this.path}: ${invalid.error.issues[0]?.path.join('.')} ${invalid.error.issues[0]?.message}`);
+  private assertWritable(previous: T, next: T): void {
+    const problem = this.schema && problemInChange(this.schema, previous, next);
+    if (problem) throw new Error(`refused to write ${this.path}: ${problem}`);
   }
 }
 
