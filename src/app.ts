@@ -9,16 +9,16 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import restify from 'restify';
 import { Conversations } from './bot/conversations.js';
+import { TeamsOfferChannel } from './bot/offerChannel.js';
 import { PartnerSetupBot } from './bot/partnerSetupBot.js';
+import { notifyScheduledSwitches, reminderMessage } from './bot/reminderMessages.js';
+import type { Commerce } from './commerce/commerce.js';
 import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
 import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
-import type { Commerce } from './commerce/commerce.js';
 import type { Config } from './config.js';
-import { TeamsOfferChannel } from './bot/offerChannel.js';
 import { DelegationService } from './delegation/delegationService.js';
+import { messagesFor } from './i18n/index.js';
 import { PartnerService } from './partners/partnerService.js';
-import { indexAllCustomers } from './store/customerIndex.js';
-import { notifyScheduledSwitches, reminderMessage } from './bot/reminderMessages.js';
 import { DeliveryQueue } from './reminders/deliveryQueue.js';
 import { ReminderService } from './reminders/reminderService.js';
 import { ReminderScheduler } from './reminders/scheduler.js';
@@ -27,6 +27,7 @@ import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
+import { indexAllCustomers } from './store/customerIndex.js';
 import { JsonFileStore } from './store/store.js';
 
 export interface AppOptions {
@@ -59,9 +60,10 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
   const store = await JsonFileStore.open(config.DATA_DIR);
+  const backend: Commerce = commerce ?? embeddedCommerce;
   const setups = new SetupService(
     store,
-    commerce ?? embeddedCommerce,
+    backend,
     hashKey,
     now,
     {
@@ -75,7 +77,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     log,
   );
   await setups.reconcile();
-  const accounts = new AccountService(store, commerce ?? embeddedCommerce, setups, now, log);
+  const accounts = new AccountService(store, backend, setups, now, log);
   const partners = new PartnerService(store, now);
 
   const auth = new ConfigurationBotFrameworkAuthentication(
@@ -91,11 +93,11 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: unknown) => {
     log.error({ err: error, type: context.activity.type }, 'unhandled turn error');
-    await context.sendActivity('Sorry, something went wrong and nothing was changed. Please try again.').catch(() => undefined);
+    await context.sendActivity(messagesFor(context.activity.locale).t.notice.failed).catch(() => undefined);
   };
   const conversations = new Conversations(store, adapter, config.MicrosoftAppId ?? '', now, log);
   const offers = new TeamsOfferChannel(partners, conversations);
-  const delegation = new DelegationService(store, commerce ?? embeddedCommerce, offers, now, config.OFFER_DAYS, log);
+  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
   await indexAllCustomers(store);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
@@ -103,7 +105,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
   });
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
-  const renewals = new RenewalService(store, commerce ?? embeddedCommerce, setups, now, log);
+  const renewals = new RenewalService(store, backend, setups, now, log);
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
   const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, offers, reminders, renewals, lifecycle, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
