@@ -8,6 +8,7 @@ import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import restify from 'restify';
+import { z } from 'zod';
 import { Conversations } from './bot/conversations.js';
 import { TeamsOfferChannel } from './bot/offerChannel.js';
 import { PartnerSetupBot } from './bot/partnerSetupBot.js';
@@ -53,6 +54,13 @@ export interface App {
 }
 
 const MAX_FIELD_LENGTH = 2000;
+
+/** The parts of an incoming activity the adapter relies on before any of the bot's code runs. */
+const ActivityShape = z.looseObject({
+  type: z.string().min(1).max(100),
+  serviceUrl: z.string().max(2000).optional(),
+  locale: z.string().max(100).optional(),
+});
 
 export async function createApp({ config, log, now = () => new Date(), commerce }: AppOptions): Promise<App> {
   await mkdir(config.DATA_DIR, { recursive: true });
@@ -114,6 +122,12 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const server = restify.createServer({ name: 'partner-setup-bot', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false }));
   server.post('/api/messages', async (req, res) => {
+    // The adapter checks these outside its own error handling, so a malformed body would be a 500.
+    const shape = ActivityShape.safeParse(req.body);
+    if (!shape.success) {
+      res.send(400, { error: { code: 'BadArgument', message: `not an activity: ${shape.error.issues[0]?.path.join('.') || 'body'} ${shape.error.issues[0]?.message}` } });
+      return;
+    }
     await adapter.process(req, res, (context) => bot.run(context));
   });
   server.get('/healthz', (_req, res, next) => {

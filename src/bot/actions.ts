@@ -407,7 +407,7 @@ const renewalActions = {
     return billingCard(m, result.customer, result.subscription, renewals.switchDay(actor.tenantId, result.subscription), { text: m.t.billing.unscheduled, style: 'good' });
   }),
 
-  'reminder.snooze': action(z.object({ key: z.string().min(1).max(200) }), async (turn, data) => {
+  'reminder.snooze': action(z.object({ key: z.string().max(200).regex(/^[\w-]+\|\d{4}-\d{2}-\d{2}\|\w+$/) }), async (turn, data) => {
     const { m, reminders, renewals, actor } = turn;
     const snoozed = await reminders.snooze(actor, data.key);
     const found = snoozed && renewals.find(actor.tenantId, snoozed.record.customerTenantId, snoozed.record.subscriptionId);

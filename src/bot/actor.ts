@@ -3,9 +3,20 @@ import type { Activity } from 'botbuilder';
 import { z } from 'zod';
 import type { Actor } from '../setups/setupService.js';
 
+/**
+ * Ids become keys of stored records; names that JavaScript gives a meaning on every object would let
+ * a forged activity reach Object.prototype, so they are no valid id.
+ */
+const id = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !['__proto__', 'constructor', 'prototype'].includes(value), 'reserved name');
+
 const TeamsIdentity = z.object({
-  from: z.looseObject({ id: z.string().min(1).max(500), name: z.string().max(500).optional(), aadObjectId: z.string().min(1).max(100).optional() }),
-  tenantId: z.string().min(1).max(100),
+  from: z.looseObject({ id: id(500), name: z.string().max(500).optional(), aadObjectId: id(100).optional() }),
+  tenantId: id(100),
 });
 
 /** The actor, or undefined when the activity does not come from a Teams user in an organisation. */

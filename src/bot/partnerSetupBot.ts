@@ -93,7 +93,8 @@ export class PartnerSetupBot extends ActivityHandler {
   }
 
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
+    // The manifest declares no other invokes (task modules, message extensions); say so plainly.
+    if (context.activity.name !== 'adaptiveCard/action') return { status: 400, body: { code: 'NotSupported', message: 'This bot answers only Adaptive Card actions.' } };
     const card = await this.answer(context, (turn) => {
       const envelope = InvokeEnvelope.safeParse(context.activity.value);
       if (!envelope.success) {

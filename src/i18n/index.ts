@@ -6,8 +6,9 @@ export type { Catalogue } from './en.js';
 export type Language = 'en' | 'de';
 export const catalogues: Record<Language, Catalogue> = { en, de };
 
-export function languageOf(locale: string | undefined): Language {
-  return locale?.toLowerCase().startsWith('de') ? 'de' : 'en';
+/** German for any German locale, English otherwise; anything that is not a locale string counts as none. */
+export function languageOf(locale: unknown): Language {
+  return typeof locale === 'string' && locale.toLowerCase().startsWith('de') ? 'de' : 'en';
 }
 
 /** Replaces each `{name}` with its value; values are plain data and are not interpreted further. */
@@ -57,6 +58,6 @@ function makeMessages(language: Language): Messages {
 
 const messages: Record<Language, Messages> = { en: makeMessages('en'), de: makeMessages('de') };
 
-export function messagesFor(locale: string | undefined): Messages {
+export function messagesFor(locale: unknown): Messages {
   return messages[languageOf(locale)];
 }

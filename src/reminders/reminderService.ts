@@ -295,8 +295,9 @@ export class ReminderService {
   /** "Remind me later": the reminder is put aside; the next one of the cycle comes on its day. */
   async snooze(actor: Actor, key: string): Promise<{ record: ReminderRecord; next?: { kind: ReminderKind; due: string } } | undefined> {
     const partner = this.store.partner(actor.tenantId);
-    const record = partner.data.reminders[key];
-    if (!record) return undefined;
+    // The key comes from a card: only the partner's own records count, never inherited properties.
+    if (!Object.hasOwn(partner.data.reminders, key)) return undefined;
+    const record = partner.data.reminders[key]!;
     await partner.update((draft) => void (draft.reminders[key]!.snoozed = true));
     return { record: partner.data.reminders[key]!, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data)), this.lifecycle) };
   }
