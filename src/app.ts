@@ -114,6 +114,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   });
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
   const renewals = new RenewalService(store, backend, setups, now, log);
+  await renewals.resumePending();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
   const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, offers, reminders, renewals, lifecycle, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.

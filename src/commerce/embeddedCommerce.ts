@@ -28,6 +28,8 @@ const CatalogEntrySchema = z.object({
   issuedAt: z.iso.datetime(),
   /** The customer tenant the key was redeemed for. */
   redeemedFor: z.string().optional(),
+  /** The renewal the key was redeemed for; a key whose renewal never reached the tenant is freed at open. */
+  renewal: z.string().optional(),
 });
 type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
 
@@ -130,8 +132,8 @@ export class EmbeddedCommerce implements Commerce {
     const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
     const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
     const commerce = new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle);
-    const rolledBack = await commerce.rollBackInterrupted();
-    if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations a crash interrupted');
+    const rolledBack = (await commerce.rollBackInterrupted()) + (await commerce.freeOrphanedRenewalKeys());
+    if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations and renewals a crash interrupted');
     return commerce;
   }
 
@@ -236,6 +238,7 @@ export class EmbeddedCommerce implements Commerce {
         if (entry?.status !== 'available') return false;
         entry.status = 'redeemed';
         entry.redeemedFor = tenant.tenantId;
+        entry.renewal = request.idempotencyKey;
         return true;
       });
       if (!redeemed) throw new CommerceError('keyUnavailable', 'key not available');
@@ -390,6 +393,33 @@ export class EmbeddedCommerce implements Commerce {
     await this.tenants.get(domainHash(record.domain)).update((draft) => {
       if (draft.tenants[record.domain]?.tenantId === record.tenantId) delete draft.tenants[record.domain];
     });
+  }
+
+  /** Keys redeemed for a renewal that the tenant never recorded (a crash between the two writes). */
+  private async freeOrphanedRenewalKeys(): Promise<number> {
+    let freed = 0;
+    for (const shard of this.catalog.all()) {
+      const orphans = Object.entries(shard.data.keys)
+        .filter(([, entry]) => entry.status === 'redeemed' && entry.renewal && !this.renewalRecorded(entry.redeemedFor, entry.renewal))
+        .map(([ref]) => ref);
+      if (orphans.length === 0) continue;
+      await shard.update((draft) => {
+        for (const ref of orphans) {
+          const entry = draft.keys[ref]!;
+          entry.status = 'available';
+          delete entry.redeemedFor;
+          delete entry.renewal;
+        }
+      });
+      freed += orphans.length;
+    }
+    return freed;
+  }
+
+  private renewalRecorded(tenantId: string | undefined, renewal: string): boolean {
+    const domain = tenantId && this.domains.get(tenantId);
+    const tenant = domain ? this.tenants.get(domainHash(domain)).data.tenants[domain] : undefined;
+    return tenant?.subscriptions.some((s) => s.renewals.includes(renewal)) ?? false;
   }
 
   private async rollBackInterrupted(): Promise<number> {

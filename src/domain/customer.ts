@@ -16,6 +16,8 @@ export const SubscriptionSchema = z.object({
   scheduledSwitch: z.object({ on: z.iso.date(), by: z.object({ id: z.string(), name: z.string() }) }).optional(),
   /** Renewal requests already applied, so a second press of the same card renews once. */
   renewalIds: z.array(z.string()).default([]),
+  /** A renewal sent to the backend and not yet answered: a retry or a restart finishes it. */
+  pendingRenewal: z.object({ requestId: z.string(), keyHandle: z.string() }).optional(),
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 

@@ -50,23 +50,52 @@ export class RenewalService {
       const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
       if (!found) return { ok: false, code: 'notFound' };
       if (found.subscription.renewalIds.includes(requestId)) return { ok: true, ...found };
+      const pending = found.subscription.pendingRenewal;
+      // The same press again after a crash or a lost answer: finish it with the key it had.
+      if (pending?.requestId === requestId) return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, pending, found.subscription.product);
       const normal = normaliseKey(typed);
       if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
       const checked = await this.setups.checkSingleKey(actor, normal.key);
       if (!checked.ok) return 'locked' in checked ? { ok: false, code: 'locked', until: checked.locked } : { ok: false, code: checked.code };
       if (checked.check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: checked.check.product };
-      let update: SubscriptionUpdate;
-      try {
-        update = await this.commerce.renewSubscription({ idempotencyKey: requestId, customerTenantId, subscriptionId, keyHandle: checked.check.handle });
-      } catch (error) {
-        const code = error instanceof CommerceError ? error.code : undefined;
-        if (code === 'tooFewSeats' || code === 'deprovisioned' || code === 'notPartnerBilled' || code === 'keyUnavailable') return { ok: false, code };
-        if (code === 'productMismatch') return { ok: false, code, keyProduct: checked.check.product };
-        throw error;
-      }
-      this.log.info({ tenantId: actor.tenantId, customerTenantId, subscriptionId, endDate: update.endDate }, 'subscription renewed with a product key');
-      return { ok: true, ...(await this.mirror(actor.tenantId, customerTenantId, update, requestId)) };
+      const intent = { requestId, keyHandle: checked.check.handle };
+      await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, pendingRenewal: intent }), false);
+      return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, intent, checked.check.product);
     });
+  }
+
+  /** Sends a recorded renewal to the backend (idempotent per request) and mirrors the answer. */
+  private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }, keyProduct: string): Promise<({ ok: true } & Switched) | ({ ok: false } & RenewRefusal)> {
+    let update: SubscriptionUpdate;
+    try {
+      update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandle: intent.keyHandle });
+    } catch (error) {
+      const code = error instanceof CommerceError ? error.code : undefined;
+      if (code === undefined || code === 'unknownTenant' || code === 'invalidRequest') throw error;
+      await this.change(tenantId, customerTenantId, subscriptionId, ({ pendingRenewal: _dropped, ...s }) => s, false);
+      if (code === 'productMismatch') return { ok: false, code, keyProduct };
+      if (code === 'tooFewSeats' || code === 'deprovisioned' || code === 'notPartnerBilled') return { ok: false, code };
+      return { ok: false, code: 'keyUnavailable' };
+    }
+    this.log.info({ tenantId, customerTenantId, subscriptionId, endDate: update.endDate }, 'subscription renewed with a product key');
+    return { ok: true, ...(await this.mirror(tenantId, customerTenantId, update, intent.requestId)) };
+  }
+
+  /** Finishes renewals a crash left between the partner's file and the backend. */
+  async resumePending(): Promise<number> {
+    let resumed = 0;
+    for (const partner of this.store.partners()) {
+      for (const customer of partner.data.customers) {
+        for (const subscription of customer.subscriptions) {
+          const intent = subscription.pendingRenewal;
+          if (!intent) continue;
+          await this.lock.run(customer.tenantId, () => this.applyRenewal(partner.data.tenantId, customer.tenantId, subscription.id, intent, subscription.product));
+          resumed++;
+        }
+      }
+    }
+    if (resumed > 0) this.log.warn({ resumed }, 'finished renewals a crash interrupted');
+    return resumed;
   }
 
   /** Moves the subscription to direct billing now; the new subscription starts today. */
@@ -113,8 +142,9 @@ export class RenewalService {
     return done;
   }
 
-  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription): Promise<Switched | undefined> {
-    return this.lock.run(customerTenantId, async () => {
+  /** Rewrites one subscription in the partner's file; `locked` false when the caller holds the lock. */
+  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, locked = true): Promise<Switched | undefined> {
+    const run = async () => {
       if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
       return this.store.partner(tenantId).update((doc) => {
         const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
@@ -122,7 +152,8 @@ export class RenewalService {
         customer.subscriptions[index] = change(customer.subscriptions[index]!);
         return { customer, subscription: customer.subscriptions[index]! };
       });
-    });
+    };
+    return locked ? this.lock.run(customerTenantId, run) : run();
   }
 
   /** Copies the backend's answer into the partner's file; a switch to direct billing clears a scheduled one. */
@@ -130,7 +161,7 @@ export class RenewalService {
     return this.store.partner(tenantId).update((doc) => {
       const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
       const index = customer.subscriptions.findIndex((s) => s.id === update.id);
-      const { scheduledSwitch, partnerOfRecord, ...current } = customer.subscriptions[index]!;
+      const { scheduledSwitch, partnerOfRecord, pendingRenewal: _done, ...current } = customer.subscriptions[index]!;
       const kept = update.billing === 'direct' ? {} : { ...(scheduledSwitch ? { scheduledSwitch } : {}), ...(partnerOfRecord ? { partnerOfRecord } : {}) };
       const renewalIds = renewalId ? [...current.renewalIds, renewalId] : current.renewalIds;
       customer.subscriptions[index] = { ...current, ...kept, renewalIds, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
