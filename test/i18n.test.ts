@@ -45,3 +45,11 @@ describe('message catalogues', () => {
     expect(de.date('2026-03-16T09:00:00Z')).to.equal('16. März 2026');
   });
 });
+
+describe('filling in what people typed', () => {
+  it('keeps a typed markdown link from becoming a link', () => {
+    const text = fill('{name} offers', { name: '[Fabrikam](https://evil.example)' });
+    expect(text).not.to.include('](');
+    expect(text.replace(/\u200b/g, '')).to.equal('[Fabrikam](https://evil.example) offers');
+  });
+});

@@ -11,9 +11,13 @@ export function languageOf(locale: unknown): Language {
   return typeof locale === 'string' && locale.toLowerCase().startsWith('de') ? 'de' : 'en';
 }
 
-/** Replaces each `{name}` with its value; values are plain data and are not interpreted further. */
+/**
+ * Replaces each `{name}` with its value; values are plain data and are not interpreted further.
+ * A value cannot form a markdown link (Teams renders "[text](url)" in card text as a link), so a
+ * name someone typed cannot turn into one in another person's card.
+ */
 export function fill(text: string, values: Record<string, string | number> = {}): string {
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]).replaceAll('](', ']\u200b(') : whole));
 }
 
 export interface Messages {
