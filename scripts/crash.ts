@@ -24,6 +24,7 @@ import { button, buttons, cardText, inputs, type Card } from '../test/support/ca
 import { FakeConnector } from '../test/support/connector.js';
 import { ACCOUNT, PROFILE } from '../test/support/journeys.js';
 import { TeamsUser } from '../test/support/teams.js';
+import { mulberry32 } from '../test/support/random.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'crash-test-key-hash-secret-0123456789abc';
@@ -41,17 +42,6 @@ function argument(name: string): string | undefined {
 const SEED = Number(argument('seed') ?? process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const TARGET_TURNS = Number(argument('turns') ?? 300);
 
-/** mulberry32: a tiny seeded PRNG, so the choices of a run (not its timing) can be repeated. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(SEED);
 const randomInt = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

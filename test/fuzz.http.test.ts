@@ -15,6 +15,7 @@ import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { ACCOUNT, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
+import { mulberry32 } from './support/random.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const INPUTS = 2200;
@@ -74,17 +75,6 @@ const FIELDS: Record<string, string[]> = {
   'reminder.snooze': ['key'],
 };
 
-/** mulberry32: a tiny seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = mulberry32(SEED);
 const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
