@@ -17,9 +17,14 @@ export type SubscriptionState = 'active' | 'expired' | 'disabled' | 'deprovision
 
 const DAY = 86_400_000;
 
+/** A calendar day (YYYY-MM-DD) as a count of days, cheap enough to compare over many subscriptions. */
+export function dayNumber(day: string): number {
+  return Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY;
+}
+
 /** Whole days from `from` to `to`, both calendar days (YYYY-MM-DD). */
 export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY);
+  return dayNumber(to) - dayNumber(from);
 }
 
 export function addDays(day: string, days: number): string {
@@ -51,17 +56,27 @@ export function renewedEndDate(endDate: string, today: string, termMonths: numbe
 export const REMINDER_KINDS = ['before60', 'before30', 'before7', 'before1', 'expired', 'disabled', 'deletionSoon'] as const;
 export type ReminderKind = (typeof REMINDER_KINDS)[number];
 
+/** When each reminder of a cycle falls due, in days from the end date, in order: the one place this lives. */
+export function reminderOffsets(days: LifecycleDays = DEFAULT_LIFECYCLE): Array<{ kind: ReminderKind; offset: number }> {
+  return [
+    { kind: 'before60', offset: -60 },
+    { kind: 'before30', offset: -30 },
+    { kind: 'before7', offset: -7 },
+    { kind: 'before1', offset: -1 },
+    { kind: 'expired', offset: 1 },
+    { kind: 'disabled', offset: days.graceDays },
+    { kind: 'deletionSoon', offset: days.deprovisionDays - 7 },
+  ];
+}
+
 /** The day each reminder of a cycle is due, in order. */
 export function reminderSchedule(endDate: string, days: LifecycleDays = DEFAULT_LIFECYCLE): Array<{ kind: ReminderKind; due: string }> {
-  return [
-    { kind: 'before60', due: addDays(endDate, -60) },
-    { kind: 'before30', due: addDays(endDate, -30) },
-    { kind: 'before7', due: addDays(endDate, -7) },
-    { kind: 'before1', due: addDays(endDate, -1) },
-    { kind: 'expired', due: addDays(endDate, 1) },
-    { kind: 'disabled', due: addDays(endDate, days.graceDays) },
-    { kind: 'deletionSoon', due: addDays(endDate, days.deprovisionDays - 7) },
-  ];
+  return reminderOffsets(days).map(({ kind, offset }) => ({ kind, due: addDays(endDate, offset) }));
+}
+
+/** The last reminder of the cycle due `fromEnd` days after the end date, if any is due yet. */
+export function latestDue(fromEnd: number, days: LifecycleDays = DEFAULT_LIFECYCLE): ReminderKind | undefined {
+  return reminderOffsets(days).findLast(({ offset }) => offset <= fromEnd)?.kind;
 }
 
 /**
@@ -70,11 +85,11 @@ export function reminderSchedule(endDate: string, days: LifecycleDays = DEFAULT_
  */
 export function dueReminder(endDate: string, today: string, handled: ReadonlySet<ReminderKind>, days: LifecycleDays = DEFAULT_LIFECYCLE): { send: ReminderKind; skip: ReminderKind[] } | undefined {
   if (daysBetween(endDate, today) >= days.deprovisionDays) return undefined;
-  const due = reminderSchedule(endDate, days).filter((r) => r.due <= today && !handled.has(r.kind));
+  const schedule = reminderSchedule(endDate, days);
+  const due = schedule.filter((r) => r.due <= today && !handled.has(r.kind));
   const latest = due.at(-1);
   if (!latest) return undefined;
   // A reminder already handled later in the cycle makes earlier ones moot too.
-  const schedule = reminderSchedule(endDate, days);
   const lastHandled = Math.max(-1, ...schedule.map((r, i) => (handled.has(r.kind) ? i : -1)));
   if (schedule.findIndex((r) => r.kind === latest.kind) < lastHandled) return undefined;
   return { send: latest.kind, skip: due.slice(0, -1).map((r) => r.kind) };

@@ -7,7 +7,7 @@ import type { Activity } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Customer, Subscription } from '../domain/customer.js';
-import { dueReminder, nextReminder, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import { addDays, dayNumber, dueReminder, latestDue, nextReminder, REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
@@ -29,11 +29,6 @@ export function localDay(at: Date, timeZone: string): string {
     dayFormats.set(timeZone, format);
   }
   return format.format(at);
-}
-
-/** A calendar day as a number of days, for cheap comparisons over many subscriptions. */
-function dayNumber(day: string): number {
-  return Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 86_400_000;
 }
 
 /** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
@@ -142,18 +137,6 @@ export class ReminderService {
     }
   }
 
-  /** The last reminder of the cycle due `fromEnd` days after the end date (-60 or later). */
-  private latestDueKind(fromEnd: number): ReminderKind {
-    const { graceDays, deprovisionDays } = this.lifecycle;
-    if (fromEnd >= deprovisionDays - 7) return 'deletionSoon';
-    if (fromEnd >= graceDays) return 'disabled';
-    if (fromEnd >= 1) return 'expired';
-    if (fromEnd >= -1) return 'before1';
-    if (fromEnd >= -7) return 'before7';
-    if (fromEnd >= -30) return 'before30';
-    return 'before60';
-  }
-
   /** The records a scan would add for one partner on `today`; nothing is written. */
   private dueIn(doc: PartnerDoc, today: string): Array<{ key: string; record: ReminderRecord }> {
     const out: Array<{ key: string; record: ReminderRecord }> = [];
@@ -165,11 +148,10 @@ export class ReminderService {
         const { id, endDate } = subscription;
         // Most subscriptions are far from any reminder, or already had the latest one due.
         const fromEnd = todayNumber - dayNumber(endDate);
-        if (fromEnd < -60 || fromEnd >= this.lifecycle.deprovisionDays) continue;
-        const latest = this.latestDueKind(fromEnd);
-        if (doc.reminders[reminderKey(id, endDate, latest)]) continue;
+        const latest = latestDue(fromEnd, this.lifecycle);
+        if (!latest || fromEnd >= this.lifecycle.deprovisionDays || doc.reminders[reminderKey(id, endDate, latest)]) continue;
         const handled = new Set<ReminderKind>();
-        for (const kind of ['before60', 'before30', 'before7', 'before1', 'expired', 'disabled', 'deletionSoon'] as const) {
+        for (const kind of REMINDER_KINDS) {
           if (doc.reminders[reminderKey(id, endDate, kind)]) handled.add(kind);
         }
         const choice = dueReminder(endDate, today, handled, this.lifecycle);
@@ -279,7 +261,7 @@ export class ReminderService {
   upcoming(tenantId: string, days = 60): Upcoming[] {
     const doc = this.store.partner(tenantId).data;
     const today = localDay(this.now(), timeZoneOf(doc));
-    const until = new Date(Date.parse(`${today}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+    const until = addDays(today, days);
     const list: Upcoming[] = [];
     for (const customer of doc.customers) {
       for (const subscription of customer.subscriptions) {
