@@ -9,7 +9,7 @@ import { ACCOUNT_FIELDS, validateNewUser, type AccountInput } from '../domain/ac
 import { PROFILE_FIELDS, type ProfileInput } from '../domain/profile.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { ConversationRef } from '../domain/conversation.js';
-import type { DelegationService } from '../delegation/delegationService.js';
+import type { CustomerLink, DelegationService } from '../delegation/delegationService.js';
 import type { PartnerService } from '../partners/partnerService.js';
 import type { ReminderService } from '../reminders/reminderService.js';
 import type { RenewalService, RenewRefusal } from '../renewals/renewalService.js';
@@ -30,6 +30,8 @@ export interface ActionTurn {
   reminders: ReminderService;
   renewals: RenewalService;
   now: () => Date;
+  /** The customer record behind the actor's tenant, when the actor writes from a customer's tenant. */
+  customer?: CustomerLink;
   /** This chat, when it is a personal one: where answers to an offer sent from here are reported. */
   reference?: ConversationRef;
   /** This chat, when it is a team channel: where "send reminders here" points. */

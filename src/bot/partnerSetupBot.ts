@@ -58,9 +58,8 @@ export class PartnerSetupBot extends ActivityHandler {
     super();
     this.onMessage(async (context, next) => {
       const card = await this.answer(context, async (turn) => {
-        const link = this.deps.delegation.link(turn.actor.tenantId);
         // Someone in a customer's tenant: the customer side (offers and ending delegation).
-        return link ? this.answerCustomer(context, turn, link) : this.answerText(turn, context.activity.text);
+        return turn.customer ? this.answerCustomer(context, turn, turn.customer) : this.answerText(turn, context.activity.text);
       });
       if (card) await this.sendCard(context, card);
       await next();
@@ -69,8 +68,7 @@ export class PartnerSetupBot extends ActivityHandler {
       const botAdded = context.activity.membersAdded?.some((member) => member.id === context.activity.recipient?.id);
       if (botAdded) {
         const card = await this.answer(context, async (turn) => {
-          const link = this.deps.delegation.link(turn.actor.tenantId);
-          return link ? this.answerCustomer(context, turn, link) : welcomeFor(turn);
+          return turn.customer ? this.answerCustomer(context, turn, turn.customer) : welcomeFor(turn);
         });
         if (card) await this.sendCard(context, card);
       }
@@ -208,7 +206,8 @@ export class PartnerSetupBot extends ActivityHandler {
         return noticeCard(m, { text: m.t.notice.teamsOnly, style: 'attention' });
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
-      if (!this.deps.delegation.link(actor.tenantId)) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
+      const customer = this.deps.delegation.link(actor.tenantId);
+      if (!customer) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
       const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, now, maxFieldLength } = this.deps;
       const type = context.activity.conversation?.conversationType;
       return await work({
@@ -224,6 +223,7 @@ export class PartnerSetupBot extends ActivityHandler {
         day: { today: renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',
+        customer,
         reference: personalReference(context.activity),
         channel: channelReference(context.activity),
         signInName: async () => (await TeamsInfo.getMember(context, context.activity.from.id)).userPrincipalName,
