@@ -70,6 +70,12 @@ export class DelegationService {
     return customer ? { partnerTenantId: entry.partnerTenantId, customer } : undefined;
   }
 
+  /** The same customer as it stands in the partner's file now, after changes made since `link` was read. */
+  private fresh(link: CustomerLink): CustomerLink {
+    const customer = this.store.partner(link.partnerTenantId).data.customers.find((c) => c.tenantId === link.customer.tenantId);
+    return { partnerTenantId: link.partnerTenantId, customer: customer ?? link.customer };
+  }
+
   /**
    * Whether the actor is the customer's admin: by Entra object id, or else by sign-in name from
    * Teams member info, after which the object id is remembered.
@@ -125,7 +131,7 @@ export class DelegationService {
       await this.changeCustomer(link, (customer) => void customer.offers.push(offer));
       // The customer index may be missing after a crash; the offer must still reach the admin.
       await indexCustomer(this.store, actor.tenantId, customerTenantId);
-      const delivery = await this.deliver(this.link(customerTenantId) ?? link, offerId);
+      const delivery = await this.deliver(this.fresh(link), offerId);
       return { offer: this.offer(actor.tenantId, customerTenantId, offerId)!, delivery };
     });
   }
@@ -170,14 +176,14 @@ export class DelegationService {
       if (!link || !offer) return { refused: 'offerNotFound' };
       if (!(await isAdmin(link))) return { refused: 'notAdmin', link };
       if (rules.isDue(offer, this.now())) await this.expireOffer(link, offer);
-      const current = this.link(actor.tenantId)!;
+      const current = this.fresh(link);
       const now = current.customer.offers.find((o) => o.id === offerId)!;
       if (now.status !== 'pending') return { refused: 'alreadyAnswered', link: current, offer: now };
       // The backend first: if saving fails afterwards, a retry finds the rights granted and saves again.
       if (accepted) await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, true);
       const answered = await this.changeOffer(current, offerId, (o) => rules.answer(o, accepted, { id: actor.userId, name: actor.name }, this.now()));
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId, accepted }, 'offer of delegated administration answered');
-      const after = this.link(actor.tenantId)!;
+      const after = this.fresh(link);
       await this.tellPartner(after, answered);
       return { link: after, offer: answered };
     });
@@ -192,7 +198,7 @@ export class DelegationService {
       if (offer.status !== 'pending') return { refused: 'notPending', offer };
       const link = { partnerTenantId: actor.tenantId, customer };
       const withdrawn = await this.changeOffer(link, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()));
-      await this.channel.refreshOffer(this.link(customerTenantId) ?? link, withdrawn);
+      await this.channel.refreshOffer(this.fresh(link), withdrawn);
       return { offer: withdrawn };
     });
   }
@@ -207,7 +213,7 @@ export class DelegationService {
       if (state.state !== 'active') return { refused: 'notActive', link };
       await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, false);
       const ended = await this.changeOffer(link, state.offer.id, (o) => rules.end(o, { id: actor.userId, name: actor.name }, this.now()));
-      const after = this.link(actor.tenantId)!;
+      const after = this.fresh(link);
       await this.tellPartner(after, ended);
       return { link: after, offer: ended };
     });
@@ -224,7 +230,7 @@ export class DelegationService {
           await this.lock.run(customer.tenantId, () => this.expireOffer(link, offer));
           expired++;
         }
-        const current = this.link(customer.tenantId) ?? { partnerTenantId: partner.data.tenantId, customer: partner.data.customers.find((c) => c.tenantId === customer.tenantId)! };
+        const current = this.fresh(link);
         for (const offer of current.customer.offers.filter((o) => o.partnerNotice === 'pending')) await this.tellPartner(current, offer);
       }
     }
@@ -261,7 +267,7 @@ export class DelegationService {
     const current = link.customer.offers.find((o) => o.id === offer.id);
     if (!current || !rules.isDue(current, this.now())) return;
     const expired = await this.changeOffer(link, offer.id, (o) => rules.expire(o, this.now()));
-    await this.channel.refreshOffer(this.link(link.customer.tenantId) ?? link, expired);
+    await this.channel.refreshOffer(this.fresh(link), expired);
     this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId: offer.id }, 'offer of delegated administration expired');
   }
 
