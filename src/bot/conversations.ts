@@ -2,9 +2,10 @@
  * Remembers where each staff member can be reached, and sends messages later (proactively).
  * References are refreshed from every personal-chat activity because Teams may move a tenant's serviceUrl.
  */
-import { TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
+import { MessageFactory, TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
 import { ConversationRefSchema, type ConversationRef } from '../domain/conversation.js';
+import { messagesFor, type Messages } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
 
@@ -64,6 +65,11 @@ export class Conversations {
     const member = this.store.partner(tenantId).data.members[userId];
     if (!member) return false;
     return (await this.deliver(member.conversation, message)).ok;
+  }
+
+  /** Sends a staff member a text composed in their language; false when the bot cannot reach them. */
+  tell(tenantId: string, userId: string, compose: (m: Messages) => string): Promise<boolean> {
+    return this.sendTo(tenantId, userId, MessageFactory.text(compose(messagesFor(this.localeOf(tenantId, userId)))));
   }
 
   /** Sends into a stored conversation and says whether Teams took it, or why not. */

@@ -18,7 +18,6 @@ export function reminderMessage(conversations: Conversations, lifecycle: Lifecyc
 /** Tells whoever scheduled a switch to direct billing that it ran. */
 export async function notifyScheduledSwitches(done: Array<{ tenantId: string; byId: string } & Switched>, conversations: Conversations): Promise<void> {
   for (const { tenantId, byId, customer, subscription } of done) {
-    const m = messagesFor(conversations.localeOf(tenantId, byId));
-    await conversations.sendTo(tenantId, byId, MessageFactory.text(fill(m.t.billing.ranScheduled, { product: subscription.product, customer: customer.name })));
+    await conversations.tell(tenantId, byId, (m) => fill(m.t.billing.ranScheduled, { product: subscription.product, customer: customer.name }));
   }
 }

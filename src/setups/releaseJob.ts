@@ -2,9 +2,8 @@
  * Releases reservations that ran out and tells each owner, also catching up on notices a restart
  * interrupted, and mends the reservation index where a step failed half-way.
  */
-import { MessageFactory } from 'botbuilder';
 import type { Logger } from 'pino';
-import { fill, messagesFor } from '../i18n/index.js';
+import { fill } from '../i18n/index.js';
 import type { Conversations } from '../bot/conversations.js';
 import type { SetupService } from './setupService.js';
 
@@ -12,13 +11,14 @@ export async function runReleaseSweep(setups: SetupService, conversations: Conve
   await setups.reconcile();
   const released = await setups.releaseDue();
   for (const { tenantId, setup } of setups.pendingReleaseNotices()) {
-    const m = messagesFor(conversations.localeOf(tenantId, setup.ownerId));
-    const text = fill(m.t.reserved.releaseNotice, {
-      keys: m.count(m.t.common.keyCount, setup.keys.length),
-      lastGroups: setup.keys.map((key) => key.lastGroup).join(', '),
-      date: m.date(setup.reservedUntil ?? setup.updatedAt),
-    });
-    if (await conversations.sendTo(tenantId, setup.ownerId, MessageFactory.text(text))) {
+    const told = await conversations.tell(tenantId, setup.ownerId, (m) =>
+      fill(m.t.reserved.releaseNotice, {
+        keys: m.count(m.t.common.keyCount, setup.keys.length),
+        lastGroups: setup.keys.map((key) => key.lastGroup).join(', '),
+        date: m.date(setup.reservedUntil ?? setup.updatedAt),
+      }),
+    );
+    if (told) {
       await setups.markReleaseNoticeSent(tenantId, setup.id);
     } else {
       log.warn({ tenantId, setupId: setup.id }, 'release notice not delivered yet; will retry on the next sweep');
