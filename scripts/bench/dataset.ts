@@ -4,7 +4,7 @@
  * the customer index `customers/<xx>.json` (sharded by the SHA-256 of the customer tenant id) and a
  * key catalogue minted through EmbeddedCommerce.issueKeys with the bot's KEY_HASH_SECRET.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,7 +14,10 @@ import type { z } from 'zod';
 import type { CustomerSchema, SubscriptionSchema } from '../../src/domain/customer.js';
 import { DEFAULT_LIFECYCLE, reminderSchedule } from '../../src/domain/lifecycle.js';
 import { isoDay } from '../../src/domain/subscriptions.js';
-import { reminderKey } from '../../src/reminders/reminderService.js';
+import { localDay, reminderKey } from '../../src/reminders/reminderService.js';
+import { shardName } from '../../src/store/shardedDocs.js';
+import { customerIndexHash } from '../../src/store/store.js';
+import { mulberry32 } from '../../test/support/random.js';
 import { CustomerIndexShardSchema, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
 
@@ -62,10 +65,6 @@ const PRODUCTS = ['Microsoft 365 Business Standard', 'Microsoft 365 Business Pre
 const COUNTRIES: Array<[country: string, language: string]> = [['DE', 'de'], ['AT', 'de'], ['CH', 'de'], ['GB', 'en'], ['US', 'en'], ['IE', 'en']];
 const WRITE_BATCH = 64;
 
-function dayIn(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
-
 /** The records the daily reminder runs would have written for these subscriptions up to `today`. */
 function sentReminders(customers: CustomerInput[], today: string, recipient: string): Record<string, unknown> {
   const records: Record<string, unknown> = {};
@@ -90,17 +89,6 @@ function sentReminders(customers: CustomerInput[], today: string, recipient: str
   return records;
 }
 
-/** A small deterministic PRNG, so runs of the benchmark see the same shape of data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY = 86_400_000;
 
@@ -182,7 +170,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     const partnerId = String(1_000_000 + p);
     const docCustomers = Array.from({ length: options.customersPerPartner }, (_, c) => customerFor(random, p, c, user, partnerId, now, options.subscriptionsPerCustomer));
     const timeZone = TIME_ZONES[p % TIME_ZONES.length]!;
-    const reminders = options.reminderState === 'today' ? sentReminders(docCustomers, dayIn(now, timeZone), user.userId) : {};
+    const reminders = options.reminderState === 'today' ? sentReminders(docCustomers, localDay(now, timeZone), user.userId) : {};
     reminderRecords += Object.keys(reminders).length;
     const raw = {
       schemaVersion: SCHEMA_VERSION,
@@ -210,15 +198,15 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     }
     const doc: PartnerDoc = parsed.data;
     for (const customer of doc.customers) {
-      const shardName = createHash('sha256').update(customer.tenantId).digest('hex').slice(0, 2);
-      let shard = index.get(shardName);
-      if (!shard) index.set(shardName, (shard = { schemaVersion: SCHEMA_VERSION, customers: {} }));
+      const name = shardName(customerIndexHash(customer.tenantId));
+      let shard = index.get(name);
+      if (!shard) index.set(name, (shard = { schemaVersion: SCHEMA_VERSION, customers: {} }));
       shard.customers[customer.tenantId] = { partnerTenantId: tenantId };
       customers++;
       subscriptions += customer.subscriptions.length;
     }
-    // Pretty-printed like lowdb's JSONFile, so the files look like the ones the bot writes itself.
-    const text = JSON.stringify(doc, null, 2);
+    // Compact, like the files the bot writes itself.
+    const text = JSON.stringify(doc);
     bytes += text.length;
     pending.push(writeFile(join(dir, 'partners', fileNameFor(tenantId)), text));
     if (pending.length >= WRITE_BATCH) {
@@ -227,7 +215,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     }
   }
   for (const [name, shard] of index) {
-    const text = JSON.stringify(CustomerIndexShardSchema.parse(shard), null, 2);
+    const text = JSON.stringify(CustomerIndexShardSchema.parse(shard));
     bytes += text.length;
     pending.push(writeFile(join(dir, 'customers', `${name}.json`), text));
   }

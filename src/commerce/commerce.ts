@@ -67,13 +67,7 @@ export interface RenewRequest {
 }
 
 /** A subscription as the backend holds it after a renewal or a switch of billing. */
-export interface SubscriptionUpdate {
-  id: string;
-  product: string;
-  seats: number;
-  assignedSeats: number;
-  startDate: string;
-  endDate: string;
+export interface SubscriptionUpdate extends Omit<CreatedSubscription, 'partnerOfRecord'> {
   billing: 'partner' | 'direct';
 }
 

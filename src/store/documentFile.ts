@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';
-import { DataFile, JSONFile } from 'lowdb/node';
+import { DataFile } from 'lowdb/node';
 import { problemInChange } from './changedParts.js';
 import type { z } from 'zod';
 
@@ -75,7 +75,7 @@ export class DocumentFile<T> implements Doc<T> {
     const mtime = (await stat(this.path)).mtimeMs;
     let raw: unknown;
     try {
-      raw = await new JSONFile<unknown>(this.path).read();
+      raw = await this.adapter.read();
     } catch (error) {
       throw new StoreFileError(this.path, (error as Error).message);
     }

@@ -17,6 +17,11 @@ export async function jsonFilesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
 }
 
+/** The file a hash belongs in: its first two hex digits. */
+export function shardName(hash: string): string {
+  return hash.slice(0, 2);
+}
+
 export class ShardedDocs<T> {
   private constructor(
     private readonly dir: string,
@@ -34,7 +39,7 @@ export class ShardedDocs<T> {
 
   /** The shard holding `hash`; created in memory when new and written on its first change. */
   get(hash: string): DocumentFile<T> {
-    const shard = hash.slice(0, 2);
+    const shard = shardName(hash);
     let doc = this.shards.get(shard);
     if (!doc) {
       doc = DocumentFile.fresh(join(this.dir, `${shard}.json`), this.empty(), this.schema);

@@ -31,7 +31,8 @@ export interface Store {
   customerIndex(customerTenantId: string): Doc<CustomerIndexShard>;
 }
 
-function hashOf(id: string): string {
+/** The hash that places a customer tenant in the index's shards. */
+export function customerIndexHash(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 
@@ -82,6 +83,6 @@ export class JsonFileStore implements Store {
   }
 
   customerIndex(customerTenantId: string): Doc<CustomerIndexShard> {
-    return this.customerShards.get(hashOf(customerTenantId));
+    return this.customerShards.get(customerIndexHash(customerTenantId));
   }
 }
