@@ -28,7 +28,6 @@ import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
-import { indexAllCustomers } from './store/customerIndex.js';
 import { JsonFileStore } from './store/store.js';
 
 export interface AppOptions {
@@ -67,7 +66,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
-  const store = await JsonFileStore.open(config.DATA_DIR);
+  const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
   const backend: Commerce = commerce ?? embeddedCommerce;
   const setups = new SetupService(
     store,
@@ -106,7 +105,6 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const conversations = new Conversations(store, adapter, config.MicrosoftAppId ?? '', now, log);
   const offers = new TeamsOfferChannel(partners, conversations);
   const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
-  await indexAllCustomers(store);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
@@ -178,6 +176,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
       await scheduler.stop();
       await startupRun;
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.flush();
     },
   };
 }

@@ -31,6 +31,7 @@ const EnvSchema = z
     GRACE_DAYS: count(30, 1, 365),
     DEPROVISION_DAYS: count(120, 2, 730),
     DEMO_KEY_COUNT: count(3, 0, 20),
+    STORE_RESIDENT_PARTNERS: count(256, 1, 100_000),
   })
   .superRefine((env, ctx) => {
     if (env.DEPROVISION_DAYS <= env.GRACE_DAYS) ctx.addIssue({ code: 'custom', path: ['DEPROVISION_DAYS'], message: 'must be greater than GRACE_DAYS' });

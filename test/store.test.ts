@@ -9,7 +9,6 @@ import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { newSetup, addKeys, startReserving } from '../src/domain/setup.js';
 import { SetupService } from '../src/setups/setupService.js';
 import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/documentFile.js';
-import { indexAllCustomers } from '../src/store/customerIndex.js';
 import { JsonFileStore } from '../src/store/store.js';
 
 const Counter = z.object({ schemaVersion: z.literal(1), n: z.number() });
@@ -78,33 +77,6 @@ describe('JSON file store', () => {
     expect(await readFile(join(dir, 'partners', 'tenant-a.json'), 'utf8')).not.to.include('passwd');
     const reopened = await JsonFileStore.open(dir);
     expect(reopened.partner('../../etc/passwd').data.guard.unknownKeysAt).to.have.length(1);
-  });
-
-  it('mends the customer index from the partner files after a crash between the two writes', async () => {
-    const store = await JsonFileStore.open(dir);
-    const customer = {
-      tenantId: 'cust-1',
-      name: 'Contoso',
-      domain: 'contoso.onmicrosoft.com',
-      country: 'DE',
-      language: 'de',
-      admin: { name: 'Eva', email: 'e@x', phone: '+49891234567', userPrincipalName: 'eva@contoso.onmicrosoft.com', objectId: 'o' },
-      createdAt: '2026-03-02T09:00:00.000Z',
-      createdBy: { id: 'u', name: 'U' },
-      setupId: '11111111-1111-4111-8111-111111111111',
-      subscriptions: [],
-      offers: [],
-      addedUsers: [],
-    };
-    await store.partner('partner-a').update((d) => void d.customers.push(customer));
-    // The process died here, before the index write.
-    const reopened = await JsonFileStore.open(dir);
-    expect(reopened.customerIndex('cust-1').data.customers['cust-1']).to.equal(undefined);
-    await indexAllCustomers(reopened);
-    expect(reopened.customerIndex('cust-1').data.customers['cust-1']).to.deep.equal({ partnerTenantId: 'partner-a' });
-    const files = await readdir(join(dir, 'customers'));
-    expect(files).to.have.length(1);
-    expect(await readFile(join(dir, 'customers', files[0]!), 'utf8')).not.to.include('Contoso');
   });
 
   it('undoes an interrupted confirmation and drops orphaned reservations at start-up', async () => {

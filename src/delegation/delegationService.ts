@@ -129,7 +129,7 @@ export class DelegationService {
       const offer = rules.newOffer(offerId, message, { id: actor.userId, name: actor.name }, this.now(), this.offerDays, from);
       const link = { partnerTenantId: actor.tenantId, customer: mine! };
       await this.changeCustomer(link, (customer) => void customer.offers.push(offer));
-      // The customer index may be missing after a crash; the offer must still reach the admin.
+      // The index entry may have failed to write when the customer was created; the offer must reach the admin.
       await indexCustomer(this.store, actor.tenantId, customerTenantId);
       const delivery = await this.deliver(this.fresh(link), offerId);
       return { offer: this.offer(actor.tenantId, customerTenantId, offerId)!, delivery };
@@ -222,7 +222,7 @@ export class DelegationService {
   /** Expires pending offers past their date and sends notices a restart or an outage held back. */
   async sweep(): Promise<number> {
     let expired = 0;
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('offers')) {
       for (const customer of partner.data.customers) {
         if (customer.offers.length === 0) continue;
         const link = { partnerTenantId: partner.data.tenantId, customer };

@@ -46,3 +46,9 @@ export function filterCustomers(customers: readonly Customer[], filter: string):
   if (!needle) return [...customers];
   return customers.filter((c) => c.name.toLocaleLowerCase().includes(needle) || c.domain.toLocaleLowerCase().includes(needle));
 }
+
+/** Whether a partner (by its partner ID, if known) is the subscription's partner of record and still bills it. */
+export function remindsPartner(partnerId: string | undefined, subscription: Subscription): boolean {
+  if (subscription.billing !== 'partner' || !subscription.partnerOfRecord) return false;
+  return partnerId === undefined || partnerId === subscription.partnerOfRecord;
+}

@@ -15,6 +15,11 @@ export type PartnerProfile = z.infer<typeof PartnerProfileSchema>;
 export const PROFILE_FIELDS = ['organisationName', 'partnerId', 'cloudEssentials', 'timeZone'] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
 export type ProfileInput = Partial<Record<ProfileField, string>>;
+/** Where reminders are timed: the profile's zone, UTC until the partner has chosen one. */
+export function timeZoneOf(profile: PartnerProfile | undefined): string {
+  return profile?.timeZone ?? 'UTC';
+}
+
 export type ProfileError = { field: ProfileField; code: 'required' | 'partnerIdSyntax' | 'timeZoneUnknown' | 'invalid' } | { field: ProfileField; code: 'tooLong'; max: number };
 
 export function isTimeZone(zone: string): boolean {

@@ -6,13 +6,15 @@
 import type { Activity } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { ConversationRef } from '../domain/conversation.js';
-import type { Customer, Subscription } from '../domain/customer.js';
+import { remindsPartner, type Customer, type Subscription } from '../domain/customer.js';
+import { timeZoneOf } from '../domain/profile.js';
 import { addDays, dayNumber, dueReminder, latestDue, nextReminder, REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../setups/setupService.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { inBatches } from '../store/shardedDocs.js';
+import { kindBit, NO_SWITCH } from '../store/partnerSummary.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
 
 export function reminderKey(subscriptionId: string, endDate: string, kind: ReminderKind): string {
@@ -47,10 +49,10 @@ export interface ReminderContext {
   recipientId: string;
 }
 
+/** A partner with reminders due on its own `today`. */
 export interface DueWork {
   tenantId: string;
   today: string;
-  due: Array<{ key: string; record: ReminderRecord }>;
 }
 
 export interface Upcoming {
@@ -58,16 +60,6 @@ export interface Upcoming {
   subscription: Subscription;
   kind: ReminderKind;
   due: string;
-}
-
-/** Whether the partner of this file is the subscription's partner of record and still bills it. */
-function remindsPartner(doc: PartnerDoc, subscription: Subscription): boolean {
-  if (subscription.billing !== 'partner' || !subscription.partnerOfRecord) return false;
-  return !doc.profile || doc.profile.partnerId === subscription.partnerOfRecord;
-}
-
-export function timeZoneOf(doc: PartnerDoc): string {
-  return doc.profile?.timeZone ?? 'UTC';
 }
 
 export class ReminderService {
@@ -90,36 +82,54 @@ export class ReminderService {
     return this.record(await this.findDue(timeZones));
   }
 
-  /** What is due everywhere today, found without writing (in slices, so turns keep flowing). */
+  /**
+   * The partners with a reminder due today, found from the summaries alone (no file is read), in
+   * slices so that turns keep flowing. Each partner's own file then says exactly what is due.
+   */
   async findDue(timeZones?: ReadonlySet<string>): Promise<DueWork[]> {
     const at = this.now();
     const work: DueWork[] = [];
     let scanned = 0;
-    for (const partner of this.store.partners()) {
+    for (const [tenantId, summary] of this.store.summaries()) {
       if (++scanned % PARTNERS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-      const doc = partner.data;
-      if (timeZones && !timeZones.has(timeZoneOf(doc))) continue;
-      const today = localDay(at, timeZoneOf(doc));
-      const due = this.dueIn(doc, today);
-      if (due.length > 0) work.push({ tenantId: doc.tenantId, today, due });
+      if (timeZones && !timeZones.has(summary.timeZone)) continue;
+      const today = localDay(at, summary.timeZone);
+      if (this.anyDue(summary.reminders, dayNumber(today))) work.push({ tenantId, today });
     }
     return work;
   }
 
-  /** Records what `findDue` found, before anything is sent; returns how many were queued. */
+  /** Whether a summary's subscriptions have a reminder due that is not recorded yet (see dueIn). */
+  private anyDue(reminders: readonly number[], todayNumber: number): boolean {
+    for (let i = 0; i < reminders.length; i += 3) {
+      const fromEnd = todayNumber - reminders[i]!;
+      const latest = latestDue(fromEnd, this.lifecycle);
+      if (!latest || fromEnd >= this.lifecycle.deprovisionDays || reminders[i + 2]! & kindBit(latest)) continue;
+      const switchDay = reminders[i + 1]!;
+      if (switchDay === NO_SWITCH || switchDay > todayNumber) return true;
+    }
+    return false;
+  }
+
+  /** Records what is due for the partners `findDue` found, before anything is sent; returns how many were queued. */
   async record(work: readonly DueWork[]): Promise<number> {
     // A few files at a time: the synchronous part of each write (copy, check, serialise) adds up,
     // and the event loop must stay free for turns in between.
-    await inBatches(
+    const queued = await inBatches(
       work,
-      ({ tenantId, today, due }) =>
-        this.store.partner(tenantId).update((draft) => {
+      async ({ tenantId, today }) => {
+        const partner = this.store.partner(tenantId);
+        const due = this.dueIn(partner.data, today);
+        if (due.length === 0) return 0;
+        await partner.update((draft) => {
           this.prune(draft, today);
           for (const { key, record } of due) if (!draft.reminders[key]) draft.reminders[key] = record;
-        }),
+        });
+        return due.filter(({ record }) => record.status === 'queued').length;
+      },
       RECORD_BATCH,
     );
-    return work.reduce((sum, { due }) => sum + due.filter(({ record }) => record.status === 'queued').length, 0);
+    return queued.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -144,7 +154,7 @@ export class ReminderService {
     const todayNumber = dayNumber(today);
     for (const customer of doc.customers) {
       for (const subscription of customer.subscriptions) {
-        if (!remindsPartner(doc, subscription)) continue;
+        if (!remindsPartner(doc.profile?.partnerId, subscription)) continue;
         const { id, endDate } = subscription;
         // Most subscriptions are far from any reminder, or already had the latest one due.
         const fromEnd = todayNumber - dayNumber(endDate);
@@ -178,14 +188,14 @@ export class ReminderService {
 
   private async deliverQueuedNow(): Promise<number> {
     let sent = 0;
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('queuedReminders')) {
       const tenantId = partner.data.tenantId;
       for (const [key, record] of Object.entries(partner.data.reminders)) {
         if (record.status !== 'queued') continue;
         const customer = partner.data.customers.find((c) => c.tenantId === record.customerTenantId);
         const subscription = customer?.subscriptions.find((s) => s.id === record.subscriptionId);
         // The subscription was renewed or moved to direct billing since: this reminder is moot.
-        if (!customer || !subscription || subscription.endDate !== record.endDate || !remindsPartner(partner.data, subscription)) {
+        if (!customer || !subscription || subscription.endDate !== record.endDate || !remindsPartner(partner.data.profile?.partnerId, subscription)) {
           await partner.update((draft) => void (draft.reminders[key] = { ...draft.reminders[key]!, status: 'skipped' }));
           continue;
         }
@@ -197,7 +207,7 @@ export class ReminderService {
 
   private async deliverOne(tenantId: string, key: string, customer: Customer, subscription: Subscription): Promise<boolean> {
     const partner = this.store.partner(tenantId);
-    const today = localDay(this.now(), timeZoneOf(partner.data));
+    const today = localDay(this.now(), timeZoneOf(partner.data.profile));
     // A second round reaches the fallback chats when the first found the chosen ones gone.
     for (let round = 0; round < 2 && partner.data.reminders[key]!.deliveredTo.length === 0; round++) {
       await this.sendToTargets(partner, tenantId, key, customer, subscription, today);
@@ -260,12 +270,12 @@ export class ReminderService {
   /** Reminders coming up in the next `days` days for the partner's subscriptions, soonest first. */
   upcoming(tenantId: string, days = 60): Upcoming[] {
     const doc = this.store.partner(tenantId).data;
-    const today = localDay(this.now(), timeZoneOf(doc));
+    const today = localDay(this.now(), timeZoneOf(doc.profile));
     const until = addDays(today, days);
     const list: Upcoming[] = [];
     for (const customer of doc.customers) {
       for (const subscription of customer.subscriptions) {
-        if (!remindsPartner(doc, subscription)) continue;
+        if (!remindsPartner(doc.profile?.partnerId, subscription)) continue;
         for (const { kind, due } of reminderSchedule(subscription.endDate, this.lifecycle)) {
           if (due >= today && due <= until && !doc.reminders[reminderKey(subscription.id, subscription.endDate, kind)]) list.push({ customer, subscription, kind, due });
         }
@@ -281,7 +291,7 @@ export class ReminderService {
     if (!Object.hasOwn(partner.data.reminders, key)) return undefined;
     const record = partner.data.reminders[key]!;
     await partner.update((draft) => void (draft.reminders[key]!.snoozed = true));
-    return { record: partner.data.reminders[key]!, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data)), this.lifecycle) };
+    return { record: partner.data.reminders[key]!, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
   }
 
   /** "send reminders here" in a team channel. */
@@ -291,6 +301,6 @@ export class ReminderService {
 
   /** The partners' time zones: the scheduler keeps one job per zone. */
   timeZones(): Set<string> {
-    return new Set([...this.store.partners()].map((p) => timeZoneOf(p.data)));
+    return new Set(Array.from(this.store.summaries(), ([, summary]) => summary.timeZone));
   }
 }

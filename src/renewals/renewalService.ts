@@ -8,7 +8,8 @@ import { CommerceError, type Commerce, type CommerceErrorCode, type Subscription
 import type { Customer, Subscription } from '../domain/customer.js';
 import { addDays } from '../domain/lifecycle.js';
 import { normaliseKey, type KeyProblem } from '../domain/productKey.js';
-import { localDay, timeZoneOf } from '../reminders/reminderService.js';
+import { localDay } from '../reminders/reminderService.js';
+import { timeZoneOf } from '../domain/profile.js';
 import type { Actor, SetupService } from '../setups/setupService.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';
@@ -41,7 +42,7 @@ export class RenewalService {
   }
 
   today(tenantId: string): string {
-    return localDay(this.now(), timeZoneOf(this.store.partner(tenantId).data));
+    return localDay(this.now(), timeZoneOf(this.store.partner(tenantId).data.profile));
   }
 
   /** Renews with a typed key; `requestId` comes from the card, so a double press renews once. */
@@ -84,7 +85,7 @@ export class RenewalService {
   /** Finishes renewals a crash left between the partner's file and the backend. */
   async resumePending(): Promise<number> {
     let resumed = 0;
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('pendingRenewal')) {
       for (const customer of partner.data.customers) {
         for (const subscription of customer.subscriptions) {
           const intent = subscription.pendingRenewal;
@@ -127,7 +128,7 @@ export class RenewalService {
   /** Runs the scheduled switches that are due in each partner's own day; returns them for notices. */
   async runScheduled(): Promise<Array<{ tenantId: string; byId: string } & Switched>> {
     const done: Array<{ tenantId: string; byId: string } & Switched> = [];
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('scheduledSwitch')) {
       const tenantId = partner.data.tenantId;
       const today = this.today(tenantId);
       for (const customer of partner.data.customers) {

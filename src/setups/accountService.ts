@@ -65,7 +65,7 @@ export class AccountService {
   /** Finishes creations a crash interrupted (the backend is idempotent); returns them for notices. */
   async resumeInterrupted(): Promise<Array<{ tenantId: string; result: CreateResult }>> {
     const resumed: Array<{ tenantId: string; result: CreateResult }> = [];
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('creating')) {
       const { tenantId } = partner.data;
       for (const setup of partner.data.setups.filter((s) => s.status === 'creating')) {
         const result = await this.setups.exclusive(setup.id, () => this.createNow(tenantId, setup));
@@ -99,6 +99,10 @@ export class AccountService {
       return { ok: false, reason, setup: back };
     }
     const customer = this.customerFrom(setup, created);
+    // The index first: an entry whose customer never reached the partner's file points at nothing
+    // and is harmless, while a customer missing from the index would not know its partner.
+    // Sending an offer writes the entry again, so one lost here is mended before it matters.
+    await indexCustomer(this.store, tenantId, customer.tenantId).catch((error) => this.log.warn({ err: error }, 'customer index not yet written'));
     // The customer and the completed setup are one write, so neither exists without the other.
     const completed = await this.store.partner(tenantId).update((doc) => {
       if (!doc.customers.some((c) => c.tenantId === customer.tenantId)) doc.customers.push(customer);
@@ -106,8 +110,6 @@ export class AccountService {
       doc.setups[index] = rules.complete(doc.setups[index]!, customer.tenantId, this.now());
       return doc.setups[index]!;
     });
-    // Recorded in the partner's file above; the index is mended at start-up if this write is lost.
-    await indexCustomer(this.store, tenantId, customer.tenantId).catch((error) => this.log.warn({ err: error }, 'customer index not yet written'));
     // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
     await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
     this.log.info({ tenantId, setupId: setup.id, customerTenantId: customer.tenantId, subscriptions: customer.subscriptions.length }, 'customer tenant created');

@@ -293,7 +293,7 @@ export class SetupService {
   /** Releases reservations that ran out; returns the released setups with their tenant, for notices. */
   async releaseDue(): Promise<Array<{ tenantId: string; setup: Setup }>> {
     const released: Array<{ tenantId: string; setup: Setup }> = [];
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('reserved')) {
       const { tenantId } = partner.data;
       for (const due of partner.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
         let releasedNow = false;
@@ -313,7 +313,7 @@ export class SetupService {
   /** Released setups whose owner has not been told yet (a notice survives a restart). */
   pendingReleaseNotices(): Array<{ tenantId: string; setup: Setup }> {
     const pending: Array<{ tenantId: string; setup: Setup }> = [];
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('releaseNotice')) {
       for (const setup of partner.data.setups) if (setup.releaseNotice === 'pending') pending.push({ tenantId: partner.data.tenantId, setup });
     }
     return pending;
@@ -332,7 +332,7 @@ export class SetupService {
     let undone = 0;
     // A confirmation in progress is `reserving` for moments; one older than this was interrupted.
     const interruptedBefore = this.now().getTime() - 5 * 60_000;
-    for (const partner of this.store.partners()) {
+    for (const partner of this.store.partnersWith('reserving')) {
       for (const setup of partner.data.setups.filter((s) => s.status === 'reserving' && (this.starting || Date.parse(s.updatedAt) < interruptedBefore))) {
         await this.undoReserving(partner.data.tenantId, setup.id);
         undone++;

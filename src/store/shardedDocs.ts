@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { DocumentFile } from './documentFile.js';
+import { DocumentFile, StoreFileError } from './documentFile.js';
 
 /** Loads files a few dozen at a time: in parallel, but without opening thousands at once. */
 export async function inBatches<T, R>(items: readonly T[], load: (item: T) => Promise<R>, size = 32): Promise<R[]> {
@@ -30,9 +30,16 @@ export class ShardedDocs<T> {
     private readonly shards: Map<string, DocumentFile<T>>,
   ) {}
 
-  static async open<S extends z.ZodType>(dir: string, schema: S, empty: () => z.infer<S>): Promise<ShardedDocs<z.infer<S>>> {
+  /**
+   * Loads every shard. A damaged shard stops the start (StoreFileError), unless the documents are a
+   * cache that can be rebuilt: then `rebuildDamaged` starts it empty and it is rewritten on its next change.
+   */
+  static async open<S extends z.ZodType>(dir: string, schema: S, empty: () => z.infer<S>, rebuildDamaged = false): Promise<ShardedDocs<z.infer<S>>> {
     const names = await jsonFilesIn(dir);
-    const docs = await inBatches(names, (name) => DocumentFile.open(join(dir, name), schema, empty));
+    const open = (name: string) => DocumentFile.open(join(dir, name), schema, empty);
+    const docs = await inBatches(names, (name) =>
+      rebuildDamaged ? open(name).catch((error) => (error instanceof StoreFileError ? DocumentFile.fresh(join(dir, name), empty(), schema as z.ZodType<z.infer<S>>) : Promise.reject(error))) : open(name),
+    );
     const shards = new Map(names.map((name, i) => [name.replace(/\.json$/, ''), docs[i]!] as const));
     return new ShardedDocs<z.infer<S>>(dir, empty, schema as z.ZodType<z.infer<S>>, shards);
   }

@@ -1,9 +1,16 @@
 /**
- * The bot's own data: one file per partner tenant plus a sharded reservation index.
+ * The bot's own data: one file per partner tenant plus sharded reservation and customer indexes.
  * A change rewrites only the files it touches, so its cost follows what changed, not what is stored.
+ *
+ * Partner files are loaded when first used and kept in a bounded cache; what the background jobs
+ * need to find their work (a summary per partner) stays in memory, and is cached on disk with the
+ * size and time of the file it was made from, so a start reads only the files changed since.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { DocumentFile, StoreFileError, type Doc } from './documentFile.js';
 import {
   CustomerIndexShardSchema,
@@ -15,20 +22,27 @@ import {
   emptyReservationShard,
   type PartnerDoc,
   type ReservationShard,
+  SCHEMA_VERSION,
 } from './documents.js';
 import { fileNameFor } from './fileNames.js';
+import { PartnerSummarySchema, summarise, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
 import { ShardedDocs, inBatches, jsonFilesIn } from './shardedDocs.js';
 
 /** The narrow interface the bot uses; a server database can implement it later. */
 export interface Store {
-  /** The partner tenant's document; an empty one when the tenant is new. */
+  /** The partner tenant's document (loaded on first use); an empty one when the tenant is new. */
   partner(tenantId: string): Doc<PartnerDoc>;
-  partners(): Iterable<Doc<PartnerDoc>>;
+  /** The partners whose files hold work of this kind for a background job. */
+  partnersWith(work: PartnerWork): Array<Doc<PartnerDoc>>;
+  /** Every partner's summary, without loading their files. */
+  summaries(): Iterable<readonly [tenantId: string, summary: PartnerSummary]>;
   /** The reservation shard that holds the key with this hash. */
   reservations(keyRef: string): Doc<ReservationShard>;
   reservationShards(): Iterable<Doc<ReservationShard>>;
   /** The index shard that says which partner set up this customer tenant. */
   customerIndex(customerTenantId: string): Doc<CustomerIndexShard>;
+  /** Writes what is still only in memory (the summaries' cache); call before the process ends. */
+  flush(): Promise<void>;
 }
 
 /** The hash that places a customer tenant in the index's shards. */
@@ -36,42 +50,106 @@ export function customerIndexHash(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 
+const SummaryEntrySchema = z.object({ tenantId: z.string().min(1), mtimeMs: z.number(), size: z.number().int(), summary: PartnerSummarySchema });
+type SummaryEntry = z.infer<typeof SummaryEntrySchema>;
+const SummaryShardSchema = z.object({ schemaVersion: z.literal(SCHEMA_VERSION), files: z.record(z.string(), SummaryEntrySchema) });
+type SummaryShard = z.infer<typeof SummaryShardSchema>;
+const emptySummaryShard = (): SummaryShard => ({ schemaVersion: SCHEMA_VERSION, files: {} });
+
+export interface StoreOptions {
+  /** Partner files kept in memory at most (least recently used ones are dropped first). */
+  residentPartners?: number;
+  /** How long a changed summary waits before the cache file is written (changes meanwhile join it). */
+  summaryFlushMs?: number;
+}
+
+/** The size and time of a partner file as last seen valid: a file that still matches needs no new check. */
+type FileStamp = Pick<SummaryEntry, 'mtimeMs' | 'size'>;
+
 export class JsonFileStore implements Store {
+  private readonly resident = new Map<string, DocumentFile<PartnerDoc>>();
+  private readonly summaryOf = new Map<string, PartnerSummary>();
+  private readonly validStamp = new Map<string, FileStamp>();
+  /** Changes under way per partner: a partner with changes under way is never dropped from memory. */
+  private readonly busy = new Map<string, number>();
+  /** Successful changes per partner, to notice one that happened while its file's time was read. */
+  private readonly changes = new Map<string, number>();
+  /** Partners whose cached summary is behind the one in memory. */
+  private readonly unflushed = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly partnersDir: string,
-    private readonly partnerDocs: Map<string, DocumentFile<PartnerDoc>>,
     private readonly shards: ShardedDocs<ReservationShard>,
     private readonly customerShards: ShardedDocs<CustomerIndexShard>,
+    private readonly summaryCache: ShardedDocs<SummaryShard>,
+    private readonly capacity: number,
+    private readonly flushMs: number,
   ) {}
 
-  /** Loads and validates every file now, so a damaged file stops the start, naming the file. */
-  static async open(dir: string): Promise<JsonFileStore> {
+  /**
+   * Reads the summaries' cache and every partner file changed since it was written (validating it,
+   * so a damaged file stops the start, naming the file); unchanged files are read when first used.
+   */
+  static async open(dir: string, options: StoreOptions = {}): Promise<JsonFileStore> {
     const partnersDir = join(dir, 'partners');
-    const partnerDocs = new Map<string, DocumentFile<PartnerDoc>>();
-    const names = await jsonFilesIn(partnersDir);
-    const docs = await inBatches(names, (name) => DocumentFile.open(join(partnersDir, name), PartnerDocSchema, () => emptyPartnerDoc('')));
-    docs.forEach((doc, i) => {
-      if (fileNameFor(doc.data.tenantId) !== names[i]) {
-        throw new StoreFileError(doc.path, `it holds tenant ${doc.data.tenantId}, which belongs in another file`);
-      }
-      partnerDocs.set(doc.data.tenantId, doc);
+    const [shards, customerShards, summaryCache] = await Promise.all([
+      ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard),
+      ShardedDocs.open(join(dir, 'customers'), CustomerIndexShardSchema, emptyCustomerIndexShard),
+      // A cache: a damaged shard only means its partners' files are read again.
+      ShardedDocs.open(join(dir, 'partner-summaries'), SummaryShardSchema, emptySummaryShard, true),
+    ]);
+    const store = new JsonFileStore(partnersDir, shards, customerShards, summaryCache, options.residentPartners ?? 256, options.summaryFlushMs ?? 1000);
+    await store.loadSummaries();
+    return store;
+  }
+
+  private async loadSummaries(): Promise<void> {
+    const names = await jsonFilesIn(this.partnersDir);
+    const stamps = await inBatches(names, (name) => stat(join(this.partnersDir, name)), 64);
+    const changed: string[] = [];
+    names.forEach((name, i) => {
+      const entry = this.cacheShard(name).data.files[name];
+      const { mtimeMs, size } = stamps[i]!;
+      if (entry && entry.mtimeMs === mtimeMs && entry.size === size && fileNameFor(entry.tenantId) === name) {
+        this.summaryOf.set(entry.tenantId, entry.summary);
+        this.validStamp.set(entry.tenantId, { mtimeMs, size });
+      } else changed.push(name);
     });
-    const shards = await ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard);
-    const customerShards = await ShardedDocs.open(join(dir, 'customers'), CustomerIndexShardSchema, emptyCustomerIndexShard);
-    return new JsonFileStore(partnersDir, partnerDocs, shards, customerShards);
+    const docs = await inBatches(changed, (name) => DocumentFile.open(join(this.partnersDir, name), PartnerDocSchema, () => emptyPartnerDoc('')));
+    docs.forEach((doc, i) => {
+      const tenantId = doc.data.tenantId;
+      if (fileNameFor(tenantId) !== changed[i]) throw new StoreFileError(doc.path, `it holds tenant ${tenantId}, which belongs in another file`);
+      this.summaryOf.set(tenantId, summarise(doc.data));
+      this.keep(tenantId, doc);
+      this.unflushed.add(tenantId);
+    });
+    // Entries of files that are gone would otherwise come back as partners with work.
+    const present = new Set(names);
+    for (const shard of this.summaryCache.all()) {
+      const gone = Object.keys(shard.data.files).filter((name) => !present.has(name));
+      if (gone.length > 0) await shard.update((draft) => gone.forEach((name) => delete draft.files[name]));
+    }
+    await this.flush();
   }
 
   partner(tenantId: string): Doc<PartnerDoc> {
-    let doc = this.partnerDocs.get(tenantId);
-    if (!doc) {
-      doc = DocumentFile.fresh(join(this.partnersDir, fileNameFor(tenantId)), emptyPartnerDoc(tenantId), PartnerDocSchema);
-      this.partnerDocs.set(tenantId, doc);
-    }
-    return doc;
+    const store = this;
+    return {
+      get data() {
+        return store.document(tenantId).data;
+      },
+      update: (change) => this.change(tenantId, change),
+    };
   }
 
-  partners(): Iterable<Doc<PartnerDoc>> {
-    return this.partnerDocs.values();
+  partnersWith(work: PartnerWork): Array<Doc<PartnerDoc>> {
+    return [...this.summaryOf].filter(([, summary]) => summary.work.includes(work)).map(([tenantId]) => this.partner(tenantId));
+  }
+
+  summaries(): Iterable<readonly [string, PartnerSummary]> {
+    return this.summaryOf.entries();
   }
 
   reservations(keyRef: string): Doc<ReservationShard> {
@@ -84,5 +162,121 @@ export class JsonFileStore implements Store {
 
   customerIndex(customerTenantId: string): Doc<CustomerIndexShard> {
     return this.customerShards.get(customerIndexHash(customerTenantId));
+  }
+
+  /** Writes the summaries changed since the last flush into their cache shards. */
+  flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(): Promise<void> {
+    await inBatches([...this.unflushed], async (tenantId) => {
+      // The entry must describe the file as it is: a change during the stat makes it wait for the next flush.
+      const before = this.changes.get(tenantId) ?? 0;
+      if (this.busy.has(tenantId)) return;
+      const name = fileNameFor(tenantId);
+      const stamp = await stat(join(this.partnersDir, name)).catch(() => undefined);
+      if (!stamp || this.busy.has(tenantId) || (this.changes.get(tenantId) ?? 0) !== before) return;
+      const entry = { tenantId, mtimeMs: stamp.mtimeMs, size: stamp.size, summary: this.summaryOf.get(tenantId)! };
+      this.unflushed.delete(tenantId);
+      this.validStamp.set(tenantId, entry);
+      await this.cacheShard(name).update((draft) => void (draft.files[name] = entry));
+    });
+    if (this.unflushed.size > 0) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => void this.flush().catch(() => this.scheduleFlush()), this.flushMs).unref();
+  }
+
+  private cacheShard(fileName: string): Doc<SummaryShard> {
+    return this.summaryCache.get(customerIndexHash(fileName));
+  }
+
+  private async change<R>(tenantId: string, change: (draft: PartnerDoc) => R): Promise<R> {
+    this.busy.set(tenantId, (this.busy.get(tenantId) ?? 0) + 1);
+    try {
+      const doc = this.document(tenantId);
+      const result = await doc.update(change);
+      this.changes.set(tenantId, (this.changes.get(tenantId) ?? 0) + 1);
+      this.summaryOf.set(tenantId, summarise(doc.data));
+      this.unflushed.add(tenantId);
+      this.scheduleFlush();
+      return result;
+    } finally {
+      const left = this.busy.get(tenantId)! - 1;
+      if (left === 0) this.busy.delete(tenantId);
+      else this.busy.set(tenantId, left);
+    }
+  }
+
+  /** The partner's document in memory, read from its file when not there (a small file: read at once). */
+  private document(tenantId: string): DocumentFile<PartnerDoc> {
+    const kept = this.resident.get(tenantId);
+    if (kept) {
+      // Most recently used last: the map's order is the order of dropping.
+      this.resident.delete(tenantId);
+      this.resident.set(tenantId, kept);
+      return kept;
+    }
+    const doc = this.read(tenantId);
+    this.keep(tenantId, doc);
+    return doc;
+  }
+
+  private read(tenantId: string): DocumentFile<PartnerDoc> {
+    const path = join(this.partnersDir, fileNameFor(tenantId));
+    let stamp: FileStamp;
+    let text: string;
+    try {
+      stamp = statSync(path);
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return DocumentFile.fresh(path, emptyPartnerDoc(tenantId), PartnerDocSchema);
+      throw new StoreFileError(path, (error as Error).message);
+    }
+    let data: PartnerDoc;
+    try {
+      data = JSON.parse(text) as PartnerDoc;
+    } catch (error) {
+      throw new StoreFileError(path, (error as Error).message);
+    }
+    // A file as this process last saw it valid needs no second check; anything else is checked now.
+    const known = this.validStamp.get(tenantId);
+    if (!known || known.mtimeMs !== stamp.mtimeMs || known.size !== stamp.size) {
+      const parsed = PartnerDocSchema.safeParse(data);
+      if (!parsed.success || parsed.data.tenantId !== tenantId) {
+        throw new StoreFileError(path, parsed.success ? `it holds tenant ${parsed.data.tenantId}` : `unexpected content at ${parsed.error.issues[0]?.path.join('.')}`);
+      }
+      data = parsed.data;
+      this.validStamp.set(tenantId, { mtimeMs: stamp.mtimeMs, size: stamp.size });
+    }
+    return DocumentFile.fresh(path, data, PartnerDocSchema);
+  }
+
+  private keep(tenantId: string, doc: DocumentFile<PartnerDoc>): void {
+    this.resident.set(tenantId, doc);
+    if (this.resident.size <= this.capacity) return;
+    for (const [id, candidate] of this.resident) {
+      if (this.resident.size <= this.capacity) break;
+      if (id === tenantId || this.busy.has(id)) continue;
+      this.rememberStamp(id, candidate);
+      this.resident.delete(id);
+    }
+  }
+
+  /** A dropped file was written by this process: its current time and size mark it as valid. */
+  private rememberStamp(tenantId: string, doc: DocumentFile<PartnerDoc>): void {
+    if (!this.changes.has(tenantId)) return;
+    try {
+      const { mtimeMs, size } = statSync(doc.path);
+      this.validStamp.set(tenantId, { mtimeMs, size });
+    } catch {
+      this.validStamp.delete(tenantId);
+    }
   }
 }
