@@ -21,7 +21,7 @@ async function partnerFile(dataDir: string): Promise<any> {
 
 async function tenantRecord(dataDir: string): Promise<any> {
   const dir = join(dataDir, 'commerce', 'tenants');
-  for (const file of await readdir(dir)) {
+  for (const file of (await readdir(dir)).filter((name) => name.endsWith('.json'))) {
     const tenants = Object.values<any>(JSON.parse(await readFile(join(dir, file), 'utf8')).tenants);
     if (tenants.length > 0) return tenants[0];
   }

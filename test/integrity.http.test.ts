@@ -13,7 +13,8 @@ const OTHER_PARTNER = 'c1b2c3d4-0000-4000-8000-000000000002';
 async function reservations(dataDir: string): Promise<Record<string, { tenantId: string; setupId: string }>> {
   const dir = join(dataDir, 'reservations');
   const all = {};
-  for (const file of await readdir(dir).catch(() => [])) Object.assign(all, JSON.parse(await readFile(join(dir, file), 'utf8')).reservations);
+  // Only the index files (`*.json`), not the backups beside them.
+  for (const file of (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.json'))) Object.assign(all, JSON.parse(await readFile(join(dir, file), 'utf8')).reservations);
   return all;
 }
 

@@ -46,6 +46,7 @@ export async function partnerFile(dataDir: string, tenantId: string): Promise<an
 export async function reservationCount(dataDir: string): Promise<number> {
   const dir = join(dataDir, 'reservations');
   let count = 0;
-  for (const file of await readdir(dir).catch(() => [])) count += Object.keys(JSON.parse(await readFile(join(dir, file), 'utf8')).reservations).length;
+  // Only the index files (`*.json`), not the backups beside them.
+  for (const file of (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.json'))) count += Object.keys(JSON.parse(await readFile(join(dir, file), 'utf8')).reservations).length;
   return count;
 }
