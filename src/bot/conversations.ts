@@ -53,7 +53,7 @@ export class Conversations {
   async remember(actor: Actor, activity: Activity, locale: string | undefined): Promise<void> {
     const conversation = personalReference(activity);
     if (!conversation) return;
-    const known = this.store.partner(actor.tenantId).data.members[actor.userId];
+    const known = this.store.head(actor.tenantId).members[actor.userId];
     if (known?.reachable && known.name === actor.name && known.locale === locale && sameConversation(known.conversation, conversation)) return;
     await this.store.partner(actor.tenantId).update((doc) => {
       doc.members[actor.userId] = { name: actor.name, locale, conversation, updatedAt: this.now().toISOString(), reachable: true };
@@ -62,7 +62,7 @@ export class Conversations {
 
   /** Sends to a staff member's personal chat; false when the bot cannot reach them. */
   async sendTo(tenantId: string, userId: string, message: Partial<Activity>): Promise<boolean> {
-    const member = this.store.partner(tenantId).data.members[userId];
+    const member = this.store.head(tenantId).members[userId];
     if (!member) return false;
     return (await this.deliver(member.conversation, message)).ok;
   }
@@ -112,6 +112,6 @@ export class Conversations {
   }
 
   localeOf(tenantId: string, userId: string): string | undefined {
-    return this.store.partner(tenantId).data.members[userId]?.locale;
+    return this.store.head(tenantId).members[userId]?.locale;
   }
 }

@@ -101,7 +101,7 @@ export class DelegationService {
   }
 
   eligible(partnerTenantId: string): boolean {
-    return this.store.partner(partnerTenantId).data.profile?.cloudEssentials === true;
+    return this.store.head(partnerTenantId).profile?.cloudEssentials === true;
   }
 
   /** What stops the partner from offering delegation to this customer now, if anything. */

@@ -13,7 +13,7 @@ export class PartnerService {
   ) {}
 
   profile(tenantId: string): PartnerProfile | undefined {
-    return this.store.partner(tenantId).data.profile;
+    return this.store.head(tenantId).profile;
   }
 
   /** The partner's name as customers read it: its profile's organisation name. */
@@ -23,7 +23,7 @@ export class PartnerService {
 
   /** The display name of the staff member who last changed the profile, as far as the bot knows it. */
   memberName(tenantId: string, userId: string): string {
-    return this.store.partner(tenantId).data.members[userId]?.name ?? userId;
+    return this.store.head(tenantId).members[userId]?.name ?? userId;
   }
 
   async saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }> {
@@ -38,7 +38,7 @@ export class PartnerService {
   }
 
   hasCustomers(tenantId: string): boolean {
-    return this.store.partner(tenantId).data.customers.length > 0;
+    return this.store.head(tenantId).hasCustomers;
   }
 
   customer(tenantId: string, customerTenantId: string): Customer | undefined {

@@ -42,7 +42,7 @@ export class RenewalService {
   }
 
   today(tenantId: string): string {
-    return localDay(this.now(), timeZoneOf(this.store.partner(tenantId).data.profile));
+    return localDay(this.now(), timeZoneOf(this.store.head(tenantId).profile));
   }
 
   /** Renews with a typed key; `requestId` comes from the card, so a double press renews once. */

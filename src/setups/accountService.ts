@@ -78,7 +78,7 @@ export class AccountService {
 
   private async createNow(tenantId: string, setup: Setup): Promise<CreateResult> {
     const account = setup.account!;
-    const profile = this.store.partner(tenantId).data.profile;
+    const profile = this.store.head(tenantId).profile;
     let created: CreatedTenant;
     try {
       created = await this.commerce.createTenant({

@@ -91,10 +91,7 @@ export class SetupService {
 
   /** Setups of the actor's organisation that still hold or gather keys, newest first. */
   openSetups(tenantId: string): Setup[] {
-    return this.store
-      .partner(tenantId)
-      .data.setups.filter(rules.isOpen)
-      .toSorted((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    return this.store.head(tenantId).openSetups;
   }
 
   /** The refusal for acting on this setup now, if any. `rev` is the revision the card showed. */

@@ -1,19 +1,35 @@
 /**
- * What the background jobs need to know about a partner without its file in memory: which jobs have
- * work there, its time zone, and the end dates of the subscriptions it is reminded of. Derived from
- * the document alone (a pure function), so it can always be rebuilt from the file.
+ * What the bot needs to know about a partner without its file in memory: the small part of the file
+ * most turns read (profile, staff, open setups), which background jobs have work there, its time
+ * zone, and the end dates of the subscriptions it is reminded of. Derived from the document alone
+ * (a pure function), so it can always be rebuilt from the file.
  */
 import { z } from 'zod';
 import { remindsPartner } from '../domain/customer.js';
 import { dayNumber, REMINDER_KINDS, type ReminderKind } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
-import type { PartnerDoc } from './documents.js';
+import { PartnerProfileSchema } from '../domain/profile.js';
+import { isOpen, SetupSchema } from '../domain/setup.js';
+import { MemberSchema, type PartnerDoc } from './documents.js';
 
 /** Work a background job may find in a partner's file; a job loads only the files flagged for it. */
 export const PARTNER_WORK = ['reserved', 'reserving', 'creating', 'releaseNotice', 'pendingRenewal', 'scheduledSwitch', 'offers', 'queuedReminders'] as const;
 export type PartnerWork = (typeof PARTNER_WORK)[number];
 
+/** The part of a partner's file that a greeting or a typed command reads: small, kept for every partner. */
+export const PartnerHeadSchema = z.object({
+  profile: PartnerProfileSchema.optional(),
+  members: z.record(z.string(), MemberSchema),
+  /** Unfinished setups, most recently changed first. */
+  openSetups: z.array(SetupSchema),
+  hasCustomers: z.boolean(),
+});
+export type PartnerHead = z.infer<typeof PartnerHeadSchema>;
+
+export const EMPTY_HEAD: PartnerHead = { members: {}, openSetups: [], hasCustomers: false };
+
 export const PartnerSummarySchema = z.object({
+  head: PartnerHeadSchema,
   timeZone: z.string(),
   work: z.array(z.enum(PARTNER_WORK)),
   /**
@@ -54,5 +70,7 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
       reminders.push(dayNumber(subscription.endDate), switchDay, recorded.get(`${subscription.id}|${subscription.endDate}`) ?? 0);
     }
   }
-  return { timeZone: timeZoneOf(doc.profile), work: [...work], reminders };
+  const openSetups = doc.setups.filter(isOpen).toSorted((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, openSetups, hasCustomers: doc.customers.length > 0 };
+  return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders };
 }

@@ -25,13 +25,15 @@ import {
   SCHEMA_VERSION,
 } from './documents.js';
 import { fileNameFor } from './fileNames.js';
-import { PartnerSummarySchema, summarise, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
+import { EMPTY_HEAD, PartnerSummarySchema, summarise, type PartnerHead, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
 import { ShardedDocs, inBatches, jsonFilesIn } from './shardedDocs.js';
 
 /** The narrow interface the bot uses; a server database can implement it later. */
 export interface Store {
   /** The partner tenant's document (loaded on first use); an empty one when the tenant is new. */
   partner(tenantId: string): Doc<PartnerDoc>;
+  /** The small part of the partner's file most turns read, without loading the file. */
+  head(tenantId: string): PartnerHead;
   /** The partners whose files hold work of this kind for a background job. */
   partnersWith(work: PartnerWork): Array<Doc<PartnerDoc>>;
   /** Every partner's summary, without loading their files. */
@@ -65,6 +67,15 @@ export interface StoreOptions {
 
 /** The size and time of a partner file as last seen valid: a file that still matches needs no new check. */
 type FileStamp = Pick<SummaryEntry, 'mtimeMs' | 'size'>;
+
+function stampOf(stats: { mtimeMs: number; size: number }): FileStamp {
+  return { mtimeMs: stats.mtimeMs, size: stats.size };
+}
+
+/** Within a millisecond: copies and restores (cp -p, fs.cp) keep a file's time only to about that. */
+function sameStamp(a: FileStamp | undefined, b: FileStamp): boolean {
+  return a !== undefined && Math.abs(a.mtimeMs - b.mtimeMs) < 1 && a.size === b.size;
+}
 
 export class JsonFileStore implements Store {
   private readonly resident = new Map<string, DocumentFile<PartnerDoc>>();
@@ -111,10 +122,10 @@ export class JsonFileStore implements Store {
     const changed: string[] = [];
     names.forEach((name, i) => {
       const entry = this.cacheShard(name).data.files[name];
-      const { mtimeMs, size } = stamps[i]!;
-      if (entry && entry.mtimeMs === mtimeMs && entry.size === size && fileNameFor(entry.tenantId) === name) {
+      const stamp = stampOf(stamps[i]!);
+      if (entry && sameStamp(entry, stamp) && fileNameFor(entry.tenantId) === name) {
         this.summaryOf.set(entry.tenantId, entry.summary);
-        this.validStamp.set(entry.tenantId, { mtimeMs, size });
+        this.validStamp.set(entry.tenantId, stamp);
       } else changed.push(name);
     });
     const docs = await inBatches(changed, (name) => DocumentFile.open(join(this.partnersDir, name), PartnerDocSchema, () => emptyPartnerDoc('')));
@@ -142,6 +153,10 @@ export class JsonFileStore implements Store {
       },
       update: (change) => this.change(tenantId, change),
     };
+  }
+
+  head(tenantId: string): PartnerHead {
+    return this.summaryOf.get(tenantId)?.head ?? EMPTY_HEAD;
   }
 
   partnersWith(work: PartnerWork): Array<Doc<PartnerDoc>> {
@@ -179,9 +194,9 @@ export class JsonFileStore implements Store {
       const before = this.changes.get(tenantId) ?? 0;
       if (this.busy.has(tenantId)) return;
       const name = fileNameFor(tenantId);
-      const stamp = await stat(join(this.partnersDir, name)).catch(() => undefined);
-      if (!stamp || this.busy.has(tenantId) || (this.changes.get(tenantId) ?? 0) !== before) return;
-      const entry = { tenantId, mtimeMs: stamp.mtimeMs, size: stamp.size, summary: this.summaryOf.get(tenantId)! };
+      const stats = await stat(join(this.partnersDir, name)).catch(() => undefined);
+      if (!stats || this.busy.has(tenantId) || (this.changes.get(tenantId) ?? 0) !== before) return;
+      const entry = { tenantId, ...stampOf(stats), summary: this.summaryOf.get(tenantId)! };
       this.unflushed.delete(tenantId);
       this.validStamp.set(tenantId, entry);
       await this.cacheShard(name).update((draft) => void (draft.files[name] = entry));
@@ -233,7 +248,7 @@ export class JsonFileStore implements Store {
     let stamp: FileStamp;
     let text: string;
     try {
-      stamp = statSync(path);
+      stamp = stampOf(statSync(path));
       text = readFileSync(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return DocumentFile.fresh(path, emptyPartnerDoc(tenantId), PartnerDocSchema);
@@ -246,14 +261,13 @@ export class JsonFileStore implements Store {
       throw new StoreFileError(path, (error as Error).message);
     }
     // A file as this process last saw it valid needs no second check; anything else is checked now.
-    const known = this.validStamp.get(tenantId);
-    if (!known || known.mtimeMs !== stamp.mtimeMs || known.size !== stamp.size) {
+    if (!sameStamp(this.validStamp.get(tenantId), stamp)) {
       const parsed = PartnerDocSchema.safeParse(data);
       if (!parsed.success || parsed.data.tenantId !== tenantId) {
         throw new StoreFileError(path, parsed.success ? `it holds tenant ${parsed.data.tenantId}` : `unexpected content at ${parsed.error.issues[0]?.path.join('.')}`);
       }
       data = parsed.data;
-      this.validStamp.set(tenantId, { mtimeMs: stamp.mtimeMs, size: stamp.size });
+      this.validStamp.set(tenantId, stamp);
     }
     return DocumentFile.fresh(path, data, PartnerDocSchema);
   }
@@ -273,8 +287,7 @@ export class JsonFileStore implements Store {
   private rememberStamp(tenantId: string, doc: DocumentFile<PartnerDoc>): void {
     if (!this.changes.has(tenantId)) return;
     try {
-      const { mtimeMs, size } = statSync(doc.path);
-      this.validStamp.set(tenantId, { mtimeMs, size });
+      this.validStamp.set(tenantId, stampOf(statSync(doc.path)));
     } catch {
       this.validStamp.delete(tenantId);
     }

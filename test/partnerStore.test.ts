@@ -1,0 +1,123 @@
+/**
+ * The partner files' layout: read when first used, kept in a bounded cache, and summarised for the
+ * background jobs, with the summaries cached on disk next to each file's size and time.
+ */
+import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import type { Customer } from '../src/domain/customer.js';
+import { newSetup } from '../src/domain/setup.js';
+import { DelegationService } from '../src/delegation/delegationService.js';
+import { indexCustomer } from '../src/store/customerIndex.js';
+import { StoreFileError } from '../src/store/documentFile.js';
+import { JsonFileStore } from '../src/store/store.js';
+
+function customer(tenantId: string, endDate: string): Customer {
+  return {
+    tenantId,
+    name: `Customer ${tenantId}`,
+    domain: `${tenantId}.onmicrosoft.com`,
+    country: 'DE',
+    language: 'de',
+    admin: { name: 'Eva', email: 'e@x', phone: '+49891234567', userPrincipalName: `eva@${tenantId}.onmicrosoft.com`, objectId: 'o' },
+    createdAt: '2026-03-02T09:00:00.000Z',
+    createdBy: { id: 'u', name: 'U' },
+    setupId: '11111111-1111-4111-8111-111111111111',
+    subscriptions: [{ id: `${tenantId}-s`, product: 'Microsoft 365 Business Standard', seats: 5, assignedSeats: 1, startDate: '2026-03-02', endDate, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }],
+    offers: [],
+    addedUsers: [],
+  };
+}
+
+const jsonFiles = async (dir: string) => (await readdir(dir)).filter((name) => name.endsWith('.json'));
+const partnerFile = (dir: string, tenantId: string) => join(dir, 'partners', `${tenantId}.json`);
+
+describe('partner files and their summaries', () => {
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'psb-partners-'))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('keeps only a bounded number of partners in memory and loses no change when dropping one', async () => {
+    const store = await JsonFileStore.open(dir, { residentPartners: 2 });
+    const tenants = Array.from({ length: 8 }, (_, i) => `partner-${i}`);
+    // Changes to many partners at once, interleaved, with room for only two in memory.
+    await Promise.all(tenants.flatMap((tenantId, i) => Array.from({ length: 5 }, (_, n) => store.partner(tenantId).update((doc) => void doc.customers.push(customer(`c${i}-${n}`, '2027-03-02'))))));
+    for (const tenantId of tenants) expect(store.partner(tenantId).data.customers, tenantId).to.have.length(5);
+    const reopened = await JsonFileStore.open(dir, { residentPartners: 2 });
+    for (const [i, tenantId] of tenants.entries()) {
+      expect(reopened.partner(tenantId).data.customers.map((c) => c.tenantId).sort()).to.deep.equal([0, 1, 2, 3, 4].map((n) => `c${i}-${n}`));
+    }
+  });
+
+  it('reads an unchanged file only when it is first used', async () => {
+    const store = await JsonFileStore.open(dir);
+    await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    await store.flush();
+    // Damaged behind the bot's back, with its size and time kept: the start cannot notice it ...
+    const path = partnerFile(dir, 'partner-a');
+    const { size, atime, mtime } = await stat(path);
+    await writeFile(path, '#'.repeat(size));
+    await utimes(path, atime, mtime);
+    const reopened = await JsonFileStore.open(dir);
+    expect([...reopened.summaries()].map(([tenantId]) => tenantId)).to.deep.equal(['partner-a']);
+    // ... and the first use does, naming the file.
+    expect(() => reopened.partner('partner-a').data).to.throw(StoreFileError, path);
+  });
+
+  it('finds the partners with work for a background job from their summaries, also after a restart', async () => {
+    const store = await JsonFileStore.open(dir);
+    const setup = { ...newSetup('22222222-2222-4222-8222-222222222222', { id: 'u', name: 'U' }, new Date('2026-03-02T09:00:00Z')), status: 'creating' as const };
+    await store.partner('busy').update((doc) => void doc.setups.push(setup));
+    await store.partner('idle').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    const withCreation = (s: JsonFileStore) => s.partnersWith('creating').map((p) => p.data.tenantId);
+    expect(withCreation(store)).to.deep.equal(['busy']);
+    await store.flush();
+    const reopened = await JsonFileStore.open(dir);
+    expect(withCreation(reopened)).to.deep.equal(['busy']);
+    await reopened.partner('busy').update((doc) => void (doc.setups[0]!.status = 'completed'));
+    expect(withCreation(reopened)).to.deep.equal([]);
+    const summary = new Map(reopened.summaries()).get('idle')!;
+    expect(summary.reminders, 'one subscription: end day, no switch, nothing recorded').to.have.length(3);
+  });
+
+  it('reads again at start a file changed since its summary was cached, or after a crash before the cache was written', async () => {
+    const store = await JsonFileStore.open(dir, { summaryFlushMs: 3_600_000 });
+    await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    await store.flush();
+    // A change whose summary never reached the cache: the process ended before the next flush.
+    await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c2', '2027-04-02')));
+    const afterCrash = await JsonFileStore.open(dir);
+    expect(new Map(afterCrash.summaries()).get('partner-a')!.reminders).to.have.length(6);
+    // A file edited while the bot was stopped (a restore from a backup, say).
+    const path = partnerFile(dir, 'partner-a');
+    const doc = JSON.parse(await readFile(path, 'utf8'));
+    doc.customers.push(customer('c3', '2027-05-02'));
+    await writeFile(path, JSON.stringify(doc));
+    const afterEdit = await JsonFileStore.open(dir);
+    expect(new Map(afterEdit.summaries()).get('partner-a')!.reminders).to.have.length(9);
+  });
+
+  it('rebuilds a damaged summary cache from the partner files instead of refusing to start', async () => {
+    const store = await JsonFileStore.open(dir);
+    await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    await store.flush();
+    const cacheDir = join(dir, 'partner-summaries');
+    for (const name of await jsonFiles(cacheDir)) await writeFile(join(cacheDir, name), '{"truncated');
+    const reopened = await JsonFileStore.open(dir);
+    expect(new Map(reopened.summaries()).get('partner-a')!.reminders).to.have.length(3);
+    for (const name of await jsonFiles(cacheDir)) expect(JSON.parse(await readFile(join(cacheDir, name), 'utf8')).files, 'rewritten').to.have.property('partner-a.json');
+  });
+
+  it('leaves an index entry without its customer harmless after a crash between the two writes', async () => {
+    const store = await JsonFileStore.open(dir);
+    // The account service writes the index first; the process died before the partner's file.
+    await indexCustomer(store, 'partner-a', 'c1');
+    const reopened = await JsonFileStore.open(dir);
+    const delegation = new DelegationService(reopened, undefined as never, undefined as never, () => new Date(), 90, pino({ level: 'silent' }));
+    expect(delegation.link('c1'), 'no customer, so nobody is taken for its admin').to.equal(undefined);
+    await reopened.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    expect(delegation.link('c1')?.partnerTenantId).to.equal('partner-a');
+  });
+});
