@@ -7,14 +7,8 @@ import { expect } from 'chai';
 import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/documentFile.js';
 import { CounterSchema, emptyCounter } from './support/counter.js';
 import { injectDiskFault, type FaultCode, type FaultyOperation } from './support/diskFaults.js';
+import { snapshotFolder } from './support/folderSnapshot.js';
 import { mulberry32 } from './support/random.js';
-
-/** Every file in the folder with its bytes, hidden temporary files included. */
-async function folderState(dir: string): Promise<Record<string, string>> {
-  const state: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) state[name] = (await readFile(join(dir, name))).toString('base64');
-  return state;
-}
 
 describe('backups of the database files', () => {
   let dir: string;
@@ -68,14 +62,14 @@ describe('backups of the database files', () => {
       const doc = await open();
       await doc.update((d) => void (d.n = 1));
       await doc.update((d) => void (d.n = 2));
-      const before = await folderState(dir);
+      const before = await snapshotFolder(dir);
       const faults = [injectDiskFault(dir, operation, code)];
       if (operation === 'copyFile') faults.push(injectDiskFault(dir, 'link', 'EPERM'));
       const error = await doc.update((d) => void (d.n = 3)).catch((e: unknown) => e).finally(() => faults.forEach((f) => f.clear()));
       expect(faults[0]!.hits, 'the fault was met').to.be.above(0);
       expect(error).to.be.instanceOf(StoreWriteError);
       expect((error as StoreWriteError).message).to.include(code);
-      expect(await folderState(dir)).to.deep.equal(before);
+      expect(await snapshotFolder(dir)).to.deep.equal(before);
       expect(doc.data.n).to.equal(2);
       expect(await doc.update((d) => (d.n = 3)), 'the same change once the fault is gone').to.equal(3);
     });

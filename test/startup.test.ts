@@ -1,11 +1,13 @@
 /** The real entry point as `npm start` runs it: configuration, demo keys, refusing bad files, authentication. */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startBot } from './support/botHarness.js';
+import { FakeConnector } from './support/connector.js';
+import { TeamsUser } from './support/teams.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -74,14 +76,41 @@ describe('starting the bot', function () {
     expect(run.stderr).to.include('RESERVATION_DAYS:');
   });
 
-  it('refuses to start on a damaged database file, naming it, and leaves it as it was', async () => {
-    await mkdir(join(dir, 'partners'), { recursive: true });
+  const damaged: Array<[string, Buffer]> = [
+    ['truncated', Buffer.from('{"schemaVersion":1,"tenantId":"tenant-a","setu')],
+    ['garbage', Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x22, 0x0a, 0xc3, 0x28, 0x89, 0x50, 0x4e, 0x47])],
+  ];
+  for (const [what, content] of damaged) {
+    it(`refuses to start on a ${what} partner file, naming it, and leaves it byte for byte as it was`, async () => {
+      await mkdir(join(dir, 'partners'), { recursive: true });
+      const path = join(dir, 'partners', 'tenant-a.json');
+      await writeFile(path, content);
+      const run = await runBot({ DATA_DIR: dir, PORT: String(await freePort()) });
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.include(`Cannot read the database file ${path}`);
+      expect(run.stderr).to.include('restore it from a backup or move it away');
+      expect(await readFile(path)).to.deep.equal(content);
+    });
+  }
+
+  it('names the backup of a damaged file, and starts again once the backup is copied over it', async () => {
+    const bot = await startBot({}, { dataDir: dir });
+    const connector = await new FakeConnector().start();
+    // Two writes of the partner file: the member is remembered, then again under a new name.
+    for (const name of ['Anna', 'Anna Berg']) await new TeamsUser({ botUrl: bot.url, connector, tenantId: 'tenant-a', userId: 'anna', name }).say('help');
+    await bot.app.stop();
+    await connector.stop();
     const path = join(dir, 'partners', 'tenant-a.json');
-    await writeFile(path, '{"schemaVersion":1,"tenantId":"tenant-a","setu');
-    const run = await runBot({ DATA_DIR: dir, PORT: String(await freePort()) });
-    expect(run.code).to.equal(1);
-    expect(run.stderr).to.include(`Cannot read the database file ${path}`);
-    expect(await readFile(path, 'utf8')).to.equal('{"schemaVersion":1,"tenantId":"tenant-a","setu');
+    const backup = `${path}.bak`;
+    await writeFile(path, '{"schemaVersion":1,"tenantId":"tena');
+
+    const refused = await runBot({ DATA_DIR: dir, PORT: String(await freePort()) });
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.include(`${backup} holds its previous version: stop the bot, copy tenant-a.json.bak over tenant-a.json and start again`);
+    await copyFile(backup, path);
+    const restored = await runBot({ DATA_DIR: dir, PORT: String(await freePort()) }, /listening on/);
+    expect(restored.stderr).not.to.include('Cannot read');
+    expect(restored.stdout).to.include('listening on');
   });
 });
 
