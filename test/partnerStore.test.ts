@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { Customer } from '../src/domain/customer.js';
-import { newSetup } from '../src/domain/setup.js';
 import { DelegationService } from '../src/delegation/delegationService.js';
 import { indexCustomer } from '../src/store/customerIndex.js';
 import { StoreFileError } from '../src/store/documentFile.js';
@@ -68,16 +67,18 @@ describe('partner files and their summaries', () => {
 
   it('finds the partners with work for a background job from their summaries, also after a restart', async () => {
     const store = await JsonFileStore.open(dir);
-    const setup = { ...newSetup('22222222-2222-4222-8222-222222222222', { id: 'u', name: 'U' }, new Date('2026-03-02T09:00:00Z')), status: 'creating' as const };
-    await store.partner('busy').update((doc) => void doc.setups.push(setup));
+    // A renewal a crash interrupted: the start-up finishes it, so it must be found without reading every file.
+    const renewing = customer('c0', '2027-03-02');
+    renewing.subscriptions[0]!.pendingRenewal = { requestId: 'r1', keyHandle: 'a'.repeat(64) };
+    await store.partner('busy').update((doc) => void doc.customers.push(renewing));
     await store.partner('idle').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
-    const withCreation = (s: JsonFileStore) => s.partnersWith('creating').map((p) => p.data.tenantId);
-    expect(withCreation(store)).to.deep.equal(['busy']);
+    const withRenewal = (s: JsonFileStore) => s.partnersWith('pendingRenewal').map((p) => p.data.tenantId);
+    expect(withRenewal(store)).to.deep.equal(['busy']);
     await store.flush();
     const reopened = await JsonFileStore.open(dir);
-    expect(withCreation(reopened)).to.deep.equal(['busy']);
-    await reopened.partner('busy').update((doc) => void (doc.setups[0]!.status = 'completed'));
-    expect(withCreation(reopened)).to.deep.equal([]);
+    expect(withRenewal(reopened)).to.deep.equal(['busy']);
+    await reopened.partner('busy').update((doc) => void delete doc.customers[0]!.subscriptions[0]!.pendingRenewal);
+    expect(withRenewal(reopened)).to.deep.equal([]);
     const summary = new Map(reopened.summaries()).get('idle')!;
     expect(summary.reminders, 'one subscription: end day, no switch, nothing recorded').to.have.length(3);
   });

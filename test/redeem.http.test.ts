@@ -149,7 +149,7 @@ describe('redeeming product keys over HTTP', () => {
     const keys = await bot.mintKeys(1);
     const review = await enterKeys(anna, keys[0]!);
     const setupId = buttons(review).find((b) => b.verb === 'redeem.confirm')!.data.setupId;
-    const before = await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8');
+    const before = (await partnerFile(bot.dataDir, PARTNER)).setups;
 
     const outsider = user(OTHER_PARTNER, 'user-eve', 'Eve');
     for (const verb of ['redeem.confirm', 'setup.discard', 'redeem.back']) {
@@ -167,7 +167,7 @@ describe('redeeming product keys over HTTP', () => {
     const refused = await colleague.invoke('redeem.confirm', { setupId, rev: 1 });
     expect(cardText(refused.card)).to.include('This setup belongs to Anna Berg');
     expect(buttons(refused.card)).to.have.length(0);
-    expect((await partnerFile(bot.dataDir, PARTNER)).setups).to.deep.equal(JSON.parse(before).setups);
+    expect((await partnerFile(bot.dataDir, PARTNER)).setups).to.deep.equal(before);
     expect(await reservationCount(bot.dataDir)).to.equal(0);
   });
 

@@ -69,14 +69,17 @@ describe('JSON file store', () => {
   it('keeps each partner tenant in its own file and hashes unsafe tenant ids', async () => {
     const store = await JsonFileStore.open(dir);
     await store.partner('tenant-a').update((d) => void (d.members.x = { name: 'A', conversation: { serviceUrl: 's', channelId: 'msteams', conversation: { id: 'c' } }, updatedAt: new Date().toISOString(), reachable: true }));
-    await store.partner('../../etc/passwd').update((d) => void d.guard.unknownKeysAt.push(new Date().toISOString()));
+    await store.partner('../../etc/passwd').update((d) => void (d.members.y = { name: 'B', conversation: { serviceUrl: 's', channelId: 'msteams', conversation: { id: 'd' } }, updatedAt: new Date().toISOString(), reachable: true }));
+    await store.setupBook('../../etc/passwd').update((d) => void d.guard.unknownKeysAt.push(new Date().toISOString()));
     const files = (await readdir(join(dir, 'partners'))).sort();
     expect(files).to.have.length(2);
     expect(files).to.include('tenant-a.json');
     expect(files.find((f) => f !== 'tenant-a.json')).to.match(/^_h-[0-9a-f]{40}\.json$/);
     expect(await readFile(join(dir, 'partners', 'tenant-a.json'), 'utf8')).not.to.include('passwd');
     const reopened = await JsonFileStore.open(dir);
-    expect(reopened.partner('../../etc/passwd').data.guard.unknownKeysAt).to.have.length(1);
+    expect(Object.keys(reopened.partner('../../etc/passwd').data.members)).to.deep.equal(['y']);
+    expect(reopened.setupBook('../../etc/passwd').data.guard.unknownKeysAt).to.have.length(1);
+    expect((await readdir(join(dir, 'setups'))).filter((f) => f.endsWith('.json'))).to.deep.equal([files.find((f) => f !== 'tenant-a.json')]);
   });
 
   it('undoes an interrupted confirmation and drops orphaned reservations at start-up', async () => {
@@ -84,7 +87,7 @@ describe('JSON file store', () => {
     const now = new Date('2026-03-02T09:00:00Z');
     const key = { id: '00000000-0000-4000-8000-000000000001', ref: 'a'.repeat(64), handle: 'a'.repeat(64), lastGroup: 'ABCDE', product: 'P', seats: 1, termMonths: 12 };
     const setup = startReserving(addKeys(newSetup('11111111-1111-4111-8111-111111111111', { id: 'u', name: 'U' }, now), [key], now), now);
-    await store.partner('t').update((d) => void d.setups.push(setup));
+    await store.setupBook('t').update((d) => void d.setups.push(setup));
     await store.reservations(key.ref).update((d) => void (d.reservations[key.ref] = { tenantId: 't', setupId: setup.id, reservedAt: now.toISOString() }));
     const orphan = 'b'.repeat(64);
     await store.reservations(orphan).update((d) => void (d.reservations[orphan] = { tenantId: 't', setupId: '22222222-2222-4222-8222-222222222222', reservedAt: now.toISOString() }));
@@ -93,7 +96,7 @@ describe('JSON file store', () => {
     const commerce = await EmbeddedCommerce.open(dir, createKeyHasher('x'.repeat(32)), () => now);
     const service = new SetupService(reopened, commerce, createKeyHasher('x'.repeat(32)), () => now, limits, pino({ level: 'silent' }));
     expect(await service.reconcile()).to.deep.equal({ undone: 1, dropped: 1 });
-    expect(reopened.partner('t').data.setups[0]!.status).to.equal('reviewing');
+    expect(reopened.setupBook('t').data.setups[0]!.status).to.equal('reviewing');
     expect(Object.keys(reopened.reservations(key.ref).data.reservations)).to.have.length(0);
     expect(Object.keys(reopened.reservations(orphan).data.reservations)).to.have.length(0);
   });

@@ -18,7 +18,7 @@ import { localDay, reminderKey } from '../../src/reminders/reminderService.js';
 import { shardName } from '../../src/store/shardedDocs.js';
 import { customerIndexHash } from '../../src/store/store.js';
 import { mulberry32 } from '../../test/support/random.js';
-import { CustomerIndexShardSchema, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
+import { CustomerIndexShardSchema, PARTNER_DOC_VERSION, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
 
 export interface DatasetOptions {
@@ -173,7 +173,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     const reminders = options.reminderState === 'today' ? sentReminders(docCustomers, localDay(now, timeZone), user.userId) : {};
     reminderRecords += Object.keys(reminders).length;
     const raw = {
-      schemaVersion: SCHEMA_VERSION,
+      schemaVersion: PARTNER_DOC_VERSION,
       tenantId,
       profile: {
         organisationName: `Bench Partner ${p}`,
@@ -183,13 +183,11 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
         updatedAt: new Date(now.getTime() - 30 * DAY).toISOString(),
         updatedBy: user.userId,
       },
-      setups: [],
       customers: docCustomers,
       members: {
         [user.userId]: { name: user.name, locale: LOCALE, conversation: conversationRef(user, serviceUrl), updatedAt: new Date(now.getTime() - DAY).toISOString() },
       },
       reminders,
-      guard: { unknownKeysAt: [] },
     };
     const parsed = PartnerDocSchema.safeParse(raw);
     if (!parsed.success) {

@@ -65,9 +65,9 @@ export class AccountService {
   /** Finishes creations a crash interrupted (the backend is idempotent); returns them for notices. */
   async resumeInterrupted(): Promise<Array<{ tenantId: string; result: CreateResult }>> {
     const resumed: Array<{ tenantId: string; result: CreateResult }> = [];
-    for (const partner of this.store.partnersWith('creating')) {
-      const { tenantId } = partner.data;
-      for (const setup of partner.data.setups.filter((s) => s.status === 'creating')) {
+    for (const book of this.store.setupBooks()) {
+      const { tenantId } = book.data;
+      for (const setup of book.data.setups.filter((s) => s.status === 'creating')) {
         const result = await this.setups.exclusive(setup.id, () => this.createNow(tenantId, setup));
         this.log.warn({ tenantId, setupId: setup.id, ok: result.ok }, 'resumed an interrupted account creation');
         resumed.push({ tenantId, result });
@@ -103,13 +103,12 @@ export class AccountService {
     // and is harmless, while a customer missing from the index would not know its partner.
     // Sending an offer writes the entry again, so one lost here is mended before it matters.
     await indexCustomer(this.store, tenantId, customer.tenantId).catch((error) => this.log.warn({ err: error }, 'customer index not yet written'));
-    // The customer and the completed setup are one write, so neither exists without the other.
-    const completed = await this.store.partner(tenantId).update((doc) => {
+    // The customer first, then the setup: a crash in between leaves the setup `creating`, and the
+    // creation is finished at the next start (the backend and this write are both idempotent).
+    await this.store.partner(tenantId).update((doc) => {
       if (!doc.customers.some((c) => c.tenantId === customer.tenantId)) doc.customers.push(customer);
-      const index = doc.setups.findIndex((s) => s.id === setup.id);
-      doc.setups[index] = rules.complete(doc.setups[index]!, customer.tenantId, this.now());
-      return doc.setups[index]!;
     });
+    const completed = await this.setups.updateSetup(tenantId, setup.id, (s) => rules.complete(s, customer.tenantId, this.now()));
     // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
     await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
     this.log.info({ tenantId, setupId: setup.id, customerTenantId: customer.tenantId, subscriptions: customer.subscriptions.length }, 'customer tenant created');

@@ -9,7 +9,6 @@ import type { KeyHasher } from '../commerce/keyHasher.js';
 import { lastGroup, parseKeyFields } from '../domain/productKey.js';
 import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey } from '../domain/setup.js';
-import type { PartnerDoc } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import { KeyedLock } from '../store/keyedLock.js';
 
@@ -86,12 +85,15 @@ export class SetupService {
   ) {}
 
   find(tenantId: string, setupId: string): Setup | undefined {
-    return this.store.partner(tenantId).data.setups.find((setup) => setup.id === setupId);
+    return this.store.setupBook(tenantId).data.setups.find((setup) => setup.id === setupId);
   }
 
   /** Setups of the actor's organisation that still hold or gather keys, newest first. */
   openSetups(tenantId: string): Setup[] {
-    return this.store.head(tenantId).openSetups;
+    return this.store
+      .setupBook(tenantId)
+      .data.setups.filter(rules.isOpen)
+      .toSorted((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
 
   /** The refusal for acting on this setup now, if any. `rev` is the revision the card showed. */
@@ -290,9 +292,9 @@ export class SetupService {
   /** Releases reservations that ran out; returns the released setups with their tenant, for notices. */
   async releaseDue(): Promise<Array<{ tenantId: string; setup: Setup }>> {
     const released: Array<{ tenantId: string; setup: Setup }> = [];
-    for (const partner of this.store.partnersWith('reserved')) {
-      const { tenantId } = partner.data;
-      for (const due of partner.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
+    for (const book of this.store.setupBooks()) {
+      const { tenantId } = book.data;
+      for (const due of book.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
         let releasedNow = false;
         const setup = await this.updateSetup(tenantId, due.id, (s) => {
           releasedNow = rules.isReservationDue(s, this.now());
@@ -310,8 +312,8 @@ export class SetupService {
   /** Released setups whose owner has not been told yet (a notice survives a restart). */
   pendingReleaseNotices(): Array<{ tenantId: string; setup: Setup }> {
     const pending: Array<{ tenantId: string; setup: Setup }> = [];
-    for (const partner of this.store.partnersWith('releaseNotice')) {
-      for (const setup of partner.data.setups) if (setup.releaseNotice === 'pending') pending.push({ tenantId: partner.data.tenantId, setup });
+    for (const book of this.store.setupBooks()) {
+      for (const setup of book.data.setups) if (setup.releaseNotice === 'pending') pending.push({ tenantId: book.data.tenantId, setup });
     }
     return pending;
   }
@@ -329,9 +331,9 @@ export class SetupService {
     let undone = 0;
     // A confirmation in progress is `reserving` for moments; one older than this was interrupted.
     const interruptedBefore = this.now().getTime() - 5 * 60_000;
-    for (const partner of this.store.partnersWith('reserving')) {
-      for (const setup of partner.data.setups.filter((s) => s.status === 'reserving' && (this.starting || Date.parse(s.updatedAt) < interruptedBefore))) {
-        await this.undoReserving(partner.data.tenantId, setup.id);
+    for (const book of this.store.setupBooks()) {
+      for (const setup of book.data.setups.filter((s) => s.status === 'reserving' && (this.starting || Date.parse(s.updatedAt) < interruptedBefore))) {
+        await this.undoReserving(book.data.tenantId, setup.id);
         undone++;
       }
     }
@@ -380,19 +382,19 @@ export class SetupService {
   /** How many more unknown keys the tenant may enter before redemption locks. */
   private unknownKeysLeft(tenantId: string): number {
     const windowStart = this.now().getTime() - this.limits.guessWindowMinutes * 60_000;
-    const recent = this.store.partner(tenantId).data.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart).length;
+    const recent = this.store.setupBook(tenantId).data.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart).length;
     return Math.max(0, this.limits.guessLimit - recent);
   }
 
   private lockedUntil(tenantId: string): string | undefined {
-    const until = this.store.partner(tenantId).data.guard.lockedUntil;
+    const until = this.store.setupBook(tenantId).data.guard.lockedUntil;
     return until && Date.parse(until) > this.now().getTime() ? until : undefined;
   }
 
   private async recordUnknownKeys(tenantId: string, count: number): Promise<void> {
     const now = this.now();
     const windowStart = now.getTime() - this.limits.guessWindowMinutes * 60_000;
-    await this.store.partner(tenantId).update((doc) => {
+    await this.store.setupBook(tenantId).update((doc) => {
       const recent = doc.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart);
       for (let i = 0; i < count; i++) recent.push(now.toISOString());
       doc.guard.unknownKeysAt = recent;
@@ -419,7 +421,7 @@ export class SetupService {
   /** Re-checks ownership and revision inside the transaction, so two concurrent presses cannot both apply. */
   private async changeSetup(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup | undefined) => Setup): Promise<{ ok: true; setup: Setup } | Refusal> {
     try {
-      const setup = await this.store.partner(actor.tenantId).update((doc) => {
+      const setup = await this.store.setupBook(actor.tenantId).update((doc) => {
         const index = doc.setups.findIndex((s) => s.id === setupId);
         const current = doc.setups[index];
         if (current && current.ownerId !== actor.userId) throw new RefusedError({ refused: 'notOwner', setup: current });
@@ -439,7 +441,7 @@ export class SetupService {
 
   /** Rewrites a setup whatever its owner or revision: for the bot's own follow-up steps. */
   updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup> {
-    return this.store.partner(tenantId).update((doc: PartnerDoc) => {
+    return this.store.setupBook(tenantId).update((doc) => {
       const index = doc.setups.findIndex((s) => s.id === setupId);
       if (index < 0) throw new Error(`setup ${setupId} vanished from tenant ${tenantId}`);
       const next = change(doc.setups[index]!);

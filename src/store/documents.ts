@@ -36,12 +36,14 @@ export const ReminderRecordSchema = z.object({
 });
 export type ReminderRecord = z.infer<typeof ReminderRecordSchema>;
 
-/** Everything one partner organisation (a Teams tenant) owns; no other tenant's data is ever in it. */
+/** Version 2 moved the setups and the guessing guard to the partner's setup book. */
+export const PARTNER_DOC_VERSION = 2;
+
+/** What one partner organisation (a Teams tenant) knows of its customers and staff; no other tenant's data is ever in it. */
 export const PartnerDocSchema = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
+  schemaVersion: z.literal(PARTNER_DOC_VERSION),
   tenantId: z.string().min(1),
   profile: PartnerProfileSchema.optional(),
-  setups: z.array(SetupSchema),
   customers: z.array(CustomerSchema),
   /** Where each staff member can be reached proactively, keyed by their user id. */
   members: z.record(z.string(), MemberSchema),
@@ -49,13 +51,28 @@ export const PartnerDocSchema = z.object({
   reminders: z.record(z.string(), ReminderRecordSchema).default({}),
   /** A team channel chosen with "send reminders here". */
   reminderChannel: z.object({ conversation: ConversationRefSchema, setBy: z.string(), setAt: z.iso.datetime(), reachable: z.boolean() }).optional(),
-  /** Guards against guessing keys: recent unknown keys and a lock when there were too many. */
-  guard: z.object({ unknownKeysAt: z.array(z.iso.datetime()), lockedUntil: z.iso.datetime().optional() }),
 });
 export type PartnerDoc = z.infer<typeof PartnerDocSchema>;
 
 export function emptyPartnerDoc(tenantId: string): PartnerDoc {
-  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], customers: [], members: {}, reminders: {}, guard: { unknownKeysAt: [] } };
+  return { schemaVersion: PARTNER_DOC_VERSION, tenantId, customers: [], members: {}, reminders: {} };
+}
+
+/**
+ * A partner's setups (keys on their way to a customer) and its guard against guessing keys: a small
+ * file of its own, so the many changes of a redemption do not rewrite the partner's customers.
+ */
+export const SetupBookSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tenantId: z.string().min(1),
+  setups: z.array(SetupSchema),
+  /** Guards against guessing keys: recent unknown keys and a lock when there were too many. */
+  guard: z.object({ unknownKeysAt: z.array(z.iso.datetime()), lockedUntil: z.iso.datetime().optional() }),
+});
+export type SetupBook = z.infer<typeof SetupBookSchema>;
+
+export function emptySetupBook(tenantId: string): SetupBook {
+  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], guard: { unknownKeysAt: [] } };
 }
 
 export const ReservationSchema = z.object({

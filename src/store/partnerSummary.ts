@@ -1,6 +1,6 @@
 /**
  * What the bot needs to know about a partner without its file in memory: the small part of the file
- * most turns read (profile, staff, open setups), which background jobs have work there, its time
+ * most turns read (profile, staff), which background jobs have work there, its time
  * zone, and the end dates of the subscriptions it is reminded of. Derived from the document alone
  * (a pure function), so it can always be rebuilt from the file.
  */
@@ -9,24 +9,21 @@ import { remindsPartner } from '../domain/customer.js';
 import { dayNumber, REMINDER_KINDS, type ReminderKind } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
 import { PartnerProfileSchema } from '../domain/profile.js';
-import { isOpen, SetupSchema } from '../domain/setup.js';
 import { MemberSchema, type PartnerDoc } from './documents.js';
 
 /** Work a background job may find in a partner's file; a job loads only the files flagged for it. */
-export const PARTNER_WORK = ['reserved', 'reserving', 'creating', 'releaseNotice', 'pendingRenewal', 'scheduledSwitch', 'offers', 'queuedReminders'] as const;
+export const PARTNER_WORK = ['pendingRenewal', 'scheduledSwitch', 'offers', 'queuedReminders'] as const;
 export type PartnerWork = (typeof PARTNER_WORK)[number];
 
 /** The part of a partner's file that a greeting or a typed command reads: small, kept for every partner. */
 export const PartnerHeadSchema = z.object({
   profile: PartnerProfileSchema.optional(),
   members: z.record(z.string(), MemberSchema),
-  /** Unfinished setups, most recently changed first. */
-  openSetups: z.array(SetupSchema),
   hasCustomers: z.boolean(),
 });
 export type PartnerHead = z.infer<typeof PartnerHeadSchema>;
 
-export const EMPTY_HEAD: PartnerHead = { members: {}, openSetups: [], hasCustomers: false };
+export const EMPTY_HEAD: PartnerHead = { members: {}, hasCustomers: false };
 
 export const PartnerSummarySchema = z.object({
   head: PartnerHeadSchema,
@@ -49,10 +46,6 @@ export function kindBit(kind: ReminderKind): number {
 
 export function summarise(doc: PartnerDoc): PartnerSummary {
   const work = new Set<PartnerWork>();
-  for (const setup of doc.setups) {
-    if (setup.status === 'reserved' || setup.status === 'reserving' || setup.status === 'creating') work.add(setup.status);
-    if (setup.releaseNotice === 'pending') work.add('releaseNotice');
-  }
   const recorded = new Map<string, number>();
   for (const record of Object.values(doc.reminders)) {
     if (record.status === 'queued') work.add('queuedReminders');
@@ -70,7 +63,6 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
       reminders.push(dayNumber(subscription.endDate), switchDay, recorded.get(`${subscription.id}|${subscription.endDate}`) ?? 0);
     }
   }
-  const openSetups = doc.setups.filter(isOpen).toSorted((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-  const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, openSetups, hasCustomers: doc.customers.length > 0 };
+  const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, hasCustomers: doc.customers.length > 0 };
   return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders };
 }

@@ -1,8 +1,10 @@
 /**
- * The bot's own data: one file per partner tenant plus sharded reservation and customer indexes.
+ * The bot's own data: per partner tenant a file of its customers and staff and a setup book, plus
+ * sharded reservation and customer indexes.
  * A change rewrites only the files it touches, so its cost follows what changed, not what is stored.
  *
- * Partner files are loaded when first used and kept in a bounded cache; what the background jobs
+ * Setup books are small and all kept in memory. Partner files are loaded when first used and kept
+ * in a bounded cache; what the background jobs
  * need to find their work (a summary per partner) stays in memory, and is cached on disk with the
  * size and time of the file it was made from, so a start reads only the files changed since.
  */
@@ -20,7 +22,10 @@ import {
   ReservationShardSchema,
   emptyPartnerDoc,
   emptyReservationShard,
+  emptySetupBook,
   type PartnerDoc,
+  SetupBookSchema,
+  type SetupBook,
   type ReservationShard,
   SCHEMA_VERSION,
 } from './documents.js';
@@ -38,6 +43,9 @@ export interface Store {
   partnersWith(work: PartnerWork): Array<Doc<PartnerDoc>>;
   /** Every partner's summary, without loading their files. */
   summaries(): Iterable<readonly [tenantId: string, summary: PartnerSummary]>;
+  /** The partner tenant's setups and guessing guard; an empty book when the tenant is new. */
+  setupBook(tenantId: string): Doc<SetupBook>;
+  setupBooks(): Iterable<Doc<SetupBook>>;
   /** The reservation shard that holds the key with this hash. */
   reservations(keyRef: string): Doc<ReservationShard>;
   reservationShards(): Iterable<Doc<ReservationShard>>;
@@ -92,6 +100,8 @@ export class JsonFileStore implements Store {
 
   private constructor(
     private readonly partnersDir: string,
+    private readonly setupsDir: string,
+    private readonly books: Map<string, DocumentFile<SetupBook>>,
     private readonly shards: ShardedDocs<ReservationShard>,
     private readonly customerShards: ShardedDocs<CustomerIndexShard>,
     private readonly summaryCache: ShardedDocs<SummaryShard>,
@@ -105,13 +115,15 @@ export class JsonFileStore implements Store {
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<JsonFileStore> {
     const partnersDir = join(dir, 'partners');
-    const [shards, customerShards, summaryCache] = await Promise.all([
+    const setupsDir = join(dir, 'setups');
+    const [books, shards, customerShards, summaryCache] = await Promise.all([
+      loadSetupBooks(setupsDir),
       ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard),
       ShardedDocs.open(join(dir, 'customers'), CustomerIndexShardSchema, emptyCustomerIndexShard),
       // A cache: a damaged shard only means its partners' files are read again.
       ShardedDocs.open(join(dir, 'partner-summaries'), SummaryShardSchema, emptySummaryShard, true),
     ]);
-    const store = new JsonFileStore(partnersDir, shards, customerShards, summaryCache, options.residentPartners ?? 256, options.summaryFlushMs ?? 1000);
+    const store = new JsonFileStore(partnersDir, setupsDir, books, shards, customerShards, summaryCache, options.residentPartners ?? 256, options.summaryFlushMs ?? 1000);
     await store.loadSummaries();
     return store;
   }
@@ -165,6 +177,19 @@ export class JsonFileStore implements Store {
 
   summaries(): Iterable<readonly [string, PartnerSummary]> {
     return this.summaryOf.entries();
+  }
+
+  setupBook(tenantId: string): Doc<SetupBook> {
+    let book = this.books.get(tenantId);
+    if (!book) {
+      book = DocumentFile.fresh(join(this.setupsDir, fileNameFor(tenantId)), emptySetupBook(tenantId), SetupBookSchema);
+      this.books.set(tenantId, book);
+    }
+    return book;
+  }
+
+  setupBooks(): Iterable<Doc<SetupBook>> {
+    return this.books.values();
   }
 
   reservations(keyRef: string): Doc<ReservationShard> {
@@ -292,4 +317,16 @@ export class JsonFileStore implements Store {
       this.validStamp.delete(tenantId);
     }
   }
+}
+
+/** Every setup book, validated: a damaged one stops the start, naming the file. */
+async function loadSetupBooks(dir: string): Promise<Map<string, DocumentFile<SetupBook>>> {
+  const names = await jsonFilesIn(dir);
+  const books = await inBatches(names, (name) => DocumentFile.open(join(dir, name), SetupBookSchema, () => emptySetupBook('')));
+  return new Map(
+    books.map((book, i) => {
+      if (fileNameFor(book.data.tenantId) !== names[i]) throw new StoreFileError(book.path, `it holds tenant ${book.data.tenantId}, which belongs in another file`);
+      return [book.data.tenantId, book] as const;
+    }),
+  );
 }

@@ -38,8 +38,12 @@ export async function createCustomer(who: TeamsUser, keys: readonly string[], ac
   return (await who.press((await who.press(form, 'Next', account)).card, 'Create account')).card;
 }
 
+/** What the bot keeps of a partner tenant: its file of customers and staff, with its setup book's setups and guard. */
 export async function partnerFile(dataDir: string, tenantId: string): Promise<any> {
-  return JSON.parse(await readFile(join(dataDir, 'partners', `${tenantId}.json`), 'utf8'));
+  const read = (folder: string) => readFile(join(dataDir, folder, `${tenantId}.json`), 'utf8').then(JSON.parse, (error) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+  const [partner, book] = await Promise.all([read('partners'), read('setups')]);
+  if (!partner && !book) throw new Error(`nothing is stored for tenant ${tenantId}`);
+  return { ...partner, setups: book?.setups ?? [], guard: book?.guard };
 }
 
 /** How many keys the reservation index holds, over all its files. */
@@ -49,4 +53,11 @@ export async function reservationCount(dataDir: string): Promise<number> {
   // Only the index files (`*.json`), not the backups beside them.
   for (const file of (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.json'))) count += Object.keys(JSON.parse(await readFile(join(dir, file), 'utf8')).reservations).length;
   return count;
+}
+
+/** From the customer card to a sent offer of delegated administration; returns the partner's answer. */
+export async function offerDelegation(who: TeamsUser, customer = 'contoso'): Promise<Card> {
+  const [card] = await who.say(`customer ${customer}`);
+  const compose = (await who.press(card!, 'Offer delegated administration')).card;
+  return (await who.press(compose, 'Send offer')).card;
 }
