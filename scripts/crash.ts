@@ -4,13 +4,15 @@
  * offer delegated administration and renew subscriptions over HTTP. A request that dies with the
  * process is sent again after the restart with exactly the same data, as Teams would. Afterwards the
  * database files are read directly: every operation the bot acknowledged must be there exactly once,
- * and no key, tenant or customer may be doubled or half-done.
+ * and no key, tenant or customer may be doubled or half-done. The bot logs at the most verbose level
+ * to a file beside its data, and neither may hold any of the run's product keys in full.
  *
  *   npx tsx scripts/crash.ts [--seed 1234] [--turns 300]
  *
  * Exits 0 when no violation was found, 1 otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -25,6 +27,7 @@ import { FakeConnector } from '../test/support/connector.js';
 import { ACCOUNT, PROFILE } from '../test/support/journeys.js';
 import { TeamsUser } from '../test/support/teams.js';
 import { mulberry32 } from '../test/support/random.js';
+import { filesUnder, scanForKeys } from '../test/support/secretScan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'crash-test-key-hash-secret-0123456789abc';
@@ -66,7 +69,7 @@ class BotProcess {
   kills = 0;
   starts = 0;
   down = true;
-  /** Warnings the bot logged about repairs after a crash, by message. */
+  /** Warnings (and worse) the bot logged, such as repairs after a crash, by message. */
   readonly recoveries = new Map<string, number>();
   /** Exits nobody asked for. */
   readonly unexpectedExits: string[] = [];
@@ -74,6 +77,8 @@ class BotProcess {
   constructor(
     readonly dataDir: string,
     readonly port: number,
+    /** Everything every start of the bot wrote to stdout and stderr. */
+    private readonly log: WriteStream,
   ) {}
 
   get url(): string {
@@ -107,7 +112,8 @@ class BotProcess {
   private async killNow(signal: NodeJS.Signals, graceMs = 0): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // 'close': the process is gone and all it wrote has been read (and logged).
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.kill(signal);
     if (graceMs > 0) {
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -123,7 +129,7 @@ class BotProcess {
         ...process.env,
         DATA_DIR: this.dataDir,
         PORT: String(this.port),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'trace',
         KEY_HASH_SECRET: SECRET,
         DEMO_KEY_COUNT: '0',
         // Local mode even if a .env in the project folder holds credentials (it never overrides these).
@@ -137,12 +143,16 @@ class BotProcess {
     this.child = child;
     let buffered = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.log.write(chunk);
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop()!;
       for (const line of lines) this.logLine(line);
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.output = (this.output + chunk).slice(-4000)));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.log.write(chunk);
+      this.output = (this.output + chunk).slice(-4000);
+    });
     const killsAtStart = this.kills;
     child.once('exit', (code, signal) => {
       if (this.kills === killsAtStart && !this.down) {
@@ -169,6 +179,8 @@ class BotProcess {
     if (!line.trim()) return;
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string };
+      // pino's levels: 40 is warn.
+      if ((entry.level ?? 0) < 40) return;
       const msg = entry.msg ?? '?';
       this.recoveries.set(msg, (this.recoveries.get(msg) ?? 0) + 1);
     } catch {
@@ -588,7 +600,10 @@ async function checkFiles(dataDir: string): Promise<void> {
 
 async function main(): Promise<number> {
   if (SECRET.length !== 40) throw new Error('the secret must have 40 characters');
-  const dataDir = await mkdtemp(join(tmpdir(), 'psb-crash-'));
+  const runDir = await mkdtemp(join(tmpdir(), 'psb-crash-'));
+  const dataDir = join(runDir, 'data');
+  const logFile = join(runDir, 'bot.log');
+  const log = createWriteStream(logFile);
   const connector = await new FakeConnector().start();
   let cleaned = false;
   const cleanUp = async () => {
@@ -596,18 +611,22 @@ async function main(): Promise<number> {
     cleaned = true;
     await bot?.forceKill().catch(() => undefined);
     await connector.stop().catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
+    log.end();
+    // A failed run keeps its data and log to look at.
+    if (violations.length > 0) console.log(`data and log kept in ${runDir}`);
+    else await rm(runDir, { recursive: true, force: true });
   };
   const onSignal = () => void cleanUp().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    console.log(`crash test: seed ${SEED}, ${TARGET_TURNS} turns, data in ${dataDir}`);
+    console.log(`crash test: seed ${SEED}, ${TARGET_TURNS} turns, data in ${dataDir}, log in ${logFile}`);
     hasher = createKeyHasher(await loadKeyHashSecret(dataDir, SECRET));
     const commerce = await EmbeddedCommerce.open(dataDir, hasher, () => new Date());
     keyPool = await commerce.issueKeys({ product: PRODUCT, seats: 10, months: 12, count: KEY_COUNT });
+    const issued = [...keyPool];
 
-    bot = new BotProcess(dataDir, await freePort());
+    bot = new BotProcess(dataDir, await freePort(), log);
     await bot.start();
     nextKillAt = randomInt(5, 40);
     const workers: Worker[] = [];
@@ -626,6 +645,9 @@ async function main(): Promise<number> {
     await bot.crashAndRestart();
     await bot.stop();
     await checkFiles(dataDir);
+    await new Promise((resolve) => log.end(resolve));
+    const secrets = await scanForKeys(await filesUnder(runDir), issued);
+    for (const hit of secrets.hits) violations.push(`${hit.file} holds the product key ending in ${hit.lastGroup} in full`);
     for (const exit of bot.unexpectedExits) violations.push(`the bot died on its own: ${exit}`);
     if (!reachedTarget) violations.push(`only ${stats.turns} of ${TARGET_TURNS} turns in ${Math.round(driveMs / 1000)} s`);
 
@@ -637,6 +659,7 @@ async function main(): Promise<number> {
     console.log(`acknowledged:     ${acked.redeem.length} receipts, ${acked.create.length} accounts created, ${acked.offer.length} offers, ${acked.renew.length} renewals`);
     console.log(`journeys stopped: ${abandoned}`);
     console.log(`bot warnings:     ${repairs}`);
+    console.log(`secrets scan:     ${secrets.files} files (${(secrets.bytes / 1e6).toFixed(1)} MB) scanned, ${secrets.keys} product keys checked, hits: ${secrets.hits.length}`);
     console.log(`violations:       ${violations.length}`);
     for (const violation of violations) console.log(`  - ${violation}`);
     return violations.length === 0 ? 0 : 1;

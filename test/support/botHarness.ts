@@ -1,10 +1,15 @@
-/** Builds the real app (restify, CloudAdapter, JSON files) on a temporary folder and a fake clock. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+/**
+ * Builds the real app (restify, CloudAdapter, JSON files) on a fake clock, in a folder of the test
+ * run that keeps its data and its log (at the most verbose level) for the secrets scan after all suites.
+ */
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type App } from '../../src/app.js';
+import { loadKeyHashSecret } from '../../src/commerce/keyHasher.js';
 import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { noteKeys, noteTypedKeys } from './productKeysSeen.js';
+import { newBotFolder, recordBot } from './testRun.js';
 
 /** The key-hash secret of every test bot, so a test can find where a key is stored. */
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-42';
@@ -28,30 +33,39 @@ export interface RunningBot {
   mintKeys(count: number, product?: string, seats?: number, months?: number): Promise<string[]>;
   /** Stops the process's app and starts a new one on the same files, as after a restart. */
   restart(): Promise<void>;
-  stop(options?: { keepData?: boolean }): Promise<void>;
+  /** Stops the app; its files stay for the secrets scan (the run's folder goes when the run ends). */
+  stop(): Promise<void>;
 }
 
 export async function startBot(env: Record<string, string> = {}, options: { dataDir?: string; clock?: FakeClock } = {}): Promise<RunningBot> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'psb-test-')));
+  const folder = newBotFolder();
+  const dataDir = options.dataDir ?? join(folder, 'data');
   const clock = options.clock ?? new FakeClock();
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', KEY_HASH_SECRET: TEST_SECRET, ...env });
-  const log = pino({ level: 'silent' });
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'trace', KEY_HASH_SECRET: TEST_SECRET, ...env });
+  const logFile = join(folder, 'bot.log');
+  const log = createLogger(config.LOG_LEVEL, pino.destination({ dest: logFile, sync: true }));
+  recordBot({ dataDir, logFile, keyHashSecret: await loadKeyHashSecret(dataDir, config.KEY_HASH_SECRET) });
+  const open = async () => {
+    const app = await createApp({ config, log, now: clock.now });
+    noteTypedKeys(app.server);
+    return app;
+  };
   const running: RunningBot = {
-    app: await createApp({ config, log, now: clock.now }),
+    app: await open(),
     url: '',
     dataDir,
     clock,
-    mintKeys: (count, product = 'Microsoft 365 Business Standard', seats = 10, months = 12) =>
-      running.app.embeddedCommerce.issueKeys({ product, seats, months, count }),
+    async mintKeys(count, product = 'Microsoft 365 Business Standard', seats = 10, months = 12) {
+      const keys = await running.app.embeddedCommerce.issueKeys({ product, seats, months, count });
+      noteKeys(keys);
+      return keys;
+    },
     async restart() {
       await running.app.stop();
-      running.app = await createApp({ config, log, now: clock.now });
+      running.app = await open();
       running.url = (await running.app.start()).url;
     },
-    async stop({ keepData = false } = {}) {
-      await running.app.stop();
-      if (!keepData) await rm(dataDir, { recursive: true, force: true });
-    },
+    stop: () => running.app.stop(),
   };
   running.url = (await running.app.start()).url;
   return running;
