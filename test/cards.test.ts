@@ -13,8 +13,12 @@ import type { PartnerProfile } from '../src/domain/profile.js';
 import type { Setup } from '../src/domain/setup.js';
 import { messagesFor } from '../src/i18n/index.js';
 import { cardsDir } from '../src/paths.js';
-import { cardText } from './support/cardQuery.js';
+import { cardText, inputs, markdownTexts } from './support/cardQuery.js';
 import { validateAdaptiveCard } from './support/card-validation.js';
+
+/** What someone may type into any name: Teams renders "[text](url)" in card text as a link. */
+const LINK = '[click](https://evil.example)';
+const PARTNER_NAME = `Fabrikam IT ${LINK}`;
 
 const key = (n: number) => ({
   id: `00000000-0000-4000-8000-00000000000${n}`,
@@ -38,16 +42,16 @@ const account: Account = {
   language: 'de',
   partnerOfRecord: true,
 };
-const profile: PartnerProfile = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: true, timeZone: 'Europe/Berlin', updatedAt: '2026-03-01T09:00:00.000Z', updatedBy: 'user-anna' };
+const profile: PartnerProfile = { organisationName: PARTNER_NAME, partnerId: '1234567', cloudEssentials: true, timeZone: 'Europe/Berlin', updatedAt: '2026-03-01T09:00:00.000Z', updatedBy: 'user-anna' };
 const customer: Customer = {
   tenantId: '33333333-3333-4333-8333-333333333333',
   name: account.organisationName,
   domain: 'contoso.onmicrosoft.com',
   country: 'DE',
   language: 'de',
-  admin: { name: 'Eva Muster', email: account.email, phone: account.phone, userPrincipalName: 'eva@contoso.onmicrosoft.com', objectId: '44444444-4444-4444-8444-444444444444' },
+  admin: { name: `Eva Muster ${LINK}`, email: account.email, phone: account.phone, userPrincipalName: 'eva@contoso.onmicrosoft.com', objectId: '44444444-4444-4444-8444-444444444444' },
   createdAt: '2026-03-02T09:00:00.000Z',
-  createdBy: { id: 'user-anna', name: 'Anna Berg' },
+  createdBy: { id: 'user-anna', name: `Anna Berg ${LINK}` },
   setupId: '11111111-1111-4111-8111-111111111111',
   subscriptions: [{ id: 's1', product: 'Microsoft 365 Business Standard', seats: 20, assignedSeats: 1, startDate: '2026-03-02', endDate: '2027-03-02', partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }],
   offers: [],
@@ -58,13 +62,13 @@ const offer = (status: Offer['status']): Offer => ({
   status,
   message: 'Dear Eva, [click](https://evil.example) ${t.title}\nline two',
   sentAt: '2026-03-02T09:00:00.000Z',
-  sentBy: { id: 'user-anna', name: 'Anna Berg' },
+  sentBy: { id: 'user-anna', name: `Anna Berg ${LINK}` },
   expiresAt: '2026-05-31T09:00:00.000Z',
   delivery: 'delivered',
   answeredAt: status === 'accepted' || status === 'declined' ? '2026-03-03T09:00:00.000Z' : undefined,
-  answeredBy: status === 'accepted' || status === 'declined' ? { id: 'aad-eva', name: 'Eva Muster' } : undefined,
+  answeredBy: status === 'accepted' || status === 'declined' ? { id: 'aad-eva', name: `Eva Muster ${LINK}` } : undefined,
   endedAt: status === 'withdrawn' || status === 'ended' ? '2026-03-04T09:00:00.000Z' : undefined,
-  endedBy: status === 'withdrawn' || status === 'ended' ? { id: 'x', name: 'Someone' } : undefined,
+  endedBy: status === 'withdrawn' || status === 'ended' ? { id: 'x', name: `Someone ${LINK}` } : undefined,
 });
 const day = { today: '2026-03-02', lifecycle: { graceDays: 30, deprovisionDays: 120 } };
 const context: SetupContext = { profile, customers: [customer], now: new Date('2026-03-02T09:00:00Z'), day };
@@ -105,7 +109,7 @@ describe('card templates', () => {
           'entry, with errors and added keys',
           entryCard(m, sampleSetup('reviewing').id, sampleSetup('reviewing'), {
             values: ['abc', 'x'.repeat(10)],
-            errors: [[{ code: 'length', position: 1, length: 3 }, { code: 'duplicate', position: 2, first: 1 }], [{ code: 'reservedByColleague', position: 3, name: 'Ben' }]],
+            errors: [[{ code: 'length', position: 1, length: 3 }, { code: 'duplicate', position: 2, first: 1 }], [{ code: 'reservedByColleague', position: 3, name: `Ben ${LINK}` }]],
           }, { text: m.t.entry.fix, style: 'attention' }),
         ],
         ['review', reviewCard(m, sampleSetup('reviewing'))],
@@ -124,23 +128,23 @@ describe('card templates', () => {
         ['account review', accountReviewCard(m, withAccount, profile, context.now, { actions: true })],
         ['customer, created', customerCard(m, customer, day, { created: true })],
         ...(['2026-03-02', '2027-03-20', '2027-05-01', '2027-08-01'] as const).map((today): [string, object] => [`customer on ${today}`, customerCard(m, customer, { ...day, today })]),
-        ['customer, direct billing and a scheduled switch', customerCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }, { ...customer.subscriptions[0]!, id: 's2', scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } }] }, day)],
+        ['customer, direct billing and a scheduled switch', customerCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }, { ...customer.subscriptions[0]!, id: 's2', scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: `A ${LINK}` } } }] }, day)],
         ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2, day)],
-        ['customers, none', customersCard(m, [], 'zzz', 1, day)],
+        ['customers, none', customersCard(m, [], `zzz ${LINK}`, 1, day)],
         ...(['before60', 'before1', 'expired', 'disabled', 'deletionSoon'] as const).map((kind): [string, object] => [`reminder ${kind}`, reminderCard(m, { key: 'k', kind, customer, subscription: customer.subscriptions[0]!, ...day, today: kind === 'before60' ? '2027-01-01' : kind === 'before1' ? '2027-03-01' : kind === 'expired' ? '2027-03-03' : kind === 'disabled' ? '2027-04-01' : '2027-06-23' })]),
         ['reminder, snoozed', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day }, { text: 'x', style: 'good' })],
         ['renew', renewCard(m, customer, customer.subscriptions[0]!, day)],
         ['renew, lapsed with an error', renewCard(m, customer, customer.subscriptions[0]!, { ...day, today: '2027-04-01' }, { key: 'x', errors: ['bad'] })],
         ['billing', billingCard(m, customer, customer.subscriptions[0]!, '2027-03-01')],
-        ['billing, scheduled', billingCard(m, customer, { ...customer.subscriptions[0]!, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } }, '2027-03-01')],
+        ['billing, scheduled', billingCard(m, customer, { ...customer.subscriptions[0]!, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: `A ${LINK}` } } }, '2027-03-01')],
         ['billing, already direct', billingCard(m, customer, { ...customer.subscriptions[0]!, billing: 'direct' }, '2027-03-01')],
         ['reminders, none', remindersCard(m, [])],
         ['reminders, some', remindersCard(m, [{ customer, subscription: customer.subscriptions[0]!, kind: 'before30', due: '2027-01-31' }])],
-        ['delegation compose', composeCard(m, customer, 'Fabrikam IT')],
-        ...(['pending', 'accepted', 'declined', 'withdrawn', 'expired', 'ended'] as const).map((status): [string, object] => [`offer, ${status}`, offerCard(m, 'Fabrikam IT', customer, offer(status))]),
+        ['delegation compose', composeCard(m, customer, PARTNER_NAME)],
+        ...(['pending', 'accepted', 'declined', 'withdrawn', 'expired', 'ended'] as const).map((status): [string, object] => [`offer, ${status}`, offerCard(m, PARTNER_NAME, customer, offer(status))]),
         ...(['pending', 'accepted'] as const).map((status): [string, object] => [`customer with offer ${status}`, customerCard(m, { ...customer, offers: [offer(status)] }, day)]),
-        ['end access, confirm', accessEndCard(m, 'Fabrikam IT', true)],
-        ['end access, nothing to end', accessEndCard(m, 'Fabrikam IT', false, { text: 'x', style: 'good' })],
+        ['end access, confirm', accessEndCard(m, PARTNER_NAME, true)],
+        ['end access, nothing to end', accessEndCard(m, PARTNER_NAME, false, { text: 'x', style: 'good' })],
         ['add user', userAddCard(m, customer, { values: { firstName: 'Max' }, errors: { name: ['x'] } })],
         ['add user, no free seats', userAddCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, assignedSeats: 20 }] })],
         ['profile, new', profileCard(m, undefined, { then: sampleSetup('reserved').id, notice: { text: m.t.profile.firstTime, style: 'accent' } })],
@@ -156,6 +160,14 @@ describe('card templates', () => {
           expect(JSON.stringify(card)).not.to.match(/\$\{(?!t\.title)/);
         });
       }
+
+      it('shows the names people typed, but never as a markdown link', () => {
+        const links = cards.flatMap(([name, card]) => markdownTexts(card).filter((text) => text.includes('](')).map((text) => `${name}: ${text}`));
+        expect(links).to.deep.equal([]);
+        const shown = cards.map(([, card]) => markdownTexts(card).join('\n').replaceAll('\u200b', '')).join('\n');
+        for (const typed of [account.organisationName, PARTNER_NAME, customer.admin.name, customer.createdBy.name, `Ben ${LINK}`, `zzz ${LINK}`]) expect(shown, typed).to.include(typed);
+        expect(inputs(accountCard(m, withAccount, profile, { values: { organisationName: account.organisationName } })).organisationName, 'a form keeps what was typed').to.equal(account.organisationName);
+      });
     });
   }
 

@@ -12,12 +12,20 @@ export function languageOf(locale: unknown): Language {
 }
 
 /**
- * Replaces each `{name}` with its value; values are plain data and are not interpreted further.
- * A value cannot form a markdown link (Teams renders "[text](url)" in card text as a link), so a
- * name someone typed cannot turn into one in another person's card.
+ * Keeps typed text from forming a markdown link: Teams renders "[text](url)" (and "![text](url)") in
+ * messages and card text as a link or an image. A zero-width space between "]" and "(" leaves
+ * what was typed visible as it was.
+ */
+export function defuseLinks(text: string): string {
+  return text.replaceAll('](', ']\u200b(');
+}
+
+/**
+ * Replaces each `{name}` with its value; values are plain data and are not interpreted further, nor
+ * can a name someone typed turn into a link in another person's message.
  */
 export function fill(text: string, values: Record<string, string | number> = {}): string {
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]).replaceAll('](', ']\u200b(') : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? defuseLinks(String(values[name])) : whole));
 }
 
 export interface Messages {

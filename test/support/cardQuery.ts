@@ -10,6 +10,16 @@ function walk(node: unknown, visit: (item: Record<string, any>) => void): void {
   }
 }
 
+/** The texts a client renders as markdown: TextBlocks, and the titles and values of facts. */
+export function markdownTexts(card: Card): string[] {
+  const texts: string[] = [];
+  walk(card, (item) => {
+    if (item.type === 'TextBlock') texts.push(String(item.text));
+    if (item.type === 'FactSet') for (const fact of item.facts ?? []) texts.push(String(fact.title), String(fact.value));
+  });
+  return texts;
+}
+
 /** All visible text of a card, joined, for assertions like "mentions key 2". */
 export function cardText(card: Card): string {
   const parts: string[] = [];
