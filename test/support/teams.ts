@@ -3,7 +3,7 @@
  * serviceUrl's connector, card buttons pressed as adaptiveCard/action invokes.
  */
 import { randomUUID } from 'node:crypto';
-import { button, inputs, type Card } from './cardQuery.js';
+import { button, buttons, inputs, type Card } from './cardQuery.js';
 import type { FakeConnector } from './connector.js';
 
 export interface TeamsUserOptions {
@@ -20,6 +20,12 @@ export interface InvokeResult {
   httpStatus: number;
   body: any;
   card: Card;
+}
+
+/** The data Teams sends for an Action.Execute button: the card's inputs overridden by `typed`, then the button's own data. */
+export function pressData(card: Card, action: Record<string, any>, typed: Record<string, string> = {}): Record<string, unknown> {
+  const withInputs = action.associatedInputs === 'none' ? {} : { ...inputs(card), ...typed };
+  return { ...withInputs, ...action.data };
 }
 
 export class TeamsUser {
@@ -63,6 +69,20 @@ export class TeamsUser {
     return this.repliesSince(from);
   }
 
+  /** Sends a message and returns the first card of the answer. */
+  async reply(text: string): Promise<Card> {
+    const [card] = await this.say(text);
+    if (!card) throw new Error(`no card in answer to "${text}"`);
+    return card;
+  }
+
+  /** The newest card with a button of this verb that reached this chat since `from`, sent or updated (a pushed offer, a reminder). */
+  latestCardWith(verb: string, from = 0): Card {
+    const card = this.repliesSince(from).findLast((c) => buttons(c).some((b) => b.verb === verb));
+    if (!card) throw new Error(`no card with ${verb} reached ${this.options.name}`);
+    return card;
+  }
+
   repliesSince(from: number): Card[] {
     return this.options.connector
       .since(from, this.conversationId)
@@ -84,8 +104,7 @@ export class TeamsUser {
   async press(card: Card, title: string, typed: Record<string, string> = {}, nth = 0): Promise<InvokeResult> {
     const action = button(card, title, nth);
     if (action.type !== 'Action.Execute') throw new Error(`"${title}" is a ${action.type}, not Action.Execute`);
-    const withInputs = action.associatedInputs === 'none' ? {} : { ...inputs(card), ...typed };
-    return this.invoke(action.verb, { ...withInputs, ...action.data });
+    return this.invoke(action.verb, pressData(card, action, typed));
   }
 
   /** The bot being added to this chat, as Teams announces it. */
