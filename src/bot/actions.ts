@@ -423,13 +423,21 @@ const allActions = { ...actions, ...delegationActions, ...renewalActions } satis
 
 export type Verb = keyof typeof allActions;
 
+/** Every verb a card may send; the authorisation test checks that each has a row. */
+export const VERBS = Object.keys(allActions) as Verb[];
+
 /** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
 const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
+
+/** What someone in a customer's tenant may do: answer offers and end delegation. */
+const CUSTOMER_VERBS: ReadonlySet<string> = new Set<Verb>(['offer.accept', 'offer.decline', 'access.end']);
 
 /** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
 export async function runAction(turn: ActionTurn, verb: string, data: unknown): Promise<AdaptiveCard> {
   const { m } = turn;
   if (!Object.hasOwn(allActions, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
+  // A customer's tenant gets only the customer side, as its messages do, so a partner's card never acts there.
+  if (turn.customer && !CUSTOMER_VERBS.has(verb)) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' });
   if (!turn.personal && PERSONAL_ONLY.test(verb)) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
   const def = allActions[verb as Verb] as ActionDef<z.ZodType>;
   const parsed = def.schema.safeParse(data ?? {});
