@@ -56,12 +56,14 @@ export class RenewalService {
       if (pending?.requestId === requestId) return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, pending, found.subscription.product);
       const normal = normaliseKey(typed);
       if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
-      const checked = await this.setups.checkSingleKey(actor, normal.key);
-      if (!checked.ok) return 'locked' in checked ? { ok: false, code: 'locked', until: checked.locked } : { ok: false, code: checked.code };
-      if (checked.check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: checked.check.product };
-      const intent = { requestId, keyHandle: checked.check.handle };
-      await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, pendingRenewal: intent }), false);
-      return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, intent, checked.check.product);
+      const renewed = await this.setups.useSingleKey(actor, normal.key, async (check): Promise<({ ok: true } & Switched) | ({ ok: false } & RenewRefusal)> => {
+        if (check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: check.product };
+        const intent = { requestId, keyHandle: check.handle };
+        await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, pendingRenewal: intent }), false);
+        return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, intent, check.product);
+      });
+      if ('locked' in renewed) return { ok: false, code: 'locked', until: renewed.locked };
+      return renewed;
     });
   }
 

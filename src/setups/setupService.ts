@@ -72,6 +72,8 @@ export class SetupService {
   /** One change at a time per setup: a second press waits and then sees what the first one did. */
   private readonly lock = new KeyedLock();
   private readonly guessLock = new KeyedLock();
+  /** One use of a key at a time (a setup reserving it, a renewal redeeming it), keyed by its hash. */
+  private readonly keyLock = new KeyedLock();
   /** True until the start-up reconcile ran: then every `reserving` setup was interrupted. */
   private starting = true;
 
@@ -202,6 +204,17 @@ export class SetupService {
   }
 
   /**
+   * Checks a typed key and, if it can be used, runs `use` with it while no setup can reserve it and
+   * no other renewal can use it: a renewal that redeems a key at once cannot race a reservation.
+   */
+  useSingleKey<T>(actor: Actor, key: string, use: (check: Extract<KeyCheck, { status: 'valid' }>) => Promise<T>): Promise<T | Exclude<Awaited<ReturnType<SetupService['checkSingleKey']>>, { ok: true }>> {
+    return this.keyLock.run(this.hashKey(key), async () => {
+      const checked = await this.checkSingleKey(actor, key);
+      return checked.ok ? use(checked.check) : checked;
+    });
+  }
+
+  /**
    * Asks the backend about a key. Its errors are replaced by one without details, because a real
    * backend's error may carry the request (and so the key) into the logs.
    */
@@ -251,8 +264,9 @@ export class SetupService {
     let taken: SetupKey | undefined;
     try {
       for (const key of keys) {
-        const stillValid = (await this.commerce.recheckKey(key.handle)).status === 'valid';
-        if (!stillValid || !(await this.reserveKey(actor.tenantId, setupId, key))) {
+        const stillValid = () => this.commerce.recheckKey(key.handle).then((check) => check.status === 'valid');
+        const got = await this.keyLock.run(key.ref, async () => (await stillValid()) && this.reserveKey(actor.tenantId, setupId, key));
+        if (!got) {
           taken = key;
           break;
         }
