@@ -486,6 +486,7 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 async function checkFiles(dataDir: string): Promise<void> {
   const fail = (text: string) => violations.push(text);
   const partners = await jsonFiles(join(dataDir, 'partners'));
+  const books = await jsonFiles(join(dataDir, 'setups'));
   const reservations = new Map<string, { tenantId: string; setupId: string }>();
   for (const shard of await jsonFiles(join(dataDir, 'reservations'))) for (const [ref, r] of Object.entries<any>(shard.reservations)) reservations.set(ref, r);
   const catalog = new Map<string, any>();
@@ -493,7 +494,7 @@ async function checkFiles(dataDir: string): Promise<void> {
   const tenants: any[] = [];
   for (const shard of await jsonFiles(join(dataDir, 'commerce', 'tenants'))) tenants.push(...Object.values<any>(shard.tenants));
 
-  const setups = partners.flatMap((p) => p.setups.map((s: any) => ({ tenantId: p.tenantId as string, setup: s })));
+  const setups = books.flatMap((p) => p.setups.map((s: any) => ({ tenantId: p.tenantId as string, setup: s })));
   const customers = partners.flatMap((p) => p.customers.map((c: any) => ({ tenantId: p.tenantId as string, customer: c })));
   const setupCount = countBy(setups, (s) => `${s.tenantId}/${s.setup.id}`);
 
