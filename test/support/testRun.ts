@@ -17,6 +17,7 @@ export interface BotTrace {
 
 let folder: string | undefined;
 let keep = false;
+let botFolders = 0;
 const bots: BotTrace[] = [];
 
 export function runFolder(): string {
@@ -30,7 +31,7 @@ export function runFolder(): string {
 
 /** A new, empty folder for one bot of this run. */
 export function newBotFolder(): string {
-  const dir = join(runFolder(), `bot-${bots.length + 1}`);
+  const dir = join(runFolder(), `bot-${++botFolders}`);
   mkdirSync(dir);
   return dir;
 }
