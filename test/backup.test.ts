@@ -51,6 +51,16 @@ describe('backups of the database files', () => {
     expect(JSON.parse(await readFile(path, 'utf8')).n).to.equal(2);
   });
 
+  it('replaces a backup link a crash left half-made', async () => {
+    const doc = await open();
+    await doc.update((d) => void (d.n = 1));
+    const previous = await readFile(path);
+    await writeFile(join(dir, '.counter.json.bak.tmp'), 'left by a crash');
+    await doc.update((d) => void (d.n = 2));
+    expect(await readFile(`${path}.bak`)).to.deep.equal(previous);
+    expect(await readdir(dir)).to.deep.equal(['counter.json', 'counter.json.bak']);
+  });
+
   const failures: Array<[string, FaultyOperation, FaultCode]> = [
     ['the disk is full while the new version is written', 'writeFile', 'ENOSPC'],
     ['the folder is read-only', 'writeFile', 'EACCES'],

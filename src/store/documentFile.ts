@@ -190,14 +190,15 @@ export class DocumentFile<T> implements Doc<T> {
    * the file), renamed over the old backup, so a crash leaves either the old backup or the new one.
    */
   private async keepCurrentAsBackup(temp: string): Promise<void> {
-    // Left behind when a crash came between the link and the rename.
-    await rm(temp, { force: true });
     try {
       await link(this.path, temp);
     } catch (error) {
+      const { code } = error as NodeJS.ErrnoException;
       // Before the first write there is nothing to keep.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      // Some file systems (network shares) have no hard links: a copy is slower, and as safe.
+      if (code === 'ENOENT') return;
+      // A link a crash left between the link and the rename goes; on a file system without hard
+      // links (some network shares), and once after such a crash, a copy is slower and as safe.
+      if (code === 'EEXIST') await rm(temp);
       await copyFile(this.path, temp);
     }
     await rename(temp, backupPathOf(this.path));
