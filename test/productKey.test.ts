@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatKey, lastGroup, maskKey, normaliseKey, parseKeyFields, PRODUCT_KEY_ALPHABET, randomKey, splitKeys } from '../src/domain/productKey.js';
+import { formatKey, lastGroup, maskKey, maskKeysInText, normaliseKey, parseKeyFields, PRODUCT_KEY_ALPHABET, randomKey, splitKeys } from '../src/domain/productKey.js';
 
 describe('product keys', () => {
   it('normalises case, spaces and hyphens to five groups of five', () => {
@@ -49,5 +49,12 @@ describe('product keys', () => {
     const key = randomKey((max) => i++ % max);
     expect(key).to.match(/^([A-Z0-9]{5}-){4}[A-Z0-9]{5}$/);
     expect([...key.replace(/-/g, '')].every((c) => PRODUCT_KEY_ALPHABET.includes(c))).to.equal(true);
+  });
+
+  it('masks a key pasted into a name or a message, in any of its typed forms, and leaves other text alone', () => {
+    expect(maskKeysInText('Contoso BCDFG-HJKMP-QRTVW-XY234-6789B GmbH')).to.equal('Contoso •••••-•••••-•••••-•••••-6789B GmbH');
+    expect(maskKeysInText('key: bcdfg hjkmp qrtvw xy234 6789b.')).to.equal('key: •••••-•••••-•••••-•••••-6789B.');
+    expect(maskKeysInText('BCDFGHJKMPQRTVWXY23466789')).to.equal('•••••-•••••-•••••-•••••-66789');
+    for (const text of ['Donaudampfschifffahrtsgesellschaft', 'BCDFGHJKMPQRTVWXY23466789BX', '2c4a1e5f-1111-4111-8111-111111111111']) expect(maskKeysInText(text)).to.equal(text);
   });
 });

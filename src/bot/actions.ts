@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
 import { ACCOUNT_FIELDS, validateNewUser, type AccountInput } from '../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../domain/profile.js';
+import { maskKeysInText } from '../domain/productKey.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { CustomerLink, DelegationService } from '../delegation/delegationService.js';
@@ -433,6 +434,12 @@ const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
 const CUSTOMER_VERBS: ReadonlySet<string> = new Set<Verb>(['offer.accept', 'offer.decline', 'access.end']);
 
 /** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
+/** Card data's text fields other than the key fields, with any pasted product key masked. */
+function maskKeysOutsideKeyFields(data: unknown): unknown {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).map(([field, value]) => [field, typeof value === 'string' && !/^key\d*$/.test(field) ? maskKeysInText(value) : value]));
+}
+
 export async function runAction(turn: ActionTurn, verb: string, data: unknown): Promise<AdaptiveCard> {
   const { m } = turn;
   if (!Object.hasOwn(allActions, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
@@ -440,7 +447,7 @@ export async function runAction(turn: ActionTurn, verb: string, data: unknown): 
   if (turn.customer && !CUSTOMER_VERBS.has(verb)) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' });
   if (!turn.personal && PERSONAL_ONLY.test(verb)) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
   const def = allActions[verb as Verb] as ActionDef<z.ZodType>;
-  const parsed = def.schema.safeParse(data ?? {});
+  const parsed = def.schema.safeParse(maskKeysOutsideKeyFields(data ?? {}));
   if (!parsed.success) {
     // Only the field's name: zod's own wording is English and would leak into the German text.
     const problem = (parsed.error.issues[0]?.path.join('.') || 'data').slice(0, 100);

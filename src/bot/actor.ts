@@ -1,6 +1,7 @@
 /** Who is acting in a turn: the Teams tenant (the partner organisation) and the person. */
 import type { Activity } from 'botbuilder';
 import { z } from 'zod';
+import { maskKeysInText } from '../domain/productKey.js';
 import type { Actor } from '../setups/setupService.js';
 
 /**
@@ -26,5 +27,5 @@ export function actorFrom(activity: Partial<Activity>): Actor | undefined {
   if (!parsed.success) return undefined;
   const { from, tenantId } = parsed.data;
   // The Entra object id is stable across chats and apps; the channel account id is the fallback.
-  return { tenantId, userId: from.aadObjectId ?? from.id, name: from.name?.trim() || from.id };
+  return { tenantId, userId: from.aadObjectId ?? from.id, name: maskKeysInText(from.name?.trim() || from.id) };
 }

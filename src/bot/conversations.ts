@@ -2,7 +2,7 @@
  * Remembers where each staff member can be reached, and sends messages later (proactively).
  * References are refreshed from every personal-chat activity because Teams may move a tenant's serviceUrl.
  */
-import { MessageFactory, TurnContext, type Activity, type CloudAdapter, type ConversationReference } from 'botbuilder';
+import { MessageFactory, TurnContext, type Activity, type ChannelAccount, type CloudAdapter, type ConversationAccount, type ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
 import { ConversationRefSchema, type ConversationRef } from '../domain/conversation.js';
 import { messagesFor, type Messages } from '../i18n/index.js';
@@ -16,14 +16,28 @@ export function personalReference(activity: Activity): ConversationRef | undefin
   const type = activity.conversation?.conversationType;
   if (type && type !== 'personal') return undefined;
   // Only a reference the bot can use later is kept; a malformed one would make the file unreadable.
-  const parsed = ConversationRefSchema.safeParse(TurnContext.getConversationReference(activity));
+  const parsed = ConversationRefSchema.safeParse(withoutNames(TurnContext.getConversationReference(activity)));
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * A reference needs ids to reach the chat again, not the names people typed (a display name or a
+ * channel name may hold anything, a pasted product key too), so names are not kept.
+ */
+function withoutNames(reference: Partial<ConversationReference>): Partial<ConversationReference> {
+  const { user, bot, conversation, ...rest } = reference;
+  return {
+    ...rest,
+    ...(user && { user: { id: user.id } as ChannelAccount }),
+    ...(bot && { bot: { id: bot.id } as ChannelAccount }),
+    ...(conversation && { conversation: { id: conversation.id, conversationType: conversation.conversationType, tenantId: conversation.tenantId, isGroup: conversation.isGroup } as ConversationAccount }),
+  };
 }
 
 /** The reference of a team-channel activity (without the reply id, so sends start a new post). */
 export function channelReference(activity: Activity): ConversationRef | undefined {
   if (activity.conversation?.conversationType !== 'channel') return undefined;
-  const reference = TurnContext.getConversationReference(activity);
+  const reference = withoutNames(TurnContext.getConversationReference(activity));
   // A reply in a thread carries ";messageid=…"; the channel itself is the part before it.
   const conversation = { ...reference.conversation, id: String(reference.conversation?.id ?? '').split(';')[0] };
   const parsed = ConversationRefSchema.safeParse({ ...reference, conversation, activityId: undefined });

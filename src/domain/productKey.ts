@@ -37,6 +37,17 @@ export function maskKey(lastFive: string): string {
   return `${Array.from({ length: 4 }, () => '•••••').join('-')}-${lastFive}`;
 }
 
+// Any letters and digits: keys of other products (and older ones) use letters outside this bot's alphabet.
+const KEY_IN_TEXT = /(?<![A-Z0-9])[A-Z0-9]{5}(?:[-\s]?[A-Z0-9]{5}){4}(?![A-Z0-9])/gi;
+
+/**
+ * Text typed where no key belongs (a name, a message) is kept, but a product key pasted into it is
+ * masked like any key after entry, so it is never stored or shown again in full.
+ */
+export function maskKeysInText(text: string): string {
+  return text.replace(KEY_IN_TEXT, (key) => maskKey(lastGroup(key.replace(/\s/g, '')).toUpperCase()));
+}
+
 /** Checks one typed key; spaces and hyphens are tolerated, case is ignored. */
 export function normaliseKey(typed: string): { key: string } | { problem: KeyProblem } {
   const compact = typed.replace(/[\s-]/g, '').toUpperCase();
