@@ -37,15 +37,17 @@ export function maskKey(lastFive: string): string {
   return `${Array.from({ length: 4 }, () => '•••••').join('-')}-${lastFive}`;
 }
 
-// Any letters and digits: keys of other products (and older ones) use letters outside this bot's alphabet.
-const KEY_IN_TEXT = /(?<![A-Z0-9])[A-Z0-9]{5}(?:[-\s]?[A-Z0-9]{5}){4}(?![A-Z0-9])/gi;
+// Any letters and digits (keys of other products use letters outside this bot's alphabet): five
+// groups of five with one kind of separator, even with text run on after it; or 25 in a row with a
+// digit among them (a run without one is a word, not a key).
+const KEY_IN_TEXT = /(?<![A-Z0-9])[A-Z0-9]{5}([-\s])[A-Z0-9]{5}(?:\1[A-Z0-9]{5}){3}|[A-Z0-9]{25}/gi;
 
 /**
  * Text typed where no key belongs (a name, a message) is kept, but a product key pasted into it is
  * masked like any key after entry, so it is never stored or shown again in full.
  */
 export function maskKeysInText(text: string): string {
-  return text.replace(KEY_IN_TEXT, (key) => maskKey(lastGroup(key.replace(/\s/g, '')).toUpperCase()));
+  return text.replace(KEY_IN_TEXT, (key, separator?: string) => (separator || /\d/.test(key) ? maskKey(lastGroup(key.replace(/\s/g, '')).toUpperCase()) : key));
 }
 
 /** Checks one typed key; spaces and hyphens are tolerated, case is ignored. */
