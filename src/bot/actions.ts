@@ -433,12 +433,13 @@ const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
 /** What someone in a customer's tenant may do: answer offers and end delegation. */
 const CUSTOMER_VERBS: ReadonlySet<string> = new Set<Verb>(['offer.accept', 'offer.decline', 'access.end']);
 
-/** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
 /** Card data's text fields other than the key fields, with any pasted product key masked. */
 function maskKeysOutsideKeyFields(data: unknown): unknown {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return data;
   return Object.fromEntries(Object.entries(data).map(([field, value]) => [field, typeof value === 'string' && !/^key\d*$/.test(field) ? maskKeysInText(value) : value]));
 }
+
+/** Runs a card action from untrusted invoke data; bad data gets a plain answer and changes nothing. */
 
 export async function runAction(turn: ActionTurn, verb: string, data: unknown): Promise<AdaptiveCard> {
   const { m } = turn;

@@ -74,8 +74,9 @@ export function reminderSchedule(endDate: string, days: LifecycleDays = DEFAULT_
   return reminderOffsets(days).map(({ kind, offset }) => ({ kind, due: addDays(endDate, offset) }));
 }
 
-/** The last reminder of the cycle due `fromEnd` days after the end date, if any is due yet. */
+/** The last reminder of the cycle due `fromEnd` days after the end date, if any is due yet and the cycle still runs (data not yet deleted). */
 export function latestDue(fromEnd: number, days: LifecycleDays = DEFAULT_LIFECYCLE): ReminderKind | undefined {
+  if (fromEnd >= days.deprovisionDays) return undefined;
   return reminderOffsets(days).findLast(({ offset }) => offset <= fromEnd)?.kind;
 }
 

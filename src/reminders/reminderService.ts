@@ -104,7 +104,7 @@ export class ReminderService {
     for (let i = 0; i < reminders.length; i += 3) {
       const fromEnd = todayNumber - reminders[i]!;
       const latest = latestDue(fromEnd, this.lifecycle);
-      if (!latest || fromEnd >= this.lifecycle.deprovisionDays || reminders[i + 2]! & kindBit(latest)) continue;
+      if (!latest || reminders[i + 2]! & kindBit(latest)) continue;
       const switchDay = reminders[i + 1]!;
       if (switchDay === NO_SWITCH || switchDay > todayNumber) return true;
     }
@@ -159,7 +159,7 @@ export class ReminderService {
         // Most subscriptions are far from any reminder, or already had the latest one due.
         const fromEnd = todayNumber - dayNumber(endDate);
         const latest = latestDue(fromEnd, this.lifecycle);
-        if (!latest || fromEnd >= this.lifecycle.deprovisionDays || doc.reminders[reminderKey(id, endDate, latest)]) continue;
+        if (!latest || doc.reminders[reminderKey(id, endDate, latest)]) continue;
         const handled = new Set<ReminderKind>();
         for (const kind of REMINDER_KINDS) {
           if (doc.reminders[reminderKey(id, endDate, kind)]) handled.add(kind);

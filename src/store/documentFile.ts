@@ -37,6 +37,23 @@ export class StoreWriteError extends Error {
   }
 }
 
+/** A file's text as a document: parsed, and validated when a schema is given; a damaged file names itself. */
+export function parseDocument<T>(path: string, text: string, schema?: z.ZodType<T>): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StoreFileError(path, (error as Error).message);
+  }
+  if (!schema) return raw as T;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new StoreFileError(path, `unexpected content at ${issue?.path.join('.') || 'the top level'} (${issue?.message})`);
+  }
+  return parsed.data;
+}
+
 export interface Doc<T> {
   /** The last state written to disk. Treat as read-only. */
   readonly data: Readonly<T>;
@@ -78,18 +95,7 @@ export class DocumentFile<T> implements Doc<T> {
 
   private async load(): Promise<void> {
     const mtime = (await stat(this.path)).mtimeMs;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(this.path, 'utf8'));
-    } catch (error) {
-      throw new StoreFileError(this.path, (error as Error).message);
-    }
-    const parsed = this.schema!.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new StoreFileError(this.path, `unexpected content at ${issue?.path.join('.') || 'the top level'} (${issue?.message})`);
-    }
-    this.current = parsed.data;
+    this.current = parseDocument(this.path, await readFile(this.path, 'utf8'), this.schema);
     this.knownMtime = mtime;
   }
 
