@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { invokeActivity, messageActivity, redeemNextActivity } from './bench/activities.js';
-import { BotChild, liveChildren } from './bench/child.js';
+import { BotChild, liveChildren, startScriptNodeOptions } from './bench/child.js';
 import { BenchConnector } from './bench/connector.js';
 import { DatasetSchemaError, generateDataset, type BenchUser, type Dataset } from './bench/dataset.js';
 import { runLoad, type LoadResult } from './bench/load.js';
@@ -190,7 +190,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     script: 'botProcess.ts',
     env: { BENCH_DATA_DIR: dataDir, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
     probeBody: messageActivity(userAt(0), serviceUrl, 'help'),
-    nodeOptions: settings.botNodeOptions,
+    nodeOptions: [...startScriptNodeOptions(), ...settings.botNodeOptions],
     timeoutMs: 120_000,
   });
   let reminderKind = 'stand-in';
@@ -314,7 +314,7 @@ function gitCommit(): string | undefined {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  say('compiling to dist/ (the bots run compiled, as npm start runs them)');
+  say(`compiling to dist/ (the bots run compiled, as npm start runs them; the bot with npm start's node options: ${startScriptNodeOptions().join(' ') || 'none'})`);
   BotChild.build();
   tempRoot = await mkdtemp(join(tmpdir(), 'psb-bench-'));
   const connector = await new BenchConnector().start();

@@ -4,12 +4,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder';
+import { CloudAdapter, type TurnContext } from 'botbuilder';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import restify from 'restify';
 import { z } from 'zod';
 import { Conversations } from './bot/conversations.js';
+import { ReusedConnectorsAuthentication } from './bot/reusedConnectors.js';
 import { TeamsOfferChannel } from './bot/offerChannel.js';
 import { PartnerSetupBot } from './bot/partnerSetupBot.js';
 import { notifyScheduledSwitches, reminderMessage } from './bot/reminderMessages.js';
@@ -75,6 +76,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     now,
     {
       reservationDays: config.RESERVATION_DAYS,
+      retentionDays: config.SETUP_RETENTION_DAYS,
       maxKeysPerSetup: 25,
       maxFieldLength: MAX_FIELD_LENGTH,
       guessLimit: config.GUESS_LIMIT,
@@ -87,7 +89,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const accounts = new AccountService(store, backend, setups, now, log);
   const partners = new PartnerService(store, now);
 
-  const auth = new ConfigurationBotFrameworkAuthentication(
+  const auth = new ReusedConnectorsAuthentication(
     config.localMode
       ? {}
       : {

@@ -19,6 +19,7 @@ const EnvSchema = z
     MicrosoftAppTenantId: optionalText,
     KEY_HASH_SECRET: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(32, 'must have at least 32 characters').optional()),
     RESERVATION_DAYS: count(14, 1, 365),
+    SETUP_RETENTION_DAYS: count(30, 1, 3650),
     GUESS_LIMIT: count(10, 1, 1000),
     GUESS_WINDOW_MINUTES: count(60, 1, 10_080),
     GUESS_LOCK_MINUTES: count(60, 1, 10_080),

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { partnerFile, reservationCount } from './support/journeys.js';
+import { createCustomer, partnerFile, reservationCount, reserveKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'a1b2c3d4-0000-4000-8000-000000000001';
@@ -203,6 +203,35 @@ describe('redeeming product keys over HTTP', () => {
     expect(connector.since(from)).to.have.length(1);
     const [welcome] = await anna.say('help');
     expect(cardText(welcome!)).not.to.include('Unfinished setups');
+  });
+
+  it('drops closed setups from the setup book after their retention, keeping open ones and customers', async () => {
+    const keys = await bot.mintKeys(4);
+    const discardedReview = await enterKeys(anna, keys[0]!);
+    const [welcome] = await anna.say('help');
+    await anna.press(welcome!, 'Discard');
+    await createCustomer(anna, [keys[1]!]);
+    await reserveKeys(anna, [keys[2]!]);
+    await enterKeys(anna, keys[3]!);
+    const statuses = async () => (await partnerFile(bot.dataDir, PARTNER)).setups.map((s: { status: string }) => s.status).sort();
+    expect(await statuses()).to.deep.equal(['completed', 'discarded', 'reserved', 'reviewing']);
+
+    bot.clock.advanceDays(14);
+    expect(await bot.app.sweep(), 'the reservation runs out').to.equal(1);
+    bot.clock.advanceDays(15);
+    await bot.app.sweep();
+    expect(await statuses(), '29 days after closing: all kept').to.deep.equal(['completed', 'discarded', 'released', 'reviewing']);
+    bot.clock.advanceDays(1);
+    await bot.app.sweep();
+    expect(await statuses(), '30 days after closing: the completed and the discarded setup are gone').to.deep.equal(['released', 'reviewing']);
+    expect((await partnerFile(bot.dataDir, PARTNER)).customers.map((c: { name: string }) => c.name)).to.deep.equal(['Contoso GmbH']);
+    expect(cardText((await anna.press(discardedReview, 'Product keys were added')).card)).to.include('This setup does not exist or is not available to you. Nothing was changed.');
+
+    bot.clock.advanceDays(14);
+    await bot.app.sweep();
+    expect(await statuses(), 'the released one 30 days after its release; the unfinished one stays').to.deep.equal(['reviewing']);
+    const [later] = await anna.say('help');
+    expect(cardText(later!)).to.include('Unfinished setups');
   });
 
   it('locks redemption for a tenant after too many unknown keys', async () => {

@@ -12,7 +12,7 @@ import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/docu
 import { JsonFileStore } from '../src/store/store.js';
 
 const Counter = z.object({ schemaVersion: z.literal(1), n: z.number() });
-const limits = { reservationDays: 14, maxKeysPerSetup: 50, maxFieldLength: 2000, guessLimit: 10, guessWindowMinutes: 60, guessLockMinutes: 60 };
+const limits = { reservationDays: 14, retentionDays: 30, maxKeysPerSetup: 50, maxFieldLength: 2000, guessLimit: 10, guessWindowMinutes: 60, guessLockMinutes: 60 };
 
 describe('JSON file store', () => {
   let dir: string;

@@ -1,5 +1,6 @@
 /** The parent's handle on a bot child process: spawn, start-up time, IPC commands, and stopping it. */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { post } from './load.js';
@@ -10,6 +11,17 @@ type Reply = Extract<FromChild, { type: 'reply' }>;
 
 /** Every child still running, so that an error or Ctrl-C in the parent can stop them all. */
 export const liveChildren = new Set<ChildProcess>();
+
+/**
+ * The node options `npm start` runs the bot with (package.json's start script), so that the bench
+ * measures the bot as it runs in production, heap limit included.
+ */
+export function startScriptNodeOptions(): string[] {
+  const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } };
+  const command = /\bnode((?:\s+--\S+)*)\s+dist\/src\/index\.js/.exec(manifest.scripts.start);
+  if (!command) throw new Error(`package.json's start script does not run "node [options] dist/src/index.js": ${manifest.scripts.start}`);
+  return command[1]!.trim().split(/\s+/).filter(Boolean);
+}
 
 export interface SpawnOptions {
   script: 'botProcess.ts' | 'echoProcess.ts';

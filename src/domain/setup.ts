@@ -125,6 +125,15 @@ export function complete(setup: Setup, customerId: string, now: Date): Setup {
   return touched(setup, now, { status: 'completed', customerId, closedAt: now.toISOString() });
 }
 
+/**
+ * A closed setup (completed, discarded, or released and its owner told) whose retention has passed:
+ * nothing refers to it any more, and dropping it keeps the partner's setup book small.
+ */
+export function isPastRetention(setup: Setup, now: Date, retentionDays: number): boolean {
+  const closed = setup.status === 'completed' || setup.status === 'discarded' || (setup.status === 'released' && setup.releaseNotice !== 'pending');
+  return closed && setup.closedAt !== undefined && Date.parse(setup.closedAt) + retentionDays * 86_400_000 <= now.getTime();
+}
+
 export function isReservationDue(setup: Setup, now: Date): boolean {
   return setup.status === 'reserved' && setup.reservedUntil !== undefined && Date.parse(setup.reservedUntil) <= now.getTime();
 }

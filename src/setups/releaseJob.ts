@@ -1,6 +1,7 @@
 /**
  * Releases reservations that ran out and tells each owner, also catching up on notices a restart
- * interrupted, and mends the reservation index where a step failed half-way.
+ * interrupted, mends the reservation index where a step failed half-way, and drops closed setups
+ * past their retention.
  */
 import type { Logger } from 'pino';
 import { fill } from '../i18n/index.js';
@@ -24,5 +25,6 @@ export async function runReleaseSweep(setups: SetupService, conversations: Conve
       log.warn({ tenantId, setupId: setup.id }, 'release notice not delivered yet; will retry on the next sweep');
     }
   }
+  await setups.dropPastRetention();
   return released.length;
 }

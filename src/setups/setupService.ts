@@ -20,6 +20,8 @@ export interface Actor {
 
 export interface SetupLimits {
   reservationDays: number;
+  /** Days a closed setup is kept (its cards still answer with its state), then dropped from the book. */
+  retentionDays: number;
   maxKeysPerSetup: number;
   maxFieldLength: number;
   guessLimit: number;
@@ -321,6 +323,25 @@ export class SetupService {
       }
     }
     return released;
+  }
+
+  /**
+   * Drops closed setups past their retention from every setup book that holds some (all books stay
+   * in memory, so they must not grow with a partner's history). Returns how many were dropped.
+   */
+  async dropPastRetention(): Promise<number> {
+    let dropped = 0;
+    const past = (setup: Setup) => rules.isPastRetention(setup, this.now(), this.limits.retentionDays);
+    for (const book of this.store.setupBooks()) {
+      if (!book.data.setups.some(past)) continue;
+      dropped += await book.update((doc) => {
+        const before = doc.setups.length;
+        doc.setups = doc.setups.filter((setup) => !past(setup));
+        return before - doc.setups.length;
+      });
+    }
+    if (dropped > 0) this.log.info({ dropped }, 'closed setups past their retention dropped');
+    return dropped;
   }
 
   /** Released setups whose owner has not been told yet (a notice survives a restart). */
