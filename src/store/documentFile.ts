@@ -59,9 +59,10 @@ export interface Doc<T> {
   readonly data: Readonly<T>;
   /**
    * Applies `change` to a copy and writes it; readers see the new state only once it is on disk.
-   * Transactions on one document run one at a time; a throw in `change` writes nothing.
+   * Transactions on one document run one at a time; a throw in `change` writes nothing. `current`
+   * is the state the change applies to, for reading much of it without the draft's copying cost.
    */
-  update<R>(change: (draft: T) => R): Promise<R>;
+  update<R>(change: (draft: T, current: Readonly<T>) => R): Promise<R>;
 }
 
 export class DocumentFile<T> implements Doc<T> {
@@ -121,7 +122,7 @@ export class DocumentFile<T> implements Doc<T> {
    * Changes that arrive while a write is under way are coalesced: the next write applies them all,
    * in order, to one copy and writes the file once. A change that throws is undone alone.
    */
-  update<R>(change: (draft: T) => R): Promise<R> {
+  update<R>(change: (draft: T, current: Readonly<T>) => R): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ change, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length === 1) {
@@ -145,8 +146,9 @@ export class DocumentFile<T> implements Doc<T> {
     for (const item of batch) {
       try {
         let result: unknown;
-        const produced = produce(next, (draft) => {
-          result = detached(item.change(draft as T));
+        const base = next;
+        const produced = produce(base, (draft) => {
+          result = detached(item.change(draft as T, base));
         }) as T;
         this.assertWritable(next, produced);
         next = produced;
@@ -237,7 +239,7 @@ function detached(value: unknown): unknown {
 }
 
 interface PendingChange<T> {
-  change: (draft: T) => unknown;
+  change: (draft: T, current: Readonly<T>) => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }

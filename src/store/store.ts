@@ -237,7 +237,7 @@ export class JsonFileStore implements Store {
     return this.summaryCache.get(customerIndexHash(fileName));
   }
 
-  private async change<R>(tenantId: string, change: (draft: PartnerDoc) => R): Promise<R> {
+  private async change<R>(tenantId: string, change: (draft: PartnerDoc, current: Readonly<PartnerDoc>) => R): Promise<R> {
     this.busy.set(tenantId, (this.busy.get(tenantId) ?? 0) + 1);
     try {
       const doc = this.document(tenantId);
