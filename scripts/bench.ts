@@ -362,7 +362,7 @@ async function main(): Promise<void> {
     const result = {
       ...summary,
       reminderScanKind: summary.reminderKind === 1 ? 'real' : 'stand-in',
-      targets: Object.fromEntries(list.map((v) => [v.name, { value: v.value, op: v.op, limit: v.limit, pass: v.pass }])),
+      targets: Object.fromEntries(list.map((v) => [v.name, { value: v.value, op: v.op, limit: v.limit, pass: v.pass, ...(v.echoValues && { echo: v.echoValues }) }])),
       allTargetsMet: list.every((v) => v.pass),
       runs,
       problems,
