@@ -114,7 +114,7 @@ export class ReminderService {
     let queued = 0;
     // One partner file at a time: each is read, changed and serialised synchronously, and with a
     // few at once their steps ran back to back in one turn of the event loop (over 50 ms in the
-    // benchmark), holding up the turns meanwhile; one at a time it stays under 30 ms.
+    // benchmark), holding up the turns meanwhile; one at a time, about 30 ms.
     for (const { tenantId, today } of work) {
       const partner = this.store.partner(tenantId);
       const due = this.dueIn(partner.data, today);
