@@ -15,8 +15,7 @@ import type { CustomerSchema, SubscriptionSchema } from '../../src/domain/custom
 import { DEFAULT_LIFECYCLE, reminderSchedule } from '../../src/domain/lifecycle.js';
 import { isoDay } from '../../src/domain/subscriptions.js';
 import { localDay, reminderKey } from '../../src/reminders/reminderService.js';
-import { shardName } from '../../src/store/shardedDocs.js';
-import { customerIndexHash } from '../../src/store/store.js';
+import { shardHash, shardName } from '../../src/store/shardedDocs.js';
 import { mulberry32 } from '../../test/support/random.js';
 import { CustomerIndexShardSchema, PARTNER_DOC_VERSION, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
@@ -196,7 +195,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     }
     const doc: PartnerDoc = parsed.data;
     for (const customer of doc.customers) {
-      const name = shardName(customerIndexHash(customer.tenantId));
+      const name = shardName(shardHash(customer.tenantId));
       let shard = index.get(name);
       if (!shard) index.set(name, (shard = { schemaVersion: SCHEMA_VERSION, customers: {} }));
       shard.customers[customer.tenantId] = { partnerTenantId: tenantId };

@@ -3,7 +3,7 @@
  * the customer tenants created from those keys. It stores a keyed hash and the last group of each
  * key, never the key itself.
  */
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { ONMICROSOFT, userPrincipalName } from '../domain/account.js';
 import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { KeyedLock } from '../store/keyedLock.js';
-import { ShardedDocs } from '../store/shardedDocs.js';
+import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
 import { DEFAULT_LIFECYCLE, renewedEndDate, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
 import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
@@ -94,10 +94,6 @@ export type IssueRequest = z.infer<typeof IssueRequestSchema>;
 
 const ADMIN_ROLE = 'Global Administrator';
 
-function domainHash(domain: string): string {
-  return createHash('sha256').update(domain).digest('hex');
-}
-
 function toUpdate(s: TenantRecord['subscriptions'][number]): SubscriptionUpdate {
   return { id: s.id, product: s.product, seats: s.seats, assignedSeats: s.assignedSeats, startDate: s.startDate, endDate: s.endDate, billing: s.billing };
 }
@@ -151,14 +147,14 @@ export class EmbeddedCommerce implements Commerce {
 
   async isDomainAvailable(prefix: string): Promise<boolean> {
     const domain = `${prefix}.${ONMICROSOFT}`;
-    const shard = this.tenants.get(domainHash(domain));
+    const shard = this.tenants.get(shardHash(domain));
     await shard.refresh();
     return !shard.data.tenants[domain];
   }
 
   async createTenant(request: CreateTenantRequest): Promise<CreatedTenant> {
     const domain = `${request.domainPrefix}.${ONMICROSOFT}`;
-    const shard = this.tenants.get(domainHash(domain));
+    const shard = this.tenants.get(shardHash(domain));
     await shard.refresh();
     const existing = shard.data.tenants[domain];
     if (existing && existing.idempotencyKey !== request.idempotencyKey) throw new CommerceError('domainTaken', `${domain} is taken`);
@@ -272,7 +268,7 @@ export class EmbeddedCommerce implements Commerce {
   private async changeTenantNow<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
     const domain = this.domains.get(tenantId);
     if (!domain) throw new CommerceError('unknownTenant', 'no such tenant');
-    const shard = this.tenants.get(domainHash(domain));
+    const shard = this.tenants.get(shardHash(domain));
     await shard.refresh();
     const tenant = shard.data.tenants[domain];
     if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
@@ -390,7 +386,7 @@ export class EmbeddedCommerce implements Commerce {
         }
       });
     }
-    await this.tenants.get(domainHash(record.domain)).update((draft) => {
+    await this.tenants.get(shardHash(record.domain)).update((draft) => {
       if (draft.tenants[record.domain]?.tenantId === record.tenantId) delete draft.tenants[record.domain];
     });
   }
@@ -418,7 +414,7 @@ export class EmbeddedCommerce implements Commerce {
 
   private renewalRecorded(tenantId: string | undefined, renewal: string): boolean {
     const domain = tenantId && this.domains.get(tenantId);
-    const tenant = domain ? this.tenants.get(domainHash(domain)).data.tenants[domain] : undefined;
+    const tenant = domain ? this.tenants.get(shardHash(domain)).data.tenants[domain] : undefined;
     return tenant?.subscriptions.some((s) => s.renewals.includes(renewal)) ?? false;
   }
 

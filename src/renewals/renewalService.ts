@@ -145,8 +145,8 @@ export class RenewalService {
     return done;
   }
 
-  /** Rewrites one subscription in the partner's file; `locked` false when the caller holds the lock. */
-  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, locked = true): Promise<Switched | undefined> {
+  /** Rewrites one subscription in the partner's file; `takeLock` false when the caller holds the lock. */
+  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, takeLock = true): Promise<Switched | undefined> {
     const run = async () => {
       if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
       return this.store.partner(tenantId).update((doc) => {
@@ -156,7 +156,7 @@ export class RenewalService {
         return { customer, subscription: customer.subscriptions[index]! };
       });
     };
-    return locked ? this.lock.run(customerTenantId, run) : run();
+    return takeLock ? this.lock.run(customerTenantId, run) : run();
   }
 
   /** Copies the backend's answer into the partner's file; a switch to direct billing clears a scheduled one. */

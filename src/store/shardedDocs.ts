@@ -1,4 +1,5 @@
 /** Documents keyed by a 64-hex-digit hash, split over up to 256 files by the hash's first two digits. */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,11 @@ export async function inBatches<T, R>(items: readonly T[], load: (item: T) => Pr
 export async function jsonFilesIn(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
   return (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
+}
+
+/** The hash that places an id (a customer tenant, a domain, a file name) in its shard. */
+export function shardHash(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
 }
 
 /** The file a hash belongs in: its first two hex digits. */

@@ -8,7 +8,6 @@
  * need to find their work (a summary per partner) stays in memory, and is cached on disk with the
  * size and time of the file it was made from, so a start reads only the files changed since.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -31,7 +30,7 @@ import {
 } from './documents.js';
 import { fileNameFor } from './fileNames.js';
 import { EMPTY_HEAD, PartnerSummarySchema, summarise, type PartnerHead, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
-import { ShardedDocs, inBatches, jsonFilesIn } from './shardedDocs.js';
+import { ShardedDocs, inBatches, jsonFilesIn, shardHash } from './shardedDocs.js';
 
 /** The narrow interface the bot uses; a server database can implement it later. */
 export interface Store {
@@ -53,11 +52,6 @@ export interface Store {
   customerIndex(customerTenantId: string): Doc<CustomerIndexShard>;
   /** Writes what is still only in memory (the summaries' cache); call before the process ends. */
   flush(): Promise<void>;
-}
-
-/** The hash that places a customer tenant in the index's shards. */
-export function customerIndexHash(id: string): string {
-  return createHash('sha256').update(id).digest('hex');
 }
 
 const SummaryEntrySchema = z.object({ tenantId: z.string().min(1), mtimeMs: z.number(), size: z.number().int(), summary: PartnerSummarySchema });
@@ -141,7 +135,7 @@ export class JsonFileStore implements Store {
       } else changed.push(name);
     });
     const docs = await inBatches(changed, (name) => DocumentFile.open(join(this.partnersDir, name), PartnerDocSchema, () => emptyPartnerDoc('')));
-    docs.forEach((doc, i) => {
+    docs.forEach((doc) => {
       const tenantId = doc.data.tenantId;
       assertTenantFile(doc.path, tenantId);
       this.summaryOf.set(tenantId, summarise(doc.data));
@@ -201,7 +195,7 @@ export class JsonFileStore implements Store {
   }
 
   customerIndex(customerTenantId: string): Doc<CustomerIndexShard> {
-    return this.customerShards.get(customerIndexHash(customerTenantId));
+    return this.customerShards.get(shardHash(customerTenantId));
   }
 
   /** Writes the summaries changed since the last flush into their cache shards. */
@@ -234,7 +228,7 @@ export class JsonFileStore implements Store {
   }
 
   private cacheShard(fileName: string): Doc<SummaryShard> {
-    return this.summaryCache.get(customerIndexHash(fileName));
+    return this.summaryCache.get(shardHash(fileName));
   }
 
   private async change<R>(tenantId: string, change: (draft: PartnerDoc, current: Readonly<PartnerDoc>) => R): Promise<R> {
@@ -319,7 +313,7 @@ async function loadSetupBooks(dir: string): Promise<Map<string, DocumentFile<Set
   const names = await jsonFilesIn(dir);
   const books = await inBatches(names, (name) => DocumentFile.open(join(dir, name), SetupBookSchema, () => emptySetupBook('')));
   return new Map(
-    books.map((book, i) => {
+    books.map((book) => {
       assertTenantFile(book.path, book.data.tenantId);
       return [book.data.tenantId, book] as const;
     }),
