@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { formatKey, lastGroup, maskKey, maskKeysInText, normaliseKey, parseKeyFields, PRODUCT_KEY_ALPHABET, randomKey, splitKeys } from '../src/domain/productKey.js';
+import { mulberry32 } from './support/random.js';
+import { compact, keysIn } from './support/secretScan.js';
 
 describe('product keys', () => {
   it('normalises case, spaces and hyphens to five groups of five', () => {
@@ -56,6 +58,38 @@ describe('product keys', () => {
     expect(maskKeysInText('key: bcdfg hjkmp qrtvw xy234 6789b.')).to.equal('key: •••••-•••••-•••••-•••••-6789B.');
     expect(maskKeysInText('BCDFGHJKMPQRTVWXY23466789')).to.equal('•••••-•••••-•••••-•••••-66789');
     expect(maskKeysInText('9V77W-F3X83-6BTRY-PXTMC-Y8JT3a\u202emg')).to.equal('•••••-•••••-•••••-•••••-Y8JT3a\u202emg');
-    for (const text of ['Donaudampfschifffahrtsgesellschaft', '2c4a1e5f-1111-4111-8111-111111111111']) expect(maskKeysInText(text)).to.equal(text);
+    for (const text of ['Donaudampfschifffahrtsgesellschaft', '2c4a1e5f-1111-4111-8111-111111111111', 'Greetings there world again today']) expect(maskKeysInText(text)).to.equal(text);
+  });
+
+  it('masks a key glued to other text, and a key whose first group the mask of other text would show', () => {
+    const key = 'BCDFG-HJKMP-QRTVW-XY234-6789B';
+    expect(maskKeysInText(`Anna${key}Smith`)).to.equal('Anna•••••-•••••-•••••-•••••-6789BSmith');
+    expect(maskKeysInText(`${key}${key}`)).to.equal('•••••-•••••-•••••-•••••-6789B'.repeat(2));
+    expect(maskKeysInText('BCDFG-HJKMP QRTVW  XY234 - 6789B')).to.equal('•••••-•••••-•••••-•••••-6789B');
+    expect(maskKeysInText(`bcdfg hjkmp qrtvw xy234 6789b ${key.toLowerCase().replace(/-/g, ' ')}`)).to.equal('•••••-•••••-•••••-•••••-6789B '.repeat(2).trim());
+    // The first pass masks "12345 … BCDFG" and shows BCDFG, which with the rest is the key again.
+    expect(keysIn(maskKeysInText(`12345 ABCDE FGHIJ KLMNO ${key}`), new Set([compact(key)]))).to.deep.equal(new Set());
+  });
+
+  it('leaves no key the secrets scan would find in generated names and messages (10,000 texts)', () => {
+    const random = mulberry32(20261124);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const keys = new Set<string>();
+    const typedForms = [(key: string) => key, (key: string) => key.toLowerCase().replace(/-/g, ' '), (key: string) => key.replace(/-/g, ''), (key: string) => key.replace(/-/g, pick([' ', ' - ', '\t', '  ']))];
+    const glue = ['', ' ', '-', '\n', 'Anna', 'x', '7', 'ABCDE ', 'AB12C-', 'Contoso GmbH ', 'QRTVW XY234 ', '«', '•'];
+    for (let n = 0; n < 10_000; n++) {
+      const parts: string[] = [];
+      for (let i = 1 + Math.floor(random() * 4); i > 0; i--) {
+        // A key the bot has no rule against: one with a digit (a run of letters only is a word).
+        let key: string;
+        do key = randomKey((max) => Math.floor(random() * max));
+        while (!/\d/.test(key));
+        keys.add(compact(key));
+        parts.push(pick(glue), pick(typedForms)(key), pick(glue));
+      }
+      const text = parts.join('');
+      const masked = maskKeysInText(text);
+      expect([...keysIn(masked, keys)].map(lastGroup), `${JSON.stringify(text)} became ${JSON.stringify(masked)}`).to.deep.equal([]);
+    }
   });
 });

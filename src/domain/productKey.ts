@@ -38,16 +38,63 @@ export function maskKey(lastFive: string): string {
 }
 
 // Any letters and digits (keys of other products use letters outside this bot's alphabet): five
-// groups of five with one kind of separator, even with text run on after it; or 25 in a row with a
-// digit among them (a run without one is a word, not a key).
-const KEY_IN_TEXT = /(?<![A-Z0-9])[A-Z0-9]{5}([-\s])[A-Z0-9]{5}(?:\1[A-Z0-9]{5}){3}|[A-Z0-9]{25}/gi;
+// groups of five split by hyphens or white space, or 25 in a row with a digit among them (a run
+// without one is a word). Text glued before a key does not hide it: whoever reads the file sees
+// the 25 characters all the same.
+const KEY = String.raw`[A-Z0-9]{5}(?:[-\s]+[A-Z0-9]{5}){4}|(?=[A-Z]{0,24}\d)[A-Z0-9]{25}`;
+const KEY_ANYWHERE = new RegExp(KEY, 'gi');
+const KEY_HERE = new RegExp(KEY, 'iy');
+
+/** Prose can hold five words of five letters; a key has a digit or hyphens among its groups. */
+const looksLikeKey = (candidate: string) => /[\d-]/.test(candidate);
+
+/**
+ * When `found` begins inside a word, a key that begins at one of its later groups: in "Contoso
+ * BCDFG-…" the first match is "ntoso BCDFG-…", and masking the key that follows instead keeps the
+ * name whole and shows only the key's last group.
+ */
+function keyAtLaterGroup(text: string, found: RegExpExecArray): RegExpExecArray | undefined {
+  if (!/[A-Z0-9]/i.test(text[found.index - 1] ?? '')) return undefined;
+  const end = found.index + found[0].length;
+  for (let at = found.index + 1; at < end; at++) {
+    if (!/[-\s]/.test(text[at - 1]!) || /[-\s]/.test(text[at]!)) continue;
+    KEY_HERE.lastIndex = at;
+    const key = KEY_HERE.exec(text);
+    if (key && looksLikeKey(key[0])) return key;
+  }
+  return undefined;
+}
+
+function maskOnce(text: string): string {
+  const candidates = new RegExp(KEY_ANYWHERE);
+  let masked = '';
+  let from = 0;
+  for (let found = candidates.exec(text); found; found = candidates.exec(text)) {
+    if (!looksLikeKey(found[0])) {
+      // Words, not a key; but a key may begin inside them.
+      candidates.lastIndex = found.index + 1;
+      continue;
+    }
+    const key = keyAtLaterGroup(text, found) ?? found;
+    masked += text.slice(from, key.index) + maskKey(lastGroup(key[0].replace(/\s/g, '')).toUpperCase());
+    from = candidates.lastIndex = key.index + key[0].length;
+  }
+  return masked + text.slice(from);
+}
 
 /**
  * Text typed where no key belongs (a name, a message) is kept, but a product key pasted into it is
- * masked like any key after entry, so it is never stored or shown again in full.
+ * masked like any key after entry, so it is never stored or shown again in full. Masking repeats
+ * until nothing changes, because the last group a mask shows can complete a key with the text after
+ * it (four groups of other text, then a key: the key's first group is what stays visible).
  */
 export function maskKeysInText(text: string): string {
-  return text.replace(KEY_IN_TEXT, (key, separator?: string) => (separator || /\d/.test(key) ? maskKey(lastGroup(key.replace(/\s/g, '')).toUpperCase()) : key));
+  let masked = maskOnce(text);
+  while (masked !== text) {
+    text = masked;
+    masked = maskOnce(text);
+  }
+  return masked;
 }
 
 /** Checks one typed key; spaces and hyphens are tolerated, case is ignored. */
