@@ -1,6 +1,6 @@
-/** Connector clients are reused across turns, but never across service URLs. */
+/** Connector and user-token clients are reused across turns, but never across service URLs or apps. */
 import { expect } from 'chai';
-import { ClaimsIdentity } from 'botframework-connector';
+import { AuthenticationConstants, ClaimsIdentity } from 'botframework-connector';
 import { ReusedConnectorsAuthentication } from '../src/bot/reusedConnectors.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { FakeConnector } from './support/connector.js';
@@ -16,6 +16,14 @@ describe('reused connector clients', () => {
     expect(again).to.equal(first);
     expect(other).not.to.equal(first);
     expect(other.conversations).to.be.an('object');
+  });
+
+  it('makes one user-token client per app and keeps it for later turns', async () => {
+    const auth = new ReusedConnectorsAuthentication({});
+    const forApp = (appId: string) => new ClaimsIdentity([{ type: AuthenticationConstants.AudienceClaim, value: appId }], true);
+    const first = await auth.createUserTokenClient(forApp('app-a'));
+    expect(await auth.createUserTokenClient(forApp('app-a'))).to.equal(first);
+    expect(await auth.createUserTokenClient(forApp('app-b'))).not.to.equal(first);
   });
 
   describe('over HTTP', () => {

@@ -28,6 +28,15 @@ describe('JSON file store', () => {
     expect(doc.writes, 'fewer writes than changes').to.be.below(10);
   });
 
+  it('makes the folder of a new document on its first write, and writes again into it', async () => {
+    const path = join(dir, 'not', 'made', 'yet', 'c.json');
+    const doc = DocumentFile.fresh(path, { schemaVersion: 1 as const, n: 0 }, Counter);
+    await doc.update((d) => void (d.n = 1));
+    await doc.update((d) => void (d.n = 2));
+    expect(JSON.parse(await readFile(path, 'utf8')).n).to.equal(2);
+    expect(JSON.parse(await readFile(`${path}.bak`, 'utf8')).n).to.equal(1);
+  });
+
   it('undoes only the change that throws in a coalesced write', async () => {
     const doc = await DocumentFile.open(join(dir, 'c.json'), Counter, () => ({ schemaVersion: 1 as const, n: 0 }));
     const outcomes = await Promise.allSettled([

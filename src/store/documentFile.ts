@@ -69,7 +69,6 @@ export class DocumentFile<T> implements Doc<T> {
   private queue: Promise<unknown> = Promise.resolve();
   private pending: Array<PendingChange<T>> = [];
   private writeCount = 0;
-  private folderMade = false;
 
   /** Modification time of the file as last read or written, to notice another process's write. */
   private knownMtime = 0;
@@ -177,14 +176,16 @@ export class DocumentFile<T> implements Doc<T> {
    * (a full disk, no permission, a backup that cannot be kept) fails the change as a whole.
    */
   private async replaceFile(next: T): Promise<void> {
-    if (!this.folderMade) await mkdir(dirname(this.path), { recursive: true });
-    this.folderMade = true;
     const temp = hiddenSibling(this.path, 'tmp');
     const backupTemp = hiddenSibling(this.path, 'bak.tmp');
     try {
-      // Compact JSON: a third smaller than indented JSON, and faster to write and read.
-      await writeFile(temp, JSON.stringify(next));
-      await this.keepCurrentAsBackup(backupTemp);
+      // The backup's link is made while the new version is written: neither is seen before the
+      // renames, and each step waits for a thread of the file system pool, so they overlap.
+      const [written, linked] = await Promise.allSettled([this.writeTemp(temp, JSON.stringify(next)), this.linkCurrent(backupTemp)]);
+      if (written.status === 'rejected') throw written.reason;
+      if (linked.status === 'rejected') throw linked.reason;
+      // A crash between the renames leaves the old backup or the new one, and the old document.
+      if (linked.value) await rename(backupTemp, backupPathOf(this.path));
       await rename(temp, this.path);
     } catch (error) {
       // A failed write leaves no trace, and on a full disk no partial copy taking up space.
@@ -193,23 +194,34 @@ export class DocumentFile<T> implements Doc<T> {
     }
   }
 
+  /** The folder is made by the first write into it, so that later writes need no call for it. */
+  private async writeTemp(temp: string, text: string): Promise<void> {
+    try {
+      await writeFile(temp, text);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(dirname(temp), { recursive: true });
+      await writeFile(temp, text);
+    }
+  }
+
   /**
-   * Makes `<file>.bak` the current file: a hard link under a temporary name (no copy, however large
-   * the file), renamed over the old backup, so a crash leaves either the old backup or the new one.
+   * Links the current file under a temporary name, to become `<file>.bak` (a hard link: no copy,
+   * however large the file). False when there is no current file yet: before the first write
+   * there is nothing to keep.
    */
-  private async keepCurrentAsBackup(temp: string): Promise<void> {
+  private async linkCurrent(temp: string): Promise<boolean> {
     try {
       await link(this.path, temp);
     } catch (error) {
       const { code } = error as NodeJS.ErrnoException;
-      // Before the first write there is nothing to keep.
-      if (code === 'ENOENT') return;
+      if (code === 'ENOENT') return false;
       // A link a crash left between the link and the rename goes; on a file system without hard
       // links (some network shares), and once after such a crash, a copy is slower and as safe.
       if (code === 'EEXIST') await rm(temp);
       await copyFile(this.path, temp);
     }
-    await rename(temp, backupPathOf(this.path));
+    return true;
   }
 
   /** A value that would make the file unreadable at the next start is refused before it is written. */
