@@ -179,8 +179,9 @@ export class DocumentFile<T> implements Doc<T> {
     const temp = hiddenSibling(this.path, 'tmp');
     const backupTemp = hiddenSibling(this.path, 'bak.tmp');
     try {
-      // The backup's link is made while the new version is written: neither is seen before the
-      // renames, and each step waits for a thread of the file system pool, so they overlap.
+      // Compact JSON: a third smaller than indented JSON, and faster to write and read. The
+      // backup's link is made while it is written: neither is seen before the renames, and each
+      // step waits for a thread of the file system pool, so they overlap.
       const [written, linked] = await Promise.allSettled([this.writeTemp(temp, JSON.stringify(next)), this.linkCurrent(backupTemp)]);
       if (written.status === 'rejected') throw written.reason;
       if (linked.status === 'rejected') throw linked.reason;
