@@ -623,7 +623,7 @@ async function main(): Promise<number> {
   try {
     console.log(`crash test: seed ${SEED}, ${TARGET_TURNS} turns, data in ${dataDir}, log in ${logFile}`);
     hasher = createKeyHasher(await loadKeyHashSecret(dataDir, SECRET));
-    const commerce = await EmbeddedCommerce.open(dataDir, hasher, () => new Date());
+    const commerce = await EmbeddedCommerce.forKeyIssuing(dataDir, hasher, () => new Date());
     keyPool = await commerce.issueKeys({ product: PRODUCT, seats: 10, months: 12, count: KEY_COUNT });
     const issued = [...keyPool];
 

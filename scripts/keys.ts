@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig(process.env);
   const hash = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
-  const commerce = await EmbeddedCommerce.open(config.DATA_DIR, hash, () => new Date());
+  const commerce = await EmbeddedCommerce.forKeyIssuing(config.DATA_DIR, hash, () => new Date());
 
   if (positionals[0] === 'issue') {
     const request = IssueRequestSchema.safeParse({ product: values.product, seats: Number(values.seats), months: Number(values.months), count: Number(values.count) });

@@ -134,7 +134,7 @@ describe('embedded commerce', () => {
   it('sees keys another process issued while it runs', async () => {
     const hash = createKeyHasher('s'.repeat(32));
     const running = await EmbeddedCommerce.open(dir, hash, () => new Date());
-    const cli = await EmbeddedCommerce.open(dir, hash, () => new Date());
+    const cli = await EmbeddedCommerce.forKeyIssuing(dir, hash, () => new Date());
     const [key] = await cli.issueKeys({ product: 'P', seats: 1, months: 1, count: 1 });
     expect((await running.checkKey(key!)).status).to.equal('valid');
   });

@@ -124,13 +124,27 @@ export class EmbeddedCommerce implements Commerce {
     for (const shard of tenants.all()) for (const record of Object.values(shard.data.tenants)) this.domains.set(record.tenantId, record.domain);
   }
 
+  /** Opens the backend for the bot, which owns it: work a crash interrupted is undone first. */
   static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger, lifecycle: LifecycleDays = DEFAULT_LIFECYCLE): Promise<EmbeddedCommerce> {
-    const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
-    const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
-    const commerce = new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle);
+    const commerce = await EmbeddedCommerce.load(dataDir, hash, now, lifecycle);
     const rolledBack = (await commerce.rollBackInterrupted()) + (await commerce.freeOrphanedRenewalKeys());
     if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations and renewals a crash interrupted');
     return commerce;
+  }
+
+  /**
+   * Opens the key catalogue beside a running bot (the key CLI), to issue and block keys. Recovery
+   * stays with the bot: to another process, a tenant the bot is creating at that moment looks like
+   * one a crash left half-done, and undoing it would break the bot's work in progress.
+   */
+  static forKeyIssuing(dataDir: string, hash: KeyHasher, now: () => Date): Promise<EmbeddedCommerce> {
+    return EmbeddedCommerce.load(dataDir, hash, now, DEFAULT_LIFECYCLE);
+  }
+
+  private static async load(dataDir: string, hash: KeyHasher, now: () => Date, lifecycle: LifecycleDays): Promise<EmbeddedCommerce> {
+    const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
+    const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
+    return new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle);
   }
 
   checkKey(key: string): Promise<KeyCheck> {
