@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -9,6 +10,7 @@ import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { newSetup, addKeys, startReserving } from '../src/domain/setup.js';
 import { SetupService } from '../src/setups/setupService.js';
 import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/documentFile.js';
+import { lockFile } from '../src/store/fileLock.js';
 import { JsonFileStore } from '../src/store/store.js';
 
 const Counter = z.object({ schemaVersion: z.literal(1), n: z.number() });
@@ -137,5 +139,47 @@ describe('embedded commerce', () => {
     const cli = await EmbeddedCommerce.forKeyIssuing(dir, hash, () => new Date());
     const [key] = await cli.issueKeys({ product: 'P', seats: 1, months: 1, count: 1 });
     expect((await running.checkKey(key!)).status).to.equal('valid');
+  });
+});
+
+describe('a file two processes write (the key catalogue)', () => {
+  const Keys = z.object({ schemaVersion: z.literal(1), keys: z.record(z.string(), z.number()) });
+  const empty = () => ({ schemaVersion: 1 as const, keys: {} as Record<string, number> });
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'psb-shared-'))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  // Two DocumentFile objects on one path stand for the bot and the key CLI: each has only its own
+  // copy in memory, like two processes, and they meet only in the files.
+  const openBoth = (path: string) => Promise.all([DocumentFile.open(path, Keys, empty, { shared: true }), DocumentFile.open(path, Keys, empty, { shared: true })]);
+
+  it('loses no change when both write at the same time', async () => {
+    const path = join(dir, 'catalog', 'ab.json');
+    const [bot, cli] = await openBoth(path);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => [bot.update((d) => void (d.keys[`bot${i}`] = i)), cli.update((d) => void (d.keys[`cli${i}`] = i))]).flat());
+    const written = JSON.parse(await readFile(path, 'utf8')).keys;
+    expect(Object.keys(written)).to.have.length(40);
+    expect(readdirSync(join(dir, 'catalog')).filter((name) => name.includes('lock')), 'no lock left behind').to.deep.equal([]);
+  });
+
+  it('waits for the other process to release the file, and takes over a lock its holder left in a crash', async () => {
+    const path = join(dir, 'ab.json');
+    const [bot] = await openBoth(path);
+    const lockPath = join(dir, '.ab.json.lock');
+    const release = await lockFile(path, lockPath);
+    let done = false;
+    const write = bot.update((d) => void (d.keys.x = 1)).then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(done, 'written while the other process holds the lock').to.equal(false);
+    await release();
+    await write;
+    expect(JSON.parse(await readFile(path, 'utf8')).keys).to.deep.equal({ x: 1 });
+
+    // A crashed holder's lock: left behind, last touched a minute ago.
+    await mkdir(lockPath);
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(lockPath, minuteAgo, minuteAgo);
+    await bot.update((d) => void (d.keys.y = 2));
+    expect(JSON.parse(await readFile(path, 'utf8')).keys).to.deep.equal({ x: 1, y: 2 });
   });
 });

@@ -142,7 +142,8 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   private static async load(dataDir: string, hash: KeyHasher, now: () => Date, lifecycle: LifecycleDays): Promise<EmbeddedCommerce> {
-    const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }));
+    // The key CLI writes the catalogue while the bot runs; the tenants only the bot writes.
+    const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }), { shared: true });
     const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
     return new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle);
   }
@@ -332,11 +333,9 @@ export class EmbeddedCommerce implements Commerce {
     return shard.data.keys[ref];
   }
 
-  /** The key CLI writes the catalogue while the bot runs, so each change starts from the file. */
-  private async changeEntry<R>(ref: string, change: (keys: CatalogShard['keys']) => R): Promise<R> {
-    const shard = this.catalog.get(ref);
-    await shard.refresh();
-    return shard.update((draft) => change(draft.keys));
+  /** A catalogue shard is shared with the key CLI: its write locks the file and starts from its latest version. */
+  private changeEntry<R>(ref: string, change: (keys: CatalogShard['keys']) => R): Promise<R> {
+    return this.catalog.get(ref).update((draft) => change(draft.keys));
   }
 
   private async newRecord(request: CreateTenantRequest, domain: string): Promise<TenantRecord> {

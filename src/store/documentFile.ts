@@ -9,6 +9,7 @@ import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'no
 import { basename, dirname, join } from 'node:path';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';
 import { problemInChange } from './changedParts.js';
+import { lockFile } from './fileLock.js';
 import type { z } from 'zod';
 
 // Documents are never changed outside a transaction; freezing them on every change would only cost.
@@ -72,23 +73,22 @@ export class DocumentFile<T> implements Doc<T> {
 
   /** Modification time of the file as last read or written, to notice another process's write. */
   private knownMtime = 0;
-  /** Set by the first refresh(): only then is the file's time tracked after each write. */
-  private sharedWithOtherProcesses = false;
 
   private constructor(
     readonly path: string,
     private current: T,
-    private readonly schema?: z.ZodType<T>,
+    private readonly schema: z.ZodType<T> | undefined,
+    private readonly options: DocumentOptions,
   ) {}
 
   /** A document not on disk yet; it is written on its first change. */
-  static fresh<T>(path: string, initial: T, schema?: z.ZodType<T>): DocumentFile<T> {
-    return new DocumentFile(path, initial, schema);
+  static fresh<T>(path: string, initial: T, schema?: z.ZodType<T>, options: DocumentOptions = {}): DocumentFile<T> {
+    return new DocumentFile(path, initial, schema, options);
   }
 
   /** Loads and validates the file, or starts from `initial` when it does not exist yet (written on first change). */
-  static async open<S extends z.ZodType>(path: string, schema: S, initial: () => z.infer<S>): Promise<DocumentFile<z.infer<S>>> {
-    const doc = new DocumentFile<z.infer<S>>(path, initial(), schema as z.ZodType<z.infer<S>>);
+  static async open<S extends z.ZodType>(path: string, schema: S, initial: () => z.infer<S>, options: DocumentOptions = {}): Promise<DocumentFile<z.infer<S>>> {
+    const doc = new DocumentFile<z.infer<S>>(path, initial(), schema as z.ZodType<z.infer<S>>, options);
     if (existsSync(path)) await doc.load();
     return doc;
   }
@@ -100,17 +100,18 @@ export class DocumentFile<T> implements Doc<T> {
   }
 
   /**
-   * Re-reads the file if another process wrote it since (the key CLI writes the catalogue while the
-   * bot runs). Only for documents shared between processes; the bot's own files have one writer.
+   * Waits for the writes under way, then re-reads the file if another process wrote it since (the
+   * key CLI writes the catalogue while the bot runs).
    */
   refresh(): Promise<void> {
-    this.sharedWithOtherProcesses = true;
-    const run = this.queue.then(async () => {
-      const mtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
-      if (mtime !== 0 && mtime !== this.knownMtime) await this.load();
-    });
+    const run = this.queue.then(() => this.loadIfChanged());
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private async loadIfChanged(): Promise<void> {
+    const mtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    if (mtime !== 0 && mtime !== this.knownMtime) await this.load();
   }
 
   get data(): Readonly<T> {
@@ -138,6 +139,28 @@ export class DocumentFile<T> implements Doc<T> {
 
   private async writeBatch(): Promise<void> {
     const batch = this.pending.splice(0);
+    if (!this.options.shared) return this.applyAndWrite(batch);
+    // Another process writes this file too: from reading its latest version to the rename, the
+    // file is locked, so that neither process writes over a change of the other.
+    let release: () => Promise<void>;
+    try {
+      release = await lockFile(this.path, hiddenSibling(this.path, 'lock'));
+    } catch (error) {
+      for (const item of batch) item.reject(new StoreWriteError(this.path, error));
+      return;
+    }
+    try {
+      await this.loadIfChanged();
+      await this.applyAndWrite(batch);
+    } catch (error) {
+      // Only reading the other process's version throws here; the changes were not applied.
+      for (const item of batch) item.reject(error);
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  private async applyAndWrite(batch: Array<PendingChange<T>>): Promise<void> {
     // Copy-on-write (immer): a change copies only what it touches and shares the rest, so a
     // transaction on a large document costs what it changes; a change that throws leaves no trace.
     let next = this.current;
@@ -165,7 +188,7 @@ export class DocumentFile<T> implements Doc<T> {
       return;
     }
     this.current = next;
-    if (this.sharedWithOtherProcesses) this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    if (this.options.shared) this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
     for (const { item, result } of applied) item.resolve(result);
   }
 
@@ -249,6 +272,11 @@ function detached(value: unknown): unknown {
     return entries.some(([, v]) => isDraft(v)) ? Object.fromEntries(entries.map(([k, v]) => [k, detached(v)])) : value;
   }
   return value;
+}
+
+export interface DocumentOptions {
+  /** Another process writes the file too (the key CLI, the catalogue): writes then hold a lock file. */
+  shared?: boolean;
 }
 
 interface PendingChange<T> {

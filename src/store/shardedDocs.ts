@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { DocumentFile, StoreFileError } from './documentFile.js';
+import { DocumentFile, StoreFileError, type DocumentOptions } from './documentFile.js';
 
 /** Loads files a few dozen at a time: in parallel, but without opening thousands at once. */
 export async function inBatches<T, R>(items: readonly T[], load: (item: T) => Promise<R>, size = 32): Promise<R[]> {
@@ -34,20 +34,21 @@ export class ShardedDocs<T> {
     private readonly empty: () => T,
     private readonly schema: z.ZodType<T>,
     private readonly shards: Map<string, DocumentFile<T>>,
+    private readonly options: DocumentOptions,
   ) {}
 
   /**
    * Loads every shard. A damaged shard stops the start (StoreFileError), unless the documents are a
    * cache that can be rebuilt: then `rebuildDamaged` starts it empty and it is rewritten on its next change.
    */
-  static async open<S extends z.ZodType>(dir: string, schema: S, empty: () => z.infer<S>, rebuildDamaged = false): Promise<ShardedDocs<z.infer<S>>> {
+  static async open<S extends z.ZodType>(dir: string, schema: S, empty: () => z.infer<S>, { rebuildDamaged = false, ...options }: DocumentOptions & { rebuildDamaged?: boolean } = {}): Promise<ShardedDocs<z.infer<S>>> {
     const names = await jsonFilesIn(dir);
-    const open = (name: string) => DocumentFile.open(join(dir, name), schema, empty);
+    const open = (name: string) => DocumentFile.open(join(dir, name), schema, empty, options);
     const docs = await inBatches(names, (name) =>
-      rebuildDamaged ? open(name).catch((error) => (error instanceof StoreFileError ? DocumentFile.fresh(join(dir, name), empty(), schema as z.ZodType<z.infer<S>>) : Promise.reject(error))) : open(name),
+      rebuildDamaged ? open(name).catch((error) => (error instanceof StoreFileError ? DocumentFile.fresh(join(dir, name), empty(), schema as z.ZodType<z.infer<S>>, options) : Promise.reject(error))) : open(name),
     );
     const shards = new Map(names.map((name, i) => [name.replace(/\.json$/, ''), docs[i]!] as const));
-    return new ShardedDocs<z.infer<S>>(dir, empty, schema as z.ZodType<z.infer<S>>, shards);
+    return new ShardedDocs<z.infer<S>>(dir, empty, schema as z.ZodType<z.infer<S>>, shards, options);
   }
 
   /** The shard holding `hash`; created in memory when new and written on its first change. */
@@ -55,7 +56,7 @@ export class ShardedDocs<T> {
     const shard = shardName(hash);
     let doc = this.shards.get(shard);
     if (!doc) {
-      doc = DocumentFile.fresh(join(this.dir, `${shard}.json`), this.empty(), this.schema);
+      doc = DocumentFile.fresh(join(this.dir, `${shard}.json`), this.empty(), this.schema, this.options);
       this.shards.set(shard, doc);
     }
     return doc;

@@ -115,7 +115,7 @@ export class JsonFileStore implements Store {
       ShardedDocs.open(join(dir, 'reservations'), ReservationShardSchema, emptyReservationShard),
       ShardedDocs.open(join(dir, 'customers'), CustomerIndexShardSchema, emptyCustomerIndexShard),
       // A cache: a damaged shard only means its partners' files are read again.
-      ShardedDocs.open(join(dir, 'partner-summaries'), SummaryShardSchema, emptySummaryShard, true),
+      ShardedDocs.open(join(dir, 'partner-summaries'), SummaryShardSchema, emptySummaryShard, { rebuildDamaged: true }),
     ]);
     const store = new JsonFileStore(partnersDir, setupsDir, books, shards, customerShards, summaryCache, options.residentPartners ?? 256, options.summaryFlushMs ?? 1000);
     await store.loadSummaries();
