@@ -100,11 +100,12 @@ export class DocumentFile<T> implements Doc<T> {
   }
 
   /**
-   * Waits for the writes under way, then re-reads the file if another process wrote it since (the
-   * key CLI writes the catalogue while the bot runs).
+   * Waits for the writes under way; a shared document then re-reads the file if another process
+   * wrote it since (the key CLI writes the catalogue while the bot runs). A file only this process
+   * writes cannot have changed, so it is not looked at.
    */
   refresh(): Promise<void> {
-    const run = this.queue.then(() => this.loadIfChanged());
+    const run = this.queue.then(() => (this.options.shared ? this.loadIfChanged() : undefined));
     this.queue = run.catch(() => undefined);
     return run;
   }
