@@ -497,11 +497,13 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     /** A victim's text in an answer that the request did not hold: a leak unless a fuzzed request stored it earlier. */
     let leaks: Array<{ secret: { text: string; caseSensitive: boolean }; problem: string }> = [];
     const storedByOthers = async (secret: { text: string; caseSensitive: boolean }): Promise<boolean> => {
-      const dir = join(bot.dataDir, 'partners');
-      for (const name of await readdir(dir)) {
-        if (name === `${VICTIM}.json` || !name.endsWith('.json')) continue;
-        const content = await readFile(join(dir, name), 'utf8');
-        if (secret.caseSensitive ? content.includes(secret.text) : content.toLowerCase().includes(secret.text.toLowerCase())) return true;
+      // A partner's customers are in its partner file, its setups in its setup book.
+      for (const dir of ['partners', 'setups'].map((folder) => join(bot.dataDir, folder))) {
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          if (name === `${VICTIM}.json` || !name.endsWith('.json')) continue;
+          const content = await readFile(join(dir, name), 'utf8');
+          if (secret.caseSensitive ? content.includes(secret.text) : content.toLowerCase().includes(secret.text.toLowerCase())) return true;
+        }
       }
       return false;
     };
