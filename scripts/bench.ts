@@ -8,7 +8,9 @@
  * store's on-disk layout in a temporary folder, starts the real bot (createApp, local mode) and a
  * bare botbuilder echo bot each in a child process, drives both over HTTP with 16 concurrent
  * conversations whose replies go to a local connector, runs one reminder run over all
- * subscriptions, and compares the medians with the issue's targets. Writes bench-results/latest.json.
+ * subscriptions, and compares the medians with the issue's targets. Beside each phase it measures
+ * what the machine adds to every delay: the load generator's own loop delay, and that of an idle
+ * probe process (its wait for a CPU). Writes bench-results/latest.json.
  * `--profile` also writes per-phase CPU profiles of the bot to bench-results/profiles/ and prints
  * where the time goes (profiling slows the bot, so its figures are marked as profiled).
  */
@@ -17,6 +19,7 @@ import { rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { invokeActivity, messageActivity, redeemNextActivity } from './bench/activities.js';
@@ -101,22 +104,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface Measured {
   load: LoadResult;
   loop: LoopFigures;
+  /** Longest event-loop delay of the load generator (this process) during the phase: it adds to every latency measured. */
+  loadGeneratorMaxLoopMs: number;
+  /** Longest delay of the idle probe process meanwhile: the machine's scheduling floor. */
+  idleProbeMaxDelayMs: number;
   /** Share of the machine's CPU other processes used during the phase. */
   foreign?: number;
   profile?: string;
 }
 
-/** One measured phase: the child's loop histogram is reset first, and read (with memory) after. */
-async function phase(child: BotChild, name: string, run: () => Promise<LoadResult>): Promise<Measured> {
-  await child.resetLoop();
+/**
+ * One measured phase: the child's loop histogram is reset first, and read (with memory) after.
+ * The load generator's own loop delay and the idle probe's are measured alongside.
+ */
+async function phase(child: BotChild, probe: BotChild, name: string, run: () => Promise<LoadResult>): Promise<Measured> {
+  await Promise.all([child.resetLoop(), probe.resetLoop()]);
   if (settings.profile) await child.profileStart();
   const machine = snapshot();
+  const ownLoop = monitorEventLoopDelay({ resolution: 1 });
+  ownLoop.enable();
   const load = await run();
+  ownLoop.disable();
   const profile = settings.profile ? await child.profileStop(name) : undefined;
-  const loop = await child.loop();
+  const [loop, idle] = await Promise.all([child.loop(), probe.loop()]);
   const foreign = foreignShare(machine, loop.cpuMs);
   if (foreign !== undefined && foreign > 0.1) note(`${name} phase: other processes used ${(foreign * 100).toFixed(0)} % of the machine's CPU meanwhile; its figures are distorted`);
-  return { load, loop, foreign, profile };
+  return { load, loop, foreign, profile, loadGeneratorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
 }
 
 /** Checks the connector's sample of replies: each must be an Adaptive Card (or text) containing `expected`. */
@@ -154,6 +167,8 @@ function loadFigures(prefix: string, measured: Measured): Figures {
     [`${prefix}GcShare`]: loop.gcTotalMs / load.durationMs,
     [`${prefix}GcMaxMs`]: loop.gcMaxMs,
     [`${prefix}CpuMsPerTurn`]: loop.cpuMs / Math.max(1, load.turns),
+    [`${prefix}LoadGeneratorMaxLoopMs`]: measured.loadGeneratorMaxLoopMs,
+    [`${prefix}IdleProbeMaxDelayMs`]: measured.idleProbeMaxDelayMs,
     ...(measured.foreign === undefined ? {} : { [`${prefix}ForeignCpuShare`]: measured.foreign }),
   };
 }
@@ -166,7 +181,7 @@ function note(problem: string): void {
   say(`  ! ${problem}`);
 }
 
-async function runOnce(run: number, pristine: string, tmp: string, data: Dataset, connector: BenchConnector, profileDir: string | undefined): Promise<Figures> {
+async function runOnce(run: number, pristine: string, tmp: string, data: Dataset, connector: BenchConnector, probe: BotChild, profileDir: string | undefined): Promise<Figures> {
   const dataDir = join(tmp, `run-${run}`);
   await cp(pristine, dataDir, { recursive: true });
   // The bot caches each partner file's summary on its first start: opening the store once makes the
@@ -210,14 +225,14 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
     await load(bot.url, settings.warmupMs, help);
     connector.clear();
-    const read = await phase(bot, 'read', () => load(bot.url, settings.durationMs, help));
+    const read = await phase(bot, probe, 'read', () => load(bot.url, settings.durationMs, help));
     const readReplies = checkReplies(connector, WELCOME_TITLE, true);
     figures.readPeakRssMB = read.loop.maxRssMB;
     Object.assign(figures, loadFigures('read', read), { readRepliesPerTurn: connector.received / Math.max(1, read.load.turns), readCheckFailures: readReplies.failures });
     if (readReplies.failures > 0 || read.load.errors > 0) note(`read turn: ${read.load.errors} errors, ${readReplies.failures}/${readReplies.checked} sampled replies not a welcome card (${read.load.firstFailure ?? readReplies.first})`);
     say(`  read  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms, loop block ${read.loop.maxMs.toFixed(0)} ms`);
 
-    const customers = await phase(bot, 'customers', () => load(bot.url, settings.extraMs, (_w, n) => messageActivity(userAt(n), serviceUrl, 'customers')));
+    const customers = await phase(bot, probe, 'customers', () => load(bot.url, settings.extraMs, (_w, n) => messageActivity(userAt(n), serviceUrl, 'customers')));
     Object.assign(figures, loadFigures('customers', customers));
     say(`  customers ${customers.load.throughput.toFixed(0)} turns/s, p99 ${customers.load.p99Ms.toFixed(1)} ms`);
 
@@ -229,7 +244,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
       return undefined;
     };
     await load(bot.url, settings.warmupMs, redeem, isReview);
-    const write = await phase(bot, 'write', () => load(bot.url, settings.durationMs, redeem, isReview));
+    const write = await phase(bot, probe, 'write', () => load(bot.url, settings.durationMs, redeem, isReview));
     figures.writePeakRssMB = write.loop.maxRssMB;
     Object.assign(figures, loadFigures('write', write), { writeChecked: write.load.checked, writeCheckFailures: write.load.checkFailures });
     if (write.load.checkFailures > 0 || write.load.errors > 0 || write.load.checked === 0) note(`write turn: ${write.load.errors} errors, ${write.load.checkFailures}/${write.load.checked} checked answers not a review card (${write.load.firstFailure})`);
@@ -239,7 +254,9 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     // (the start-up catch-up run has already done today's). Then the same day again: nothing new.
     const tomorrow = new Date(Date.now() + 86_400_000);
     if (profileDir) await bot.profileStart();
+    await probe.resetLoop();
     const scan = await bot.scan(tomorrow);
+    const probeDuringScan = await probe.loop();
     if (profileDir) await bot.profileStop('reminders');
     const rescan = await bot.scan(tomorrow);
     reminderKind = scan.kind;
@@ -248,6 +265,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
       reminderRunMs: scan.ms,
       reminderDue: scan.due,
       reminderScanMaxLoopBlockMs: scan.loopMaxMs,
+      reminderIdleProbeMaxDelayMs: probeDuringScan.maxMs,
       reminderRescanMs: rescan.findMs,
       reminderRescanDue: rescan.due,
       reminderRescanMaxLoopBlockMs: rescan.loopMaxMs,
@@ -263,6 +281,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     figures.heapTotalAtEndMB = final.heapTotalMB;
     figures.externalAtEndMB = final.externalMB;
     figures.maxLoopBlockMs = Math.max(read.loop.maxMs, write.loop.maxMs, scan.loopMaxMs);
+    figures.idleProbeMaxDelayMs = Math.max(read.idleProbeMaxDelayMs, write.idleProbeMaxDelayMs, probeDuringScan.maxMs);
   } finally {
     await bot.stop();
   }
@@ -275,11 +294,11 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
     await load(echo.url, settings.warmupMs, help);
     connector.clear();
-    const read = await phase(echo, 'echo', () => load(echo.url, settings.durationMs, help));
+    const read = await phase(echo, probe, 'echo', () => load(echo.url, settings.durationMs, help));
     const replies = checkReplies(connector, 'You said: help', false);
     if (replies.failures > 0 || read.load.errors > 0) note(`echo: ${read.load.errors} errors, ${replies.failures}/${replies.checked} sampled replies wrong (${replies.first})`);
     Object.assign(figures, loadFigures('echo', read));
-    const invoke = await phase(echo, 'echoInvoke', () => load(echo.url, settings.extraMs, (_w, n) => invokeActivity(userAt(n), serviceUrl, 'redeem.next', { rev: 0 })));
+    const invoke = await phase(echo, probe, 'echoInvoke', () => load(echo.url, settings.extraMs, (_w, n) => invokeActivity(userAt(n), serviceUrl, 'redeem.next', { rev: 0 })));
     Object.assign(figures, loadFigures('echoInvoke', invoke));
     figures.echoPeakRssMB = (await echo.loop()).maxRssMB;
     say(`  echo  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms; invoke ${invoke.load.throughput.toFixed(0)} turns/s`);
@@ -318,6 +337,7 @@ async function main(): Promise<void> {
   BotChild.build();
   tempRoot = await mkdtemp(join(tmpdir(), 'psb-bench-'));
   const connector = await new BenchConnector().start();
+  const probe = await BotChild.spawn({ script: 'probeProcess.ts', env: {} });
   const profileDir = settings.profile ? join(resultsDir, 'profiles') : undefined;
   try {
     if (profileDir) {
@@ -347,7 +367,7 @@ async function main(): Promise<void> {
 
     const runs: Figures[] = [];
     for (let run = 1; run <= settings.runs; run++) {
-      runs.push(await runOnce(run, pristine, tempRoot, data, connector, profileDir));
+      runs.push(await runOnce(run, pristine, tempRoot, data, connector, probe, profileDir));
     }
     const summary = medians(runs);
     const reminderKind = summary.reminderKind === 1 ? 'real app.reminders.scan' : 'STAND-IN: app.reminders.scan not found';

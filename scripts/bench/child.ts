@@ -1,4 +1,4 @@
-/** The parent's handle on a bot child process: spawn, start-up time, IPC commands, and stopping it. */
+/** The parent's handle on a child process (a bot, or the idle probe): spawn, start-up time, IPC commands, and stopping it. */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -24,12 +24,12 @@ export function startScriptNodeOptions(): string[] {
 }
 
 export interface SpawnOptions {
-  script: 'botProcess.ts' | 'echoProcess.ts';
+  script: 'botProcess.ts' | 'echoProcess.ts' | 'probeProcess.ts';
   env: Record<string, string>;
   /** Extra node options for the child (diagnostics, e.g. --trace-gc or --max-old-space-size=300). */
   nodeOptions?: string[];
-  /** The first request: a turn that must be answered with 200 for the bot to count as started. */
-  probeBody: string;
+  /** The first request: a turn that must be answered with 200 for the bot to count as started (none for a child without a server). */
+  probeBody?: string;
   timeoutMs?: number;
 }
 
@@ -80,6 +80,7 @@ export class BotChild {
         child.once('exit', () => clearTimeout(timer));
       });
       const url = `http://127.0.0.1:${listening.port}/api/messages`;
+      if (options.probeBody === undefined) return new BotChild(child, url, performance.now() - spawned, listening.boot, listening.reminders);
       const agent = new Agent({ keepAlive: false });
       const answer = await post(agent, new URL(url), options.probeBody, true);
       if (answer.status !== 200) throw new Error(`${options.script}: the first request was answered with HTTP ${answer.status}: ${answer.body.slice(0, 300)}`);
