@@ -22,21 +22,21 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { invokeActivity, messageActivity, redeemNextActivity } from './bench/activities.js';
+import { messageActivity } from './bench/activities.js';
 import { BotChild, liveChildren, startScriptNodeOptions } from './bench/child.js';
 import { BenchConnector } from './bench/connector.js';
-import { DatasetSchemaError, generateDataset, type BenchUser, type Dataset } from './bench/dataset.js';
-import { runLoad, type LoadResult } from './bench/load.js';
+import { DatasetSchemaError, generateDataset, type Dataset } from './bench/dataset.js';
+import type { LoadResult } from './bench/load.js';
 import { foreignShare, snapshot, waitForQuietMachine } from './bench/machine.js';
 import { summarise } from './bench/profileSummary.js';
 import type { LoopFigures } from './bench/protocol.js';
 import { judge, medians, table, TARGETS, verdicts, type Figures } from './bench/report.js';
+import type { TurnKind } from './bench/turns.js';
 import { JsonFileStore } from '../src/store/store.js';
 
 /** The bot's key-hash secret in the benchmark; the catalogue is minted with the same one. */
 const KEY_HASH_SECRET = 'bench-secret-bench-secret-bench-secret-42';
 const CARD = 'application/vnd.microsoft.card.adaptive';
-const REVIEW_TITLE = 'Does everything look right?';
 const WELCOME_TITLE = 'Partner Setup Bot';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -104,8 +104,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface Measured {
   load: LoadResult;
   loop: LoopFigures;
-  /** Longest event-loop delay of the load generator (this process) during the phase: it adds to every latency measured. */
+  /** Longest event-loop delay of the load generator during the phase: it adds to every latency measured. */
   loadGeneratorMaxLoopMs: number;
+  /** Longest event-loop delay of this process, the connector: it adds to the latency of message turns. */
+  connectorMaxLoopMs: number;
   /** Longest delay of the idle probe process meanwhile: the machine's scheduling floor. */
   idleProbeMaxDelayMs: number;
   /** Share of the machine's CPU other processes used during the phase. */
@@ -113,12 +115,19 @@ interface Measured {
   profile?: string;
 }
 
+/** The helper processes beside the bots: the load generator, and the idle probe. */
+interface Helpers {
+  loader: BotChild;
+  probe: BotChild;
+}
+
 /**
  * One measured phase: the child's loop histogram is reset first, and read (with memory) after.
- * The load generator's own loop delay and the idle probe's are measured alongside.
+ * The loop delays of the load generator, the connector (this process) and the idle probe are
+ * measured alongside.
  */
-async function phase(child: BotChild, probe: BotChild, name: string, run: () => Promise<LoadResult>): Promise<Measured> {
-  await Promise.all([child.resetLoop(), probe.resetLoop()]);
+async function phase(child: BotChild, { loader, probe }: Helpers, name: string, run: () => Promise<LoadResult>): Promise<Measured> {
+  await Promise.all([child.resetLoop(), loader.resetLoop(), probe.resetLoop()]);
   if (settings.profile) await child.profileStart();
   const machine = snapshot();
   const ownLoop = monitorEventLoopDelay({ resolution: 1 });
@@ -126,10 +135,10 @@ async function phase(child: BotChild, probe: BotChild, name: string, run: () => 
   const load = await run();
   ownLoop.disable();
   const profile = settings.profile ? await child.profileStop(name) : undefined;
-  const [loop, idle] = await Promise.all([child.loop(), probe.loop()]);
-  const foreign = foreignShare(machine, loop.cpuMs);
+  const [loop, loaderLoop, idle] = await Promise.all([child.loop(), loader.loop(), probe.loop()]);
+  const foreign = foreignShare(machine, loop.cpuMs + loaderLoop.cpuMs);
   if (foreign !== undefined && foreign > 0.1) note(`${name} phase: other processes used ${(foreign * 100).toFixed(0)} % of the machine's CPU meanwhile; its figures are distorted`);
-  return { load, loop, foreign, profile, loadGeneratorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
+  return { load, loop, foreign, profile, loadGeneratorMaxLoopMs: loaderLoop.maxMs, connectorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
 }
 
 /** Checks the connector's sample of replies: each must be an Adaptive Card (or text) containing `expected`. */
@@ -168,6 +177,7 @@ function loadFigures(prefix: string, measured: Measured): Figures {
     [`${prefix}GcMaxMs`]: loop.gcMaxMs,
     [`${prefix}CpuMsPerTurn`]: loop.cpuMs / Math.max(1, load.turns),
     [`${prefix}LoadGeneratorMaxLoopMs`]: measured.loadGeneratorMaxLoopMs,
+    [`${prefix}ConnectorMaxLoopMs`]: measured.connectorMaxLoopMs,
     [`${prefix}IdleProbeMaxDelayMs`]: measured.idleProbeMaxDelayMs,
     ...(measured.foreign === undefined ? {} : { [`${prefix}ForeignCpuShare`]: measured.foreign }),
   };
@@ -181,7 +191,7 @@ function note(problem: string): void {
   say(`  ! ${problem}`);
 }
 
-async function runOnce(run: number, pristine: string, tmp: string, data: Dataset, connector: BenchConnector, probe: BotChild, profileDir: string | undefined): Promise<Figures> {
+async function runOnce(run: number, pristine: string, tmp: string, data: Dataset, connector: BenchConnector, helpers: Helpers, profileDir: string | undefined): Promise<Figures> {
   const dataDir = join(tmp, `run-${run}`);
   await cp(pristine, dataDir, { recursive: true });
   // The bot caches each partner file's summary on its first start: opening the store once makes the
@@ -189,9 +199,8 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
   await (await JsonFileStore.open(dataDir)).flush();
   const serviceUrl = connector.url;
   const { users, keys } = data;
-  const userAt = (n: number): BenchUser => users[n % users.length]!;
-  const load = (url: string, durationMs: number, body: (worker: number, n: number) => string, check?: (status: number, body: string) => string | undefined) =>
-    runLoad({ url, concurrency: settings.concurrency, durationMs, body, check, checkEvery: 20 });
+  const load = (url: string, durationMs: number, kind: TurnKind) =>
+    helpers.loader.load({ url, concurrency: settings.concurrency, durationMs, checkEvery: 20, turn: { kind, users, keys, serviceUrl } });
   const figures: Figures = { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions };
 
   // ---- the real bot
@@ -204,7 +213,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
   const bot = await BotChild.spawn({
     script: 'botProcess.ts',
     env: { BENCH_DATA_DIR: dataDir, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
-    probeBody: messageActivity(userAt(0), serviceUrl, 'help'),
+    probeBody: messageActivity(users[0]!, serviceUrl, 'help'),
     nodeOptions: [...startScriptNodeOptions(), ...settings.botNodeOptions],
     timeoutMs: 120_000,
   });
@@ -222,29 +231,21 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     say(`  busy after the first answer for ${settled.waitedMs.toFixed(0)} ms (${settled.cpuMs.toFixed(0)} ms CPU)`);
     Object.assign(figures, { startupMs: bot.startupMs, bootImportsMs: bot.boot.importsMs, bootCreateMs: bot.boot.createMs, bootListenMs: bot.boot.listenMs, bootChildListeningMs: bot.boot.sinceProcessStartMs });
 
-    const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
-    await load(bot.url, settings.warmupMs, help);
+    await load(bot.url, settings.warmupMs, 'help');
     connector.clear();
-    const read = await phase(bot, probe, 'read', () => load(bot.url, settings.durationMs, help));
+    const read = await phase(bot, helpers, 'read', () => load(bot.url, settings.durationMs, 'help'));
     const readReplies = checkReplies(connector, WELCOME_TITLE, true);
     figures.readPeakRssMB = read.loop.maxRssMB;
     Object.assign(figures, loadFigures('read', read), { readRepliesPerTurn: connector.received / Math.max(1, read.load.turns), readCheckFailures: readReplies.failures });
     if (readReplies.failures > 0 || read.load.errors > 0) note(`read turn: ${read.load.errors} errors, ${readReplies.failures}/${readReplies.checked} sampled replies not a welcome card (${read.load.firstFailure ?? readReplies.first})`);
     say(`  read  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms, loop block ${read.loop.maxMs.toFixed(0)} ms`);
 
-    const customers = await phase(bot, probe, 'customers', () => load(bot.url, settings.extraMs, (_w, n) => messageActivity(userAt(n), serviceUrl, 'customers')));
+    const customers = await phase(bot, helpers, 'customers', () => load(bot.url, settings.extraMs, 'customers'));
     Object.assign(figures, loadFigures('customers', customers));
     say(`  customers ${customers.load.throughput.toFixed(0)} turns/s, p99 ${customers.load.p99Ms.toFixed(1)} ms`);
 
-    const redeem = (_w: number, n: number) => redeemNextActivity(userAt(n), serviceUrl, keys[n % keys.length]!);
-    const isReview = (status: number, body: string) => {
-      if (status !== 200) return `HTTP ${status}`;
-      const card = (JSON.parse(body) as { value?: { type?: string } }).value;
-      if (card?.type !== 'AdaptiveCard' || !JSON.stringify(card).includes(REVIEW_TITLE)) return `not the review card: ${JSON.stringify(card).slice(0, 300)}`;
-      return undefined;
-    };
-    await load(bot.url, settings.warmupMs, redeem, isReview);
-    const write = await phase(bot, probe, 'write', () => load(bot.url, settings.durationMs, redeem, isReview));
+    await load(bot.url, settings.warmupMs, 'redeem');
+    const write = await phase(bot, helpers, 'write', () => load(bot.url, settings.durationMs, 'redeem'));
     figures.writePeakRssMB = write.loop.maxRssMB;
     Object.assign(figures, loadFigures('write', write), { writeChecked: write.load.checked, writeCheckFailures: write.load.checkFailures });
     if (write.load.checkFailures > 0 || write.load.errors > 0 || write.load.checked === 0) note(`write turn: ${write.load.errors} errors, ${write.load.checkFailures}/${write.load.checked} checked answers not a review card (${write.load.firstFailure})`);
@@ -254,9 +255,9 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     // (the start-up catch-up run has already done today's). Then the same day again: nothing new.
     const tomorrow = new Date(Date.now() + 86_400_000);
     if (profileDir) await bot.profileStart();
-    await probe.resetLoop();
+    await helpers.probe.resetLoop();
     const scan = await bot.scan(tomorrow);
-    const probeDuringScan = await probe.loop();
+    const probeDuringScan = await helpers.probe.loop();
     if (profileDir) await bot.profileStop('reminders');
     const rescan = await bot.scan(tomorrow);
     reminderKind = scan.kind;
@@ -288,17 +289,16 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
 
   // ---- the baseline: a bare echo bot, measured the same way
   say(`run ${run}: starting the echo bot`);
-  const echo = await BotChild.spawn({ script: 'echoProcess.ts', env: {}, probeBody: messageActivity(userAt(0), serviceUrl, 'help') });
+  const echo = await BotChild.spawn({ script: 'echoProcess.ts', env: {}, probeBody: messageActivity(users[0]!, serviceUrl, 'help') });
   try {
     figures.echoStartupMs = echo.startupMs;
-    const help = (_w: number, n: number) => messageActivity(userAt(n), serviceUrl, 'help');
-    await load(echo.url, settings.warmupMs, help);
+    await load(echo.url, settings.warmupMs, 'help');
     connector.clear();
-    const read = await phase(echo, probe, 'echo', () => load(echo.url, settings.durationMs, help));
+    const read = await phase(echo, helpers, 'echo', () => load(echo.url, settings.durationMs, 'help'));
     const replies = checkReplies(connector, 'You said: help', false);
     if (replies.failures > 0 || read.load.errors > 0) note(`echo: ${read.load.errors} errors, ${replies.failures}/${replies.checked} sampled replies wrong (${replies.first})`);
     Object.assign(figures, loadFigures('echo', read));
-    const invoke = await phase(echo, probe, 'echoInvoke', () => load(echo.url, settings.extraMs, (_w, n) => invokeActivity(userAt(n), serviceUrl, 'redeem.next', { rev: 0 })));
+    const invoke = await phase(echo, helpers, 'echoInvoke', () => load(echo.url, settings.extraMs, 'echoInvoke'));
     Object.assign(figures, loadFigures('echoInvoke', invoke));
     figures.echoPeakRssMB = (await echo.loop()).maxRssMB;
     say(`  echo  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms; invoke ${invoke.load.throughput.toFixed(0)} turns/s`);
@@ -337,7 +337,10 @@ async function main(): Promise<void> {
   BotChild.build();
   tempRoot = await mkdtemp(join(tmpdir(), 'psb-bench-'));
   const connector = await new BenchConnector().start();
-  const probe = await BotChild.spawn({ script: 'probeProcess.ts', env: {} });
+  const helpers: Helpers = {
+    loader: await BotChild.spawn({ script: 'loadProcess.ts', env: {} }),
+    probe: await BotChild.spawn({ script: 'probeProcess.ts', env: {} }),
+  };
   const profileDir = settings.profile ? join(resultsDir, 'profiles') : undefined;
   try {
     if (profileDir) {
@@ -367,7 +370,7 @@ async function main(): Promise<void> {
 
     const runs: Figures[] = [];
     for (let run = 1; run <= settings.runs; run++) {
-      runs.push(await runOnce(run, pristine, tempRoot, data, connector, probe, profileDir));
+      runs.push(await runOnce(run, pristine, tempRoot, data, connector, helpers, profileDir));
     }
     const summary = medians(runs);
     const reminderKind = summary.reminderKind === 1 ? 'real app.reminders.scan' : 'STAND-IN: app.reminders.scan not found';

@@ -1,12 +1,12 @@
-/** The parent's handle on a child process (a bot, or the idle probe): spawn, start-up time, IPC commands, and stopping it. */
+/** The parent's handle on a child process (a bot, the load generator or the idle probe): spawn, start-up time, IPC commands, and stopping it. */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { post } from './load.js';
-import type { BootTimings, FromChild, IdleFigures, LoopFigures, ScanFigures, ToChild } from './protocol.js';
+import { post, type LoadResult } from './load.js';
+import type { BootTimings, FromChild, IdleFigures, LoadSpec, LoopFigures, ScanFigures, ToChild } from './protocol.js';
 
-type Command = { cmd: 'loopReset' } | { cmd: 'loopReport' } | { cmd: 'scan'; now: string } | { cmd: 'idle'; timeoutMs: number } | { cmd: 'profileStart' } | { cmd: 'profileStop'; name: string } | { cmd: 'exit' };
+type Command = { cmd: 'loopReset' } | { cmd: 'loopReport' } | { cmd: 'scan'; now: string } | { cmd: 'idle'; timeoutMs: number } | { cmd: 'load'; spec: LoadSpec } | { cmd: 'profileStart' } | { cmd: 'profileStop'; name: string } | { cmd: 'exit' };
 type Reply = Extract<FromChild, { type: 'reply' }>;
 
 /** Every child still running, so that an error or Ctrl-C in the parent can stop them all. */
@@ -24,7 +24,7 @@ export function startScriptNodeOptions(): string[] {
 }
 
 export interface SpawnOptions {
-  script: 'botProcess.ts' | 'echoProcess.ts' | 'probeProcess.ts';
+  script: 'botProcess.ts' | 'echoProcess.ts' | 'probeProcess.ts' | 'loadProcess.ts';
   env: Record<string, string>;
   /** Extra node options for the child (diagnostics, e.g. --trace-gc or --max-old-space-size=300). */
   nodeOptions?: string[];
@@ -117,6 +117,11 @@ export class BotChild {
   /** One reminder run in the child, as of `now`. */
   async scan(now: Date): Promise<ScanFigures> {
     return (await this.command({ cmd: 'scan', now: now.toISOString() }, 120_000)).scan!;
+  }
+
+  /** One phase of load from the load generator child. */
+  async load(spec: LoadSpec): Promise<LoadResult> {
+    return (await this.command({ cmd: 'load', spec }, spec.durationMs + 60_000)).load!;
   }
 
   /** Waits until the child's own background work is done (or `timeoutMs` passed). */

@@ -1,7 +1,8 @@
 /** The measuring side inside a bot child: event-loop blocks, memory, and the IPC command loop. */
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { profileStart, profileStop } from './profiler.js';
-import type { FromChild, IdleFigures, LoopFigures, ScanFigures, ToChild } from './protocol.js';
+import type { LoadResult } from './load.js';
+import type { FromChild, IdleFigures, LoadSpec, LoopFigures, ScanFigures, ToChild } from './protocol.js';
 
 const histogram = monitorEventLoopDelay({ resolution: 1 });
 histogram.enable();
@@ -83,6 +84,7 @@ export async function waitIdle(timeoutMs: number): Promise<IdleFigures> {
 
 export interface ChildHandlers {
   scan?: (now: Date) => Promise<Omit<ScanFigures, 'loopMaxMs'>>;
+  load?: (spec: LoadSpec) => Promise<LoadResult>;
   stop: () => Promise<void>;
 }
 
@@ -112,6 +114,9 @@ export function serve(handlers: ChildHandlers): void {
             await settle();
             return send({ type: 'reply', seq: message.seq, scan: { ...result, loopMaxMs: ms(histogram.max) } });
           }
+          case 'load':
+            if (!handlers.load) return send({ type: 'reply', seq: message.seq, error: 'this child generates no load' });
+            return send({ type: 'reply', seq: message.seq, load: await handlers.load(message.spec) });
           case 'idle':
             return send({ type: 'reply', seq: message.seq, idle: await waitIdle(message.timeoutMs) });
           case 'profileStart':

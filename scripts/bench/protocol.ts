@@ -1,4 +1,6 @@
-/** Messages between the benchmark (parent) and a bot child process, over the fork IPC channel. */
+/** Messages between the benchmark (parent) and its child processes, over the fork IPC channel. */
+import type { LoadResult } from './load.js';
+import type { TurnSpec } from './turns.js';
 
 export interface BootTimings {
   /** From the child process's start (performance.timeOrigin) to the end of module loading. */
@@ -53,11 +55,23 @@ export interface IdleFigures {
   timedOut: boolean;
 }
 
+/** One phase of load, as the load generator child runs it. */
+export interface LoadSpec {
+  /** The bot's /api/messages URL. */
+  url: string;
+  concurrency: number;
+  durationMs: number;
+  /** Every how many turns the answer is checked (the first always is). */
+  checkEvery: number;
+  turn: TurnSpec;
+}
+
 export type ToChild =
   | { cmd: 'loopReset'; seq: number }
   | { cmd: 'loopReport'; seq: number }
   | { cmd: 'scan'; seq: number; now: string }
   | { cmd: 'idle'; seq: number; timeoutMs: number }
+  | { cmd: 'load'; seq: number; spec: LoadSpec }
   | { cmd: 'profileStart'; seq: number }
   | { cmd: 'profileStop'; seq: number; name: string }
   | { cmd: 'exit'; seq: number };
@@ -65,4 +79,4 @@ export type ToChild =
 export type FromChild =
   | { type: 'listening'; port: number; boot: BootTimings; reminders: 'real' | 'stand-in' | 'none' }
   | { type: 'failed'; error: string }
-  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; idle?: IdleFigures; profile?: string; error?: string };
+  | { type: 'reply'; seq: number; loop?: LoopFigures; scan?: ScanFigures; idle?: IdleFigures; load?: LoadResult; profile?: string; error?: string };

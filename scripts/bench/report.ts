@@ -112,6 +112,7 @@ const ROWS: Array<string | [string, string]> = [
   ['longest loop block ms', 'readMaxLoopBlockMs'],
   ['  idle process meanwhile: longest delay ms', 'readIdleProbeMaxDelayMs'],
   ['  load generator: longest loop delay ms', 'readLoadGeneratorMaxLoopMs'],
+  ['  connector: longest loop delay ms', 'readConnectorMaxLoopMs'],
   ['  share of time in GC / longest GC pause ms', 'readGcShare'],
   'extra read turn: message "customers" (50 customers, sorted, paged)',
   ['bot turns/s', 'customersThroughput'],
