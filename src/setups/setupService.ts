@@ -331,7 +331,9 @@ export class SetupService {
    */
   async dropPastRetention(): Promise<number> {
     let dropped = 0;
-    const past = (setup: Setup) => rules.isPastRetention(setup, this.now(), this.limits.retentionDays);
+    // One reading of the clock for the whole sweep: a setup is judged the same when it is found and when it is dropped.
+    const now = this.now();
+    const past = (setup: Setup) => rules.isPastRetention(setup, now, this.limits.retentionDays);
     for (const book of this.store.setupBooks()) {
       if (!book.data.setups.some(past)) continue;
       dropped += await book.update((doc) => {
