@@ -6,11 +6,12 @@
  *
  * Builds a synthetic data set (1,000 partner tenants, 50,000 customers, 150,000 subscriptions) in the
  * store's on-disk layout in a temporary folder, starts the real bot (createApp, local mode) and a
- * bare botbuilder echo bot each in a child process, drives both over HTTP with 16 concurrent
- * conversations whose replies go to a local connector, runs one reminder run over all
- * subscriptions, and compares the medians with the issue's targets. Beside each phase it measures
- * what the machine adds to every delay: the load generator's own loop delay, and that of an idle
- * probe process (its wait for a CPU). Writes bench-results/latest.json.
+ * bare botbuilder echo bot each in a child process, drives both over HTTP from a load generator
+ * process with 16 concurrent conversations whose replies go to a local connector, runs one
+ * reminder run over all subscriptions, and compares the medians with the issue's targets. Beside
+ * each phase it measures what the machine adds to every delay: the loop delays of the load
+ * generator and the connector, and that of an idle probe process (its wait for a CPU). Writes
+ * bench-results/latest.json.
  * `--profile` also writes per-phase CPU profiles of the bot to bench-results/profiles/ and prints
  * where the time goes (profiling slows the bot, so its figures are marked as profiled).
  */

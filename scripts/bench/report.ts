@@ -66,6 +66,7 @@ export interface Verdict extends Target {
   pass: boolean;
   /** The echo bot's figures named in the target, by their labels. */
   echoValues?: Record<string, number>;
+  /** The machine's figures named in the target, by their labels. */
   machineValues?: Record<string, number>;
 }
 
