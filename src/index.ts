@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { demoKeysBanner, mintDemoKeysIfEmpty } from './demoKeys.js';
 import { createLogger } from './logger.js';
 import { SecretFileError } from './commerce/keyHasher.js';
-import { StoreFileError } from './store/documentFile.js';
+import { StoreFileError } from './store/jsonFile.js';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');

@@ -4,7 +4,8 @@ import { copyFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/documentFile.js';
+import { DocumentFile, StoreWriteError } from '../src/store/documentFile.js';
+import { StoreFileError } from '../src/store/jsonFile.js';
 import { CounterSchema, emptyCounter } from './support/counter.js';
 import { changedFiles, snapshotFiles } from './support/dataFiles.js';
 import { injectDiskFault, type FaultCode, type FaultyOperation } from './support/diskFaults.js';

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Customer } from '../src/domain/customer.js';
 import { DelegationService } from '../src/delegation/delegationService.js';
 import { indexCustomer } from '../src/store/customerIndex.js';
-import { StoreFileError } from '../src/store/documentFile.js';
+import { StoreFileError } from '../src/store/jsonFile.js';
 import { JsonFileStore } from '../src/store/store.js';
 
 function customer(tenantId: string, endDate: string): Customer {

@@ -3,14 +3,16 @@ import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { Low } from 'lowdb';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { newSetup, addKeys, startReserving } from '../src/domain/setup.js';
 import { SetupService } from '../src/setups/setupService.js';
-import { DocumentFile, StoreFileError, StoreWriteError } from '../src/store/documentFile.js';
+import { DocumentFile, StoreWriteError } from '../src/store/documentFile.js';
 import { lockFile } from '../src/store/fileLock.js';
+import { JsonFileWithBackup, StoreFileError } from '../src/store/jsonFile.js';
 import { JsonFileStore } from '../src/store/store.js';
 
 const Counter = z.object({ schemaVersion: z.literal(1), n: z.number() });
@@ -28,6 +30,25 @@ describe('JSON file store', () => {
     expect(doc.data.n).to.equal(50);
     expect(JSON.parse(await readFile(join(dir, 'c.json'), 'utf8')).n).to.equal(50);
     expect(doc.writes, 'fewer writes than changes').to.be.below(10);
+  });
+
+  it('keeps its files through a lowdb adapter: written with a backup, read back validated', async () => {
+    const path = join(dir, 'low.json');
+    const db = new Low(new JsonFileWithBackup(path, Counter), { schemaVersion: 1 as const, n: 0 });
+    await db.read();
+    expect(db.data.n, 'no file yet: the default data').to.equal(0);
+    for (const n of [1, 2]) {
+      db.data.n = n;
+      await db.write();
+    }
+    const again = new Low(new JsonFileWithBackup(path, Counter), { schemaVersion: 1 as const, n: 0 });
+    await again.read();
+    expect(again.data.n).to.equal(2);
+    expect(JSON.parse(await readFile(`${path}.bak`, 'utf8')).n, 'the version the last write replaced').to.equal(1);
+    await writeFile(path, JSON.stringify({ schemaVersion: 1, n: 'three' }));
+    const damaged = await again.read().catch((error: unknown) => error);
+    expect(damaged).to.be.instanceOf(StoreFileError);
+    expect(again.data.n, 'a file that fails validation changes nothing').to.equal(2);
   });
 
   it('makes the folder of a new document on its first write, and writes again into it', async () => {

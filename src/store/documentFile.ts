@@ -1,58 +1,25 @@
 /**
- * One JSON document on disk, validated on load and changed only through serialised transactions.
- * A write goes to a temporary file that is then renamed over the document, so a crash never leaves
- * a half-written file; the version it replaces is kept as `<file>.bak`. A change becomes visible to
- * readers only after it is on disk.
+ * One JSON document on disk, a lowdb database over `JsonFileWithBackup` (temporary file, `.bak`,
+ * rename): validated on load and changed only through serialised transactions. A change becomes
+ * visible to readers only after it is on disk.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';
+import { Low } from 'lowdb';
 import { problemInChange } from './changedParts.js';
 import { lockFile } from './fileLock.js';
+import { hiddenSibling, JsonFileWithBackup } from './jsonFile.js';
 import type { z } from 'zod';
 
 // Documents are never changed outside a transaction; freezing them on every change would only cost.
 setAutoFreeze(false);
-
-/** The file exists but cannot be used; the bot must not start on it, nor overwrite it. */
-export class StoreFileError extends Error {
-  constructor(readonly path: string, reason: string) {
-    const backup = backupPathOf(path);
-    const remedy = existsSync(backup)
-      ? `${backup} holds its previous version: stop the bot, copy ${basename(backup)} over ${basename(path)} and start again`
-      : 'restore it from a backup or move it away';
-    super(`Cannot read the database file ${path}: ${reason}. The file was left untouched; ${remedy}.`);
-  }
-}
-
-/** Where the version a write replaced is kept. */
-export function backupPathOf(path: string): string {
-  return `${path}.bak`;
-}
 
 /** A change could not be written; nothing of it was kept. */
 export class StoreWriteError extends Error {
   constructor(readonly path: string, override readonly cause: unknown) {
     super(`Could not write ${path}: ${(cause as Error)?.message ?? String(cause)}`);
   }
-}
-
-/** A file's text as a document: parsed, and validated when a schema is given; a damaged file names itself. */
-export function parseDocument<T>(path: string, text: string, schema?: z.ZodType<T>): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new StoreFileError(path, (error as Error).message);
-  }
-  if (!schema) return raw as T;
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new StoreFileError(path, `unexpected content at ${issue?.path.join('.') || 'the top level'} (${issue?.message})`);
-  }
-  return parsed.data;
 }
 
 export interface Doc<T> {
@@ -67,6 +34,10 @@ export interface Doc<T> {
 }
 
 export class DocumentFile<T> implements Doc<T> {
+  /** lowdb's database: its `data` runs ahead of `committed` while a write is under way. */
+  private readonly db: Low<T>;
+  /** The state last written to disk: what readers see. */
+  private committed: T;
   private queue: Promise<unknown> = Promise.resolve();
   private pending: Array<PendingChange<T>> = [];
   private writeCount = 0;
@@ -76,10 +47,13 @@ export class DocumentFile<T> implements Doc<T> {
 
   private constructor(
     readonly path: string,
-    private current: T,
+    initial: T,
     private readonly schema: z.ZodType<T> | undefined,
     private readonly options: DocumentOptions,
-  ) {}
+  ) {
+    this.db = new Low(new JsonFileWithBackup(path, schema), initial);
+    this.committed = initial;
+  }
 
   /** A document not on disk yet; it is written on its first change. */
   static fresh<T>(path: string, initial: T, schema?: z.ZodType<T>, options: DocumentOptions = {}): DocumentFile<T> {
@@ -95,7 +69,8 @@ export class DocumentFile<T> implements Doc<T> {
 
   private async load(): Promise<void> {
     const mtime = (await stat(this.path)).mtimeMs;
-    this.current = parseDocument(this.path, await readFile(this.path, 'utf8'), this.schema);
+    await this.db.read();
+    this.committed = this.db.data;
     this.knownMtime = mtime;
   }
 
@@ -116,7 +91,7 @@ export class DocumentFile<T> implements Doc<T> {
   }
 
   get data(): Readonly<T> {
-    return this.current;
+    return this.committed;
   }
 
   /**
@@ -164,7 +139,7 @@ export class DocumentFile<T> implements Doc<T> {
   private async applyAndWrite(batch: Array<PendingChange<T>>): Promise<void> {
     // Copy-on-write (immer): a change copies only what it touches and shares the rest, so a
     // transaction on a large document costs what it changes; a change that throws leaves no trace.
-    let next = this.current;
+    let next = this.committed;
     const applied: Array<{ item: PendingChange<T>; result: unknown }> = [];
     for (const item of batch) {
       try {
@@ -181,72 +156,18 @@ export class DocumentFile<T> implements Doc<T> {
       }
     }
     if (applied.length === 0) return;
+    this.db.data = next;
     try {
-      await this.replaceFile(next);
+      await this.db.write();
       this.writeCount++;
     } catch (error) {
+      this.db.data = this.committed;
       for (const { item } of applied) item.reject(new StoreWriteError(this.path, error));
       return;
     }
-    this.current = next;
+    this.committed = next;
     if (this.options.shared) this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
     for (const { item, result } of applied) item.resolve(result);
-  }
-
-  /**
-   * Writes the whole document to a temporary file, keeps the current file as `<file>.bak` and
-   * renames the temporary file over the document. The document is never missing or partly
-   * written; until the last rename nothing a reader sees has changed, so a failure in any step
-   * (a full disk, no permission, a backup that cannot be kept) fails the change as a whole.
-   */
-  private async replaceFile(next: T): Promise<void> {
-    const temp = hiddenSibling(this.path, 'tmp');
-    const backupTemp = hiddenSibling(this.path, 'bak.tmp');
-    try {
-      // Compact JSON: a third smaller than indented JSON, and faster to write and read. The
-      // backup's link is made while it is written: neither is seen before the renames, and each
-      // step waits for a thread of the file system pool, so they overlap.
-      const [written, linked] = await Promise.allSettled([this.writeTemp(temp, JSON.stringify(next)), this.linkCurrent(backupTemp)]);
-      if (written.status === 'rejected') throw written.reason;
-      if (linked.status === 'rejected') throw linked.reason;
-      // A crash between the renames leaves the old backup or the new one, and the old document.
-      if (linked.value) await rename(backupTemp, backupPathOf(this.path));
-      await rename(temp, this.path);
-    } catch (error) {
-      // A failed write leaves no trace, and on a full disk no partial copy taking up space.
-      await Promise.all([temp, backupTemp].map((file) => rm(file, { force: true }).catch(() => undefined)));
-      throw error;
-    }
-  }
-
-  /** The folder is made by the first write into it, so that later writes need no call for it. */
-  private async writeTemp(temp: string, text: string): Promise<void> {
-    try {
-      await writeFile(temp, text);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await mkdir(dirname(temp), { recursive: true });
-      await writeFile(temp, text);
-    }
-  }
-
-  /**
-   * Links the current file under a temporary name, to become `<file>.bak` (a hard link: no copy,
-   * however large the file). False when there is no current file yet: before the first write
-   * there is nothing to keep.
-   */
-  private async linkCurrent(temp: string): Promise<boolean> {
-    try {
-      await link(this.path, temp);
-    } catch (error) {
-      const { code } = error as NodeJS.ErrnoException;
-      if (code === 'ENOENT') return false;
-      // A link a crash left between the link and the rename goes; on a file system without hard
-      // links (some network shares), and once after such a crash, a copy is slower and as safe.
-      if (code === 'EEXIST') await rm(temp);
-      await copyFile(this.path, temp);
-    }
-    return true;
   }
 
   /** A value that would make the file unreadable at the next start is refused before it is written. */
@@ -254,11 +175,6 @@ export class DocumentFile<T> implements Doc<T> {
     const problem = this.schema && problemInChange(this.schema, previous, next);
     if (problem) throw new Error(`refused to write ${this.path}: ${problem}`);
   }
-}
-
-/** A name in the document's folder that the store never loads (it only loads `*.json`). */
-function hiddenSibling(path: string, suffix: string): string {
-  return join(dirname(path), `.${basename(path)}.${suffix}`);
 }
 
 /**

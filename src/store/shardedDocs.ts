@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { DocumentFile, StoreFileError, type DocumentOptions } from './documentFile.js';
+import { DocumentFile, type DocumentOptions } from './documentFile.js';
+import { StoreFileError } from './jsonFile.js';
 
 /** Loads files a few dozen at a time: in parallel, but without opening thousands at once. */
 export async function inBatches<T, R>(items: readonly T[], load: (item: T) => Promise<R>, size = 32): Promise<R[]> {

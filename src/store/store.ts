@@ -12,7 +12,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { DocumentFile, parseDocument, StoreFileError, type Doc } from './documentFile.js';
+import { DocumentFile, type Doc } from './documentFile.js';
+import { parseDocument, StoreFileError } from './jsonFile.js';
 import {
   CustomerIndexShardSchema,
   emptyCustomerIndexShard,
