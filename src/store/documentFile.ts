@@ -3,7 +3,6 @@
  * rename): validated on load and changed only through serialised transactions. A change becomes
  * visible to readers only after it is on disk.
  */
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';
 import { Low } from 'lowdb';
@@ -63,12 +62,14 @@ export class DocumentFile<T> implements Doc<T> {
   /** Loads and validates the file, or starts from `initial` when it does not exist yet (written on first change). */
   static async open<S extends z.ZodType>(path: string, schema: S, initial: () => z.infer<S>, options: DocumentOptions = {}): Promise<DocumentFile<z.infer<S>>> {
     const doc = new DocumentFile<z.infer<S>>(path, initial(), schema as z.ZodType<z.infer<S>>, options);
-    if (existsSync(path)) await doc.load();
+    await doc.load();
     return doc;
   }
 
+  /** Reads the file, when there is one (the adapter gives null for none, and lowdb keeps the data). */
   private async load(): Promise<void> {
-    const mtime = (await stat(this.path)).mtimeMs;
+    // Only a shared file's time is used: it tells whether another process wrote the file since.
+    const mtime = this.options.shared ? await modifiedAt(this.path) : 0;
     await this.db.read();
     this.committed = this.db.data;
     this.knownMtime = mtime;
@@ -86,7 +87,7 @@ export class DocumentFile<T> implements Doc<T> {
   }
 
   private async loadIfChanged(): Promise<void> {
-    const mtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    const mtime = await modifiedAt(this.path);
     if (mtime !== 0 && mtime !== this.knownMtime) await this.load();
   }
 
@@ -166,7 +167,7 @@ export class DocumentFile<T> implements Doc<T> {
       return;
     }
     this.committed = next;
-    if (this.options.shared) this.knownMtime = await stat(this.path).then((s) => s.mtimeMs, () => 0);
+    if (this.options.shared) this.knownMtime = await modifiedAt(this.path);
     for (const { item, result } of applied) item.resolve(result);
   }
 
@@ -175,6 +176,11 @@ export class DocumentFile<T> implements Doc<T> {
     const problem = this.schema && problemInChange(this.schema, previous, next);
     if (problem) throw new Error(`refused to write ${this.path}: ${problem}`);
   }
+}
+
+/** A file's modification time; 0 when there is no file. */
+function modifiedAt(path: string): Promise<number> {
+  return stat(path).then((s) => s.mtimeMs, () => 0);
 }
 
 /**
