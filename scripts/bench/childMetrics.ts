@@ -25,6 +25,11 @@ export function send(message: FromChild): void {
   process.send?.(message);
 }
 
+/** Tells the parent that a child without a server (the load generator, the probe) is ready for commands. */
+export function ready(): void {
+  send({ type: 'listening', port: 0, reminders: 'none', boot: { importsMs: 0, createMs: 0, listenMs: 0, sinceProcessStartMs: performance.now() } });
+}
+
 /** Lets pending timers fire, so a block that just ended is recorded in the histogram. */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 5));

@@ -9,8 +9,8 @@ export interface LoadOptions {
   url: string;
   concurrency: number;
   durationMs: number;
-  /** The request body of a conversation's next turn; `n` counts all turns of the phase. */
-  body: (worker: number, n: number) => string;
+  /** The request body of the phase's `n`-th turn. */
+  body: (n: number) => string;
   /** Checks the response of every `checkEvery`-th turn (and the first); false counts as a failure. */
   check?: (status: number, body: string) => string | undefined;
   checkEvery?: number;
@@ -70,13 +70,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const deadline = started + options.durationMs;
 
-  const worker = async (w: number) => {
+  const worker = async () => {
     while (performance.now() < deadline) {
       const turn = n++;
       const check = options.check && turn % checkEvery === 0 ? options.check : undefined;
       const sent = performance.now();
       try {
-        const answer = await post(agent, url, options.body(w, turn), check !== undefined);
+        const answer = await post(agent, url, options.body(turn), check !== undefined);
         latencies.push(performance.now() - sent);
         if (answer.status === 200) ok++;
         else {
@@ -97,7 +97,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
   const durationMs = performance.now() - started;
   agent.destroy();
   const sorted = latencies.toSorted((a, b) => a - b);
