@@ -9,16 +9,18 @@ describe('subscription life cycle', () => {
     expect(subscriptionState(END, on(-60))).to.equal('active');
     expect(subscriptionState(END, on(0)), 'day 0').to.equal('active');
     expect(subscriptionState(END, on(1))).to.equal('expired');
-    expect(subscriptionState(END, on(29)), 'day 29').to.equal('expired');
-    expect(subscriptionState(END, on(30)), 'day 30').to.equal('disabled');
-    expect(subscriptionState(END, on(119)), 'day 119').to.equal('disabled');
-    expect(subscriptionState(END, on(120)), 'day 120').to.equal('deprovisioned');
+    expect(subscriptionState(END, on(30)), 'day 30: the 30th day of use after the end').to.equal('expired');
+    expect(subscriptionState(END, on(31)), 'day 31').to.equal('disabled');
+    expect(subscriptionState(END, on(120)), 'day 120: the data is kept up to 120 days after the end').to.equal('disabled');
+    expect(subscriptionState(END, on(121)), 'day 121').to.equal('deprovisioned');
   });
 
   it('takes the day counts from configuration', () => {
     const days = { graceDays: 10, deprovisionDays: 20 };
-    expect(subscriptionState(END, on(10), days)).to.equal('disabled');
-    expect(subscriptionState(END, on(20), days)).to.equal('deprovisioned');
+    expect(subscriptionState(END, on(10), days)).to.equal('expired');
+    expect(subscriptionState(END, on(11), days)).to.equal('disabled');
+    expect(subscriptionState(END, on(20), days)).to.equal('disabled');
+    expect(subscriptionState(END, on(21), days)).to.equal('deprovisioned');
   });
 
   it('renews from the end date before expiry and from the renewal day afterwards', () => {
@@ -26,7 +28,8 @@ describe('subscription life cycle', () => {
     expect(renewedEndDate(END, on(0), 12)).to.equal('2027-06-30');
     expect(renewedEndDate(END, on(1), 12), 'expired: a reactivation from today').to.equal('2027-07-01');
     expect(renewedEndDate(END, on(100), 1)).to.equal(addDays(on(100), 31));
-    expect(renewedEndDate(END, on(120), 12), 'deprovisioned: nothing to renew').to.equal(undefined);
+    expect(renewedEndDate(END, on(120), 1), 'the last day the data is kept').to.equal(addDays(on(120), 31));
+    expect(renewedEndDate(END, on(121), 12), 'deprovisioned: nothing to renew').to.equal(undefined);
   });
 });
 
@@ -39,8 +42,10 @@ describe('reminders', () => {
     expect(dueReminder(END, on(-30), new Set<ReminderKind>(['before60']))).to.deep.equal({ send: 'before30', skip: [] });
     expect(dueReminder(END, on(-29), new Set<ReminderKind>(['before60', 'before30']))).to.equal(undefined);
     expect(dueReminder(END, on(1), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1']))).to.deep.equal({ send: 'expired', skip: [] });
-    expect(dueReminder(END, on(30), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired']))?.send).to.equal('disabled');
-    expect(dueReminder(END, on(113), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled']))?.send).to.equal('deletionSoon');
+    expect(dueReminder(END, on(30), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired'])), 'still usable on day 30').to.equal(undefined);
+    expect(dueReminder(END, on(31), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired']))?.send).to.equal('disabled');
+    expect(dueReminder(END, on(113), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled'])), 'eight days before deletion').to.equal(undefined);
+    expect(dueReminder(END, on(114), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled']))?.send).to.equal('deletionSoon');
   });
 
   it('sends only the most urgent reminder after downtime and skips the ones it overtook', () => {

@@ -61,8 +61,8 @@ describe('renewal reminders over HTTP', function () {
       ['2027-02-23', 'Microsoft 365 Business Standard for Contoso GmbH ends in 7 days'],
       ['2027-03-01', 'Microsoft 365 Business Standard for Contoso GmbH ends in 1 day'],
       ['2027-03-03', 'Microsoft 365 Business Standard for Contoso GmbH has expired'],
-      ['2027-04-01', 'Microsoft 365 Business Standard for Contoso GmbH is now disabled'],
-      ['2027-06-23', "Contoso GmbH's data in Microsoft 365 Business Standard will be deleted on 30 June 2027"],
+      ['2027-04-02', 'Microsoft 365 Business Standard for Contoso GmbH is now disabled'],
+      ['2027-06-24', "Contoso GmbH's data in Microsoft 365 Business Standard will be deleted on 1 July 2027"],
     ]);
   });
 
@@ -106,9 +106,12 @@ describe('renewal reminders over HTTP', function () {
   });
 
   it('reactivates an expired subscription from the renewal day', async () => {
+    bot.clock.current = nineInBerlin('2027-04-01');
+    const [lastUsableDay] = await anna.say('customer contoso');
+    expect(cardText(lastUsableDay!), 'the 30th day after the end').to.include('still usable until 1 April 2027');
     bot.clock.current = nineInBerlin('2027-04-10');
     const [card] = await anna.say('customer contoso');
-    expect(cardText(card!)).to.include('disabled: no use, data kept until 29 June 2027');
+    expect(cardText(card!)).to.include('disabled: no use, data kept until 30 June 2027');
     const renew = (await anna.press(card!, 'Renew')).card;
     expect(cardText(renew)).to.include('Renewing now reactivates it');
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { renderCard, type AdaptiveCard } from '../cards.js';
 import type { Customer, Subscription } from '../domain/customer.js';
-import { addDays, daysBetween, subscriptionState, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import { daysBetween, lastDays, subscriptionState, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Upcoming } from '../reminders/reminderService.js';
 import type { Notice } from './views.js';
@@ -19,13 +19,14 @@ export function stateText(m: Messages, subscription: Subscription, { today, life
   if (subscription.billing === 'direct') return fill(l.direct, { end: m.date(subscription.endDate) });
   const state = subscriptionState(subscription.endDate, today, lifecycle);
   const after = daysBetween(subscription.endDate, today);
+  const last = lastDays(subscription.endDate, lifecycle);
   const text =
     state === 'active'
       ? fill(l.active, { days: m.count(m.t.common.dayCount, -after) })
       : state === 'expired'
-        ? fill(l.expired, { days: m.count(m.t.common.dayCount, after), until: m.date(addDays(subscription.endDate, lifecycle.graceDays - 1)) })
+        ? fill(l.expired, { days: m.count(m.t.common.dayCount, after), until: m.date(last.usable) })
         : state === 'disabled'
-          ? fill(l.disabled, { until: m.date(addDays(subscription.endDate, lifecycle.deprovisionDays - 1)) })
+          ? fill(l.disabled, { until: m.date(last.dataKept) })
           : l.deprovisioned;
   return subscription.scheduledSwitch ? `${text}; ${fill(l.switchScheduled, { date: m.date(subscription.scheduledSwitch.on) })}` : text;
 }
@@ -41,13 +42,14 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
   const r = m.t.reminder;
   const { customer, subscription, kind, lifecycle, today } = input;
   const values = { product: subscription.product, customer: customer.name };
+  const last = lastDays(subscription.endDate, lifecycle);
   const title = kind.startsWith('before')
     ? fill(r.titleBefore, { ...values, days: m.count(m.t.common.dayCount, daysBetween(today, subscription.endDate)) })
     : kind === 'expired'
       ? fill(r.titleExpired, values)
       : kind === 'disabled'
         ? fill(r.titleDisabled, values)
-        : fill(r.titleDeletion, { ...values, date: m.date(addDays(subscription.endDate, lifecycle.deprovisionDays)) });
+        : fill(r.titleDeletion, { ...values, date: m.date(last.deletedOn) });
   const facts = [
     [r.customer, customer.name],
     [r.product, subscription.product],
@@ -60,7 +62,7 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
     notice,
     title,
     facts,
-    after: fill(r.after, { grace: lifecycle.graceDays, deprovision: lifecycle.deprovisionDays, deleteOn: m.date(addDays(subscription.endDate, lifecycle.deprovisionDays)) }),
+    after: fill(r.after, { grace: lifecycle.graceDays, deprovision: lifecycle.deprovisionDays, deleteOn: m.date(last.dataKept) }),
     customerId: customer.tenantId,
     subscriptionId: subscription.id,
     key: input.key,

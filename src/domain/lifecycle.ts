@@ -5,9 +5,9 @@
 import { addMonths } from './subscriptions.js';
 
 export interface LifecycleDays {
-  /** Days after the end date during which the customer can still use the service. */
+  /** Days after the end date during which the customer can still use the service (the last is the end date + graceDays). */
   graceDays: number;
-  /** Days after the end date after which data is deleted and nothing can be reactivated. */
+  /** Days after the end date during which the data is kept and can be reactivated; it is deleted the day after. */
   deprovisionDays: number;
 }
 
@@ -32,15 +32,21 @@ export function addDays(day: string, days: number): string {
 }
 
 /**
- * Active through its end date; expired (still usable) from the day after; disabled (no use, data
- * kept, can be reactivated) from `graceDays` after the end; deprovisioned from `deprovisionDays`.
+ * Active through its end date; expired (still usable) for the `graceDays` days after it; then
+ * disabled (no use, data kept, can be reactivated) through `deprovisionDays` after the end;
+ * deprovisioned (data deleted) from the day after that.
  */
 export function subscriptionState(endDate: string, today: string, days: LifecycleDays = DEFAULT_LIFECYCLE): SubscriptionState {
   const after = daysBetween(endDate, today);
   if (after <= 0) return 'active';
-  if (after < days.graceDays) return 'expired';
-  if (after < days.deprovisionDays) return 'disabled';
+  if (after <= days.graceDays) return 'expired';
+  if (after <= days.deprovisionDays) return 'disabled';
   return 'deprovisioned';
+}
+
+/** The last day of each stage after the end date: still usable, data still kept. */
+export function lastDays(endDate: string, days: LifecycleDays = DEFAULT_LIFECYCLE): { usable: string; dataKept: string; deletedOn: string } {
+  return { usable: addDays(endDate, days.graceDays), dataKept: addDays(endDate, days.deprovisionDays), deletedOn: addDays(endDate, days.deprovisionDays + 1) };
 }
 
 /**
@@ -64,8 +70,9 @@ export function reminderOffsets(days: LifecycleDays = DEFAULT_LIFECYCLE): Array<
     { kind: 'before7', offset: -7 },
     { kind: 'before1', offset: -1 },
     { kind: 'expired', offset: 1 },
-    { kind: 'disabled', offset: days.graceDays },
-    { kind: 'deletionSoon', offset: days.deprovisionDays - 7 },
+    { kind: 'disabled', offset: days.graceDays + 1 },
+    // A week before the data is deleted.
+    { kind: 'deletionSoon', offset: days.deprovisionDays + 1 - 7 },
   ];
 }
 
@@ -76,7 +83,7 @@ export function reminderSchedule(endDate: string, days: LifecycleDays = DEFAULT_
 
 /** The last reminder of the cycle due `fromEnd` days after the end date, if any is due yet and the cycle still runs (data not yet deleted). */
 export function latestDue(fromEnd: number, days: LifecycleDays = DEFAULT_LIFECYCLE): ReminderKind | undefined {
-  if (fromEnd >= days.deprovisionDays) return undefined;
+  if (fromEnd > days.deprovisionDays) return undefined;
   return reminderOffsets(days).findLast(({ offset }) => offset <= fromEnd)?.kind;
 }
 
