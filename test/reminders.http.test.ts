@@ -207,6 +207,40 @@ describe('renewal reminders over HTTP', function () {
     expect(cardText(after!)).to.include('billed directly by Microsoft, runs until 1 March 2028');
   });
 
+  it('cancels a scheduled switch to direct billing when the subscription is renewed with a key', async () => {
+    bot.clock.current = nineInBerlin('2027-01-10');
+    const [card] = await anna.say('customer contoso');
+    const billing = (await anna.press(card!, 'Direct billing')).card;
+    await anna.press(billing, 'Schedule for 1 March 2027');
+    const [withSwitch] = await anna.say('customer contoso');
+    const renew = (await anna.press(withSwitch!, 'Renew')).card;
+    const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
+    const renewed = cardText((await anna.press(renew, 'Renew', { key: key! })).card);
+    expect(renewed).to.include('now ends on 2 March 2028');
+    expect(renewed).to.include('The switch to direct billing scheduled for 1 March 2027 was canceled');
+    expect(renewed, 'no switch left on the customer card').not.to.include('; switch to direct billing scheduled for');
+
+    for (let day = '2027-02-25'; day <= '2027-03-05'; day = addDays(day, 1)) {
+      bot.clock.current = nineInBerlin(day);
+      await bot.app.sweep();
+    }
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!), 'the renewed term is kept').to.include('2 March 2028');
+    expect(cardText(after!)).not.to.include('billed directly by Microsoft');
+  });
+
+  it('does not switch a subscription whose data was deleted to direct billing, even from an old card', async () => {
+    bot.clock.current = nineInBerlin('2027-01-10');
+    const [card] = await anna.say('customer contoso');
+    const billing = (await anna.press(card!, 'Direct billing')).card;
+    bot.clock.current = nineInBerlin('2027-07-01');
+    const refused = cardText((await anna.press(billing, 'Switch now')).card);
+    expect(refused).to.include('The data of this subscription was deleted, so it can no longer be switched to direct billing.');
+    expect(refused).not.to.include('Switch now');
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).not.to.include('billed directly by Microsoft');
+  });
+
   it('lists the reminders of the next 60 days', async () => {
     bot.clock.current = nineInBerlin('2027-01-15');
     const [list] = await anna.say('reminders');

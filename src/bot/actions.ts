@@ -18,7 +18,7 @@ import type { AccountService } from '../setups/accountService.js';
 import type { Actor, Refusal, SetupService } from '../setups/setupService.js';
 import { accountCard, customerCard, customersCard, profileCard } from './accountViews.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from './delegationViews.js';
-import { billingCard, reminderCard, renewCard, type Today } from './renewalViews.js';
+import { billingCard, reminderCard, renewCard, subscriptionActions, type Today } from './renewalViews.js';
 import { currentCard, entryCard, MAX_FIELDS, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from './views.js';
 
 export interface ActionTurn {
@@ -373,22 +373,24 @@ const renewalActions = {
       const text = renewRefusalText(m, result, found.subscription.product);
       return renewCard(m, found.customer, found.subscription, turn.day, { key: typedKey, errors: [text], requestId: data.requestId }, { text: m.t.account.fix, style: 'attention' });
     }
-    const { customer, subscription } = result;
-    const text = fill(m.t.renew.renewed, { product: subscription.product, customer: customer.name, end: m.date(subscription.endDate), seats: m.count(m.t.common.seatCount, subscription.seats) });
+    const { customer, subscription, canceledSwitch } = result;
+    const renewed = fill(m.t.renew.renewed, { product: subscription.product, customer: customer.name, end: m.date(subscription.endDate), seats: m.count(m.t.common.seatCount, subscription.seats) });
+    const text = canceledSwitch ? `${renewed} ${fill(m.t.renew.switchCanceled, { date: m.date(canceledSwitch) })}` : renewed;
     return customerCard(m, customer, turn.day, { notice: { text, style: 'good' } });
   }),
 
   'billing.compose': action(onSubscription, async (turn, data) => {
     const found = turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
     if (!found) return noticeCard(turn.m, { text: turn.m.t.notice.notFound, style: 'attention' }, true);
-    return billingCard(turn.m, found.customer, found.subscription, turn.renewals.switchDay(turn.actor.tenantId, found.subscription));
+    return billingCard(turn.m, found, turn.renewals.switchDay(turn.actor.tenantId, found.subscription), turn.day);
   }),
 
   'billing.switch': action(onSubscription, async (turn, data) => {
     const { m, renewals, actor } = turn;
     const found = renewals.find(actor.tenantId, data.customerId, data.subscriptionId);
     if (!found) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-    if (found.subscription.billing === 'direct') return billingCard(m, found.customer, found.subscription, renewals.switchDay(actor.tenantId, found.subscription));
+    // Already direct, or its data deleted: the card says which, and nothing changes.
+    if (!subscriptionActions(found.subscription, turn.day).canSwitch) return billingCard(m, found, renewals.switchDay(actor.tenantId, found.subscription), turn.day);
     const switched = (await renewals.switchNow(actor.tenantId, data.customerId, data.subscriptionId))!;
     return customerCard(m, switched.customer, turn.day, { notice: { text: fill(m.t.billing.switched, { product: switched.subscription.product, customer: switched.customer.name }), style: 'good' } });
   }),
@@ -397,17 +399,17 @@ const renewalActions = {
     const { m, renewals, actor } = turn;
     const found = renewals.find(actor.tenantId, data.customerId, data.subscriptionId);
     if (!found) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-    if (found.subscription.billing === 'direct') return billingCard(m, found.customer, found.subscription, renewals.switchDay(actor.tenantId, found.subscription));
+    if (!subscriptionActions(found.subscription, turn.day).canSwitch) return billingCard(m, found, renewals.switchDay(actor.tenantId, found.subscription), turn.day);
     const scheduled = (await renewals.schedule(actor, data.customerId, data.subscriptionId))!;
     const text = fill(m.t.billing.scheduled, { date: m.date(scheduled.subscription.scheduledSwitch!.on) });
-    return billingCard(m, scheduled.customer, scheduled.subscription, renewals.switchDay(actor.tenantId, scheduled.subscription), { text, style: 'good' });
+    return billingCard(m, scheduled, renewals.switchDay(actor.tenantId, scheduled.subscription), turn.day, { text, style: 'good' });
   }),
 
   'billing.unschedule': action(onSubscription, async (turn, data) => {
     const { m, renewals, actor } = turn;
     const result = await renewals.unschedule(actor, data.customerId, data.subscriptionId);
     if (!result) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
-    return billingCard(m, result.customer, result.subscription, renewals.switchDay(actor.tenantId, result.subscription), { text: m.t.billing.unscheduled, style: 'good' });
+    return billingCard(m, result, renewals.switchDay(actor.tenantId, result.subscription), turn.day, { text: m.t.billing.unscheduled, style: 'good' });
   }),
 
   'reminder.snooze': action(z.object({ key: z.string().max(200).regex(/^[\w-]+\|\d{4}-\d{2}-\d{2}\|\w+$/) }), async (turn, data) => {

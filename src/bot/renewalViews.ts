@@ -88,18 +88,19 @@ export function renewCard(m: Messages, customer: Customer, subscription: Subscri
   });
 }
 
-export function billingCard(m: Messages, customer: Customer, subscription: Subscription, switchDay: string, notice?: Notice): AdaptiveCard {
+export function billingCard(m: Messages, { customer, subscription }: { customer: Customer; subscription: Subscription }, switchDay: string, day: Today, notice?: Notice): AdaptiveCard {
   const b = m.t.billing;
-  const partnerBilled = subscription.billing === 'partner';
+  const { canSwitch } = subscriptionActions(subscription, day);
+  const refusal = subscription.billing === 'direct' ? b.already : canSwitch ? undefined : b.deprovisioned;
   return renderCard('billing', {
     t: b,
-    notice: notice ?? (partnerBilled ? undefined : { text: b.already, style: 'accent' }),
+    notice: notice ?? (refusal ? { text: refusal, style: 'accent' } : undefined),
     title: fill(b.title, { product: subscription.product, customer: customer.name }),
     explain: fill(b.explain, { end: m.date(subscription.endDate) }),
     scheduleTitle: fill(b.schedule, { date: m.date(switchDay) }),
-    canSchedule: partnerBilled && !subscription.scheduledSwitch,
-    canUnschedule: partnerBilled && subscription.scheduledSwitch !== undefined,
-    canSwitch: partnerBilled,
+    canSchedule: canSwitch && !subscription.scheduledSwitch,
+    canUnschedule: subscription.billing === 'partner' && subscription.scheduledSwitch !== undefined,
+    canSwitch,
     customerId: customer.tenantId,
     subscriptionId: subscription.id,
   });

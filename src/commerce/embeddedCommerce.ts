@@ -12,7 +12,7 @@ import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
-import { DEFAULT_LIFECYCLE, renewedEndDate, type LifecycleDays } from '../domain/lifecycle.js';
+import { DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
 import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
@@ -266,6 +266,7 @@ export class EmbeddedCommerce implements Commerce {
       const subscription = tenant.subscriptions.find((s) => s.id === subscriptionId);
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
       if (subscription.billing === 'direct') return toUpdate(subscription);
+      if (subscriptionState(subscription.endDate, today, this.lifecycle) === 'deprovisioned') throw new CommerceError('deprovisioned', 'deprovisioned');
       // Microsoft's own subscription starts at once, for a year; the partner-billed term ends with it.
       subscription.billing = 'direct';
       subscription.startDate = today;

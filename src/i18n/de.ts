@@ -324,6 +324,7 @@ export const de: Catalogue = {
     deprovisioned: 'Das Abonnement wurde deprovisioniert und seine Daten gelöscht; es kann nicht mehr verlängert werden.',
     notPartnerBilled: 'Dieses Abonnement wird direkt von Microsoft abgerechnet; es wird nicht mit Product Keys verlängert.',
     keyUnavailable: 'Dieser Product Key kann nicht mehr eingelöst werden.',
+    switchCanceled: 'Die für {date} geplante Umstellung auf die Direktabrechnung von Microsoft wurde aufgehoben: Die Abrechnung mit dem Kunden bleibt bei Ihnen.',
   },
   billing: {
     title: '{product} für {customer} zur direkten Abrechnung wechseln',
@@ -336,6 +337,7 @@ export const de: Catalogue = {
     unscheduled: 'Der geplante Wechsel wurde abgebrochen.',
     ranScheduled: 'Der geplante Wechsel wurde ausgeführt: {product} für {customer} wird jetzt direkt von Microsoft abgerechnet.',
     already: 'Dieses Abonnement wird bereits direkt von Microsoft abgerechnet.',
+    deprovisioned: 'Die Daten dieses Abonnements wurden gelöscht, daher kann es nicht mehr auf die Direktabrechnung von Microsoft umgestellt werden.',
   },
   reminders: {
     title: 'Erinnerungen in den nächsten 60 Tagen',

@@ -325,6 +325,7 @@ export const en = {
     deprovisioned: 'The subscription was deprovisioned and its data deleted, so it cannot be renewed anymore.',
     notPartnerBilled: 'This subscription is billed by Microsoft directly; it is not renewed with product keys.',
     keyUnavailable: 'This key can no longer be redeemed.',
+    switchCanceled: 'The switch to direct billing scheduled for {date} was canceled: you keep billing the customer.',
   },
   billing: {
     title: 'Switch {product} for {customer} to direct billing',
@@ -337,6 +338,7 @@ export const en = {
     unscheduled: 'The scheduled switch was cancelled.',
     ranScheduled: 'The scheduled switch ran: {product} for {customer} is now billed directly by Microsoft.',
     already: 'This subscription is already billed directly by Microsoft.',
+    deprovisioned: 'The data of this subscription was deleted, so it can no longer be switched to direct billing.',
   },
   reminders: {
     title: 'Reminders in the next 60 days',

@@ -23,6 +23,8 @@ export type RenewRefusal =
   | { code: Extract<CommerceErrorCode, 'tooFewSeats' | 'deprovisioned' | 'notPartnerBilled' | 'keyUnavailable'> };
 
 export type Switched = { customer: Customer; subscription: Subscription };
+/** A renewal's answer: also the day of a scheduled switch to direct billing the renewal canceled. */
+export type Renewed = Switched & { canceledSwitch?: string };
 
 export class RenewalService {
   private readonly lock = new KeyedLock();
@@ -46,7 +48,7 @@ export class RenewalService {
   }
 
   /** Renews with a typed key; `requestId` comes from the card, so a double press renews once. */
-  renewWithKey(actor: Actor, customerTenantId: string, subscriptionId: string, requestId: string, typed: string): Promise<({ ok: true } & Switched) | ({ ok: false } & RenewRefusal)> {
+  renewWithKey(actor: Actor, customerTenantId: string, subscriptionId: string, requestId: string, typed: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
     return this.lock.run(customerTenantId, async () => {
       const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
       if (!found) return { ok: false, code: 'notFound' };
@@ -56,7 +58,7 @@ export class RenewalService {
       if (pending?.requestId === requestId) return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, pending, found.subscription.product);
       const normal = normaliseKey(typed);
       if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
-      const renewed = await this.setups.useSingleKey(actor, normal.key, async (check): Promise<({ ok: true } & Switched) | ({ ok: false } & RenewRefusal)> => {
+      const renewed = await this.setups.useSingleKey(actor, normal.key, async (check): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> => {
         if (check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: check.product };
         const intent = { requestId, keyHandle: check.handle };
         await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, pendingRenewal: intent }), false);
@@ -68,7 +70,7 @@ export class RenewalService {
   }
 
   /** Sends a recorded renewal to the backend (idempotent per request) and mirrors the answer. */
-  private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }, keyProduct: string): Promise<({ ok: true } & Switched) | ({ ok: false } & RenewRefusal)> {
+  private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }, keyProduct: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
     let update: SubscriptionUpdate;
     try {
       update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandle: intent.keyHandle });
@@ -159,16 +161,22 @@ export class RenewalService {
     return takeLock ? this.lock.run(customerTenantId, run) : run();
   }
 
-  /** Copies the backend's answer into the partner's file; a switch to direct billing clears a scheduled one. */
-  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate, renewalId?: string): Promise<Switched> {
+  /**
+   * Copies the backend's answer into the partner's file. A switch to direct billing clears a
+   * scheduled one, and so does a renewal with a key: the partner chose to keep billing, and the
+   * old switch day would otherwise end the term just paid for.
+   */
+  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate, renewalId?: string): Promise<Renewed> {
     return this.store.partner(tenantId).update((doc) => {
       const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
       const index = customer.subscriptions.findIndex((s) => s.id === update.id);
       const { scheduledSwitch, partnerOfRecord, pendingRenewal: _done, ...current } = customer.subscriptions[index]!;
-      const kept = update.billing === 'direct' ? {} : { ...(scheduledSwitch ? { scheduledSwitch } : {}), ...(partnerOfRecord ? { partnerOfRecord } : {}) };
+      const keepSwitch = scheduledSwitch && !renewalId;
+      const kept = update.billing === 'direct' ? {} : { ...(keepSwitch ? { scheduledSwitch } : {}), ...(partnerOfRecord ? { partnerOfRecord } : {}) };
       const renewalIds = renewalId ? [...current.renewalIds, renewalId] : current.renewalIds;
       customer.subscriptions[index] = { ...current, ...kept, renewalIds, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
-      return { customer, subscription: customer.subscriptions[index]! };
+      const canceledSwitch = renewalId && scheduledSwitch ? { canceledSwitch: scheduledSwitch.on } : {};
+      return { customer, subscription: customer.subscriptions[index]!, ...canceledSwitch };
     });
   }
 }
