@@ -19,7 +19,11 @@ import {
 import { decodeRgba8, readPngHeader } from './support/png.js';
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
-const COMMANDS = ['redeem', 'customers', 'profile', 'reminders', 'help', 'cancel'];
+const COMMANDS = {
+  personal: ['redeem', 'customers', 'profile', 'reminders', 'help', 'cancel'],
+  // A channel has no setups (they happen in a personal chat), but is where reminders can be sent.
+  team: ['customers', 'profile', 'reminders', 'send reminders here', 'help'],
+};
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 interface Manifest {
@@ -45,7 +49,8 @@ describe('Teams app manifest', () => {
   it('lists the bot commands for personal and team scopes', () => {
     const lists = manifest.bots[0]?.commandLists ?? [];
     expect(lists.map((l) => l.scopes)).to.deep.equal([['personal'], ['team']]);
-    for (const list of lists) expect(list.commands.map((c) => c.title)).to.deep.equal(COMMANDS);
+    expect(lists[0]?.commands.map((c) => c.title)).to.deep.equal(COMMANDS.personal);
+    expect(lists[1]?.commands.map((c) => c.title)).to.deep.equal(COMMANDS.team);
   });
 
   it('has a German localization valid against the localization schema', () => {
