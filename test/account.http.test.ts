@@ -36,7 +36,7 @@ describe('creating the customer account over HTTP', () => {
     const keys = [...(await bot.mintKeys(2)), ...(await bot.mintKeys(1, 'Office 365 E3', 5, 24))];
     const receipt = await reserveKeys(anna, keys);
     const profileCard = (await anna.press(receipt, "Step 2: Create the customer's account")).card;
-    expect(cardText(profileCard)).to.include('Before you create customer accounts, please tell me about your organisation.');
+    expect(cardText(profileCard)).to.include('Before you create customer accounts, please tell me about your organization.');
     const form = (await anna.press(profileCard, 'Save profile', PROFILE)).card;
     expect(cardText(form)).to.include('Your partner profile was saved.');
     expect(cardText(form)).to.include("Step 2: Create your customer's account");

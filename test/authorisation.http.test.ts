@@ -162,8 +162,8 @@ const KNOWN_TO: Partial<Record<ActorName, string[]>> = {
 const REFUSALS = [
   'does not exist or is not available to you. Nothing was changed.',
   'You can see it, but only Anna Berg can change it. Nothing was changed.',
-  'This offer is not for your organisation. Nothing was changed.',
-  "Only the admin of your organisation's account",
+  'This offer is not for your organization. Nothing was changed.',
+  "Only the admin of your organization's account",
   'This reminder is no longer known. Nothing was changed.',
   'You have no unfinished setup to cancel.',
   'is not your delegated administrator, so there is nothing to end.',

@@ -171,9 +171,9 @@ describe('delegated administration over HTTP', () => {
     const before = JSON.stringify((await partnerFile(bot.dataDir)).customers[0].offers);
 
     const actors: Array<[string, TeamsUser, string]> = [
-      ['the partner', anna, 'This offer is not for your organisation'],
-      ['another tenant', new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: OTHER_PARTNER, userId: 'eve', name: 'Eve' }), 'This offer is not for your organisation'],
-      ['a non-admin of the customer', customerUser('aad-bob', 'Bob'), `Only the admin of your organisation's account (${customer.upn})`],
+      ['the partner', anna, 'This offer is not for your organization'],
+      ['another tenant', new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: OTHER_PARTNER, userId: 'eve', name: 'Eve' }), 'This offer is not for your organization'],
+      ['a non-admin of the customer', customerUser('aad-bob', 'Bob'), `Only the admin of your organization's account (${customer.upn})`],
     ];
     for (const [who, actor, message] of actors) {
       for (const verb of ['offer.accept', 'offer.decline']) {
@@ -183,7 +183,7 @@ describe('delegated administration over HTTP', () => {
       }
     }
     const forged = await eva.invoke('offer.accept', { offerId: '99999999-9999-4999-8999-999999999999' });
-    expect(cardText(forged.card)).to.include('This offer is not for your organisation');
+    expect(cardText(forged.card)).to.include('This offer is not for your organization');
     expect(JSON.stringify((await partnerFile(bot.dataDir)).customers[0].offers)).to.equal(before);
 
     await eva.press(pushed, 'Accept');

@@ -37,7 +37,7 @@ const cases: FaultCase[] = [
       return (await anna.press(entry!, 'Next', { key0: (await bot.mintKeys(2)).join('\n') })).card;
     },
     button: 'Product keys were added',
-    saved: 'reserved for your organisation until',
+    saved: 'reserved for your organization until',
     again: 'These product keys were already added. Nothing was changed.',
     effects: async (dataDir) => ({
       reservations: await reservationCount(dataDir),

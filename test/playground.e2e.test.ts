@@ -48,14 +48,14 @@ describe('the bot in the Agents Playground', function () {
     await chat.screenshot('redeem-summary');
 
     await chat.clickButton('Product keys were added');
-    await chat.waitForText('These keys are reserved for your organisation until');
+    await chat.waitForText('These keys are reserved for your organization until');
     await chat.screenshot('redeem-receipt');
   });
 
   it("creates the customer's account from the reserved keys", async () => {
     await chat.clickButton("Step 2: Create the customer's account");
     await chat.waitForText('Before you create customer accounts');
-    await chat.fillInput('Partner organisation name', 'Fabrikam IT');
+    await chat.fillInput('Partner organization name', 'Fabrikam IT');
     await chat.fillInput('Partner ID (used as your Partner of Record number)', '1234567');
     await chat.fillInput('Time zone for reminders', 'Europe/Berlin');
     await chat.clickButton('Save profile');
@@ -65,7 +65,7 @@ describe('the bot in the Agents Playground', function () {
     await country.click();
     await country.pressSequentially('Germ');
     await chat.page.getByRole('option', { name: 'Germany' }).click();
-    await chat.fillInput('Organisation name', 'Contoso GmbH');
+    await chat.fillInput('Organization name', 'Contoso GmbH');
     await chat.fillInput("Admin's first name", 'Eva');
     await chat.fillInput("Admin's last name", 'Muster');
     await chat.fillInput("Admin's contact email", 'eva.muster@contoso.example');
@@ -103,7 +103,7 @@ describe('the bot in the Agents Playground', function () {
     await chat.clickButton('Next');
     await chat.waitForText('10 seats from 1 key');
     await chat.clickButton('Product keys were added');
-    await chat.waitForText('These keys are reserved for your organisation until');
+    await chat.waitForText('These keys are reserved for your organization until');
     bot.clock.advanceDays(15);
     expect(await bot.app.sweep()).to.equal(1);
     await chat.waitForText('so its keys were released');

@@ -133,7 +133,7 @@ describe('races over HTTP', function () {
       // Confirming reserves: one partner wins; the others are told the key was taken and lose it from their setup.
       const answers = await Promise.all(partners.map((who, i) => who.press(summaries[i]!.card, 'Product keys were added')));
       expectNoServerErrors(answers);
-      const won = answers.map((a) => cardText(a.card).includes('reserved for your organisation until'));
+      const won = answers.map((a) => cardText(a.card).includes('reserved for your organization until'));
       expect(won.filter(Boolean), 'winners').to.have.length(1);
       winner = partners[won.indexOf(true)]!;
       expect(countSaying(answers, `The key ending in ${key!.slice(-5)} can no longer be reserved`), 'losers told').to.equal(RACERS - 1);
@@ -398,7 +398,7 @@ describe('races over HTTP', function () {
         const [reserving, renewing] = await together(round, () => eve.press(summary, 'Product keys were added'), () => anna.press(renew, 'Renew', { key: key! }));
         expectNoServerErrors([reserving, renewing]);
         const renewed = cardText(renewing.card).includes('Renewed:');
-        const reserved = cardText(reserving.card).includes('reserved for your organisation until');
+        const reserved = cardText(reserving.card).includes('reserved for your organization until');
         const keyStatus = (await bot.app.embeddedCommerce.checkKey(key!)).status;
         const subscription = (await theCustomer()).subscriptions[0];
         const uses = [renewed && `renewed until ${subscription.endDate}`, reserved && `reserved by ${eve.options.name}`].filter(Boolean);

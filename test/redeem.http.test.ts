@@ -66,7 +66,7 @@ describe('redeeming product keys over HTTP', () => {
 
     const receipt = (await anna.press(review, 'Product keys were added')).card;
     expect(cardText(receipt)).to.include('Product keys were added');
-    expect(cardText(receipt)).to.include('reserved for your organisation until 16 March 2026');
+    expect(cardText(receipt)).to.include('reserved for your organization until 16 March 2026');
     expect(buttons(receipt).map((b) => b.title), 'a receipt offers only the next step').to.deep.equal(["Step 2: Create the customer's account"]);
     expect(await reservationCount(bot.dataDir)).to.equal(2);
 
