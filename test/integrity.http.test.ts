@@ -63,6 +63,17 @@ describe('setup integrity over HTTP', () => {
     expect(await reservations(bot.dataDir)).to.deep.equal({});
   });
 
+  it('shows back a product key typed into a text command only as its last group', async () => {
+    const [key] = await bot.mintKeys(1);
+    const anna = user(PARTNER, 'anna');
+    for (const text of [`customers ${key}`, `customer ${key}`, `delegate ${key!.replace(/-/g, '')}`]) {
+      const [answer] = await anna.say(text);
+      const shown = JSON.stringify(answer);
+      expect(shown, text).to.include(key!.slice(-5));
+      expect(shown, text).not.to.include(key!.slice(0, 5));
+    }
+  });
+
   it('re-checks keys when confirming, so one blocked after the summary is not reserved', async () => {
     const keys = await bot.mintKeys(2);
     const anna = user(PARTNER, 'anna');

@@ -11,6 +11,7 @@ import { fill, messagesFor, type Messages } from '../i18n/index.js';
 import type { CustomerLink, DelegationService } from '../delegation/delegationService.js';
 import { delegationState } from '../domain/delegation.js';
 import type { LifecycleDays } from '../domain/lifecycle.js';
+import { maskKeysInText } from '../domain/productKey.js';
 import type { PartnerService } from '../partners/partnerService.js';
 import type { ReminderService } from '../reminders/reminderService.js';
 import type { RenewalService } from '../renewals/renewalService.js';
@@ -134,7 +135,8 @@ export class PartnerSetupBot extends ActivityHandler {
 
   private async answerText(turn: ActionTurn, text: string | undefined): Promise<AdaptiveCard> {
     const { actor, m, partners, delegation } = turn;
-    const command = parseTextCommand(text);
+    // No text command takes a product key: one pasted into a name or filter is masked before it is shown back.
+    const command = parseTextCommand(text === undefined ? undefined : maskKeysInText(text));
     if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
     switch (command?.command) {
       case 'redeem':
