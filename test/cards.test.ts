@@ -181,4 +181,19 @@ describe('card templates', () => {
     expect(cardText(reviewCard(messagesFor('de-AT'), sampleSetup('reviewing')))).to.include('Sieht alles richtig aus?');
     expect(cardText(reviewCard(messagesFor('fr-FR'), sampleSetup('reviewing')))).to.include('Does everything look right?');
   });
+
+  it('words a count of one, and the last day, as such', () => {
+    const [en, de] = [messagesFor('en-US'), messagesFor('de-DE')];
+    const unknown = (count: number) => [Array.from({ length: count }, (_, i) => ({ code: 'unknown' as const, position: i + 1 }))];
+    expect(cardText(entryCard(en, 'id', undefined, { values: ['x'], errors: unknown(6) }))).to.include('… and 1 more problem in this field.');
+    expect(cardText(entryCard(en, 'id', undefined, { values: ['x'], errors: unknown(7) }))).to.include('… and 2 more problems in this field.');
+    expect(cardText(entryCard(de, 'id', undefined, { values: ['x'], errors: unknown(6) }))).to.include('… und 1 weiteres Problem in diesem Feld.');
+    const subscription = customer.subscriptions[0]!;
+    const lastDay = { ...day, today: subscription.endDate };
+    expect(cardText(customerCard(en, customer, lastDay))).to.include('active, last day').and.not.match(/\b0 days/);
+    const reminder = cardText(reminderCard(en, { key: 'k', kind: 'before1', customer, subscription, ...lastDay }));
+    expect(reminder).to.include(`${subscription.product} for `).and.include(' ends today').and.not.match(/\b0 days/);
+    expect(cardText(reminderCard(de, { key: 'k', kind: 'before1', customer, subscription, ...lastDay }))).to.include('endet heute').and.include('aktiv, letzter Tag');
+    expect(cardText(reminderCard(en, { key: 'k', kind: 'before1', customer, subscription, ...day, today: '2027-03-01' }))).to.include('ends in 1 day').and.include('active, 1 day left');
+  });
 });

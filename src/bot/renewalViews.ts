@@ -22,7 +22,9 @@ export function stateText(m: Messages, subscription: Subscription, { today, life
   const last = lastDays(subscription.endDate, lifecycle);
   const text =
     state === 'active'
-      ? fill(l.active, { days: m.count(m.t.common.dayCount, -after) })
+      ? after === 0
+        ? l.lastDay
+        : fill(l.active, { days: m.count(m.t.common.dayCount, -after) })
       : state === 'expired'
         ? fill(l.expired, { days: m.count(m.t.common.dayCount, after), until: m.date(last.usable) })
         : state === 'disabled'
@@ -44,7 +46,9 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
   const values = { product: subscription.product, customer: customer.name };
   const last = lastDays(subscription.endDate, lifecycle);
   const title = kind.startsWith('before')
-    ? fill(r.titleBefore, { ...values, days: m.count(m.t.common.dayCount, daysBetween(today, subscription.endDate)) })
+    ? daysBetween(today, subscription.endDate) === 0
+      ? fill(r.titleToday, values)
+      : fill(r.titleBefore, { ...values, days: m.count(m.t.common.dayCount, daysBetween(today, subscription.endDate)) })
     : kind === 'expired'
       ? fill(r.titleExpired, values)
       : kind === 'disabled'

@@ -101,7 +101,7 @@ const ERRORS_PER_FIELD = 5;
 
 function fieldErrorTexts(m: Messages, errors: readonly FieldError[]): string[] {
   const shown = errors.slice(0, ERRORS_PER_FIELD).map((error) => errorText(m, error));
-  if (errors.length > ERRORS_PER_FIELD) shown.push(fill(m.t.entry.error.more, { count: errors.length - ERRORS_PER_FIELD }));
+  if (errors.length > ERRORS_PER_FIELD) shown.push(m.count(m.t.entry.error.more, errors.length - ERRORS_PER_FIELD));
   return shown;
 }
 

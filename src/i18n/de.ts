@@ -71,7 +71,7 @@ export const de: Catalogue = {
       blocked: 'Product Key {n} ist gesperrt und kann nicht eingelöst werden. Bitte wenden Sie sich an Ihren Vertragshändler.',
       reservedElsewhere: 'Product Key {n} wird bereits in einer anderen Einrichtung eingelöst.',
       reservedByColleague: 'Product Key {n} ist bereits in der Einrichtung von {name}.',
-      more: '… und {count} weitere Probleme in diesem Feld.',
+      more: { one: '… und {count} weiteres Problem in diesem Feld.', other: '… und {count} weitere Probleme in diesem Feld.' },
     },
   },
   review: {
@@ -288,6 +288,7 @@ export const de: Catalogue = {
   },
   lifecycle: {
     active: 'aktiv, noch {days}',
+    lastDay: 'aktiv, letzter Tag',
     expired: 'abgelaufen, {days} nach Abonnementablauf: noch nutzbar bis {until}',
     disabled: 'deaktiviert: keine Nutzung, Daten werden bis {until} beibehalten; eine Verlängerung aktiviert es erneut',
     deprovisioned: 'gelöscht: das Abonnement und seine Daten wurden gelöscht',
@@ -296,6 +297,7 @@ export const de: Catalogue = {
   },
   reminder: {
     titleBefore: '{product} für {customer} endet bald: noch {days}',
+    titleToday: '{product} für {customer} endet heute',
     titleExpired: '{product} für {customer} ist abgelaufen',
     titleDisabled: '{product} für {customer} ist jetzt deaktiviert',
     titleDeletion: 'Die Daten von {customer} in {product} werden am {date} gelöscht',

@@ -72,7 +72,7 @@ export const en = {
       blocked: 'Key {n} is blocked and cannot be redeemed. Please contact your distributor.',
       reservedElsewhere: 'Key {n} is already being redeemed in another setup.',
       reservedByColleague: "Key {n} is already in {name}'s setup.",
-      more: '… and {count} more problems in this field.',
+      more: { one: '… and {count} more problem in this field.', other: '… and {count} more problems in this field.' },
     },
   },
   review: {
@@ -289,6 +289,7 @@ export const en = {
   },
   lifecycle: {
     active: 'active, {days} left',
+    lastDay: 'active, last day',
     expired: 'expired {days} ago: still usable until {until}',
     disabled: 'disabled: no use, data kept until {until}; renewing reactivates it',
     deprovisioned: 'deprovisioned: the data was deleted',
@@ -297,6 +298,7 @@ export const en = {
   },
   reminder: {
     titleBefore: '{product} for {customer} ends in {days}',
+    titleToday: '{product} for {customer} ends today',
     titleExpired: '{product} for {customer} has expired',
     titleDisabled: '{product} for {customer} is now disabled',
     titleDeletion: "{customer}'s data in {product} will be deleted on {date}",
