@@ -138,14 +138,27 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
 
   // One sweep at a time: a scheduled one that meets a running one joins it instead of sending twice.
   let running: Promise<number> | undefined;
+  // Each step on its own: one that fails (a backend that is down, a file that cannot be written)
+  // is logged and tried again at the next sweep, and does not hold up the others, the reminders above all.
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (error) {
+      log.error({ err: error, step: name }, 'sweep step failed');
+      return undefined;
+    }
+  };
   const maintain = async () => {
-    const released = await runReleaseSweep(setups, conversations, log);
-    await delegation.sweep();
-    await notifyScheduledSwitches(await renewals.runScheduled(), conversations);
+    const released = await step('release reservations', () => runReleaseSweep(setups, conversations, log));
+    // Work a failed write left half done in a turn is finished here, not only at the next start.
+    await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log));
+    await step('finish renewals', () => renewals.resumePending());
+    await step('expire offers', () => delegation.sweep());
+    await step('scheduled switches', async () => notifyScheduledSwitches(await renewals.runScheduled(), conversations));
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
-    await reminders.deliverQueued();
-    await scheduler.sync(reminders.timeZones());
-    return released;
+    await step('queued reminders', () => reminders.deliverQueued());
+    await step('reminder schedule', () => scheduler.sync(reminders.timeZones()));
+    return released ?? 0;
   };
   const sweep = () => (running ??= maintain().finally(() => (running = undefined)));
   let job: ScheduledTask | undefined;

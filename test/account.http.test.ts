@@ -6,6 +6,7 @@ import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { startBot, TEST_SECRET, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT, openAccountForm, partnerFile, PROFILE, reservationCount, reserveKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -151,8 +152,32 @@ describe('creating the customer account over HTTP', () => {
     await bot.restart();
     const notices = connector.since(from, anna.conversationId).map((s) => s.activity.text);
     expect(notices).to.have.length(1);
-    expect(notices[0]).to.include('The account of Contoso GmbH (contoso.onmicrosoft.com) that was being created when the bot restarted is now ready.');
+    expect(notices[0]).to.include('The account of Contoso GmbH (contoso.onmicrosoft.com), whose creation was interrupted, is now ready.');
     expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+  });
+
+  it('finishes at the next sweep a creation whose customer could not be saved after the tenant was made', async () => {
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
+    const review = (await anna.press(form, 'Next', ACCOUNT)).card;
+    // Only the partner's file fails: the backend has made the tenant, the customer is not recorded.
+    const fault = injectDiskFault(join(bot.dataDir, 'partners'), 'rename', 'EPERM');
+    try {
+      expect(cardText((await anna.press(review, 'Create account')).card)).to.include('could not be saved');
+    } finally {
+      fault.clear();
+    }
+    expect(fault.hits, 'the press met the fault').to.be.above(0);
+    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(0);
+
+    const from = connector.sent.length;
+    await bot.app.sweep();
+    const notices = connector.since(from, anna.conversationId).map((s) => s.activity.text);
+    expect(notices).to.have.length(1);
+    expect(notices[0]).to.include('The account of Contoso GmbH (contoso.onmicrosoft.com), whose creation was interrupted, is now ready.');
+    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+    await bot.app.sweep();
+    expect(connector.since(from, anna.conversationId), 'told once').to.have.length(1);
+    expect(cardText((await anna.press(review, 'Create account')).card)).to.include('already created');
   });
 
   it('keeps the keys reserved and creates nothing when the backend fails half-way', async () => {

@@ -132,6 +132,7 @@ describe('card templates', () => {
         ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2, day)],
         ['customers, none', customersCard(m, [], `zzz ${LINK}`, 1, day)],
         ...(['before60', 'before1', 'expired', 'disabled', 'deletionSoon'] as const).map((kind): [string, object] => [`reminder ${kind}`, reminderCard(m, { key: 'k', kind, customer, subscription: customer.subscriptions[0]!, ...day, today: kind === 'before60' ? '2027-01-01' : kind === 'before1' ? '2027-03-01' : kind === 'expired' ? '2027-03-03' : kind === 'disabled' ? '2027-04-02' : '2027-06-24' })]),
+        ['reminder, in a team channel', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day, inChannel: true })],
         ['reminder, snoozed', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day }, { text: 'x', style: 'good' })],
         ['renew', renewCard(m, customer, customer.subscriptions[0]!, day)],
         ['renew, lapsed with an error', renewCard(m, customer, customer.subscriptions[0]!, { ...day, today: '2027-04-01' }, { key: 'x', errors: ['bad'] })],

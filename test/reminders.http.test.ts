@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -179,6 +180,11 @@ describe('renewal reminders over HTTP', function () {
     await runOn('2027-01-01');
     expect(titlesSince(from)).to.have.length(1);
     expect(titlesSince(from, channel.conversationId)).to.have.length(1);
+    // Everyone in a channel sees the card: key entry stays in the personal chat.
+    const cardIn = (conversationId: string) => connector.since(from, conversationId)[0]!.activity.attachments[0].content as Card;
+    expect(buttons(cardIn(channel.conversationId)).map((b) => b.title)).to.deep.equal(['Switch to direct billing', 'Remind me later']);
+    expect(cardText(cardIn(channel.conversationId))).to.include('To renew with a product key, type **customer Contoso GmbH** in your personal chat with me.');
+    expect(buttons(cardIn(anna.conversationId)).map((b) => b.title)).to.include('Renew with product key');
   });
 
   it('switches to direct billing now, or on the day before the end when scheduled, and then stops reminding', async () => {
@@ -239,6 +245,50 @@ describe('renewal reminders over HTTP', function () {
     expect(refused).not.to.include('Switch now');
     const [after] = await anna.say('customer contoso');
     expect(cardText(after!)).not.to.include('billed directly by Microsoft');
+  });
+
+  it('goes on with the other steps of a sweep when a scheduled switch fails, and runs it at the next sweep', async () => {
+    bot.clock.current = nineInBerlin('2027-01-10');
+    const [card] = await anna.say('customer contoso');
+    await anna.press((await anna.press(card!, 'Direct billing')).card, 'Schedule for 1 March 2027');
+    bot.clock.current = nineInBerlin('2027-03-01');
+    await bot.app.scheduler.stop();
+    expect(bot.app.scheduler.zones()).to.deep.equal([]);
+    // The backend's tenant files cannot be written: the switch fails.
+    const fault = injectDiskFault(join(bot.dataDir, 'commerce', 'tenants'), 'rename', 'EPERM');
+    try {
+      await bot.app.sweep();
+    } finally {
+      fault.clear();
+    }
+    expect(fault.hits, 'the switch met the fault').to.be.above(0);
+    expect(bot.app.scheduler.zones(), 'the reminder schedule was still set up').to.deep.equal(['Europe/Berlin']);
+    const [before] = await anna.say('customer contoso');
+    expect(cardText(before!)).to.include('switch to direct billing scheduled for 1 March 2027');
+
+    await bot.app.sweep();
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).to.include('billed directly by Microsoft');
+  });
+
+  it('starts while the backend cannot finish a renewal, and finishes it at a sweep once it can', async () => {
+    bot.clock.current = nineInBerlin('2027-01-31');
+    const [card] = await anna.say('customer contoso');
+    const renew = (await anna.press(card!, 'Renew')).card;
+    const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
+    const fault = injectDiskFault(join(bot.dataDir, 'commerce', 'tenants'), 'rename', 'EPERM');
+    try {
+      expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card)).not.to.include('Renewed');
+      await bot.restart();
+      anna.options.botUrl = bot.url;
+      const [meanwhile] = await anna.say('customer contoso');
+      expect(cardText(meanwhile!), 'the bot answers').to.include('2 March 2027');
+    } finally {
+      fault.clear();
+    }
+    await bot.app.sweep();
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).to.include('2 March 2028');
   });
 
   it('lists the reminders of the next 60 days', async () => {

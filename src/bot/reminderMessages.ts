@@ -10,7 +10,7 @@ import { reminderCard } from './renewalViews.js';
 export function reminderMessage(conversations: Conversations, lifecycle: LifecycleDays) {
   return (context: ReminderContext): Partial<Activity> => {
     const m = messagesFor(conversations.localeOf(context.partnerTenantId, context.recipientId));
-    const card = reminderCard(m, { key: context.key, kind: context.record.kind, customer: context.customer, subscription: context.subscription, today: context.today, lifecycle });
+    const card = reminderCard(m, { key: context.key, kind: context.record.kind, customer: context.customer, subscription: context.subscription, today: context.today, lifecycle, inChannel: context.inChannel });
     return MessageFactory.attachment(CardFactory.adaptiveCard(card));
   };
 }

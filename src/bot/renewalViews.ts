@@ -40,11 +40,13 @@ export function subscriptionActions(subscription: Subscription, { today, lifecyc
   return { canRenew: partnerBilled && alive, canSwitch: partnerBilled && alive };
 }
 
-export function reminderCard(m: Messages, input: { key: string; kind: ReminderKind; customer: Customer; subscription: Subscription } & Today, notice?: Notice): AdaptiveCard {
+/** `inChannel`: a team channel, where product keys are not entered (everyone sees the card), so renewing is pointed to a personal chat. */
+export function reminderCard(m: Messages, input: { key: string; kind: ReminderKind; customer: Customer; subscription: Subscription; inChannel?: boolean } & Today, notice?: Notice): AdaptiveCard {
   const r = m.t.reminder;
   const { customer, subscription, kind, lifecycle, today } = input;
   const values = { product: subscription.product, customer: customer.name };
   const last = lastDays(subscription.endDate, lifecycle);
+  const { canRenew, canSwitch } = subscriptionActions(subscription, input);
   const title = kind.startsWith('before')
     ? daysBetween(today, subscription.endDate) === 0
       ? fill(r.titleToday, values)
@@ -71,7 +73,9 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
     subscriptionId: subscription.id,
     key: input.key,
     canSnooze: !notice,
-    ...subscriptionActions(subscription, input),
+    canSwitch,
+    canRenew: canRenew && !input.inChannel,
+    renewInChat: canRenew && input.inChannel ? fill(r.renewInChat, { customer: customer.name }) : undefined,
   });
 }
 

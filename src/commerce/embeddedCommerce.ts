@@ -238,7 +238,9 @@ export class EmbeddedCommerce implements Commerce {
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
       if (subscription.renewals.includes(request.idempotencyKey)) return toUpdate(subscription);
       if (subscription.billing !== 'partner') throw new CommerceError('notPartnerBilled', 'billed directly');
-      if (key?.status !== 'available') throw new CommerceError('keyUnavailable', 'key not available');
+      // A key this same renewal already redeemed: the tenant's write failed after it, and this is the retry.
+      const redeemedByThis = (entry: typeof key) => entry?.status === 'redeemed' && entry.renewal === request.idempotencyKey && entry.redeemedFor === tenant.tenantId;
+      if (!key || (key.status !== 'available' && !redeemedByThis(key))) throw new CommerceError('keyUnavailable', 'key not available');
       if (key.product !== subscription.product) throw new CommerceError('productMismatch', 'another product');
       if (key.seats < subscription.assignedSeats) throw new CommerceError('tooFewSeats', 'fewer seats than assigned');
       const endDate = renewedEndDate(subscription.endDate, today, key.termMonths, this.lifecycle);
@@ -246,6 +248,7 @@ export class EmbeddedCommerce implements Commerce {
       // The key is redeemed in the same step; a retry with the same idempotency key finds it done.
       const redeemed = await this.catalog.get(request.keyHandle).update((draft) => {
         const entry = draft.keys[request.keyHandle];
+        if (redeemedByThis(entry)) return true;
         if (entry?.status !== 'available') return false;
         entry.status = 'redeemed';
         entry.redeemedFor = tenant.tenantId;

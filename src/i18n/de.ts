@@ -153,8 +153,8 @@ export const de: Catalogue = {
       invalidRequest: 'Der Bestelldienst hat die Anfrage abgelehnt. Es wurde nichts erstellt und Ihre Product Keys bleiben reserviert.',
       failed: 'Das Konto konnte nicht erstellt werden, weil der Bestelldienst nicht geantwortet hat. Es wurde nichts erstellt und Ihre Product Keys bleiben reserviert; bitte versuchen Sie es erneut.',
     },
-    resumedOk: 'Das Konto von {name} ({domain}), das beim Neustart des Bots gerade erstellt wurde, ist jetzt bereit. Geben Sie **kunde {name}** ein, um es zu sehen.',
-    resumedFailed: 'Das Konto von {name} konnte nach dem Neustart des Bots nicht erstellt werden. Es wurde nichts erstellt und Ihre Product Keys bleiben reserviert; geben Sie **hilfe** ein, um die Einrichtung fortzusetzen.',
+    resumedOk: 'Das Konto von {name} ({domain}), dessen Erstellung unterbrochen wurde, ist jetzt bereit. Geben Sie **kunde {name}** ein, um es zu sehen.',
+    resumedFailed: 'Das Konto von {name}, dessen Erstellung unterbrochen wurde, konnte nicht erstellt werden. Es wurde nichts erstellt und Ihre Product Keys bleiben reserviert; geben Sie **hilfe** ein, um die Einrichtung fortzusetzen.',
     start: 'Schritt 2: Das Konto des Kunden erstellen',
   },
   customer: {
@@ -313,6 +313,7 @@ export const de: Catalogue = {
     snoozed: 'In Ordnung, ich erinnere Sie am {date} erneut.',
     snoozedLast: 'In Ordnung. Dies war die letzte Erinnerung für dieses Abonnement.',
     gone: 'Diese Erinnerung ist nicht mehr bekannt. Es wurde nichts geändert.',
+    renewInChat: 'Um mit einem Product Key zu verlängern, geben Sie im persönlichen Chat mit mir **kunde {customer}** ein.',
   },
   renew: {
     title: '{product} für {customer} verlängern',

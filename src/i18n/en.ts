@@ -154,8 +154,8 @@ export const en = {
       invalidRequest: 'The backend refused the request. Nothing was created and your keys stay reserved.',
       failed: 'The account could not be created because the commerce backend did not answer. Nothing was created and your keys stay reserved; please try again.',
     },
-    resumedOk: "The account of {name} ({domain}) that was being created when the bot restarted is now ready. Type **customer {name}** to see it.",
-    resumedFailed: 'The account of {name} could not be created after the bot restarted. Nothing was created and your keys stay reserved; type **help** to continue the setup.',
+    resumedOk: "The account of {name} ({domain}), whose creation was interrupted, is now ready. Type **customer {name}** to see it.",
+    resumedFailed: 'The account of {name}, whose creation was interrupted, could not be created. Nothing was created and your keys stay reserved; type **help** to continue the setup.',
     start: "Step 2: Create the customer's account",
   },
   customer: {
@@ -314,6 +314,7 @@ export const en = {
     snoozed: "OK, I'll remind you again on {date}.",
     snoozedLast: 'OK. This was the last reminder for this subscription.',
     gone: 'This reminder is no longer known. Nothing was changed.',
+    renewInChat: 'To renew with a product key, type **customer {customer}** in your personal chat with me.',
   },
   renew: {
     title: 'Renew {product} for {customer}',

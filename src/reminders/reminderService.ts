@@ -45,6 +45,8 @@ export interface ReminderContext {
   today: string;
   /** Whom the reminder is for: the staff member who set the customer up (for the language). */
   recipientId: string;
+  /** Sent to the reminder channel, where a card shows to everyone and key entry is not offered. */
+  inChannel: boolean;
 }
 
 /** A partner with reminders due on its own `today`. */
@@ -220,7 +222,7 @@ export class ReminderService {
     for (const target of this.targets(partner.data, customer)) {
       const record = partner.data.reminders[key]!;
       if (record.deliveredTo.includes(target.id)) continue;
-      const message = this.render({ partnerTenantId: tenantId, key, record, customer, subscription, today, recipientId: target.recipientId });
+      const message = this.render({ partnerTenantId: tenantId, key, record, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
       const outcome = await this.queue.send(target.conversation, message);
       if (outcome === 'sent') {
         await partner.update((draft) => void draft.reminders[key]!.deliveredTo.push(target.id));

@@ -86,16 +86,27 @@ export class RenewalService {
     return { ok: true, ...(await this.mirror(tenantId, customerTenantId, update, intent.requestId)) };
   }
 
-  /** Finishes renewals a crash left between the partner's file and the backend. */
+  /**
+   * Finishes renewals a crash or an unreachable backend left between the partner's file and the
+   * backend. One that fails again stays recorded for the next try, and does not stop the others.
+   */
   async resumePending(): Promise<number> {
     let resumed = 0;
     for (const partner of this.store.partnersWith('pendingRenewal')) {
+      const tenantId = partner.data.tenantId;
       for (const customer of partner.data.customers) {
-        for (const subscription of customer.subscriptions) {
-          const intent = subscription.pendingRenewal;
-          if (!intent) continue;
-          await this.lock.run(customer.tenantId, () => this.applyRenewal(partner.data.tenantId, customer.tenantId, subscription.id, intent, subscription.product));
-          resumed++;
+        for (const { id: subscriptionId } of customer.subscriptions.filter((s) => s.pendingRenewal)) {
+          try {
+            const finished = await this.lock.run(customer.tenantId, async () => {
+              // Read under the lock: a press of the same card may have finished it meanwhile.
+              const subscription = this.find(tenantId, customer.tenantId, subscriptionId)?.subscription;
+              const intent = subscription?.pendingRenewal;
+              return intent ? this.applyRenewal(tenantId, customer.tenantId, subscriptionId, intent, subscription.product) : undefined;
+            });
+            if (finished) resumed++;
+          } catch (error) {
+            this.log.error({ err: error, tenantId, customerTenantId: customer.tenantId, subscriptionId }, 'renewal not finished yet; tried again at the next sweep');
+          }
         }
       }
     }
@@ -139,7 +150,11 @@ export class RenewalService {
         for (const subscription of customer.subscriptions) {
           const scheduled = subscription.scheduledSwitch;
           if (!scheduled || scheduled.on > today || subscription.billing !== 'partner') continue;
-          const switched = await this.switchNow(tenantId, customer.tenantId, subscription.id);
+          // One switch the backend refuses or cannot take now must not hold up the others.
+          const switched = await this.switchNow(tenantId, customer.tenantId, subscription.id).catch((error: unknown) => {
+            this.log.error({ err: error, tenantId, customerTenantId: customer.tenantId, subscriptionId: subscription.id }, 'scheduled switch failed; tried again at the next sweep');
+            return undefined;
+          });
           if (switched) done.push({ tenantId, byId: scheduled.by.id, ...switched });
         }
       }

@@ -62,14 +62,22 @@ export class AccountService {
     });
   }
 
-  /** Finishes creations a crash interrupted (the backend is idempotent); returns them for notices. */
+  /**
+   * Finishes creations a crash or a failed write interrupted (the backend is idempotent); returns
+   * them for notices. Runs at start and in every sweep: a creation under way in a turn holds the
+   * setup's lock, and is found finished once the lock is free.
+   */
   async resumeInterrupted(): Promise<Array<{ tenantId: string; result: CreateResult }>> {
     const resumed: Array<{ tenantId: string; result: CreateResult }> = [];
     for (const book of this.store.setupBooks()) {
       const { tenantId } = book.data;
-      for (const setup of book.data.setups.filter((s) => s.status === 'creating')) {
-        const result = await this.setups.exclusive(setup.id, () => this.createNow(tenantId, setup));
-        this.log.warn({ tenantId, setupId: setup.id, ok: result.ok }, 'resumed an interrupted account creation');
+      for (const { id } of book.data.setups.filter((s) => s.status === 'creating')) {
+        const result = await this.setups.exclusive(id, async () => {
+          const setup = book.data.setups.find((s) => s.id === id);
+          return setup?.status === 'creating' ? this.createNow(tenantId, setup) : undefined;
+        });
+        if (!result) continue;
+        this.log.warn({ tenantId, setupId: id, ok: result.ok }, 'resumed an interrupted account creation');
         resumed.push({ tenantId, result });
       }
     }
