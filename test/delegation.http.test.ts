@@ -8,12 +8,14 @@ import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { injectDiskFault, type DiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, PROFILE } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'd1b2c3d4-0000-4000-8000-000000000001';
 const OTHER_PARTNER = 'd1b2c3d4-0000-4000-8000-000000000002';
 const ACCOUNT = { ...BASE_ACCOUNT, email: 'eva@contoso.example', language: 'en' };
+const NOT_SAVED = 'Sorry, this step could not be saved, so nothing was changed. Please try again in a moment.';
 
 async function partnerFile(dataDir: string): Promise<any> {
   return JSON.parse(await readFile(join(dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
@@ -52,6 +54,32 @@ describe('delegated administration over HTTP', () => {
   function lastCustomerCard(admin: TeamsUser): Card {
     const sent = customerSide.sent.filter((s) => s.conversationId === admin.conversationId && s.activity.attachments);
     return sent.at(-1)!.activity.attachments[0].content;
+  }
+
+  /**
+   * Presses Accept as the backend grants the rights and the disk then fills up, so the answer cannot
+   * be saved, and the backend fails as well to take the rights back: what an outage can leave.
+   */
+  async function acceptOnFullDisk(admin: TeamsUser, card: Card): Promise<Card> {
+    const commerce = bot.app.embeddedCommerce;
+    const setDelegatedAdmin = commerce.setDelegatedAdmin;
+    let fault: DiskFault | undefined;
+    commerce.setDelegatedAdmin = async (customerTenantId, partnerTenantId, active) => {
+      if (fault) throw new Error('backend unavailable');
+      await setDelegatedAdmin.call(commerce, customerTenantId, partnerTenantId, active);
+      fault = injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC');
+    };
+    try {
+      return (await admin.press(card, 'Accept')).card;
+    } finally {
+      fault?.clear();
+      commerce.setDelegatedAdmin = setDelegatedAdmin;
+    }
+  }
+
+  /** The partners the backend lists as delegated admins of the customer's tenant. */
+  async function delegatedAdmins(): Promise<string[]> {
+    return (await tenantRecord(bot.dataDir)).delegatedAdmins.map((admin: { partnerTenantId: string }) => admin.partnerTenantId);
   }
 
   beforeEach(async () => {
@@ -221,5 +249,53 @@ describe('delegated administration over HTTP', () => {
     expect(cardText(refused!)).to.include('You are not the delegated administrator of Contoso GmbH');
     const stray = await customerUser('aad-bob', 'Bob').invoke('access.end', {});
     expect(cardText(stray.card)).to.include('Only the admin');
+  });
+
+  /** An offer pushed to the admin, who pressed Accept as the disk filled up: the rights are granted and not taken back. */
+  async function unsavedAcceptance(): Promise<{ eva: TeamsUser; pushed: Card }> {
+    const eva = customerUser(customer.adminObjectId);
+    await eva.say('hello');
+    await offer();
+    const pushed = lastCustomerCard(eva);
+    expect(cardText(await acceptOnFullDisk(eva, pushed))).to.equal(NOT_SAVED);
+    expect(await delegatedAdmins(), 'granted, and not yet taken back').to.deep.equal([PARTNER]);
+    return { eva, pushed };
+  }
+
+  const closings: Array<[how: string, close: (eva: TeamsUser, pushed: Card) => Promise<unknown>, status: string]> = [
+    ['the admin declines', (eva, pushed) => eva.press(pushed, 'Decline'), 'declined'],
+    ['the partner withdraws the offer', async () => anna.press(await customerCard(), 'Withdraw offer'), 'withdrawn'],
+    ['the offer expires', () => (bot.clock.advanceDays(90), bot.app.sweep()), 'expired'],
+  ];
+  for (const [how, close, status] of closings) {
+    it(`takes back the rights of an acceptance that could not be saved when ${how}`, async () => {
+      const { eva, pushed } = await unsavedAcceptance();
+      await close(eva, pushed);
+      expect((await partnerFile(bot.dataDir)).customers[0].offers[0].status).to.equal(status);
+      expect(await delegatedAdmins()).to.deep.equal([]);
+    });
+  }
+
+  it('accepts once when the admin presses Accept again after an acceptance that could not be saved', async () => {
+    const { eva, pushed } = await unsavedAcceptance();
+    const from = partnerSide.sent.length;
+    const accepted = (await eva.press(pushed, 'Accept')).card;
+    expect(cardText(accepted)).to.include('Accepted by Eva Muster on 2 March 2026.');
+    expect(cardText((await eva.press(pushed, 'Accept')).card)).to.include('already answered');
+    expect(await delegatedAdmins()).to.deep.equal([PARTNER]);
+    expect(partnerSide.since(from, anna.conversationId), 'the partner is told once').to.have.length(1);
+    const [confirm] = await eva.say('remove partner access');
+    await eva.press(confirm!, 'End partner access');
+    expect(await delegatedAdmins()).to.deep.equal([]);
+  });
+
+  it('takes back at the sweep after a restart the rights of an acceptance that could not be saved, leaving the offer open', async () => {
+    await unsavedAcceptance();
+    await bot.restart();
+    anna.options.botUrl = bot.url;
+    // Joins the sweep the start-up began.
+    await bot.app.sweep();
+    expect(await delegatedAdmins()).to.deep.equal([]);
+    expect(cardText(await customerCard())).to.include('offer pending since');
   });
 });

@@ -175,18 +175,53 @@ export class DelegationService {
       // An offer of another tenant is answered exactly like one that does not exist.
       if (!link || !offer) return { refused: 'offerNotFound' };
       if (!(await isAdmin(link))) return { refused: 'notAdmin', link };
-      if (rules.isDue(offer, this.now())) await this.expireOffer(link, offer);
+      await this.settle(link, offer);
       const current = this.fresh(link);
       const now = current.customer.offers.find((o) => o.id === offerId)!;
       if (now.status !== 'pending') return { refused: 'alreadyAnswered', link: current, offer: now };
-      // The backend first: if saving fails afterwards, a retry finds the rights granted and saves again.
-      if (accepted) await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, true);
-      const answered = await this.changeOffer(current, offerId, (o) => rules.answer(o, accepted, { id: actor.userId, name: actor.name }, this.now()));
+      const by = { id: actor.userId, name: actor.name };
+      const answered = accepted ? await this.accept(current, offerId, by) : await this.changeOffer(current, offerId, (o) => rules.answer(o, false, by, this.now()));
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId, accepted }, 'offer of delegated administration answered');
       const after = this.fresh(link);
       await this.tellPartner(after, answered);
       return { link: after, offer: answered };
     });
+  }
+
+  /**
+   * The acceptance is saved as begun before the backend grants the rights: should the answer then
+   * fail to save, or the process stop, the offer still tells that the partner may hold rights.
+   */
+  private async accept(link: CustomerLink, offerId: string, by: { id: string; name: string }): Promise<Offer> {
+    const begun = await this.changeOffer(link, offerId, (o) => ({ ...o, granting: this.now().toISOString() }));
+    try {
+      await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, true);
+      return await this.changeOffer(link, offerId, (o) => rules.answer(o, true, by, this.now()));
+    } catch (error) {
+      // The admin is told nothing changed: the rights go now, or else when the offer is next settled.
+      await this.undoAccept(link, begun).catch((undo) => this.log.warn({ err: undo, customerTenantId: link.customer.tenantId, offerId }, 'an unsaved acceptance is undone later'));
+      throw error;
+    }
+  }
+
+  /**
+   * Takes back the rights an acceptance may have granted without saving its answer. Undone rather
+   * than finished: the admin was told that nothing changed, so the offer stays open to be answered.
+   */
+  private async undoAccept(link: CustomerLink, offer: Offer): Promise<void> {
+    if (!offer.granting) return;
+    await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, false);
+    await this.changeOffer(link, offer.id, ({ granting: _undone, ...o }) => o);
+    this.log.warn({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId: offer.id }, 'took back the rights of an acceptance that was not saved');
+  }
+
+  /**
+   * Brings an offer read under the customer's lock up to date before anything else is decided:
+   * undoes an unsaved acceptance, then expires the offer if it is due. Returns whether it expired.
+   */
+  private async settle(link: CustomerLink, offer: Offer): Promise<boolean> {
+    await this.undoAccept(link, offer);
+    return rules.isDue(offer, this.now()) && this.expireOffer(link, offer.id);
   }
 
   /** The partner withdraws its pending offer; the customer's card shows it. */
@@ -197,6 +232,7 @@ export class DelegationService {
       if (!customer || !offer) return { refused: 'offerNotFound' };
       if (offer.status !== 'pending') return { refused: 'notPending', offer };
       const link = { partnerTenantId: actor.tenantId, customer };
+      await this.undoAccept(link, offer);
       const withdrawn = await this.changeOffer(link, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()));
       await this.channel.refreshOffer(this.fresh(link), withdrawn);
       return { offer: withdrawn };
@@ -219,21 +255,32 @@ export class DelegationService {
     });
   }
 
-  /** Expires pending offers past their date and sends notices a restart or an outage held back. */
+  /**
+   * Undoes acceptances a failure or a crash left unsaved, expires pending offers past their date, and
+   * sends notices a restart or an outage held back.
+   */
   async sweep(): Promise<number> {
     let expired = 0;
     for (const partner of this.store.partnersWith('offers')) {
       for (const customer of partner.data.customers) {
         if (customer.offers.length === 0) continue;
         const link = { partnerTenantId: partner.data.tenantId, customer };
-        for (const offer of customer.offers.filter((o) => rules.isDue(o, this.now()))) {
-          await this.lock.run(customer.tenantId, () => this.expireOffer(link, offer));
-          expired++;
-        }
+        // One customer whose rights cannot be taken back now (a backend refusing) holds up no other.
+        expired += await this.lock.run(customer.tenantId, () => this.settleAll(link)).catch((error) => {
+          this.log.error({ err: error, partnerTenantId: link.partnerTenantId, customerTenantId: customer.tenantId }, 'offers not settled; tried again at the next sweep');
+          return 0;
+        });
         const current = this.fresh(link);
         for (const offer of current.customer.offers.filter((o) => o.partnerNotice === 'pending')) await this.tellPartner(current, offer);
       }
     }
+    return expired;
+  }
+
+  /** Settles the pending offers as stored once the lock is held: an answer or a withdrawal may have come since the sweep's copy. */
+  private async settleAll(link: CustomerLink): Promise<number> {
+    let expired = 0;
+    for (const offer of this.fresh(link).customer.offers.filter((o) => o.status === 'pending')) if (await this.settle(link, offer)) expired++;
     return expired;
   }
 
@@ -263,12 +310,19 @@ export class DelegationService {
     });
   }
 
-  private async expireOffer(link: CustomerLink, offer: Offer): Promise<void> {
-    const current = link.customer.offers.find((o) => o.id === offer.id);
-    if (!current || !rules.isDue(current, this.now())) return;
-    const expired = await this.changeOffer(link, offer.id, (o) => rules.expire(o, this.now()));
+  /** Decided again in the transaction, on the offer as stored: only one still pending past its date expires. */
+  private async expireOffer(link: CustomerLink, offerId: string): Promise<boolean> {
+    const now = this.now();
+    const expired = await this.changeCustomer(link, (customer) => {
+      const index = customer.offers.findIndex((o) => o.id === offerId);
+      if (!rules.isDue(customer.offers[index]!, now)) return undefined;
+      customer.offers[index] = rules.expire(customer.offers[index]!, now);
+      return customer.offers[index];
+    });
+    if (!expired) return false;
     await this.channel.refreshOffer(this.fresh(link), expired);
-    this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId: offer.id }, 'offer of delegated administration expired');
+    this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId }, 'offer of delegated administration expired');
+    return true;
   }
 
   private async tellPartner(link: CustomerLink, offer: Offer): Promise<void> {

@@ -29,6 +29,12 @@ export const OfferSchema = z.object({
   endedBy: Person.optional(),
   /** A message to the partner about this offer that is still to be sent. */
   partnerNotice: z.enum(['pending', 'sent']).optional(),
+  /**
+   * When the admin's acceptance was saved as begun, before the backend granted the rights; the saved
+   * answer removes it. On a pending offer no acceptance is working on, it means the partner may hold
+   * rights that the offer does not show, and they are taken back.
+   */
+  granting: z.iso.datetime().optional(),
 });
 export type Offer = z.infer<typeof OfferSchema>;
 
@@ -66,8 +72,8 @@ export function newOffer(id: string, message: string, by: { id: string; name: st
   };
 }
 
-/** The answer of the customer's admin; only a pending offer can be answered, and only once. */
-export function answer(offer: Offer, accepted: boolean, by: { id: string; name: string }, now: Date): Offer {
+/** The answer of the customer's admin; only a pending offer can be answered, and only once. It ends an acceptance begun. */
+export function answer({ granting: _answered, ...offer }: Offer, accepted: boolean, by: { id: string; name: string }, now: Date): Offer {
   return { ...offer, status: accepted ? 'accepted' : 'declined', answeredAt: now.toISOString(), answeredBy: by, partnerNotice: 'pending' };
 }
 
