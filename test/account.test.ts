@@ -162,6 +162,9 @@ describe('embedded commerce: creating tenants', () => {
     const other = await commerce.createTenant(request([hash(keys[1]!)], { idempotencyKey: '22222222-2222-4222-8222-222222222222' })).catch((e) => e);
     expect(other).to.be.instanceOf(CommerceError).with.property('code', 'domainTaken');
     expect((await commerce.checkKey(keys[1]!)).status).to.equal('valid');
+    // The same idempotency key from another partner is not a retry: it gets nothing of the first.
+    const foreign = await commerce.createTenant(request([hash(keys[1]!)], { partnerTenantId: 'another-partner' })).catch((e) => e);
+    expect(foreign).to.be.instanceOf(CommerceError).with.property('code', 'domainTaken');
   });
 
   it('refuses a redeemed or blocked key and creates nothing', async () => {

@@ -196,6 +196,10 @@ describe('renewal reminders over HTTP', function () {
     expect(cardText(scheduled)).to.include('The switch is scheduled for 1 March 2027.');
     const [withSwitch] = await anna.say('customer contoso');
     expect(cardText(withSwitch!)).to.include('switch to direct billing scheduled for 1 March 2027');
+    const list = cardText((await anna.say('reminders'))[0]!);
+    expect(list).to.include('23 February 2027: Contoso GmbH, Microsoft 365 Business Standard: 7 days before the end');
+    expect(list, 'none from the switch day on').not.to.include('1 day before the end');
+    expect(list).not.to.include('has expired');
 
     const from = connector.sent.length;
     for (let day = '2027-01-10'; day <= '2027-03-10'; day = addDays(day, 1)) {

@@ -414,7 +414,7 @@ const renewalActions = {
 
   'reminder.snooze': action(z.object({ key: z.string().max(200).regex(/^[\w-]+\|\d{4}-\d{2}-\d{2}\|\w+$/) }), async (turn, data) => {
     const { m, reminders, renewals, actor } = turn;
-    const snoozed = await reminders.snooze(actor, data.key);
+    const snoozed = reminders.snooze(actor, data.key);
     const found = snoozed && renewals.find(actor.tenantId, snoozed.record.customerTenantId, snoozed.record.subscriptionId);
     if (!snoozed || !found) return noticeCard(m, { text: m.t.reminder.gone, style: 'attention' });
     const text = snoozed.next ? fill(m.t.reminder.snoozed, { date: m.date(snoozed.next.due) }) : m.t.reminder.snoozedLast;

@@ -172,7 +172,8 @@ export class EmbeddedCommerce implements Commerce {
     const shard = this.tenants.get(shardHash(domain));
     await shard.refresh();
     const existing = shard.data.tenants[domain];
-    if (existing && existing.idempotencyKey !== request.idempotencyKey) throw new CommerceError('domainTaken', `${domain} is taken`);
+    // A retry is the same request of the same partner; anyone else asking for the domain finds it taken.
+    if (existing && (existing.idempotencyKey !== request.idempotencyKey || existing.partnerTenantId !== request.partnerTenantId)) throw new CommerceError('domainTaken', `${domain} is taken`);
     if (existing?.status === 'active') return toCreated(existing);
     if (request.keyHandles.length === 0) throw new CommerceError('invalidRequest', 'no keys');
 

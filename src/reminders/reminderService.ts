@@ -276,22 +276,26 @@ export class ReminderService {
     for (const customer of doc.customers) {
       for (const subscription of customer.subscriptions) {
         if (!remindsPartner(doc.profile?.partnerId, subscription)) continue;
+        // From a scheduled switch to direct billing on, the partner is no longer reminded.
+        const last = subscription.scheduledSwitch ? addDays(subscription.scheduledSwitch.on, -1) : until;
         for (const { kind, due } of reminderSchedule(subscription.endDate, this.lifecycle)) {
-          if (due >= today && due <= until && !doc.reminders[reminderKey(subscription.id, subscription.endDate, kind)]) list.push({ customer, subscription, kind, due });
+          if (due >= today && due <= until && due <= last && !doc.reminders[reminderKey(subscription.id, subscription.endDate, kind)]) list.push({ customer, subscription, kind, due });
         }
       }
     }
     return list.sort((a, b) => a.due.localeCompare(b.due));
   }
 
-  /** "Remind me later": the reminder is put aside; the next one of the cycle comes on its day. */
-  async snooze(actor: Actor, key: string): Promise<{ record: ReminderRecord; next?: { kind: ReminderKind; due: string } } | undefined> {
+  /**
+   * "Remind me later": says when the next reminder of the cycle comes. Nothing is stored: the
+   * reminders come on their days whether or not one was put aside.
+   */
+  snooze(actor: Actor, key: string): { record: ReminderRecord; next?: { kind: ReminderKind; due: string } } | undefined {
     const partner = this.store.partner(actor.tenantId);
     // The key comes from a card: only the partner's own records count, never inherited properties.
     if (!Object.hasOwn(partner.data.reminders, key)) return undefined;
     const record = partner.data.reminders[key]!;
-    await partner.update((draft) => void (draft.reminders[key]!.snoozed = true));
-    return { record: partner.data.reminders[key]!, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
+    return { record, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
   }
 
   /** "send reminders here" in a team channel. */

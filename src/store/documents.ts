@@ -32,7 +32,6 @@ export const ReminderRecordSchema = z.object({
   sentAt: z.iso.datetime().optional(),
   /** Chats that already have this reminder, so a retry after a partial send doubles nothing. */
   deliveredTo: z.array(z.string()).default([]),
-  snoozed: z.boolean().optional(),
 });
 export type ReminderRecord = z.infer<typeof ReminderRecordSchema>;
 
