@@ -153,7 +153,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     // Work a failed write left half done in a turn is finished here, not only at the next start.
     await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log));
     await step('finish renewals', () => renewals.resumePending());
-    await step('expire offers', () => delegation.sweep());
+    await step('expire offers, take back rights of unsaved acceptances', () => delegation.sweep());
     await step('scheduled switches', async () => notifyScheduledSwitches(await renewals.runScheduled(), conversations));
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
     await step('queued reminders', () => reminders.deliverQueued());

@@ -124,7 +124,7 @@ const ROWS: Row[] = [
   { verb: 'billing.switch', on: 'billing', legit: 'partner', changes: true },
   { verb: 'billing.schedule', on: 'billing', legit: 'partner', changes: true },
   { verb: 'billing.unschedule', on: 'billingScheduled', legit: 'partner', changes: true },
-  { verb: 'reminder.snooze', on: 'reminder', legit: 'partner', changes: true },
+  { verb: 'reminder.snooze', on: 'reminder', legit: 'partner' },
   { text: 'cancel', legit: 'owner', changes: true },
   { text: 'send reminders here', legit: 'partner', changes: true, ownOrganisation: true, inChannel: true },
   { text: 'remove partner access', legit: 'delegatedAdmin' },
