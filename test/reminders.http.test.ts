@@ -295,6 +295,38 @@ describe('renewal reminders over HTTP', function () {
     expect(cardText(after!)).to.include('2 March 2028');
   });
 
+  it('records a switch made now whose answer could not be saved, and the sweep finishes it', async () => {
+    bot.clock.current = nineInBerlin('2027-01-10');
+    const [card] = await anna.say('customer contoso');
+    const billing = (await anna.press(card!, 'Direct billing')).card;
+    // The backend switches; then the partner's file cannot be written.
+    const commerce = bot.app.embeddedCommerce;
+    const realSwitch = commerce.switchToDirectBilling.bind(commerce);
+    let fault: ReturnType<typeof injectDiskFault> | undefined;
+    commerce.switchToDirectBilling = async (...args) => {
+      const update = await realSwitch(...args);
+      fault = injectDiskFault(join(bot.dataDir, 'partners'), 'rename', 'EPERM');
+      return update;
+    };
+    try {
+      expect(cardText((await anna.press(billing, 'Switch now')).card)).to.include('could not be saved');
+    } finally {
+      fault?.clear();
+      commerce.switchToDirectBilling = realSwitch;
+    }
+    expect(fault?.hits, 'the answer met the fault').to.be.above(0);
+    const [meanwhile] = await anna.say('customer contoso');
+    expect(cardText(meanwhile!), 'recorded as due today').to.include('switch to direct billing scheduled for 10 January 2027');
+
+    const from = connector.sent.length;
+    await bot.app.sweep();
+    expect(connector.since(from, anna.conversationId).map((s) => s.activity.text)).to.deep.equal([
+      'The scheduled switch ran: Microsoft 365 Business Standard for Contoso GmbH is now billed directly by Microsoft.',
+    ]);
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).to.include('billed directly by Microsoft, runs until 10 January 2028');
+  });
+
   it('lists the reminders of the next 60 days', async () => {
     bot.clock.current = nineInBerlin('2027-01-15');
     const [list] = await anna.say('reminders');

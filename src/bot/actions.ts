@@ -391,7 +391,7 @@ const renewalActions = {
     if (!found) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' }, true);
     // Already direct, or its data deleted: the card says which, and nothing changes.
     if (!subscriptionActions(found.subscription, turn.day).canSwitch) return billingCard(m, found, renewals.switchDay(actor.tenantId, found.subscription), turn.day);
-    const switched = (await renewals.switchNow(actor.tenantId, data.customerId, data.subscriptionId))!;
+    const switched = (await renewals.switchNow(actor, data.customerId, data.subscriptionId))!;
     return customerCard(m, switched.customer, turn.day, { notice: { text: fill(m.t.billing.switched, { product: switched.subscription.product, customer: switched.customer.name }), style: 'good' } });
   }),
 

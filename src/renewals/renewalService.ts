@@ -11,6 +11,7 @@ import { normaliseKey, type KeyProblem } from '../domain/productKey.js';
 import { localDay } from '../reminders/reminderService.js';
 import { timeZoneOf } from '../domain/profile.js';
 import type { Actor, SetupService } from '../setups/setupService.js';
+import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';
 
@@ -115,13 +116,31 @@ export class RenewalService {
   }
 
   /** Moves the subscription to direct billing now; the new subscription starts today. */
-  switchNow(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
+  switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
     return this.lock.run(customerTenantId, async () => {
-      if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
-      const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId);
-      this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
-      return this.mirror(tenantId, customerTenantId, update);
+      const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
+      if (!found) return undefined;
+      // Recorded as a switch due today before the backend is asked: if its answer cannot be saved,
+      // the sweep runs the switch again (the backend's is idempotent) and records it.
+      const scheduled = found.subscription.scheduledSwitch;
+      const today = this.today(actor.tenantId);
+      if (scheduled?.on !== today) await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: today, by: { id: actor.userId, name: actor.name } } }), false);
+      try {
+        return await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId);
+      } catch (error) {
+        // The backend did not switch (or may not have): the press leaves the schedule as it was.
+        if (!(error instanceof StoreWriteError)) {
+          await this.change(actor.tenantId, customerTenantId, subscriptionId, ({ scheduledSwitch: _pressed, ...s }) => (scheduled ? { ...s, scheduledSwitch: scheduled } : s), false).catch(() => undefined);
+        }
+        throw error;
+      }
     });
+  }
+
+  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched> {
+    const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId);
+    this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
+    return this.mirror(tenantId, customerTenantId, update);
   }
 
   /** Schedules the switch for the day before the end date, the moment the bot advises. */
@@ -151,7 +170,12 @@ export class RenewalService {
           const scheduled = subscription.scheduledSwitch;
           if (!scheduled || scheduled.on > today || subscription.billing !== 'partner') continue;
           // One switch the backend refuses or cannot take now must not hold up the others.
-          const switched = await this.switchNow(tenantId, customer.tenantId, subscription.id).catch((error: unknown) => {
+          const switched = await this.lock.run(customer.tenantId, async () => {
+            // Read under the lock: a renewal or a press may have changed it meanwhile.
+            const current = this.find(tenantId, customer.tenantId, subscription.id)?.subscription;
+            if (!current?.scheduledSwitch || current.scheduledSwitch.on > today || current.billing !== 'partner') return undefined;
+            return this.switchAndMirror(tenantId, customer.tenantId, subscription.id);
+          }).catch((error: unknown) => {
             this.log.error({ err: error, tenantId, customerTenantId: customer.tenantId, subscriptionId: subscription.id }, 'scheduled switch failed; tried again at the next sweep');
             return undefined;
           });
