@@ -389,7 +389,7 @@ async function redeem(worker: Worker): Promise<Card> {
   const confirm = pressOf(review, 'Product keys were added');
   const receipt = await turn(worker, confirm);
   const text = cardText(receipt);
-  if (!text.includes('Product keys were added') || !text.includes('reserved for your organisation until')) abandon('confirmation not acknowledged', receipt);
+  if (!text.includes('Product keys were added') || !text.includes('reserved for your organization until')) abandon('confirmation not acknowledged', receipt);
   acked.redeem.push({ tenantId: worker.user.options.tenantId, setupId: String(confirm.data.setupId), keyRefs: keys.map((key) => hasher(key)) });
   return receipt;
 }
@@ -651,6 +651,9 @@ async function main(): Promise<number> {
     for (const hit of secrets.hits) violations.push(`${hit.file} holds the product key ending in ${hit.lastGroup} in full`);
     for (const exit of bot.unexpectedExits) violations.push(`the bot died on its own: ${exit}`);
     if (!reachedTarget) violations.push(`only ${stats.turns} of ${TARGET_TURNS} turns in ${Math.round(driveMs / 1000)} s`);
+    // A run in which no journey got past its first step checked nothing: most likely the answers it
+    // looks for were reworded.
+    for (const [step, done] of Object.entries(acked)) if (done.length === 0) violations.push(`no ${step} step was acknowledged in the whole run`);
 
     const verbs = [...stats.byVerb].map(([verb, n]) => `${verb} ${n}`).join(', ');
     const abandoned = [...stats.abandoned].map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
