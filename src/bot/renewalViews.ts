@@ -68,7 +68,7 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
     notice,
     title,
     facts,
-    after: fill(r.after, { grace: lifecycle.graceDays, deprovision: lifecycle.deprovisionDays, deleteOn: m.date(last.dataKept) }),
+    after: fill(r.after, { grace: lifecycle.graceDays, deprovision: lifecycle.deprovisionDays, keptUntil: m.date(last.dataKept) }),
     customerId: customer.tenantId,
     subscriptionId: subscription.id,
     key: input.key,

@@ -306,7 +306,7 @@ export const de: Catalogue = {
     seats: 'Lizenzen',
     endDate: 'Enddatum',
     state: 'Status',
-    after: 'Nach Abonnementablauf kann der Kunde den Dienst noch {grace} Tage nutzen. Danach wird er deaktiviert: Niemand kann ihn nutzen, aber der Admin kann ihn noch erneut aktivieren, und die Daten werden bis {deleteOn} beibehalten, {deprovision} Tage nach Ablauf; dann werden sie endgültig gelöscht.',
+    after: 'Nach Abonnementablauf kann der Kunde den Dienst noch {grace} Tage nutzen. Danach wird er deaktiviert: Niemand kann ihn nutzen, aber der Admin kann ihn noch erneut aktivieren, und die Daten werden bis {keptUntil} beibehalten, {deprovision} Tage nach Ablauf; danach werden sie endgültig gelöscht.',
     renew: 'Mit Product Key verlängern',
     direct: 'Auf die Direktabrechnung umstellen',
     later: 'Später erinnern',

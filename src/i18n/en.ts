@@ -307,7 +307,7 @@ export const en = {
     seats: 'Seats',
     endDate: 'End date',
     state: 'State',
-    after: 'After the end date the customer can use the service for {grace} more days. Then it is disabled: nobody can use it, but the admin can still reactivate it and the data is kept until {deleteOn}, {deprovision} days after the end, when it is deleted for good.',
+    after: 'After the end date the customer can use the service for {grace} more days. Then it is disabled: nobody can use it, but the admin can still reactivate it and the data is kept until {keptUntil}, {deprovision} days after the end; after that it is deleted for good.',
     renew: 'Renew with product key',
     direct: 'Switch to direct billing',
     later: 'Remind me later',
