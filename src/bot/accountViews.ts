@@ -145,7 +145,7 @@ const PROFILE_FORM_FIELDS: readonly ProfileField[] = ['organisationName', 'partn
 export function profileCard(
   m: Messages,
   profile: PartnerProfile | undefined,
-  options: { values?: ProfileInput; errors?: ProfileError[]; then?: string; notice?: Notice; updatedByName?: string; editable?: boolean } = {},
+  options: { values?: ProfileInput; errors?: ProfileError[]; then?: string; notice?: Notice; updatedByName?: string } = {},
 ): AdaptiveCard {
   const values = options.values ?? (profile ? { ...profile, cloudEssentials: String(profile.cloudEssentials) } : { cloudEssentials: 'false', timeZone: m.language === 'de' ? 'Europe/Berlin' : 'UTC' });
   const e = m.t.profile.error;
@@ -153,7 +153,6 @@ export function profileCard(
     t: m.t.profile,
     notice: options.notice,
     then: options.then ?? '',
-    editable: options.editable ?? true,
     updated: profile ? fill(m.t.profile.updated, { name: options.updatedByName ?? profile.updatedBy, date: m.date(profile.updatedAt) }) : undefined,
     values: Object.fromEntries(PROFILE_FORM_FIELDS.map((field) => [field, (values as ProfileInput)[field] ?? ''])),
     errors: byField(PROFILE_FORM_FIELDS, options.errors ?? [], (error: ProfileError) => (error.code === 'tooLong' ? fill(e.tooLong, { max: error.max }) : e[error.code])),
