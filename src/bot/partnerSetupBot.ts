@@ -22,7 +22,7 @@ import { runAction, welcomeFor, type ActionTurn } from './actions.js';
 import { customerCard, customersCard, profileCard } from './accountViews.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
-import { accessEndCard, composeCard, offerCard, userAddCard } from './delegationViews.js';
+import { accessEndCard, offerCard } from './delegationViews.js';
 import { remindersCard } from './renewalViews.js';
 import type { TeamsOfferChannel } from './offerChannel.js';
 import { parseTextCommand } from './textCommands.js';
@@ -134,7 +134,7 @@ export class PartnerSetupBot extends ActivityHandler {
   }
 
   private async answerText(turn: ActionTurn, text: string | undefined): Promise<AdaptiveCard> {
-    const { actor, m, partners, delegation } = turn;
+    const { actor, m, partners } = turn;
     // No text command takes a product key: one pasted into a name or filter is masked before it is shown back.
     const command = parseTextCommand(text === undefined ? undefined : maskKeysInText(text));
     if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
@@ -156,16 +156,8 @@ export class PartnerSetupBot extends ActivityHandler {
         if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
         if (command.command === 'customer') return customerCard(m, customer, turn.day);
-        if (!turn.personal) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
-        if (command.command === 'addUser') {
-          return delegation.isDelegated(customer) ? userAddCard(m, customer) : customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
-        }
-        if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
-        const refusal = delegation.offerRefusal(actor.tenantId, customer.tenantId);
-        if (refusal && refusal.refused !== 'notEligible' && refusal.refused !== 'customerNotFound') {
-          return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation[refusal.refused], { customer: customer.name }), style: 'warning' } });
-        }
-        return composeCard(m, customer, partners.organisationName(actor.tenantId));
+        // The same as the customer card's buttons, which check the rest.
+        return runAction(turn, command.command === 'delegate' ? 'delegation.compose' : 'user.compose', { customerId: customer.tenantId });
       }
       case 'removeAccess':
         return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);
