@@ -88,6 +88,7 @@ describe('renewal reminders over HTTP', function () {
     const reminder = connector.since(from, anna.conversationId)[0]!.activity.attachments[0].content as Card;
     const renew = (await anna.press(reminder, 'Renew with product key')).card;
     expect(cardText(renew)).to.include("extends the subscription by the key's term from its end date, 2 March 2027");
+    expect(cardText((await anna.press(renew, 'Renew', { key: '  ' })).card)).to.include('Enter the product key to renew with.');
     const [other] = await bot.mintKeys(1, 'Office 365 E3', 10, 12);
     const wrong = (await anna.press(renew, 'Renew', { key: other! })).card;
     expect(cardText(wrong)).to.include('This key is for Office 365 E3, not Microsoft 365 Business Standard.');

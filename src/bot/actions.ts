@@ -338,6 +338,7 @@ function renewRefusalText(m: Messages, refusal: RenewRefusal, product: string): 
   const e = m.t.entry.error;
   switch (refusal.code) {
     case 'format':
+      if (refusal.problem.code === 'length' && refusal.problem.length === 0) return m.t.renew.noKey;
       return refusal.problem.code === 'length' ? fill(e.length, { n: 1, length: refusal.problem.length }) : fill(e.characters, { n: 1, characters: refusal.problem.code === 'characters' ? refusal.problem.characters : '' });
     case 'unknown':
     case 'redeemed':

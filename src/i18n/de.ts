@@ -328,6 +328,7 @@ export const de: Catalogue = {
     notPartnerBilled: 'Für dieses Abonnement gilt die Direktabrechnung von Microsoft; es wird nicht mit Product Keys verlängert.',
     keyUnavailable: 'Dieser Product Key kann nicht mehr eingelöst werden.',
     switchCanceled: 'Die für {date} geplante Umstellung auf die Direktabrechnung von Microsoft wurde aufgehoben: Die Abrechnung mit dem Kunden bleibt bei Ihnen.',
+    noKey: 'Geben Sie den Product Key ein, mit dem verlängert werden soll.',
   },
   billing: {
     title: '{product} für {customer} auf die Direktabrechnung von Microsoft umstellen',

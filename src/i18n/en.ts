@@ -329,6 +329,7 @@ export const en = {
     notPartnerBilled: 'This subscription is billed by Microsoft directly; it is not renewed with product keys.',
     keyUnavailable: 'This key can no longer be redeemed.',
     switchCanceled: 'The switch to direct billing scheduled for {date} was canceled: you keep billing the customer.',
+    noKey: 'Enter the product key to renew with.',
   },
   billing: {
     title: 'Switch {product} for {customer} to direct billing',
