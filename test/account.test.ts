@@ -132,6 +132,7 @@ describe('embedded commerce: creating tenants', () => {
     admin: { firstName: 'Eva', lastName: 'Muster', email: 'eva@contoso.example', phone: '+4989123456', signInName: 'eva' },
     keyHandles: handles,
     partnerOfRecord: '1234567',
+    today: '2026-03-02',
     ...extra,
   });
 
@@ -152,6 +153,15 @@ describe('embedded commerce: creating tenants', () => {
     expect(created.subscriptions[0]).to.include({ seats: 20, assignedSeats: 1, startDate: '2026-03-02', endDate: '2027-03-02', partnerOfRecord: '1234567' });
     for (const key of keys) expect((await commerce.checkKey(key)).status).to.equal('redeemed');
     expect(await commerce.isDomainAvailable('contoso')).to.equal(false);
+  });
+
+  it("starts the subscriptions on the partner's calendar day, and refuses a day that is today in no time zone", async () => {
+    const keys = await commerce.issueKeys({ product: 'P', seats: 1, months: 12, count: 2 });
+    // 09:00 UTC is already 22:00 of the next day in Auckland.
+    const created = await commerce.createTenant(request([hash(keys[0]!)], { today: '2026-03-03' }));
+    expect(created.subscriptions.map((s) => [s.startDate, s.endDate])).to.deep.equal([['2026-03-03', '2027-03-03']]);
+    const wrong = await commerce.createTenant(request([hash(keys[1]!)], { today: '2026-03-05', domainPrefix: 'fabrikam', idempotencyKey: '33333333-3333-4333-8333-333333333333' })).catch((e) => e);
+    expect(wrong).to.be.instanceOf(CommerceError).with.property('code', 'invalidRequest');
   });
 
   it('returns the same tenant for a retry and refuses the domain to anyone else', async () => {

@@ -71,7 +71,7 @@ const offer = (status: Offer['status']): Offer => ({
   endedBy: status === 'withdrawn' || status === 'ended' ? { id: 'x', name: `Someone ${LINK}` } : undefined,
 });
 const day = { today: '2026-03-02', lifecycle: { graceDays: 30, deprovisionDays: 120 } };
-const context: SetupContext = { profile, customers: [customer], now: new Date('2026-03-02T09:00:00Z'), day };
+const context: SetupContext = { profile, customers: [customer], day };
 
 function sampleSetup(status: Setup['status']): Setup {
   return {
@@ -125,7 +125,7 @@ describe('card templates', () => {
             suggestions: ['contosogmbh', 'contoso1'],
           }, { text: m.t.account.fix, style: 'attention' }),
         ],
-        ['account review', accountReviewCard(m, withAccount, profile, context.now, { actions: true })],
+        ['account review', accountReviewCard(m, withAccount, profile, day.today, { actions: true })],
         ['customer, created', customerCard(m, customer, day, { created: true })],
         ...(['2026-03-02', '2027-03-20', '2027-05-01', '2027-08-01'] as const).map((today): [string, object] => [`customer on ${today}`, customerCard(m, customer, { ...day, today })]),
         ['customer, direct billing and a scheduled switch', customerCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }, { ...customer.subscriptions[0]!, id: 's2', scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: `A ${LINK}` } } }] }, day)],

@@ -120,6 +120,16 @@ describe('renewal reminders over HTTP', function () {
     expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card)).to.include('now ends on 10 April 2028');
   });
 
+  it("judges a renewal by the partner's calendar day, also where it differs from the UTC day", async () => {
+    // 00:30 on 3 March in Berlin, still 2 March in UTC: the subscription ended yesterday for the partner.
+    bot.clock.current = new Date('2027-03-02T23:30:00Z');
+    const [card] = await anna.say('customer contoso');
+    const renew = (await anna.press(card!, 'Renew')).card;
+    expect(cardText(renew)).to.include("the key's term runs from today");
+    const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
+    expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card), 'as the card said').to.include('now ends on 3 March 2028');
+  });
+
   it('sends only the most urgent reminder after downtime, and catches up at start-up', async () => {
     bot.clock.current = nineInBerlin('2027-02-25');
     const from = connector.sent.length;

@@ -5,7 +5,7 @@ import { countryChoices, countryName } from '../domain/countries.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import { languageChoices } from '../domain/languages.js';
 import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '../domain/profile.js';
-import { planSubscriptions, isoDay } from '../domain/subscriptions.js';
+import { planSubscriptions } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import { delegationActions, delegationStatus } from './delegationViews.js';
@@ -60,7 +60,8 @@ export function accountCard(m: Messages, setup: Setup, profile: PartnerProfile |
 }
 
 /** "Does everything look right?" for the account, with the subscriptions the keys will become. */
-export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerProfile | undefined, today: Date, options: { notice?: Notice; actions: boolean }): AdaptiveCard {
+/** `today`: the partner's calendar day, which the subscriptions will start on. */
+export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerProfile | undefined, today: string, options: { notice?: Notice; actions: boolean }): AdaptiveCard {
   const a = setup.account!;
   const t = m.t.account;
   const facts = [
@@ -74,7 +75,7 @@ export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerPro
     [t.language, languageChoices(m.language).find((l) => l.code === a.language)?.name ?? a.language],
     ['Partner of Record', a.partnerOfRecord && profile ? fill(t.yes, { partnerId: profile.partnerId }) : t.no],
   ].map(([title, value]) => ({ title, value }));
-  const subscriptions = planSubscriptions(setup.keys, isoDay(today)).map((plan) =>
+  const subscriptions = planSubscriptions(setup.keys, today).map((plan) =>
     fill(t.subscriptionLine, { product: plan.product, seats: m.count(m.t.common.seatCount, plan.seats), start: m.date(plan.startDate), end: m.date(plan.endDate) }),
   );
   return renderCard('accountReview', { t, notice: options.notice, setupId: setup.id, rev: setup.rev, facts, subscriptions, actions: options.actions });

@@ -77,8 +77,8 @@ function isRefusal(result: object): result is Refusal {
   return 'refused' in result;
 }
 
-function context({ actor, partners, now, day }: ActionTurn): SetupContext {
-  return { profile: partners.profile(actor.tenantId), customers: partners.customers(actor.tenantId), now: now(), day };
+function context({ actor, partners, day }: ActionTurn): SetupContext {
+  return { profile: partners.profile(actor.tenantId), customers: partners.customers(actor.tenantId), day };
 }
 
 function refused(turn: ActionTurn, refusal: Refusal): AdaptiveCard {

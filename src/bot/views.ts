@@ -17,11 +17,10 @@ export interface Notice {
 
 export const MAX_FIELDS = 10;
 
-/** What a card about a setup may need besides the setup: the partner's profile, customers and the time. */
+/** What a card about a setup may need besides the setup: the partner's profile, customers and calendar day. */
 export interface SetupContext {
   profile?: PartnerProfile;
   customers: readonly Customer[];
-  now: Date;
   day: Today;
 }
 
@@ -171,10 +170,10 @@ export function currentCard(m: Messages, setup: Setup, context: SetupContext, no
       return reviewCard(m, setup, notice, actions && setup.status === 'reviewing');
     case 'reserved':
       return setup.account
-        ? accountReviewCard(m, setup, context.profile, context.now, { notice, actions })
+        ? accountReviewCard(m, setup, context.profile, context.day.today, { notice, actions })
         : setupCard(m, setup, { notice, actions });
     case 'creating':
-      return accountReviewCard(m, setup, context.profile, context.now, { notice: notice ?? { text: m.t.account.creating, style: 'accent' }, actions: false });
+      return accountReviewCard(m, setup, context.profile, context.day.today, { notice: notice ?? { text: m.t.account.creating, style: 'accent' }, actions: false });
     case 'completed': {
       const customer = context.customers.find((c) => c.tenantId === setup.customerId);
       if (customer) return customerCard(m, customer, context.day, { notice });

@@ -26,6 +26,8 @@ export interface CreateTenantRequest {
   keyHandles: string[];
   /** The partner ID added to the subscriptions as Partner of Record, if any. */
   partnerOfRecord?: string;
+  /** The partner's calendar day (YYYY-MM-DD), which the subscriptions start on: the bot shows every date in the partner's time zone. */
+  today: string;
 }
 
 export interface CreatedSubscription {
@@ -64,6 +66,8 @@ export interface RenewRequest {
   customerTenantId: string;
   subscriptionId: string;
   keyHandle: string;
+  /** The partner's calendar day: whether the term runs from the end date (still active) or from this day. */
+  today: string;
 }
 
 /** A subscription as the backend holds it after a renewal or a switch of billing. */
@@ -115,6 +119,6 @@ export interface Commerce {
    * end date, or to today once it has expired (reactivation); the key's seats become the seat count.
    */
   renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate>;
-  /** Moves a subscription to billing by Microsoft; the new subscription starts today. Idempotent. */
-  switchToDirectBilling(customerTenantId: string, subscriptionId: string): Promise<SubscriptionUpdate>;
+  /** Moves a subscription to billing by Microsoft; the new subscription starts on `today`, the partner's calendar day. Idempotent. */
+  switchToDirectBilling(customerTenantId: string, subscriptionId: string, today: string): Promise<SubscriptionUpdate>;
 }

@@ -12,7 +12,7 @@ import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
-import { DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
+import { daysBetween, DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
 import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
@@ -233,7 +233,7 @@ export class EmbeddedCommerce implements Commerce {
 
   async renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate> {
     const key = await this.entry(request.keyHandle);
-    const today = isoDay(this.now());
+    const today = this.calendarDay(request.today);
     return this.changeTenant(request.customerTenantId, async (tenant) => {
       const subscription = tenant.subscriptions.find((s) => s.id === request.subscriptionId);
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
@@ -264,8 +264,8 @@ export class EmbeddedCommerce implements Commerce {
     });
   }
 
-  async switchToDirectBilling(customerTenantId: string, subscriptionId: string): Promise<SubscriptionUpdate> {
-    const today = isoDay(this.now());
+  async switchToDirectBilling(customerTenantId: string, subscriptionId: string, day: string): Promise<SubscriptionUpdate> {
+    const today = this.calendarDay(day);
     return this.changeTenant(customerTenantId, (tenant) => {
       const subscription = tenant.subscriptions.find((s) => s.id === subscriptionId);
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
@@ -297,6 +297,12 @@ export class EmbeddedCommerce implements Commerce {
     const result = await change(draft);
     await shard.update((doc) => void (doc.tenants[domain] = draft));
     return result;
+  }
+
+  /** The caller's calendar day, which can differ from the UTC day by one either way (time zones run from -12 to +14 hours). */
+  private calendarDay(day: string): string {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Math.abs(daysBetween(isoDay(this.now()), day)) > 1) throw new CommerceError('invalidRequest', `not today in any time zone: ${day}`);
+    return day;
   }
 
   isEmpty(): boolean {
@@ -350,7 +356,7 @@ export class EmbeddedCommerce implements Commerce {
       if (entry?.status !== 'available') throw new CommerceError('keyUnavailable', 'a key is no longer available');
       keys.push({ ...entry, handle });
     }
-    const plans = planSubscriptions(keys, isoDay(this.now()));
+    const plans = planSubscriptions(keys, this.calendarDay(request.today));
     // The admin's license comes from the subscription with the most seats.
     const licensed = plans.reduce((best, plan) => (plan.seats > best.seats ? plan : best), plans[0]!);
     const subscriptions = plans.map((plan) => ({

@@ -74,7 +74,7 @@ export class RenewalService {
   private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }, keyProduct: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
     let update: SubscriptionUpdate;
     try {
-      update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandle: intent.keyHandle });
+      update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandle: intent.keyHandle, today: this.today(tenantId) });
     } catch (error) {
       const code = error instanceof CommerceError ? error.code : undefined;
       if (code === undefined || code === 'unknownTenant' || code === 'invalidRequest') throw error;
@@ -138,7 +138,7 @@ export class RenewalService {
   }
 
   private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched> {
-    const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId);
+    const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId, this.today(tenantId));
     this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
     return this.mirror(tenantId, customerTenantId, update);
   }

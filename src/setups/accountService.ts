@@ -10,6 +10,8 @@ import { domainCandidates, validateAccount, type AccountError, type AccountInput
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/setup.js';
 import type { Setup } from '../domain/setup.js';
+import { timeZoneOf } from '../domain/profile.js';
+import { localDay } from '../reminders/reminderService.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
 import type { Actor, Refusal, SetupService } from './setupService.js';
@@ -99,6 +101,7 @@ export class AccountService {
         admin: { firstName: account.firstName, lastName: account.lastName, email: account.email, phone: account.phone, signInName: account.signInName },
         keyHandles: setup.keys.map((key) => key.handle),
         partnerOfRecord: account.partnerOfRecord ? profile?.partnerId : undefined,
+        today: localDay(this.now(), timeZoneOf(profile)),
       });
     } catch (error) {
       const reason = error instanceof CommerceError && CREATE_REFUSALS.includes(error.code) ? (error.code as CreateRefusal) : 'failed';
