@@ -47,10 +47,11 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
   const values = { product: subscription.product, customer: customer.name };
   const last = lastDays(subscription.endDate, lifecycle);
   const { canRenew, canSwitch } = subscriptionActions(subscription, input);
+  const daysLeft = daysBetween(today, subscription.endDate);
   const title = kind.startsWith('before')
-    ? daysBetween(today, subscription.endDate) === 0
+    ? daysLeft === 0
       ? fill(r.titleToday, values)
-      : fill(r.titleBefore, { ...values, days: m.count(m.t.common.dayCount, daysBetween(today, subscription.endDate)) })
+      : fill(r.titleBefore, { ...values, days: m.count(m.t.common.dayCount, daysLeft) })
     : kind === 'expired'
       ? fill(r.titleExpired, values)
       : kind === 'disabled'

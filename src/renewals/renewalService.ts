@@ -165,21 +165,18 @@ export class RenewalService {
     for (const partner of this.store.partnersWith('scheduledSwitch')) {
       const tenantId = partner.data.tenantId;
       const today = this.today(tenantId);
+      const due = (s: Subscription | undefined) => s?.scheduledSwitch && s.scheduledSwitch.on <= today && s.billing === 'partner';
       for (const customer of partner.data.customers) {
-        for (const subscription of customer.subscriptions) {
-          const scheduled = subscription.scheduledSwitch;
-          if (!scheduled || scheduled.on > today || subscription.billing !== 'partner') continue;
+        for (const subscription of customer.subscriptions.filter(due)) {
           // One switch the backend refuses or cannot take now must not hold up the others.
-          const switched = await this.lock.run(customer.tenantId, async () => {
+          const switched = await this.lock.run(customer.tenantId, async () =>
             // Read under the lock: a renewal or a press may have changed it meanwhile.
-            const current = this.find(tenantId, customer.tenantId, subscription.id)?.subscription;
-            if (!current?.scheduledSwitch || current.scheduledSwitch.on > today || current.billing !== 'partner') return undefined;
-            return this.switchAndMirror(tenantId, customer.tenantId, subscription.id);
-          }).catch((error: unknown) => {
+            due(this.find(tenantId, customer.tenantId, subscription.id)?.subscription) ? this.switchAndMirror(tenantId, customer.tenantId, subscription.id) : undefined,
+          ).catch((error: unknown) => {
             this.log.error({ err: error, tenantId, customerTenantId: customer.tenantId, subscriptionId: subscription.id }, 'scheduled switch failed; tried again at the next sweep');
             return undefined;
           });
-          if (switched) done.push({ tenantId, byId: scheduled.by.id, ...switched });
+          if (switched) done.push({ tenantId, byId: subscription.scheduledSwitch!.by.id, ...switched });
         }
       }
     }
