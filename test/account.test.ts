@@ -40,6 +40,15 @@ describe('countries and regions', () => {
     expect(lookUpCountry('Atlantis')).to.deep.equal({ unknown: true });
     expect(isOffered('IR')).to.equal(false);
   });
+
+  it('does not offer mainland China, where Microsoft 365 is operated by 21Vianet, and names it as not offered', () => {
+    expect(isOffered('CN')).to.equal(false);
+    expect(countryChoices('en').some((c) => (c.code as string) === 'CN')).to.equal(false);
+    for (const typed of ['CN', 'China', 'china']) expect(lookUpCountry(typed), typed).to.deep.equal({ notOffered: 'CN' });
+    expect(validateAccount({ ...good, country: 'China' })).to.have.property('errors').that.deep.includes({ field: 'country', code: 'countryNotOffered', country: 'CN' });
+    // Hong Kong, Macao and Taiwan are markets of the global service.
+    for (const code of ['HK', 'MO', 'TW']) expect(isOffered(code), code).to.equal(true);
+  });
 });
 
 describe('account rules', () => {
