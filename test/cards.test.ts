@@ -197,4 +197,18 @@ describe('card templates', () => {
     expect(cardText(reminderCard(de, { key: 'k', kind: 'before1', customer, subscription, ...lastDay }))).to.include('endet heute').and.include('aktiv, letzter Tag');
     expect(cardText(reminderCard(en, { key: 'k', kind: 'before1', customer, subscription, ...day, today: '2027-03-01' }))).to.include('ends in 1 day').and.include('active, 1 day left');
   });
+
+  it('words German dates, days since and states as Microsoft does', () => {
+    const de = messagesFor('de-DE');
+    const subscription = customer.subscriptions[0]!;
+    // "seit" takes the dative: "seit 9 Tagen", not "seit 9 Tage".
+    expect(cardText(customerCard(de, customer, { ...day, today: '2027-03-11' }))).to.include('seit 9 Tagen abgelaufen, noch nutzbar bis zum 1. April 2027');
+    expect(cardText(customerCard(de, customer, { ...day, today: '2027-03-03' }))).to.include('seit 1 Tag abgelaufen');
+    const oneDayGrace = cardText(reminderCard(de, { key: 'k', kind: 'expired', customer, subscription, today: '2027-03-03', lifecycle: { graceDays: 1, deprovisionDays: 120 } }));
+    expect(oneDayGrace).to.include('noch 1 Tag lang nutzen').and.include('(120 Tage nach dem Ablauf)');
+    expect(cardText(customerCard(de, { ...customer, offers: [offer('accepted')] }, day))).to.include('Delegierte Administration: aktiv (angenommen von Eva Muster');
+    const scheduled = { ...subscription, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } };
+    expect(cardText(customerCard(de, { ...customer, subscriptions: [scheduled] }, day))).to.include('Umstellung auf die Direktabrechnung für den 1. März 2027 geplant');
+    expect(JSON.stringify(billingCard(de, { customer, subscription }, '2027-03-01', day))).to.include('Für den 1. März 2027 planen');
+  });
 });

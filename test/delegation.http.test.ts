@@ -107,7 +107,7 @@ describe('delegated administration over HTTP', () => {
     const sent = await offer('Dear Eva, [click here](https://evil.example) ${t.title}');
     expect(cardText(sent)).to.include('The offer was sent to Eva Muster, the admin of Contoso GmbH.');
     const pushed = lastCustomerCard(eva);
-    expect(cardText(pushed)).to.include('Fabrikam IT offers to manage your Microsoft 365 services');
+    expect(cardText(pushed)).to.include('Fabrikam IT offers to manage Microsoft 365 for you');
     expect(JSON.stringify(pushed)).to.include('"type":"TextRun","text":"Dear Eva, [click here](https://evil.example) ${t.title}"');
     expect(cardText(pushed)).to.include('full admin access to all your services and subscriptions');
     expect(cardText(pushed)).to.include('type **remove partner access**');
@@ -117,8 +117,8 @@ describe('delegated administration over HTTP', () => {
     expect(cardText(accepted)).to.include('Accepted by Eva Muster on 2 March 2026. Fabrikam IT is now your delegated administrator.');
     expect(buttons(accepted).filter((b) => b.verb?.startsWith('offer.'))).to.have.length(0);
     const notices = partnerSide.since(from, anna.conversationId).map((s) => s.activity.text);
-    expect(notices).to.deep.equal(['Contoso GmbH accepted your offer of delegated administration (Eva Muster, 2 March 2026). You can now act for the customer, for example type **add user to Contoso GmbH**.']);
-    expect(cardText(await customerCard())).to.include('Delegated administration: active: accepted by Eva Muster on 2 March 2026');
+    expect(notices).to.deep.equal(['Contoso GmbH accepted your offer of delegated administration (Eva Muster, 2 March 2026). You can now perform admin tasks on the customer\'s behalf, for example type **add user to Contoso GmbH**.']);
+    expect(cardText(await customerCard())).to.include('Delegated administration: active (accepted by Eva Muster on 2 March 2026)');
     const tenant = await tenantRecord(bot.dataDir);
     expect(tenant.delegatedAdmins).to.have.length(1);
     expect(tenant.delegatedAdmins[0]).to.include({ partnerTenantId: PARTNER });
@@ -140,7 +140,7 @@ describe('delegated administration over HTTP', () => {
     customerSide.members.set('29:aad-eva-real', { id: '29:aad-eva-real', name: 'Eva Muster', userPrincipalName: customer.upn.toUpperCase(), aadObjectId: 'aad-eva-real' });
     await eva.say('hi');
     const shown = lastCustomerCard(eva);
-    expect(cardText(shown)).to.include('Fabrikam IT offers to manage your Microsoft 365 services');
+    expect(cardText(shown)).to.include('Fabrikam IT offers to manage Microsoft 365 for you');
     expect((await partnerFile(bot.dataDir)).customers[0].admin.objectId).to.equal('aad-eva-real');
     const declined = (await eva.press(shown, 'Decline')).card;
     expect(cardText(declined)).to.include('Declined by Eva Muster');
@@ -217,7 +217,7 @@ describe('delegated administration over HTTP', () => {
     await eva.press(pushed, 'Accept');
     const replay = (await eva.press(pushed, 'Decline')).card;
     expect(cardText(replay)).to.include('already answered');
-    expect(cardText(await customerCard())).to.include('active: accepted');
+    expect(cardText(await customerCard())).to.include('active (accepted');
   });
 
   it('tells the partner when the admin removed the app, and how to reach them', async () => {

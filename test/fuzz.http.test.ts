@@ -326,7 +326,7 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     const offered = (await anna.press(compose, 'Send offer', { message: 'Victim offer message' })).card;
     const renewForm = (await anna.press(offered, 'Renew')).card;
     pools.requestIds.push(buttons(renewForm).find((b) => b.verb === 'renew.submit')!.data.requestId);
-    const billing = (await anna.press(offered, 'Direct billing')).card;
+    const billing = (await anna.press(offered, 'Switch to direct billing')).card;
     const receipt2 = await reserveKeys(anna, [aKeys[1]!]);
     const [entry] = await anna.say('redeem');
     const review3 = (await anna.press(entry!, 'Next', { key0: aKeys[2]! })).card;

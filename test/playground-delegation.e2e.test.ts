@@ -62,7 +62,7 @@ describe('delegated administration in two Agents Playgrounds', function () {
     await partner.clickButton('Send offer');
     await partner.waitForText('The offer was sent to Eva Muster, the admin of Contoso GmbH.');
 
-    await admin.waitForText('Fabrikam IT offers to manage your Microsoft 365 services');
+    await admin.waitForText('Fabrikam IT offers to manage Microsoft 365 for you');
     await admin.screenshot('delegation-offer-at-customer');
     await admin.clickButton('Accept');
     await admin.waitForText('Fabrikam IT is now your delegated administrator.');

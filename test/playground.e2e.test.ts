@@ -33,7 +33,7 @@ describe('the bot in the Agents Playground', function () {
 
   it('redeems two keys to the receipt by typing and clicking', async () => {
     const keys = await bot.mintKeys(2);
-    await chat.waitForText('I help you set up Office 365');
+    await chat.waitForText('I help you set up Microsoft 365');
     await chat.send('redeem');
     await chat.waitForText('Enter the 25-character product key');
     await chat.fillInput('Product key 1', keys[0]!);
@@ -77,7 +77,7 @@ describe('the bot in the Agents Playground', function () {
     await chat.waitForText('Check the account before it is created.');
     await chat.clickButton('Create account');
     await chat.waitForText('The account was created');
-    await chat.waitForText('Eva Muster is the admin of Contoso GmbH');
+    await chat.waitForText('Eva Muster now has admin rights for Contoso GmbH');
     await chat.screenshot('account-created');
   });
 
@@ -88,11 +88,11 @@ describe('the bot in the Agents Playground', function () {
     await chat.waitForText('Microsoft 365 Business Standard for Contoso GmbH ends in 30 days');
     await chat.screenshot('reminder-card');
     await chat.clickButton('Renew with product key');
-    await chat.waitForText("extends the subscription by the key's term from its end date");
+    await chat.waitForText("extends the subscription by the key's term, counted from the current end date");
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 20, 12);
     await chat.fillInput('Product key', key!);
     await chat.clickButton('Renew');
-    await chat.waitForText('now ends on 2 March 2028, with 20 seats');
+    await chat.waitForText('now ends on 2 March 2028 and has 20 seats');
     await chat.screenshot('renewed');
   });
 

@@ -241,7 +241,7 @@ describe('races over HTTP', function () {
         if (offer.status === 'accepted') {
           expect(delegatedAdmins).to.deep.equal([PARTNER]);
           expect(customerSees).to.include('Accepted by Eva Muster');
-          expect(partnerSees).to.include('Delegated administration: active: accepted by Eva Muster').and.not.include('was withdrawn');
+          expect(partnerSees).to.include('Delegated administration: active (accepted by Eva Muster').and.not.include('was withdrawn');
           expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes('Contoso GmbH accepted your offer'));
         } else {
           expect(offer.status).to.equal('withdrawn');

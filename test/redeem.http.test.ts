@@ -47,7 +47,7 @@ describe('redeeming product keys over HTTP', () => {
     expect(buttons(installed!).map((b) => b.title)).to.include('Redeem product keys');
     for (const text of ['help', 'what is this?']) {
       const [card] = await anna.say(text);
-      expect(cardText(card!)).to.include('I help you set up Office 365');
+      expect(cardText(card!)).to.include('I help you set up Microsoft 365');
     }
   });
 
@@ -261,7 +261,7 @@ describe('redeeming product keys over HTTP', () => {
     expect(cardText(unknownVerb.card)).to.include('not known to this version');
     const badData = await anna.invoke('redeem.confirm', { setupId: 'not-a-uuid', rev: 'x' });
     expect(badData.httpStatus).to.equal(200);
-    expect(cardText(badData.card)).to.include('could not understand (in setupId)');
+    expect(cardText(badData.card)).to.include('Field concerned: setupId');
     const noAction = await anna.post({ ...(anna as any).base('invoke'), name: 'adaptiveCard/action', value: { nonsense: true } });
     expect(noAction.status).to.equal(200);
     expect(cardText(noAction.body.value)).to.include('could not understand');

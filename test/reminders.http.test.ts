@@ -75,8 +75,8 @@ describe('renewal reminders over HTTP', function () {
     expect(text).to.include('Seats: 10');
     expect(text).to.include('End date: 2 March 2027');
     expect(text).to.include('State: active, 30 days left');
-    expect(text).to.include('can use the service for 30 more days');
-    expect(text).to.include('the data is kept until 30 June 2027, 120 days after the end');
+    expect(text).to.include('can use the subscription for another 30 days');
+    expect(text).to.include('the data is kept until 30 June 2027 (120 days after the end date)');
     expect(buttons(card).map((b) => b.title)).to.deep.equal(['Renew with product key', 'Switch to direct billing', 'Remind me later']);
     const snoozed = (await anna.press(card, 'Remind me later')).card;
     expect(cardText(snoozed)).to.include("OK, I'll remind you again on 23 February 2027.");
@@ -87,14 +87,14 @@ describe('renewal reminders over HTTP', function () {
     await runOn('2027-01-31');
     const reminder = connector.since(from, anna.conversationId)[0]!.activity.attachments[0].content as Card;
     const renew = (await anna.press(reminder, 'Renew with product key')).card;
-    expect(cardText(renew)).to.include("extends the subscription by the key's term from its end date, 2 March 2027");
+    expect(cardText(renew)).to.include("extends the subscription by the key's term, counted from the current end date (2 March 2027)");
     expect(cardText((await anna.press(renew, 'Renew', { key: '  ' })).card)).to.include('Enter the product key to renew with.');
     const [other] = await bot.mintKeys(1, 'Office 365 E3', 10, 12);
     const wrong = (await anna.press(renew, 'Renew', { key: other! })).card;
     expect(cardText(wrong)).to.include('This key is for Office 365 E3, not Microsoft 365 Business Standard.');
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 15, 12);
     const renewed = (await anna.press(wrong, 'Renew', { key: key! })).card;
-    expect(cardText(renewed)).to.include('Renewed: Microsoft 365 Business Standard for Contoso GmbH now ends on 2 March 2028, with 15 seats.');
+    expect(cardText(renewed)).to.include('Renewed: Microsoft 365 Business Standard for Contoso GmbH now ends on 2 March 2028 and has 15 seats.');
     const again = (await anna.press(wrong, 'Renew', { key: key! })).card;
     expect(cardText(again), 'the same card renews once').to.include('now ends on 2 March 2028');
 
@@ -113,7 +113,7 @@ describe('renewal reminders over HTTP', function () {
     expect(cardText(lastUsableDay!), 'the 30th day after the end').to.include('still usable until 1 April 2027');
     bot.clock.current = nineInBerlin('2027-04-10');
     const [card] = await anna.say('customer contoso');
-    expect(cardText(card!)).to.include('disabled: no use, data kept until 30 June 2027');
+    expect(cardText(card!)).to.include('disabled: users can no longer use it, the data is kept until 30 June 2027');
     const renew = (await anna.press(card!, 'Renew')).card;
     expect(cardText(renew)).to.include('If you renew it now, the key\'s term runs from today');
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
@@ -201,7 +201,7 @@ describe('renewal reminders over HTTP', function () {
   it('switches to direct billing now, or on the day before the end when scheduled, and then stops reminding', async () => {
     bot.clock.current = nineInBerlin('2027-01-10');
     const [card] = await anna.say('customer contoso');
-    const billing = (await anna.press(card!, 'Direct billing')).card;
+    const billing = (await anna.press(card!, 'Switch to direct billing')).card;
     expect(cardText(billing)).to.include('The new subscription starts immediately, so the rest of the current term (until 2 March 2027) is given up.');
     const scheduled = (await anna.press(billing, 'Schedule for 1 March 2027')).card;
     expect(cardText(scheduled)).to.include('The switch is scheduled for 1 March 2027.');
@@ -231,7 +231,7 @@ describe('renewal reminders over HTTP', function () {
   it('cancels a scheduled switch to direct billing when the subscription is renewed with a key', async () => {
     bot.clock.current = nineInBerlin('2027-01-10');
     const [card] = await anna.say('customer contoso');
-    const billing = (await anna.press(card!, 'Direct billing')).card;
+    const billing = (await anna.press(card!, 'Switch to direct billing')).card;
     await anna.press(billing, 'Schedule for 1 March 2027');
     const [withSwitch] = await anna.say('customer contoso');
     const renew = (await anna.press(withSwitch!, 'Renew')).card;
@@ -253,7 +253,7 @@ describe('renewal reminders over HTTP', function () {
   it('does not switch a subscription whose data was deleted to direct billing, even from an old card', async () => {
     bot.clock.current = nineInBerlin('2027-01-10');
     const [card] = await anna.say('customer contoso');
-    const billing = (await anna.press(card!, 'Direct billing')).card;
+    const billing = (await anna.press(card!, 'Switch to direct billing')).card;
     bot.clock.current = nineInBerlin('2027-07-01');
     const refused = cardText((await anna.press(billing, 'Switch now')).card);
     expect(refused).to.include('The data of this subscription was deleted, so it can no longer be switched to direct billing.');
@@ -265,7 +265,7 @@ describe('renewal reminders over HTTP', function () {
   it('goes on with the other steps of a sweep when a scheduled switch fails, and runs it at the next sweep', async () => {
     bot.clock.current = nineInBerlin('2027-01-10');
     const [card] = await anna.say('customer contoso');
-    await anna.press((await anna.press(card!, 'Direct billing')).card, 'Schedule for 1 March 2027');
+    await anna.press((await anna.press(card!, 'Switch to direct billing')).card, 'Schedule for 1 March 2027');
     bot.clock.current = nineInBerlin('2027-03-01');
     await bot.app.scheduler.stop();
     expect(bot.app.scheduler.zones()).to.deep.equal([]);
@@ -309,7 +309,7 @@ describe('renewal reminders over HTTP', function () {
   it('records a switch made now whose answer could not be saved, and the sweep finishes it', async () => {
     bot.clock.current = nineInBerlin('2027-01-10');
     const [card] = await anna.say('customer contoso');
-    const billing = (await anna.press(card!, 'Direct billing')).card;
+    const billing = (await anna.press(card!, 'Switch to direct billing')).card;
     // The backend switches; then the partner's file cannot be written.
     const commerce = bot.app.embeddedCommerce;
     const realSwitch = commerce.switchToDirectBilling.bind(commerce);

@@ -26,7 +26,7 @@ export function stateText(m: Messages, subscription: Subscription, { today, life
         ? l.lastDay
         : fill(l.active, { days: m.count(m.t.common.dayCount, -after) })
       : state === 'expired'
-        ? fill(l.expired, { days: m.count(m.t.common.dayCount, after), until: m.date(last.usable) })
+        ? fill(l.expired, { days: m.count(m.t.common.dayCountSince, after), until: m.date(last.usable) })
         : state === 'disabled'
           ? fill(l.disabled, { until: m.date(last.dataKept) })
           : l.deprovisioned;
@@ -69,7 +69,7 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
     notice,
     title,
     facts,
-    after: fill(r.after, { grace: lifecycle.graceDays, deprovision: lifecycle.deprovisionDays, keptUntil: m.date(last.dataKept) }),
+    after: fill(r.after, { grace: m.count(m.t.common.dayCount, lifecycle.graceDays), deprovision: m.count(m.t.common.dayCount, lifecycle.deprovisionDays), keptUntil: m.date(last.dataKept) }),
     customerId: customer.tenantId,
     subscriptionId: subscription.id,
     key: input.key,
