@@ -211,10 +211,10 @@ export function table(runs: Figures[], summary: Figures, reminderKind: string): 
 export function verdicts(list: Verdict[]): string {
   return list
     .map((v) => {
-      const listed = (values: Record<string, number>) => Object.entries(values).map(([label, value]) => `${label} ${fmt(value)} ${v.unit}`).join(', ');
+      const listed = (values: Record<string, number>) => Object.entries(values).map(([label, value]) => `${label} ${fmt(value)}${v.unit ? ` ${v.unit}` : ''}`).join(', ');
       const echo = v.echoValues && ` (echo bot, same runs: ${listed(v.echoValues)})`;
-      const machine = v.machineValues && `\n${''.padEnd(40)}machine meanwhile, longest delay: ${listed(v.machineValues)}`;
-      return `  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name.padEnd(16)} ${fmt(v.value).padStart(9)} ${v.unit.padEnd(3)} target ${v.op} ${v.limit}${v.unit ? ` ${v.unit}` : ''}${echo ?? ''}${machine ?? ''}`;
+      const machine = v.machineValues && `\n${''.padEnd(46)}machine meanwhile, longest delay: ${listed(v.machineValues)}`;
+      return `  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name.padEnd(22)} ${fmt(v.value).padStart(9)} ${v.unit.padEnd(3)} target ${v.op} ${v.limit}${v.unit ? ` ${v.unit}` : ''}${echo ?? ''}${machine ?? ''}`;
     })
     .join('\n');
 }
