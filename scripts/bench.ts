@@ -3,6 +3,7 @@
  *
  *   npx tsx scripts/bench.ts [--runs 3] [--duration 5] [--warmup 1.5] [--concurrency 16] [--profile]
  *                            [--reminder-state today|none] [--bot-node-options="--trace-gc"]
+ *   npx tsx scripts/bench.ts --scale [--scale-partners 100,1000,5000]
  *
  * Builds a synthetic data set (1,000 partner tenants, 50,000 customers, 150,000 subscriptions) in the
  * store's on-disk layout in a temporary folder, starts the real bot (createApp, local mode) and a
@@ -14,6 +15,8 @@
  * bench-results/latest.json.
  * `--profile` also writes per-phase CPU profiles of the bot to bench-results/profiles/ and prints
  * where the time goes (profiling slows the bot, so its figures are marked as profiled).
+ * `--scale` runs the same phases once per data-set size (100, 1,000 and 5,000 partners by default,
+ * 50 customers each) and writes bench-results/scale.json.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -31,7 +34,7 @@ import type { LoadResult } from './bench/load.js';
 import { foreignShare, snapshot, waitForQuietMachine } from './bench/machine.js';
 import { summarise } from './bench/profileSummary.js';
 import type { LoopFigures } from './bench/protocol.js';
-import { judge, medians, table, TARGETS, verdicts, type Figures } from './bench/report.js';
+import { judge, medians, ratios, table, TARGETS, verdicts, type Figures } from './bench/report.js';
 import type { TurnKind } from './bench/turns.js';
 import { JsonFileStore } from '../src/store/store.js';
 
@@ -60,6 +63,9 @@ const { values: args } = parseArgs({
     /** Extra node options for the bot child only, e.g. --bot-node-options="--trace-gc". */
     'bot-node-options': { type: 'string', default: '' },
     out: { type: 'string', default: join(resultsDir, 'latest.json') },
+    /** Growth: the help, list and write turns and the reminder run at 100, 1,000 and 5,000 partners. */
+    scale: { type: 'boolean', default: false },
+    'scale-partners': { type: 'string', default: '100,1000,5000' },
   },
 });
 
@@ -67,8 +73,6 @@ const settings = {
   runs: Math.max(1, Number(args.runs)),
   durationMs: Number(args.duration) * 1000,
   warmupMs: Number(args.warmup) * 1000,
-  /** The extra phases (customers list, echo invoke) run for less time. */
-  extraMs: Math.max(1000, (Number(args.duration) * 1000 * 3) / 5),
   concurrency: Number(args.concurrency),
   partners: Number(args.partners),
   customersPerPartner: Number(args.customers),
@@ -79,6 +83,8 @@ const settings = {
   settleTimeoutMs: Number(args['settle-timeout']) * 1000,
   quietWaitMs: Number(args['quiet-wait']) * 1000,
   botNodeOptions: (args['bot-node-options'] ?? '').split(/\s+/).filter(Boolean),
+  scale: args.scale,
+  scalePartners: args['scale-partners']!.split(',').map(Number).filter((n) => n > 0),
 };
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -241,9 +247,10 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     if (readReplies.failures > 0 || read.load.errors > 0) note(`read turn: ${read.load.errors} errors, ${readReplies.failures}/${readReplies.checked} sampled replies not a welcome card (${read.load.firstFailure ?? readReplies.first})`);
     say(`  read  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms, loop block ${read.loop.maxMs.toFixed(0)} ms`);
 
-    const customers = await phase(bot, helpers, 'customers', () => load(bot.url, settings.extraMs, 'customers'));
+    await load(bot.url, settings.warmupMs, 'customers');
+    const customers = await phase(bot, helpers, 'customers', () => load(bot.url, settings.durationMs, 'customers'));
     Object.assign(figures, loadFigures('customers', customers));
-    say(`  customers ${customers.load.throughput.toFixed(0)} turns/s, p99 ${customers.load.p99Ms.toFixed(1)} ms`);
+    say(`  customers ${customers.load.throughput.toFixed(0)} turns/s, p99 ${customers.load.p99Ms.toFixed(1)} ms, loop block ${customers.loop.maxMs.toFixed(0)} ms`);
 
     await load(bot.url, settings.warmupMs, 'redeem');
     const write = await phase(bot, helpers, 'write', () => load(bot.url, settings.durationMs, 'redeem'));
@@ -282,8 +289,8 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     figures.heapUsedAtEndMB = final.heapUsedMB;
     figures.heapTotalAtEndMB = final.heapTotalMB;
     figures.externalAtEndMB = final.externalMB;
-    figures.maxLoopBlockMs = Math.max(read.loop.maxMs, write.loop.maxMs, scan.loopMaxMs);
-    figures.idleProbeMaxDelayMs = Math.max(read.idleProbeMaxDelayMs, write.idleProbeMaxDelayMs, probeDuringScan.maxMs);
+    figures.maxLoopBlockMs = Math.max(read.loop.maxMs, customers.loop.maxMs, write.loop.maxMs, scan.loopMaxMs);
+    figures.idleProbeMaxDelayMs = Math.max(read.idleProbeMaxDelayMs, customers.idleProbeMaxDelayMs, write.idleProbeMaxDelayMs, probeDuringScan.maxMs);
   } finally {
     await bot.stop();
   }
@@ -299,7 +306,8 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
     const replies = checkReplies(connector, 'You said: help', false);
     if (replies.failures > 0 || read.load.errors > 0) note(`echo: ${read.load.errors} errors, ${replies.failures}/${replies.checked} sampled replies wrong (${replies.first})`);
     Object.assign(figures, loadFigures('echo', read));
-    const invoke = await phase(echo, helpers, 'echoInvoke', () => load(echo.url, settings.extraMs, 'echoInvoke'));
+    await load(echo.url, settings.warmupMs, 'echoInvoke');
+    const invoke = await phase(echo, helpers, 'echoInvoke', () => load(echo.url, settings.durationMs, 'echoInvoke'));
     Object.assign(figures, loadFigures('echoInvoke', invoke));
     figures.echoPeakRssMB = (await echo.loop()).maxRssMB;
     say(`  echo  ${read.load.throughput.toFixed(0)} turns/s, p99 ${read.load.p99Ms.toFixed(1)} ms; invoke ${invoke.load.throughput.toFixed(0)} turns/s`);
@@ -308,9 +316,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
   }
   await rm(dataDir, { recursive: true, force: true });
 
-  figures.readRatio = figures.readThroughput! / figures.echoThroughput!;
-  figures.writeRatio = figures.writeThroughput! / figures.echoThroughput!;
-  figures.writeRatioVsEchoInvoke = figures.writeThroughput! / figures.echoInvokeThroughput!;
+  Object.assign(figures, ratios(figures));
   figures.reminderKind = reminderKind === 'real' ? 1 : 0;
   return figures;
 }
@@ -332,6 +338,80 @@ function gitCommit(): string | undefined {
   }
 }
 
+/** Writes the synthetic data set for `partners` partner tenants into `dir`. */
+async function dataset(dir: string, connector: BenchConnector, partners: number): Promise<Dataset> {
+  say(`generating ${partners} partners × ${settings.customersPerPartner} customers × ${settings.subscriptionsPerCustomer} subscriptions in ${dir}`);
+  let data: Dataset;
+  try {
+    data = await generateDataset({
+      dir,
+      serviceUrl: connector.url,
+      keyHashSecret: KEY_HASH_SECRET,
+      partners,
+      customersPerPartner: settings.customersPerPartner,
+      subscriptionsPerCustomer: settings.subscriptionsPerCustomer,
+      keys: 64,
+      now: new Date(),
+      reminderState: settings.reminderState,
+    });
+  } catch (error) {
+    if (error instanceof DatasetSchemaError) say(`\nDATA SET REJECTED BY THE SCHEMA: ${error.message}`);
+    throw error;
+  }
+  say(`  ${data.customers} customers, ${data.subscriptions} subscriptions, ${data.reminderRecords} reminder records, ${(data.bytes / 1024 / 1024).toFixed(0)} MB of JSON in ${data.generateMs.toFixed(0)} ms`);
+  return data;
+}
+
+/** The figures `--scale` reports per data-set size (bench-results/scale.json). */
+const SCALE_FIGURES = ['customers', 'readThroughput', 'customersThroughput', 'writeThroughput', 'echoThroughput', 'echoInvokeThroughput', 'reminderScanMs', 'startupMs', 'peakRssMB'] as const;
+
+/**
+ * `--scale`: one run per size, each on a data set of its own with the echo bot measured in the same
+ * run, and how the largest compares with the smallest (the growth targets).
+ */
+async function scale(tmp: string, connector: BenchConnector, helpers: Helpers, started: number): Promise<void> {
+  const sizes: Figures[] = [];
+  for (const partners of settings.scalePartners) {
+    const pristine = join(tmp, `data-${partners}`);
+    const data = await dataset(pristine, connector, partners);
+    const figures = await runOnce(1, pristine, tmp, data, connector, helpers, undefined);
+    await rm(pristine, { recursive: true, force: true });
+    sizes.push(figures);
+    say(`  ${partners} partners: ${SCALE_FIGURES.map((name) => `${name} ${figures[name]?.toFixed(name.endsWith('Ms') || name.endsWith('MB') ? 0 : 1)}`).join(', ')}`);
+  }
+  const [smallest, largest] = [sizes[0]!, sizes.at(-1)!];
+  // Throughput relative to the echo bot of the same run, so that the machine's drift between sizes cancels out.
+  const growth = Object.fromEntries(
+    (['read', 'customers', 'write'] as const).map((kind) => {
+      const echo = kind === 'write' ? 'echoInvokeThroughput' : 'echoThroughput';
+      const relative = (f: Figures) => f[`${kind}Throughput`]! / f[echo]!;
+      return [`${kind}ThroughputLargestVsSmallest`, relative(largest) / relative(smallest)];
+    }),
+  );
+  say(`\nPartner Setup Bot growth — ${settings.durationMs / 1000} s per phase`);
+  say(`${'figure'.padEnd(24)}${sizes.map((f) => `${f.customers} customers`.padStart(20)).join('')}`);
+  for (const name of SCALE_FIGURES.slice(1)) say(`${name.padEnd(24)}${sizes.map((f) => (f[name] ?? Number.NaN).toFixed(name.endsWith('Throughput') ? 0 : 1).padStart(20)).join('')}`);
+  say(`\nthroughput at the largest size ÷ at the smallest (each relative to the echo bot of its run; target ≥ 0.85):`);
+  for (const [name, value] of Object.entries(growth)) say(`  ${value >= 0.85 ? 'PASS' : 'FAIL'}  ${name} ${value.toFixed(2)}`);
+  if (problems.length > 0) say(`\nproblems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  const out = join(resultsDir, 'scale.json');
+  await mkdir(resultsDir, { recursive: true });
+  const result = {
+    store: 'embedded (JSON files)',
+    sizes: sizes.map((f) => Object.fromEntries(SCALE_FIGURES.map((name) => [name, f[name]]))),
+    growth,
+    runs: sizes,
+    problems,
+    settings,
+    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
+    commit: gitCommit(),
+    finishedAt: new Date().toISOString(),
+    benchSeconds: (performance.now() - started) / 1000,
+  };
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  say(`\nwrote ${out} (${result.benchSeconds.toFixed(0)} s)`);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   say(`compiling to dist/ (the bots run compiled, as npm start runs them; the bot with npm start's node options: ${startScriptNodeOptions().join(' ') || 'none'})`);
@@ -348,26 +428,12 @@ async function main(): Promise<void> {
       await rm(profileDir, { recursive: true, force: true });
       for (let run = 1; run <= settings.runs; run++) await mkdir(join(profileDir, `run${run}-bot`), { recursive: true });
     }
-    const pristine = join(tempRoot, 'data');
-    say(`generating ${settings.partners} partners × ${settings.customersPerPartner} customers × ${settings.subscriptionsPerCustomer} subscriptions in ${pristine}`);
-    let data: Dataset;
-    try {
-      data = await generateDataset({
-        dir: pristine,
-        serviceUrl: connector.url,
-        keyHashSecret: KEY_HASH_SECRET,
-        partners: settings.partners,
-        customersPerPartner: settings.customersPerPartner,
-        subscriptionsPerCustomer: settings.subscriptionsPerCustomer,
-        keys: 64,
-        now: new Date(),
-        reminderState: settings.reminderState,
-      });
-    } catch (error) {
-      if (error instanceof DatasetSchemaError) say(`\nDATA SET REJECTED BY THE SCHEMA: ${error.message}`);
-      throw error;
+    if (settings.scale) {
+      await scale(tempRoot, connector, helpers, started);
+      return;
     }
-    say(`  ${data.customers} customers, ${data.subscriptions} subscriptions, ${data.reminderRecords} reminder records, ${(data.bytes / 1024 / 1024).toFixed(0)} MB of JSON in ${data.generateMs.toFixed(0)} ms`);
+    const pristine = join(tempRoot, 'data');
+    const data = await dataset(pristine, connector, settings.partners);
 
     const runs: Figures[] = [];
     for (let run = 1; run <= settings.runs; run++) {

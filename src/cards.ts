@@ -43,8 +43,35 @@ function defuseMarkdownLinks(node: unknown): void {
   }
 }
 
-export function renderCard(name: CardName, data: object): AdaptiveCard {
+/**
+ * Cards already rendered, as JSON text, by card name and data (most recently used last): expanding a
+ * template evaluates every expression in it, and many turns render a card from the same few data
+ * (the welcome card of a partner in one state, a notice). Expansion depends on nothing but the
+ * template and the data, so equal data gives an equal card; each caller gets a card of its own.
+ */
+const rendered = new Map<string, string>();
+const MAX_RENDERED = 256;
+/** Data larger than this (a page of customers, the whole catalogue) rarely repeats: not kept. */
+const MAX_KEPT_DATA = 4096;
+
+function expand(name: CardName, data: object): AdaptiveCard {
   const card = template(name).expand({ $root: data }) as AdaptiveCard;
   defuseMarkdownLinks(card);
+  return card;
+}
+
+export function renderCard(name: CardName, data: object): AdaptiveCard {
+  const json = JSON.stringify(data);
+  if (json.length > MAX_KEPT_DATA) return expand(name, data);
+  const key = `${name} ${json}`;
+  const kept = rendered.get(key);
+  if (kept !== undefined) {
+    rendered.delete(key);
+    rendered.set(key, kept);
+    return JSON.parse(kept) as AdaptiveCard;
+  }
+  const card = expand(name, data);
+  rendered.set(key, JSON.stringify(card));
+  if (rendered.size > MAX_RENDERED) rendered.delete(rendered.keys().next().value!);
   return card;
 }

@@ -178,6 +178,32 @@ describe('card templates', () => {
     expect(cardText(card)).to.equal('${t.title} ${1+1} @{x}');
   });
 
+  it('renders equal data to an equal card of its own each time, typed text still as data', () => {
+    // Unique text: the first render expands the template, the second is answered from what it kept.
+    const data = () => ({ notice: { text: `\${t.title} ${LINK} ${Math.random()}`, style: 'good' } });
+    const once = data();
+    const first = renderCard('notice', once);
+    const second = renderCard('notice', structuredClone(once));
+    expect(second).to.deep.equal(first);
+    expect(second).to.not.equal(first);
+    expect(cardText(second)).to.equal(`\${t.title} [click]\u200b(https://evil.example) ${once.notice.text.split(' ').at(-1)}`);
+    // A caller changing its card changes no other caller's.
+    (second.body as Array<Record<string, unknown>>).length = 0;
+    expect(renderCard('notice', once)).to.deep.equal(first);
+    expect(cardText(renderCard('notice', { notice: { ...once.notice, text: 'other' } }))).to.equal('other');
+    const m = messagesFor('en-US');
+    const partner = { hasProfile: true, hasCustomers: false };
+    expect(welcomeCard(m, 'user-anna', [], partner)).to.deep.equal(welcomeCard(m, 'user-anna', [], partner));
+    expect(cardText(welcomeCard(m, 'user-anna', [], { hasProfile: false, hasCustomers: false }))).to.include(m.t.welcome.profileMissing);
+  });
+
+  it('formats a calendar day in each time zone asked for, however often', () => {
+    const m = messagesFor('en-GB');
+    const days = ['UTC', 'America/Los_Angeles', 'UTC', 'America/Los_Angeles'].map((zone) => m.date('2026-12-04', zone));
+    expect(days).to.deep.equal(['4 December 2026', '3 December 2026', '4 December 2026', '3 December 2026']);
+    expect(messagesFor('de-DE').date('2026-12-04')).to.equal('4. Dezember 2026');
+  });
+
   it('shows a German card in German', () => {
     expect(cardText(reviewCard(messagesFor('de-AT'), sampleSetup('reviewing')))).to.include('Sieht alles richtig aus?');
     expect(cardText(reviewCard(messagesFor('fr-FR'), sampleSetup('reviewing')))).to.include('Does everything look right?');

@@ -50,6 +50,34 @@ describe('partner files and their summaries', () => {
     }
   });
 
+  it('keeps the partners in use when many others are only looked at once, and a look then a change loses nothing', async () => {
+    const store = await JsonFileStore.open(dir, { residentPartners: 1 });
+    await store.partner('in-use').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    const others = Array.from({ length: 20 }, (_, i) => `looked-at-${i}`);
+    for (const [i, tenantId] of others.entries()) await store.partner(tenantId).update((doc) => void doc.customers.push(customer(`o${i}`, '2027-03-02')));
+    await store.partner('in-use').update((doc) => void doc.customers.push(customer('c2', '2027-03-02')));
+    // Damaged behind the bot's back, size and time kept: only a partner dropped from memory would be read again.
+    const path = partnerFile(dir, 'in-use');
+    const { size, atime, mtime } = await stat(path);
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, '#'.repeat(size));
+    await utimes(path, atime, mtime);
+    // Each of the others looked at once, as customer lists of many partners in turn look at them.
+    for (const [i, tenantId] of others.entries()) expect(store.partner(tenantId).data.customers.map((c) => c.tenantId)).to.deep.equal([`o${i}`]);
+    expect(store.partner('in-use').data.customers.map((c) => c.tenantId)).to.deep.equal(['c1', 'c2']);
+    await writeFile(path, text);
+    await utimes(path, atime, mtime);
+    // A look, then a change of the same partner, then a look: the change is seen, and it is on disk.
+    expect(store.partner('looked-at-3').data.customers).to.have.length(1);
+    await store.partner('looked-at-3').update((doc) => void doc.customers.push(customer('new', '2027-03-02')));
+    expect(store.partner('looked-at-3').data.customers.map((c) => c.tenantId)).to.deep.equal(['o3', 'new']);
+    expect(store.partner('looked-at-4').data.customers.map((c) => c.tenantId)).to.deep.equal(['o4']);
+    expect(store.partner('looked-at-3').data.customers.map((c) => c.tenantId)).to.deep.equal(['o3', 'new']);
+    const reopened = await JsonFileStore.open(dir, { residentPartners: 1 });
+    expect(reopened.partner('looked-at-3').data.customers.map((c) => c.tenantId)).to.deep.equal(['o3', 'new']);
+    expect(reopened.partner('in-use').data.customers.map((c) => c.tenantId)).to.deep.equal(['c1', 'c2']);
+  });
+
   it('reads an unchanged file only when it is first used', async () => {
     const store = await JsonFileStore.open(dir);
     await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));

@@ -19,16 +19,17 @@ export function stateText(m: Messages, subscription: Subscription, { today, life
   if (subscription.billing === 'direct') return fill(l.direct, { end: m.date(subscription.endDate) });
   const state = subscriptionState(subscription.endDate, today, lifecycle);
   const after = daysBetween(subscription.endDate, today);
-  const last = lastDays(subscription.endDate, lifecycle);
+  // The last days only for the states that show them: most subscriptions in a list are active.
+  const last = () => lastDays(subscription.endDate, lifecycle);
   const text =
     state === 'active'
       ? after === 0
         ? l.lastDay
         : fill(l.active, { days: m.count(m.t.common.dayCount, -after) })
       : state === 'expired'
-        ? fill(l.expired, { days: m.count(m.t.common.dayCountSince, after), until: m.date(last.usable) })
+        ? fill(l.expired, { days: m.count(m.t.common.dayCountSince, after), until: m.date(last().usable) })
         : state === 'disabled'
-          ? fill(l.disabled, { until: m.date(last.dataKept) })
+          ? fill(l.disabled, { until: m.date(last().dataKept) })
           : l.deprovisioned;
   return subscription.scheduledSwitch ? `${text}; ${fill(l.switchScheduled, { date: m.date(subscription.scheduledSwitch.on) })}` : text;
 }

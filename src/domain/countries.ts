@@ -35,14 +35,38 @@ export function isOffered(code: string): code is CountryCode {
   return offered.has(code);
 }
 
+/**
+ * Names already looked up, per language: an Intl.DisplayNames costs far more to make than to use,
+ * and a customer list names a country on every row. Both keys come from the bot (its languages and
+ * stored or offered region codes), so the maps stay small.
+ */
+const regionNames = new Map<string, { display: Intl.DisplayNames; names: Map<string, string> }>();
+
 export function countryName(code: string, language: string): string {
-  return new Intl.DisplayNames([language], { type: 'region', fallback: 'code' }).of(code) ?? code;
+  let known = regionNames.get(language);
+  if (!known) {
+    known = { display: new Intl.DisplayNames([language], { type: 'region', fallback: 'code' }), names: new Map() };
+    regionNames.set(language, known);
+  }
+  let name = known.names.get(code);
+  if (name === undefined) {
+    name = known.display.of(code) ?? code;
+    known.names.set(code, name);
+  }
+  return name;
 }
 
-/** The offered countries with their names in `language`, sorted by name as the partner reads them. */
-export function countryChoices(language: string): Array<{ code: CountryCode; name: string }> {
-  const collator = new Intl.Collator(language);
-  return OFFERED_COUNTRIES.map((code) => ({ code, name: countryName(code, language) })).sort((a, b) => collator.compare(a.name, b.name));
+const choices = new Map<string, ReadonlyArray<Readonly<{ code: CountryCode; name: string }>>>();
+
+/** The offered countries with their names in `language`, sorted by name as the partner reads them (made once per language). */
+export function countryChoices(language: string): ReadonlyArray<Readonly<{ code: CountryCode; name: string }>> {
+  let list = choices.get(language);
+  if (!list) {
+    const collator = new Intl.Collator(language);
+    list = Object.freeze(OFFERED_COUNTRIES.map((code) => Object.freeze({ code, name: countryName(code, language) })).sort((a, b) => collator.compare(a.name, b.name)));
+    choices.set(language, list);
+  }
+  return list;
 }
 
 /** Every two-letter region code Intl can name, offered or not: to tell "not offered" from "unknown". */

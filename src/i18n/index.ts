@@ -55,15 +55,31 @@ function format(tag: string, kind: 'date' | 'dateTime', timeZone: string): Intl.
   return made;
 }
 
+/** Calendar days formatted at most this many per language before the memo starts over. */
+const MAX_REMEMBERED_DAYS = 4096;
+
 function makeMessages(language: Language): Messages {
   const tag = language === 'de' ? 'de-DE' : 'en-GB';
   const plural = new Intl.PluralRules(tag);
+  // Lists show the same few end dates on many rows; a calendar day (YYYY-MM-DD) is formatted once.
+  const days = new Map<string, string>();
+  const date = (at: string | Date, timeZone: string): string => {
+    if (typeof at !== 'string' || at.length !== 10) return format(tag, 'date', timeZone).format(new Date(at));
+    const id = `${timeZone}|${at}`;
+    let text = days.get(id);
+    if (text === undefined) {
+      if (days.size >= MAX_REMEMBERED_DAYS) days.clear();
+      text = format(tag, 'date', timeZone).format(new Date(at));
+      days.set(id, text);
+    }
+    return text;
+  };
   return {
     language,
     locale: tag,
     t: catalogues[language],
     count: (forms, count) => fill(plural.select(count) === 'one' ? forms.one : forms.other, { count }),
-    date: (at, timeZone = 'UTC') => format(tag, 'date', timeZone).format(new Date(at)),
+    date: (at, timeZone = 'UTC') => date(at, timeZone),
     dateTime: (at, timeZone = 'UTC') => format(tag, 'dateTime', timeZone).format(new Date(at)),
   };
 }

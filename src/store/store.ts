@@ -80,8 +80,16 @@ function sameStamp(a: FileStamp | undefined, b: FileStamp): boolean {
   return a !== undefined && Math.abs(a.mtimeMs - b.mtimeMs) < 1 && a.size === b.size;
 }
 
+/**
+ * Partner files read but not yet kept (see document()): enough for a read followed shortly by a
+ * change or a second read of the same partner, few enough to cost little memory.
+ */
+const PROBATION = 8;
+
 export class JsonFileStore implements Store {
   private readonly resident = new Map<string, DocumentFile<PartnerDoc>>();
+  /** Read once and not kept yet, oldest first; never the same partner as in `resident`. */
+  private readonly probation = new Map<string, DocumentFile<PartnerDoc>>();
   private readonly summaryOf = new Map<string, PartnerSummary>();
   private readonly validStamp = new Map<string, FileStamp>();
   /** Changes under way per partner: a partner with changes under way is never dropped from memory. */
@@ -156,7 +164,7 @@ export class JsonFileStore implements Store {
     const store = this;
     return {
       get data() {
-        return store.document(tenantId).data;
+        return store.document(tenantId, false).data;
       },
       update: (change) => this.change(tenantId, change),
     };
@@ -249,8 +257,14 @@ export class JsonFileStore implements Store {
     }
   }
 
-  /** The partner's document in memory, read from its file when not there (a small file: read at once). */
-  private document(tenantId: string): DocumentFile<PartnerDoc> {
+  /**
+   * The partner's document in memory, read from its file when not there (a small file: read at once).
+   * A file read only to be read is kept on its second use, or when it is changed: a single look, such
+   * as a customer list of each of many partners in turn, would otherwise drop from memory the
+   * partners in active use, one per look, and every look would read a file (and leave a whole
+   * document for the garbage collector) again.
+   */
+  private document(tenantId: string, change = true): DocumentFile<PartnerDoc> {
     const kept = this.resident.get(tenantId);
     if (kept) {
       // Most recently used last: the map's order is the order of dropping.
@@ -258,8 +272,15 @@ export class JsonFileStore implements Store {
       this.resident.set(tenantId, kept);
       return kept;
     }
-    const doc = this.read(tenantId);
-    this.keep(tenantId, doc);
+    const looked = this.probation.get(tenantId);
+    this.probation.delete(tenantId);
+    const doc = looked ?? this.read(tenantId);
+    if (change || looked) this.keep(tenantId, doc);
+    else {
+      this.probation.set(tenantId, doc);
+      // Never changed while here (a change keeps it first), so nothing needs remembering.
+      if (this.probation.size > PROBATION) this.probation.delete(this.probation.keys().next().value!);
+    }
     return doc;
   }
 
