@@ -4,12 +4,10 @@
  */
 import { MessageFactory, TurnContext, type Activity, type ChannelAccount, type CloudAdapter, type ConversationAccount, type ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
-import { ConversationRefSchema, type ConversationRef } from '../domain/conversation.js';
+import { ConversationRefSchema, type ConversationRef, type Delivery } from '../domain/conversation.js';
 import { messagesFor, type Messages } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
-import type { Actor } from '../setups/setupService.js';
-
-export type Delivery = { ok: true; activityId?: string } | { ok: false; unreachable: boolean; status?: number; retryAfterMs?: number };
+import type { Actor } from '../domain/actor.js';
 
 /** The personal-chat reference of an activity, or undefined for other chats or a malformed one. */
 export function personalReference(activity: Activity): ConversationRef | undefined {

@@ -10,7 +10,7 @@ import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/delegation.js';
 import type { Offer } from '../domain/delegation.js';
 import { KeyedLock } from '../store/keyedLock.js';
-import type { Actor } from '../setups/setupService.js';
+import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
 

@@ -2,7 +2,7 @@
 import { filterCustomers, type Customer } from '../domain/customer.js';
 import { validateProfile, type PartnerProfile, type ProfileError, type ProfileInput } from '../domain/profile.js';
 import type { Store } from '../store/store.js';
-import type { Actor } from '../setups/setupService.js';
+import type { Actor } from '../domain/actor.js';
 
 const collator = new Intl.Collator('en', { sensitivity: 'base' });
 

@@ -4,33 +4,20 @@
  * kind) is recorded once, so a reminder is neither lost nor sent twice across restarts.
  */
 import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
-import type { Activity } from 'botbuilder';
 import type { Logger } from 'pino';
-import type { ConversationRef } from '../domain/conversation.js';
+import type { ConversationRef, OutgoingMessage } from '../domain/conversation.js';
 import { remindsPartner, type Customer, type Subscription } from '../domain/customer.js';
 import { timeZoneOf } from '../domain/profile.js';
-import { addDays, dayNumber, dueReminder, latestDue, nextReminder, REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import { addDays, dayNumber, localDay, dueReminder, latestDue, nextReminder, REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
-import type { Actor } from '../setups/setupService.js';
+import type { Actor } from '../domain/actor.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { kindBit, NO_SWITCH } from '../store/partnerSummary.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
 
 export function reminderKey(subscriptionId: string, endDate: string, kind: ReminderKind): string {
   return `${subscriptionId}|${endDate}|${kind}`;
-}
-
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The calendar day in a time zone (YYYY-MM-DD): reminders follow the partner's own days. */
-export function localDay(at: Date, timeZone: string): string {
-  let format = dayFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    dayFormats.set(timeZone, format);
-  }
-  return format.format(at);
 }
 
 /** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
@@ -68,7 +55,7 @@ export class ReminderService {
   constructor(
     private readonly store: Store,
     private readonly queue: DeliveryQueue,
-    private readonly render: (context: ReminderContext) => Partial<Activity>,
+    private readonly render: (context: ReminderContext) => OutgoingMessage,
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,

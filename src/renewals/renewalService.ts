@@ -6,11 +6,11 @@
 import type { Logger } from 'pino';
 import { CommerceError, type Commerce, type CommerceErrorCode, type SubscriptionUpdate } from '../commerce/commerce.js';
 import type { Customer, Subscription } from '../domain/customer.js';
-import { addDays } from '../domain/lifecycle.js';
+import type { Actor } from '../domain/actor.js';
+import { addDays, localDay } from '../domain/lifecycle.js';
 import { normaliseKey, type KeyProblem } from '../domain/productKey.js';
-import { localDay } from '../reminders/reminderService.js';
 import { timeZoneOf } from '../domain/profile.js';
-import type { Actor, SetupService } from '../setups/setupService.js';
+import type { SetupService } from '../setups/setupService.js';
 import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';

@@ -11,10 +11,11 @@ import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/setup.js';
 import type { Setup } from '../domain/setup.js';
 import { timeZoneOf } from '../domain/profile.js';
-import { localDay } from '../reminders/reminderService.js';
+import { localDay } from '../domain/lifecycle.js';
+import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
-import type { Actor, Refusal, SetupService } from './setupService.js';
+import type { Refusal, SetupService } from './setupService.js';
 
 export type AccountCheck = { ok: true; setup: Setup } | { ok: false; errors: AccountError[]; suggestions: string[] };
 

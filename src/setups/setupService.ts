@@ -6,17 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Commerce, KeyCheck } from '../commerce/commerce.js';
 import type { KeyHasher } from '../commerce/keyHasher.js';
+import type { Actor } from '../domain/actor.js';
 import { lastGroup, parseKeyFields } from '../domain/productKey.js';
 import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey } from '../domain/setup.js';
 import type { Store } from '../store/store.js';
 import { KeyedLock } from '../store/keyedLock.js';
-
-export interface Actor {
-  tenantId: string;
-  userId: string;
-  name: string;
-}
 
 export interface SetupLimits {
   reservationDays: number;
