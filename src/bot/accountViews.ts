@@ -5,12 +5,13 @@ import { countryChoices, countryName } from '../domain/countries.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import { languageChoices } from '../domain/languages.js';
 import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '../domain/profile.js';
+import { subscriptionActions } from '../domain/lifecycle.js';
 import { planSubscriptions } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import { delegationActions, delegationStatus } from './delegationViews.js';
-import { stateText, subscriptionActions, type Today } from './renewalViews.js';
-import type { Notice } from './views.js';
+import type { Notice, Today } from './notice.js';
+import { stateText } from './renewalViews.js';
 
 export const CUSTOMERS_PAGE_SIZE = 10;
 
@@ -111,7 +112,7 @@ export function customerCard(m: Messages, customer: Customer, day: Today, option
     name: customer.name,
     tenantId: customer.tenantId,
     facts,
-    subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day) })),
+    subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day.today, day.lifecycle) })),
     actions: options.actions ?? true,
     ...delegationActions(customer),
   });

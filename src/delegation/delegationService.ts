@@ -5,7 +5,9 @@
  */
 import type { Logger } from 'pino';
 import { CommerceError, type Commerce } from '../commerce/commerce.js';
-import type { ConversationRef } from '../domain/conversation.js';
+import type { ConversationRef, Delivery } from '../domain/conversation.js';
+import { validateNewUser, type NewUserField } from '../domain/account.js';
+import type { AddUserResult, AnswerRefusal, CustomerLink, DeliveryOutcome, OfferRefusal } from '../domain/outcomes.js';
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/delegation.js';
 import type { Offer } from '../domain/delegation.js';
@@ -14,39 +16,14 @@ import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
 
-export interface CustomerLink {
-  partnerTenantId: string;
-  customer: Customer;
-}
-
-export type OfferRefusal =
-  | { refused: 'customerNotFound' }
-  | { refused: 'notEligible' }
-  | { refused: 'alreadyPending' | 'alreadyActive'; offer: Offer };
-
-export type AnswerRefusal =
-  | { refused: 'offerNotFound' }
-  | { refused: 'notAdmin'; link: CustomerLink }
-  | { refused: 'alreadyAnswered'; link: CustomerLink; offer: Offer };
-
-export type DeliveryOutcome = 'delivered' | 'waiting' | 'unreachable';
-
 /** Sends a card or text to a conversation; the bot layer renders, this service decides. */
 export interface OfferChannel {
   /** Shows the offer card to the customer's admin; undefined when the bot cannot reach them. */
-  sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef): Promise<{ ok: true; activityId?: string } | { ok: false; unreachable: boolean }>;
+  sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef): Promise<Delivery>;
   /** Replaces the customer's offer card with its current state. */
   refreshOffer(link: CustomerLink, offer: Offer): Promise<void>;
   /** Tells the partner (in the chat the offer was sent from) what became of it. */
   notifyPartner(link: CustomerLink, offer: Offer): Promise<boolean>;
-}
-
-export interface NewUser {
-  requestId: string;
-  firstName: string;
-  lastName: string;
-  signInName: string;
-  product: string;
 }
 
 export class DelegationService {
@@ -284,19 +261,23 @@ export class DelegationService {
     return expired;
   }
 
-  /** The partner acts for the customer: adds a licensed user, only while delegation is active. */
-  async addUser(actor: Actor, customerTenantId: string, user: NewUser): Promise<{ ok: true; userPrincipalName: string; customer: Customer } | { ok: false; reason: 'customerNotFound' | 'notDelegated' | 'noFreeSeats' | 'userExists' }> {
+  /** The partner acts for the customer: adds a licensed user as typed, only while delegation is active. */
+  async addUser(actor: Actor, customerTenantId: string, requestId: string, input: Partial<Record<NewUserField, string>>): Promise<AddUserResult> {
+    const checked = validateNewUser(input);
+    if ('errors' in checked) return { ok: false, reason: 'invalid', errors: checked.errors };
+    const user = { requestId, ...checked.user };
     return this.lock.run(customerTenantId, async () => {
       const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
       if (!customer) return { ok: false, reason: 'customerNotFound' };
       const done = customer.addedUsers.find((u) => u.requestId === user.requestId);
-      if (done) return { ok: true, userPrincipalName: done.userPrincipalName, customer };
+      if (done) return { ok: true, userPrincipalName: done.userPrincipalName, customer, user };
       if (rules.delegationState(customer.offers).state !== 'active') return { ok: false, reason: 'notDelegated' };
       let created: { userPrincipalName: string };
       try {
         created = await this.commerce.addUser({ idempotencyKey: user.requestId, customerTenantId, partnerTenantId: actor.tenantId, firstName: user.firstName, lastName: user.lastName, signInName: user.signInName, product: user.product });
       } catch (error) {
-        if (error instanceof CommerceError && (error.code === 'notDelegated' || error.code === 'noFreeSeats' || error.code === 'userExists')) return { ok: false, reason: error.code };
+        if (error instanceof CommerceError && error.code === 'notDelegated') return { ok: false, reason: error.code };
+        if (error instanceof CommerceError && (error.code === 'noFreeSeats' || error.code === 'userExists')) return { ok: false, reason: error.code, user };
         throw error;
       }
       const link = { partnerTenantId: actor.tenantId, customer };
@@ -306,7 +287,7 @@ export class DelegationService {
         if (subscription) subscription.assignedSeats += 1;
         return c;
       });
-      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated };
+      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated, user };
     });
   }
 

@@ -56,6 +56,16 @@ export function subscriptionState(endDate: string, today: string, days: Lifecycl
   return 'deprovisioned';
 }
 
+/**
+ * What may happen to a subscription now: renewal with a key and a switch to direct billing (now or
+ * scheduled) need a partner-billed subscription whose data is not deleted yet.
+ */
+export function subscriptionActions(subscription: { billing: 'partner' | 'direct'; endDate: string }, today: string, days: LifecycleDays): { canRenew: boolean; canSwitch: boolean } {
+  const partnerBilled = subscription.billing === 'partner';
+  const alive = subscriptionState(subscription.endDate, today, days) !== 'deprovisioned';
+  return { canRenew: partnerBilled && alive, canSwitch: partnerBilled && alive };
+}
+
 /** The last day of each stage after the end date: still usable, data still kept. */
 export function lastDays(endDate: string, days: LifecycleDays = DEFAULT_LIFECYCLE): { usable: string; dataKept: string; deletedOn: string } {
   return { usable: addDays(endDate, days.graceDays), dataKept: addDays(endDate, days.deprovisionDays), deletedOn: addDays(endDate, days.deprovisionDays + 1) };

@@ -12,6 +12,7 @@ import { addDays, dayNumber, localDay, dueReminder, latestDue, nextReminder, REM
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
 import type { Actor } from '../domain/actor.js';
+import type { ReminderContext, Snoozed, Upcoming } from '../domain/outcomes.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { kindBit, NO_SWITCH } from '../store/partnerSummary.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
@@ -23,30 +24,10 @@ export function reminderKey(subscriptionId: string, endDate: string, kind: Remin
 /** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
 const PARTNERS_PER_SLICE = 20;
 
-export interface ReminderContext {
-  partnerTenantId: string;
-  key: string;
-  record: ReminderRecord;
-  customer: Customer;
-  subscription: Subscription;
-  today: string;
-  /** Whom the reminder is for: the staff member who set the customer up (for the language). */
-  recipientId: string;
-  /** Sent to the reminder channel, where a card shows to everyone and key entry is not offered. */
-  inChannel: boolean;
-}
-
 /** A partner with reminders due on its own `today`. */
 export interface DueWork {
   tenantId: string;
   today: string;
-}
-
-export interface Upcoming {
-  customer: Customer;
-  subscription: Subscription;
-  kind: ReminderKind;
-  due: string;
 }
 
 export class ReminderService {
@@ -209,7 +190,7 @@ export class ReminderService {
     for (const target of this.targets(partner.data, customer)) {
       const record = partner.data.reminders[key]!;
       if (record.deliveredTo.includes(target.id)) continue;
-      const message = this.render({ partnerTenantId: tenantId, key, record, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
+      const message = this.render({ partnerTenantId: tenantId, key, kind: record.kind, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
       const outcome = await this.queue.send(target.conversation, message);
       if (outcome === 'sent') {
         await partner.update((draft) => void draft.reminders[key]!.deliveredTo.push(target.id));
@@ -277,12 +258,12 @@ export class ReminderService {
    * "Remind me later": says when the next reminder of the cycle comes. Nothing is stored: the
    * reminders come on their days whether or not one was put aside.
    */
-  snooze(actor: Actor, key: string): { record: ReminderRecord; next?: { kind: ReminderKind; due: string } } | undefined {
+  snooze(actor: Actor, key: string): Snoozed | undefined {
     const partner = this.store.partner(actor.tenantId);
     // The key comes from a card: only the partner's own records count, never inherited properties.
     if (!Object.hasOwn(partner.data.reminders, key)) return undefined;
-    const record = partner.data.reminders[key]!;
-    return { record, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
+    const { kind, customerTenantId, subscriptionId, endDate } = partner.data.reminders[key]!;
+    return { kind, customerTenantId, subscriptionId, next: nextReminder(endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
   }
 
   /** "send reminders here" in a team channel. */
