@@ -174,7 +174,7 @@ describe('card templates', () => {
   }
 
   it('renders typed text as data, never as template source', () => {
-    const card = renderCard('notice', { notice: { text: '${t.title} ${1+1} @{x}', style: 'good' } });
+    const card = renderCard('notice', { notice: { text: '${t.title} ${1+1} @{x}', style: 'good' }, showHelp: false, helpTitle: '' });
     expect(cardText(card)).to.equal('${t.title} ${1+1} @{x}');
   });
 

@@ -44,13 +44,13 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
       : kind === 'disabled'
         ? fill(r.titleDisabled, values)
         : fill(r.titleDeletion, { ...values, date: m.date(last.deletedOn) });
-  const facts = [
+  const facts = ([
     [r.customer, customer.name],
     [r.product, subscription.product],
     [r.seats, String(subscription.seats)],
     [r.endDate, m.date(subscription.endDate)],
     [r.state, stateText(m, subscription, input)],
-  ].map(([title, value]) => ({ title, value }));
+  ] satisfies Array<[string, string]>).map(([title, value]) => ({ title, value }));
   return renderCard('reminder', {
     t: r,
     notice,
