@@ -14,12 +14,13 @@ import { renewalVerbs } from './flows/renewal.js';
 import type { Turn } from './flows/verb.js';
 import { noticeCard } from './views.js';
 
-const allVerbs = { ...redeemVerbs, ...accountVerbs, ...delegationVerbs, ...customerVerbs, ...renewalVerbs };
+/** Each verb with its zod schema and handler, as its flow declares it. */
+export const verbs = { ...redeemVerbs, ...accountVerbs, ...delegationVerbs, ...customerVerbs, ...renewalVerbs };
 
-export type Verb = keyof typeof allVerbs;
+export type Verb = keyof typeof verbs;
 
 /** Every verb a card may send; the authorisation and fuzz tests take their lists from here. */
-export const VERBS = Object.keys(allVerbs) as Verb[];
+export const VERBS = Object.keys(verbs) as Verb[];
 
 /** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
 const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
@@ -35,11 +36,11 @@ function maskKeysOutsideKeyFields(data: unknown): unknown {
 
 export async function runAction(turn: Turn, verb: string, data: unknown): Promise<AdaptiveCard> {
   const { m } = turn;
-  if (!Object.hasOwn(allVerbs, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
+  if (!Object.hasOwn(verbs, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
   // A customer's tenant gets only the customer side, as its messages do, so a partner's card never acts there.
   if (turn.customer && !CUSTOMER_VERBS.has(verb)) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' });
   if (!turn.personal && PERSONAL_ONLY.test(verb)) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
-  const def = allVerbs[verb as Verb] as { schema: z.ZodType; run(turn: Turn, data: unknown): Promise<AdaptiveCard> };
+  const def = verbs[verb as Verb] as { schema: z.ZodType; run(turn: Turn, data: unknown): Promise<AdaptiveCard> };
   const parsed = def.schema.safeParse(maskKeysOutsideKeyFields(data ?? {}));
   if (!parsed.success) {
     // Only the field's name: zod's own wording is English and would leak into the German text.
