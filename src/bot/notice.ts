@@ -1,7 +1,7 @@
 /** What every card may carry: a notice on top, and the calendar day its subscription states are judged on. */
 import type { LifecycleDays } from '../domain/lifecycle.js';
 
-export type NoticeStyle = 'attention' | 'warning' | 'good' | 'accent';
+type NoticeStyle = 'attention' | 'warning' | 'good' | 'accent';
 export interface Notice {
   text: string;
   style: NoticeStyle;

@@ -19,7 +19,7 @@ export type Refusal =
   | { refused: 'alreadyReserved'; setup: Setup };
 
 /** Key problems a backend or the reservation index finds, for one typed key. */
-export type KeyVerdict = 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere';
+type KeyVerdict = 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere';
 
 export type FieldError =
   | { code: 'empty' }
@@ -80,7 +80,7 @@ export type AnswerRefusal = { refused: 'offerNotFound' } | { refused: 'notAdmin'
 
 export type DeliveryOutcome = 'delivered' | 'waiting' | 'unreachable';
 
-export interface NewUser {
+interface NewUser {
   requestId: string;
   firstName: string;
   lastName: string;
