@@ -13,7 +13,8 @@ import { Conversations } from './bot/conversations.js';
 import { ReusedConnectorsAuthentication } from './bot/reusedConnectors.js';
 import { TeamsOfferChannel } from './bot/offerChannel.js';
 import { PartnerSetupBot } from './bot/partnerSetupBot.js';
-import { notifyScheduledSwitches, reminderMessage } from './bot/reminderMessages.js';
+import { ChatMessenger } from './bot/messenger.js';
+import { reminderMessage } from './bot/reminderMessages.js';
 import type { Commerce } from './commerce/commerce.js';
 import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
 import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
@@ -29,6 +30,7 @@ import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
+import { StoreWriteError } from './store/documentFile.js';
 import { JsonFileStore } from './store/store.js';
 
 export interface AppOptions {
@@ -104,7 +106,8 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     log.error({ err: error, type: context.activity.type }, 'unhandled turn error');
     await context.sendActivity(messagesFor(context.activity.locale).t.notice.failed).catch(() => undefined);
   };
-  const conversations = new Conversations(store, adapter, config.MicrosoftAppId ?? '', now, log);
+  const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log);
+  const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations);
   const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
@@ -113,12 +116,13 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
   });
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
-  const renewals = new RenewalService(store, backend, setups, now, log);
+  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log);
   await renewals.resumePending();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
-  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, offers, reminders, renewals, lifecycle, conversations, log, now, maxFieldLength: MAX_FIELD_LENGTH });
+  const isNotSaved = (error: unknown) => error instanceof StoreWriteError;
+  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
-  await notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log);
+  await notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log);
 
   const server = restify.createServer({ name: 'partner-setup-bot', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false }));
@@ -149,12 +153,14 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     }
   };
   const maintain = async () => {
-    const released = await step('release reservations', () => runReleaseSweep(setups, conversations, log));
+    const released = await step('release reservations', () => runReleaseSweep(setups, messenger, log));
     // Work a failed write left half done in a turn is finished here, not only at the next start.
-    await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), conversations, log));
+    await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log));
     await step('finish renewals', () => renewals.resumePending());
     await step('expire offers, take back rights of unsaved acceptances', () => delegation.sweep());
-    await step('scheduled switches', async () => notifyScheduledSwitches(await renewals.runScheduled(), conversations));
+    await step('scheduled switches', async () => {
+      for (const { tenantId, byId, customer, subscription } of await renewals.runScheduled()) await messenger.tell(tenantId, byId, { kind: 'switchRan', customer, subscription });
+    });
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
     await step('queued reminders', () => reminders.deliverQueued());
     await step('reminder schedule', () => scheduler.sync(reminders.timeZones()));

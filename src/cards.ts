@@ -5,12 +5,109 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ACData from 'adaptivecards-templating';
-import { defuseLinks } from './i18n/index.js';
+import type { Notice } from './bot/notice.js';
+import type { CountryCode } from './domain/countries.js';
+import type { AccountLanguage } from './domain/languages.js';
+import { defuseLinks, type Messages } from './i18n/index.js';
 import { cardsDir } from './paths.js';
 
-export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'renew', 'billing', 'reminders'] as const;
-export type CardName = (typeof CARD_NAMES)[number];
+export type CardName = keyof CardData;
+/** Every template in cards/, one for each data type below (a test checks the folder holds no other). */
+export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'renew', 'billing', 'reminders'] as const satisfies readonly CardName[];
 export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard' };
+
+type T = Messages['t'];
+type Fact = { title: string; value: string };
+type KeyRow = { id: string; masked: string; product: string; seats: string; term: string };
+/** What most cards carry: their catalogue section and an optional notice on top. */
+type Card<Section> = { t: Section; notice?: Notice };
+
+/** The data each template in cards/ expands; its `${…}` expressions read these fields. */
+export interface CardData {
+  notice: { notice: Notice; showHelp: boolean; helpTitle: string };
+  welcome: Card<T['welcome']> & {
+    unfinished: Array<{ mine: boolean; text: string; continueTitle: string; setupId: string; rev: number }>;
+    profileMissing: boolean;
+    hasCustomers: boolean;
+  };
+  entry: Card<T['entry']> & {
+    setupId: string;
+    rev: number;
+    added: KeyRow[];
+    fields: Array<{ id: string; label: string; value: string; errors: string[] }>;
+    canAddField: boolean;
+  };
+  review: Card<T['review']> & { setupId: string; rev: number; editable: boolean; keys: KeyRow[]; totals: string[] };
+  setup: Card<T> & { title: string; text: string; keys: KeyRow[]; totals: string[]; showNext: boolean; canContinue: boolean; canDiscard: boolean; setupId: string; rev: number };
+  account: Card<T['account']> & {
+    setupId: string;
+    rev: number;
+    values: Record<string, string>;
+    errors: Record<string, string[]>;
+    countries: ReadonlyArray<Readonly<{ code: CountryCode; name: string }>>;
+    languages: ReadonlyArray<Readonly<{ code: AccountLanguage; name: string }>>;
+    domainHint: string;
+    signInHint: string;
+    porTitle: string;
+    suggestions: Array<{ domain: string; title: string }>;
+  };
+  accountReview: Card<T['account']> & { setupId: string; rev: number; facts: Fact[]; subscriptions: string[]; actions: boolean };
+  customer: Card<T> & {
+    heading?: string;
+    intro?: string;
+    name: string;
+    tenantId: string;
+    facts: Fact[];
+    subscriptionRows: Array<{ id: string; text: string; state: string; canRenew: boolean; canSwitch: boolean }>;
+    actions: boolean;
+    delegation: 'none' | 'pending' | 'active';
+    offerId?: string;
+  };
+  customers: Card<T['customers']> & {
+    filter: string;
+    page: number;
+    hasNext: boolean;
+    showing?: string;
+    rows: Array<{ tenantId: string; name: string; line: string; subscriptions: string[]; delegation: string }>;
+  };
+  profile: Card<T['profile']> & { then: string; updated?: string; values: Record<string, string>; errors: Record<string, string[]> };
+  delegationCompose: Card<T['delegation']> & { title: string; message: string; customerId: string; offerId: string };
+  offer: Card<T['offer']> & { title: string; intro: string; message: string; expires: string; pending: boolean; outcome?: string; outcomeColor: string; offerId: string };
+  accessEnd: Card<T['offer']> & { title: string; text: string; canEnd: boolean };
+  userAdd: Card<T['addUser']> & {
+    title: string;
+    signInHint: string;
+    values: { firstName: string; lastName: string; signInName: string; product: string };
+    errors: { name: string[]; signInName: string[]; product: string[] };
+    licenses: Array<{ product: string; title: string }>;
+    customerId: string;
+    requestId: string;
+  };
+  reminder: Card<T['reminder']> & {
+    title: string;
+    facts: Fact[];
+    after: string;
+    customerId: string;
+    subscriptionId: string;
+    key: string;
+    canSnooze: boolean;
+    canSwitch: boolean;
+    canRenew: boolean;
+    renewInChat?: string;
+  };
+  renew: Card<T['renew']> & { title: string; intro: string; key: string; errors: string[]; customerId: string; subscriptionId: string; requestId: string };
+  billing: Card<T['billing']> & {
+    title: string;
+    explain: string;
+    scheduleTitle: string;
+    canSchedule: boolean;
+    canUnschedule: boolean;
+    canSwitch: boolean;
+    customerId: string;
+    subscriptionId: string;
+  };
+  reminders: Card<T['reminders']> & { lines: string[] };
+}
 
 const templates = new Map<CardName, ACData.Template>();
 
@@ -60,7 +157,7 @@ function expand(name: CardName, data: object): AdaptiveCard {
   return card;
 }
 
-export function renderCard(name: CardName, data: object): AdaptiveCard {
+export function renderCard<N extends CardName>(name: N, data: CardData[N]): AdaptiveCard {
   const json = JSON.stringify(data);
   if (json.length > MAX_KEPT_DATA) return expand(name, data);
   const key = `${name} ${json}`;

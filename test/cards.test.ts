@@ -174,13 +174,13 @@ describe('card templates', () => {
   }
 
   it('renders typed text as data, never as template source', () => {
-    const card = renderCard('notice', { notice: { text: '${t.title} ${1+1} @{x}', style: 'good' } });
+    const card = renderCard('notice', { notice: { text: '${t.title} ${1+1} @{x}', style: 'good' }, showHelp: false, helpTitle: '' });
     expect(cardText(card)).to.equal('${t.title} ${1+1} @{x}');
   });
 
   it('renders equal data to an equal card of its own each time, typed text still as data', () => {
     // Unique text: the first render expands the template, the second is answered from what it kept.
-    const data = () => ({ notice: { text: `\${t.title} ${LINK} ${Math.random()}`, style: 'good' } });
+    const data = () => ({ notice: { text: `\${t.title} ${LINK} ${Math.random()}`, style: 'good' as const }, showHelp: false, helpTitle: '' });
     const once = data();
     const first = renderCard('notice', once);
     const second = renderCard('notice', structuredClone(once));
@@ -190,7 +190,7 @@ describe('card templates', () => {
     // A caller changing its card changes no other caller's.
     (second.body as Array<Record<string, unknown>>).length = 0;
     expect(renderCard('notice', once)).to.deep.equal(first);
-    expect(cardText(renderCard('notice', { notice: { ...once.notice, text: 'other' } }))).to.equal('other');
+    expect(cardText(renderCard('notice', { ...once, notice: { ...once.notice, text: 'other' } }))).to.equal('other');
     const m = messagesFor('en-US');
     const partner = { hasProfile: true, hasCustomers: false };
     expect(welcomeCard(m, 'user-anna', [], partner)).to.deep.equal(welcomeCard(m, 'user-anna', [], partner));

@@ -10,6 +10,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { VERBS, verbs } from '../src/bot/actions.js';
+import { ACCOUNT_FIELDS } from '../src/domain/account.js';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
@@ -36,44 +38,13 @@ const markers = new Map<string, string>([
 const FUZZ_PROFILE = { organisationName: 'Fuzz IT «S2»${1+1}«/S2» [y](https://evil.example) \u202e', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' };
 const FUZZ_ACCOUNT = { ...ACCOUNT, organisationName: 'Fuzzco «S1»${t.title}«/S1» [x](https://evil.example)', domainPrefix: 'fuzzco', email: 'eva@fuzzco.example' };
 
-const VERBS = [
-  'welcome.show', 'redeem.start', 'redeem.addField', 'redeem.next', 'redeem.removeKey', 'redeem.back', 'redeem.confirm', 'setup.open', 'setup.discard',
-  'account.start', 'account.edit', 'account.check', 'account.create', 'profile.show', 'profile.save', 'customers.list', 'customer.open',
-  'delegation.compose', 'delegation.send', 'delegation.withdraw', 'user.compose', 'user.add', 'offer.accept', 'offer.decline', 'access.end',
-  'renew.compose', 'renew.submit', 'billing.compose', 'billing.switch', 'billing.schedule', 'billing.unschedule', 'reminder.snooze',
-];
-const ACCOUNT_FIELDS = ['country', 'organisationName', 'firstName', 'lastName', 'email', 'phone', 'domainPrefix', 'signInName', 'language', 'partnerOfRecord'];
-const FIELDS: Record<string, string[]> = {
-  'redeem.addField': ['setupId', 'rev', 'fieldCount', 'key0', 'key1'],
-  'redeem.next': ['setupId', 'rev', 'fieldCount', 'key0', 'key1'],
-  'redeem.removeKey': ['setupId', 'rev', 'keyId'],
-  'redeem.back': ['setupId', 'rev'],
-  'redeem.confirm': ['setupId', 'rev'],
-  'setup.open': ['setupId'],
-  'setup.discard': ['setupId', 'rev'],
-  'account.start': ['setupId', 'rev'],
-  'account.edit': ['setupId', 'rev'],
-  'account.check': ['setupId', 'rev', 'useDomain', ...ACCOUNT_FIELDS],
-  'account.create': ['setupId', 'rev'],
-  'profile.show': ['then'],
-  'profile.save': ['then', 'organisationName', 'partnerId', 'cloudEssentials', 'timeZone'],
-  'customers.list': ['page', 'filter'],
-  'customer.open': ['tenantId'],
-  'delegation.compose': ['customerId'],
-  'delegation.send': ['customerId', 'offerId', 'message'],
-  'delegation.withdraw': ['customerId', 'offerId'],
-  'user.compose': ['customerId'],
-  'user.add': ['customerId', 'requestId', 'firstName', 'lastName', 'signInName', 'product'],
-  'offer.accept': ['offerId'],
-  'offer.decline': ['offerId'],
-  'renew.compose': ['customerId', 'subscriptionId'],
-  'renew.submit': ['customerId', 'subscriptionId', 'requestId', 'key'],
-  'billing.compose': ['customerId', 'subscriptionId'],
-  'billing.switch': ['customerId', 'subscriptionId'],
-  'billing.schedule': ['customerId', 'subscriptionId'],
-  'billing.unschedule': ['customerId', 'subscriptionId'],
-  'reminder.snooze': ['key'],
-};
+/** Each verb's data fields, read from its schema; key fields arrive as key0, key1, … beside fieldCount. */
+const FIELDS: Record<string, string[]> = Object.fromEntries(
+  VERBS.map((verb) => {
+    const fields = Object.keys((verbs[verb].schema as { shape?: object }).shape ?? {});
+    return [verb, fields.includes('fieldCount') ? [...fields, 'key0', 'key1'] : fields];
+  }),
+);
 
 
 const random = mulberry32(SEED);

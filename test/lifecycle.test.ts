@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { addDays, dueReminder, nextReminder, renewedEndDate, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
+import { addDays, dueReminder, nextReminder, renewedEndDate, subscriptionActions, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
 
 const END = '2026-06-30';
 const on = (offset: number) => addDays(END, offset);
@@ -13,6 +13,14 @@ describe('subscription life cycle', () => {
     expect(subscriptionState(END, on(31)), 'day 31').to.equal('disabled');
     expect(subscriptionState(END, on(120)), 'day 120: the data is kept up to 120 days after the end').to.equal('disabled');
     expect(subscriptionState(END, on(121)), 'day 121').to.equal('deprovisioned');
+  });
+
+  it('allows renewal and a switch to direct billing on a partner-billed subscription until its data is deleted', () => {
+    const days = { graceDays: 30, deprovisionDays: 120 };
+    const partner = { billing: 'partner' as const, endDate: END };
+    expect(subscriptionActions(partner, on(120), days)).to.deep.equal({ canRenew: true, canSwitch: true });
+    expect(subscriptionActions(partner, on(121), days), 'data deleted').to.deep.equal({ canRenew: false, canSwitch: false });
+    expect(subscriptionActions({ ...partner, billing: 'direct' }, on(-10), days), 'already direct').to.deep.equal({ canRenew: false, canSwitch: false });
   });
 
   it('takes the day counts from configuration', () => {

@@ -1,26 +1,43 @@
 /**
  * A partner in the Microsoft 365 Agents Playground (a local Teams emulator) in headless Chromium:
- * types and clicks through a redemption to the receipt, then gets a proactive release notice.
- * Screenshots land in test-results/.
+ * types and clicks through a redemption to the receipt, creates a customer, renews from a reminder
+ * and gets a proactive release notice. One bot and one chat serve all tests (starting them is slow),
+ * but each test sets up the state it needs. Screenshots land in test-results/.
  */
 import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
+import { FakeConnector } from './support/connector.js';
+import { ACCOUNT, createCustomer, partnerFile } from './support/journeys.js';
 import { chromiumPath, closeBrowser, openChat, startPlayground, type ChatPage, type Playground } from './support/playground.js';
+import { TeamsUser } from './support/teams.js';
+
+const TENANT = 'c0ffee00-0000-4000-8000-00000000a11c';
+const ANNA = { id: 'partner-anna', name: 'Anna Berg', aadObjectId: 'aad-anna-0001' };
 
 describe('the bot in the Agents Playground', function () {
   this.timeout(120_000);
   let bot: RunningBot;
   let playground: Playground;
   let chat: ChatPage;
+  let connector: FakeConnector;
+
+  /** Redeems one key in the chat to its receipt; waits for this key's cards, not older ones alike. */
+  async function reserveInChat(key: string): Promise<void> {
+    const masked = `•••••-•••••-•••••-•••••-${key.slice(-5)}`;
+    const messages = chat.page.locator('div:has(> [aria-label="Message header"])').filter({ hasText: masked });
+    await chat.send('redeem');
+    await chat.fillInput('Product key 1', key);
+    await chat.clickButton('Next');
+    await messages.filter({ hasText: 'Does everything look right?' }).last().waitFor();
+    await chat.clickButton('Product keys were added');
+    await messages.filter({ hasText: 'These keys are reserved for your organization until' }).last().waitFor();
+  }
 
   before(async function () {
     if (!chromiumPath() && !process.env.CI) this.skip(); // CI installs Chromium, and must run this
     bot = await startBot();
-    playground = await startPlayground({
-      botEndpoint: `${bot.url}/api/messages`,
-      tenantId: 'c0ffee00-0000-4000-8000-00000000a11c',
-      user: { id: 'partner-anna', name: 'Anna Berg', aadObjectId: 'aad-anna-0001' },
-    });
+    connector = await new FakeConnector().start();
+    playground = await startPlayground({ botEndpoint: `${bot.url}/api/messages`, tenantId: TENANT, user: ANNA });
     chat = await openChat(playground.url);
   });
 
@@ -28,6 +45,7 @@ describe('the bot in the Agents Playground', function () {
     await chat?.close();
     await closeBrowser();
     await playground?.stop();
+    await connector?.stop();
     await bot?.stop();
   });
 
@@ -53,6 +71,7 @@ describe('the bot in the Agents Playground', function () {
   });
 
   it("creates the customer's account from the reserved keys", async () => {
+    await reserveInChat((await bot.mintKeys(1))[0]!);
     await chat.clickButton("Step 2: Create the customer's account");
     await chat.waitForText('Before you create customer accounts');
     await chat.fillInput('Partner organization name', 'Fabrikam IT');
@@ -79,33 +98,45 @@ describe('the bot in the Agents Playground', function () {
     await chat.waitForText('The account was created');
     await chat.waitForText('Eva Muster now has admin rights for Contoso GmbH');
     await chat.screenshot('account-created');
+    const contoso = (await partnerFile(bot.dataDir, TENANT)).customers.find((c: any) => c.name === 'Contoso GmbH');
+    expect(contoso.admin.userPrincipalName).to.equal('eva@contoso.onmicrosoft.com');
+    expect(contoso.subscriptions.map((s: any) => [s.product, s.seats, s.partnerOfRecord])).to.deep.equal([['Microsoft 365 Business Standard', 10, '1234567']]);
   });
 
   it('shows a renewal reminder proactively and renews with a product key', async () => {
-    // The subscription made above ends on 2 March 2027; 30 days before, at 09:00 in the partner's zone.
-    bot.clock.current = new Date('2027-01-31T08:00:00Z');
+    // Its own customer, set up over HTTP by the same person years after any other test's, so no
+    // other subscription has a reminder due on its day.
+    bot.clock.current = new Date('2030-06-01T08:00:00Z');
+    const anna = new TeamsUser({ botUrl: bot.url, connector, tenantId: TENANT, userId: ANNA.aadObjectId, name: ANNA.name });
+    await createCustomer(anna, await bot.mintKeys(1), { ...ACCOUNT, organisationName: 'Northwind Traders', domainPrefix: 'northwind', email: 'eva@northwind.example', language: 'en' });
+    // Writing in the Playground makes its chat the one reminders go to again.
+    await chat.send('reminders');
+    await chat.waitForText('Reminders in the next 60 days');
+    // It ends on 1 June 2031; 30 days before, at 09:00 in the partner's zone (CEST).
+    bot.clock.current = new Date('2031-05-02T07:00:00Z');
     await bot.app.reminders.run();
-    await chat.waitForText('Microsoft 365 Business Standard for Contoso GmbH ends in 30 days');
+    await chat.waitForText('Microsoft 365 Business Standard for Northwind Traders ends in 30 days');
     await chat.screenshot('reminder-card');
     await chat.clickButton('Renew with product key');
     await chat.waitForText("extends the subscription by the key's term, counted from the current end date");
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 20, 12);
     await chat.fillInput('Product key', key!);
     await chat.clickButton('Renew');
-    await chat.waitForText('now ends on 2 March 2028 and has 20 seats');
+    await chat.waitForText('now ends on 1 June 2032 and has 20 seats');
     await chat.screenshot('renewed');
+    const northwind = (await partnerFile(bot.dataDir, TENANT)).customers.find((c: any) => c.name === 'Northwind Traders');
+    expect(northwind.subscriptions.map((s: any) => [s.endDate, s.seats])).to.deep.equal([['2032-06-01', 20]]);
   });
 
   it('shows a proactive notice when a reservation runs out', async () => {
+    // Reservations other tests left run out first, so only this one is due at the sweep below.
+    bot.clock.advanceDays(30);
+    await bot.app.sweep();
     const [key] = await bot.mintKeys(1);
-    await chat.send('redeem');
-    await chat.fillInput('Product key 1', key!);
-    await chat.clickButton('Next');
-    await chat.waitForText('10 seats from 1 key');
-    await chat.clickButton('Product keys were added');
-    await chat.waitForText('These keys are reserved for your organization until');
+    await reserveInChat(key!);
     bot.clock.advanceDays(15);
     expect(await bot.app.sweep()).to.equal(1);
+    await chat.waitForText(`(ending in ${key!.slice(-5)}) was not continued`);
     await chat.waitForText('so its keys were released');
     await chat.screenshot('reservation-released');
   });

@@ -175,7 +175,19 @@ describe('redeeming product keys over HTTP', () => {
     const keys = await bot.mintKeys(1);
     const review = await enterKeys(anna, keys[0]!);
     const receipt = (await anna.press(review, 'Product keys were added')).card;
-    expect(receipt).to.be.an('object');
+    expect(cardText(receipt)).to.equal(
+      [
+        'Product keys were added',
+        'These keys are reserved for your organization until 16 March 2026. If they are not used by then, they are released again.',
+        `•••••-•••••-•••••-•••••-${keys[0]!.slice(-5)}`,
+        'Microsoft 365 Business Standard · 10 seats · 12 months',
+        'Total per product',
+        'Microsoft 365 Business Standard: 10 seats from 1 key',
+        'Next step',
+        "Next, create your customer's account from these keys. You can stop here: this setup is kept, and the welcome card offers to continue it.",
+      ].join('\n'),
+    );
+    expect(buttons(receipt).map((b) => b.title)).to.deep.equal(["Step 2: Create the customer's account"]);
     const [welcome] = await anna.say('help');
     const discarded = (await anna.press(welcome!, 'Discard')).card;
     expect(cardText(discarded)).to.include('Setup discarded');

@@ -6,7 +6,7 @@ import { addDays } from '../src/domain/lifecycle.js';
 import { ReminderScheduler } from '../src/reminders/scheduler.js';
 import { pino } from 'pino';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
-import { buttons, cardText, type Card } from './support/cardQuery.js';
+import { button, buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer } from './support/journeys.js';
@@ -259,6 +259,25 @@ describe('renewal reminders over HTTP', function () {
     expect(refused).to.include('The data of this subscription was deleted, so it can no longer be switched to direct billing.');
     expect(refused).not.to.include('Switch now');
     const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).not.to.include('billed directly by Microsoft');
+  });
+
+  it('refuses a forged switch to direct billing, now or scheduled, on a subscription whose data was deleted, which no card offers', async () => {
+    bot.clock.current = nineInBerlin('2027-01-10');
+    const [card] = await anna.say('customer contoso');
+    const subscription = button(card!, 'Direct billing').data;
+    bot.clock.current = nineInBerlin('2027-07-01');
+    const [deleted] = await anna.say('customer contoso');
+    expect(buttons(deleted!).map((b) => b.title), 'the customer card offers no switch').not.to.include('Direct billing');
+    const billing = (await anna.invoke('billing.compose', subscription)).card;
+    expect(buttons(billing).map((b) => b.title), 'the billing card offers neither').to.deep.equal([]);
+    for (const verb of ['billing.schedule', 'billing.switch']) {
+      const refused = cardText((await anna.invoke(verb, subscription)).card);
+      expect(refused, verb).to.include('The data of this subscription was deleted, so it can no longer be switched to direct billing.');
+      expect(refused, verb).not.to.include('The switch is scheduled');
+    }
+    const [after] = await anna.say('customer contoso');
+    expect(cardText(after!)).not.to.include('switch to direct billing scheduled');
     expect(cardText(after!)).not.to.include('billed directly by Microsoft');
   });
 

@@ -5,12 +5,13 @@ import { countryChoices, countryName } from '../domain/countries.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import { languageChoices } from '../domain/languages.js';
 import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '../domain/profile.js';
+import { subscriptionActions } from '../domain/lifecycle.js';
 import { planSubscriptions } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import { delegationActions, delegationStatus } from './delegationViews.js';
-import { stateText, subscriptionActions, type Today } from './renewalViews.js';
-import type { Notice } from './views.js';
+import type { Notice, Today } from './notice.js';
+import { stateText } from './renewalViews.js';
 
 export const CUSTOMERS_PAGE_SIZE = 10;
 
@@ -64,7 +65,7 @@ export function accountCard(m: Messages, setup: Setup, profile: PartnerProfile |
 export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerProfile | undefined, today: string, options: { notice?: Notice; actions: boolean }): AdaptiveCard {
   const a = setup.account!;
   const t = m.t.account;
-  const facts = [
+  const facts = ([
     [t.country, countryName(a.country, m.language)],
     [t.organisationName, a.organisationName],
     [t.admin, `${a.firstName} ${a.lastName}`],
@@ -74,7 +75,7 @@ export function accountReviewCard(m: Messages, setup: Setup, profile: PartnerPro
     [t.signIn, userPrincipalName(a.signInName, a.domainPrefix)],
     [t.language, languageChoices(m.language).find((l) => l.code === a.language)?.name ?? a.language],
     ['Partner of Record', a.partnerOfRecord && profile ? fill(t.yes, { partnerId: profile.partnerId }) : t.no],
-  ].map(([title, value]) => ({ title, value }));
+  ] satisfies Array<[string, string]>).map(([title, value]) => ({ title, value }));
   const subscriptions = planSubscriptions(setup.keys, today).map((plan) =>
     fill(t.subscriptionLine, { product: plan.product, seats: m.count(m.t.common.seatCount, plan.seats), start: m.date(plan.startDate), end: m.date(plan.endDate) }),
   );
@@ -93,15 +94,15 @@ function subscriptionLine(m: Messages, s: Subscription): string {
 export function customerCard(m: Messages, customer: Customer, day: Today, options: { created?: boolean; notice?: Notice; actions?: boolean } = {}): AdaptiveCard {
   const c = m.t.customer;
   const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
-  const facts = [
+  const facts = ([
     [c.domain, customer.domain],
     [c.tenantId, customer.tenantId],
     [c.signIn, customer.admin.userPrincipalName],
     [c.country, countryName(customer.country, m.language)],
     [c.createdBy, `${customer.createdBy.name}, ${m.date(customer.createdAt)}`],
     [c.delegation, delegationStatus(m, customer)],
-    ...(por ? [['Partner of Record', por]] : []),
-  ].map(([title, value]) => ({ title, value }));
+    ...(por ? [['Partner of Record', por] as [string, string]] : []),
+  ] satisfies Array<[string, string]>).map(([title, value]) => ({ title, value }));
   const license = customer.subscriptions.find((s) => s.assignedSeats > 0)?.product ?? '';
   return renderCard('customer', {
     t: m.t,
@@ -111,7 +112,7 @@ export function customerCard(m: Messages, customer: Customer, day: Today, option
     name: customer.name,
     tenantId: customer.tenantId,
     facts,
-    subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day) })),
+    subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day.today, day.lifecycle) })),
     actions: options.actions ?? true,
     ...delegationActions(customer),
   });

@@ -2,7 +2,7 @@
 import type { Activity } from 'botbuilder';
 import { z } from 'zod';
 import { maskKeysInText } from '../domain/productKey.js';
-import type { Actor } from '../setups/setupService.js';
+import type { Actor } from '../domain/actor.js';
 
 /**
  * Ids become keys of stored records; names that JavaScript gives a meaning on every object would let

@@ -4,12 +4,10 @@
  */
 import { MessageFactory, TurnContext, type Activity, type ChannelAccount, type CloudAdapter, type ConversationAccount, type ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
-import { ConversationRefSchema, type ConversationRef } from '../domain/conversation.js';
+import { ConversationRefSchema, type ConversationRef, type Delivery } from '../domain/conversation.js';
 import { messagesFor, type Messages } from '../i18n/index.js';
-import type { Store } from '../store/store.js';
-import type { Actor } from '../setups/setupService.js';
-
-export type Delivery = { ok: true; activityId?: string } | { ok: false; unreachable: boolean; status?: number; retryAfterMs?: number };
+import type { Actor } from '../domain/actor.js';
+import type { Partners } from './ports.js';
 
 /** The personal-chat reference of an activity, or undefined for other chats or a malformed one. */
 export function personalReference(activity: Activity): ConversationRef | undefined {
@@ -44,10 +42,6 @@ export function channelReference(activity: Activity): ConversationRef | undefine
   return parsed.success ? parsed.data : undefined;
 }
 
-export function sameConversation(a: ConversationRef | undefined, b: ConversationRef): boolean {
-  return a !== undefined && a.serviceUrl === b.serviceUrl && a.conversation.id === b.conversation.id;
-}
-
 /** Teams' answers that mean the bot is no longer in that chat (app removed, chat deleted or blocked). */
 function isUnreachable(error: unknown): boolean {
   const status = (error as { statusCode?: number })?.statusCode;
@@ -56,27 +50,21 @@ function isUnreachable(error: unknown): boolean {
 
 export class Conversations {
   constructor(
-    private readonly store: Store,
+    private readonly members: Pick<Partners, 'member' | 'rememberMember'>,
     private readonly adapter: CloudAdapter,
     private readonly appId: string,
-    private readonly now: () => Date,
     private readonly log: Logger,
   ) {}
 
   /** Saves a staff member's personal-chat reference when it is new or changed. */
   async remember(actor: Actor, activity: Activity, locale: string | undefined): Promise<void> {
     const conversation = personalReference(activity);
-    if (!conversation) return;
-    const known = this.store.head(actor.tenantId).members[actor.userId];
-    if (known?.reachable && known.name === actor.name && known.locale === locale && sameConversation(known.conversation, conversation)) return;
-    await this.store.partner(actor.tenantId).update((doc) => {
-      doc.members[actor.userId] = { name: actor.name, locale, conversation, updatedAt: this.now().toISOString(), reachable: true };
-    });
+    if (conversation) await this.members.rememberMember(actor, { locale, conversation });
   }
 
   /** Sends to a staff member's personal chat; false when the bot cannot reach them. */
   async sendTo(tenantId: string, userId: string, message: Partial<Activity>): Promise<boolean> {
-    const member = this.store.head(tenantId).members[userId];
+    const member = this.members.member(tenantId, userId);
     if (!member) return false;
     return (await this.deliver(member.conversation, message)).ok;
   }
@@ -126,6 +114,6 @@ export class Conversations {
   }
 
   localeOf(tenantId: string, userId: string): string | undefined {
-    return this.store.head(tenantId).members[userId]?.locale;
+    return this.members.member(tenantId, userId)?.locale;
   }
 }

@@ -5,7 +5,7 @@ import { ONMICROSOFT } from '../domain/account.js';
 import type { Customer } from '../domain/customer.js';
 import { delegationState, type Offer } from '../domain/delegation.js';
 import { fill, type Messages } from '../i18n/index.js';
-import type { Notice } from './views.js';
+import type { Notice } from './notice.js';
 
 /** One line about delegation for the customer card and list. */
 export function delegationStatus(m: Messages, customer: Customer): string {

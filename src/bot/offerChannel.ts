@@ -1,16 +1,16 @@
-/** Delivers offers of delegated administration and their outcomes through Teams. */
+/** Delivers offers of delegated administration and their outcomes through Teams: the delegation service's offer channel. */
 import { CardFactory, MessageFactory } from 'botbuilder';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Offer } from '../domain/delegation.js';
-import type { CustomerLink, OfferChannel } from '../delegation/delegationService.js';
+import type { CustomerLink } from '../domain/outcomes.js';
 import { fill, messagesFor } from '../i18n/index.js';
-import type { PartnerService } from '../partners/partnerService.js';
+import type { Partners } from './ports.js';
 import type { Conversations } from './conversations.js';
 import { offerCard } from './delegationViews.js';
 
-export class TeamsOfferChannel implements OfferChannel {
+export class TeamsOfferChannel {
   constructor(
-    private readonly partners: PartnerService,
+    private readonly partners: Pick<Partners, 'organisationName'>,
     private readonly conversations: Conversations,
   ) {}
 

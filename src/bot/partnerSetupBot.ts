@@ -2,47 +2,35 @@
  * The Teams activity handler: identifies the actor, remembers where to reach them, routes typed
  * commands and card actions, and answers every turn, including the ones that fail.
  */
-import { randomUUID } from 'node:crypto';
 import { ActivityHandler, CardFactory, MessageFactory, TeamsInfo, type InvokeResponse, type TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
-import { fill, messagesFor, type Messages } from '../i18n/index.js';
-import type { CustomerLink, DelegationService } from '../delegation/delegationService.js';
-import { delegationState } from '../domain/delegation.js';
 import type { LifecycleDays } from '../domain/lifecycle.js';
 import { maskKeysInText } from '../domain/productKey.js';
-import type { PartnerService } from '../partners/partnerService.js';
-import type { ReminderService } from '../reminders/reminderService.js';
-import type { RenewalService } from '../renewals/renewalService.js';
-import type { AccountService } from '../setups/accountService.js';
-import type { Actor, SetupService } from '../setups/setupService.js';
-import { StoreWriteError } from '../store/documentFile.js';
-import { runAction, welcomeFor, type ActionTurn } from './actions.js';
-import { customerCard, customersCard, profileCard } from './accountViews.js';
+import { fill, messagesFor } from '../i18n/index.js';
+import { runAction } from './actions.js';
+import { customerCard, customersCard } from './accountViews.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
-import { accessEndCard, offerCard } from './delegationViews.js';
+import { profileShown } from './flows/account.js';
+import { answerCustomer } from './flows/customerSide.js';
+import { cancelLatest, startRedeem, welcomeFor } from './flows/redeem.js';
+import type { Turn } from './flows/verb.js';
+import type { Services } from './ports.js';
 import { remindersCard } from './renewalViews.js';
-import type { TeamsOfferChannel } from './offerChannel.js';
 import { parseTextCommand } from './textCommands.js';
-import { entryCard, noticeCard, setupCard } from './views.js';
+import { noticeCard } from './views.js';
 
 const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 const InvokeEnvelope = z.object({ action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(100), data: z.unknown().optional() }) });
 
-export interface BotDeps {
-  setups: SetupService;
-  accounts: AccountService;
-  partners: PartnerService;
-  delegation: DelegationService;
-  offers: TeamsOfferChannel;
-  reminders: ReminderService;
-  renewals: RenewalService;
+export interface BotDeps extends Services {
   lifecycle: LifecycleDays;
+  /** Whether an error means a change could not be saved (the store's own error type). */
+  isNotSaved: (error: unknown) => boolean;
   conversations: Conversations;
   log: Logger;
-  now: () => Date;
   maxFieldLength: number;
 }
 
@@ -107,46 +95,22 @@ export class PartnerSetupBot extends ActivityHandler {
     return { status: 200, body: { statusCode: 200, type: CARD_CONTENT_TYPE, value: card } };
   }
 
-  /**
-   * The customer's admin: shows offers not seen yet (each as its own card, so it can be answered and
-   * updated in place) or handles "remove partner access". Anyone else in the tenant is turned away.
-   */
-  private async answerCustomer(context: TurnContext, turn: ActionTurn, link: CustomerLink): Promise<AdaptiveCard | undefined> {
-    const { m, delegation, partners } = turn;
-    const partner = partners.organisationName(link.partnerTenantId);
-    if (!(await delegation.isAdmin(turn.actor, link, turn.signInName))) {
-      return noticeCard(m, { text: fill(m.t.offer.notAdmin, { upn: link.customer.admin.userPrincipalName }), style: 'attention' });
-    }
-    if (turn.reference) await delegation.rememberAdmin(link, turn.reference);
-    const current = delegation.link(link.customer.tenantId) ?? link;
-    if (parseTextCommand(context.activity.text)?.command === 'removeAccess') {
-      return accessEndCard(m, partner, delegationState(current.customer.offers).state === 'active');
-    }
-    const unseen = delegation.unseenOffers(current);
-    const pending = delegationState(current.customer.offers);
-    const toShow = unseen.length > 0 ? unseen : pending.state === 'pending' ? [pending.offer] : [];
-    await this.sendCard(context, noticeCard(m, { text: `${fill(m.t.offer.welcome, { partner, domain: current.customer.domain })}${toShow.length === 0 ? `\n\n${m.t.offer.noOffers}` : ''}`, style: 'accent' }));
-    for (const offer of toShow) {
-      const sent = await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(offerCard(m, partner, current.customer, offer))));
-      if (turn.reference) await delegation.markShown(current, offer.id, turn.reference, sent?.id);
-    }
-    return undefined;
+  private answerCustomer(context: TurnContext, turn: Turn, link: NonNullable<Turn['customer']>): Promise<AdaptiveCard | undefined> {
+    return answerCustomer(turn, link, context.activity.text, async (card) => (await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id);
   }
 
-  private async answerText(turn: ActionTurn, text: string | undefined): Promise<AdaptiveCard> {
+  private async answerText(turn: Turn, text: string | undefined): Promise<AdaptiveCard> {
     const { actor, m, partners } = turn;
     // No text command takes a product key: one pasted into a name or filter is masked before it is shown back.
     const command = parseTextCommand(text === undefined ? undefined : maskKeysInText(text));
     if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
     switch (command?.command) {
       case 'redeem':
-        return entryCard(m, randomUUID(), undefined, { values: [''] });
+        return startRedeem(m);
       case 'cancel':
-        return this.cancel(actor, m);
-      case 'profile': {
-        const profile = partners.profile(actor.tenantId);
-        return profileCard(m, profile, { updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
-      }
+        return cancelLatest(turn);
+      case 'profile':
+        return profileShown(turn);
       case 'customers':
         return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
       case 'customer':
@@ -174,24 +138,11 @@ export class PartnerSetupBot extends ActivityHandler {
     }
   }
 
-  /** "cancel" discards the person's latest unfinished setup, unless its keys are already reserved. */
-  private async cancel(actor: Actor, m: Messages): Promise<AdaptiveCard> {
-    const { setups } = this.deps;
-    const latest = setups.openSetups(actor.tenantId).find((setup) => setup.ownerId === actor.userId);
-    if (!latest) return noticeCard(m, { text: m.t.cancel.nothing, style: 'accent' }, true);
-    if (latest.status === 'reserved' || latest.status === 'creating') {
-      return setupCard(m, latest, { notice: { text: m.t.cancel.keptReserved, style: 'warning' }, actions: latest.status === 'reserved' });
-    }
-    const result = await setups.discard(actor, latest.id, latest.rev);
-    if ('refused' in result) return noticeCard(m, { text: m.t.cancel.nothing, style: 'accent' }, true);
-    return noticeCard(m, { text: fill(m.t.cancel.discarded, { keys: m.count(m.t.common.keyCount, latest.keys.length) }), style: 'good' }, true);
-  }
-
   /**
    * Runs a turn's work for an identified actor; a failure becomes a plain answer, never a crash
    * or a half-told success.
    */
-  private async answer<T extends AdaptiveCard | undefined>(context: TurnContext, work: (turn: ActionTurn) => Promise<T>): Promise<T | AdaptiveCard> {
+  private async answer<T extends AdaptiveCard | undefined>(context: TurnContext, work: (turn: Turn) => Promise<T>): Promise<T | AdaptiveCard> {
     const m = messagesFor(localeOf(context));
     try {
       const actor = actorFrom(context.activity);
@@ -202,7 +153,7 @@ export class PartnerSetupBot extends ActivityHandler {
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       const customer = this.deps.delegation.link(actor.tenantId);
       if (!customer) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
-      const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, now, maxFieldLength } = this.deps;
+      const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, maxFieldLength } = this.deps;
       const type = context.activity.conversation?.conversationType;
       return await work({
         actor,
@@ -213,7 +164,6 @@ export class PartnerSetupBot extends ActivityHandler {
         delegation,
         reminders,
         renewals,
-        now,
         day: { today: renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',
@@ -223,7 +173,7 @@ export class PartnerSetupBot extends ActivityHandler {
         signInName: async () => (await TeamsInfo.getMember(context, context.activity.from.id)).userPrincipalName,
       });
     } catch (error) {
-      const notSaved = error instanceof StoreWriteError;
+      const notSaved = this.deps.isNotSaved(error);
       context.turnState.set(OUTCOME, notSaved ? 'not-saved' : 'failed');
       this.deps.log.error({ err: error }, notSaved ? 'a change could not be saved' : 'turn failed');
       return noticeCard(m, { text: notSaved ? m.t.notice.notSaved : m.t.notice.failed, style: 'attention' }, true);

@@ -2,16 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { renderCard, type AdaptiveCard } from '../cards.js';
 import type { Customer, Subscription } from '../domain/customer.js';
-import { daysBetween, lastDays, subscriptionState, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import { daysBetween, lastDays, subscriptionActions, subscriptionState, type ReminderKind } from '../domain/lifecycle.js';
+import type { Upcoming } from '../domain/outcomes.js';
 import { fill, type Messages } from '../i18n/index.js';
-import type { Upcoming } from '../reminders/reminderService.js';
-import type { Notice } from './views.js';
-
-/** The calendar day a subscription's state is judged on, and the configured day counts. */
-export interface Today {
-  today: string;
-  lifecycle: LifecycleDays;
-}
+import type { Notice, Today } from './notice.js';
 
 /** One line on a subscription's state and days left, as the customer card and reminders show it. */
 export function stateText(m: Messages, subscription: Subscription, { today, lifecycle }: Today): string {
@@ -34,20 +28,13 @@ export function stateText(m: Messages, subscription: Subscription, { today, life
   return subscription.scheduledSwitch ? `${text}; ${fill(l.switchScheduled, { date: m.date(subscription.scheduledSwitch.on) })}` : text;
 }
 
-/** Whether renewal with a key and a switch to direct billing are possible now. */
-export function subscriptionActions(subscription: Subscription, { today, lifecycle }: Today): { canRenew: boolean; canSwitch: boolean } {
-  const partnerBilled = subscription.billing === 'partner';
-  const alive = subscriptionState(subscription.endDate, today, lifecycle) !== 'deprovisioned';
-  return { canRenew: partnerBilled && alive, canSwitch: partnerBilled && alive };
-}
-
 /** `inChannel`: a team channel, where product keys are not entered (everyone sees the card), so renewing is pointed to a personal chat. */
 export function reminderCard(m: Messages, input: { key: string; kind: ReminderKind; customer: Customer; subscription: Subscription; inChannel?: boolean } & Today, notice?: Notice): AdaptiveCard {
   const r = m.t.reminder;
   const { customer, subscription, kind, lifecycle, today } = input;
   const values = { product: subscription.product, customer: customer.name };
   const last = lastDays(subscription.endDate, lifecycle);
-  const { canRenew, canSwitch } = subscriptionActions(subscription, input);
+  const { canRenew, canSwitch } = subscriptionActions(subscription, today, lifecycle);
   const daysLeft = daysBetween(today, subscription.endDate);
   const title = kind.startsWith('before')
     ? daysLeft === 0
@@ -58,13 +45,13 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
       : kind === 'disabled'
         ? fill(r.titleDisabled, values)
         : fill(r.titleDeletion, { ...values, date: m.date(last.deletedOn) });
-  const facts = [
+  const facts = ([
     [r.customer, customer.name],
     [r.product, subscription.product],
     [r.seats, String(subscription.seats)],
     [r.endDate, m.date(subscription.endDate)],
     [r.state, stateText(m, subscription, input)],
-  ].map(([title, value]) => ({ title, value }));
+  ] satisfies Array<[string, string]>).map(([title, value]) => ({ title, value }));
   return renderCard('reminder', {
     t: r,
     notice,
@@ -100,7 +87,7 @@ export function renewCard(m: Messages, customer: Customer, subscription: Subscri
 
 export function billingCard(m: Messages, { customer, subscription }: { customer: Customer; subscription: Subscription }, switchDay: string, day: Today, notice?: Notice): AdaptiveCard {
   const b = m.t.billing;
-  const { canSwitch } = subscriptionActions(subscription, day);
+  const { canSwitch } = subscriptionActions(subscription, day.today, day.lifecycle);
   const refusal = subscription.billing === 'direct' ? b.already : canSwitch ? undefined : b.deprovisioned;
   return renderCard('billing', {
     t: b,

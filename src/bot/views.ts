@@ -1,19 +1,13 @@
 /** Turns persisted state into card data: every card is a view of a setup, never the state itself. */
 import { renderCard, type AdaptiveCard } from '../cards.js';
 import { maskKey } from '../domain/productKey.js';
-import { isEditable, totalsByProduct, type Setup, type SetupKey } from '../domain/setup.js';
+import { allows, totalsByProduct, type Setup, type SetupKey } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Customer } from '../domain/customer.js';
 import type { PartnerProfile } from '../domain/profile.js';
-import type { FieldError, Refusal } from '../setups/setupService.js';
+import type { FieldError, Refusal } from '../domain/outcomes.js';
 import { accountReviewCard, customerCard } from './accountViews.js';
-import type { Today } from './renewalViews.js';
-
-export type NoticeStyle = 'attention' | 'warning' | 'good' | 'accent';
-export interface Notice {
-  text: string;
-  style: NoticeStyle;
-}
+import type { Notice, Today } from './notice.js';
 
 export const MAX_FIELDS = 10;
 
@@ -74,7 +68,8 @@ export interface EntryFields {
   errors?: FieldError[][];
 }
 
-function errorText(m: Messages, error: FieldError): string {
+/** The one wording of a problem with a typed key, for the redeem card and the renewal card alike. */
+export function keyErrorText(m: Messages, error: FieldError): string {
   const e = m.t.entry.error;
   switch (error.code) {
     case 'empty':
@@ -99,7 +94,7 @@ function errorText(m: Messages, error: FieldError): string {
 const ERRORS_PER_FIELD = 5;
 
 function fieldErrorTexts(m: Messages, errors: readonly FieldError[]): string[] {
-  const shown = errors.slice(0, ERRORS_PER_FIELD).map((error) => errorText(m, error));
+  const shown = errors.slice(0, ERRORS_PER_FIELD).map((error) => keyErrorText(m, error));
   if (errors.length > ERRORS_PER_FIELD) shown.push(m.count(m.t.entry.error.more, errors.length - ERRORS_PER_FIELD));
   return shown;
 }
@@ -122,7 +117,7 @@ export function entryCard(m: Messages, setupId: string, setup: Setup | undefined
   });
 }
 
-export function reviewCard(m: Messages, setup: Setup, notice?: Notice, editable = isEditable(setup)): AdaptiveCard {
+export function reviewCard(m: Messages, setup: Setup, notice?: Notice, editable = allows(setup, 'editKeys')): AdaptiveCard {
   return renderCard('review', {
     t: m.t.review,
     notice,
@@ -144,7 +139,7 @@ export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice;
       : setup.status === 'released'
         ? [r.releasedTitle, fill(r.releasedText, { date: m.date(closedAt) })]
         : [r.title, fill(r.intro, { date: m.date(setup.reservedUntil ?? setup.updatedAt) })];
-  const reserved = setup.status === 'reserved';
+  const reserved = allows(setup, 'account');
   return renderCard('setup', {
     t: m.t,
     notice: options.notice,

@@ -5,48 +5,25 @@
  */
 import type { Logger } from 'pino';
 import { CommerceError, type Commerce } from '../commerce/commerce.js';
-import type { ConversationRef } from '../domain/conversation.js';
+import type { ConversationRef, Delivery } from '../domain/conversation.js';
+import { validateNewUser, type NewUserField } from '../domain/account.js';
+import type { AddUserResult, AnswerRefusal, CustomerLink, DeliveryOutcome, OfferRefusal } from '../domain/outcomes.js';
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/delegation.js';
 import type { Offer } from '../domain/delegation.js';
 import { KeyedLock } from '../store/keyedLock.js';
-import type { Actor } from '../setups/setupService.js';
+import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
-
-export interface CustomerLink {
-  partnerTenantId: string;
-  customer: Customer;
-}
-
-export type OfferRefusal =
-  | { refused: 'customerNotFound' }
-  | { refused: 'notEligible' }
-  | { refused: 'alreadyPending' | 'alreadyActive'; offer: Offer };
-
-export type AnswerRefusal =
-  | { refused: 'offerNotFound' }
-  | { refused: 'notAdmin'; link: CustomerLink }
-  | { refused: 'alreadyAnswered'; link: CustomerLink; offer: Offer };
-
-export type DeliveryOutcome = 'delivered' | 'waiting' | 'unreachable';
 
 /** Sends a card or text to a conversation; the bot layer renders, this service decides. */
 export interface OfferChannel {
   /** Shows the offer card to the customer's admin; undefined when the bot cannot reach them. */
-  sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef): Promise<{ ok: true; activityId?: string } | { ok: false; unreachable: boolean }>;
+  sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef): Promise<Delivery>;
   /** Replaces the customer's offer card with its current state. */
   refreshOffer(link: CustomerLink, offer: Offer): Promise<void>;
   /** Tells the partner (in the chat the offer was sent from) what became of it. */
   notifyPartner(link: CustomerLink, offer: Offer): Promise<boolean>;
-}
-
-export interface NewUser {
-  requestId: string;
-  firstName: string;
-  lastName: string;
-  signInName: string;
-  product: string;
 }
 
 export class DelegationService {
@@ -175,16 +152,15 @@ export class DelegationService {
       // An offer of another tenant is answered exactly like one that does not exist.
       if (!link || !offer) return { refused: 'offerNotFound' };
       if (!(await isAdmin(link))) return { refused: 'notAdmin', link };
-      await this.settle(link, offer);
-      const current = this.fresh(link);
+      // The customer is read once, here under the lock; each change below hands back the record as it then stands.
+      const current = (await this.settle(link, offer)).link;
       const now = current.customer.offers.find((o) => o.id === offerId)!;
       if (now.status !== 'pending') return { refused: 'alreadyAnswered', link: current, offer: now };
       const by = { id: actor.userId, name: actor.name };
       const answered = accepted ? await this.accept(current, offerId, by) : await this.changeOffer(current, offerId, (o) => rules.answer(o, false, by, this.now()));
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId, accepted }, 'offer of delegated administration answered');
-      const after = this.fresh(link);
-      await this.tellPartner(after, answered);
-      return { link: after, offer: answered };
+      await this.tellPartner(answered.link, answered.offer);
+      return answered;
     });
   }
 
@@ -192,14 +168,14 @@ export class DelegationService {
    * The acceptance is saved as begun before the backend grants the rights: should the answer then
    * fail to save, or the process stop, the offer still tells that the partner may hold rights.
    */
-  private async accept(link: CustomerLink, offerId: string, by: { id: string; name: string }): Promise<Offer> {
+  private async accept(link: CustomerLink, offerId: string, by: { id: string; name: string }): Promise<{ link: CustomerLink; offer: Offer }> {
     const begun = await this.changeOffer(link, offerId, (o) => ({ ...o, granting: this.now().toISOString() }));
     try {
       await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, true);
-      return await this.changeOffer(link, offerId, (o) => rules.answer(o, true, by, this.now()));
+      return await this.changeOffer(begun.link, offerId, (o) => rules.answer(o, true, by, this.now()));
     } catch (error) {
       // The admin is told nothing changed: the rights go now, or else when the offer is next settled.
-      await this.undoAccept(link, begun).catch((undo) => this.log.warn({ err: undo, customerTenantId: link.customer.tenantId, offerId }, 'an unsaved acceptance is undone later'));
+      await this.undoAccept(begun.link, begun.offer).catch((undo) => this.log.warn({ err: undo, customerTenantId: link.customer.tenantId, offerId }, 'an unsaved acceptance is undone later'));
       throw error;
     }
   }
@@ -208,20 +184,23 @@ export class DelegationService {
    * Takes back the rights an acceptance may have granted without saving its answer. Undone rather
    * than finished: the admin was told that nothing changed, so the offer stays open to be answered.
    */
-  private async undoAccept(link: CustomerLink, offer: Offer): Promise<void> {
-    if (!offer.granting) return;
+  private async undoAccept(link: CustomerLink, offer: Offer): Promise<CustomerLink> {
+    if (!offer.granting) return link;
     await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, false);
-    await this.changeOffer(link, offer.id, ({ granting: _undone, ...o }) => o);
+    const undone = await this.changeOffer(link, offer.id, ({ granting: _undone, ...o }) => o);
     this.log.warn({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId: offer.id }, 'took back the rights of an acceptance that was not saved');
+    return undone.link;
   }
 
   /**
    * Brings an offer read under the customer's lock up to date before anything else is decided:
-   * undoes an unsaved acceptance, then expires the offer if it is due. Returns whether it expired.
+   * undoes an unsaved acceptance, then expires the offer if it is due. Returns the customer as it
+   * then stands, and whether the offer expired.
    */
-  private async settle(link: CustomerLink, offer: Offer): Promise<boolean> {
-    await this.undoAccept(link, offer);
-    return rules.isDue(offer, this.now()) && this.expireOffer(link, offer.id);
+  private async settle(link: CustomerLink, offer: Offer): Promise<{ link: CustomerLink; expired: boolean }> {
+    const undone = await this.undoAccept(link, offer);
+    const expired = rules.isDue(offer, this.now()) ? await this.expireOffer(undone, offer.id) : undefined;
+    return { link: expired ?? undone, expired: expired !== undefined };
   }
 
   /** The partner withdraws its pending offer; the customer's card shows it. */
@@ -232,10 +211,10 @@ export class DelegationService {
       if (!customer || !offer) return { refused: 'offerNotFound' };
       if (offer.status !== 'pending') return { refused: 'notPending', offer };
       const link = { partnerTenantId: actor.tenantId, customer };
-      await this.undoAccept(link, offer);
-      const withdrawn = await this.changeOffer(link, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()));
-      await this.channel.refreshOffer(this.fresh(link), withdrawn);
-      return { offer: withdrawn };
+      const undone = await this.undoAccept(link, offer);
+      const withdrawn = await this.changeOffer(undone, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()));
+      await this.channel.refreshOffer(withdrawn.link, withdrawn.offer);
+      return { offer: withdrawn.offer };
     });
   }
 
@@ -249,9 +228,8 @@ export class DelegationService {
       if (state.state !== 'active') return { refused: 'notActive', link };
       await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, false);
       const ended = await this.changeOffer(link, state.offer.id, (o) => rules.end(o, { id: actor.userId, name: actor.name }, this.now()));
-      const after = this.fresh(link);
-      await this.tellPartner(after, ended);
-      return { link: after, offer: ended };
+      await this.tellPartner(ended.link, ended.offer);
+      return ended;
     });
   }
 
@@ -280,23 +258,27 @@ export class DelegationService {
   /** Settles the pending offers as stored once the lock is held: an answer or a withdrawal may have come since the sweep's copy. */
   private async settleAll(link: CustomerLink): Promise<number> {
     let expired = 0;
-    for (const offer of this.fresh(link).customer.offers.filter((o) => o.status === 'pending')) if (await this.settle(link, offer)) expired++;
+    for (const offer of this.fresh(link).customer.offers.filter((o) => o.status === 'pending')) if ((await this.settle(link, offer)).expired) expired++;
     return expired;
   }
 
-  /** The partner acts for the customer: adds a licensed user, only while delegation is active. */
-  async addUser(actor: Actor, customerTenantId: string, user: NewUser): Promise<{ ok: true; userPrincipalName: string; customer: Customer } | { ok: false; reason: 'customerNotFound' | 'notDelegated' | 'noFreeSeats' | 'userExists' }> {
+  /** The partner acts for the customer: adds a licensed user as typed, only while delegation is active. */
+  async addUser(actor: Actor, customerTenantId: string, requestId: string, input: Partial<Record<NewUserField, string>>): Promise<AddUserResult> {
+    const checked = validateNewUser(input);
+    if ('errors' in checked) return { ok: false, reason: 'invalid', errors: checked.errors };
+    const user = { requestId, ...checked.user };
     return this.lock.run(customerTenantId, async () => {
       const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
       if (!customer) return { ok: false, reason: 'customerNotFound' };
       const done = customer.addedUsers.find((u) => u.requestId === user.requestId);
-      if (done) return { ok: true, userPrincipalName: done.userPrincipalName, customer };
+      if (done) return { ok: true, userPrincipalName: done.userPrincipalName, customer, user };
       if (rules.delegationState(customer.offers).state !== 'active') return { ok: false, reason: 'notDelegated' };
       let created: { userPrincipalName: string };
       try {
         created = await this.commerce.addUser({ idempotencyKey: user.requestId, customerTenantId, partnerTenantId: actor.tenantId, firstName: user.firstName, lastName: user.lastName, signInName: user.signInName, product: user.product });
       } catch (error) {
-        if (error instanceof CommerceError && (error.code === 'notDelegated' || error.code === 'noFreeSeats' || error.code === 'userExists')) return { ok: false, reason: error.code };
+        if (error instanceof CommerceError && error.code === 'notDelegated') return { ok: false, reason: error.code };
+        if (error instanceof CommerceError && (error.code === 'noFreeSeats' || error.code === 'userExists')) return { ok: false, reason: error.code, user };
         throw error;
       }
       const link = { partnerTenantId: actor.tenantId, customer };
@@ -306,23 +288,25 @@ export class DelegationService {
         if (subscription) subscription.assignedSeats += 1;
         return c;
       });
-      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated };
+      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated, user };
     });
   }
 
   /** Decided again in the transaction, on the offer as stored: only one still pending past its date expires. */
-  private async expireOffer(link: CustomerLink, offerId: string): Promise<boolean> {
+  /** Returns the customer after the offer expired, or undefined when it did not. */
+  private async expireOffer(link: CustomerLink, offerId: string): Promise<CustomerLink | undefined> {
     const now = this.now();
-    const expired = await this.changeCustomer(link, (customer) => {
-      const index = customer.offers.findIndex((o) => o.id === offerId);
-      if (!rules.isDue(customer.offers[index]!, now)) return undefined;
-      customer.offers[index] = rules.expire(customer.offers[index]!, now);
-      return customer.offers[index];
+    const customer = await this.changeCustomer(link, (c) => {
+      const index = c.offers.findIndex((o) => o.id === offerId);
+      if (!rules.isDue(c.offers[index]!, now)) return undefined;
+      c.offers[index] = rules.expire(c.offers[index]!, now);
+      return c;
     });
-    if (!expired) return false;
-    await this.channel.refreshOffer(this.fresh(link), expired);
+    if (!customer) return undefined;
+    const after = { partnerTenantId: link.partnerTenantId, customer };
+    await this.channel.refreshOffer(after, customer.offers.find((o) => o.id === offerId)!);
     this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId }, 'offer of delegated administration expired');
-    return true;
+    return after;
   }
 
   private async tellPartner(link: CustomerLink, offer: Offer): Promise<void> {
@@ -338,11 +322,13 @@ export class DelegationService {
     });
   }
 
-  private changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer): Promise<Offer> {
-    return this.changeCustomer(link, (customer) => {
-      const index = customer.offers.findIndex((o) => o.id === offerId);
-      customer.offers[index] = change(customer.offers[index]!);
-      return customer.offers[index]!;
+  /** Changes one offer; returns it with its customer as stored after the change, so nothing needs reading again. */
+  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer): Promise<{ link: CustomerLink; offer: Offer }> {
+    const customer = await this.changeCustomer(link, (c) => {
+      const index = c.offers.findIndex((o) => o.id === offerId);
+      c.offers[index] = change(c.offers[index]!);
+      return c;
     });
+    return { link: { partnerTenantId: link.partnerTenantId, customer }, offer: customer.offers.find((o) => o.id === offerId)! };
   }
 }

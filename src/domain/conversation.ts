@@ -9,3 +9,9 @@ export const ConversationRefSchema = z.looseObject({
   user: z.looseObject({ id: z.string() }).optional(),
 });
 export type ConversationRef = z.infer<typeof ConversationRefSchema>;
+
+/** What Teams answered to one message sent into a stored conversation. */
+export type Delivery = { ok: true; activityId?: string } | { ok: false; unreachable: boolean; status?: number; retryAfterMs?: number };
+
+/** A message for a chat, built by the bot layer; services pass it on without looking inside. */
+export type OutgoingMessage = object;

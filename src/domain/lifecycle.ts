@@ -27,6 +27,18 @@ export function daysBetween(from: string, to: string): number {
   return dayNumber(to) - dayNumber(from);
 }
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar day in a time zone (YYYY-MM-DD): reminders, renewals and cards follow the partner's own days. */
+export function localDay(at: Date, timeZone: string): string {
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(at);
+}
+
 export function addDays(day: string, days: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
 }
@@ -42,6 +54,16 @@ export function subscriptionState(endDate: string, today: string, days: Lifecycl
   if (after <= days.graceDays) return 'expired';
   if (after <= days.deprovisionDays) return 'disabled';
   return 'deprovisioned';
+}
+
+/**
+ * What may happen to a subscription now: renewal with a key and a switch to direct billing (now or
+ * scheduled) need a partner-billed subscription whose data is not deleted yet.
+ */
+export function subscriptionActions(subscription: { billing: 'partner' | 'direct'; endDate: string }, today: string, days: LifecycleDays): { canRenew: boolean; canSwitch: boolean } {
+  const partnerBilled = subscription.billing === 'partner';
+  const alive = subscriptionState(subscription.endDate, today, days) !== 'deprovisioned';
+  return { canRenew: partnerBilled && alive, canSwitch: partnerBilled && alive };
 }
 
 /** The last day of each stage after the end date: still usable, data still kept. */

@@ -62,6 +62,35 @@ export function isEditable(setup: Setup): boolean {
   return setup.status === 'entering' || setup.status === 'reviewing';
 }
 
+/** What a card may ask of a setup; each is allowed only in some states (the services enforce it, the views ask it). */
+export type SetupStep = 'open' | 'editKeys' | 'review' | 'discard' | 'account' | 'create';
+
+const STEPS: Record<SetupStep, (setup: Setup) => boolean> = {
+  open: () => true,
+  /** Add keys, remove one. */
+  editKeys: isEditable,
+  /** Back to the key entry, or confirm the summary. */
+  review: (setup) => setup.status === 'reviewing',
+  discard: isDiscardable,
+  /** Enter or change the customer's account: only once the keys are reserved. */
+  account: (setup) => setup.status === 'reserved',
+  create: (setup) => setup.status === 'reserved' && setup.account !== undefined,
+};
+
+export function allows(setup: Setup, step: SetupStep): boolean {
+  return STEPS[step](setup);
+}
+
+/**
+ * "cancel" concerns the person's latest unfinished setup, and discards it only while its keys are
+ * not yet reserved for the partner: reserved keys are given up only on the setup's own card.
+ */
+export function cancelTarget(openSetups: readonly Setup[], userId: string): { outcome: 'nothing' } | { outcome: 'kept'; setup: Setup } | { outcome: 'discard'; setup: Setup } {
+  const latest = openSetups.find((setup) => setup.ownerId === userId);
+  if (!latest) return { outcome: 'nothing' };
+  return holdsKeys(latest) ? { outcome: 'kept', setup: latest } : { outcome: 'discard', setup: latest };
+}
+
 export function newSetup(id: string, owner: { id: string; name: string }, now: Date): Setup {
   const at = now.toISOString();
   return { id, ownerId: owner.id, ownerName: owner.name, createdAt: at, updatedAt: at, rev: 0, status: 'entering', keys: [] };

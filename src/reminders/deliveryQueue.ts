@@ -3,9 +3,7 @@
  * conversation and per tenant), 429 retried after its Retry-After, 412/5xx with backoff, and
  * 403/404 reported as unreachable so the caller can try another chat.
  */
-import type { Activity } from 'botbuilder';
-import type { Delivery } from '../bot/conversations.js';
-import type { ConversationRef } from '../domain/conversation.js';
+import type { ConversationRef, Delivery, OutgoingMessage } from '../domain/conversation.js';
 
 export type SendOutcome = 'sent' | 'unreachable' | 'failed';
 
@@ -23,18 +21,18 @@ export class DeliveryQueue {
   private lastSendAt = 0;
 
   constructor(
-    private readonly deliver: (conversation: ConversationRef, message: Partial<Activity>) => Promise<Delivery>,
+    private readonly deliver: (conversation: ConversationRef, message: OutgoingMessage) => Promise<Delivery>,
     private readonly options: QueueOptions,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
-  send(conversation: ConversationRef, message: Partial<Activity>): Promise<SendOutcome> {
+  send(conversation: ConversationRef, message: OutgoingMessage): Promise<SendOutcome> {
     const run = this.tail.then(() => this.sendWithRetries(conversation, message));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async sendWithRetries(conversation: ConversationRef, message: Partial<Activity>): Promise<SendOutcome> {
+  private async sendWithRetries(conversation: ConversationRef, message: OutgoingMessage): Promise<SendOutcome> {
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
       await this.pace();
       const result = await this.deliver(conversation, message);

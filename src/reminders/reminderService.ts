@@ -4,15 +4,15 @@
  * kind) is recorded once, so a reminder is neither lost nor sent twice across restarts.
  */
 import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
-import type { Activity } from 'botbuilder';
 import type { Logger } from 'pino';
-import type { ConversationRef } from '../domain/conversation.js';
+import type { ConversationRef, OutgoingMessage } from '../domain/conversation.js';
 import { remindsPartner, type Customer, type Subscription } from '../domain/customer.js';
 import { timeZoneOf } from '../domain/profile.js';
-import { addDays, dayNumber, dueReminder, latestDue, nextReminder, REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
+import { addDays, dayNumber, localDay, dueReminder, latestDue, nextReminder, REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../store/documents.js';
 import type { Store } from '../store/store.js';
-import type { Actor } from '../setups/setupService.js';
+import type { Actor } from '../domain/actor.js';
+import type { ReminderContext, Snoozed, Upcoming } from '../domain/outcomes.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { kindBit, NO_SWITCH } from '../store/partnerSummary.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
@@ -21,45 +21,13 @@ export function reminderKey(subscriptionId: string, endDate: string, kind: Remin
   return `${subscriptionId}|${endDate}|${kind}`;
 }
 
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The calendar day in a time zone (YYYY-MM-DD): reminders follow the partner's own days. */
-export function localDay(at: Date, timeZone: string): string {
-  let format = dayFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    dayFormats.set(timeZone, format);
-  }
-  return format.format(at);
-}
-
 /** Partners scanned between two yields to the event loop, so turns are not held up by a long scan. */
 const PARTNERS_PER_SLICE = 20;
-
-export interface ReminderContext {
-  partnerTenantId: string;
-  key: string;
-  record: ReminderRecord;
-  customer: Customer;
-  subscription: Subscription;
-  today: string;
-  /** Whom the reminder is for: the staff member who set the customer up (for the language). */
-  recipientId: string;
-  /** Sent to the reminder channel, where a card shows to everyone and key entry is not offered. */
-  inChannel: boolean;
-}
 
 /** A partner with reminders due on its own `today`. */
 export interface DueWork {
   tenantId: string;
   today: string;
-}
-
-export interface Upcoming {
-  customer: Customer;
-  subscription: Subscription;
-  kind: ReminderKind;
-  due: string;
 }
 
 export class ReminderService {
@@ -68,7 +36,7 @@ export class ReminderService {
   constructor(
     private readonly store: Store,
     private readonly queue: DeliveryQueue,
-    private readonly render: (context: ReminderContext) => Partial<Activity>,
+    private readonly render: (context: ReminderContext) => OutgoingMessage,
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,
@@ -223,7 +191,7 @@ export class ReminderService {
     for (const target of this.targets(partner.data, customer)) {
       const record = partner.data.reminders[key]!;
       if (record.deliveredTo.includes(target.id)) continue;
-      const message = this.render({ partnerTenantId: tenantId, key, record, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
+      const message = this.render({ partnerTenantId: tenantId, key, kind: record.kind, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
       const outcome = await this.queue.send(target.conversation, message);
       if (outcome === 'sent') {
         await partner.update((draft) => void draft.reminders[key]!.deliveredTo.push(target.id));
@@ -291,12 +259,12 @@ export class ReminderService {
    * "Remind me later": says when the next reminder of the cycle comes. Nothing is stored: the
    * reminders come on their days whether or not one was put aside.
    */
-  snooze(actor: Actor, key: string): { record: ReminderRecord; next?: { kind: ReminderKind; due: string } } | undefined {
+  snooze(actor: Actor, key: string): Snoozed | undefined {
     const partner = this.store.partner(actor.tenantId);
     // The key comes from a card: only the partner's own records count, never inherited properties.
     if (!Object.hasOwn(partner.data.reminders, key)) return undefined;
-    const record = partner.data.reminders[key]!;
-    return { record, next: nextReminder(record.endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
+    const { kind, customerTenantId, subscriptionId, endDate } = partner.data.reminders[key]!;
+    return { kind, customerTenantId, subscriptionId, next: nextReminder(endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
   }
 
   /** "send reminders here" in a team channel. */

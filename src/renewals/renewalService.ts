@@ -4,28 +4,17 @@
  * file mirrors what it answered, so reminders and the customer card follow the new dates.
  */
 import type { Logger } from 'pino';
-import { CommerceError, type Commerce, type CommerceErrorCode, type SubscriptionUpdate } from '../commerce/commerce.js';
+import { CommerceError, type Commerce, type SubscriptionUpdate } from '../commerce/commerce.js';
 import type { Customer, Subscription } from '../domain/customer.js';
-import { addDays } from '../domain/lifecycle.js';
-import { normaliseKey, type KeyProblem } from '../domain/productKey.js';
-import { localDay } from '../reminders/reminderService.js';
+import type { Actor } from '../domain/actor.js';
+import { addDays, localDay, subscriptionActions, type LifecycleDays } from '../domain/lifecycle.js';
+import { normaliseKey } from '../domain/productKey.js';
+import type { RenewRefusal, Renewed, Switched, SwitchRefused } from '../domain/outcomes.js';
 import { timeZoneOf } from '../domain/profile.js';
-import type { Actor, SetupService } from '../setups/setupService.js';
+import type { SetupService } from '../setups/setupService.js';
 import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';
-
-export type RenewRefusal =
-  | { code: 'notFound' }
-  | { code: 'format'; problem: KeyProblem }
-  | { code: 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere' }
-  | { code: 'locked'; until: string }
-  | { code: 'productMismatch'; keyProduct: string }
-  | { code: Extract<CommerceErrorCode, 'tooFewSeats' | 'deprovisioned' | 'notPartnerBilled' | 'keyUnavailable'> };
-
-export type Switched = { customer: Customer; subscription: Subscription };
-/** A renewal's answer: also the day of a scheduled switch to direct billing the renewal canceled. */
-export type Renewed = Switched & { canceledSwitch?: string };
 
 export class RenewalService {
   private readonly lock = new KeyedLock();
@@ -35,6 +24,7 @@ export class RenewalService {
     private readonly commerce: Commerce,
     private readonly setups: SetupService,
     private readonly now: () => Date,
+    private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,
   ) {}
 
@@ -115,11 +105,18 @@ export class RenewalService {
     return resumed;
   }
 
+  /** The refusal of a switch the subscription's state does not allow (already direct, or its data deleted). */
+  private switchRefusal(tenantId: string, found: Switched): SwitchRefused | undefined {
+    return subscriptionActions(found.subscription, this.today(tenantId), this.lifecycle).canSwitch ? undefined : { refused: 'notSwitchable', ...found };
+  }
+
   /** Moves the subscription to direct billing now; the new subscription starts today. */
-  switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
+  switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined> {
     return this.lock.run(customerTenantId, async () => {
       const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
       if (!found) return undefined;
+      const refusal = this.switchRefusal(actor.tenantId, found);
+      if (refusal) return refusal;
       // Recorded as a switch due today before the backend is asked: if its answer cannot be saved,
       // the sweep runs the switch again (the backend's is idempotent) and records it.
       const scheduled = found.subscription.scheduledSwitch;
@@ -144,8 +141,12 @@ export class RenewalService {
   }
 
   /** Schedules the switch for the day before the end date, the moment the bot advises. */
-  schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
-    return this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } }));
+  schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined> {
+    return this.lock.run(customerTenantId, async () => {
+      const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
+      if (!found) return undefined;
+      return this.switchRefusal(actor.tenantId, found) ?? this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } }), false);
+    });
   }
 
   unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {

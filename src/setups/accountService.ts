@@ -5,25 +5,19 @@
  * create a second tenant.
  */
 import type { Logger } from 'pino';
-import { CommerceError, type Commerce, type CommerceErrorCode, type CreatedTenant } from '../commerce/commerce.js';
-import { domainCandidates, validateAccount, type AccountError, type AccountInput } from '../domain/account.js';
+import { CommerceError, type Commerce, type CreatedTenant } from '../commerce/commerce.js';
+import { domainCandidates, validateAccount, type AccountInput } from '../domain/account.js';
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/setup.js';
 import type { Setup } from '../domain/setup.js';
 import { timeZoneOf } from '../domain/profile.js';
-import { localDay } from '../reminders/reminderService.js';
+import { localDay } from '../domain/lifecycle.js';
+import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
-import type { Actor, Refusal, SetupService } from './setupService.js';
+import type { AccountCheck, CreateRefusal, CreateResult, Refusal } from '../domain/outcomes.js';
+import type { SetupService } from './setupService.js';
 
-export type AccountCheck = { ok: true; setup: Setup } | { ok: false; errors: AccountError[]; suggestions: string[] };
-
-export type CreateResult =
-  | { ok: true; setup: Setup; customer: Customer }
-  | { ok: false; reason: CreateRefusal; setup: Setup };
-
-/** Why a creation was refused; anything else the backend says counts as a failure. */
-type CreateRefusal = Extract<CommerceErrorCode, 'domainTaken' | 'keyUnavailable' | 'invalidRequest'> | 'failed';
 const CREATE_REFUSALS: readonly string[] = ['domainTaken', 'keyUnavailable', 'invalidRequest'];
 
 const SUGGESTIONS = 3;
@@ -40,7 +34,7 @@ export class AccountService {
   /** Checks the typed account; when it is complete and its domain free, saves it on the setup for review. */
   check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal> {
     return this.setups.exclusive(setupId, async () => {
-      const refusal = this.setups.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reserved');
+      const refusal = this.setups.refusalFor(actor, setupId, rev, 'account');
       if (refusal) return refusal;
       const checked = validateAccount(input);
       if ('errors' in checked) return { ok: false, errors: checked.errors, suggestions: [] };
@@ -48,7 +42,7 @@ export class AccountService {
       if (!(await this.commerce.isDomainAvailable(account.domainPrefix))) {
         return { ok: false, errors: [{ field: 'domainPrefix', code: 'domainTaken' }], suggestions: await this.freeDomains(account.organisationName, account.domainPrefix) };
       }
-      const result = await this.setups.guarded(actor, setupId, rev, (setup) => rules.saveAccount(setup, account, this.now()), (setup) => setup.status === 'reserved');
+      const result = await this.setups.guarded(actor, setupId, rev, (setup) => rules.saveAccount(setup, account, this.now()), 'account');
       return 'refused' in result ? result : { ok: true, setup: result.setup };
     });
   }
@@ -56,9 +50,9 @@ export class AccountService {
   /** Creates the customer's tenant from the reviewed account and the setup's reserved keys. */
   create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal> {
     return this.setups.exclusive(setupId, async () => {
-      const refusal = this.setups.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reserved' && setup.account !== undefined);
+      const refusal = this.setups.refusalFor(actor, setupId, rev, 'create');
       if (refusal) return refusal;
-      const started = await this.setups.guarded(actor, setupId, rev, (setup) => rules.startCreating(setup, this.now()), () => true);
+      const started = await this.setups.guarded(actor, setupId, rev, (setup) => rules.startCreating(setup, this.now()), 'create');
       if ('refused' in started) return started;
       return this.createNow(actor.tenantId, started.setup);
     });

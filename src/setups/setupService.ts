@@ -6,17 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Commerce, KeyCheck } from '../commerce/commerce.js';
 import type { KeyHasher } from '../commerce/keyHasher.js';
+import type { Actor } from '../domain/actor.js';
+import { keyFieldError, type CancelOutcome, type CheckResult, type ConfirmResult, type FieldError, type Refusal } from '../domain/outcomes.js';
 import { lastGroup, parseKeyFields } from '../domain/productKey.js';
 import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey } from '../domain/setup.js';
 import type { Store } from '../store/store.js';
 import { KeyedLock } from '../store/keyedLock.js';
-
-export interface Actor {
-  tenantId: string;
-  userId: string;
-  name: string;
-}
 
 export interface SetupLimits {
   reservationDays: number;
@@ -29,24 +25,6 @@ export interface SetupLimits {
   guessLockMinutes: number;
 }
 
-/** Why an action on a setup was not applied; the caller shows the current state with this reason. */
-export type Refusal =
-  | { refused: 'notFound' }
-  | { refused: 'notOwner'; setup: Setup }
-  | { refused: 'stale'; setup: Setup }
-  | { refused: 'discarded'; setup: Setup }
-  | { refused: 'released'; setup: Setup }
-  | { refused: 'alreadyReserved'; setup: Setup };
-
-export type FieldError =
-  | { code: 'empty' }
-  | { code: 'tooLong' | 'tooMany'; max: number }
-  | { code: 'length'; position: number; length: number }
-  | { code: 'characters'; position: number; characters: string }
-  | { code: 'duplicate'; position: number; first: number }
-  | { code: 'alreadyAdded' | 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere'; position: number }
-  | { code: 'reservedByColleague'; position: number; name: string };
-
 /** Who holds a key in the reservation index; a holder whose setup no longer holds keys is stale. */
 interface Holder {
   tenantId: string;
@@ -56,13 +34,6 @@ interface Holder {
 function sameHolder(a: Holder | undefined, b: Holder): boolean {
   return a !== undefined && a.tenantId === b.tenantId && a.setupId === b.setupId;
 }
-
-export type CheckResult =
-  | { ok: true; setup: Setup }
-  | { ok: false; locked: string }
-  | { ok: false; fieldErrors: FieldError[][]; setup?: Setup };
-
-export type ConfirmResult = { ok: true; setup: Setup } | { ok: false; taken: string[]; setup: Setup };
 
 class RefusedError extends Error {
   constructor(readonly refusal: Refusal) {
@@ -101,14 +72,14 @@ export class SetupService {
   }
 
   /** The refusal for acting on this setup now, if any. `rev` is the revision the card showed. */
-  refusalFor(actor: Actor, setupId: string, rev: number | undefined, allowed: (setup: Setup) => boolean): Refusal | undefined {
+  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: rules.SetupStep, also: (setup: Setup) => boolean = () => true): Refusal | undefined {
     const setup = this.find(actor.tenantId, setupId);
     if (!setup) return { refused: 'notFound' };
     if (setup.ownerId !== actor.userId) return { refused: 'notOwner', setup };
     if (setup.status === 'discarded') return { refused: 'discarded', setup };
     if (setup.status === 'released') return { refused: 'released', setup };
     if (rev !== undefined && rev !== setup.rev) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
-    if (!allowed(setup)) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
+    if (!rules.allows(setup, step) || !also(setup)) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
     return undefined;
   }
 
@@ -123,7 +94,7 @@ export class SetupService {
   private async checkAndAddNow(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
     const existing = this.find(actor.tenantId, setupId);
     if (existing || rev !== 0) {
-      const refusal = this.refusalFor(actor, setupId, rev, rules.isEditable);
+      const refusal = this.refusalFor(actor, setupId, rev, 'editKeys');
       if (refusal) return refusal;
     }
     const fieldErrors: FieldError[][] = fields.map(() => []);
@@ -152,10 +123,7 @@ export class SetupService {
       const errors = fieldErrors[entry.field]!;
       const { position } = entry;
       if (entry.problem) {
-        const p = entry.problem;
-        if (p.code === 'length') errors.push({ code: 'length', position, length: p.length });
-        else if (p.code === 'characters') errors.push({ code: 'characters', position, characters: p.characters });
-        else errors.push({ code: 'duplicate', position, first: p.firstPosition });
+        errors.push(keyFieldError(entry.problem, position));
         continue;
       }
       const key = entry.key!;
@@ -237,12 +205,12 @@ export class SetupService {
   }
 
   removeKey(actor: Actor, setupId: string, rev: number, keyId: string) {
-    const removable = (setup: Setup) => rules.isEditable(setup) && setup.keys.some((key) => key.id === keyId);
-    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now()), removable));
+    const hasKey = (setup: Setup) => setup.keys.some((key) => key.id === keyId);
+    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now()), 'editKeys', hasKey));
   }
 
   backToEntry(actor: Actor, setupId: string, rev: number) {
-    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now()), (setup) => setup.status === 'reviewing'));
+    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now()), 'review'));
   }
 
   /**
@@ -254,7 +222,7 @@ export class SetupService {
   }
 
   private async confirmNow(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
-    const refusal = this.refusalFor(actor, setupId, rev, (setup) => setup.status === 'reviewing');
+    const refusal = this.refusalFor(actor, setupId, rev, 'review');
     if (refusal) return refusal;
     const reserving = await this.changeSetup(actor, setupId, rev, (setup) => rules.startReserving(setup!, this.now()));
     if ('refused' in reserving) return reserving;
@@ -298,11 +266,24 @@ export class SetupService {
 
   private async discardNow(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
     if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
-    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), rules.isDiscardable);
+    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), 'discard');
     if ('refused' in result) return result;
     // The discard is saved; a key whose release fails now is freed by the next sweep's reconcile.
     await this.releaseKeys({ tenantId: actor.tenantId, setupId }, result.setup.keys).catch((error) => this.log.warn({ err: error, setupId }, 'keys of a discarded setup not yet released'));
     return result;
+  }
+
+  /** The setup as its card opens it, or why it cannot be shown to the actor. */
+  open(actor: Actor, setupId: string): Setup | Refusal {
+    return this.refusalFor(actor, setupId, undefined, 'open') ?? this.find(actor.tenantId, setupId)!;
+  }
+
+  /** "cancel": discards the person's latest unfinished setup, unless its keys are already reserved. */
+  async cancelLatest(actor: Actor): Promise<CancelOutcome> {
+    const target = rules.cancelTarget(this.openSetups(actor.tenantId), actor.userId);
+    if (target.outcome !== 'discard') return target;
+    const result = await this.discard(actor, target.setup.id, target.setup.rev);
+    return 'refused' in result ? { outcome: 'nothing' } : { outcome: 'discarded', setup: target.setup };
   }
 
   /** Releases reservations that ran out; returns the released setups with their tenant, for notices. */
@@ -449,8 +430,8 @@ export class SetupService {
   }
 
   /** Applies `change` to a setup the actor owns, if the card's revision is still current. */
-  guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, allowed: (setup: Setup) => boolean = rules.isEditable) {
-    const refusal = this.refusalFor(actor, setupId, rev, allowed);
+  guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, step: rules.SetupStep, also?: (setup: Setup) => boolean) {
+    const refusal = this.refusalFor(actor, setupId, rev, step, also);
     if (refusal) return Promise.resolve(refusal);
     return this.changeSetup(actor, setupId, rev, (setup) => change(setup!));
   }

@@ -1,0 +1,84 @@
+/** Step 2, the customer's account; the partner profile; the customer list and a customer's card. */
+import { z } from 'zod';
+import type { AdaptiveCard } from '../../cards.js';
+import { ACCOUNT_FIELDS, type AccountInput } from '../../domain/account.js';
+import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
+import { accountCard, customerCard, customersCard, profileCard } from '../accountViews.js';
+import { currentCard } from '../views.js';
+import { onSetup } from './redeem.js';
+import { customerId, isRefusal, notFound, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
+
+type Needs = 'setups' | 'accounts' | 'partners';
+const verb = verbsOf<Needs>();
+
+const accountInputs = z.object(Object.fromEntries(ACCOUNT_FIELDS.map((field) => [field, typed])) as Record<(typeof ACCOUNT_FIELDS)[number], typeof typed>);
+const profileInputs = z.object(Object.fromEntries(PROFILE_FIELDS.map((field) => [field, typed])) as Record<(typeof PROFILE_FIELDS)[number], typeof typed>);
+
+/** The account form, or first the profile when the organisation has none yet; the service says whether the setup allows it. */
+function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number | undefined): AdaptiveCard {
+  const { actor, m, setups, partners } = turn;
+  const refusal = setups.refusalFor(actor, setupId, rev, 'account');
+  if (refusal) return refused(turn, refusal);
+  const setup = setups.find(actor.tenantId, setupId)!;
+  const profile = partners.profile(actor.tenantId);
+  if (!profile) return profileCard(m, undefined, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
+  return accountCard(m, setup, profile);
+}
+
+export function profileShown({ actor, m, partners }: TurnWith<'partners'>, then?: string): AdaptiveCard {
+  const profile = partners.profile(actor.tenantId);
+  return profileCard(m, profile, { then, updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
+}
+
+export const accountVerbs = {
+  'account.start': verb(onSetup, async (turn, data) => accountStep(turn, data.setupId, undefined)),
+
+  'account.edit': verb(onSetup, async (turn, data) => accountStep(turn, data.setupId, data.rev)),
+
+  'account.check': verb(onSetup.extend({ useDomain: z.string().max(60).optional() }).extend(accountInputs.shape), async (turn, data) => {
+    const { actor, m, accounts, setups, partners } = turn;
+    const input: AccountInput = { ...data, domainPrefix: data.useDomain ?? data.domainPrefix };
+    const result = await accounts.check(actor, data.setupId, data.rev, input);
+    if (isRefusal(result)) return refused(turn, result);
+    if (result.ok) return currentCard(m, result.setup, setupContext(turn));
+    const setup = setups.find(actor.tenantId, data.setupId)!;
+    return accountCard(m, setup, partners.profile(actor.tenantId), { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
+  }),
+
+  'account.create': verb(onSetup, async (turn, data) => {
+    const { actor, m, accounts } = turn;
+    const result = await accounts.create(actor, data.setupId, data.rev);
+    if (isRefusal(result)) {
+      const created = result.refused !== 'notFound' && result.refused !== 'notOwner' && result.setup.status === 'completed';
+      const customer = created ? turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
+      if (customer) return customerCard(m, customer, turn.day, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
+      return refused(turn, result);
+    }
+    if (result.ok) return customerCard(m, result.customer, turn.day, { created: true });
+    return currentCard(m, result.setup, setupContext(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
+  }),
+
+  'profile.show': verb(z.object({ then: z.string().max(60).optional() }), async (turn, data) => profileShown(turn, data.then)),
+
+  'profile.save': verb(z.object({ then: z.union([z.uuid(), z.literal('')]).optional() }).extend(profileInputs.shape), async (turn, data) => {
+    const { actor, m, partners, setups } = turn;
+    const input: ProfileInput = data;
+    const result = await partners.saveProfile(actor, input);
+    if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
+    // Back to the setup that asked for the profile, if the service would let the actor go on with it.
+    const next = data.then && !setups.refusalFor(actor, data.then, undefined, 'account') ? setups.find(actor.tenantId, data.then) : undefined;
+    if (next) return accountCard(m, next, result.profile, {}, { text: m.t.profile.saved, style: 'good' });
+    return profileCard(m, result.profile, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
+  }),
+
+  'customers.list': verb(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners, day }, data) => {
+    const filter = (data.filter ?? '').trim();
+    return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page, day);
+  }),
+
+  'customer.open': verb(z.object({ tenantId: customerId }), async ({ actor, m, partners, day }, data) => {
+    const customer = partners.customer(actor.tenantId, data.tenantId);
+    // Another partner's customer is answered exactly like one that does not exist.
+    return customer ? customerCard(m, customer, day) : notFound(m);
+  }),
+};

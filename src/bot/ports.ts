@@ -1,0 +1,114 @@
+/**
+ * The services as the bot layer uses them. Declared here, by the user of the services, so the bot
+ * imports no service: the composition root hands in the real ones, and the compiler checks there
+ * that each fits. Everything they answer is a domain outcome.
+ */
+import type { AccountInput, NewUserField } from '../domain/account.js';
+import type { Actor } from '../domain/actor.js';
+import type { ConversationRef } from '../domain/conversation.js';
+import type { Customer } from '../domain/customer.js';
+import type { Offer } from '../domain/delegation.js';
+import type { PartnerProfile, ProfileError, ProfileInput } from '../domain/profile.js';
+import type {
+  AccountCheck,
+  AddUserResult,
+  AnswerRefusal,
+  CancelOutcome,
+  CheckResult,
+  ConfirmResult,
+  CreateResult,
+  CustomerLink,
+  DeliveryOutcome,
+  OfferRefusal,
+  Refusal,
+  Renewed,
+  RenewRefusal,
+  Snoozed,
+  Switched,
+  SwitchRefused,
+  Upcoming,
+} from '../domain/outcomes.js';
+import type { Setup, SetupStep } from '../domain/setup.js';
+import type { Subscription } from '../domain/customer.js';
+
+type Changed = Promise<{ ok: true; setup: Setup } | Refusal>;
+
+export interface Setups {
+  find(tenantId: string, setupId: string): Setup | undefined;
+  openSetups(tenantId: string): Setup[];
+  open(actor: Actor, setupId: string): Setup | Refusal;
+  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: SetupStep): Refusal | undefined;
+  checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal>;
+  removeKey(actor: Actor, setupId: string, rev: number, keyId: string): Changed;
+  backToEntry(actor: Actor, setupId: string, rev: number): Changed;
+  confirm(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal>;
+  discard(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal>;
+  cancelLatest(actor: Actor): Promise<CancelOutcome>;
+}
+
+export interface Accounts {
+  check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal>;
+  create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal>;
+}
+
+/** A staff member as the bot can reach them. */
+export interface Member {
+  name: string;
+  locale?: string;
+  conversation: ConversationRef;
+  reachable: boolean;
+}
+
+export interface Partners {
+  profile(tenantId: string): PartnerProfile | undefined;
+  organisationName(tenantId: string): string;
+  memberName(tenantId: string, userId: string): string;
+  saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }>;
+  customers(tenantId: string, filter?: string): Customer[];
+  hasCustomers(tenantId: string): boolean;
+  customer(tenantId: string, customerTenantId: string): Customer | undefined;
+  member(tenantId: string, userId: string): Member | undefined;
+  rememberMember(actor: Actor, contact: { locale: string | undefined; conversation: ConversationRef }): Promise<void>;
+}
+
+export type AdminCheck = (link: CustomerLink) => Promise<boolean>;
+
+export interface Delegation {
+  link(customerTenantId: string): CustomerLink | undefined;
+  isAdmin(actor: Actor, link: CustomerLink, signInName: () => Promise<string | undefined>): Promise<boolean>;
+  rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void>;
+  isDelegated(customer: Customer): boolean;
+  offerRefusal(partnerTenantId: string, customerTenantId: string): OfferRefusal | undefined;
+  send(actor: Actor, customerTenantId: string, offerId: string, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | OfferRefusal>;
+  withdraw(actor: Actor, customerTenantId: string, offerId: string): Promise<{ offer: Offer } | { refused: 'offerNotFound' } | { refused: 'notPending'; offer: Offer }>;
+  unseenOffers(link: CustomerLink): Offer[];
+  markShown(link: CustomerLink, offerId: string, conversation: ConversationRef, activityId: string | undefined): Promise<void>;
+  answer(actor: Actor, offerId: string, accepted: boolean, isAdmin: AdminCheck): Promise<{ link: CustomerLink; offer: Offer } | AnswerRefusal>;
+  endDelegation(actor: Actor, isAdmin: AdminCheck): Promise<{ link: CustomerLink; offer: Offer } | { refused: 'notCustomer' } | { refused: 'notAdmin' | 'notActive'; link: CustomerLink }>;
+  addUser(actor: Actor, customerTenantId: string, requestId: string, input: Partial<Record<NewUserField, string>>): Promise<AddUserResult>;
+}
+
+export interface Reminders {
+  upcoming(tenantId: string): Upcoming[];
+  setChannel(actor: Actor, conversation: ConversationRef): Promise<void>;
+  snooze(actor: Actor, key: string): Snoozed | undefined;
+}
+
+export interface Renewals {
+  find(tenantId: string, customerTenantId: string, subscriptionId: string): Switched | undefined;
+  today(tenantId: string): string;
+  renewWithKey(actor: Actor, customerTenantId: string, subscriptionId: string, requestId: string, typed: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)>;
+  switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
+  schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
+  unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined>;
+  switchDay(tenantId: string, subscription: Subscription): string;
+}
+
+export interface Services {
+  setups: Setups;
+  accounts: Accounts;
+  partners: Partners;
+  delegation: Delegation;
+  reminders: Reminders;
+  renewals: Renewals;
+}
