@@ -265,10 +265,10 @@ describe('renewal reminders over HTTP', function () {
   it('refuses a forged switch to direct billing, now or scheduled, on a subscription whose data was deleted, which no card offers', async () => {
     bot.clock.current = nineInBerlin('2027-01-10');
     const [card] = await anna.say('customer contoso');
-    const subscription = button(card!, 'Direct billing').data;
+    const subscription = button(card!, 'Switch to direct billing').data;
     bot.clock.current = nineInBerlin('2027-07-01');
     const [deleted] = await anna.say('customer contoso');
-    expect(buttons(deleted!).map((b) => b.title), 'the customer card offers no switch').not.to.include('Direct billing');
+    expect(buttons(deleted!).map((b) => b.title), 'the customer card offers no switch').not.to.include('Switch to direct billing');
     const billing = (await anna.invoke('billing.compose', subscription)).card;
     expect(buttons(billing).map((b) => b.title), 'the billing card offers neither').to.deep.equal([]);
     for (const verb of ['billing.schedule', 'billing.switch']) {
