@@ -55,6 +55,8 @@ export interface CardData {
   customer: Card<T> & {
     heading?: string;
     intro?: string;
+    /** The admin's temporary password, in the one card that shows it. */
+    password?: { title: string; value: string; note: string };
     name: string;
     tenantId: string;
     facts: Fact[];
@@ -157,7 +159,9 @@ function expand(name: CardName, data: object): AdaptiveCard {
   return card;
 }
 
-export function renderCard<N extends CardName>(name: N, data: CardData[N]): AdaptiveCard {
+/** `secret`: the data holds something shown once (a temporary password), which no memo may keep. */
+export function renderCard<N extends CardName>(name: N, data: CardData[N], secret = false): AdaptiveCard {
+  if (secret) return expand(name, data);
   const json = JSON.stringify(data);
   if (json.length > MAX_KEPT_DATA) return expand(name, data);
   const key = `${name} ${json}`;

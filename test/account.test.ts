@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -7,7 +7,9 @@ import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { domainCandidates, validateAccount, type AccountInput } from '../src/domain/account.js';
 import { countryChoices, isOffered, lookUpCountry, OFFERED_COUNTRIES } from '../src/domain/countries.js';
+import { meetsComplexity, temporaryPassword, TEMPORARY_PASSWORD_LENGTH } from '../src/domain/password.js';
 import { addMonths, planSubscriptions } from '../src/domain/subscriptions.js';
+import { filesUnder } from './support/secretScan.js';
 
 const good: AccountInput = {
   country: 'DE',
@@ -186,6 +188,26 @@ describe('embedded commerce: creating tenants', () => {
     expect(foreign).to.be.instanceOf(CommerceError).with.property('code', 'domainTaken');
   });
 
+  it('hands out a new temporary password with every answer and with every reset, to the creating or a delegated partner only, and keeps none', async () => {
+    const keys = await commerce.issueKeys({ product: 'P', seats: 1, months: 12, count: 1 });
+    const created = await commerce.createTenant(request([hash(keys[0]!)]));
+    const retry = await commerce.createTenant(request([hash(keys[0]!)]));
+    const reset = await commerce.resetAdminPassword(created.tenantId, 'partner');
+    expect(reset.userPrincipalName).to.equal('eva@contoso.onmicrosoft.com');
+    const refused = await commerce.resetAdminPassword(created.tenantId, 'another-partner').catch((e) => e);
+    expect(refused).to.be.instanceOf(CommerceError).with.property('code', 'notDelegated');
+    expect(await commerce.resetAdminPassword('no-such-tenant', 'partner').catch((e) => e)).to.be.instanceOf(CommerceError).with.property('code', 'unknownTenant');
+    await commerce.setDelegatedAdmin(created.tenantId, 'another-partner', true);
+    const delegated = await commerce.resetAdminPassword(created.tenantId, 'another-partner');
+    const passwords = [created.admin.temporaryPassword, retry.admin.temporaryPassword, reset.temporaryPassword, delegated.temporaryPassword];
+    expect(new Set(passwords).size).to.equal(4);
+    for (const password of passwords) expect(meetsComplexity(password)).to.equal(true);
+    for (const file of await filesUnder(dir)) {
+      const text = await readFile(file, 'utf8');
+      for (const password of passwords) expect(text.includes(password), file).to.equal(false);
+    }
+  });
+
   it('refuses a redeemed or blocked key and creates nothing', async () => {
     const keys = await commerce.issueKeys({ product: 'P', seats: 1, months: 12, count: 2 });
     await commerce.blockKey(keys[1]!);
@@ -213,5 +235,23 @@ describe('embedded commerce: creating tenants', () => {
     const reopened = await EmbeddedCommerce.open(dir, hash, now);
     expect(await reopened.isDomainAvailable('contoso')).to.equal(true);
     expect((await reopened.checkKey(keys[0]!)).status).to.equal('valid');
+  });
+});
+
+describe('temporary passwords', () => {
+  it('meet Microsoft 365 complexity rules even from the least random source', () => {
+    // A source that always answers 0 still yields one character of every class.
+    const password = temporaryPassword(() => 0);
+    expect(password).to.have.length(TEMPORARY_PASSWORD_LENGTH);
+    expect(meetsComplexity(password)).to.equal(true);
+    expect([/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].every((kind) => kind.test(password))).to.equal(true);
+  });
+
+  it('tells passwords Microsoft 365 would refuse', () => {
+    expect(meetsComplexity('Abc12!')).to.equal(false);
+    expect(meetsComplexity('abcdefgh1')).to.equal(false);
+    expect(meetsComplexity('Abcdefgh1')).to.equal(true);
+    expect(meetsComplexity('Abcd efgh1')).to.equal(false);
+    expect(meetsComplexity(`Aa1${'x'.repeat(254)}`)).to.equal(false);
   });
 });

@@ -125,6 +125,8 @@ const ROWS: Row[] = [
   { verb: 'billing.schedule', on: 'billing', legit: 'partner', changes: true },
   { verb: 'billing.unschedule', on: 'billingScheduled', legit: 'partner', changes: true },
   { verb: 'reminder.snooze', on: 'reminder', legit: 'partner' },
+  // Contoso's offer is still open, so only the colleague who created it may reset its admin's password.
+  { verb: 'password.reset', on: 'contoso', legit: 'owner', changes: true },
   { text: 'cancel', legit: 'owner', changes: true },
   { text: 'send reminders here', legit: 'partner', changes: true, ownOrganisation: true, inChannel: true },
   { text: 'remove partner access', legit: 'delegatedAdmin' },
@@ -169,6 +171,7 @@ const REFUSALS = [
   'is not your delegated administrator, so there is nothing to end.',
   // A customer's admin who types a partner command gets the customer side's greeting, nothing else.
   'There is no open offer',
+  "Only the person who created this account (Anna Berg) can reset the admin's password",
 ];
 const FAILURES = ['Sorry, something went wrong', 'could not understand', 'not known to this version'];
 const isRefusal = (text: string) => REFUSALS.some((refusal) => text.includes(refusal));

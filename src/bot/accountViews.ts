@@ -90,32 +90,57 @@ function subscriptionLine(m: Messages, s: Subscription): string {
   return fill(m.t.customer.subscriptionLine, { product: s.product, assigned: s.assignedSeats, seats: m.count(m.t.common.seatCount, s.seats), end: m.date(s.endDate) });
 }
 
-/** A customer's card; right after creation it also says who became admin. */
-export function customerCard(m: Messages, customer: Customer, day: Today, options: { created?: boolean; notice?: Notice; actions?: boolean } = {}): AdaptiveCard {
+/** Where the admin's temporary password went: it was shown once, at creation or at the last reset. */
+function passwordShown(m: Messages, customer: Customer): string {
+  const reset = customer.admin.passwordReset;
+  return reset ? fill(m.t.customer.passwordShownOnceReset, { name: reset.by.name, date: m.date(reset.at) }) : m.t.customer.passwordShownOnce;
+}
+
+/**
+ * A customer's card; right after creation it also says who became admin. `temporaryPassword` is
+ * shown only in the one card that answers the creation or a reset: it is not kept with the card's
+ * data or buttons, so a later look at the customer or a press of any button on this card shows
+ * where it went instead.
+ */
+export function customerCard(
+  m: Messages,
+  customer: Customer,
+  day: Today,
+  options: { created?: boolean; notice?: Notice; actions?: boolean; temporaryPassword?: string } = {},
+): AdaptiveCard {
   const c = m.t.customer;
   const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
+  const { temporaryPassword } = options;
   const facts = ([
     [c.domain, customer.domain],
     [c.tenantId, customer.tenantId],
     [c.signIn, customer.admin.userPrincipalName],
+    ...(temporaryPassword ? [] : [[c.password, passwordShown(m, customer)] as [string, string]]),
     [c.country, countryName(customer.country, m.language)],
     [c.createdBy, `${customer.createdBy.name}, ${m.date(customer.createdAt)}`],
     [c.delegation, delegationStatus(m, customer)],
     ...(por ? [['Partner of Record', por] as [string, string]] : []),
   ] satisfies Array<[string, string]>).map(([title, value]) => ({ title, value }));
   const license = customer.subscriptions.find((s) => s.assignedSeats > 0)?.product ?? '';
-  return renderCard('customer', {
-    t: m.t,
-    notice: options.notice,
-    heading: options.created ? c.createdTitle : undefined,
-    intro: options.created ? fill(c.createdIntro, { admin: customer.admin.name, name: customer.name, license }) : undefined,
-    name: customer.name,
-    tenantId: customer.tenantId,
-    facts,
-    subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day.today, day.lifecycle) })),
-    actions: options.actions ?? true,
-    ...delegationActions(customer),
-  });
+  return renderCard(
+    'customer',
+    {
+      t: m.t,
+      notice: options.notice,
+      heading: options.created ? c.createdTitle : undefined,
+      intro: options.created ? fill(c.createdIntro, { admin: customer.admin.name, name: customer.name, license }) : undefined,
+      password: temporaryPassword
+        ? { title: fill(c.passwordTitle, { upn: customer.admin.userPrincipalName }), value: temporaryPassword, note: fill(c.passwordNote, { admin: customer.admin.name }) }
+        : undefined,
+      name: customer.name,
+      tenantId: customer.tenantId,
+      facts,
+      subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day.today, day.lifecycle) })),
+      actions: options.actions ?? true,
+      ...delegationActions(customer),
+    },
+    temporaryPassword !== undefined,
+  );
 }
 
 export function customersCard(m: Messages, customers: readonly Customer[], filter: string, page: number, day: Today, notice?: Notice): AdaptiveCard {

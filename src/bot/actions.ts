@@ -22,8 +22,8 @@ export type Verb = keyof typeof verbs;
 /** Every verb a card may send; the authorisation and fuzz tests take their lists from here. */
 export const VERBS = Object.keys(verbs) as Verb[];
 
-/** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
-const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
+/** Verbs that show or take product keys, customer details or passwords: a card refreshed in a channel shows to everyone. */
+const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew|password)\./;
 
 /** What someone in a customer's tenant may do: answer offers and end delegation. */
 const CUSTOMER_VERBS: ReadonlySet<string> = new Set(Object.keys(customerVerbs));

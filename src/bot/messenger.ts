@@ -16,7 +16,9 @@ function wording(m: Messages, notice: ProactiveNotice): string {
     case 'creationResumed': {
       const { result } = notice;
       const name = result.setup.account?.organisationName ?? '';
-      return result.ok ? fill(m.t.account.resumedOk, { name, domain: result.customer.domain }) : fill(m.t.account.resumedFailed, { name });
+      if (!result.ok) return fill(m.t.account.resumedFailed, { name });
+      // The owner's personal chat is the one place the password goes; it is in this message only.
+      return fill(m.t.account.resumedOk, { name, domain: result.customer.domain, upn: result.customer.admin.userPrincipalName, password: result.temporaryPassword });
     }
     case 'switchRan':
       return fill(m.t.billing.ranScheduled, { product: notice.subscription.product, customer: notice.customer.name });

@@ -20,6 +20,7 @@ import type {
   CustomerLink,
   DeliveryOutcome,
   OfferRefusal,
+  PasswordReset,
   Refusal,
   Renewed,
   RenewRefusal,
@@ -49,6 +50,7 @@ export interface Setups {
 export interface Accounts {
   check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal>;
   create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal>;
+  resetAdminPassword(actor: Actor, customerTenantId: string): Promise<PasswordReset>;
 }
 
 /** A staff member as the bot can reach them. */

@@ -43,8 +43,14 @@ export interface CreatedSubscription {
 export interface CreatedTenant {
   tenantId: string;
   domain: string;
-  admin: { objectId: string; userPrincipalName: string; roles: string[]; license: string };
+  admin: { objectId: string; userPrincipalName: string; roles: string[]; license: string; temporaryPassword: string };
   subscriptions: CreatedSubscription[];
+}
+
+/** A new temporary password for the customer's admin, who must change it at first sign-in. */
+export interface AdminPassword {
+  userPrincipalName: string;
+  temporaryPassword: string;
 }
 
 export interface AddUserRequest {
@@ -104,9 +110,16 @@ export interface Commerce {
   isDomainAvailable(prefix: string): Promise<boolean>;
   /**
    * Creates the tenant, makes the person its admin with a license, turns the keys into subscriptions
-   * and redeems them, all or nothing. Idempotent per `idempotencyKey`.
+   * and redeems them, all or nothing. Idempotent per `idempotencyKey`, except that every answer
+   * carries a new temporary password for the admin (the one of an answer that was lost is no use to
+   * anyone); the admin must change it at first sign-in.
    */
   createTenant(request: CreateTenantRequest): Promise<CreatedTenant>;
+  /**
+   * Gives the customer's admin a new temporary password, to be changed at first sign-in. For the
+   * partner that created the tenant or one with delegated administration (else `notDelegated`).
+   */
+  resetAdminPassword(customerTenantId: string, partnerTenantId: string): Promise<AdminPassword>;
   /**
    * Makes the partner a delegated admin of the customer's tenant (admin rights without a license of
    * the customer's), or ends it.

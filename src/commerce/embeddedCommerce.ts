@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ONMICROSOFT, userPrincipalName } from '../domain/account.js';
+import { temporaryPassword } from '../domain/password.js';
 import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
 import { daysBetween, DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
-import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
+import { CommerceError, type AddUserRequest, type AdminPassword, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -98,12 +99,17 @@ function toUpdate(s: TenantRecord['subscriptions'][number]): SubscriptionUpdate 
   return { id: s.id, product: s.product, seats: s.seats, assignedSeats: s.assignedSeats, startDate: s.startDate, endDate: s.endDate, billing: s.billing };
 }
 
+/** A new temporary password; like Microsoft's, it exists only in the answer that hands it out and is kept nowhere. */
+function newPassword(): string {
+  return temporaryPassword(randomInt);
+}
+
 function toCreated(record: TenantRecord): CreatedTenant {
   const admin = record.users[0]!;
   return {
     tenantId: record.tenantId,
     domain: record.domain,
-    admin: { objectId: admin.objectId, userPrincipalName: admin.userPrincipalName, roles: admin.roles, license: admin.licenses[0] ?? '' },
+    admin: { objectId: admin.objectId, userPrincipalName: admin.userPrincipalName, roles: admin.roles, license: admin.licenses[0] ?? '', temporaryPassword: newPassword() },
     subscriptions: record.subscriptions.map(({ renewals: _renewals, billing: _billing, ...s }) => s),
   };
 }
@@ -212,6 +218,13 @@ export class EmbeddedCommerce implements Commerce {
     });
   }
 
+  async resetAdminPassword(customerTenantId: string, partnerTenantId: string): Promise<AdminPassword> {
+    const tenant = await this.activeTenant(customerTenantId);
+    const allowed = tenant.partnerTenantId === partnerTenantId || tenant.delegatedAdmins.some((admin) => admin.partnerTenantId === partnerTenantId);
+    if (!allowed) throw new CommerceError('notDelegated', 'neither the creating partner nor a delegated admin');
+    return { userPrincipalName: tenant.users[0]!.userPrincipalName, temporaryPassword: newPassword() };
+  }
+
   async addUser(request: AddUserRequest): Promise<{ objectId: string; userPrincipalName: string }> {
     return this.changeTenant(request.customerTenantId, (tenant) => {
       const done = tenant.addedUsers[request.idempotencyKey];
@@ -286,17 +299,23 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   private async changeTenantNow<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
+    const tenant = await this.activeTenant(tenantId);
+    // The change works on a copy, which is written only if it succeeds (it may await other files).
+    const draft = structuredClone(tenant);
+    const result = await change(draft);
+    await this.tenants.get(shardHash(tenant.domain)).update((doc) => void (doc.tenants[tenant.domain] = draft));
+    return result;
+  }
+
+  /** An active tenant as last written; an unknown one is a refusal, not a failure. */
+  private async activeTenant(tenantId: string): Promise<TenantRecord> {
     const domain = this.domains.get(tenantId);
     if (!domain) throw new CommerceError('unknownTenant', 'no such tenant');
     const shard = this.tenants.get(shardHash(domain));
     await shard.refresh();
     const tenant = shard.data.tenants[domain];
     if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
-    // The change works on a copy, which is written only if it succeeds (it may await other files).
-    const draft = structuredClone(tenant);
-    const result = await change(draft);
-    await shard.update((doc) => void (doc.tenants[domain] = draft));
-    return result;
+    return tenant;
   }
 
   /** The caller's calendar day, which can differ from the UTC day by one either way (time zones run from -12 to +14 hours). */

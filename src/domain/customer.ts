@@ -1,6 +1,6 @@
 /** A customer a partner set up: its tenant, admin and subscriptions, as the partner sees them. */
 import { z } from 'zod';
-import { AdminContactSchema, OfferSchema } from './delegation.js';
+import { AdminContactSchema, delegationState, OfferSchema } from './delegation.js';
 
 export const SubscriptionSchema = z.object({
   id: z.string().min(1),
@@ -27,7 +27,15 @@ export const CustomerSchema = z.object({
   domain: z.string(),
   country: z.string().length(2),
   language: z.string(),
-  admin: z.object({ name: z.string(), email: z.string(), phone: z.string(), userPrincipalName: z.string(), objectId: z.string() }),
+  admin: z.object({
+    name: z.string(),
+    email: z.string(),
+    phone: z.string(),
+    userPrincipalName: z.string(),
+    objectId: z.string(),
+    /** The last time someone had a new temporary password made; the password itself is kept nowhere. */
+    passwordReset: z.object({ at: z.iso.datetime(), by: z.object({ id: z.string(), name: z.string() }) }).optional(),
+  }),
   createdAt: z.iso.datetime(),
   createdBy: z.object({ id: z.string(), name: z.string() }),
   setupId: z.uuid(),
@@ -45,6 +53,14 @@ export function filterCustomers(customers: readonly Customer[], filter: string):
   const needle = filter.trim().toLocaleLowerCase();
   if (!needle) return [...customers];
   return customers.filter((c) => c.name.toLocaleLowerCase().includes(needle) || c.domain.toLocaleLowerCase().includes(needle));
+}
+
+/**
+ * Who may have a new temporary password made for the customer's admin: the staff member who created
+ * the account, and, while the customer has granted delegated administration, the partner's staff.
+ */
+export function mayResetAdminPassword(customer: Customer, userId: string): boolean {
+  return customer.createdBy.id === userId || delegationState(customer.offers).state === 'active';
 }
 
 /** Whether a partner (by its partner ID, if known) is the subscription's partner of record and still bills it. */

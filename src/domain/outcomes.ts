@@ -52,7 +52,14 @@ export type AccountCheck = { ok: true; setup: Setup } | { ok: false; errors: Acc
 /** Why a creation was refused; anything else the backend says counts as a failure. */
 export type CreateRefusal = 'domainTaken' | 'keyUnavailable' | 'invalidRequest' | 'failed';
 
-export type CreateResult = { ok: true; setup: Setup; customer: Customer } | { ok: false; reason: CreateRefusal; setup: Setup };
+/** A created account; `temporaryPassword` is the admin's, to be shown once to the creator and kept nowhere. */
+export type CreateResult = { ok: true; setup: Setup; customer: Customer; temporaryPassword: string } | { ok: false; reason: CreateRefusal; setup: Setup };
+
+/** A new temporary password for a customer's admin, shown once to the person who asked and kept nowhere. */
+export type PasswordReset =
+  | { ok: true; customer: Customer; temporaryPassword: string }
+  | { ok: false; reason: 'customerNotFound' }
+  | { ok: false; reason: 'notAllowed' | 'failed'; customer: Customer };
 
 export type RenewRefusal =
   | { code: 'notFound' }

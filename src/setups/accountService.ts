@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { CommerceError, type Commerce, type CreatedTenant } from '../commerce/commerce.js';
 import { domainCandidates, validateAccount, type AccountInput } from '../domain/account.js';
-import type { Customer } from '../domain/customer.js';
+import { mayResetAdminPassword, type Customer } from '../domain/customer.js';
 import * as rules from '../domain/setup.js';
 import type { Setup } from '../domain/setup.js';
 import { timeZoneOf } from '../domain/profile.js';
@@ -15,7 +15,7 @@ import { localDay } from '../domain/lifecycle.js';
 import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
-import type { AccountCheck, CreateRefusal, CreateResult, Refusal } from '../domain/outcomes.js';
+import type { AccountCheck, CreateRefusal, CreateResult, PasswordReset, Refusal } from '../domain/outcomes.js';
 import type { SetupService } from './setupService.js';
 
 const CREATE_REFUSALS: readonly string[] = ['domainTaken', 'keyUnavailable', 'invalidRequest'];
@@ -117,7 +117,35 @@ export class AccountService {
     // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
     await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
     this.log.info({ tenantId, setupId: setup.id, customerTenantId: customer.tenantId, subscriptions: customer.subscriptions.length }, 'customer tenant created');
-    return { ok: true, setup: completed, customer };
+    return { ok: true, setup: completed, customer, temporaryPassword: created.admin.temporaryPassword };
+  }
+
+  /**
+   * Has the backend make a new temporary password for the customer's admin. Only when and by whom
+   * it was made is saved; the password goes back to the caller alone.
+   */
+  async resetAdminPassword(actor: Actor, customerTenantId: string): Promise<PasswordReset> {
+    const partner = this.store.partner(actor.tenantId);
+    const customer = partner.data.customers.find((c) => c.tenantId === customerTenantId);
+    if (!customer) return { ok: false, reason: 'customerNotFound' };
+    if (!mayResetAdminPassword(customer, actor.userId)) return { ok: false, reason: 'notAllowed', customer };
+    let temporaryPassword: string;
+    try {
+      ({ temporaryPassword } = await this.commerce.resetAdminPassword(customerTenantId, actor.tenantId));
+    } catch (error) {
+      // The backend no longer sees the partner as delegated admin (ended in the customer's tenant).
+      if (error instanceof CommerceError && error.code === 'notDelegated') return { ok: false, reason: 'notAllowed', customer };
+      this.log.error({ err: error, tenantId: actor.tenantId, customerTenantId }, 'admin password reset failed');
+      return { ok: false, reason: 'failed', customer };
+    }
+    const passwordReset = { at: this.now().toISOString(), by: { id: actor.userId, name: actor.name } };
+    const saved = await partner.update((doc) => {
+      const stored = doc.customers.find((c) => c.tenantId === customerTenantId)!;
+      stored.admin.passwordReset = passwordReset;
+      return stored;
+    });
+    this.log.info({ tenantId: actor.tenantId, customerTenantId }, 'admin password reset');
+    return { ok: true, customer: saved, temporaryPassword };
   }
 
   private customerFrom(setup: Setup, created: CreatedTenant): Customer {

@@ -4,6 +4,7 @@ import type { AdaptiveCard } from '../../cards.js';
 import { ACCOUNT_FIELDS, type AccountInput } from '../../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
 import { accountCard, customerCard, customersCard, profileCard } from '../accountViews.js';
+import { fill } from '../../i18n/index.js';
 import { currentCard } from '../views.js';
 import { onSetup } from './redeem.js';
 import { customerId, isRefusal, notFound, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
@@ -54,8 +55,18 @@ export const accountVerbs = {
       if (customer) return customerCard(m, customer, turn.day, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
       return refused(turn, result);
     }
-    if (result.ok) return customerCard(m, result.customer, turn.day, { created: true });
+    if (result.ok) return customerCard(m, result.customer, turn.day, { created: true, temporaryPassword: result.temporaryPassword });
     return currentCard(m, result.setup, setupContext(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
+  }),
+
+  // A personal-chat verb (see actions.ts): the new password is shown only in the chat of the person who asked.
+  'password.reset': verb(z.object({ customerId }), async ({ actor, m, accounts, day }, data) => {
+    const result = await accounts.resetAdminPassword(actor, data.customerId);
+    if (!result.ok && result.reason === 'customerNotFound') return notFound(m);
+    if (result.ok) return customerCard(m, result.customer, day, { temporaryPassword: result.temporaryPassword, notice: { text: m.t.customer.resetDone, style: 'good' } });
+    const { customer } = result;
+    const text = result.reason === 'notAllowed' ? fill(m.t.customer.resetNotAllowed, { name: customer.createdBy.name, customer: customer.name }) : m.t.customer.resetFailed;
+    return customerCard(m, customer, day, { notice: { text, style: 'attention' } });
   }),
 
   'profile.show': verb(z.object({ then: z.string().max(60).optional() }), async (turn, data) => profileShown(turn, data.then)),
