@@ -127,6 +127,7 @@ describe('card templates', () => {
         ],
         ['account review', accountReviewCard(m, withAccount, profile, day.today, { actions: true })],
         ['customer, created', customerCard(m, customer, day, { created: true })],
+        ['customer, created, with the temporary password', customerCard(m, customer, day, { created: true, temporaryPassword: 'Xy7#kP2m$qR9wT4v' })],
         ...(['2026-03-02', '2027-03-20', '2027-05-01', '2027-08-01'] as const).map((today): [string, object] => [`customer on ${today}`, customerCard(m, customer, { ...day, today })]),
         ['customer, direct billing and a scheduled switch', customerCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }, { ...customer.subscriptions[0]!, id: 's2', scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: `A ${LINK}` } } }] }, day)],
         ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2, day)],
@@ -197,11 +198,18 @@ describe('card templates', () => {
     expect(cardText(welcomeCard(m, 'user-anna', [], { hasProfile: false, hasCustomers: false }))).to.include(m.t.welcome.profileMissing);
   });
 
-  it('formats a calendar day in each time zone asked for, however often', () => {
-    const m = messagesFor('en-GB');
-    const days = ['UTC', 'America/Los_Angeles', 'UTC', 'America/Los_Angeles'].map((zone) => m.date('2026-12-04', zone));
-    expect(days).to.deep.equal(['4 December 2026', '3 December 2026', '4 December 2026', '3 December 2026']);
+  it('shows a calendar day as it is to every reader, and a moment on the reader\'s own day around midnight', () => {
+    // A calendar day (an end date) is the same day wherever it is read, however often it is formatted.
+    const days = ['UTC', 'America/Los_Angeles', 'Pacific/Auckland', 'America/Los_Angeles'].map((zone) => messagesFor('en-GB', zone).date('2026-12-04'));
+    expect(days).to.deep.equal(Array(4).fill('4 December 2026'));
     expect(messagesFor('de-DE').date('2026-12-04')).to.equal('4. Dezember 2026');
+    // 23:30 UTC on 4 December is already 5 December in Berlin, still 4 December in New York.
+    const moment = '2026-12-04T23:30:00.000Z';
+    expect(messagesFor('de-DE', 'Europe/Berlin').date(moment)).to.equal('5. Dezember 2026');
+    expect(messagesFor('de-DE', 'Europe/Berlin').dateTime(moment)).to.equal('5. Dezember 2026 um 00:30 MEZ');
+    expect(messagesFor('en-US', 'America/New_York').date(moment)).to.equal('4 December 2026');
+    expect(messagesFor('en-US', 'America/New_York').dateTime(moment)).to.equal('4 December 2026 at 18:30 GMT-5');
+    expect(messagesFor('en-US').dateTime(moment)).to.equal('4 December 2026 at 23:30 UTC');
   });
 
   it('shows a German card in German', () => {

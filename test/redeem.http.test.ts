@@ -268,6 +268,43 @@ describe('redeeming product keys over HTTP', () => {
     expect(cardText(card)).to.include('Product Key 1 hat 3 Zeichen; ein Product Key hat 25.');
   });
 
+  describe('the welcome on install, whose conversationUpdate carries no locale', () => {
+    const GERMAN = 'Ich helfe Ihnen, Microsoft 365 für Ihre Kunden einzurichten';
+    const posts = (who: TeamsUser) => connector.sent.filter((s) => s.conversationId === who.conversationId && s.method === 'POST');
+    const updates = (who: TeamsUser) => connector.sent.filter((s) => s.conversationId === who.conversationId && s.method === 'PUT');
+
+    it('welcomes once in German when the installationUpdate comes first', async () => {
+      const jonas = user(PARTNER, 'user-jonas', 'Jonas', 'de-DE');
+      const cards = await jonas.install('installationUpdateFirst');
+      expect(cards).to.have.length(1);
+      expect(cardText(cards[0]!)).to.include(GERMAN);
+      expect(updates(jonas)).to.have.length(0);
+    });
+
+    it('puts a welcome sent before the installationUpdate into German, in place', async () => {
+      const jonas = user(PARTNER, 'user-jonas', 'Jonas', 'de-DE');
+      await jonas.install('conversationUpdateFirst');
+      const [sent] = posts(jonas);
+      expect(posts(jonas), 'one welcome').to.have.length(1);
+      const [update] = updates(jonas);
+      expect(update?.activity.id, 'the welcome replaced').to.equal(sent!.id);
+      expect(cardText(update!.activity.attachments[0].content)).to.include(GERMAN);
+    });
+
+    it("remembers the language of the user's first message for a later install", async () => {
+      const jonas = user(PARTNER, 'user-jonas', 'Jonas', 'de-DE');
+      await jonas.say('hallo');
+      const from = connector.sent.length;
+      // Only the conversationUpdate arrives (Teams does not always send the installationUpdate), a day later.
+      bot.clock.advanceDays(1);
+      const { locale: _none, ...conversationUpdate } = { ...(jonas as any).base('conversationUpdate'), membersAdded: [{ id: '28:bot' }] };
+      await jonas.post(conversationUpdate);
+      const [welcome] = jonas.repliesSince(from);
+      expect(cardText(welcome!)).to.include(GERMAN);
+      expect((await partnerFile(bot.dataDir, PARTNER)).members['user-jonas'].locale).to.equal('de-DE');
+    });
+  });
+
   it('answers malformed, unknown and foreign requests with a plain message', async () => {
     const unknownVerb = await anna.invoke('tenant.delete', {});
     expect(cardText(unknownVerb.card)).to.include('not known to this version');

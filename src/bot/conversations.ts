@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ConversationRefSchema, type ConversationRef, type Delivery } from '../domain/conversation.js';
 import { messagesFor, type Messages } from '../i18n/index.js';
 import type { Actor } from '../domain/actor.js';
+import { timeZoneOf } from '../domain/profile.js';
 import type { Partners } from './ports.js';
 
 /** The personal-chat reference of an activity, or undefined for other chats or a malformed one. */
@@ -50,16 +51,16 @@ function isUnreachable(error: unknown): boolean {
 
 export class Conversations {
   constructor(
-    private readonly members: Pick<Partners, 'member' | 'rememberMember'>,
+    private readonly members: Pick<Partners, 'member' | 'rememberMember' | 'profile'>,
     private readonly adapter: CloudAdapter,
     private readonly appId: string,
     private readonly log: Logger,
   ) {}
 
-  /** Saves a staff member's personal-chat reference when it is new or changed. */
-  async remember(actor: Actor, activity: Activity, locale: string | undefined): Promise<void> {
+  /** Saves a staff member's personal-chat reference, language and time zone when new or changed. */
+  async remember(actor: Actor, activity: Activity, client: { locale: string | undefined; timeZone: string | undefined }): Promise<void> {
     const conversation = personalReference(activity);
-    if (conversation) await this.members.rememberMember(actor, { locale, conversation });
+    if (conversation) await this.members.rememberMember(actor, { ...client, conversation });
   }
 
   /** Sends to a staff member's personal chat; false when the bot cannot reach them. */
@@ -71,7 +72,7 @@ export class Conversations {
 
   /** Sends a staff member a text composed in their language; false when the bot cannot reach them. */
   tell(tenantId: string, userId: string, compose: (m: Messages) => string): Promise<boolean> {
-    return this.sendTo(tenantId, userId, MessageFactory.text(compose(messagesFor(this.localeOf(tenantId, userId)))));
+    return this.sendTo(tenantId, userId, MessageFactory.text(compose(this.messagesFor(tenantId, userId))));
   }
 
   /** Sends into a stored conversation and says whether Teams took it, or why not. */
@@ -113,7 +114,9 @@ export class Conversations {
     return failure;
   }
 
-  localeOf(tenantId: string, userId: string): string | undefined {
-    return this.members.member(tenantId, userId)?.locale;
+  /** A staff member's language, and their client's time zone as last reported (else the profile's), for a message sent later. */
+  messagesFor(tenantId: string, userId: string): Messages {
+    const member = this.members.member(tenantId, userId);
+    return messagesFor(member?.locale, member?.timeZone ?? timeZoneOf(this.members.profile(tenantId)));
   }
 }

@@ -2,6 +2,7 @@
 import { CardFactory, MessageFactory } from 'botbuilder';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Offer } from '../domain/delegation.js';
+import { timeZoneOf } from '../domain/profile.js';
 import type { CustomerLink } from '../domain/outcomes.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import type { Partners } from './ports.js';
@@ -10,13 +11,13 @@ import { offerCard } from './delegationViews.js';
 
 export class TeamsOfferChannel {
   constructor(
-    private readonly partners: Pick<Partners, 'organisationName'>,
+    private readonly partners: Pick<Partners, 'organisationName' | 'profile'>,
     private readonly conversations: Conversations,
   ) {}
 
-  /** The customer's admin reads the card in the language chosen for the account. */
+  /** The customer's admin reads the card in the language chosen for the account, its dates in the partner's time zone (the admin's client is not known outside a turn). */
   offerMessage(link: CustomerLink, offer: Offer) {
-    const card = offerCard(messagesFor(link.customer.language), this.partners.organisationName(link.partnerTenantId), link.customer, offer);
+    const card = offerCard(messagesFor(link.customer.language, timeZoneOf(this.partners.profile(link.partnerTenantId))), this.partners.organisationName(link.partnerTenantId), link.customer, offer);
     return MessageFactory.attachment(CardFactory.adaptiveCard(card));
   }
 
@@ -30,7 +31,7 @@ export class TeamsOfferChannel {
 
   async notifyPartner(link: CustomerLink, offer: Offer): Promise<boolean> {
     if (!offer.partnerConversation) return true;
-    const m = messagesFor(this.conversations.localeOf(link.partnerTenantId, offer.sentBy.id));
+    const m = this.conversations.messagesFor(link.partnerTenantId, offer.sentBy.id);
     const d = m.t.delegation;
     const values = { customer: link.customer.name, name: offer.answeredBy?.name ?? offer.endedBy?.name ?? '', date: m.date(offer.answeredAt ?? offer.endedAt ?? offer.expiresAt) };
     const text =

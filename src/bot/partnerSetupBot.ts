@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
 import type { LifecycleDays } from '../domain/lifecycle.js';
+import { isTimeZone, timeZoneOf } from '../domain/profile.js';
 import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import { runAction } from './actions.js';
@@ -42,6 +43,18 @@ function localeOf(context: TurnContext): string | undefined {
   return typeof locale === 'string' && locale.length <= 20 ? locale : undefined;
 }
 
+const ClientInfo = z.object({ type: z.literal('clientInfo'), timezone: z.string().max(64).refine(isTimeZone) });
+
+/** The time zone the person's Teams client reports (its `clientInfo` entity), if it is a real one. */
+function clientTimeZone(context: TurnContext): string | undefined {
+  const entities = Array.isArray(context.activity.entities) ? context.activity.entities : [];
+  for (const entity of entities.slice(0, 20)) {
+    const info = ClientInfo.safeParse(entity);
+    if (info.success) return new Intl.DateTimeFormat('en', { timeZone: info.data.timezone }).resolvedOptions().timeZone;
+  }
+  return undefined;
+}
+
 export class PartnerSetupBot extends ActivityHandler {
   constructor(private readonly deps: BotDeps) {
     super();
@@ -57,10 +70,17 @@ export class PartnerSetupBot extends ActivityHandler {
       const botAdded = context.activity.membersAdded?.some((member) => member.id === context.activity.recipient?.id);
       if (botAdded) {
         const card = await this.answer(context, async (turn) => {
-          return turn.customer ? this.answerCustomer(context, turn, turn.customer) : welcomeFor(turn);
+          if (turn.customer) return this.answerCustomer(context, turn, turn.customer);
+          return turn.personal ? this.welcomeOnInstall(context, turn) : welcomeFor(turn);
         });
         if (card) await this.sendCard(context, card);
       }
+      await next();
+    });
+    // Teams' conversationUpdate of an install carries no locale; its installationUpdate does.
+    this.onInstallationUpdateAdd(async (context, next) => {
+      const card = await this.answer(context, async (turn) => (!turn.customer && turn.personal ? this.welcomeOnInstall(context, turn) : undefined));
+      if (card) await this.sendCard(context, card);
       await next();
     });
   }
@@ -93,6 +113,24 @@ export class PartnerSetupBot extends ActivityHandler {
       return runAction(turn, verb, data);
     });
     return { status: 200, body: { statusCode: 200, type: CARD_CONTENT_TYPE, value: card } };
+  }
+
+  /**
+   * Welcomes a staff member in their personal chat once per install, in their language: Teams sends
+   * an install's conversationUpdate (without a locale) and its installationUpdate (with one) in
+   * either order, so the later of the two puts right the language of the welcome the first one sent.
+   */
+  private async welcomeOnInstall(context: TurnContext, turn: Turn): Promise<undefined> {
+    const { actor, m, partners } = turn;
+    const conversationId = String(context.activity.conversation?.id ?? '');
+    const sent = partners.recentWelcome(actor, conversationId);
+    if (sent?.language === m.language) return undefined;
+    const message = MessageFactory.attachment(CardFactory.adaptiveCard(welcomeFor(turn)));
+    let activityId = sent?.activityId;
+    if (activityId) await context.updateActivity({ ...message, id: activityId });
+    else activityId = (await context.sendActivity(message))?.id;
+    await partners.rememberWelcome(actor, { conversationId, activityId, language: m.language });
+    return undefined;
   }
 
   private answerCustomer(context: TurnContext, turn: Turn, link: NonNullable<Turn['customer']>): Promise<AdaptiveCard | undefined> {
@@ -143,17 +181,22 @@ export class PartnerSetupBot extends ActivityHandler {
    * or a half-told success.
    */
   private async answer<T extends AdaptiveCard | undefined>(context: TurnContext, work: (turn: Turn) => Promise<T>): Promise<T | AdaptiveCard> {
-    const m = messagesFor(localeOf(context));
+    let m = messagesFor(localeOf(context));
     try {
       const actor = actorFrom(context.activity);
       if (!actor) {
         context.turnState.set(OUTCOME, 'no-tenant');
         return noticeCard(m, { text: m.t.notice.teamsOnly, style: 'attention' });
       }
-      // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
-      const customer = this.deps.delegation.link(actor.tenantId);
-      if (!customer) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
       const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, maxFieldLength } = this.deps;
+      // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
+      const customer = delegation.link(actor.tenantId);
+      const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };
+      if (!customer) await this.deps.conversations.remember(actor, context.activity, client);
+      // What the client says now, else what it said before, else the partner profile's zone.
+      const member = customer ? undefined : partners.member(actor.tenantId, actor.userId);
+      const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(partners.profile(customer?.partnerTenantId ?? actor.tenantId));
+      m = messagesFor(client.locale ?? member?.locale, timeZone);
       const type = context.activity.conversation?.conversationType;
       return await work({
         actor,

@@ -57,6 +57,7 @@ export interface Accounts {
 export interface Member {
   name: string;
   locale?: string;
+  timeZone?: string;
   conversation: ConversationRef;
   reachable: boolean;
 }
@@ -70,7 +71,9 @@ export interface Partners {
   hasCustomers(tenantId: string): boolean;
   customer(tenantId: string, customerTenantId: string): Customer | undefined;
   member(tenantId: string, userId: string): Member | undefined;
-  rememberMember(actor: Actor, contact: { locale: string | undefined; conversation: ConversationRef }): Promise<void>;
+  rememberMember(actor: Actor, contact: { locale: string | undefined; timeZone: string | undefined; conversation: ConversationRef }): Promise<void>;
+  recentWelcome(actor: Actor, conversationId: string): { activityId?: string; language: string } | undefined;
+  rememberWelcome(actor: Actor, welcome: { conversationId: string; activityId?: string; language: string }): Promise<void>;
 }
 
 export type AdminCheck = (link: CustomerLink) => Promise<boolean>;

@@ -1,14 +1,13 @@
 /** Renders renewal reminders for Teams, in the recipient's language. */
 import { CardFactory, MessageFactory, type Activity } from 'botbuilder';
 import type { LifecycleDays } from '../domain/lifecycle.js';
-import { messagesFor } from '../i18n/index.js';
 import type { ReminderContext } from '../domain/outcomes.js';
 import type { Conversations } from './conversations.js';
 import { reminderCard } from './renewalViews.js';
 
 export function reminderMessage(conversations: Conversations, lifecycle: LifecycleDays) {
   return (context: ReminderContext): Partial<Activity> => {
-    const m = messagesFor(conversations.localeOf(context.partnerTenantId, context.recipientId));
+    const m = conversations.messagesFor(context.partnerTenantId, context.recipientId);
     const card = reminderCard(m, { key: context.key, kind: context.kind, customer: context.customer, subscription: context.subscription, today: context.today, lifecycle, inChannel: context.inChannel });
     return MessageFactory.attachment(CardFactory.adaptiveCard(card));
   };

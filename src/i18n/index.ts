@@ -31,11 +31,18 @@ export function fill(text: string, values: Record<string, string | number> = {})
 export interface Messages {
   language: Language;
   locale: string;
+  /** The reader's time zone (IANA id): moments are shown in it. */
+  timeZone: string;
   t: Catalogue;
   /** A count with its noun, e.g. "2 keys". */
   count(forms: { one: string; other: string }, count: number): string;
-  date(iso: string | Date, timeZone?: string): string;
-  dateTime(iso: string | Date, timeZone?: string): string;
+  /**
+   * A calendar day (YYYY-MM-DD) as it is, or the reader's calendar day of a moment (an ISO date
+   * and time): "reserved until", "created on", an offer's expiry.
+   */
+  date(at: string | Date): string;
+  /** A moment in the reader's time zone, with the zone named. */
+  dateTime(at: string | Date): string;
 }
 
 /** Intl objects are costly to make and safe to share, so each is made once per language and zone. */
@@ -58,34 +65,54 @@ function format(tag: string, kind: 'date' | 'dateTime', timeZone: string): Intl.
 /** Calendar days formatted at most this many per language before the memo starts over. */
 const MAX_REMEMBERED_DAYS = 4096;
 
-function makeMessages(language: Language): Messages {
-  const tag = language === 'de' ? 'de-DE' : 'en-GB';
-  const plural = new Intl.PluralRules(tag);
-  // Lists show the same few end dates on many rows; a calendar day (YYYY-MM-DD) is formatted once.
+/** Texts of calendar days per language: the same for every reader, whatever their zone. */
+function dayTexts(tag: string): (day: string) => string {
+  // Lists show the same few end dates on many rows; a calendar day is formatted once.
   const days = new Map<string, string>();
-  const date = (at: string | Date, timeZone: string): string => {
-    if (typeof at !== 'string' || at.length !== 10) return format(tag, 'date', timeZone).format(new Date(at));
-    const id = `${timeZone}|${at}`;
-    let text = days.get(id);
+  return (day) => {
+    let text = days.get(day);
     if (text === undefined) {
       if (days.size >= MAX_REMEMBERED_DAYS) days.clear();
-      text = format(tag, 'date', timeZone).format(new Date(at));
-      days.set(id, text);
+      // A calendar day read as UTC midnight and shown in UTC stays the same day.
+      text = format(tag, 'date', 'UTC').format(new Date(day));
+      days.set(day, text);
     }
     return text;
   };
+}
+
+const TAGS: Record<Language, string> = { en: 'en-GB', de: 'de-DE' };
+const dayText: Record<Language, (day: string) => string> = { en: dayTexts(TAGS.en), de: dayTexts(TAGS.de) };
+const plurals: Record<Language, Intl.PluralRules> = { en: new Intl.PluralRules(TAGS.en), de: new Intl.PluralRules(TAGS.de) };
+
+function makeMessages(language: Language, timeZone: string): Messages {
+  const tag = TAGS[language];
+  const plural = plurals[language];
   return {
     language,
     locale: tag,
+    timeZone,
     t: catalogues[language],
     count: (forms, count) => fill(plural.select(count) === 'one' ? forms.one : forms.other, { count }),
-    date: (at, timeZone = 'UTC') => date(at, timeZone),
-    dateTime: (at, timeZone = 'UTC') => format(tag, 'dateTime', timeZone).format(new Date(at)),
+    date: (at) => (typeof at === 'string' && at.length === 10 ? dayText[language](at) : format(tag, 'date', timeZone).format(new Date(at))),
+    dateTime: (at) => format(tag, 'dateTime', timeZone).format(new Date(at)),
   };
 }
 
-const messages: Record<Language, Messages> = { en: makeMessages('en'), de: makeMessages('de') };
+/** Made once per language and zone; the zones in use are few (the profiles' and the clients'). */
+const messages = new Map<string, Messages>();
 
-export function messagesFor(locale: unknown): Messages {
-  return messages[languageOf(locale)];
+/**
+ * The catalogue for a locale, with dates for a reader in `timeZone` (an IANA id the caller has
+ * checked: a profile's, or one a Teams client reported); UTC when none is known.
+ */
+export function messagesFor(locale: unknown, timeZone = 'UTC'): Messages {
+  const language = languageOf(locale);
+  const id = `${language}|${timeZone}`;
+  let made = messages.get(id);
+  if (!made) {
+    made = makeMessages(language, timeZone);
+    messages.set(id, made);
+  }
+  return made;
 }

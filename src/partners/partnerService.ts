@@ -8,6 +8,9 @@ import type { Actor } from '../domain/actor.js';
 
 const collator = new Intl.Collator('en', { sensitivity: 'base' });
 
+/** Teams sends an install's conversationUpdate and installationUpdate within moments of each other; a later install welcomes anew. */
+const WELCOME_WINDOW_MS = 10 * 60_000;
+
 export class PartnerService {
   constructor(
     private readonly store: Store,
@@ -33,13 +36,34 @@ export class PartnerService {
     return this.store.head(tenantId).members[userId];
   }
 
-  /** Saves a staff member's personal chat when it is new or changed. */
-  async rememberMember(actor: Actor, { locale, conversation }: { locale: string | undefined; conversation: ConversationRef }): Promise<void> {
+  /**
+   * Saves a staff member's personal chat, language and time zone when new or changed. An activity
+   * without them (Teams' conversationUpdate carries no locale) keeps what an earlier one said.
+   */
+  async rememberMember(actor: Actor, contact: { locale: string | undefined; timeZone: string | undefined; conversation: ConversationRef }): Promise<void> {
     const known = this.member(actor.tenantId, actor.userId);
+    const { conversation } = contact;
+    const locale = contact.locale ?? known?.locale;
+    const timeZone = contact.timeZone ?? known?.timeZone;
     const sameChat = known?.conversation.serviceUrl === conversation.serviceUrl && known.conversation.conversation.id === conversation.conversation.id;
-    if (known?.reachable && known.name === actor.name && known.locale === locale && sameChat) return;
+    if (known?.reachable && known.name === actor.name && known.locale === locale && known.timeZone === timeZone && sameChat) return;
     await this.store.partner(actor.tenantId).update((doc) => {
-      doc.members[actor.userId] = { name: actor.name, locale, conversation, updatedAt: this.now().toISOString(), reachable: true };
+      const { welcome } = doc.members[actor.userId] ?? {};
+      doc.members[actor.userId] = { name: actor.name, locale, timeZone, conversation, updatedAt: this.now().toISOString(), reachable: true, ...(welcome && { welcome }) };
+    });
+  }
+
+  /** The welcome sent to this chat of the staff member in the last few minutes, if any: one install brings two events. */
+  recentWelcome(actor: Actor, conversationId: string): { activityId?: string; language: string } | undefined {
+    const welcome = this.member(actor.tenantId, actor.userId)?.welcome;
+    if (welcome?.conversationId !== conversationId || this.now().getTime() - Date.parse(welcome.at) > WELCOME_WINDOW_MS) return undefined;
+    return welcome;
+  }
+
+  async rememberWelcome(actor: Actor, welcome: { conversationId: string; activityId?: string; language: string }): Promise<void> {
+    await this.store.partner(actor.tenantId).update((doc) => {
+      const member = doc.members[actor.userId];
+      if (member) member.welcome = { ...welcome, at: this.now().toISOString() };
     });
   }
 

@@ -13,7 +13,12 @@ export { ConversationRefSchema, type ConversationRef } from '../domain/conversat
 
 export const MemberSchema = z.object({
   name: z.string(),
+  /** The language of the person's Teams client, from the last activity that carried one. */
   locale: z.string().optional(),
+  /** The time zone the person's Teams client reported last (IANA id), for dates in messages sent later. */
+  timeZone: z.string().optional(),
+  /** The last welcome card sent to the person's chat, so the two events of one install welcome once, in the right language. */
+  welcome: z.object({ conversationId: z.string(), activityId: z.string().optional(), language: z.string(), at: z.iso.datetime() }).optional(),
   conversation: ConversationRefSchema,
   updatedAt: z.iso.datetime(),
   /** False once Teams said the bot is no longer in that chat; true again when the person writes. */

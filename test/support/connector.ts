@@ -10,6 +10,8 @@ export interface SentActivity {
   conversationId: string;
   method: string;
   activity: Record<string, any>;
+  /** The id Teams gave a new message (a POST); an update (PUT) names it in `activity.id`. */
+  id?: string;
 }
 
 export class FakeConnector {
@@ -52,9 +54,10 @@ export class FakeConnector {
           res.end(JSON.stringify({ error: { code: failure.code, message: failure.code } }));
           return;
         }
-        this.sent.push({ conversationId: decodeURIComponent(match[1]!), method: req.method ?? '', activity: JSON.parse(body || '{}') });
+        const id = randomUUID();
+        this.sent.push({ conversationId: decodeURIComponent(match[1]!), method: req.method ?? '', activity: JSON.parse(body || '{}'), ...(req.method === 'POST' && { id }) });
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: randomUUID() }));
+        res.end(JSON.stringify({ id }));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

@@ -107,10 +107,15 @@ export class TeamsUser {
     return this.invoke(action.verb, pressData(card, action, typed));
   }
 
-  /** The bot being added to this chat, as Teams announces it. */
-  async install(): Promise<Card[]> {
+  /**
+   * The bot being added to this chat, as Teams announces it: a conversationUpdate, which carries no
+   * locale, and an installationUpdate, which does, in either order.
+   */
+  async install(order: 'conversationUpdateFirst' | 'installationUpdateFirst' = 'conversationUpdateFirst'): Promise<Card[]> {
     const from = this.options.connector.sent.length;
-    await this.post({ ...this.base('conversationUpdate'), membersAdded: [{ id: '28:bot' }] });
+    const { locale: _none, ...conversationUpdate }: Record<string, unknown> = { ...this.base('conversationUpdate'), membersAdded: [{ id: '28:bot' }] };
+    const installationUpdate = { ...this.base('installationUpdate'), action: 'add' };
+    for (const activity of order === 'conversationUpdateFirst' ? [conversationUpdate, installationUpdate] : [installationUpdate, conversationUpdate]) await this.post(activity);
     return this.repliesSince(from);
   }
 }
