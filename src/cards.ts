@@ -8,6 +8,7 @@ import * as ACData from 'adaptivecards-templating';
 import type { Notice } from './bot/notice.js';
 import type { CountryCode } from './domain/countries.js';
 import type { AccountLanguage } from './domain/languages.js';
+import type { TimeZoneChoice } from './domain/timeZones.js';
 import { defuseLinks, type Messages } from './i18n/index.js';
 import { cardsDir } from './paths.js';
 
@@ -72,7 +73,7 @@ export interface CardData {
     showing?: string;
     rows: Array<{ tenantId: string; name: string; line: string; subscriptions: string[]; delegation: string }>;
   };
-  profile: Card<T['profile']> & { then: string; updated?: string; values: Record<string, string>; errors: Record<string, string[]> };
+  profile: Card<T['profile']> & { then: string; updated?: string; values: Record<string, string>; errors: Record<string, string[]>; timeZones: TimeZoneChoice[] };
   delegationCompose: Card<T['delegation']> & { title: string; message: string; customerId: string; offerId: string };
   offer: Card<T['offer']> & { title: string; intro: string; message: string; expires: string; pending: boolean; outcome?: string; outcomeColor: string; offerId: string };
   accessEnd: Card<T['offer']> & { title: string; text: string; canEnd: boolean };

@@ -9,6 +9,7 @@ import { domainCandidates, validateAccount, type AccountInput } from '../src/dom
 import { countryChoices, isOffered, lookUpCountry, OFFERED_COUNTRIES } from '../src/domain/countries.js';
 import { meetsComplexity, temporaryPassword, TEMPORARY_PASSWORD_LENGTH } from '../src/domain/password.js';
 import { addMonths, planSubscriptions } from '../src/domain/subscriptions.js';
+import { lookUpTimeZone, timeZoneChoices } from '../src/domain/timeZones.js';
 import { filesUnder } from './support/secretScan.js';
 
 const good: AccountInput = {
@@ -253,5 +254,38 @@ describe('temporary passwords', () => {
     expect(meetsComplexity('Abcdefgh1')).to.equal(true);
     expect(meetsComplexity('Abcd efgh1')).to.equal(false);
     expect(meetsComplexity(`Aa1${'x'.repeat(254)}`)).to.equal(false);
+  });
+});
+
+describe('time zones to pick from', () => {
+  const winter = new Date('2026-01-15T12:00:00Z');
+  const summer = new Date('2026-07-15T12:00:00Z');
+
+  it('names each zone by its standard offset and its cities, in the reader language, west to east', () => {
+    const de = timeZoneChoices('de', summer);
+    expect(de.find((c) => c.id === 'Europe/Berlin')?.name).to.equal('(UTC+01:00) Berlin, Wien, Zürich');
+    expect(timeZoneChoices('en', winter).find((c) => c.id === 'Europe/Berlin')?.name).to.equal('(UTC+01:00) Berlin, Vienna, Zurich');
+    expect(de.find((c) => c.id === 'America/New_York')?.name).to.equal('(UTC-05:00) Ostküstenzeit (USA & Kanada)');
+    expect(de.find((c) => c.id === 'Asia/Kathmandu')?.name).to.equal('(UTC+05:45) Kathmandu');
+    expect(de.find((c) => c.id === 'UTC')?.name).to.equal('(UTC) Koordinierte Weltzeit');
+    // Sydney's summer is in January: its standard offset is still +10.
+    expect(de.find((c) => c.id === 'Australia/Sydney')?.name).to.equal('(UTC+10:00) Canberra, Melbourne, Sydney');
+    const offsets = de.map((c) => c.name.match(/^\(UTC([+-]\d\d):(\d\d)\)/)).map((m) => (m ? Math.sign(Number(m[1])) * (Math.abs(Number(m[1])) * 60 + Number(m[2])) : 0));
+    expect(offsets).to.deep.equal([...offsets].sort((a, b) => a - b));
+  });
+
+  it('keeps a typed zone the list lacks as a choice of its own', () => {
+    const choices = timeZoneChoices('en', winter, 'asia/colombo');
+    expect(choices.find((c) => c.id === 'Asia/Colombo')?.name).to.equal('(UTC+05:30) Asia/Colombo');
+    expect(timeZoneChoices('en', winter, 'Europe/Berlin').filter((c) => c.id === 'Europe/Berlin')).to.have.length(1);
+  });
+
+  it('takes an IANA id in any case or a name from the list, in either language, and nothing else', () => {
+    expect(lookUpTimeZone('europe/lisbon', winter)).to.equal('Europe/Lisbon');
+    expect(lookUpTimeZone('(UTC+01:00) Berlin, Wien, Zürich', winter)).to.equal('Europe/Berlin');
+    expect(lookUpTimeZone(' (utc+01:00) berlin, vienna, zurich ', winter)).to.equal('Europe/Berlin');
+    expect(lookUpTimeZone('Berlin', winter)).to.equal(undefined);
+    expect(lookUpTimeZone('Mars/Olympus_Mons', winter)).to.equal(undefined);
+    expect(lookUpTimeZone('', winter)).to.equal(undefined);
   });
 });

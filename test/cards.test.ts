@@ -150,8 +150,8 @@ describe('card templates', () => {
         ['end access, nothing to end', accessEndCard(m, PARTNER_NAME, false, { text: 'x', style: 'good' })],
         ['add user', userAddCard(m, customer, { values: { firstName: 'Max' }, errors: { name: ['x'] } })],
         ['add user, no free seats', userAddCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, assignedSeats: 20 }] })],
-        ['profile, new', profileCard(m, undefined, { then: sampleSetup('reserved').id, notice: { text: m.t.profile.firstTime, style: 'accent' } })],
-        ['profile, with errors', profileCard(m, profile, { values: { partnerId: 'x' }, errors: [{ field: 'partnerId', code: 'partnerIdSyntax' }] })],
+        ['profile, new', profileCard(m, undefined, day.today, { then: sampleSetup('reserved').id, notice: { text: m.t.profile.firstTime, style: 'accent' } })],
+        ['profile, with errors', profileCard(m, profile, day.today, { values: { partnerId: 'x' }, errors: [{ field: 'partnerId', code: 'partnerIdSyntax' }] })],
         ...(['notFound', 'notOwner', 'stale', 'discarded', 'released', 'alreadyReserved'] as const).map((refused): [string, object] => [
           `refusal ${refused}`,
           refusalCard(m, refused === 'notFound' ? { refused } : { refused, setup: sampleSetup(refused === 'discarded' ? 'discarded' : refused === 'released' ? 'released' : 'reviewing') }, context),

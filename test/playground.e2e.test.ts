@@ -76,11 +76,17 @@ describe('the bot in the Agents Playground', function () {
     await chat.waitForText('Before you create customer accounts');
     await chat.fillInput('Partner organization name', 'Fabrikam IT');
     await chat.fillInput('Partner ID (used as your Partner of Record number)', '1234567');
-    await chat.fillInput('Time zone for reminders', 'Europe/Berlin');
+    // The time zone list is a typeahead search by city (Input.ChoiceSet style "filtered"), named as Windows names zones.
+    const zone = chat.page.locator('.ac-adaptiveCard').last().getByRole('combobox').first();
+    await zone.click();
+    await zone.fill('');
+    await zone.pressSequentially('Vienna');
+    await chat.page.getByRole('option', { name: '(UTC+01:00) Berlin, Vienna, Zurich' }).click();
     await chat.clickButton('Save profile');
     await chat.waitForText("Step 2: Create your customer's account");
-    // The country list is a typeahead search (Input.ChoiceSet style "filtered").
-    const country = chat.page.locator('.ac-adaptiveCard').getByRole('combobox').first();
+    expect((await partnerFile(bot.dataDir, TENANT)).profile.timeZone).to.equal('Europe/Berlin');
+    // The country list is a typeahead search too; older cards above keep their own lists, so the newest card's.
+    const country = chat.page.locator('.ac-adaptiveCard').last().getByRole('combobox').first();
     await country.click();
     await country.pressSequentially('Germ');
     await chat.page.getByRole('option', { name: 'Germany' }).click();

@@ -5,6 +5,7 @@ import { countryChoices, countryName } from '../domain/countries.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import { languageChoices } from '../domain/languages.js';
 import type { PartnerProfile, ProfileError, ProfileField, ProfileInput } from '../domain/profile.js';
+import { timeZoneChoices } from '../domain/timeZones.js';
 import { subscriptionActions } from '../domain/lifecycle.js';
 import { planSubscriptions } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
@@ -172,9 +173,12 @@ const PROFILE_FORM_FIELDS: readonly ProfileField[] = ['organisationName', 'partn
 export function profileCard(
   m: Messages,
   profile: PartnerProfile | undefined,
+  today: string,
   options: { values?: ProfileInput; errors?: ProfileError[]; then?: string; notice?: Notice; updatedByName?: string } = {},
 ): AdaptiveCard {
-  const values = options.values ?? (profile ? { ...profile, cloudEssentials: String(profile.cloudEssentials) } : { cloudEssentials: 'false', timeZone: m.language === 'de' ? 'Europe/Berlin' : 'UTC' });
+  // A new profile starts from the zone the reader's Teams client reports, else the language's usual one.
+  const defaultZone = m.timeZone !== 'UTC' ? m.timeZone : m.language === 'de' ? 'Europe/Berlin' : 'UTC';
+  const values = options.values ?? (profile ? { ...profile, cloudEssentials: String(profile.cloudEssentials) } : { cloudEssentials: 'false', timeZone: defaultZone });
   const e = m.t.profile.error;
   return renderCard('profile', {
     t: m.t.profile,
@@ -183,5 +187,6 @@ export function profileCard(
     updated: profile ? fill(m.t.profile.updated, { name: options.updatedByName ?? profile.updatedBy, date: m.date(profile.updatedAt) }) : undefined,
     values: Object.fromEntries(PROFILE_FORM_FIELDS.map((field) => [field, (values as ProfileInput)[field] ?? ''])),
     errors: byField(PROFILE_FORM_FIELDS, options.errors ?? [], (error: ProfileError) => (error.code === 'tooLong' ? fill(e.tooLong, { max: error.max }) : e[error.code])),
+    timeZones: timeZoneChoices(m.language, new Date(today), values.timeZone ?? profile?.timeZone),
   });
 }

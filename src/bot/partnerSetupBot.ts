@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
 import type { LifecycleDays } from '../domain/lifecycle.js';
-import { isTimeZone, timeZoneOf } from '../domain/profile.js';
+import { timeZoneOf } from '../domain/profile.js';
+import { canonicalTimeZone, isTimeZone } from '../domain/timeZones.js';
 import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import { runAction } from './actions.js';
@@ -50,7 +51,7 @@ function clientTimeZone(context: TurnContext): string | undefined {
   const entities = Array.isArray(context.activity.entities) ? context.activity.entities : [];
   for (const entity of entities.slice(0, 20)) {
     const info = ClientInfo.safeParse(entity);
-    if (info.success) return new Intl.DateTimeFormat('en', { timeZone: info.data.timezone }).resolvedOptions().timeZone;
+    if (info.success) return canonicalTimeZone(info.data.timezone);
   }
   return undefined;
 }

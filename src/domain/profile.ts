@@ -1,5 +1,6 @@
 /** A partner organisation's profile: who it is, its Partner of Record ID, and where reminders are timed. */
 import { z } from 'zod';
+import { lookUpTimeZone } from './timeZones.js';
 
 export const PartnerProfileSchema = z.object({
   organisationName: z.string().min(1).max(100),
@@ -22,15 +23,6 @@ export function timeZoneOf(profile: PartnerProfile | undefined): string {
 
 export type ProfileError = { field: ProfileField; code: 'required' | 'partnerIdSyntax' | 'timeZoneUnknown' | 'invalid' } | { field: ProfileField; code: 'tooLong'; max: number };
 
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function validateProfile(input: ProfileInput, by: string, now: Date): { profile: PartnerProfile } | { errors: ProfileError[] } {
   const errors: ProfileError[] = [];
   const organisationName = (input.organisationName ?? '').trim().replace(/\s+/g, ' ');
@@ -40,11 +32,11 @@ export function validateProfile(input: ProfileInput, by: string, now: Date): { p
   const partnerId = (input.partnerId ?? '').replace(/\s/g, '');
   if (!partnerId) errors.push({ field: 'partnerId', code: 'required' });
   else if (!/^\d{5,10}$/.test(partnerId)) errors.push({ field: 'partnerId', code: 'partnerIdSyntax' });
-  const timeZone = (input.timeZone ?? '').trim();
-  if (!timeZone) errors.push({ field: 'timeZone', code: 'required' });
-  else if (timeZone.length > 64 || !isTimeZone(timeZone)) errors.push({ field: 'timeZone', code: 'timeZoneUnknown' });
-  if (errors.length > 0) return { errors };
-  // Intl names the zone canonically ("europe/berlin" becomes "Europe/Berlin").
-  const canonical = new Intl.DateTimeFormat('en', { timeZone }).resolvedOptions().timeZone;
-  return { profile: { organisationName, partnerId, cloudEssentials: input.cloudEssentials === 'true', timeZone: canonical, updatedAt: now.toISOString(), updatedBy: by } };
+  // Picked from the list (its IANA id), or typed: an IANA id in any case, or a name from the list.
+  const typedZone = (input.timeZone ?? '').trim();
+  const timeZone = lookUpTimeZone(typedZone, now);
+  if (!typedZone) errors.push({ field: 'timeZone', code: 'required' });
+  else if (!timeZone) errors.push({ field: 'timeZone', code: 'timeZoneUnknown' });
+  if (errors.length > 0 || !timeZone) return { errors };
+  return { profile: { organisationName, partnerId, cloudEssentials: input.cloudEssentials === 'true', timeZone, updatedAt: now.toISOString(), updatedBy: by } };
 }

@@ -22,13 +22,13 @@ function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number | undef
   if (refusal) return refused(turn, refusal);
   const setup = setups.find(actor.tenantId, setupId)!;
   const profile = partners.profile(actor.tenantId);
-  if (!profile) return profileCard(m, undefined, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
+  if (!profile) return profileCard(m, undefined, turn.day.today, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
   return accountCard(m, setup, profile);
 }
 
-export function profileShown({ actor, m, partners }: TurnWith<'partners'>, then?: string): AdaptiveCard {
+export function profileShown({ actor, m, partners, day }: TurnWith<'partners'>, then?: string): AdaptiveCard {
   const profile = partners.profile(actor.tenantId);
-  return profileCard(m, profile, { then, updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
+  return profileCard(m, profile, day.today, { then, updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
 }
 
 export const accountVerbs = {
@@ -72,14 +72,14 @@ export const accountVerbs = {
   'profile.show': verb(z.object({ then: z.string().max(60).optional() }), async (turn, data) => profileShown(turn, data.then)),
 
   'profile.save': verb(z.object({ then: z.union([z.uuid(), z.literal('')]).optional() }).extend(profileInputs.shape), async (turn, data) => {
-    const { actor, m, partners, setups } = turn;
+    const { actor, m, partners, setups, day } = turn;
     const input: ProfileInput = data;
     const result = await partners.saveProfile(actor, input);
-    if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
+    if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), day.today, { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
     // Back to the setup that asked for the profile, if the service would let the actor go on with it.
     const next = data.then && !setups.refusalFor(actor, data.then, undefined, 'account') ? setups.find(actor.tenantId, data.then) : undefined;
     if (next) return accountCard(m, next, result.profile, {}, { text: m.t.profile.saved, style: 'good' });
-    return profileCard(m, result.profile, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
+    return profileCard(m, result.profile, day.today, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
   }),
 
   'customers.list': verb(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners, day }, data) => {
