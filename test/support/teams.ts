@@ -13,6 +13,8 @@ export interface TeamsUserOptions {
   userId: string;
   name: string;
   locale?: string;
+  /** The time zone the user's Teams client reports in its clientInfo entity; none when not set. */
+  timeZone?: string;
   conversationType?: 'personal' | 'channel';
 }
 
@@ -48,6 +50,7 @@ export class TeamsUser {
       recipient: { id: '28:bot', name: 'Partner Setup Bot' },
       conversation: { id: this.conversationId, conversationType: o.conversationType ?? 'personal', tenantId: o.tenantId },
       channelData: { tenant: { id: o.tenantId } },
+      ...(o.timeZone && { entities: [{ type: 'clientInfo', locale: o.locale ?? 'en-US', country: 'US', platform: 'Web', timezone: o.timeZone }] }),
     };
   }
 
