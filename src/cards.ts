@@ -109,7 +109,16 @@ export interface CardData {
     customerId: string;
     subscriptionId: string;
   };
-  reminders: Card<T['reminders']> & { lines: string[] };
+  reminders: Card<T['reminders']> & {
+    range: string;
+    ranges: Array<{ value: string; title: string }>;
+    heading: string;
+    empty?: string;
+    showing?: string;
+    page: number;
+    hasNext: boolean;
+    lines: string[];
+  };
 }
 
 const templates = new Map<CardName, ACData.Template>();

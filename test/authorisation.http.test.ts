@@ -47,7 +47,7 @@ const TAILSPIN = customerAccount('Tailspin Toys', 'tailspin', 'Tom');
 /** The cards the legitimate actors were sent, by name; the rows press their buttons. */
 const CARD_NAMES = [
   'helpNotice', 'firstWelcome', 'welcome', 'keyEntry', 'keysReview', 'receipt', 'accountForm', 'accountReview', 'profile', 'customers',
-  'contoso', 'northwind', 'tailspin', 'compose', 'userForm', 'renew', 'billing', 'billingScheduled', 'reminder', 'offer', 'accessEnd',
+  'contoso', 'northwind', 'tailspin', 'compose', 'userForm', 'renew', 'billing', 'billingScheduled', 'reminder', 'reminders', 'offer', 'accessEnd',
 ] as const;
 type CardName = (typeof CARD_NAMES)[number];
 
@@ -125,6 +125,7 @@ const ROWS: Row[] = [
   { verb: 'billing.schedule', on: 'billing', legit: 'partner', changes: true },
   { verb: 'billing.unschedule', on: 'billingScheduled', legit: 'partner', changes: true },
   { verb: 'reminder.snooze', on: 'reminder', legit: 'partner' },
+  { verb: 'reminders.list', on: 'reminders', legit: 'partner', ownOrganisation: true, typed: () => ({ range: 'all' }) },
   // Contoso's offer is still open, so only the colleague who created it may reset its admin's password.
   { verb: 'password.reset', on: 'contoso', legit: 'owner', changes: true },
   { text: 'cancel', legit: 'owner', changes: true },
@@ -249,6 +250,7 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
     cards.compose = (await pressVerb(anna, cards.tailspin, 'delegation.compose')).card;
     cards.customers = await anna.reply('customers');
     cards.profile = await anna.reply('profile');
+    cards.reminders = await anna.reply('reminders');
 
     // Setups at each step, a minute apart, so the newest (the one "cancel" discards) is the key entry.
     const keys = await bot.mintKeys(4);

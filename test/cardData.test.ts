@@ -77,7 +77,18 @@ const samples: { [N in CardName]: CardData[N] } = {
   reminder: { t: t.reminder, notice, title: 'Ends in 30 days', facts, after: 'After the end', ...ids, key: 's1|2027-03-02|before30', canSnooze: true, canSwitch: true, canRenew: true, renewInChat: 'Renew in a personal chat' },
   renew: { t: t.renew, notice, title: 'Renew', intro: 'Ends on 2 March 2027.', key: 'ABCDE', errors: ['Key 1 has 5 characters.'], ...ids, requestId: '44444444-4444-4444-8444-444444444444' },
   billing: { t: t.billing, notice, title: 'Direct billing', explain: 'Starts at once.', scheduleTitle: 'Schedule', canSchedule: true, canUnschedule: true, canSwitch: true, ...ids },
-  reminders: { t: t.reminders, notice, lines: ['23 February 2027: Contoso'] },
+  reminders: {
+    t: t.reminders,
+    notice,
+    range: '60',
+    ranges: [{ value: '60', title: 'Next 60 days' }],
+    heading: 'Due in the next 60 days',
+    empty: 'None.',
+    showing: '1–20 of 21',
+    page: 2,
+    hasNext: true,
+    lines: ['23 February 2027: Contoso'],
+  },
 };
 
 describe('typed cards: every template rendered with data of its type', () => {

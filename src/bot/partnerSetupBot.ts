@@ -165,16 +165,21 @@ export class PartnerSetupBot extends ActivityHandler {
       case 'removeAccess':
         return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);
       case 'reminders':
-        return remindersCard(m, turn.reminders.upcoming(actor.tenantId));
+        return this.remindersOverview(turn);
       case 'remindersHere': {
         const conversation = turn.channel;
-        if (turn.personal || !conversation) return remindersCard(m, turn.reminders.upcoming(actor.tenantId));
+        if (turn.personal || !conversation) return this.remindersOverview(turn);
         await turn.reminders.setChannel(actor, conversation);
         return noticeCard(m, { text: m.t.reminders.channelSet, style: 'good' });
       }
       default:
         return welcomeFor(turn);
     }
+  }
+
+  /** The renewals overview as it first opens: the next 60 days, the page with the soonest. */
+  private remindersOverview({ actor, m, reminders }: Turn): AdaptiveCard {
+    return remindersCard(m, reminders.upcoming(actor.tenantId, 60), { range: '60', page: 1 });
   }
 
   /**

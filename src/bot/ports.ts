@@ -94,7 +94,7 @@ export interface Delegation {
 }
 
 export interface Reminders {
-  upcoming(tenantId: string): Upcoming[];
+  upcoming(tenantId: string, days?: number): Upcoming[];
   setChannel(actor: Actor, conversation: ConversationRef): Promise<void>;
   snooze(actor: Actor, key: string): Snoozed | undefined;
 }

@@ -103,11 +103,33 @@ export function billingCard(m: Messages, { customer, subscription }: { customer:
   });
 }
 
-export function remindersCard(m: Messages, upcoming: readonly Upcoming[], notice?: Notice): AdaptiveCard {
+/** How far ahead the renewals overview looks: a number of days, or every reminder still to come. */
+export const REMINDER_RANGES = ['30', '60', '90', 'all'] as const;
+export type ReminderRange = (typeof REMINDER_RANGES)[number];
+export const REMINDERS_PAGE_SIZE = 20;
+
+export function rangeDays(range: ReminderRange): number | undefined {
+  return range === 'all' ? undefined : Number(range);
+}
+
+/** One page of the renewals overview across all customers, with the range it covers. */
+export function remindersCard(m: Messages, upcoming: readonly Upcoming[], view: { range: ReminderRange; page: number }, notice?: Notice): AdaptiveCard {
   const r = m.t.reminders;
+  const pages = Math.max(1, Math.ceil(upcoming.length / REMINDERS_PAGE_SIZE));
+  const page = Math.min(Math.max(1, view.page), pages);
+  const start = (page - 1) * REMINDERS_PAGE_SIZE;
+  const shown = upcoming.slice(start, start + REMINDERS_PAGE_SIZE);
+  const days = rangeDays(view.range);
   return renderCard('reminders', {
     t: r,
     notice,
-    lines: upcoming.slice(0, 40).map((u) => fill(r.line, { date: m.date(u.due), customer: u.customer.name, product: u.subscription.product, kind: r[u.kind] })),
+    range: view.range,
+    ranges: REMINDER_RANGES.map((value) => ({ value, title: value === 'all' ? r.rangeAll : fill(r.rangeDays, { days: value }) })),
+    heading: days === undefined ? r.headingAll : fill(r.headingDays, { days }),
+    empty: upcoming.length === 0 ? (days === undefined ? r.emptyAll : fill(r.emptyDays, { days })) : undefined,
+    showing: upcoming.length > REMINDERS_PAGE_SIZE ? fill(r.showing, { from: start + 1, to: start + shown.length, total: upcoming.length }) : undefined,
+    page,
+    hasNext: page < pages,
+    lines: shown.map((u) => fill(r.line, { date: m.date(u.due), customer: u.customer.name, product: u.subscription.product, kind: r[u.kind] })),
   });
 }

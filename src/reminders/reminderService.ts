@@ -236,11 +236,12 @@ export class ReminderService {
     return { queued, sent };
   }
 
-  /** Reminders coming up in the next `days` days for the partner's subscriptions, soonest first. */
-  upcoming(tenantId: string, days = 60): Upcoming[] {
+  /** The reminders still to come for all the partner's customers, soonest first: within `days` days, or all when none given. */
+  upcoming(tenantId: string, days?: number): Upcoming[] {
     const doc = this.store.partner(tenantId).data;
     const today = localDay(this.now(), timeZoneOf(doc.profile));
-    const until = addDays(today, days);
+    // "All" needs no later bound: each cycle ends by itself, with the deletion of the data.
+    const until = days === undefined ? '9999-12-31' : addDays(today, days);
     const list: Upcoming[] = [];
     for (const customer of doc.customers) {
       for (const subscription of customer.subscriptions) {

@@ -5,7 +5,7 @@ import { keyFieldError, type RenewRefusal, type Switched } from '../../domain/ou
 import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
 import type { Notice } from '../notice.js';
-import { billingCard, reminderCard, renewCard } from '../renewalViews.js';
+import { billingCard, rangeDays, REMINDER_RANGES, reminderCard, remindersCard, renewCard } from '../renewalViews.js';
 import { keyErrorText, noticeCard } from '../views.js';
 import { customerId, notFound, typed, verbsOf, type TurnWith } from './verb.js';
 
@@ -96,4 +96,9 @@ export const renewalVerbs = {
     const text = snoozed.next ? fill(m.t.reminder.snoozed, { date: m.date(snoozed.next.due) }) : m.t.reminder.snoozedLast;
     return reminderCard(m, { key: data.key, kind: snoozed.kind, ...found, ...turn.day }, { text, style: 'good' });
   }),
+
+  // The overview of every customer's reminders: a range from the list, and pages of it.
+  'reminders.list': verb(z.object({ range: z.enum(REMINDER_RANGES).catch('60'), page: z.number().int().min(1).max(10_000).catch(1) }), async ({ actor, m, reminders }, data) =>
+    remindersCard(m, reminders.upcoming(actor.tenantId, rangeDays(data.range)), data),
+  ),
 };
