@@ -117,7 +117,7 @@ describe('the bot in the Agents Playground', function () {
     await createCustomer(anna, await bot.mintKeys(1), { ...ACCOUNT, organisationName: 'Northwind Traders', domainPrefix: 'northwind', email: 'eva@northwind.example', language: 'en' });
     // Writing in the Playground makes its chat the one reminders go to again.
     await chat.send('reminders');
-    await chat.waitForText('Reminders in the next 60 days');
+    await chat.waitForText('Due in the next 60 days');
     // It ends on 1 June 2031; 30 days before, at 09:00 in the partner's zone (CEST).
     bot.clock.current = new Date('2031-05-02T07:00:00Z');
     await bot.app.reminders.run();
