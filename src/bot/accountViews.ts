@@ -12,6 +12,7 @@ import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import { delegationActions, delegationStatus } from './delegationViews.js';
 import type { Notice, Today } from './notice.js';
+import { pageOf } from './paging.js';
 import { stateText } from './renewalViews.js';
 
 export const CUSTOMERS_PAGE_SIZE = 10;
@@ -146,17 +147,14 @@ export function customerCard(
 
 export function customersCard(m: Messages, customers: readonly Customer[], filter: string, page: number, day: Today, notice?: Notice): AdaptiveCard {
   const t = m.t.customers;
-  const pages = Math.max(1, Math.ceil(customers.length / CUSTOMERS_PAGE_SIZE));
-  const current = Math.min(Math.max(1, page), pages);
-  const start = (current - 1) * CUSTOMERS_PAGE_SIZE;
-  const shown = customers.slice(start, start + CUSTOMERS_PAGE_SIZE);
+  const { page: current, start, shown, hasNext } = pageOf(customers, page, CUSTOMERS_PAGE_SIZE);
   const empty = customers.length === 0 ? { text: filter ? fill(t.noMatch, { filter }) : t.empty, style: 'accent' as const } : undefined;
   return renderCard('customers', {
     t,
     notice: notice ?? empty,
     filter,
     page: current,
-    hasNext: current < pages,
+    hasNext,
     showing: customers.length > 0 ? fill(t.showing, { from: start + 1, to: start + shown.length, total: customers.length }) : undefined,
     rows: shown.map((customer) => ({
       tenantId: customer.tenantId,

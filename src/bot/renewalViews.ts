@@ -6,6 +6,7 @@ import { daysBetween, lastDays, subscriptionActions, subscriptionState, type Rem
 import type { Upcoming } from '../domain/outcomes.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Notice, Today } from './notice.js';
+import { pageOf } from './paging.js';
 
 /** One line on a subscription's state and days left, as the customer card and reminders show it. */
 export function stateText(m: Messages, subscription: Subscription, { today, lifecycle }: Today): string {
@@ -115,10 +116,7 @@ export function rangeDays(range: ReminderRange): number | undefined {
 /** One page of the renewals overview across all customers, with the range it covers. */
 export function remindersCard(m: Messages, upcoming: readonly Upcoming[], view: { range: ReminderRange; page: number }, notice?: Notice): AdaptiveCard {
   const r = m.t.reminders;
-  const pages = Math.max(1, Math.ceil(upcoming.length / REMINDERS_PAGE_SIZE));
-  const page = Math.min(Math.max(1, view.page), pages);
-  const start = (page - 1) * REMINDERS_PAGE_SIZE;
-  const shown = upcoming.slice(start, start + REMINDERS_PAGE_SIZE);
+  const { page, start, shown, hasNext } = pageOf(upcoming, view.page, REMINDERS_PAGE_SIZE);
   const days = rangeDays(view.range);
   return renderCard('reminders', {
     t: r,
@@ -129,7 +127,7 @@ export function remindersCard(m: Messages, upcoming: readonly Upcoming[], view: 
     empty: upcoming.length === 0 ? (days === undefined ? r.emptyAll : fill(r.emptyDays, { days })) : undefined,
     showing: upcoming.length > REMINDERS_PAGE_SIZE ? fill(r.showing, { from: start + 1, to: start + shown.length, total: upcoming.length }) : undefined,
     page,
-    hasNext: page < pages,
+    hasNext,
     lines: shown.map((u) => fill(r.line, { date: m.date(u.due), customer: u.customer.name, product: u.subscription.product, kind: r[u.kind] })),
   });
 }
