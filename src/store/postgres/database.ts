@@ -52,8 +52,13 @@ export function poolConfig(url: string, max = 10): pg.PoolConfig {
   }
   const ssl = sslFor(parsed.searchParams.get('sslmode'));
   parsed.searchParams.delete('sslmode');
-  return { connectionString: parsed.toString(), ssl, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 };
+  return { connectionString: parsed.toString(), ssl, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, types: { getTypeParser } };
 }
+
+const DATE_OID = 1082;
+
+/** Calendar days stay strings (YYYY-MM-DD) as in the domain: pg would make them local-time Dates. */
+const getTypeParser = ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID && format !== 'binary' ? (value: string) => value : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser;
 
 function withoutSecret(message: string, url: string): string {
   let password = '';

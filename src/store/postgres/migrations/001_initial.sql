@@ -111,6 +111,8 @@ CREATE TABLE subscription_renewals (
 CREATE TABLE offers (
   id uuid PRIMARY KEY,
   customer_tenant_id text NOT NULL REFERENCES customers ON DELETE CASCADE,
+  -- Oldest first, as the customer's offers are listed.
+  position integer NOT NULL,
   status text NOT NULL CHECK (status IN ('pending', 'accepted', 'declined', 'withdrawn', 'expired', 'ended')),
   message text NOT NULL CHECK (length(message) <= 2000),
   sent_at timestamptz NOT NULL,
@@ -131,7 +133,7 @@ CREATE TABLE offers (
   granting timestamptz,
   CHECK ((customer_card_conversation IS NULL) = (customer_card_activity_id IS NULL))
 );
-CREATE INDEX offers_by_customer ON offers (customer_tenant_id, sent_at);
+CREATE INDEX offers_by_customer ON offers (customer_tenant_id, position);
 -- One open offer (pending or accepted) per customer.
 CREATE UNIQUE INDEX offers_one_open_per_customer ON offers (customer_tenant_id) WHERE status IN ('pending', 'accepted');
 -- What the offer sweep looks for.
