@@ -222,6 +222,96 @@ export interface RunnerLock {
   runExclusive<T>(name: string, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>;
 }
 
+/** A key of the embedded commerce's catalogue, under its keyed hash; the key itself is never stored. */
+export interface CatalogKey {
+  ref: string;
+  product: string;
+  seats: number;
+  termMonths: number;
+  lastGroup: string;
+  status: 'available' | 'redeemed' | 'blocked';
+  issuedAt: string;
+  /** The customer tenant the key was redeemed for. */
+  redeemedFor?: string;
+  /** The renewal the key was redeemed for. */
+  renewal?: string;
+}
+
+/** The embedded commerce's key catalogue, shared by every instance and the key CLI. */
+export interface KeyCatalogRepository {
+  key(ref: string): Promise<CatalogKey | undefined>;
+  /** Adds a newly minted key; false when a key with this hash exists. */
+  issue(key: CatalogKey): Promise<boolean>;
+  /** Blocks a key (a key card reported stolen); false for an unknown key. */
+  block(ref: string): Promise<boolean>;
+  isEmpty(): Promise<boolean>;
+}
+
+export interface CommerceUser {
+  objectId: string;
+  userPrincipalName: string;
+  displayName: string;
+  email?: string;
+  phone?: string;
+  roles: string[];
+  licenses: string[];
+}
+
+export interface CommerceSubscription {
+  id: string;
+  product: string;
+  seats: number;
+  assignedSeats: number;
+  startDate: string;
+  endDate: string;
+  partnerOfRecord?: string;
+  billing: 'partner' | 'direct';
+  /** Renewals applied, by idempotency key. */
+  renewals: string[];
+}
+
+/** A customer tenant of the embedded commerce. */
+export interface CommerceTenant {
+  tenantId: string;
+  /** The creation's idempotency key (the setup id): one tenant per key. */
+  idempotencyKey: string;
+  partnerTenantId: string;
+  createdAt: string;
+  organisationName: string;
+  country: string;
+  language: string;
+  domain: string;
+  /** The first is the admin made at creation. */
+  users: CommerceUser[];
+  subscriptions: CommerceSubscription[];
+  /** The keys redeemed at creation. */
+  keyHandles: string[];
+  delegatedAdmins: Array<{ partnerTenantId: string; roles: string[]; since: string }>;
+  /** Idempotency keys of users a delegated admin added, with the user each made. */
+  addedUsers: Record<string, string>;
+}
+
+export type CreateTenantOutcome = { created: CommerceTenant } | { existing: CommerceTenant } | { refused: 'domainTaken' | 'keyUnavailable' };
+
+/** Redeems a catalogue key for a renewal inside a tenant's change; true also when this renewal already did. */
+export type RedeemForRenewal = (ref: string, renewal: string) => Promise<boolean>;
+
+/** The embedded commerce's customer tenants. */
+export interface CommerceTenantRepository {
+  byDomain(domain: string): Promise<CommerceTenant | undefined>;
+  get(tenantId: string): Promise<CommerceTenant | undefined>;
+  /**
+   * Creates the tenant and redeems its keys for it, all or nothing. A retry (same idempotency key and
+   * partner) gets the tenant made first; anyone else asking for its domain finds it taken.
+   */
+  create(tenant: CommerceTenant): Promise<CreateTenantOutcome>;
+  /**
+   * Changes a tenant under its row lock; a key `change` redeems is redeemed in the same transaction,
+   * so a renewal that fails leaves its key available. Not found: `{ found: false }`.
+   */
+  update<R>(tenantId: string, change: (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }>;
+}
+
 export interface Repositories {
   partners: PartnerRepository;
   customers: CustomerRepository;
@@ -230,4 +320,6 @@ export interface Repositories {
   reminders: ReminderRepository;
   outbox: OutboxRepository;
   runnerLock: RunnerLock;
+  keyCatalog: KeyCatalogRepository;
+  commerceTenants: CommerceTenantRepository;
 }

@@ -10,7 +10,7 @@ import type { Customer, Subscription } from '../../src/domain/customer.js';
 import type { Offer } from '../../src/domain/delegation.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
-import type { Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
+import type { CatalogKey, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
@@ -61,6 +61,30 @@ function key(overrides: Partial<SetupKey> = {}): SetupKey {
 
 function setup(overrides: Partial<Setup> = {}): Setup {
   return { id: randomUUID(), ownerId: 'user-1', ownerName: 'Ada', createdAt: AT, updatedAt: AT, rev: 0, status: 'entering', keys: [], ...overrides };
+}
+
+function catalogKey(overrides: Partial<CatalogKey> = {}): CatalogKey {
+  return { ref: hex64(), product: 'Office 365 E3', seats: 10, termMonths: 12, lastGroup: 'QW3RT', status: 'available', issuedAt: AT, ...overrides };
+}
+
+function tenant(keyHandles: string[], overrides: Partial<CommerceTenant> = {}): CommerceTenant {
+  const name = unique('fabrikam');
+  return {
+    tenantId: randomUUID(),
+    idempotencyKey: randomUUID(),
+    partnerTenantId: 'partner-1',
+    createdAt: AT,
+    organisationName: 'Fabrikam',
+    country: 'DE',
+    language: 'de',
+    domain: `${name}.onmicrosoft.com`,
+    users: [{ objectId: randomUUID(), userPrincipalName: `bea@${name}.onmicrosoft.com`, displayName: 'Bea Admin', email: 'bea@example.com', phone: '+49 1', roles: ['Global Administrator'], licenses: ['Office 365 E3'] }],
+    subscriptions: [{ id: randomUUID(), product: 'Office 365 E3', seats: 10, assignedSeats: 1, startDate: '2026-03-01', endDate: '2027-03-01', partnerOfRecord: '1234567', billing: 'partner', renewals: [] }],
+    keyHandles,
+    delegatedAdmins: [],
+    addedUsers: {},
+    ...overrides,
+  };
 }
 
 export function repositoryContract(name: string, open: (context: Mocha.Context) => Promise<ContractStore>): void {
@@ -411,6 +435,88 @@ export function repositoryContract(name: string, open: (context: Mocha.Context) 
         await a.outbox.retryLater(throttled!.id, 'worker-a', 3_600_000, '429');
         const left = await b.outbox.claim('worker-b', 100, 0);
         expect(left.filter((c) => c.uniqueKey === gone.uniqueKey || c.uniqueKey === later.uniqueKey)).to.deep.equal([]);
+      });
+    });
+
+    describe('embedded commerce: key catalogue and tenants', () => {
+      it('issues a key once, blocks it, and finds unknown keys unknown', async () => {
+        const k = catalogKey();
+        expect(await a.keyCatalog.issue(k)).to.equal(true);
+        expect(await b.keyCatalog.issue({ ...k, product: 'other' })).to.equal(false);
+        expect(await b.keyCatalog.key(k.ref)).to.deep.equal(k);
+        expect(await b.keyCatalog.isEmpty()).to.equal(false);
+        expect(await a.keyCatalog.block(k.ref)).to.equal(true);
+        expect((await b.keyCatalog.key(k.ref))?.status).to.equal('blocked');
+        expect(await a.keyCatalog.block(hex64())).to.equal(false);
+        expect(await a.keyCatalog.key(hex64())).to.equal(undefined);
+        expect(await a.keyCatalog.key('not a hash')).to.equal(undefined);
+      });
+
+      it('creates a tenant and redeems its keys all or nothing, once per idempotency key and per domain', async () => {
+        const keys = [catalogKey(), catalogKey({ seats: 5 })];
+        for (const k of keys) await a.keyCatalog.issue(k);
+        const t = tenant(keys.map((k) => k.ref));
+        const created = await a.commerceTenants.create(t);
+        expect(created).to.deep.equal({ created: { ...t, keyHandles: [...t.keyHandles].sort() } });
+        // The retry of the same creation gets the same tenant, even asking with another domain.
+        expect(await b.commerceTenants.create({ ...t, tenantId: randomUUID(), domain: `${unique('x')}.onmicrosoft.com` })).to.deep.equal({ existing: (created as { created: CommerceTenant }).created });
+        expect(await b.commerceTenants.create(tenant([], { domain: t.domain }))).to.deep.equal({ refused: 'domainTaken' });
+        for (const k of keys) expect((await b.keyCatalog.key(k.ref))).to.deep.include({ status: 'redeemed', redeemedFor: t.tenantId });
+        // A creation with one key no longer available changes nothing: its other key stays available.
+        const spare = catalogKey();
+        await a.keyCatalog.issue(spare);
+        const refused = tenant([spare.ref, keys[0]!.ref]);
+        expect(await a.commerceTenants.create(refused)).to.deep.equal({ refused: 'keyUnavailable' });
+        expect((await a.keyCatalog.key(spare.ref))?.status).to.equal('available');
+        expect(await a.commerceTenants.byDomain(refused.domain)).to.equal(undefined);
+        expect(await a.commerceTenants.byDomain(t.domain)).to.deep.equal((created as { created: CommerceTenant }).created);
+      });
+
+      it('lets exactly one of 50 creations racing for one key redeem it', async () => {
+        const k = catalogKey();
+        await a.keyCatalog.issue(k);
+        const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => [a, b][i % 2]!.commerceTenants.create(tenant([k.ref]))));
+        const winners = outcomes.filter((outcome) => 'created' in outcome) as Array<{ created: CommerceTenant }>;
+        expect(winners).to.have.length(1);
+        expect(outcomes.filter((outcome) => 'refused' in outcome && outcome.refused === 'keyUnavailable')).to.have.length(49);
+        expect((await b.keyCatalog.key(k.ref))?.redeemedFor).to.equal(winners[0]!.created.tenantId);
+      });
+
+      it('changes a tenant with a renewal key in one transaction: a failed change redeems nothing', async () => {
+        const k = catalogKey();
+        const renewalKey = catalogKey();
+        for (const key of [k, renewalKey]) await a.keyCatalog.issue(key);
+        const t = tenant([k.ref]);
+        await a.commerceTenants.create(t);
+        const failed = await b.commerceTenants
+          .update(t.tenantId, async (current, redeem) => {
+            expect(await redeem(renewalKey.ref, 'renewal-1')).to.equal(true);
+            throw new Error('the backend fell over after redeeming');
+          })
+          .catch((error: Error) => error.message);
+        expect(failed).to.equal('the backend fell over after redeeming');
+        expect((await a.keyCatalog.key(renewalKey.ref))?.status).to.equal('available');
+        const renewed = await b.commerceTenants.update(t.tenantId, async (current, redeem) => {
+          const ok = await redeem(renewalKey.ref, 'renewal-1');
+          current.subscriptions[0]!.endDate = '2028-03-01';
+          current.subscriptions[0]!.renewals.push('renewal-1');
+          current.delegatedAdmins.push({ partnerTenantId: 'partner-1', roles: ['Global Administrator'], since: AT });
+          const added = { objectId: randomUUID(), userPrincipalName: `cy@${t.domain}`, displayName: 'Cy', roles: [], licenses: ['Office 365 E3'] };
+          current.users.push(added);
+          current.addedUsers['request-1'] = added.objectId;
+          return ok;
+        });
+        expect(renewed).to.deep.equal({ found: true, result: true });
+        // The same renewal again finds its key redeemed by itself; another renewal finds it taken.
+        expect(await a.commerceTenants.update(t.tenantId, (_, redeem) => redeem(renewalKey.ref, 'renewal-1'))).to.deep.equal({ found: true, result: true });
+        expect(await a.commerceTenants.update(t.tenantId, (_, redeem) => redeem(renewalKey.ref, 'renewal-2'))).to.deep.equal({ found: true, result: false });
+        const after = await a.commerceTenants.get(t.tenantId);
+        expect(after?.subscriptions[0]).to.deep.include({ endDate: '2028-03-01', renewals: ['renewal-1'] });
+        expect(after?.users.map((u) => u.displayName)).to.deep.equal(['Bea Admin', 'Cy']);
+        expect(after?.addedUsers).to.deep.equal({ 'request-1': after?.users[1]!.objectId });
+        expect(after?.delegatedAdmins).to.deep.equal([{ partnerTenantId: 'partner-1', roles: ['Global Administrator'], since: AT }]);
+        expect(after?.keyHandles).to.deep.equal([k.ref]);
+        expect(await a.commerceTenants.update(randomUUID(), () => 1)).to.deep.equal({ found: false });
       });
     });
 

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
 import type { Repositories } from '../repositories.js';
+import { PostgresCommerceTenants, PostgresKeyCatalog } from './commerce.js';
 import { PostgresCustomers } from './customers.js';
 import { openPool, type Pool } from './database.js';
 import { PostgresGuessGuard } from './guessGuard.js';
@@ -21,6 +22,8 @@ export function postgresRepositories(pool: Pool, lifecycle: LifecycleDays): Repo
     reminders: new PostgresReminders(pool, lifecycle),
     outbox: new PostgresOutbox(pool),
     runnerLock: new PostgresRunnerLock(pool),
+    keyCatalog: new PostgresKeyCatalog(pool),
+    commerceTenants: new PostgresCommerceTenants(pool),
   };
 }
 

@@ -277,10 +277,11 @@ CREATE TABLE commerce_keys (
   seats integer NOT NULL CHECK (seats > 0),
   term_months integer NOT NULL CHECK (term_months > 0),
   last_group char(5) NOT NULL CHECK (last_group ~ '^[A-Z0-9]{5}$'),
+  -- A key hash is redeemed once: its one row goes from available to redeemed in one conditional update.
   status text NOT NULL CHECK (status IN ('available', 'redeemed', 'blocked')),
   issued_at timestamptz NOT NULL,
   redeemed_for uuid REFERENCES commerce_tenants ON DELETE SET NULL,
-  -- The renewal the key was redeemed for.
+  -- The renewal the key was redeemed for (one key per renewal).
   renewal text UNIQUE,
   -- A redeemed key names its tenant; one that is not names none.
   CHECK ((status = 'redeemed') = (redeemed_for IS NOT NULL))
@@ -299,8 +300,17 @@ CREATE TABLE commerce_subscriptions (
 );
 CREATE INDEX commerce_subscriptions_by_tenant ON commerce_subscriptions (tenant_id);
 
+-- Renewals applied, by idempotency key, so a retry extends nothing twice.
+CREATE TABLE commerce_subscription_renewals (
+  subscription_id uuid NOT NULL REFERENCES commerce_subscriptions ON DELETE CASCADE,
+  idempotency_key text NOT NULL,
+  PRIMARY KEY (subscription_id, idempotency_key)
+);
+
 CREATE TABLE commerce_users (
   object_id uuid PRIMARY KEY,
+  -- The order users were added in (the first is the tenant's admin).
+  position integer NOT NULL,
   tenant_id uuid NOT NULL REFERENCES commerce_tenants ON DELETE CASCADE,
   user_principal_name text NOT NULL,
   display_name text NOT NULL,
