@@ -75,7 +75,8 @@ async function startCluster(): Promise<Server> {
   // shell in between), so the folder must be its own.
   if (user) await chown(dir, user.uid, user.gid);
   const data = join(dir, 'data');
-  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { ...user, encoding: 'utf8' });
+  // Run from the cluster's own folder: the postgres user may not be allowed into the test's.
+  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { ...user, cwd: dir, encoding: 'utf8' });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(init.error?.message ?? init.stderr).trim().split('\n').at(-1)}`);
@@ -86,7 +87,7 @@ async function startCluster(): Promise<Server> {
     const port = await freePort();
     // No Unix socket (its default folder may not be writable) and no durability: the cluster is thrown away.
     const settings = ['listen_addresses=127.0.0.1', `port=${port}`, 'unix_socket_directories=', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200'];
-    const child = spawn(join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], { ...user, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     // Should the test process end without the root hook (a crash), the server goes with it.
     const killOnExit = () => child.kill('SIGQUIT');
     process.once('exit', killOnExit);
