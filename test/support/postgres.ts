@@ -88,8 +88,11 @@ async function startCluster(): Promise<Server> {
     // No Unix socket (its default folder may not be writable) and no durability: the cluster is thrown away.
     const settings = ['listen_addresses=127.0.0.1', `port=${port}`, 'unix_socket_directories=', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200'];
     const child = spawn(join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    // Should the test process end without the root hook (a crash), the server goes with it.
-    const killOnExit = () => child.kill('SIGQUIT');
+    // Should the test process end without the root hook (a crash), the server and its folder go with it.
+    const killOnExit = () => {
+      child.kill('SIGQUIT');
+      rmSync(dir, { recursive: true, force: true });
+    };
     process.once('exit', killOnExit);
     try {
       await ready(child);

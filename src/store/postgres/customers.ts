@@ -137,7 +137,7 @@ export class PostgresCustomers implements CustomerRepository {
       const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
       if (!existing) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
       if (rowCount === 0) return existing;
-      await this.write(tx, existing, customer);
+      await this.write(tx, partnerTenantId, existing, customer);
       return customer;
     });
   }
@@ -148,7 +148,7 @@ export class PostgresCustomers implements CustomerRepository {
       if (!current) return undefined;
       const next = change(structuredClone(current));
       if (!next) return undefined;
-      await this.write(tx, current, next);
+      await this.write(tx, partnerTenantId, current, next);
       return next;
     });
   }
@@ -207,9 +207,9 @@ export class PostgresCustomers implements CustomerRepository {
 
   private async subscriptionRefs(where: string, values: unknown[]): Promise<SubscriptionRef[]> {
     const { rows } = await this.pool.query(
-      `SELECT s.*, c.partner_tenant_id, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
-       FROM subscriptions s JOIN customers c ON c.tenant_id = s.customer_tenant_id JOIN partners p ON p.tenant_id = c.partner_tenant_id
-       WHERE ${where} ORDER BY c.partner_tenant_id, s.customer_tenant_id, s.position`,
+      `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+       FROM subscriptions s JOIN partners p ON p.tenant_id = s.partner_tenant_id
+       WHERE ${where} ORDER BY s.partner_tenant_id, s.customer_tenant_id, s.position`,
       values,
     );
     return rows.map((row) => ({ partnerTenantId: row.partner_tenant_id, customerTenantId: row.customer_tenant_id, subscription: subscriptionFrom(row) }));
@@ -222,7 +222,7 @@ export class PostgresCustomers implements CustomerRepository {
   }
 
   /** Writes `next` over `current` (same customer): its row, then what it holds. */
-  private async write(tx: Tx, current: Customer, next: Customer): Promise<void> {
+  private async write(tx: Tx, partnerTenantId: string, current: Customer, next: Customer): Promise<void> {
     if (next.tenantId !== current.tenantId) throw new Error('a change may not move a customer to another tenant id');
     const contact = next.adminContact;
     await tx.query(
@@ -238,12 +238,12 @@ export class PostgresCustomers implements CustomerRepository {
     for (const [position, s] of next.subscriptions.entries()) {
       await tx.query(
         `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
-           scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (id) DO UPDATE SET position = $3, product = $4, seats = $5, assigned_seats = $6, start_date = $7, end_date = $8, partner_of_record = $9, billing = $10,
            scheduled_switch_on = $11, scheduled_switch_by_id = $12, scheduled_switch_by_name = $13, pending_renewal_request_id = $14, pending_renewal_key_handle = $15
          WHERE subscriptions.customer_tenant_id = $2`,
-        [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null],
+        [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null, partnerTenantId],
       );
       await tx.query('DELETE FROM subscription_renewals WHERE subscription_id = $1 AND NOT (request_id = ANY($2))', [s.id, s.renewalIds]);
       await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);

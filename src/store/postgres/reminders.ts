@@ -39,22 +39,24 @@ export class PostgresReminders implements ReminderRepository {
     // No zone is more than a day ahead of UTC (+14 hours at most): the first condition is the index's range.
     const { rows } = await this.pool.query(
       `WITH due AS (
-         SELECT s.*, c.partner_tenant_id, ($1::timestamptz AT TIME ZONE p.time_zone)::date AS today
+         SELECT s.*, local.today
          FROM subscriptions s
-         JOIN customers c ON c.tenant_id = s.customer_tenant_id
-         JOIN partners p ON p.tenant_id = c.partner_tenant_id
+         JOIN partners p ON p.tenant_id = s.partner_tenant_id
+         CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE p.time_zone)::date AS today) AS local
          WHERE s.next_reminder_on <= ($1::timestamptz AT TIME ZONE 'UTC')::date + 1
-           AND s.next_reminder_on <= ($1::timestamptz AT TIME ZONE p.time_zone)::date
+           AND s.next_reminder_on <= local.today
            AND s.billing = 'partner' AND s.partner_of_record IS NOT NULL AND (p.partner_id IS NULL OR p.partner_id = s.partner_of_record)
+           AND (s.scheduled_switch_on IS NULL OR s.scheduled_switch_on > local.today)
+           AND local.today - s.end_date < $3
+         ORDER BY s.next_reminder_on, s.id
+         LIMIT $2
        )
+       -- What each found subscription carries, read for the few found only.
        SELECT due.*,
          array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = due.id ORDER BY r.request_id) AS renewal_ids,
          array(SELECT r.kind FROM reminders r WHERE r.subscription_id = due.id AND r.end_date = due.end_date) AS recorded
        FROM due
-       WHERE (due.scheduled_switch_on IS NULL OR due.scheduled_switch_on > due.today)
-         AND due.today - due.end_date < $3
-       ORDER BY due.next_reminder_on, due.id
-       LIMIT $2`,
+       ORDER BY due.next_reminder_on, due.id`,
       [now, limit, this.lifecycle.deprovisionDays],
     );
     return rows.map((row) => ({

@@ -67,14 +67,19 @@ CREATE TABLE customers (
   admin_contact_updated_at timestamptz,
   -- Bumped on every change of the customer or anything it holds (optimistic concurrency).
   version integer NOT NULL DEFAULT 0,
-  CHECK ((admin_conversation IS NULL) = (admin_reachable IS NULL) AND (admin_conversation IS NULL) = (admin_contact_updated_at IS NULL))
+  CHECK ((admin_conversation IS NULL) = (admin_reachable IS NULL) AND (admin_conversation IS NULL) = (admin_contact_updated_at IS NULL)),
+  -- What the subscriptions' partner column refers to.
+  UNIQUE (tenant_id, partner_tenant_id)
 );
 -- A partner's customer list, in name order.
 CREATE INDEX customers_by_partner_and_name ON customers (partner_tenant_id, lower(name), tenant_id);
 
 CREATE TABLE subscriptions (
   id text PRIMARY KEY CHECK (id <> ''),
-  customer_tenant_id text NOT NULL REFERENCES customers ON DELETE CASCADE,
+  customer_tenant_id text NOT NULL,
+  -- The customer's partner, repeated so that finding due reminders joins the small partners table
+  -- only; the foreign key keeps it the customer's.
+  partner_tenant_id text NOT NULL,
   position integer NOT NULL,
   product text NOT NULL CHECK (product <> ''),
   seats integer NOT NULL CHECK (seats > 0),
@@ -93,6 +98,7 @@ CREATE TABLE subscriptions (
   -- the repository from the domain's reminder schedule, so finding due reminders is an index scan.
   next_reminder_on date,
   UNIQUE (customer_tenant_id, position),
+  FOREIGN KEY (customer_tenant_id, partner_tenant_id) REFERENCES customers (tenant_id, partner_tenant_id) ON DELETE CASCADE,
   CHECK ((scheduled_switch_on IS NULL) = (scheduled_switch_by_id IS NULL) AND (scheduled_switch_on IS NULL) = (scheduled_switch_by_name IS NULL)),
   CHECK ((pending_renewal_request_id IS NULL) = (pending_renewal_key_handle IS NULL))
 );
