@@ -4,6 +4,10 @@
  * changes is changed whole or not at all, and two instances changing the same row serialize on it.
  * Implemented on PostgreSQL (src/store/postgres) and, by wrapping the JSON files, for the embedded
  * default; test/support/repositoryContract.ts is the behaviour both must show.
+ *
+ * A `change` callback gets a copy of the stored state and returns the new one. Keep it pure (a domain
+ * rule, no sends, no clock reads that matter twice): a transaction that lost a deadlock runs again,
+ * and so does its callback.
  */
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Customer, Subscription } from '../domain/customer.js';

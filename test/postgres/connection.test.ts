@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
+import pg from 'pg';
+import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { DatabaseError, openPool, poolConfig } from '../../src/store/postgres/database.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -47,5 +49,29 @@ describe('PostgreSQL connection', () => {
   it('refuses a DATABASE_URL that is not a postgres URL, without showing it', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://root:S3cret-pa55@db/x' })).to.throw(/DATABASE_URL: must be a postgres/).and.not.match(/S3cret/);
     expect(loadConfig({ DATABASE_URL: url }).DATABASE_URL).to.equal(url);
+  });
+});
+
+describe('PostgreSQL connection losses', () => {
+  let url: string;
+  before(async function () {
+    url = await freshDatabase(this);
+  });
+
+  it('replaces connections the server dropped, logging it, without crashing the process', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const pool = await openPool(url, log, 2);
+    const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    // An outage or a failover: the server ends the session of the pool's idle connection.
+    await admin.query('SELECT pg_terminate_backend($1, 10000)', [rows[0]!.pid]);
+    await admin.end();
+    await new Promise<void>((resolve) => (lines.length > 0 ? resolve() : pool.once('error', () => resolve())));
+    const after = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(after.rows[0]!.pid).to.not.equal(rows[0]!.pid);
+    expect(lines.join('')).to.contain('idle PostgreSQL connection failed; the pool replaces it');
+    await pool.end();
   });
 });

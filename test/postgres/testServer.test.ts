@@ -24,7 +24,7 @@ describe('the PostgreSQL test server', function () {
     const run = await runWithoutServer({});
     expect(run.code, run.output).to.equal(0);
     expect(run.output).to.match(/\(PostgreSQL suites skipped: PostgreSQL unavailable: no PostgreSQL binaries in \/nonexistent\/postgresql\/bin .*\)\n/);
-    expect(run.output).to.match(/0 passing[\s\S]*5 pending/);
+    expect(run.output).to.match(/0 passing[\s\S]*[1-9]\d* pending/).and.not.contain('failing');
   });
 
   it('fails them instead under CI', async () => {
