@@ -215,6 +215,11 @@ export interface OutboxRepository {
   retryLater(id: string, workerId: string, delayMs: number, error: string): Promise<void>;
   /** Gives up on a message (unreachable chat, attempts used up). */
   fail(id: string, workerId: string, error: string): Promise<void>;
+  /**
+   * Takes one of the tenant's `perSecond` sends in the second of `at`, counted across instances:
+   * 0 when taken, otherwise the milliseconds until the next second, when the sender may ask again.
+   */
+  takeSendSlot(tenantId: string, perSecond: number, at: Date): Promise<number>;
 }
 
 /** Scheduled work that must run on one instance at a time. */

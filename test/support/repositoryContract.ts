@@ -438,6 +438,19 @@ export function repositoryContract(name: string, open: (context: Mocha.Context) 
       });
     });
 
+    describe('send rate per tenant', () => {
+      it("grants a tenant's sends per second across instances, and says how long to wait for the next second", async () => {
+        const tenant = unique('partner');
+        const at = new Date('2026-03-01T10:00:00.250Z');
+        const waits = await Promise.all(Array.from({ length: 30 }, (_, i) => [a, b][i % 2]!.outbox.takeSendSlot(tenant, 10, at)));
+        expect(waits.filter((wait) => wait === 0)).to.have.length(10);
+        expect(waits.filter((wait) => wait === 750)).to.have.length(20);
+        // Another tenant has its own rate; the next second has room again.
+        expect(await a.outbox.takeSendSlot(unique('partner'), 10, at)).to.equal(0);
+        expect(await b.outbox.takeSendSlot(tenant, 10, new Date('2026-03-01T10:00:01.000Z'))).to.equal(0);
+      });
+    });
+
     describe('embedded commerce: key catalogue and tenants', () => {
       it('issues a key once, blocks it, and finds unknown keys unknown', async () => {
         const k = catalogKey();

@@ -50,6 +50,21 @@ export class PostgresOutbox implements OutboxRepository {
     );
   }
 
+  async takeSendSlot(tenantId: string, perSecond: number, at: Date): Promise<number> {
+    const windowStart = Math.floor(at.getTime() / 1000) * 1000;
+    // One statement per send: the counter's row serializes the instances, and a full second takes no more.
+    const { rows } = await this.pool.query<{ used: number }>(
+      `INSERT INTO outbox_send_slots (tenant_id, window_start, used) VALUES ($1, $2, 1)
+       ON CONFLICT (tenant_id, window_start) DO UPDATE SET used = outbox_send_slots.used + 1 WHERE outbox_send_slots.used < $3
+       RETURNING used`,
+      [tenantId, new Date(windowStart), perSecond],
+    );
+    if (rows.length === 0) return windowStart + 1000 - at.getTime();
+    // The tenant's first send of a second clears its counters of past seconds (of no further use).
+    if (rows[0]!.used === 1) await this.pool.query('DELETE FROM outbox_send_slots WHERE tenant_id = $1 AND window_start < $2', [tenantId, new Date(windowStart)]);
+    return 0;
+  }
+
   async fail(id: string, workerId: string, error: string): Promise<void> {
     await this.pool.query('UPDATE outbox SET failed_at = now(), locked_by = NULL, locked_until = NULL, last_error = $3 WHERE id = $1 AND locked_by = $2 AND sent_at IS NULL', [id, workerId, error]);
   }

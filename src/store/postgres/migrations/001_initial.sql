@@ -264,6 +264,14 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_ready ON outbox (next_attempt_at) WHERE sent_at IS NULL AND failed_at IS NULL;
 
+-- Sends per tenant and second, counted by every instance: Teams' rate holds for the app as a whole.
+CREATE TABLE outbox_send_slots (
+  tenant_id text NOT NULL,
+  window_start timestamptz NOT NULL,
+  used integer NOT NULL CHECK (used > 0),
+  PRIMARY KEY (tenant_id, window_start)
+);
+
 -- The embedded commerce default: key catalogue and the customer tenants made from it.
 CREATE TABLE commerce_tenants (
   tenant_id uuid PRIMARY KEY,
