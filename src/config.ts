@@ -12,6 +12,8 @@ const EnvSchema = z
     PORT: count(3978, 0, 65_535),
     HOST: optionalText,
     DATA_DIR: z.string().trim().min(1).default('./data'),
+    /** The PostgreSQL database (in progress: `npm run db:migrate`); never shown in messages, it may hold a password. */
+    DATABASE_URL: optionalText.refine((url) => url === undefined || /^postgres(ql)?:\/\/[^/?#\s]/.test(url), { message: 'must be a postgres:// or postgresql:// URL naming a host' }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MicrosoftAppId: optionalText,
     MicrosoftAppPassword: optionalText,
