@@ -186,10 +186,12 @@ export class FileAuditLog implements AuditLog {
   private async appendNow(draft: AuditDraft): Promise<AuditEntry> {
     const tenant = draft.partnerTenantId;
     const head = this.heads.get(tenant) ?? (await this.readHead(tenant));
-    const entry = chainEntry(draft, head);
+    const line = JSON.stringify(chainEntry(draft, head));
+    // As a reader will see it (fields without a value are not written).
+    const entry = AuditEntrySchema.parse(JSON.parse(line));
     const path = this.pathOf(tenant);
     try {
-      await this.appendLine(path, `${JSON.stringify(entry)}\n`);
+      await this.appendLine(path, `${line}\n`);
     } catch (error) {
       // Part of the line may be on disk: the next append reads the file again and sets it aside.
       this.heads.delete(tenant);
