@@ -39,6 +39,15 @@ describe('audit entries', () => {
     expect(draft.at).to.equal('2026-12-04T10:00:00.000Z');
   });
 
+  it('a name longer than the trail keeps, or made longer by masking, is cut rather than keeping the change from being recorded', () => {
+    const name = 'BCDFGHJKMPQRTVWXY2346789B '.repeat(19);
+    expect(name.length).to.be.below(500);
+    const draft = auditDraft({ ...base, id: 'long', at: new Date(), actor: { ...base.actor, name } });
+    expect(draft.actor.name).to.have.length(500);
+    expect(draft.actor.name).not.to.contain('BCDFG');
+    expect(draft.actor.name.startsWith('•••••-•••••-•••••-•••••-6789B •••••')).to.equal(true);
+  });
+
   it('a chain verifies; a changed, removed, reordered or added-to entry is named', () => {
     const entries = chain(5);
     expect(verifyChain(partner, entries)).to.deep.equal({ ok: true, entries: 5, head: { seq: 5, hash: entries[4]!.hash } });

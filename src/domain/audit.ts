@@ -11,10 +11,12 @@ import { ROLES } from './roles.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
+const MAX_NAME = 500;
+const MAX_TEXT = 2000;
 const MASKED_KEY = /^(?:•••••-){4}[A-Z0-9]{5}$/;
 
 export const AuditActorSchema = z.object({
-  name: z.string(),
+  name: z.string().max(MAX_NAME),
   /** Entra object id (the Teams user's aadObjectId), or the job's name for the bot's own work. */
   objectId: z.string().min(1),
   /** The partner role held at the time; customerAdmin in a customer's tenant; none without a role; system for the bot's jobs. */
@@ -22,7 +24,7 @@ export const AuditActorSchema = z.object({
 });
 export type AuditActor = z.infer<typeof AuditActorSchema>;
 
-export const AuditOutcomeSchema = z.discriminatedUnion('result', [z.object({ result: z.literal('done') }), z.object({ result: z.literal('refused'), reason: z.string().min(1) })]);
+export const AuditOutcomeSchema = z.discriminatedUnion('result', [z.object({ result: z.literal('done') }), z.object({ result: z.literal('refused'), reason: z.string().min(1).max(MAX_TEXT) })]);
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
 
 /** What a use case records: everything but the chain. */
@@ -39,9 +41,9 @@ export const AuditDraftSchema = z.object({
   customerTenantId: z.string().optional(),
   subscriptionId: z.string().optional(),
   /** Product keys, masked to their last group. */
-  keys: z.array(z.string().regex(MASKED_KEY)).default([]),
+  keys: z.array(z.string().regex(MASKED_KEY)).max(500).default([]),
   /** What else identifies the change (a role given, a renewal's term); masked like any typed text. */
-  details: z.record(z.string(), z.string()).default({}),
+  details: z.record(z.string().max(100), z.string().max(MAX_TEXT)).default({}),
   outcome: AuditOutcomeSchema,
 });
 export type AuditDraft = z.infer<typeof AuditDraftSchema>;
@@ -86,12 +88,14 @@ export interface AuditDraftInput {
  * details) has product keys pasted into it masked, so a full key never reaches the trail.
  */
 export function auditDraft(input: AuditDraftInput): AuditDraft {
-  const text = maskKeysInText;
+  // Cut to the schema's bounds after masking (a mask is longer than the key it hides): a long name
+  // must not keep a change from being recorded.
+  const text = (value: string, max = MAX_TEXT) => maskKeysInText(value).slice(0, max);
   return AuditDraftSchema.parse({
     id: input.id,
     at: input.at.toISOString(),
     partnerTenantId: input.partnerTenantId,
-    actor: { ...input.actor, name: text(input.actor.name) },
+    actor: { ...input.actor, name: text(input.actor.name, MAX_NAME) },
     verb: input.verb,
     customerTenantId: input.customerTenantId,
     subscriptionId: input.subscriptionId,

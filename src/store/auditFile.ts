@@ -30,6 +30,8 @@ import { KeyedLock } from './keyedLock.js';
 
 const NEWLINE = 0x0a;
 const CHUNK = 64 * 1024;
+/** Far more than any entry's line: the most a cut-short last line is looked for in. */
+const MAX_LINE = 1024 * 1024;
 
 /** A line of a trail file: an entry, or (first line only) the checkpoint of a pruned trail. */
 type Line = { entry: AuditEntry; raw: unknown; text: string } | { checkpoint: AuditCheckpoint; text: string } | { damaged: unknown; text: string };
@@ -246,8 +248,11 @@ export class FileAuditLog implements AuditLog {
     try {
       const { size, torn } = await endsTorn(handle);
       if (!torn) return;
-      const { buffer } = await handle.read(Buffer.alloc(Math.min(size, 1024 * 1024)), 0, Math.min(size, 1024 * 1024), Math.max(0, size - 1024 * 1024));
+      const length = Math.min(size, MAX_LINE);
+      const { buffer } = await handle.read(Buffer.alloc(length), 0, length, size - length);
       const lastNewline = buffer.lastIndexOf(NEWLINE);
+      // An entry is far shorter: a longer end is no cut-short append, and is left for a person to look at.
+      if (lastNewline === -1 && length < size) throw new StoreFileError(path, `it ends in ${MAX_LINE} bytes without a line break, which no audit entry has`);
       const at = size - buffer.length + lastNewline + 1;
       cut = { at, tail: buffer.subarray(lastNewline + 1) };
     } finally {
