@@ -87,6 +87,15 @@ describe('npm run audit (command line)', function () {
     }
   });
 
+  it('verify: a pruned trail verifies from its checkpoint', async () => {
+    const C = 'partner-c';
+    for (let n = 1; n <= 5; n++) await log.append(auditDraft({ id: `c-${n}`, at: new Date(Date.UTC(2026, 0, n)), partnerTenantId: C, actor: { name: 'Ada', objectId: 'oid-ada', role: 'admin' }, verb: 'renew.submit', outcome: { result: 'done' } }));
+    expect(await log.prune(C, new Date(Date.UTC(2026, 0, 3, 12)), new Date(Date.UTC(2028, 0, 1)))).to.equal(3);
+    const run = await audit(dir, 'verify', '--tenant', C);
+    expect(run.code, run.stdout).to.equal(0);
+    expect(run.stdout).to.contain(`OK: audit trail of partner ${C}: 3 entries after the checkpoint at entry 3 (pruned 2028-01-01T00:00:00.000Z) fit.`);
+  });
+
   it('verify --tenant of a tenant without a trail says so, exit code non-zero', async () => {
     const run = await audit(dir, 'verify', '--tenant', 'nobody');
     expect(run.code).to.equal(1);
