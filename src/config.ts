@@ -35,6 +35,7 @@ const EnvSchema = z
     DEPROVISION_DAYS: count(120, 2, 730),
     DEMO_KEY_COUNT: count(3, 0, 20),
     STORE_RESIDENT_PARTNERS: count(256, 1, 100_000),
+    AUDIT_RETENTION_DAYS: count(730, 1, 36_500),
   })
   .superRefine((env, ctx) => {
     if (env.DEPROVISION_DAYS <= env.GRACE_DAYS) ctx.addIssue({ code: 'custom', path: ['DEPROVISION_DAYS'], message: 'must be greater than GRACE_DAYS' });
