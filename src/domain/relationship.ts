@@ -305,7 +305,8 @@ export function changeRoles(relationship: Relationship, newRoleIds: readonly str
 /** The old all-or-nothing delegated admin of an existing customer: one active relationship, Global Administrator, no end date. */
 export function legacyRelationship(partnerTenantId: string, customer: { tenantId: string; displayName: string }, since: string): Relationship {
   return {
-    id: `legacy-${customer.tenantId}-${partnerTenantId}`.slice(0, 200),
+    // Unique per grant: the partner may be granted it again after it ended.
+    id: `dap-${Date.parse(since)}-${partnerTenantId}`.slice(0, 200),
     displayName: 'Delegated admin (DAP)',
     partnerTenantId,
     customer,
