@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { catalogues, fill } from '../src/i18n/index.js';
 import { ENTRA_ROLES, entraRole, GLOBAL_ADMINISTRATOR, ROLE_TEMPLATES, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import {
   approve,
@@ -17,7 +18,9 @@ import {
   terminate,
   validateRequest,
   type Relationship,
+  type RelationshipError,
   type RelationshipReminderKind,
+  type RequestError,
   type Transition,
 } from '../src/domain/relationship.js';
 
@@ -112,6 +115,30 @@ describe('relationship request validation', () => {
     expect(validateRequest({ ...valid, roleIds: [READER, GLOBAL_ADMINISTRATOR], autoExtendDuration: 'P180D' }, [])).to.deep.equal({ errors: [{ field: 'autoExtendDuration', code: 'withGlobalAdministrator' }] });
     expect(validateRequest({ ...valid, roleIds: [GLOBAL_ADMINISTRATOR] }, [])).to.have.property('request');
     expect(validateRequest({ ...valid, autoExtendDuration: 'P90D' }, [])).to.deep.equal({ errors: [{ field: 'autoExtendDuration', code: 'invalid' }] });
+  });
+
+  it('has a plain message for every problem in English and German, with its values filled in', () => {
+    const problems: RequestError[] = [
+      ...(['required', 'invalid', 'taken'] as const).map((code) => ({ field: 'displayName' as const, code })),
+      { field: 'displayName', code: 'tooLong', max: 50 },
+      { field: 'roles', code: 'required' },
+      { field: 'roles', code: 'unknown', roleIds: ['nope', 'nix'] },
+      { field: 'duration', code: 'syntax' },
+      { field: 'duration', code: 'outOfRange', min: 1, max: 730 },
+      { field: 'autoExtendDuration', code: 'invalid' },
+      { field: 'autoExtendDuration', code: 'withGlobalAdministrator' },
+    ];
+    const refusals: RelationshipError[] = ['expired', 'answered', 'ended', 'notSent', 'notActive', 'rolesFixed', 'autoExtendWithGlobalAdministrator', 'noGlobalAdministrator', 'onlyRole', 'unknownRole', 'legacy'];
+    for (const language of ['en', 'de'] as const) {
+      const t = catalogues[language].relationships;
+      for (const { field, code, ...values } of problems) {
+        const template = (t.error[field] as Record<string, string>)[code];
+        const text = fill(template ?? '', Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])));
+        expect(text, `${language} ${field}.${code}`).to.match(/\w/).and.not.to.match(/\{\w+\}/);
+      }
+      for (const code of refusals) expect(t.refusal[code], `${language} ${code}`).to.match(/\w/);
+    }
+    expect(fill(catalogues.de.relationships.error.duration.outOfRange, { min: 1, max: 730 })).to.equal('Die Dauer muss zwischen 1 und 730 Tagen (2 Jahre) liegen.');
   });
 
   it('reports every problem at once', () => {
