@@ -149,13 +149,13 @@ describe('relationship request validation', () => {
 
 describe('relationship life cycle', () => {
   it('goes from created to approval pending to active, ending activation + duration later', () => {
-    const created = newRelationship({ id: 'r', displayName: 'n', partnerTenantId: 'p', customer: { tenantId: 'c', displayName: 'C' }, roleIds: [HELPDESK], duration: 'P30D', autoExtendDuration: 'PT0S' }, at('2026-01-31T12:00:00Z'));
+    const created = newRelationship({ id: 'r', displayName: 'n', partnerTenantId: 'p', customer: { tenantId: 'c', displayName: 'C' }, roleIds: [HELPDESK], duration: 'P60D', autoExtendDuration: 'PT0S' }, at('2026-01-31T12:00:00Z'));
     expect(created.status).to.equal('created');
     expect(error(approve(created, at('2026-01-31T12:00:00Z'))), 'not sent yet').to.equal('notSent');
     const pending = ok(lockForApproval(created, at('2026-01-31T12:00:00Z')));
     expect(pending.status).to.equal('approvalPending');
     const active = ok(approve(pending, at('2026-01-31T12:30:00Z')));
-    expect(active).to.deep.include({ status: 'active', activatedDateTime: '2026-01-31T12:30:00.000Z', endDateTime: '2026-03-02T12:30:00.000Z', lastModifiedDateTime: '2026-01-31T12:30:00.000Z' });
+    expect(active).to.deep.include({ status: 'active', activatedDateTime: '2026-01-31T12:30:00.000Z', endDateTime: '2026-04-01T12:30:00.000Z', lastModifiedDateTime: '2026-01-31T12:30:00.000Z' });
   });
 
   it('counts the duration in days across month ends and leap days', () => {
@@ -163,7 +163,7 @@ describe('relationship life cycle', () => {
     expect(activeFrom('2028-02-28T23:30:00Z', { duration: 'P1D' }).endDateTime, 'over a leap day').to.equal('2028-02-29T23:30:00.000Z');
     expect(activeFrom('2028-02-29T10:00:00Z', { duration: 'P730D' }).endDateTime, 'two years from a leap day').to.equal('2030-02-28T10:00:00.000Z');
     expect(activeFrom('2027-03-01T00:00:00Z', { duration: 'P730D' }).endDateTime, '730 days over 29 February 2028').to.equal('2029-02-28T00:00:00.000Z');
-    expect(activeFrom('2026-01-31T09:00:00Z', { duration: 'P30D' }).endDateTime, 'no day-of-month clamping').to.equal('2026-03-02T09:00:00.000Z');
+    expect(activeFrom('2026-01-31T09:00:00Z', { duration: 'P30D' })).to.deep.include({ endDateTime: '2026-03-02T09:00:00.000Z', status: 'expiring' });
     expect(activeFrom('2026-12-31T23:59:00Z', { duration: 'P7D' }).endDateTime).to.equal('2027-01-07T23:59:00.000Z');
   });
 

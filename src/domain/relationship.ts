@@ -228,15 +228,16 @@ function stateError(current: Relationship, wanted: 'pending' | 'active'): Relati
   return current.status === 'created' && wanted === 'pending' ? 'notSent' : 'notActive';
 }
 
-function touched(relationship: Relationship, now: Date, change: Partial<Relationship>): Transition {
-  return { ok: true, relationship: { ...relationship, ...change, lastModifiedDateTime: now.toISOString() } };
+/** The changed relationship, as it stands at `now` (a 30-day one is expiring from the moment it is approved). */
+function touched(relationship: Relationship, now: Date, offerDays: number, change: Partial<Relationship>): Transition {
+  return { ok: true, relationship: relationshipAt({ ...relationship, ...change, lastModifiedDateTime: now.toISOString() }, now, offerDays) };
 }
 
 /** The partner sends the request to the customer (Graph: a `lockForApproval` request). */
 export function lockForApproval(relationship: Relationship, now: Date, offerDays = DEFAULT_OFFER_DAYS): Transition {
   const current = relationshipAt(relationship, now, offerDays);
   if (current.status !== 'created') return { ok: false, error: current.status === 'approvalPending' ? 'answered' : stateError(current, 'pending') };
-  return touched(current, now, { status: 'approvalPending' });
+  return touched(current, now, offerDays, { status: 'approvalPending' });
 }
 
 /** The customer's admin approves: active from now until now + duration. */
@@ -245,14 +246,14 @@ export function approve(relationship: Relationship, now: Date, offerDays = DEFAU
   if (current.status !== 'approvalPending') return { ok: false, error: stateError(current, 'pending') };
   const at = now.toISOString();
   const days = parseDurationDays(current.duration ?? '') ?? DEFAULT_DURATION_DAYS;
-  return touched(current, now, { status: 'active', activatedDateTime: at, endDateTime: plus(at, days) });
+  return touched(current, now, offerDays, { status: 'active', activatedDateTime: at, endDateTime: plus(at, days) });
 }
 
 /** The customer's admin declines: Graph has no such status, so the request ends as terminated by the customer, never active. */
 export function decline(relationship: Relationship, now: Date, offerDays = DEFAULT_OFFER_DAYS): Transition {
   const current = relationshipAt(relationship, now, offerDays);
   if (current.status !== 'approvalPending') return { ok: false, error: stateError(current, 'pending') };
-  return touched(current, now, { status: 'terminated', terminatedBy: 'customer', endDateTime: now.toISOString() });
+  return touched(current, now, offerDays, { status: 'terminated', terminatedBy: 'customer', endDateTime: now.toISOString() });
 }
 
 /** Either side ends it: the partner withdraws a request or ends an active one; the customer ends an active one. */
@@ -260,7 +261,7 @@ export function terminate(relationship: Relationship, by: 'partner' | 'customer'
   const current = relationshipAt(relationship, now, offerDays);
   const open = inForce(current.status) || (by === 'partner' && (current.status === 'created' || current.status === 'approvalPending'));
   if (!open) return { ok: false, error: stateError(current, 'active') };
-  return touched(current, now, { status: 'terminated', terminatedBy: by, endDateTime: now.toISOString() });
+  return touched(current, now, offerDays, { status: 'terminated', terminatedBy: by, endDateTime: now.toISOString() });
 }
 
 /** Graph lets the partner change auto-extension before the request is sent and while it is active. */
@@ -269,8 +270,8 @@ export function setAutoExtend(relationship: Relationship, value: AutoExtendDurat
   if (current.legacy) return { ok: false, error: 'legacy' };
   if (current.status !== 'created' && !inForce(current.status)) return { ok: false, error: stateError(current, 'active') };
   if (value === AUTO_EXTEND && roleIds(current).includes(GLOBAL_ADMINISTRATOR)) return { ok: false, error: 'autoExtendWithGlobalAdministrator' };
-  // Turning it on while expiring lifts the warning at once: relationshipAt works that out.
-  return { ok: true, relationship: relationshipAt({ ...current, autoExtendDuration: value, lastModifiedDateTime: now.toISOString() }, now, offerDays) };
+  // Turning it on while expiring lifts the warning at once.
+  return touched(current, now, offerDays, { autoExtendDuration: value });
 }
 
 /**
@@ -285,7 +286,7 @@ export function removeGlobalAdministrator(relationship: Relationship, now: Date,
   if (!held.includes(GLOBAL_ADMINISTRATOR)) return { ok: false, error: 'noGlobalAdministrator' };
   const unifiedRoles = held.filter((id) => id !== GLOBAL_ADMINISTRATOR).map((roleDefinitionId) => ({ roleDefinitionId }));
   if (unifiedRoles.length === 0) return { ok: false, error: 'onlyRole' };
-  return touched(current, now, { accessDetails: { unifiedRoles } });
+  return touched(current, now, offerDays, { accessDetails: { unifiedRoles } });
 }
 
 /** Changes the roles of a request not yet sent; of any other, Graph allows only removing Global Administrator. */
@@ -299,7 +300,7 @@ export function changeRoles(relationship: Relationship, newRoleIds: readonly str
   }
   if (ids.length === 0 || !ids.every((id) => entraRole(id))) return { ok: false, error: 'unknownRole' };
   if (current.autoExtendDuration === AUTO_EXTEND && ids.includes(GLOBAL_ADMINISTRATOR)) return { ok: false, error: 'autoExtendWithGlobalAdministrator' };
-  return touched(current, now, { accessDetails: { unifiedRoles: ids.map((roleDefinitionId) => ({ roleDefinitionId })) } });
+  return touched(current, now, offerDays, { accessDetails: { unifiedRoles: ids.map((roleDefinitionId) => ({ roleDefinitionId })) } });
 }
 
 /** The old all-or-nothing delegated admin of an existing customer: one active relationship, Global Administrator, no end date. */
