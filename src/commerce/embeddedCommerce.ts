@@ -16,7 +16,7 @@ import { daysBetween, DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type
 import { addMonths } from '../domain/subscriptions.js';
 import { entraRole, GLOBAL_ADMINISTRATOR } from '../domain/entraRoles.js';
 import * as gdap from '../domain/relationship.js';
-import type { AutoExtendDuration, Relationship, RelationshipError } from '../domain/relationship.js';
+import type { AutoExtendDuration, Relationship } from '../domain/relationship.js';
 import {
   CommerceError,
   type AddUserRequest,
@@ -417,7 +417,7 @@ export class EmbeddedCommerce implements Commerce {
 
   private applied(result: gdap.Transition, current: Relationship): Relationship {
     if (result.ok) return result.relationship;
-    throw new CommerceError('relationshipState', result.error satisfies RelationshipError, current);
+    throw new CommerceError('relationshipState', result.error, current);
   }
 
   /** Changes an active tenant by its id; an unknown tenant is a refusal, not a failure. */
