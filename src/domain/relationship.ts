@@ -62,8 +62,9 @@ export function roleIds(relationship: Pick<Relationship, 'accessDetails'>): stri
 
 /** Whole days in an ISO 8601 duration of days or weeks (`P730D`, `P2W`, `PT0S`); anything else is not one. */
 export function parseDurationDays(text: string): number | undefined {
-  const match = /^P(?:(\d{1,4})W)?(?:(\d{1,5})D)?$/.exec(text.trim().toUpperCase());
-  if (text.trim().toUpperCase() === 'PT0S') return 0;
+  const normalised = text.trim().toUpperCase();
+  if (normalised === 'PT0S') return 0;
+  const match = /^P(?:(\d{1,4})W)?(?:(\d{1,5})D)?$/.exec(normalised);
   if (!match || (match[1] === undefined && match[2] === undefined)) return undefined;
   return Number(match[1] ?? 0) * 7 + Number(match[2] ?? 0);
 }
@@ -75,9 +76,6 @@ export function formatDuration(days: number): string {
 const plus = (instant: string, days: number): string => new Date(Date.parse(instant) + days * DAY).toISOString();
 
 // ---- Requests ----
-
-export const REQUEST_FIELDS = ['displayName', 'roles', 'duration', 'autoExtendDuration'] as const;
-export type RequestField = (typeof REQUEST_FIELDS)[number];
 
 export type RequestError =
   | { field: 'displayName'; code: 'required' | 'invalid' | 'taken' }
