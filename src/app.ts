@@ -31,7 +31,7 @@ import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
 import { serviceUrlMatcher } from './domain/serviceUrl.js';
-import { authenticator, MessagesAdapter, readJsonBody } from './http.js';
+import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
 import { lockDataDir, type InstanceLock } from './store/instanceLock.js';
 import { JsonFileStore } from './store/store.js';
 
@@ -144,9 +144,8 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   server.post('/api/messages', async (req, res) => {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
     if (!body.ok) {
-      // The rest of a refused body is not read: the connection closes after the answer.
-      res.setHeader('connection', 'close');
       res.send(body.status, { error: { code: body.code, message: body.message } });
+      dropRestOfBody(req);
       return;
     }
     req.body = body.value;

@@ -25,9 +25,8 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
-      // Stop here: what is already read is dropped, the rest is never read.
+      // Stop here: what is already read is dropped, the rest is not kept (dropRestOfBody).
       req.off('data', onData);
-      req.pause();
       chunks.length = 0;
       resolve(false);
     };
@@ -43,6 +42,21 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   } catch {
     return { ok: false, status: 400, code: 'BadArgument', message: 'the body is not valid JSON' };
   }
+}
+
+/** How long the rest of a refused body is read (and dropped) before the connection is cut. */
+const LINGER_MS = 1000;
+
+/**
+ * After a refusal, the rest of the body is read and dropped (never kept) for a moment, then the
+ * connection is closed. Closing at once would reset it while the client still sends, and a reset
+ * loses the answer the client had not read yet.
+ */
+export function dropRestOfBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  req.resume();
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+  req.once('end', () => clearTimeout(timer));
 }
 
 /** The adapter, running a turn for a request whose token was already checked (once). */
