@@ -177,12 +177,13 @@ describe('security: what the review found, over HTTP', function () {
       const connector = await new FakeConnector().start();
       const dataDir = join(dir, 'data');
       const first = new BotProcess({ DATA_DIR: dataDir });
+      let second: BotProcess | undefined;
       try {
         const anna = new TeamsUser({ botUrl: await first.url(), connector, tenantId: PARTNER, userId: 'user-anna', name: 'Anna Berg' });
         const before = await snapshotFiles(dataDir);
 
-        const second = new BotProcess({ DATA_DIR: dataDir });
-        expect(await second.exited).to.equal(1);
+        second = new BotProcess({ DATA_DIR: dataDir });
+        expect(await Promise.race([second.exited, second.url().then(() => 'it started as well')])).to.equal(1);
         expect(second.stderr).to.include(`in use by another Partner Setup Bot: process ${first.child.pid} on host`);
         expect(second.stderr).to.include('PostgreSQL');
         expect(second.stderr).not.to.match(/\n\s+at /);
@@ -199,6 +200,7 @@ describe('security: what the review found, over HTTP', function () {
           await third.kill();
         }
       } finally {
+        await second?.kill();
         await first.kill();
         await connector.stop();
       }
