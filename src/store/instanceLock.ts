@@ -86,7 +86,8 @@ export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
     async release() {
       if (!heldHere.delete(token)) return;
       // Only our own lock goes: a folder copied or restored meanwhile may hold another.
-      if ((await readHolder(path).catch(() => undefined))?.token === token) await rm(path, { force: true });
+      // One left behind (a read-only folder) names a process that is gone: the next start takes it over.
+      if ((await readHolder(path).catch(() => undefined))?.token === token) await rm(path, { force: true }).catch(() => undefined);
     },
   };
 }
