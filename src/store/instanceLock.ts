@@ -80,9 +80,11 @@ export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
   } finally {
     await unlock().catch(() => undefined);
   }
+  let checking: Promise<boolean> | undefined;
   return {
     tookOver,
-    writable: async () => (await writeErrorCode(dir)) === undefined,
+    // Requests that come together share one check: a flood of health checks writes one file at a time.
+    writable: () => (checking ??= writeErrorCode(dir).then((code) => code === undefined).finally(() => (checking = undefined))),
     async release() {
       if (!heldHere.delete(token)) return;
       // Only our own lock goes: a folder copied or restored meanwhile may hold another.
