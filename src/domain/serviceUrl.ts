@@ -7,7 +7,10 @@
  * or `*` for any URL. Paths do not matter (Teams puts the region there: /amer/, /emea/, /teams/).
  */
 
-/** Teams' public service hosts (commercial, GCC, GCC High, DoD): the default when credentials are set. */
+/**
+ * Teams' public service hosts (commercial, GCC, GCC High, DoD), as Microsoft's Agents SDK lists
+ * them (TeamsServiceEndpoints): the default when credentials are set.
+ */
 export const TEAMS_SERVICE_URLS = [
   'https://smba.trafficmanager.net',
   'https://smba.infra.gcc.teams.microsoft.com',
