@@ -6,7 +6,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +203,38 @@ describe('security: what the review found, over HTTP', function () {
         await second?.kill();
         await first.kill();
         await connector.stop();
+      }
+    });
+  });
+
+  describe('a lock from another host', () => {
+    const lockFrom = async (dataDir: string, minutesAgo: number) => {
+      await mkdir(dataDir, { recursive: true });
+      const path = join(dataDir, 'instance.lock');
+      await writeFile(path, JSON.stringify({ pid: 4242, host: 'another-host', since: '2026-01-01T00:00:00.000Z', token: 't' }));
+      const at = new Date(Date.now() - minutesAgo * 60_000);
+      await utimes(path, at, at);
+      return path;
+    };
+
+    it('is respected while its holder keeps touching it', async () => {
+      const dataDir = join(dir, 'data');
+      await lockFrom(dataDir, 0);
+      const error = await startBot({}, { dataDir }).then(
+        (bot) => bot.stop().then(() => undefined),
+        (refused: Error) => refused,
+      );
+      expect(error?.message).to.include('in use by another Partner Setup Bot: process 4242 on host another-host');
+    });
+
+    it('is taken over once untouched for a minute (a container recreated on the same volume)', async () => {
+      const dataDir = join(dir, 'data');
+      const path = await lockFrom(dataDir, 2);
+      const bot = await startBot({}, { dataDir });
+      try {
+        expect(JSON.parse(await readFile(path, 'utf8'))).to.include({ pid: process.pid });
+      } finally {
+        await bot.stop();
       }
     });
   });

@@ -2,11 +2,12 @@
  * One bot process per data folder. Two processes on one folder overwrite each other's files (a
  * setup gone, one key confirmed to two tenants), so the first takes `instance.lock` (its pid and
  * host) and a second one refuses to start. A lock whose process is gone (a crash, kill -9) is
- * taken over. The key CLI does not take it: it shares only the key catalogue, which has a lock
+ * taken over: on this host when its pid no longer runs, from another host when it was not touched
+ * for a minute. The key CLI does not take it: it shares only the key catalogue, which has a lock
  * of its own per write.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -14,6 +15,13 @@ import { lockFile } from './fileLock.js';
 import { FILE_MODE, FOLDER_MODE } from './jsonFile.js';
 
 const LOCK_FILE = 'instance.lock';
+/**
+ * The holder touches its lock this often. A lock from another host (its pid cannot be checked there;
+ * a container recreated on the same volume gets a new host name) counts as gone once untouched for
+ * STALE_MS.
+ */
+const HEARTBEAT_MS = 10_000;
+const STALE_MS = 60_000;
 
 const HolderSchema = z.object({ pid: z.number().int().positive(), host: z.string(), since: z.string(), token: z.string() });
 export type Holder = z.infer<typeof HolderSchema>;
@@ -25,7 +33,7 @@ const heldHere = new Set<string>();
 export class DataDirLockedError extends Error {
   constructor(dir: string, holder: Holder, sameHost: boolean) {
     const who = `process ${holder.pid} on host ${holder.host} (since ${holder.since})`;
-    const unsure = sameHost ? '' : ` If no bot runs on ${holder.host} any more, delete ${join(dir, LOCK_FILE)}.`;
+    const unsure = sameHost ? '' : ` If no bot runs on ${holder.host} any more, start again in a minute (its lock is then stale) or delete ${join(dir, LOCK_FILE)}.`;
     super(
       `The data folder ${dir} is in use by another Partner Setup Bot: ${who}. One data folder serves one bot process; ` +
         `to run several instances, give them the server database (PostgreSQL) instead of the data folder.${unsure}`,
@@ -69,7 +77,8 @@ export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
     const holder = await readHolder(path);
     if (holder) {
       const sameHost = holder.host === hostname();
-      if (!sameHost || isRunning(holder)) throw new DataDirLockedError(dir, holder, sameHost);
+      const running = sameHost ? isRunning(holder) : Date.now() - (await touchedAt(path)) < STALE_MS;
+      if (running) throw new DataDirLockedError(dir, holder, sameHost);
       tookOver = holder;
     }
     const mine: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token };
@@ -81,17 +90,25 @@ export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
     await unlock().catch(() => undefined);
   }
   let checking: Promise<boolean> | undefined;
+  // A failed touch (a read-only folder) only lets the lock look stale to another host sooner.
+  const heartbeat = setInterval(() => void utimes(path, new Date(), new Date()).catch(() => undefined), HEARTBEAT_MS).unref();
   return {
     tookOver,
     // Requests that come together share one check: a flood of health checks writes one file at a time.
     writable: () => (checking ??= writeErrorCode(dir).then((code) => code === undefined).finally(() => (checking = undefined))),
     async release() {
+      clearInterval(heartbeat);
       if (!heldHere.delete(token)) return;
       // Only our own lock goes: a folder copied or restored meanwhile may hold another.
       // One left behind (a read-only folder) names a process that is gone: the next start takes it over.
       if ((await readHolder(path).catch(() => undefined))?.token === token) await rm(path, { force: true }).catch(() => undefined);
     },
   };
+}
+
+/** When the lock file was last written or touched; 0 when unknown. */
+function touchedAt(path: string): Promise<number> {
+  return stat(path).then((stats) => stats.mtimeMs, () => 0);
 }
 
 /** The lock's holder; undefined when there is none. A damaged lock file holds no one. */
