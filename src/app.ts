@@ -35,6 +35,7 @@ import { StoreWriteError } from './store/documentFile.js';
 import { serviceUrlMatcher } from './domain/serviceUrl.js';
 import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
 import { lockDataDir, type InstanceLock } from './store/instanceLock.js';
+import { removeLeftoverTemps } from './store/leftoverTemps.js';
 import { JsonFileStore } from './store/store.js';
 
 export interface AppOptions {
@@ -83,6 +84,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 }
 
 async function assemble({ config, log, now = () => new Date(), commerce }: AppOptions, instance: InstanceLock): Promise<App> {
+  // Only now, holding the folder: no other bot process can be writing these.
+  const leftovers = await removeLeftoverTemps(config.DATA_DIR);
+  if (leftovers > 0) log.info({ removed: leftovers }, 'removed temporary files a stopped process left behind');
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
