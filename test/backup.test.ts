@@ -1,6 +1,6 @@
 /** Every write keeps the version it replaces as `<file>.bak`; no failure or crash loses the file or half-writes it. */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -10,6 +10,7 @@ import { CounterSchema, emptyCounter } from './support/counter.js';
 import { changedFiles, snapshotFiles } from './support/dataFiles.js';
 import { injectDiskFault, type FaultCode, type FaultyOperation } from './support/diskFaults.js';
 import { mulberry32 } from './support/random.js';
+import { startBot } from './support/botHarness.js';
 
 describe('backups of the database files', () => {
   let dir: string;
@@ -52,14 +53,17 @@ describe('backups of the database files', () => {
     expect(JSON.parse(await readFile(path, 'utf8')).n).to.equal(2);
   });
 
-  it('replaces a backup link a crash left half-made', async () => {
+  it('writes past temporary files a crash left, without using them', async () => {
     const doc = await open();
     await doc.update((d) => void (d.n = 1));
     const previous = await readFile(path);
+    // The names earlier versions used for every write; each write now has names of its own.
     await writeFile(join(dir, '.counter.json.bak.tmp'), 'left by a crash');
+    await writeFile(join(dir, '.counter.json.tmp'), 'left by a crash');
     await doc.update((d) => void (d.n = 2));
     expect(await readFile(`${path}.bak`)).to.deep.equal(previous);
-    expect(await readdir(dir)).to.deep.equal(['counter.json', 'counter.json.bak']);
+    expect(JSON.parse(await readFile(path, 'utf8')).n).to.equal(2);
+    expect(await readdir(dir)).to.deep.equal(['.counter.json.bak.tmp', '.counter.json.tmp', 'counter.json', 'counter.json.bak']);
   });
 
   const failures: Array<[string, FaultyOperation, FaultCode]> = [
@@ -143,5 +147,26 @@ describe('backups of the database files', () => {
 
     await copyFile(`${path}.bak`, path);
     expect((await open()).data.n).to.equal(1);
+  });
+});
+
+describe('temporary files a killed bot left behind', () => {
+  it('are removed at the next start once older than ten minutes; a fresh one (a key CLI writing now) stays', async () => {
+    const bot = await startBot();
+    await bot.stop();
+    const partners = join(bot.dataDir, 'partners');
+    await mkdir(partners, { recursive: true });
+    const stale = [join(partners, '.p-1.json.0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d.tmp'), join(bot.dataDir, '.catalog.json.1b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d.bak.tmp')];
+    const fresh = join(partners, '.p-2.json.2b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d.tmp');
+    const notOurs = join(partners, '.notes.tmp');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const file of [...stale, fresh, notOurs]) await writeFile(file, 'cut short by a crash');
+    for (const file of [...stale, notOurs]) await utimes(file, hourAgo, hourAgo);
+    await bot.restart();
+    await bot.stop();
+    const left = [...(await readdir(partners)), ...(await readdir(bot.dataDir))];
+    for (const file of stale) expect(left, file).not.to.include(file.split('/').at(-1));
+    expect(left).to.include(fresh.split('/').at(-1));
+    expect(left, 'a file of another name is not touched').to.include('.notes.tmp');
   });
 });

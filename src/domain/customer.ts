@@ -1,6 +1,6 @@
 /** A customer a partner set up: its tenant, admin and subscriptions, as the partner sees them. */
 import { z } from 'zod';
-import { AdminContactSchema, delegationState, OfferSchema } from './delegation.js';
+import { AdminContactSchema, OfferSchema } from './delegation.js';
 
 export const SubscriptionSchema = z.object({
   id: z.string().min(1),
@@ -53,14 +53,6 @@ export function filterCustomers(customers: readonly Customer[], filter: string):
   const needle = filter.trim().toLocaleLowerCase();
   if (!needle) return [...customers];
   return customers.filter((c) => c.name.toLocaleLowerCase().includes(needle) || c.domain.toLocaleLowerCase().includes(needle));
-}
-
-/**
- * Who may have a new temporary password made for the customer's admin: the staff member who created
- * the account, and, while the customer has granted delegated administration, the partner's staff.
- */
-export function mayResetAdminPassword(customer: Customer, userId: string): boolean {
-  return customer.createdBy.id === userId || delegationState(customer.offers).state === 'active';
 }
 
 /** Whether a partner (by its partner ID, if known) is the subscription's partner of record and still bills it. */

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import { CommerceError, type Commerce, type CreatedTenant } from '../commerce/commerce.js';
 import { domainCandidates, validateAccount, type AccountInput } from '../domain/account.js';
-import { mayResetAdminPassword, type Customer } from '../domain/customer.js';
+import type { Customer } from '../domain/customer.js';
+import { mayAct } from '../domain/relationship.js';
 import * as rules from '../domain/setup.js';
 import type { Setup } from '../domain/setup.js';
 import { timeZoneOf } from '../domain/profile.js';
@@ -128,9 +129,11 @@ export class AccountService {
     const partner = this.store.partner(actor.tenantId);
     const customer = partner.data.customers.find((c) => c.tenantId === customerTenantId);
     if (!customer) return { ok: false, reason: 'customerNotFound' };
-    if (!mayResetAdminPassword(customer, actor.userId)) return { ok: false, reason: 'notAllowed', customer };
     let temporaryPassword: string;
     try {
+      // The person who created the account may; anyone else of the partner through delegated administration.
+      const delegated = async () => mayAct('resetAdminPassword', await this.commerce.listRelationships(customerTenantId, actor.tenantId), this.now()).allowed;
+      if (customer.createdBy.id !== actor.userId && !(await delegated())) return { ok: false, reason: 'notAllowed', customer };
       ({ temporaryPassword } = await this.commerce.resetAdminPassword(customerTenantId, actor.tenantId));
     } catch (error) {
       // The backend no longer sees the partner as delegated admin (ended in the customer's tenant).

@@ -1,0 +1,207 @@
+/**
+ * The embedded commerce on PostgreSQL: the key catalogue and the customer tenants. A creation is one
+ * transaction (tenant, admin, subscriptions and the redemption of every key), so nothing is left half
+ * done for a start-up to roll back; a key row goes from available to redeemed once.
+ */
+import type { CatalogKey, CommerceSubscription, CommerceTenant, CommerceTenantRepository, CreateTenantOutcome, KeyCatalogRepository, RedeemForRenewal } from '../repositories.js';
+import { transaction, type Pool, type Tx } from './database.js';
+import { defined, iso, isUuid } from './rows.js';
+
+type Queryable = Pool | Tx;
+type Row = Record<string, any>;
+
+function keyFrom(row: Row): CatalogKey {
+  return defined({
+    ref: row.ref,
+    product: row.product,
+    seats: row.seats,
+    termMonths: row.term_months,
+    lastGroup: row.last_group,
+    status: row.status,
+    issuedAt: iso(row.issued_at),
+    redeemedFor: row.redeemed_for,
+    renewal: row.renewal,
+  }) as CatalogKey;
+}
+
+export class PostgresKeyCatalog implements KeyCatalogRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async key(ref: string): Promise<CatalogKey | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(ref)) return undefined;
+    const { rows } = await this.pool.query('SELECT * FROM commerce_keys WHERE ref = $1', [ref]);
+    return rows[0] && keyFrom(rows[0]);
+  }
+
+  async issue(key: CatalogKey): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO commerce_keys (ref, product, seats, term_months, last_group, status, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ref) DO NOTHING`,
+      [key.ref, key.product, key.seats, key.termMonths, key.lastGroup, key.status, key.issuedAt],
+    );
+    return rowCount === 1;
+  }
+
+  async block(ref: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`UPDATE commerce_keys SET status = 'blocked', redeemed_for = NULL, renewal = NULL WHERE ref = $1`, [ref]);
+    return rowCount === 1;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT NOT EXISTS (SELECT 1 FROM commerce_keys) AS empty');
+    return rows[0].empty;
+  }
+}
+
+async function assemble(db: Queryable, row: Row | undefined): Promise<CommerceTenant | undefined> {
+  if (!row) return undefined;
+  const id = row.tenant_id;
+  const users = await db.query('SELECT * FROM commerce_users WHERE tenant_id = $1 ORDER BY position', [id]);
+  const subscriptions = await db.query(
+    `SELECT s.*, array(SELECT r.idempotency_key FROM commerce_subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.idempotency_key) AS renewals
+     FROM commerce_subscriptions s WHERE s.tenant_id = $1 ORDER BY s.id`,
+    [id],
+  );
+  const keys = await db.query('SELECT ref FROM commerce_keys WHERE redeemed_for = $1 AND renewal IS NULL ORDER BY ref', [id]);
+  const admins = await db.query('SELECT * FROM commerce_delegated_admins WHERE tenant_id = $1 ORDER BY since, partner_tenant_id', [id]);
+  return {
+    tenantId: id,
+    idempotencyKey: row.idempotency_key,
+    partnerTenantId: row.partner_tenant_id,
+    createdAt: iso(row.created_at),
+    organisationName: row.organisation_name,
+    country: row.country,
+    language: row.language,
+    domain: row.domain,
+    users: users.rows.map((u) => defined({ objectId: u.object_id, userPrincipalName: u.user_principal_name, displayName: u.display_name, email: u.email, phone: u.phone, roles: u.roles, licenses: u.licenses })),
+    subscriptions: subscriptions.rows.map(
+      (s) =>
+        defined({
+          id: s.id,
+          product: s.product,
+          seats: s.seats,
+          assignedSeats: s.assigned_seats,
+          startDate: s.start_date,
+          endDate: s.end_date,
+          partnerOfRecord: s.partner_of_record,
+          billing: s.billing,
+          renewals: s.renewals,
+        }) as CommerceSubscription,
+    ),
+    keyHandles: keys.rows.map((k) => k.ref),
+    delegatedAdmins: admins.rows.map((a) => ({ partnerTenantId: a.partner_tenant_id, roles: a.roles, since: iso(a.since) })),
+    addedUsers: Object.fromEntries(users.rows.filter((u) => u.added_by_request !== null).map((u) => [u.added_by_request, u.object_id])),
+  };
+}
+
+/** Refused inside the creation's transaction: it rolls back whole. */
+class Refused extends Error {
+  constructor(readonly reason: 'domainTaken' | 'keyUnavailable') {
+    super(reason);
+  }
+}
+
+export class PostgresCommerceTenants implements CommerceTenantRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async byDomain(domain: string): Promise<CommerceTenant | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM commerce_tenants WHERE domain = $1', [domain]);
+    return assemble(this.pool, rows[0]);
+  }
+
+  async get(tenantId: string): Promise<CommerceTenant | undefined> {
+    if (!isUuid(tenantId)) return undefined;
+    const { rows } = await this.pool.query('SELECT * FROM commerce_tenants WHERE tenant_id = $1', [tenantId]);
+    return assemble(this.pool, rows[0]);
+  }
+
+  async create(tenant: CommerceTenant): Promise<CreateTenantOutcome> {
+    try {
+      return await transaction(this.pool, async (tx) => {
+        // Racing creations of one domain or one idempotency key wait here for the first to commit.
+        const { rowCount } = await tx.query(
+          `INSERT INTO commerce_tenants (tenant_id, idempotency_key, partner_tenant_id, created_at, organisation_name, country, language, domain)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+          [tenant.tenantId, tenant.idempotencyKey, tenant.partnerTenantId, tenant.createdAt, tenant.organisationName, tenant.country, tenant.language, tenant.domain],
+        );
+        if (rowCount === 0) {
+          const { rows } = await tx.query('SELECT * FROM commerce_tenants WHERE idempotency_key = $1 OR domain = $2 ORDER BY (idempotency_key = $1) DESC LIMIT 1', [tenant.idempotencyKey, tenant.domain]);
+          const existing = rows[0];
+          // A retry is the same request of the same partner; anyone else asking for the domain finds it taken.
+          if (existing?.idempotency_key === tenant.idempotencyKey && existing.partner_tenant_id === tenant.partnerTenantId) return { existing: (await assemble(tx, existing))! };
+          throw new Refused('domainTaken');
+        }
+        for (const ref of new Set(tenant.keyHandles)) {
+          const redeemed = await tx.query(`UPDATE commerce_keys SET status = 'redeemed', redeemed_for = $2 WHERE ref = $1 AND status = 'available'`, [ref, tenant.tenantId]);
+          if (redeemed.rowCount !== 1) throw new Refused('keyUnavailable');
+        }
+        await this.write(tx, tenant);
+        return { created: (await assemble(tx, this.row(tenant)))! };
+      });
+    } catch (error) {
+      if (error instanceof Refused) return { refused: error.reason };
+      throw error;
+    }
+  }
+
+  async update<R>(tenantId: string, change: (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }> {
+    if (!isUuid(tenantId)) return { found: false };
+    return transaction(this.pool, async (tx) => {
+      const { rows } = await tx.query('SELECT * FROM commerce_tenants WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
+      const tenant = await assemble(tx, rows[0]);
+      if (!tenant) return { found: false as const };
+      const redeem: RedeemForRenewal = async (ref, renewal) => {
+        const { rowCount } = await tx.query(
+          `UPDATE commerce_keys SET status = 'redeemed', redeemed_for = $2, renewal = $3
+           WHERE ref = $1 AND (status = 'available' OR (status = 'redeemed' AND redeemed_for = $2 AND renewal = $3))`,
+          [ref, tenantId, renewal],
+        );
+        return rowCount === 1;
+      };
+      const result = await change(tenant, redeem);
+      await this.write(tx, tenant);
+      return { found: true as const, result };
+    });
+  }
+
+  private row(tenant: CommerceTenant): Row {
+    return {
+      tenant_id: tenant.tenantId,
+      idempotency_key: tenant.idempotencyKey,
+      partner_tenant_id: tenant.partnerTenantId,
+      created_at: new Date(tenant.createdAt),
+      organisation_name: tenant.organisationName,
+      country: tenant.country,
+      language: tenant.language,
+      domain: tenant.domain,
+    };
+  }
+
+  /** Writes what the tenant holds (its row exists and is locked or new); its identity never changes. */
+  private async write(tx: Tx, tenant: CommerceTenant): Promise<void> {
+    const addedBy = new Map(Object.entries(tenant.addedUsers).map(([request, objectId]) => [objectId, request]));
+    await tx.query('DELETE FROM commerce_users WHERE tenant_id = $1 AND NOT (object_id = ANY($2::uuid[]))', [tenant.tenantId, tenant.users.map((u) => u.objectId)]);
+    for (const [position, u] of tenant.users.entries()) {
+      await tx.query(
+        `INSERT INTO commerce_users (object_id, tenant_id, position, user_principal_name, display_name, email, phone, roles, licenses, added_by_request)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (object_id) DO UPDATE SET position = $3, user_principal_name = $4, display_name = $5, email = $6, phone = $7, roles = $8, licenses = $9, added_by_request = $10
+         WHERE commerce_users.tenant_id = $2`,
+        [u.objectId, tenant.tenantId, position, u.userPrincipalName, u.displayName, u.email ?? null, u.phone ?? null, u.roles, u.licenses, addedBy.get(u.objectId) ?? null],
+      );
+    }
+    for (const s of tenant.subscriptions) {
+      await tx.query(
+        `INSERT INTO commerce_subscriptions (id, tenant_id, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (id) DO UPDATE SET product = $3, seats = $4, assigned_seats = $5, start_date = $6, end_date = $7, partner_of_record = $8, billing = $9
+         WHERE commerce_subscriptions.tenant_id = $2`,
+        [s.id, tenant.tenantId, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing],
+      );
+      await tx.query('INSERT INTO commerce_subscription_renewals (subscription_id, idempotency_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewals]);
+    }
+    await tx.query('DELETE FROM commerce_delegated_admins WHERE tenant_id = $1', [tenant.tenantId]);
+    for (const a of tenant.delegatedAdmins) {
+      await tx.query('INSERT INTO commerce_delegated_admins (tenant_id, partner_tenant_id, roles, since) VALUES ($1, $2, $3, $4)', [tenant.tenantId, a.partnerTenantId, a.roles, a.since]);
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The customer aggregate on PostgreSQL: a customer row with its subscriptions, offers and added
+ * users. A change locks the customer's row, reads the aggregate, applies the caller's pure change
+ * and writes what it holds back, all in one transaction.
+ */
+import type { Customer, Subscription } from '../../domain/customer.js';
+import type { Offer } from '../../domain/delegation.js';
+import type { LifecycleDays } from '../../domain/lifecycle.js';
+import type { AddOfferResult, CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import { transaction, type Pool, type Tx } from './database.js';
+import { refreshNextReminders } from './nextReminder.js';
+import { defined, ensurePartner, iso } from './rows.js';
+
+type Queryable = Pool | Tx;
+type Row = Record<string, any>;
+
+const person = (id: string | null, name: string | null) => (id === null ? undefined : { id, name: name! });
+
+export function subscriptionFrom(row: Row): Subscription {
+  return defined({
+    id: row.id,
+    product: row.product,
+    seats: row.seats,
+    assignedSeats: row.assigned_seats,
+    startDate: row.start_date,
+    endDate: row.end_date,
+    partnerOfRecord: row.partner_of_record,
+    billing: row.billing,
+    scheduledSwitch: row.scheduled_switch_on === null ? undefined : { on: row.scheduled_switch_on, by: person(row.scheduled_switch_by_id, row.scheduled_switch_by_name)! },
+    renewalIds: row.renewal_ids as string[],
+    pendingRenewal: row.pending_renewal_request_id === null ? undefined : { requestId: row.pending_renewal_request_id, keyHandle: row.pending_renewal_key_handle },
+  }) as Subscription;
+}
+
+function offerFrom(row: Row): Offer {
+  return defined({
+    id: row.id,
+    status: row.status,
+    message: row.message,
+    sentAt: iso(row.sent_at),
+    sentBy: person(row.sent_by_id, row.sent_by_name),
+    expiresAt: iso(row.expires_at),
+    partnerConversation: row.partner_conversation,
+    delivery: row.delivery,
+    customerCard: row.customer_card_conversation === null ? undefined : { conversation: row.customer_card_conversation, activityId: row.customer_card_activity_id },
+    answeredAt: iso(row.answered_at),
+    answeredBy: person(row.answered_by_id, row.answered_by_name),
+    endedAt: iso(row.ended_at),
+    endedBy: person(row.ended_by_id, row.ended_by_name),
+    partnerNotice: row.partner_notice,
+    granting: iso(row.granting),
+  }) as Offer;
+}
+
+function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], addedUsers: Customer['addedUsers']): Customer {
+  return defined({
+    tenantId: row.tenant_id,
+    name: row.name,
+    domain: row.domain,
+    country: row.country,
+    language: row.language,
+    admin: { name: row.admin_name, email: row.admin_email, phone: row.admin_phone, userPrincipalName: row.admin_user_principal_name, objectId: row.admin_object_id },
+    createdAt: iso(row.created_at),
+    createdBy: { id: row.created_by_id, name: row.created_by_name },
+    setupId: row.setup_id,
+    subscriptions,
+    offers,
+    adminContact: row.admin_conversation === null ? undefined : { conversation: row.admin_conversation, reachable: row.admin_reachable, updatedAt: iso(row.admin_contact_updated_at) },
+    addedUsers,
+  }) as Customer;
+}
+
+/** The customers of these rows, each with what it holds, in the rows' order. */
+async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.tenant_id as string);
+  // One after the other: a transaction's client runs one query at a time anyway.
+  const subscriptions = await db.query(
+    `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+     FROM subscriptions s WHERE s.customer_tenant_id = ANY($1) ORDER BY s.customer_tenant_id, s.position`,
+    [ids],
+  );
+  const offers = await db.query('SELECT * FROM offers WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, position', [ids]);
+  const added = await db.query('SELECT * FROM added_users WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, added_at, request_id', [ids]);
+  const by = <T>(list: Row[], map: (row: Row) => T) => {
+    const grouped = new Map<string, T[]>();
+    for (const row of list) grouped.set(row.customer_tenant_id, [...(grouped.get(row.customer_tenant_id) ?? []), map(row)]);
+    return grouped;
+  };
+  const subs = by(subscriptions.rows, subscriptionFrom);
+  const offs = by(offers.rows, offerFrom);
+  const users = by(added.rows, (row) => ({ requestId: row.request_id, userPrincipalName: row.user_principal_name, product: row.product, addedAt: iso(row.added_at) }));
+  return rows.map((row) => customerFrom(row, subs.get(row.tenant_id) ?? [], offs.get(row.tenant_id) ?? [], users.get(row.tenant_id) ?? []));
+}
+
+export class PostgresCustomers implements CustomerRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly lifecycle: LifecycleDays,
+  ) {}
+
+  async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
+    const needle = filter.trim();
+    const { rows } = await this.pool.query(
+      `SELECT * FROM customers WHERE partner_tenant_id = $1
+         AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)
+       ORDER BY lower(name), tenant_id`,
+      [partnerTenantId, needle],
+    );
+    return assemble(this.pool, rows);
+  }
+
+  async hasCustomers(partnerTenantId: string): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT EXISTS (SELECT 1 FROM customers WHERE partner_tenant_id = $1) AS any', [partnerTenantId]);
+    return rows[0].any;
+  }
+
+  async get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined> {
+    return (await this.load(this.pool, partnerTenantId, customerTenantId, false))[0];
+  }
+
+  async link(customerTenantId: string): Promise<CustomerLink | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM customers WHERE tenant_id = $1', [customerTenantId]);
+    const [customer] = await assemble(this.pool, rows);
+    return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
+  }
+
+  async add(partnerTenantId: string, customer: Customer): Promise<Customer> {
+    return transaction(this.pool, async (tx) => {
+      await ensurePartner(tx, partnerTenantId);
+      // A retry of the same creation finds its customer; the primary key decides between racing ones.
+      const { rowCount } = await tx.query(
+        `INSERT INTO customers (tenant_id, partner_tenant_id, name, domain, country, language, admin_name, admin_email, admin_phone, admin_user_principal_name, admin_object_id, created_at, created_by_id, created_by_name, setup_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id) DO NOTHING`,
+        [customer.tenantId, partnerTenantId, customer.name, customer.domain, customer.country, customer.language, customer.admin.name, customer.admin.email, customer.admin.phone, customer.admin.userPrincipalName, customer.admin.objectId, customer.createdAt, customer.createdBy.id, customer.createdBy.name, customer.setupId],
+      );
+      const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
+      if (!existing) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
+      if (rowCount === 0) return existing;
+      await this.write(tx, partnerTenantId, existing, customer);
+      return customer;
+    });
+  }
+
+  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined> {
+    return transaction(this.pool, async (tx) => {
+      const [current] = await this.load(tx, partnerTenantId, customerTenantId, true);
+      if (!current) return undefined;
+      const next = change(structuredClone(current));
+      if (!next) return undefined;
+      await this.write(tx, partnerTenantId, current, next);
+      return next;
+    });
+  }
+
+  async updateSubscription(partnerTenantId: string, customerTenantId: string, subscriptionId: string, change: (subscription: Subscription) => Subscription): Promise<{ customer: Customer; subscription: Subscription } | undefined> {
+    let found: Subscription | undefined;
+    const customer = await this.update(partnerTenantId, customerTenantId, (c) => {
+      const index = c.subscriptions.findIndex((s) => s.id === subscriptionId);
+      if (index < 0) return undefined;
+      found = c.subscriptions[index] = change(c.subscriptions[index]!);
+      return c;
+    });
+    return customer && found && { customer, subscription: found };
+  }
+
+  async addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult> {
+    let open: Offer | undefined;
+    const customer = await this.update(partnerTenantId, customerTenantId, (c) => {
+      open = c.offers.find((o) => o.status === 'pending' || o.status === 'accepted');
+      if (open) return undefined;
+      c.offers.push(offer);
+      return c;
+    });
+    if (open) return { added: false, open };
+    if (!customer) throw new Error(`customer ${customerTenantId} not found`);
+    return { added: true, offer };
+  }
+
+  async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer): Promise<Offer | undefined> {
+    let changed: Offer | undefined;
+    await this.update(partnerTenantId, customerTenantId, (c) => {
+      const index = c.offers.findIndex((o) => o.id === offerId);
+      if (index < 0) return undefined;
+      changed = c.offers[index] = change(c.offers[index]!);
+      return c;
+    });
+    return changed;
+  }
+
+  async pendingRenewals(): Promise<SubscriptionRef[]> {
+    return this.subscriptionRefs('s.pending_renewal_request_id IS NOT NULL', []);
+  }
+
+  async switchesDue(now: Date): Promise<SubscriptionRef[]> {
+    return this.subscriptionRefs(`s.scheduled_switch_on IS NOT NULL AND s.billing = 'partner' AND s.scheduled_switch_on <= ($1::timestamptz AT TIME ZONE p.time_zone)::date`, [now]);
+  }
+
+  async withOfferWork(): Promise<CustomerLink[]> {
+    const { rows } = await this.pool.query(
+      `SELECT * FROM customers c WHERE EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = c.tenant_id AND (o.status = 'pending' OR o.partner_notice = 'pending'))
+       ORDER BY c.partner_tenant_id, c.tenant_id`,
+    );
+    const customers = await assemble(this.pool, rows);
+    return customers.map((customer, i) => ({ partnerTenantId: rows[i]!.partner_tenant_id, customer }));
+  }
+
+  private async subscriptionRefs(where: string, values: unknown[]): Promise<SubscriptionRef[]> {
+    const { rows } = await this.pool.query(
+      `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+       FROM subscriptions s JOIN partners p ON p.tenant_id = s.partner_tenant_id
+       WHERE ${where} ORDER BY s.partner_tenant_id, s.customer_tenant_id, s.position`,
+      values,
+    );
+    return rows.map((row) => ({ partnerTenantId: row.partner_tenant_id, customerTenantId: row.customer_tenant_id, subscription: subscriptionFrom(row) }));
+  }
+
+  /** The partner's customer (or customers), optionally locking the customer's row for a change. */
+  private async load(db: Queryable, partnerTenantId: string, customerTenantId: string, lock: boolean): Promise<Customer[]> {
+    const { rows } = await db.query(`SELECT * FROM customers WHERE partner_tenant_id = $1 AND tenant_id = $2${lock ? ' FOR UPDATE' : ''}`, [partnerTenantId, customerTenantId]);
+    return assemble(db, rows);
+  }
+
+  /** Writes `next` over `current` (same customer): its row, then what it holds. */
+  private async write(tx: Tx, partnerTenantId: string, current: Customer, next: Customer): Promise<void> {
+    if (next.tenantId !== current.tenantId) throw new Error('a change may not move a customer to another tenant id');
+    const contact = next.adminContact;
+    await tx.query(
+      `UPDATE customers SET name = $2, domain = $3, country = $4, language = $5, admin_name = $6, admin_email = $7, admin_phone = $8, admin_user_principal_name = $9,
+         admin_object_id = $10, admin_conversation = $11, admin_reachable = $12, admin_contact_updated_at = $13, version = version + 1
+       WHERE tenant_id = $1`,
+      [next.tenantId, next.name, next.domain, next.country, next.language, next.admin.name, next.admin.email, next.admin.phone, next.admin.userPrincipalName, next.admin.objectId, contact?.conversation ?? null, contact?.reachable ?? null, contact?.updatedAt ?? null],
+    );
+    const kept = next.subscriptions.map((s) => s.id);
+    await tx.query('DELETE FROM subscriptions WHERE customer_tenant_id = $1 AND NOT (id = ANY($2))', [next.tenantId, kept]);
+    // Positions move out of the way first, so a reordering never collides with itself.
+    await tx.query('UPDATE subscriptions SET position = -1 - position WHERE customer_tenant_id = $1', [next.tenantId]);
+    for (const [position, s] of next.subscriptions.entries()) {
+      await tx.query(
+        `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
+           scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (id) DO UPDATE SET position = $3, product = $4, seats = $5, assigned_seats = $6, start_date = $7, end_date = $8, partner_of_record = $9, billing = $10,
+           scheduled_switch_on = $11, scheduled_switch_by_id = $12, scheduled_switch_by_name = $13, pending_renewal_request_id = $14, pending_renewal_key_handle = $15
+         WHERE subscriptions.customer_tenant_id = $2`,
+        [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null, partnerTenantId],
+      );
+      await tx.query('DELETE FROM subscription_renewals WHERE subscription_id = $1 AND NOT (request_id = ANY($2))', [s.id, s.renewalIds]);
+      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
+    }
+    await refreshNextReminders(tx, kept, this.lifecycle);
+    await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
+    for (const [position, o] of next.offers.entries()) {
+      await tx.query(
+        `INSERT INTO offers (id, customer_tenant_id, position, status, message, sent_at, sent_by_id, sent_by_name, expires_at, partner_conversation, delivery, customer_card_conversation,
+           customer_card_activity_id, answered_at, answered_by_id, answered_by_name, ended_at, ended_by_id, ended_by_name, partner_notice, granting)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         ON CONFLICT (id) DO UPDATE SET position = $3, status = $4, message = $5, sent_at = $6, sent_by_id = $7, sent_by_name = $8, expires_at = $9, partner_conversation = $10, delivery = $11,
+           customer_card_conversation = $12, customer_card_activity_id = $13, answered_at = $14, answered_by_id = $15, answered_by_name = $16, ended_at = $17, ended_by_id = $18,
+           ended_by_name = $19, partner_notice = $20, granting = $21
+         WHERE offers.customer_tenant_id = $2`,
+        [o.id, next.tenantId, position, o.status, o.message, o.sentAt, o.sentBy.id, o.sentBy.name, o.expiresAt, o.partnerConversation ?? null, o.delivery, o.customerCard?.conversation ?? null, o.customerCard?.activityId ?? null, o.answeredAt ?? null, o.answeredBy?.id ?? null, o.answeredBy?.name ?? null, o.endedAt ?? null, o.endedBy?.id ?? null, o.endedBy?.name ?? null, o.partnerNotice ?? null, o.granting ?? null],
+      );
+    }
+    for (const u of next.addedUsers) {
+      await tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [next.tenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/** Small helpers shared by the PostgreSQL repositories: mapping rows to the domain's values. */
+import type { Tx } from './database.js';
+
+/** A timestamptz as the domain writes it (ISO 8601, UTC, milliseconds). */
+export function iso(value: Date): string;
+export function iso(value: Date | null): string | undefined;
+export function iso(value: Date | null): string | undefined {
+  return value === null ? undefined : value.toISOString();
+}
+
+/** Leaves out the properties that are undefined, as the domain's optional fields are absent, not undefined. */
+export function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as { [K in keyof T]: Exclude<T[K], null> };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids typed into cards reach the repositories: one that is no uuid names no row (and must not reach a uuid column). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** The partner's row, which everything of the partner refers to; made on first use. */
+export async function ensurePartner(tx: Tx, tenantId: string): Promise<void> {
+  await tx.query('INSERT INTO partners (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING', [tenantId]);
+}

@@ -1,0 +1,194 @@
+/**
+ * Setups, their keys and account, and the key reservations on PostgreSQL. A change locks the setup's
+ * row; a reservation is one statement whose primary key makes one setup the holder of a key.
+ */
+import type { Account } from '../../domain/account.js';
+import type { Setup, SetupKey, SetupStatus } from '../../domain/setup.js';
+import type { KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
+import { transaction, type Pool, type Tx } from './database.js';
+import { defined, ensurePartner, iso, isUuid } from './rows.js';
+
+type Queryable = Pool | Tx;
+type Row = Record<string, any>;
+
+/** Statuses in which a setup holds (or is reserving) its keys: see holdsKeys and the confirmation. */
+const HOLDING = `('reserving', 'reserved', 'creating')`;
+
+const SELECT_SETUP = `SELECT s.*, a.country, a.organisation_name, a.first_name, a.last_name, a.email, a.phone, a.domain_prefix, a.sign_in_name, a.language, a.partner_of_record
+  FROM setups s LEFT JOIN setup_accounts a ON a.setup_id = s.id`;
+
+function accountFrom(row: Row): Account | undefined {
+  if (row.country === null) return undefined;
+  return {
+    country: row.country,
+    organisationName: row.organisation_name,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    email: row.email,
+    phone: row.phone,
+    domainPrefix: row.domain_prefix,
+    signInName: row.sign_in_name,
+    language: row.language,
+    partnerOfRecord: row.partner_of_record,
+  };
+}
+
+function setupFrom(row: Row, keys: SetupKey[]): Setup {
+  return defined({
+    id: row.id,
+    ownerId: row.owner_id,
+    ownerName: row.owner_name,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    rev: row.rev,
+    status: row.status,
+    keys,
+    reservedUntil: iso(row.reserved_until),
+    closedAt: iso(row.closed_at),
+    releaseNotice: row.release_notice,
+    account: accountFrom(row),
+    customerId: row.customer_tenant_id,
+  }) as Setup;
+}
+
+async function assemble(db: Queryable, rows: Row[]): Promise<Setup[]> {
+  if (rows.length === 0) return [];
+  const { rows: keyRows } = await db.query('SELECT * FROM setup_keys WHERE setup_id = ANY($1::uuid[]) ORDER BY setup_id, position', [rows.map((row) => row.id)]);
+  const keys = new Map<string, SetupKey[]>();
+  for (const k of keyRows) {
+    const key: SetupKey = { id: k.id, ref: k.ref, handle: k.handle, lastGroup: k.last_group, product: k.product, seats: k.seats, termMonths: k.term_months };
+    keys.set(k.setup_id, [...(keys.get(k.setup_id) ?? []), key]);
+  }
+  return rows.map((row) => setupFrom(row, keys.get(row.id) ?? []));
+}
+
+async function refs(db: Queryable, where: string, values: unknown[]): Promise<SetupRef[]> {
+  const { rows } = await db.query(`${SELECT_SETUP} WHERE ${where} ORDER BY s.partner_tenant_id, s.updated_at, s.id`, values);
+  const setups = await assemble(db, rows);
+  return setups.map((setup, i) => ({ tenantId: rows[i]!.partner_tenant_id, setup }));
+}
+
+export class PostgresSetups implements SetupRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async find(tenantId: string, setupId: string): Promise<Setup | undefined> {
+    if (!isUuid(setupId)) return undefined;
+    const { rows } = await this.pool.query(`${SELECT_SETUP} WHERE s.partner_tenant_id = $1 AND s.id = $2`, [tenantId, setupId]);
+    return (await assemble(this.pool, rows))[0];
+  }
+
+  async open(tenantId: string): Promise<Setup[]> {
+    const { rows } = await this.pool.query(`${SELECT_SETUP} WHERE s.partner_tenant_id = $1 AND s.status IN ('entering', 'reviewing', 'reserved', 'creating') ORDER BY s.updated_at DESC, s.id`, [tenantId]);
+    return assemble(this.pool, rows);
+  }
+
+  async insert(tenantId: string, setup: Setup): Promise<boolean> {
+    if (!isUuid(setup.id)) throw new Error('a setup id is a uuid');
+    return transaction(this.pool, async (tx) => {
+      await ensurePartner(tx, tenantId);
+      const { rowCount } = await tx.query(
+        `INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+        [setup.id, tenantId, setup.ownerId, setup.ownerName, setup.createdAt, setup.updatedAt, setup.rev, setup.status],
+      );
+      if (rowCount === 0) return false;
+      await this.write(tx, setup);
+      return true;
+    });
+  }
+
+  async update(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup | undefined> {
+    if (!isUuid(setupId)) return undefined;
+    return transaction(this.pool, async (tx) => {
+      // The row lock makes a second change of the same setup wait and then start from this one's result.
+      const { rows } = await tx.query(`${SELECT_SETUP} WHERE s.partner_tenant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [tenantId, setupId]);
+      const [current] = await assemble(tx, rows);
+      if (!current) return undefined;
+      const next = change(structuredClone(current));
+      if (next.id !== current.id) throw new Error('a change may not give a setup another id');
+      await this.write(tx, next);
+      return next;
+    });
+  }
+
+  withStatus(status: SetupStatus): Promise<SetupRef[]> {
+    return refs(this.pool, 's.status = $1', [status]);
+  }
+
+  reservationsDue(now: Date): Promise<SetupRef[]> {
+    return refs(this.pool, `s.status = 'reserved' AND s.reserved_until <= $1`, [now]);
+  }
+
+  pendingReleaseNotices(): Promise<SetupRef[]> {
+    return refs(this.pool, `s.release_notice = 'pending'`, []);
+  }
+
+  async dropClosedBefore(closedBefore: Date): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM setups WHERE closed_at <= $1 AND (status IN ('completed', 'discarded') OR (status = 'released' AND release_notice IS DISTINCT FROM 'pending'))`,
+      [closedBefore],
+    );
+    return rowCount ?? 0;
+  }
+
+  async reserveKey(keyRef: string, tenantId: string, setupId: string, now: Date): Promise<boolean> {
+    if (!isUuid(setupId)) return false;
+    // One statement: the key's row is the lock. A holder that has let go of its keys is replaced.
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO key_reservations (key_ref, setup_id, reserved_at)
+       SELECT $1, s.id, $3 FROM setups s WHERE s.id = $2 AND s.partner_tenant_id = $4
+       ON CONFLICT (key_ref) DO UPDATE SET setup_id = EXCLUDED.setup_id, reserved_at = EXCLUDED.reserved_at
+       WHERE key_reservations.setup_id = EXCLUDED.setup_id
+          OR NOT EXISTS (SELECT 1 FROM setups h WHERE h.id = key_reservations.setup_id AND h.status IN ${HOLDING})`,
+      [keyRef, setupId, now, tenantId],
+    );
+    return rowCount === 1;
+  }
+
+  async keyHolder(keyRef: string): Promise<KeyHolder | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT s.partner_tenant_id, s.id, s.owner_name FROM key_reservations r JOIN setups s ON s.id = r.setup_id WHERE r.key_ref = $1 AND s.status IN ${HOLDING}`,
+      [keyRef],
+    );
+    const row = rows[0];
+    return row && { tenantId: row.partner_tenant_id, setupId: row.id, ownerName: row.owner_name };
+  }
+
+  async releaseKeys(setupId: string, keyRefs?: readonly string[]): Promise<void> {
+    if (!isUuid(setupId)) return;
+    if (keyRefs) await this.pool.query('DELETE FROM key_reservations WHERE setup_id = $1 AND key_ref = ANY($2)', [setupId, keyRefs]);
+    else await this.pool.query('DELETE FROM key_reservations WHERE setup_id = $1', [setupId]);
+  }
+
+  async dropOrphanReservations(): Promise<number> {
+    const { rowCount } = await this.pool.query(`DELETE FROM key_reservations r USING setups s WHERE s.id = r.setup_id AND s.status NOT IN ${HOLDING}`);
+    return rowCount ?? 0;
+  }
+
+  /** Writes the setup's row, keys and account (the row exists and is locked or new). */
+  private async write(tx: Tx, setup: Setup): Promise<void> {
+    await tx.query(
+      `UPDATE setups SET owner_id = $2, owner_name = $3, updated_at = $4, rev = $5, status = $6, reserved_until = $7, closed_at = $8, release_notice = $9, customer_tenant_id = $10 WHERE id = $1`,
+      [setup.id, setup.ownerId, setup.ownerName, setup.updatedAt, setup.rev, setup.status, setup.reservedUntil ?? null, setup.closedAt ?? null, setup.releaseNotice ?? null, setup.customerId ?? null],
+    );
+    await tx.query('DELETE FROM setup_keys WHERE setup_id = $1', [setup.id]);
+    if (setup.keys.length > 0) {
+      const column = <K extends keyof SetupKey>(key: K) => setup.keys.map((k) => k[key]);
+      await tx.query(
+        `INSERT INTO setup_keys (id, setup_id, position, ref, handle, last_group, product, seats, term_months)
+         SELECT k.id, $1, k.position, k.ref, k.handle, k.last_group, k.product, k.seats, k.term_months
+         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[]) AS k(id, position, ref, handle, last_group, product, seats, term_months)`,
+        [setup.id, column('id'), setup.keys.map((_, i) => i), column('ref'), column('handle'), column('lastGroup'), column('product'), column('seats'), column('termMonths')],
+      );
+    }
+    const a = setup.account;
+    if (!a) await tx.query('DELETE FROM setup_accounts WHERE setup_id = $1', [setup.id]);
+    else {
+      await tx.query(
+        `INSERT INTO setup_accounts (setup_id, country, organisation_name, first_name, last_name, email, phone, domain_prefix, sign_in_name, language, partner_of_record)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (setup_id) DO UPDATE SET country = $2, organisation_name = $3, first_name = $4, last_name = $5, email = $6, phone = $7, domain_prefix = $8, sign_in_name = $9, language = $10, partner_of_record = $11`,
+        [setup.id, a.country, a.organisationName, a.firstName, a.lastName, a.email, a.phone, a.domainPrefix, a.signInName, a.language, a.partnerOfRecord],
+      );
+    }
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The repositories: one narrow interface per aggregate, speaking the domain, so services load, apply
+ * a rule and save without walking documents. Each method is one use case and one transaction: what it
+ * changes is changed whole or not at all, and two instances changing the same row serialize on it.
+ * Implemented on PostgreSQL (src/store/postgres) and, by wrapping the JSON files, for the embedded
+ * default; test/support/repositoryContract.ts is the behaviour both must show.
+ *
+ * A `change` callback gets a copy of the stored state and returns the new one. Keep it pure (a domain
+ * rule, no sends, no clock reads that matter twice): a transaction that lost a deadlock runs again,
+ * and so does its callback.
+ */
+import type { ConversationRef } from '../domain/conversation.js';
+import type { Customer, Subscription } from '../domain/customer.js';
+import type { Offer } from '../domain/delegation.js';
+import type { ReminderKind } from '../domain/lifecycle.js';
+import type { PartnerProfile } from '../domain/profile.js';
+import type { Setup, SetupStatus } from '../domain/setup.js';
+import type { Member, ReminderRecord } from './documents.js';
+
+export type { Member, ReminderRecord };
+
+export interface ReminderChannel {
+  conversation: ConversationRef;
+  setBy: string;
+  setAt: string;
+  reachable: boolean;
+}
+
+/** A partner organisation: its profile, its staff's chats and its reminder channel. */
+export interface PartnerRepository {
+  profile(tenantId: string): Promise<PartnerProfile | undefined>;
+  saveProfile(tenantId: string, profile: PartnerProfile): Promise<void>;
+  /** Every staff member the bot can reach, by user id. */
+  staff(tenantId: string): Promise<Record<string, Member>>;
+  /** Saves a staff member's chat (new or changed); they are reachable again. */
+  rememberMember(tenantId: string, userId: string, member: Member): Promise<void>;
+  markMemberUnreachable(tenantId: string, userId: string): Promise<void>;
+  reminderChannel(tenantId: string): Promise<ReminderChannel | undefined>;
+  setReminderChannel(tenantId: string, channel: ReminderChannel): Promise<void>;
+  markReminderChannelUnreachable(tenantId: string): Promise<void>;
+  /** The partners' time zones (UTC for a partner without a profile): the scheduler keeps one job per zone. */
+  timeZones(): Promise<Set<string>>;
+}
+
+/** A customer as the services use it: with the partner tenant that set it up. */
+export interface CustomerLink {
+  partnerTenantId: string;
+  customer: Customer;
+}
+
+export interface SubscriptionRef {
+  partnerTenantId: string;
+  customerTenantId: string;
+  subscription: Subscription;
+}
+
+export type AddOfferResult = { added: true; offer: Offer } | { added: false; open: Offer };
+
+/** Customers with their subscriptions, offers and added users; also the customer index. */
+export interface CustomerRepository {
+  /** The partner's customers whose name or domain contains `filter` (ignoring case), in name order. */
+  list(partnerTenantId: string, filter?: string): Promise<Customer[]>;
+  hasCustomers(partnerTenantId: string): Promise<boolean>;
+  /** A customer of this partner; another partner's customer is not found. */
+  get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined>;
+  /** Which partner set up a customer tenant, and the customer as it stands. */
+  link(customerTenantId: string): Promise<CustomerLink | undefined>;
+  /** Records a created customer; a retry of the same creation (same tenant) changes nothing. */
+  add(partnerTenantId: string, customer: Customer): Promise<Customer>;
+  /**
+   * Changes one customer under a row lock (admin, contact, added users, seats); `change` gets the
+   * customer as stored and returns the new one, or undefined to change nothing.
+   */
+  update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined>;
+  /** Changes one subscription under its customer's row lock; undefined when either is not found. */
+  updateSubscription(partnerTenantId: string, customerTenantId: string, subscriptionId: string, change: (subscription: Subscription) => Subscription): Promise<{ customer: Customer; subscription: Subscription } | undefined>;
+  /** Adds a pending offer unless the customer has an open (pending or accepted) one. */
+  addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult>;
+  /** Changes one offer under its customer's row lock; undefined when not found. */
+  updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer): Promise<Offer | undefined>;
+  /** Subscriptions with a renewal sent to the backend and not yet answered. */
+  pendingRenewals(): Promise<SubscriptionRef[]>;
+  /** Partner-billed subscriptions whose scheduled switch to direct billing is due on the partner's own day at `now`. */
+  switchesDue(now: Date): Promise<SubscriptionRef[]>;
+  /** Customers with a pending offer or a notice to the partner still to send. */
+  withOfferWork(): Promise<CustomerLink[]>;
+}
+
+export interface SetupRef {
+  tenantId: string;
+  setup: Setup;
+}
+
+/** Who holds a key: a setup that still holds or is reserving keys. */
+export interface KeyHolder {
+  tenantId: string;
+  setupId: string;
+  ownerName: string;
+}
+
+/** A partner's setups and the key reservations they hold. */
+export interface SetupRepository {
+  find(tenantId: string, setupId: string): Promise<Setup | undefined>;
+  /** Setups that still hold or gather keys, newest first. */
+  open(tenantId: string): Promise<Setup[]>;
+  /** Saves a new setup; false when one with this id exists (a second press of the same card). */
+  insert(tenantId: string, setup: Setup): Promise<boolean>;
+  /**
+   * Changes a setup under a row lock, so concurrent changes apply one after the other; `change` gets
+   * the setup as stored (it may throw to change nothing). Undefined when the setup is not found.
+   */
+  update(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup | undefined>;
+  /** Every partner's setups in this status (for start-up recovery and sweeps). */
+  withStatus(status: SetupStatus): Promise<SetupRef[]>;
+  /** Reserved setups whose reservation ran out by `now`. */
+  reservationsDue(now: Date): Promise<SetupRef[]>;
+  /** Released setups whose owner has not been told yet. */
+  pendingReleaseNotices(): Promise<SetupRef[]>;
+  /** Drops closed setups (completed, discarded, or released and told) closed before `closedBefore`. */
+  dropClosedBefore(closedBefore: Date): Promise<number>;
+  /**
+   * Reserves a key for a setup of this tenant: true when it now holds it (also when it already did),
+   * false when another setup that still holds keys has it. One winner however many try at once.
+   */
+  reserveKey(keyRef: string, tenantId: string, setupId: string, now: Date): Promise<boolean>;
+  /** The setup holding a key, unless that setup has let go of its keys. */
+  keyHolder(keyRef: string): Promise<KeyHolder | undefined>;
+  /** Drops the setup's reservations (of these keys, or all). */
+  releaseKeys(setupId: string, keyRefs?: readonly string[]): Promise<void>;
+  /** Drops reservations whose setup no longer holds keys; returns how many. */
+  dropOrphanReservations(): Promise<number>;
+}
+
+export interface GuessLimits {
+  limit: number;
+  windowMinutes: number;
+  lockMinutes: number;
+}
+
+/** The guard against guessing keys, per partner tenant, counted across every instance. */
+export interface GuessGuardRepository {
+  /** When redemption is locked for the tenant at `now`, until when. */
+  lockedUntil(tenantId: string, now: Date): Promise<string | undefined>;
+  /** Unknown keys the tenant may still enter in the window at `now`. */
+  unknownKeysLeft(tenantId: string, now: Date, limits: GuessLimits): Promise<number>;
+  /** Counts unknown keys; returns the lock's end when this made the count exceed the limit. */
+  recordUnknownKeys(tenantId: string, count: number, now: Date, limits: GuessLimits): Promise<{ lockedUntil?: string }>;
+}
+
+/** A reminder's identity in the ledger: the cards carry it. */
+export interface ReminderId {
+  subscriptionId: string;
+  endDate: string;
+  kind: ReminderKind;
+}
+
+export interface StoredReminder extends ReminderRecord {
+  partnerTenantId: string;
+}
+
+/** A subscription with a reminder possibly due on its partner's day, and what is already recorded. */
+export interface ReminderCandidate {
+  partnerTenantId: string;
+  /** The partner's calendar day at the time asked. */
+  today: string;
+  customerTenantId: string;
+  subscription: Subscription;
+  /** Kinds already in the ledger for the subscription's current end date. */
+  recorded: ReminderKind[];
+}
+
+/** The reminder ledger: each reminder of a cycle is recorded once, before anything is sent. */
+export interface ReminderRepository {
+  /**
+   * Subscriptions whose partner is reminded of them and whose next unrecorded reminder is due on
+   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`.
+   */
+  dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]>;
+  /** Records reminders (queued or skipped); one already recorded is left as it is. Returns how many were new. */
+  record(partnerTenantId: string, records: readonly ReminderRecord[]): Promise<number>;
+  get(partnerTenantId: string, id: ReminderId): Promise<StoredReminder | undefined>;
+  /** Every record of the partner (for "upcoming reminders"). */
+  forPartner(partnerTenantId: string): Promise<StoredReminder[]>;
+  /** Queued reminders of every partner, oldest first. */
+  queued(limit: number): Promise<StoredReminder[]>;
+  /** Notes that a chat has the reminder (once), so a retry after a partial send doubles nothing. */
+  markDelivered(partnerTenantId: string, id: ReminderId, target: string): Promise<void>;
+  markSent(partnerTenantId: string, id: ReminderId, at: Date): Promise<void>;
+  markSkipped(partnerTenantId: string, id: ReminderId): Promise<void>;
+}
+
+export interface OutgoingMessage {
+  /** Enqueuing the same key twice sends once. */
+  uniqueKey: string;
+  /** The tenant whose rate Teams counts. */
+  tenantId: string;
+  conversation: ConversationRef;
+  activity: Record<string, unknown>;
+}
+
+export interface ClaimedMessage extends OutgoingMessage {
+  id: string;
+  attempts: number;
+}
+
+/** Proactive messages, sent by whichever instance claims them; a dead sender's claims expire. */
+export interface OutboxRepository {
+  /** True when queued now, false when a message with this key was queued before. */
+  enqueue(message: OutgoingMessage): Promise<boolean>;
+  /** Claims up to `limit` messages due now for `leaseMs`; another worker cannot claim them meanwhile. */
+  claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
+  /** The connector accepted it; false when the claim had expired and another worker took it. */
+  markSent(id: string, workerId: string, activityId?: string): Promise<boolean>;
+  /** Puts a claimed message back to be tried after `delayMs` (a 429 or 5xx). */
+  retryLater(id: string, workerId: string, delayMs: number, error: string): Promise<void>;
+  /** Gives up on a message (unreachable chat, attempts used up). */
+  fail(id: string, workerId: string, error: string): Promise<void>;
+  /**
+   * Takes one of the tenant's `perSecond` sends in the second of `at`, counted across instances:
+   * 0 when taken, otherwise the milliseconds until the next second, when the sender may ask again.
+   */
+  takeSendSlot(tenantId: string, perSecond: number, at: Date): Promise<number>;
+}
+
+/** Scheduled work that must run on one instance at a time. */
+export interface RunnerLock {
+  /**
+   * Runs `work` if no other instance runs the job `name` now; otherwise does nothing. The lock ends
+   * with the run, or with the instance's connection if the instance dies.
+   */
+  runExclusive<T>(name: string, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>;
+}
+
+/** A key of the embedded commerce's catalogue, under its keyed hash; the key itself is never stored. */
+export interface CatalogKey {
+  ref: string;
+  product: string;
+  seats: number;
+  termMonths: number;
+  lastGroup: string;
+  status: 'available' | 'redeemed' | 'blocked';
+  issuedAt: string;
+  /** The customer tenant the key was redeemed for. */
+  redeemedFor?: string;
+  /** The renewal the key was redeemed for. */
+  renewal?: string;
+}
+
+/** The embedded commerce's key catalogue, shared by every instance and the key CLI. */
+export interface KeyCatalogRepository {
+  key(ref: string): Promise<CatalogKey | undefined>;
+  /** Adds a newly minted key; false when a key with this hash exists. */
+  issue(key: CatalogKey): Promise<boolean>;
+  /** Blocks a key (a key card reported stolen); false for an unknown key. */
+  block(ref: string): Promise<boolean>;
+  isEmpty(): Promise<boolean>;
+}
+
+export interface CommerceUser {
+  objectId: string;
+  userPrincipalName: string;
+  displayName: string;
+  email?: string;
+  phone?: string;
+  roles: string[];
+  licenses: string[];
+}
+
+export interface CommerceSubscription {
+  id: string;
+  product: string;
+  seats: number;
+  assignedSeats: number;
+  startDate: string;
+  endDate: string;
+  partnerOfRecord?: string;
+  billing: 'partner' | 'direct';
+  /** Renewals applied, by idempotency key. */
+  renewals: string[];
+}
+
+/** A customer tenant of the embedded commerce. */
+export interface CommerceTenant {
+  tenantId: string;
+  /** The creation's idempotency key (the setup id): one tenant per key. */
+  idempotencyKey: string;
+  partnerTenantId: string;
+  createdAt: string;
+  organisationName: string;
+  country: string;
+  language: string;
+  domain: string;
+  /** The first is the admin made at creation. */
+  users: CommerceUser[];
+  subscriptions: CommerceSubscription[];
+  /** The keys redeemed at creation. */
+  keyHandles: string[];
+  delegatedAdmins: Array<{ partnerTenantId: string; roles: string[]; since: string }>;
+  /** Idempotency keys of users a delegated admin added, with the user each made. */
+  addedUsers: Record<string, string>;
+}
+
+export type CreateTenantOutcome = { created: CommerceTenant } | { existing: CommerceTenant } | { refused: 'domainTaken' | 'keyUnavailable' };
+
+/** Redeems a catalogue key for a renewal inside a tenant's change; true also when this renewal already did. */
+export type RedeemForRenewal = (ref: string, renewal: string) => Promise<boolean>;
+
+/** The embedded commerce's customer tenants. */
+export interface CommerceTenantRepository {
+  byDomain(domain: string): Promise<CommerceTenant | undefined>;
+  get(tenantId: string): Promise<CommerceTenant | undefined>;
+  /**
+   * Creates the tenant and redeems its keys for it, all or nothing. A retry (same idempotency key and
+   * partner) gets the tenant made first; anyone else asking for its domain finds it taken.
+   */
+  create(tenant: CommerceTenant): Promise<CreateTenantOutcome>;
+  /**
+   * Changes a tenant under its row lock; a key `change` redeems is redeemed in the same transaction,
+   * so a renewal that fails leaves its key available. Not found: `{ found: false }`.
+   */
+  update<R>(tenantId: string, change: (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }>;
+}
+
+export interface Repositories {
+  partners: PartnerRepository;
+  customers: CustomerRepository;
+  setups: SetupRepository;
+  guessGuard: GuessGuardRepository;
+  reminders: ReminderRepository;
+  outbox: OutboxRepository;
+  runnerLock: RunnerLock;
+  keyCatalog: KeyCatalogRepository;
+  commerceTenants: CommerceTenantRepository;
+}

@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import pg from 'pg';
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { DatabaseError, openPool, poolConfig } from '../../src/store/postgres/database.js';
+import { freshDatabase } from '../support/postgres.js';
+
+describe('PostgreSQL connection', () => {
+  let url: string;
+  before(async function () {
+    url = await freshDatabase(this);
+  });
+
+  it('connects with the DATABASE_URL of a reachable server', async () => {
+    const pool = await openPool(url);
+    const { rows } = await pool.query('SELECT current_database() AS name');
+    await pool.end();
+    expect(rows[0].name).to.equal(new URL(url).pathname.slice(1));
+  });
+
+  it('fails a wrong DATABASE_URL with a message naming the host and never the password', async () => {
+    const { port } = new URL(url);
+    const wrong = [`postgres://bot:S3cret-pa55@127.0.0.1:${port}/no_such_database`, 'postgres://bot:S3cret-pa55@127.0.0.1:1/anything'];
+    for (const target of wrong) {
+      let failure: Error | undefined;
+      await openPool(target).catch((error: Error) => (failure = error));
+      expect(failure).to.be.instanceOf(DatabaseError);
+      expect(failure!.message).to.contain('127.0.0.1:').and.not.contain('S3cret-pa55');
+    }
+  });
+
+  it('stops the start-up of db:migrate with the host named and the password kept', () => {
+    const { port } = new URL(url);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db-migrate.ts'], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: `postgres://bot:S3cret-pa55@127.0.0.1:${port}/no_such_database` }, encoding: 'utf8' });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.contain(`127.0.0.1:${port}/no_such_database`).and.not.contain('S3cret-pa55');
+  });
+
+  it('asks for TLS with sslmode=require (this test server offers none, so it refuses)', async () => {
+    let failure: Error | undefined;
+    await openPool(`${url}?sslmode=require`).catch((error: Error) => (failure = error));
+    expect(failure?.message).to.match(/does not support SSL/);
+    expect(poolConfig(`${url}?sslmode=require`).ssl).to.deep.equal({ rejectUnauthorized: true });
+    expect(poolConfig(`${url}?sslmode=disable`).ssl).to.equal(false);
+    expect(() => poolConfig(`${url}?sslmode=prefer`)).to.throw(/sslmode=prefer is not supported/);
+  });
+
+  it('refuses a DATABASE_URL that is not a postgres URL, without showing it', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:S3cret-pa55@db/x' })).to.throw(/DATABASE_URL: must be a postgres/).and.not.match(/S3cret/);
+    expect(loadConfig({ DATABASE_URL: url }).DATABASE_URL).to.equal(url);
+  });
+});
+
+describe('PostgreSQL connection losses', () => {
+  let url: string;
+  before(async function () {
+    url = await freshDatabase(this);
+  });
+
+  it('replaces connections the server dropped, logging it, without crashing the process', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const pool = await openPool(url, log, 2);
+    const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    // An outage or a failover: the server ends the session of the pool's idle connection.
+    await admin.query('SELECT pg_terminate_backend($1, 10000)', [rows[0]!.pid]);
+    await admin.end();
+    await new Promise<void>((resolve) => (lines.length > 0 ? resolve() : pool.once('error', () => resolve())));
+    const after = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(after.rows[0]!.pid).to.not.equal(rows[0]!.pid);
+    expect(lines.join('')).to.contain('idle PostgreSQL connection failed; the pool replaces it');
+    await pool.end();
+  });
+});

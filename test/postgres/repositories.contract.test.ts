@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
+import { openPostgres, postgresRepositories } from '../../src/store/postgres/index.js';
+import { openPool, transaction, type Pool } from '../../src/store/postgres/database.js';
+import { freshDatabase } from '../support/postgres.js';
+import { repositoryContract } from '../support/repositoryContract.js';
+
+repositoryContract('PostgreSQL', async (context) => {
+  const url = await freshDatabase(context);
+  // Two pools on one database: two instances of the bot.
+  const first = await openPostgres(url, DEFAULT_LIFECYCLE);
+  const second = await openPostgres(url, DEFAULT_LIFECYCLE);
+  return {
+    instances: [first.repositories, second.repositories],
+    close: async () => void (await Promise.all([first.pool.end(), second.pool.end()])),
+  };
+});
+
+describe('PostgreSQL repositories, beyond the contract', () => {
+  let url: string;
+  let pool: Pool;
+  before(async function () {
+    url = await freshDatabase(this);
+    pool = (await openPostgres(url, DEFAULT_LIFECYCLE)).pool;
+  });
+  after(() => pool?.end());
+
+  it('hands the runner lock to another instance when the holder dies mid-run', async () => {
+    const holder = await openPool(url);
+    const other = postgresRepositories(pool, DEFAULT_LIFECYCLE);
+    let started!: () => void;
+    let finish!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const run = postgresRepositories(holder, DEFAULT_LIFECYCLE).runnerLock.runExclusive('reminders', async () => {
+      started();
+      // The holder is killed while it works: its connection is gone by the time it ends.
+      await new Promise<void>((resolve) => (finish = resolve));
+      return 'finished late';
+    });
+    await running;
+    expect(await other.runnerLock.runExclusive('reminders', async () => 'taken')).to.deep.equal({ ran: false });
+    // kill -9 of the instance: the server sees its connections end and drops the lock with them.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    // With a timeout, pg_terminate_backend returns once the session has ended (and its locks with it).
+    const { rows } = await admin.query("SELECT pg_terminate_backend(pid, 10000) AS gone FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+    await admin.end();
+    expect(rows).to.deep.equal([{ gone: true }]);
+    expect(await other.runnerLock.runExclusive('reminders', async () => 'taken over')).to.deep.equal({ ran: true, result: 'taken over' });
+    // The old holder's run ends without a crash, and its broken connection is not reused.
+    finish();
+    expect(await run).to.deep.equal({ ran: true, result: 'finished late' });
+    await holder.end();
+  });
+
+  it('finds due reminders with the index on the next reminder day, not by reading every subscription', async () => {
+    const forced = await transaction(pool, async (tx) => {
+      // An empty table is read whole anyway; without that option the plan shows whether the index serves the query.
+      await tx.query('SET LOCAL enable_seqscan = off');
+      return tx.query(`EXPLAIN SELECT s.id FROM subscriptions s WHERE s.next_reminder_on <= ($1::timestamptz AT TIME ZONE 'UTC')::date + 1`, [new Date()]);
+    });
+    expect(forced.rows.map((row) => row['QUERY PLAN']).join('\n')).to.match(/subscriptions_by_next_reminder/);
+  });
+});
