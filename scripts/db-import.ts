@@ -48,8 +48,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
-  const source = await openFileRepositories(dataDir, lifecycle);
+  // The database first: a wrong DATABASE_URL stops the run before the files are opened.
   const { pool, repositories } = await openPostgres(config.DATABASE_URL, lifecycle);
+  const source = await openFileRepositories(dataDir, lifecycle).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
+  });
   try {
     process.stdout.write(`Copying ${dataDir} into ${describeUrl(config.DATABASE_URL)}…\n`);
     const result = await importFileStore(source, repositories, pool, { force: values.force, now: new Date() });
