@@ -2,9 +2,10 @@
  * The composition root: builds every part from the configuration, a clock and a logger, so tests
  * can build the whole bot on a temporary folder and a fake clock.
  */
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { CloudAdapter, type TurnContext } from 'botbuilder';
+import type { Activity, TurnContext } from 'botbuilder';
+// The adapter's own request handling fixes the activity's dates this way; requests are read here instead.
+import { validateAndFixActivity } from 'botbuilder/lib/activityValidator.js';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import restify from 'restify';
@@ -31,6 +32,9 @@ import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
 import { StoreWriteError } from './store/documentFile.js';
+import { serviceUrlMatcher } from './domain/serviceUrl.js';
+import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
+import { lockDataDir, type InstanceLock } from './store/instanceLock.js';
 import { JsonFileStore } from './store/store.js';
 
 export interface AppOptions {
@@ -56,6 +60,8 @@ export interface App {
 }
 
 const MAX_FIELD_LENGTH = 2000;
+/** Teams' activities are far smaller; a card payload with 25 keys and long fields stays well below. */
+const MAX_BODY_BYTES = 256 * 1024;
 
 /** The parts of an incoming activity the adapter relies on before any of the bot's code runs. */
 const ActivityShape = z.looseObject({
@@ -64,8 +70,19 @@ const ActivityShape = z.looseObject({
   locale: z.string().max(100).optional(),
 });
 
-export async function createApp({ config, log, now = () => new Date(), commerce }: AppOptions): Promise<App> {
-  await mkdir(config.DATA_DIR, { recursive: true });
+/** Takes the data folder for this process first: nothing is read or written before that. */
+export async function createApp(options: AppOptions): Promise<App> {
+  const instance = await lockDataDir(options.config.DATA_DIR);
+  if (instance.tookOver) options.log.warn({ previous: { pid: instance.tookOver.pid, host: instance.tookOver.host, since: instance.tookOver.since } }, 'took over the data folder lock of a process that is gone');
+  try {
+    return await assemble(options, instance);
+  } catch (error) {
+    await instance.release();
+    throw error;
+  }
+}
+
+async function assemble({ config, log, now = () => new Date(), commerce }: AppOptions, instance: InstanceLock): Promise<App> {
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
@@ -101,12 +118,13 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
           MicrosoftAppTenantId: config.MicrosoftAppTenantId,
         },
   );
-  const adapter = new CloudAdapter(auth);
+  const adapter = new MessagesAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: unknown) => {
     log.error({ err: error, type: context.activity.type }, 'unhandled turn error');
     await context.sendActivity(messagesFor(context.activity.locale).t.notice.failed).catch(() => undefined);
   };
-  const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log);
+  const serviceUrlAllowed = serviceUrlMatcher(config.serviceUrlAllow);
+  const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log, serviceUrlAllowed);
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations);
   const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
@@ -125,19 +143,46 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   await notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log);
 
   const server = restify.createServer({ name: 'partner-setup-bot', handleUncaughtExceptions: false });
-  server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false }));
+  // No body parser: restify's would also take multipart uploads (to the temp folder, past any limit), before the token is checked.
+  const authenticate = authenticator(auth, log);
   server.post('/api/messages', async (req, res) => {
-    // The adapter checks these outside its own error handling, so a malformed body would be a 500.
-    const shape = ActivityShape.safeParse(req.body);
+    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    if (!body.ok) {
+      res.send(body.status, { error: { code: body.code, message: body.message } });
+      dropRestOfBody(req);
+      return;
+    }
+    req.body = body.value;
+    const shape = ActivityShape.safeParse(body.value);
     if (!shape.success) {
       res.send(400, { error: { code: 'BadArgument', message: `not an activity: ${shape.error.issues[0]?.path.join('.') || 'body'} ${shape.error.issues[0]?.message}` } });
       return;
     }
-    await adapter.process(req, res, (context) => bot.run(context));
+    const activity = validateAndFixActivity(body.value as Activity);
+    const authenticated = await authenticate(activity, req.header('authorization') ?? '');
+    if (!authenticated.ok) {
+      res.send(authenticated.status, { error: { code: authenticated.code, message: authenticated.message } });
+      return;
+    }
+    // Replies go to the activity's serviceUrl: only to the hosts the configuration allows.
+    if (activity.serviceUrl !== undefined && !serviceUrlAllowed(activity.serviceUrl)) {
+      log.warn({ serviceUrlLength: activity.serviceUrl.length }, 'activity from a serviceUrl outside SERVICE_URL_ALLOW refused');
+      res.send(403, { error: { code: 'Forbidden', message: 'serviceUrl is not allowed (SERVICE_URL_ALLOW)' } });
+      return;
+    }
+    try {
+      const answer = await adapter.processAuthenticated(authenticated.result, activity, (context) => bot.run(context));
+      res.send(answer?.status ?? 200, answer?.body);
+    } catch (error) {
+      // A turn's own errors are answered by onTurnError; this is the adapter failing around it.
+      log.error({ err: error }, 'activity could not be processed');
+      res.send(500, { error: { code: 'InternalError', message: 'the activity could not be processed' } });
+    }
   });
-  server.get('/healthz', (_req, res, next) => {
-    res.send(200, { status: 'ok' });
-    next();
+  server.get('/healthz', async (_req, res) => {
+    // Ready only while the data folder can be written: every turn that saves would fail otherwise.
+    const writable = await instance.writable();
+    res.send(writable ? 200 : 503, writable ? { status: 'ok' } : { status: 'not ready', reason: 'the data folder cannot be written' });
   });
 
   // One sweep at a time: a scheduled one that meets a running one joins it instead of sending twice.
@@ -198,6 +243,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
       await startupRun;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.flush();
+      await instance.release();
     },
   };
 }

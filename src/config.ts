@@ -1,6 +1,7 @@
 /** All configuration, read once from the environment and validated; nothing else reads process.env. */
 import cron from 'node-cron';
 import { z } from 'zod';
+import { parseServiceUrlPattern, TEAMS_SERVICE_URLS } from './domain/serviceUrl.js';
 
 const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().trim().min(1).optional());
 const count = (fallback: number, min = 1, max = 100_000) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -35,8 +36,14 @@ const EnvSchema = z
     DEPROVISION_DAYS: count(120, 2, 730),
     DEMO_KEY_COUNT: count(3, 0, 20),
     STORE_RESIDENT_PARTNERS: count(256, 1, 100_000),
+    AUDIT_RETENTION_DAYS: count(730, 1, 36_500),
+    SERVICE_URL_ALLOW: z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? value.split(/[\s,]+/).filter(Boolean) : undefined), z.array(z.string()).optional()),
   })
   .superRefine((env, ctx) => {
+    for (const pattern of env.SERVICE_URL_ALLOW ?? []) {
+      const parsed = parseServiceUrlPattern(pattern);
+      if (typeof parsed === 'string' && parsed !== '*') ctx.addIssue({ code: 'custom', path: ['SERVICE_URL_ALLOW'], message: parsed });
+    }
     if (env.DEPROVISION_DAYS <= env.GRACE_DAYS) ctx.addIssue({ code: 'custom', path: ['DEPROVISION_DAYS'], message: 'must be greater than GRACE_DAYS' });
     if (!env.MicrosoftAppId) return;
     if (env.MicrosoftAppType !== 'UserAssignedMSI' && !env.MicrosoftAppPassword) ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set' });
@@ -47,6 +54,8 @@ export type Config = z.infer<typeof EnvSchema> & {
   /** No bot credentials: anonymous requests, loopback only. */
   localMode: boolean;
   host: string;
+  /** Origins replies and proactive messages may go to (SERVICE_URL_ALLOW, or its default). */
+  serviceUrlAllow: string[];
 };
 
 export class ConfigError extends Error {}
@@ -60,5 +69,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const localMode = !parsed.data.MicrosoftAppId;
   // Anonymous requests are only acceptable from this machine.
   const host = localMode ? '127.0.0.1' : (parsed.data.HOST ?? '0.0.0.0');
-  return { ...parsed.data, localMode, host };
+  // With credentials, only Teams' own hosts unless told otherwise; a local bot talks to any test connector.
+  const serviceUrlAllow = parsed.data.SERVICE_URL_ALLOW ?? (localMode ? ['*'] : TEAMS_SERVICE_URLS);
+  return { ...parsed.data, localMode, host, serviceUrlAllow };
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { demoKeysBanner, mintDemoKeysIfEmpty } from './demoKeys.js';
 import { createLogger } from './logger.js';
 import { SecretFileError } from './commerce/keyHasher.js';
+import { DataDirLockedError, DataDirNotWritableError } from './store/instanceLock.js';
 import { StoreFileError } from './store/jsonFile.js';
 
 async function main(): Promise<void> {
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad setting or an unreadable database file must stop the bot with a plain message.
-  const known = error instanceof ConfigError || error instanceof StoreFileError || error instanceof SecretFileError;
+  const known = [ConfigError, StoreFileError, SecretFileError, DataDirLockedError, DataDirNotWritableError].some((type) => error instanceof type);
   process.stderr.write(`${known ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
   process.exit(1);
 });

@@ -52,14 +52,17 @@ describe('backups of the database files', () => {
     expect(JSON.parse(await readFile(path, 'utf8')).n).to.equal(2);
   });
 
-  it('replaces a backup link a crash left half-made', async () => {
+  it('writes past temporary files a crash left, without using them', async () => {
     const doc = await open();
     await doc.update((d) => void (d.n = 1));
     const previous = await readFile(path);
+    // The names earlier versions used for every write; each write now has names of its own.
     await writeFile(join(dir, '.counter.json.bak.tmp'), 'left by a crash');
+    await writeFile(join(dir, '.counter.json.tmp'), 'left by a crash');
     await doc.update((d) => void (d.n = 2));
     expect(await readFile(`${path}.bak`)).to.deep.equal(previous);
-    expect(await readdir(dir)).to.deep.equal(['counter.json', 'counter.json.bak']);
+    expect(JSON.parse(await readFile(path, 'utf8')).n).to.equal(2);
+    expect(await readdir(dir)).to.deep.equal(['.counter.json.bak.tmp', '.counter.json.tmp', 'counter.json', 'counter.json.bak']);
   });
 
   const failures: Array<[string, FaultyOperation, FaultCode]> = [

@@ -54,6 +54,8 @@ export class Conversations {
     private readonly adapter: CloudAdapter,
     private readonly appId: string,
     private readonly log: Logger,
+    /** SERVICE_URL_ALLOW: a stored reference (edited, or from before the list changed) never sends elsewhere. */
+    private readonly serviceUrlAllowed: (serviceUrl: string) => boolean = () => true,
   ) {}
 
   /** Saves a staff member's personal-chat reference when it is new or changed. */
@@ -102,6 +104,8 @@ export class Conversations {
    * otherwise the adapter hands it to onTurnError, which would post an apology into that chat.
    */
   private async proactively(conversation: ConversationRef, work: (context: TurnContext) => Promise<void>): Promise<unknown> {
+    // Refused like a chat the bot was removed from (403): not retried, the member marked unreachable until they write again.
+    if (!this.serviceUrlAllowed(conversation.serviceUrl)) return Object.assign(new Error('serviceUrl not allowed by SERVICE_URL_ALLOW'), { statusCode: 403 });
     let failure: unknown;
     try {
       await this.adapter.continueConversationAsync(this.appId, conversation as unknown as Partial<ConversationReference>, async (context) => {

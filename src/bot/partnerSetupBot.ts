@@ -2,14 +2,14 @@
  * The Teams activity handler: identifies the actor, remembers where to reach them, routes typed
  * commands and card actions, and answers every turn, including the ones that fail.
  */
-import { ActivityHandler, CardFactory, MessageFactory, TeamsInfo, type InvokeResponse, type TurnContext } from 'botbuilder';
+import { ActivityHandler, ActivityTypes, CardFactory, MessageFactory, TeamsInfo, type InvokeResponse, type TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
 import type { LifecycleDays } from '../domain/lifecycle.js';
 import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
-import { runAction } from './actions.js';
+import { runAction, VERBS } from './actions.js';
 import { customerCard, customersCard } from './accountViews.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
@@ -32,6 +32,17 @@ export interface BotDeps extends Services {
   conversations: Conversations;
   log: Logger;
   maxFieldLength: number;
+}
+
+/** What the turn log may name as received; anything else is someone's text (a pasted key, say). */
+const ACTIVITY_TYPES: ReadonlySet<unknown> = new Set(Object.values(ActivityTypes));
+const INVOKE_NAMES: ReadonlySet<unknown> = new Set(['adaptiveCard/action']);
+const VERB_NAMES: ReadonlySet<unknown> = new Set(VERBS);
+
+/** A received value for the log: itself when known, else only its kind and length. */
+function known(value: unknown, names: ReadonlySet<unknown>): string | undefined {
+  if (value === undefined || names.has(value)) return value as string | undefined;
+  return typeof value === 'string' ? `unknown (${value.length} characters)` : `unknown (${typeof value})`;
 }
 
 /** What a turn did, for its log line. */
@@ -73,7 +84,7 @@ export class PartnerSetupBot extends ActivityHandler {
       const { type, name } = context.activity;
       const verb = (context.activity.value as { action?: { verb?: unknown } } | undefined)?.action?.verb;
       this.deps.log.info(
-        { type, name, verb: typeof verb === 'string' ? verb.slice(0, 100) : undefined, outcome: context.turnState.get(OUTCOME) ?? 'ok', ms: Math.round(performance.now() - started) },
+        { type: known(type, ACTIVITY_TYPES), name: known(name, INVOKE_NAMES), verb: known(verb, VERB_NAMES), outcome: context.turnState.get(OUTCOME) ?? 'ok', ms: Math.round(performance.now() - started) },
         'turn',
       );
     }

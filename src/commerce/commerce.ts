@@ -2,6 +2,7 @@
  * The commerce side: product keys, customer tenants and their subscriptions.
  * No public API exists for it, so the bot talks to this interface and ships an embedded default.
  */
+import type { AutoExtendDuration, Relationship } from '../domain/relationship.js';
 
 export type KeyCheck =
   | {
@@ -86,14 +87,42 @@ export type CommerceErrorCode =
   | 'productMismatch'
   | 'tooFewSeats'
   | 'deprovisioned'
-  | 'notPartnerBilled';
+  | 'notPartnerBilled'
+  /** No such relationship between this partner and customer. */
+  | 'unknownRelationship'
+  | 'displayNameTaken'
+  /** The relationship is not in a state for this (its reason is `CommerceError.relationship`). */
+  | 'relationshipState';
 
 /** A refusal the partner can act on; anything else thrown is a failure of the backend. */
 export class CommerceError extends Error {
-  constructor(readonly code: CommerceErrorCode, message: string) {
+  constructor(
+    readonly code: CommerceErrorCode,
+    message: string,
+    /** For `relationshipState`: the relationship as it stands, so the caller can say what happened to it. */
+    readonly relationship?: Relationship,
+  ) {
     super(message);
   }
 }
+
+/** A granular delegated admin relationship requested by the partner (Graph: create, then `lockForApproval`). */
+export interface CreateRelationshipRequest {
+  /** The same key for a retry of the same request: it never creates a second relationship. */
+  idempotencyKey: string;
+  partnerTenantId: string;
+  customerTenantId: string;
+  /** Unique among all the partner's relationships, at most 50 characters. */
+  displayName: string;
+  /** Entra role template ids (`accessDetails.unifiedRoles[].roleDefinitionId`). */
+  roleIds: string[];
+  /** ISO 8601, P1D to P730D. */
+  duration: string;
+  autoExtendDuration: AutoExtendDuration;
+}
+
+/** Who ends a relationship: the partner (only its own), or the customer's admin. */
+export type RelationshipSide = { side: 'partner'; partnerTenantId: string } | { side: 'customer' };
 
 export interface Commerce {
   /** What the backend knows about a normalised key (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX). */
@@ -121,4 +150,27 @@ export interface Commerce {
   renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate>;
   /** Moves a subscription to billing by Microsoft; the new subscription starts on `today`, the partner's calendar day. Idempotent. */
   switchToDirectBilling(customerTenantId: string, subscriptionId: string, today: string): Promise<SubscriptionUpdate>;
+
+  /*
+   * Granular delegated admin relationships, as Graph's delegatedAdminRelationship. Every method
+   * returns the relationship as it stands now (status, end date and auto-extension worked out for
+   * the moment of the call) and refuses with a CommerceError. The old all-or-nothing delegated admin
+   * of `setDelegatedAdmin` shows as one active Global Administrator relationship with no end date.
+   */
+  /** Creates a relationship and sends it for the customer's approval. Idempotent per `idempotencyKey`. */
+  createRelationship(request: CreateRelationshipRequest): Promise<Relationship>;
+  /** The relationships between a customer and a partner, oldest first. */
+  listRelationships(customerTenantId: string, partnerTenantId: string): Promise<Relationship[]>;
+  /** The display names of all the partner's relationships, with every customer (Graph wants them unique). */
+  relationshipNames(partnerTenantId: string): Promise<string[]>;
+  /** The customer's admin approves a pending request. Approving an approved one again returns it. */
+  approveRelationship(customerTenantId: string, relationshipId: string): Promise<Relationship>;
+  /** The customer's admin declines a pending request. Declining a declined one again returns it. */
+  declineRelationship(customerTenantId: string, relationshipId: string): Promise<Relationship>;
+  /** Either side ends an active relationship; the partner also withdraws a pending one. Ending an ended one again returns it. */
+  terminateRelationship(customerTenantId: string, relationshipId: string, by: RelationshipSide): Promise<Relationship>;
+  /** The partner turns auto-extension by 180 days on or off (never with Global Administrator). Idempotent. */
+  setRelationshipAutoExtend(customerTenantId: string, partnerTenantId: string, relationshipId: string, autoExtendDuration: AutoExtendDuration): Promise<Relationship>;
+  /** The partner removes Global Administrator from an active relationship, Graph's one change to its roles. Idempotent. */
+  removeGlobalAdministrator(customerTenantId: string, partnerTenantId: string, relationshipId: string): Promise<Relationship>;
 }

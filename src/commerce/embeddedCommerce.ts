@@ -14,7 +14,21 @@ import { KeyedLock } from '../store/keyedLock.js';
 import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
 import { daysBetween, DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
-import { CommerceError, type AddUserRequest, type Commerce, type CreatedTenant, type CreateTenantRequest, type KeyCheck, type RenewRequest, type SubscriptionUpdate } from './commerce.js';
+import { entraRole, GLOBAL_ADMINISTRATOR } from '../domain/entraRoles.js';
+import * as gdap from '../domain/relationship.js';
+import type { AutoExtendDuration, Relationship } from '../domain/relationship.js';
+import {
+  CommerceError,
+  type AddUserRequest,
+  type Commerce,
+  type CreatedTenant,
+  type CreateRelationshipRequest,
+  type CreateTenantRequest,
+  type KeyCheck,
+  type RelationshipSide,
+  type RenewRequest,
+  type SubscriptionUpdate,
+} from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -77,6 +91,8 @@ const TenantRecordSchema = z.object({
   delegatedAdmins: z.array(z.object({ partnerTenantId: z.string(), roles: z.array(z.string()), since: z.iso.datetime() })).default([]),
   /** Idempotency keys of users added by a delegated admin, with the user each made. */
   addedUsers: z.record(z.string(), z.string()).default({}),
+  /** Granular delegated admin relationships with partners, each with the idempotency key of its creation. */
+  relationships: z.array(gdap.RelationshipSchema.extend({ idempotencyKey: z.string() })).default([]),
 });
 type TenantRecord = z.infer<typeof TenantRecordSchema>;
 
@@ -108,9 +124,15 @@ function toCreated(record: TenantRecord): CreatedTenant {
   };
 }
 
+type StoredRelationship = TenantRecord['relationships'][number];
+
+const withoutKey = ({ idempotencyKey: _key, ...relationship }: StoredRelationship): Relationship => relationship;
+
 export class EmbeddedCommerce implements Commerce {
   /** Changes of one tenant run one at a time: a change may await other files between read and write. */
   private readonly tenantLock = new KeyedLock();
+  /** Creations of one partner's relationships run one at a time: display names are unique across its customers. */
+  private readonly partnerLock = new KeyedLock();
   /** Tenant id → initial domain, the key of the tenant files; rebuilt from the files at open. */
   private readonly domains = new Map<string, string>();
 
@@ -120,13 +142,15 @@ export class EmbeddedCommerce implements Commerce {
     private readonly hash: KeyHasher,
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
+    /** Days an unanswered relationship request stays open (`OFFER_DAYS`). */
+    private readonly offerDays: number,
   ) {
     for (const shard of tenants.all()) for (const record of Object.values(shard.data.tenants)) this.domains.set(record.tenantId, record.domain);
   }
 
   /** Opens the backend for the bot, which owns it: work a crash interrupted is undone first. */
-  static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger, lifecycle: LifecycleDays = DEFAULT_LIFECYCLE): Promise<EmbeddedCommerce> {
-    const commerce = await EmbeddedCommerce.load(dataDir, hash, now, lifecycle);
+  static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger, lifecycle: LifecycleDays = DEFAULT_LIFECYCLE, offerDays = gdap.DEFAULT_OFFER_DAYS): Promise<EmbeddedCommerce> {
+    const commerce = await EmbeddedCommerce.load(dataDir, hash, now, lifecycle, offerDays);
     const rolledBack = (await commerce.rollBackInterrupted()) + (await commerce.freeOrphanedRenewalKeys());
     if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations and renewals a crash interrupted');
     return commerce;
@@ -138,14 +162,14 @@ export class EmbeddedCommerce implements Commerce {
    * one a crash left half-done, and undoing it would break the bot's work in progress.
    */
   static forKeyIssuing(dataDir: string, hash: KeyHasher, now: () => Date): Promise<EmbeddedCommerce> {
-    return EmbeddedCommerce.load(dataDir, hash, now, DEFAULT_LIFECYCLE);
+    return EmbeddedCommerce.load(dataDir, hash, now, DEFAULT_LIFECYCLE, gdap.DEFAULT_OFFER_DAYS);
   }
 
-  private static async load(dataDir: string, hash: KeyHasher, now: () => Date, lifecycle: LifecycleDays): Promise<EmbeddedCommerce> {
+  private static async load(dataDir: string, hash: KeyHasher, now: () => Date, lifecycle: LifecycleDays, offerDays: number): Promise<EmbeddedCommerce> {
     // The key CLI writes the catalogue while the bot runs; the tenants only the bot writes.
     const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }), { shared: true });
     const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
-    return new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle);
+    return new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle, offerDays);
   }
 
   checkKey(key: string): Promise<KeyCheck> {
@@ -217,7 +241,8 @@ export class EmbeddedCommerce implements Commerce {
       const done = tenant.addedUsers[request.idempotencyKey];
       const existing = done ? tenant.users.find((user) => user.objectId === done) : undefined;
       if (existing) return { objectId: existing.objectId, userPrincipalName: existing.userPrincipalName };
-      if (!tenant.delegatedAdmins.some((admin) => admin.partnerTenantId === request.partnerTenantId)) throw new CommerceError('notDelegated', 'not a delegated admin');
+      const gate = gdap.mayAct('addUser', this.relationshipsOf(tenant, request.partnerTenantId), this.now());
+      if (!gate.allowed) throw new CommerceError('notDelegated', `needs ${entraRole(gate.missingRoleId)?.name.en} in an active relationship`);
       const prefix = tenant.domain.slice(0, -`.${ONMICROSOFT}`.length);
       const upn = userPrincipalName(request.signInName, prefix);
       if (tenant.users.some((user) => user.userPrincipalName === upn)) throw new CommerceError('userExists', `${upn} exists`);
@@ -280,23 +305,145 @@ export class EmbeddedCommerce implements Commerce {
     });
   }
 
+  async createRelationship(request: CreateRelationshipRequest): Promise<Relationship> {
+    return this.partnerLock.run(request.partnerTenantId, () =>
+      this.changeTenant(request.customerTenantId, (tenant) => {
+        const done = tenant.relationships.find((r) => r.idempotencyKey === request.idempotencyKey && r.partnerTenantId === request.partnerTenantId);
+        if (done) return gdap.relationshipAt(withoutKey(done), this.now(), this.offerDays);
+        const checked = gdap.validateRequest(
+          { displayName: request.displayName, roleIds: request.roleIds, duration: request.duration, autoExtendDuration: request.autoExtendDuration },
+          this.namesOf(request.partnerTenantId),
+        );
+        if ('errors' in checked) {
+          const taken = checked.errors.some((e) => e.code === 'taken');
+          throw new CommerceError(taken ? 'displayNameTaken' : 'invalidRequest', checked.errors.map((e) => `${e.field}: ${e.code}`).join(', '));
+        }
+        const now = this.now();
+        const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
+        const created = gdap.newRelationship({ ...checked.request, id: randomUUID(), partnerTenantId: request.partnerTenantId, customer }, now);
+        const sent = this.applied(gdap.lockForApproval(created, now, this.offerDays), created);
+        tenant.relationships.push({ ...sent, idempotencyKey: request.idempotencyKey });
+        return sent;
+      }),
+    );
+  }
+
+  async listRelationships(customerTenantId: string, partnerTenantId: string): Promise<Relationship[]> {
+    return this.tenantLock.run(customerTenantId, async () => this.relationshipsOf(await this.activeTenant(customerTenantId), partnerTenantId));
+  }
+
+  async relationshipNames(partnerTenantId: string): Promise<string[]> {
+    return this.namesOf(partnerTenantId);
+  }
+
+  approveRelationship(customerTenantId: string, relationshipId: string): Promise<Relationship> {
+    // A retry of an approval that went through finds it approved.
+    return this.changeRelationship(customerTenantId, relationshipId, undefined, (r, now) => gdap.approve(r, now, this.offerDays), (r) => r.activatedDateTime !== undefined && r.status !== 'terminated');
+  }
+
+  declineRelationship(customerTenantId: string, relationshipId: string): Promise<Relationship> {
+    return this.changeRelationship(customerTenantId, relationshipId, undefined, (r, now) => gdap.decline(r, now, this.offerDays), (r) => r.status === 'terminated' && r.terminatedBy === 'customer' && !r.activatedDateTime);
+  }
+
+  terminateRelationship(customerTenantId: string, relationshipId: string, by: RelationshipSide): Promise<Relationship> {
+    const partner = by.side === 'partner' ? by.partnerTenantId : undefined;
+    return this.changeRelationship(customerTenantId, relationshipId, partner, (r, now) => gdap.terminate(r, by.side, now, this.offerDays), (r) => r.status === 'terminated' && r.terminatedBy === by.side);
+  }
+
+  setRelationshipAutoExtend(customerTenantId: string, partnerTenantId: string, relationshipId: string, autoExtendDuration: AutoExtendDuration): Promise<Relationship> {
+    return this.changeRelationship(customerTenantId, relationshipId, partnerTenantId, (r, now) => gdap.setAutoExtend(r, autoExtendDuration, now, this.offerDays));
+  }
+
+  removeGlobalAdministrator(customerTenantId: string, partnerTenantId: string, relationshipId: string): Promise<Relationship> {
+    return this.changeRelationship(customerTenantId, relationshipId, partnerTenantId, (r, now) => gdap.removeGlobalAdministrator(r, now, this.offerDays), (r) => r.status !== 'terminated' && r.status !== 'expired' && !gdap.roleIds(r).includes(GLOBAL_ADMINISTRATOR));
+  }
+
+  /** A customer's relationships with one partner as they stand now, the old delegated admin among them, oldest first. */
+  private relationshipsOf(tenant: TenantRecord, partnerTenantId: string): Relationship[] {
+    const now = this.now();
+    const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
+    const legacy = tenant.delegatedAdmins.filter((admin) => admin.partnerTenantId === partnerTenantId).map((admin) => gdap.legacyRelationship(partnerTenantId, customer, admin.since));
+    const granular = tenant.relationships.filter((r) => r.partnerTenantId === partnerTenantId).map((r) => gdap.relationshipAt(withoutKey(r), now, this.offerDays));
+    return [...legacy, ...granular].sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime));
+  }
+
+  /** The display names of all of a partner's relationships; only this process writes the tenants, so memory is current. */
+  private namesOf(partnerTenantId: string): string[] {
+    const names: string[] = [];
+    for (const shard of this.tenants.all()) {
+      for (const tenant of Object.values(shard.data.tenants)) for (const r of tenant.relationships) if (r.partnerTenantId === partnerTenantId) names.push(r.displayName);
+    }
+    return names;
+  }
+
+  /**
+   * Applies a life-cycle step to one relationship of the customer, seen by the partner when given
+   * (another partner's relationships do not exist for it). A step already done (`done`) returns
+   * the relationship as it stands, so a retry changes nothing; any other refusal names the reason.
+   */
+  private changeRelationship(
+    customerTenantId: string,
+    relationshipId: string,
+    partnerTenantId: string | undefined,
+    step: (relationship: Relationship, now: Date) => gdap.Transition,
+    done: (relationship: Relationship) => boolean = () => false,
+  ): Promise<Relationship> {
+    return this.changeTenant(customerTenantId, (tenant) => {
+      const now = this.now();
+      const index = tenant.relationships.findIndex((r) => r.id === relationshipId && (partnerTenantId === undefined || r.partnerTenantId === partnerTenantId));
+      if (index < 0) return this.changeLegacy(tenant, relationshipId, partnerTenantId, step, now);
+      const stored = tenant.relationships[index]!;
+      const current = gdap.relationshipAt(withoutKey(stored), now, this.offerDays);
+      const result = step(current, now);
+      if (!result.ok && done(current)) return current;
+      const changed = this.applied(result, current);
+      tenant.relationships[index] = { ...changed, idempotencyKey: stored.idempotencyKey };
+      return changed;
+    });
+  }
+
+  /** The old delegated admin can only be ended (any other step is refused); that ends its rights too. */
+  private changeLegacy(tenant: TenantRecord, relationshipId: string, partnerTenantId: string | undefined, step: (relationship: Relationship, now: Date) => gdap.Transition, now: Date): Relationship {
+    const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
+    const admin = tenant.delegatedAdmins.find((a) => (partnerTenantId === undefined || a.partnerTenantId === partnerTenantId) && gdap.legacyRelationship(a.partnerTenantId, customer, a.since).id === relationshipId);
+    if (!admin) throw new CommerceError('unknownRelationship', 'no such relationship');
+    const legacy = gdap.legacyRelationship(admin.partnerTenantId, customer, admin.since);
+    const changed = this.applied(step(legacy, now), legacy);
+    tenant.delegatedAdmins = tenant.delegatedAdmins.filter((a) => a !== admin);
+    // Kept as an ended relationship, so the customer card shows it and a retry finds it ended.
+    tenant.relationships.push({ ...changed, idempotencyKey: changed.id });
+    return changed;
+  }
+
+  private applied(result: gdap.Transition, current: Relationship): Relationship {
+    if (result.ok) return result.relationship;
+    throw new CommerceError('relationshipState', result.error, current);
+  }
+
   /** Changes an active tenant by its id; an unknown tenant is a refusal, not a failure. */
   private changeTenant<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
     return this.tenantLock.run(tenantId, () => this.changeTenantNow(tenantId, change));
   }
 
   private async changeTenantNow<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
+    const tenant = await this.activeTenant(tenantId);
+    const domain = tenant.domain;
+    const shard = this.tenants.get(shardHash(domain));
+    // The change works on a copy, which is written only if it succeeds (it may await other files).
+    const draft = structuredClone(tenant);
+    const result = await change(draft);
+    await shard.update((doc) => void (doc.tenants[domain] = draft));
+    return result;
+  }
+
+  private async activeTenant(tenantId: string): Promise<TenantRecord> {
     const domain = this.domains.get(tenantId);
     if (!domain) throw new CommerceError('unknownTenant', 'no such tenant');
     const shard = this.tenants.get(shardHash(domain));
     await shard.refresh();
     const tenant = shard.data.tenants[domain];
     if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
-    // The change works on a copy, which is written only if it succeeds (it may await other files).
-    const draft = structuredClone(tenant);
-    const result = await change(draft);
-    await shard.update((doc) => void (doc.tenants[domain] = draft));
-    return result;
+    return tenant;
   }
 
   /** The caller's calendar day, which can differ from the UTC day by one either way (time zones run from -12 to +14 hours). */
@@ -396,6 +543,7 @@ export class EmbeddedCommerce implements Commerce {
       keyHandles: keys.map((key) => key.handle),
       delegatedAdmins: [],
       addedUsers: {},
+      relationships: [],
     };
   }
 

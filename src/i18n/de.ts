@@ -363,4 +363,57 @@ export const de: Catalogue = {
     discarded: 'Ihr Einrichtungsvorgang mit {keys} wurde verworfen. Dafür war nichts reserviert.',
     keptReserved: 'Ihr Einrichtungsvorgang mit reservierten Product Keys bleibt erhalten. Um seine Product Keys freizugeben, klicken Sie auf seiner Karte auf **Einrichtungsvorgang verwerfen**.',
   },
+  relationships: {
+    error: {
+      displayName: {
+        required: 'Geben Sie einen Namen für die Beziehung ein.',
+        tooLong: 'Verwenden Sie für den Namen höchstens {max} Zeichen.',
+        invalid: 'Der Name enthält Zeichen, die nicht zulässig sind.',
+        taken: 'Sie haben bereits eine Beziehung mit diesem Namen. Jede Beziehung benötigt über alle Ihre Kunden hinweg einen eigenen Namen.',
+      },
+      roles: {
+        required: 'Wählen Sie mindestens eine Rolle aus.',
+        unknown: 'Diese Rollen sind nicht bekannt: {roleIds}. Wählen Sie Rollen aus der Liste aus.',
+      },
+      duration: {
+        syntax: 'Geben Sie die Dauer als Anzahl von Tagen ein.',
+        outOfRange: 'Die Dauer muss zwischen {min} und {max} Tagen (2 Jahre) liegen.',
+      },
+      autoExtendDuration: {
+        invalid: 'Die automatische Verlängerung beträgt entweder 180 Tage oder ist deaktiviert.',
+        withGlobalAdministrator: 'Microsoft lässt keine automatische Verlängerung zu, solange „Globaler Administrator“ unter den Rollen ist. Entfernen Sie diese Rolle, oder deaktivieren Sie die automatische Verlängerung.',
+      },
+    },
+    refusal: {
+      expired: 'Diese Anfrage ist abgelaufen, bevor sie beantwortet wurde. Es wurde nichts geändert.',
+      answered: 'Diese Anfrage wurde bereits beantwortet. Es wurde nichts geändert.',
+      ended: 'Diese Beziehung ist bereits beendet. Es wurde nichts geändert.',
+      notSent: 'Diese Anfrage wurde dem Kunden noch nicht gesendet. Es wurde nichts geändert.',
+      notActive: 'Diese Beziehung wartet noch auf die Genehmigung des Kunden. Es wurde nichts geändert.',
+      rolesFixed: 'Die Rollen einer aktiven Beziehung können nicht geändert werden, außer „Globaler Administrator“ zu entfernen. Fordern Sie eine neue Beziehung mit den benötigten Rollen an; diese können Sie beenden.',
+      autoExtendWithGlobalAdministrator: 'Microsoft lässt keine automatische Verlängerung zu, solange „Globaler Administrator“ unter den Rollen ist.',
+      noGlobalAdministrator: 'Diese Beziehung enthält die Rolle „Globaler Administrator“ nicht.',
+      onlyRole: '„Globaler Administrator“ ist die einzige Rolle dieser Beziehung und kann daher nicht entfernt werden. Beenden Sie stattdessen die Beziehung.',
+      unknownRole: 'Wählen Sie mindestens eine Rolle aus der Liste aus.',
+      legacy: 'Die bisherige delegierte Administration kann nicht geändert werden. Fordern Sie eine neue Beziehung mit den benötigten Rollen an; die bisherige können Sie beenden.',
+    },
+    status: {
+      created: 'Nicht gesendet',
+      approvalPending: 'Wartet auf Genehmigung',
+      active: 'Aktiv',
+      expiring: 'Läuft bald ab',
+      expired: 'Abgelaufen',
+      terminated: 'Beendet',
+      declined: 'Abgelehnt',
+      withdrawn: 'Zurückgezogen',
+    },
+    legacyName: 'Delegierte Administration (ohne Enddatum)',
+    missingRole: 'Dafür ist die Rolle „{role}“ in einer aktiven Beziehung mit {customer} erforderlich. Sie können eine Beziehung mit dieser Rolle anfordern.',
+    leastPrivilege: 'Microsoft empfiehlt, nur die Rollen zu gewähren, die für eine Aufgabe erforderlich sind. Ein globaler Administrator kann alles in der Organisation des Kunden ändern, auch andere Administratoren.',
+    reminder: {
+      before30: '30 Tage vor Ablauf',
+      before7: '7 Tage vor Ablauf',
+      before1: '1 Tag vor Ablauf',
+    },
+  },
 };

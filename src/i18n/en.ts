@@ -365,6 +365,59 @@ export const en = {
     discarded: 'Your setup with {keys} was discarded. Nothing was reserved for it.',
     keptReserved: 'Your setup with reserved keys is kept. To release its keys, press **Discard setup** on its card.',
   },
+  relationships: {
+    error: {
+      displayName: {
+        required: 'Enter a name for the relationship.',
+        tooLong: 'Use at most {max} characters for the name.',
+        invalid: 'The name contains characters that are not allowed.',
+        taken: 'You already have a relationship with this name. Each relationship needs its own name across all your customers.',
+      },
+      roles: {
+        required: 'Choose at least one role.',
+        unknown: 'These roles are not known: {roleIds}. Choose roles from the list.',
+      },
+      duration: {
+        syntax: 'Enter the duration as a number of days.',
+        outOfRange: 'The duration must be from {min} to {max} days (2 years).',
+      },
+      autoExtendDuration: {
+        invalid: 'Auto-extend is either 180 days or off.',
+        withGlobalAdministrator: 'Microsoft does not allow auto-extend while Global Administrator is among the roles. Remove that role or turn auto-extend off.',
+      },
+    },
+    refusal: {
+      expired: 'This request ran out before it was answered, so nothing was changed.',
+      answered: 'This request was already answered, so nothing was changed.',
+      ended: 'This relationship has already ended, so nothing was changed.',
+      notSent: 'This request has not been sent to the customer yet, so nothing was changed.',
+      notActive: 'This relationship is still waiting for the customer\'s approval, so nothing was changed.',
+      rolesFixed: 'The roles of an active relationship cannot be changed, other than removing Global Administrator. Request a new relationship with the roles you need; you can end this one.',
+      autoExtendWithGlobalAdministrator: 'Microsoft does not allow auto-extend while Global Administrator is among the roles.',
+      noGlobalAdministrator: 'This relationship does not include Global Administrator.',
+      onlyRole: 'Global Administrator is the only role of this relationship, so it cannot be removed. End the relationship instead.',
+      unknownRole: 'Choose at least one role from the list.',
+      legacy: 'The old delegated administration cannot be changed. Request a new relationship with the roles you need; you can end the old one.',
+    },
+    status: {
+      created: 'Not sent',
+      approvalPending: 'Waiting for approval',
+      active: 'Active',
+      expiring: 'Ending soon',
+      expired: 'Expired',
+      terminated: 'Ended',
+      declined: 'Declined',
+      withdrawn: 'Withdrawn',
+    },
+    legacyName: 'Delegated administration (no end date)',
+    missingRole: 'This needs the {role} role in an active relationship with {customer}. You can request a relationship with that role.',
+    leastPrivilege: 'Microsoft recommends granting only the roles a task needs. Global Administrator can change everything in the customer\'s organization, including other administrators.',
+    reminder: {
+      before30: '30 days before the end',
+      before7: '7 days before the end',
+      before1: '1 day before the end',
+    },
+  },
 } as const;
 
 type Strings<T> = { readonly [K in keyof T]: T[K] extends string ? string : Strings<T[K]> };

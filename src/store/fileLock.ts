@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { lock } from 'proper-lockfile';
+import { FOLDER_MODE } from './jsonFile.js';
 
 /** A write takes milliseconds; a lock this old belongs to a process that is gone. */
 const STALE_MS = 5_000;
@@ -15,7 +16,7 @@ const RETRIES = { retries: 150, factor: 1.2, minTimeout: 5, maxTimeout: 50 };
 /** Takes the lock `lockPath` for `path`; resolves to its release. */
 export async function lockFile(path: string, lockPath: string): Promise<() => Promise<void>> {
   // proper-lockfile retries every error, a missing folder too: the folder is made first.
-  await mkdir(dirname(lockPath), { recursive: true });
+  await mkdir(dirname(lockPath), { recursive: true, mode: FOLDER_MODE });
   return lock(path, {
     realpath: false,
     lockfilePath: lockPath,

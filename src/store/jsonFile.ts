@@ -3,8 +3,9 @@
  * goes to a temporary file that is then renamed over the document, so a crash never leaves a
  * half-written file, and the version it replaces is kept as `<file>.bak`.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { copyFile, link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { z } from 'zod';
@@ -17,6 +18,34 @@ export class StoreFileError extends Error {
       ? `${backup} holds its previous version: stop the bot, copy ${basename(backup)} over ${basename(path)} and start again`
       : 'restore it from a backup or move it away';
     super(`Cannot read the database file ${path}: ${reason}. The file was left untouched; ${remedy}.`);
+  }
+}
+
+/**
+ * Files and folders of the store are the owner's alone: partner files hold customer admins' names,
+ * e-mail addresses and phone numbers.
+ */
+export const FILE_MODE = 0o600;
+export const FOLDER_MODE = 0o700;
+
+/** A data file is opened only as a plain file inside the folder: a symbolic link is refused, never followed. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** Why a file could not be read, in words that name no content (the same for every kind of failure). */
+export function unreadableReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'it is a symbolic link; the bot reads only plain files in its data folder';
+  if (code === 'EISDIR') return 'it is a folder, not a file';
+  return `it cannot be read (${code ?? 'unknown error'})`;
+}
+
+/** A data file's text and its stats, read without following a symbolic link; ENOENT passes through. */
+export function readPlainFileSync(path: string): { stats: Stats; text: string } {
+  const fd = openSync(path, READ_FLAGS);
+  try {
+    return { stats: fstatSync(fd), text: readFileSync(fd, 'utf8') };
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -35,8 +64,9 @@ export function parseDocument<T>(path: string, text: string, schema?: z.ZodType<
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (error) {
-    throw new StoreFileError(path, (error as Error).message);
+  } catch {
+    // JSON.parse's message quotes the text, and the file may be anything: only say what it is not.
+    throw new StoreFileError(path, 'it is not valid JSON');
   }
   if (!schema) return raw as T;
   const parsed = schema.safeParse(raw);
@@ -57,10 +87,15 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
   async read(): Promise<T | null> {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      const file = await open(this.path, READ_FLAGS);
+      try {
+        text = await file.readFile('utf8');
+      } finally {
+        await file.close();
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
+      throw new StoreFileError(this.path, unreadableReason(error));
     }
     return parseDocument(this.path, text, this.schema);
   }
@@ -72,8 +107,10 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
    * (a full disk, no permission, a backup that cannot be kept) fails the write as a whole.
    */
   async write(data: T): Promise<void> {
-    const temp = hiddenSibling(this.path, 'tmp');
-    const backupTemp = hiddenSibling(this.path, 'bak.tmp');
+    // Names of this write alone: another process (the key CLI) or a write a crash cut short never shares them.
+    const unique = randomUUID();
+    const temp = hiddenSibling(this.path, `${unique}.tmp`);
+    const backupTemp = hiddenSibling(this.path, `${unique}.bak.tmp`);
     try {
       // Compact JSON: a third smaller than indented JSON, and faster to write and read. The
       // backup's link is made while it is written: neither is seen before the renames, and each
@@ -93,12 +130,14 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
 
   /** The folder is made by the first write into it, so that later writes need no call for it. */
   private async writeTemp(temp: string, text: string): Promise<void> {
+    // 'wx': a new file, never one (or a link) that is already there.
+    const options = { mode: FILE_MODE, flag: 'wx' } as const;
     try {
-      await writeFile(temp, text);
+      await writeFile(temp, text, options);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await mkdir(dirname(temp), { recursive: true });
-      await writeFile(temp, text);
+      await mkdir(dirname(temp), { recursive: true, mode: FOLDER_MODE });
+      await writeFile(temp, text, options);
     }
   }
 
@@ -111,12 +150,9 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
     try {
       await link(this.path, temp);
     } catch (error) {
-      const { code } = error as NodeJS.ErrnoException;
-      if (code === 'ENOENT') return false;
-      // A link a crash left between the link and the rename goes; on a file system without hard
-      // links (some network shares), and once after such a crash, a copy is slower and as safe.
-      if (code === 'EEXIST') await rm(temp);
-      await copyFile(this.path, temp);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      // On a file system without hard links (some network shares), a copy is slower and as safe.
+      await copyFile(this.path, temp, constants.COPYFILE_EXCL);
     }
     return true;
   }

@@ -8,12 +8,12 @@
  * need to find their work (a summary per partner) stays in memory, and is cached on disk with the
  * size and time of the file it was made from, so a start reads only the files changed since.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { DocumentFile, type Doc } from './documentFile.js';
-import { parseDocument, StoreFileError } from './jsonFile.js';
+import { parseDocument, readPlainFileSync, StoreFileError, unreadableReason } from './jsonFile.js';
 import {
   CustomerIndexShardSchema,
   emptyCustomerIndexShard,
@@ -289,11 +289,12 @@ export class JsonFileStore implements Store {
     let stamp: FileStamp;
     let text: string;
     try {
-      stamp = stampOf(statSync(path));
-      text = readFileSync(path, 'utf8');
+      const file = readPlainFileSync(path);
+      stamp = stampOf(file.stats);
+      text = file.text;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return DocumentFile.fresh(path, emptyPartnerDoc(tenantId), PartnerDocSchema);
-      throw new StoreFileError(path, (error as Error).message);
+      throw new StoreFileError(path, unreadableReason(error));
     }
     // A file as this process last saw it valid needs no second check; anything else is checked now.
     const trusted = sameStamp(this.validStamp.get(tenantId), stamp);

@@ -7,7 +7,8 @@ export type Snapshot = Map<string, Buffer>;
 
 export async function snapshotFiles(dataDir: string): Promise<Snapshot> {
   const entries = await readdir(dataDir, { withFileTypes: true, recursive: true });
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  // The running bot's instance lock is not data: a copy of the folder does not have it.
+  const files = entries.filter((entry) => entry.isFile() && !(entry.name === 'instance.lock' && entry.parentPath === dataDir)).map((entry) => join(entry.parentPath, entry.name));
   const contents = await Promise.all(files.map((file) => readFile(file)));
   return new Map(files.map((file, i) => [relative(dataDir, file), contents[i]!]));
 }

@@ -1,0 +1,63 @@
+/**
+ * A change and its audit entry, together on the file store: the entry is queued in an outbox inside
+ * the changed document and written with the change (one atomic rename), then appended to the trail.
+ * A crash between the two leaves the entry in the outbox, and `recover` at the next start appends
+ * it, once: a change never stays without its entry, and an entry is only appended after its change
+ * is on disk. Entries already appended leave the outbox with the document's next change.
+ */
+import { z } from 'zod';
+import { AuditDraftSchema, type AuditDraft, type AuditEntry } from '../domain/audit.js';
+import type { AuditLog } from './auditLog.js';
+import type { Doc } from './documentFile.js';
+
+/** The field a recorded document carries (default empty, so documents written before it still load). */
+export const AuditOutboxSchema = z.array(AuditDraftSchema).default([]);
+
+export interface WithAuditOutbox {
+  auditOutbox: AuditDraft[];
+}
+
+/** What a recorded change returns: its result, and the entry that records it (none when nothing changed). */
+export interface Recorded<R> {
+  result: R;
+  entry?: AuditDraft;
+}
+
+const keyOf = (entry: Pick<AuditDraft, 'partnerTenantId' | 'id'>) => `${entry.partnerTenantId}\u0000${entry.id}`;
+
+export class AuditRecorder {
+  /** Entries in the trail that may still sit in a document's outbox. */
+  private readonly appended = new Set<string>();
+
+  constructor(private readonly log: AuditLog) {}
+
+  /** Applies `change` to the document and records it; resolves once both are on disk. */
+  async change<T extends WithAuditOutbox, R>(doc: Doc<T>, change: (draft: T, current: Readonly<T>) => Recorded<R>): Promise<{ result: R; entry?: AuditEntry }> {
+    const { result, entry } = await doc.update((draft, current) => {
+      draft.auditOutbox = draft.auditOutbox.filter((queued) => !this.appended.has(keyOf(queued)));
+      const recorded = change(draft, current);
+      if (recorded.entry) draft.auditOutbox.push(AuditDraftSchema.parse(recorded.entry));
+      return recorded;
+    });
+    if (!entry) return { result };
+    // Written with the change: if this append fails, the entry stays in the outbox for `recover`.
+    const stored = await this.log.append(entry);
+    this.appended.add(keyOf(entry));
+    return { result, entry: stored };
+  }
+
+  /**
+   * At start, before any change: appends what a crash left in the document's outbox and is not in
+   * the trail yet. Writes nothing to the document; its next change empties the outbox.
+   */
+  async recover<T extends WithAuditOutbox>(doc: Doc<T>): Promise<AuditEntry[]> {
+    const byPartner = new Map<string, AuditDraft[]>();
+    for (const entry of doc.data.auditOutbox) byPartner.set(entry.partnerTenantId, [...(byPartner.get(entry.partnerTenantId) ?? []), entry]);
+    const out: AuditEntry[] = [];
+    for (const [partnerTenantId, drafts] of byPartner) {
+      out.push(...(await this.log.appendMissing(partnerTenantId, drafts)));
+      drafts.forEach((draft) => this.appended.add(keyOf(draft)));
+    }
+    return out;
+  }
+}
