@@ -4,8 +4,8 @@
  *
  * Refuses a database that holds data unless --force (then copies what is missing and keeps what is
  * there). Idempotent: a second run changes nothing. Prints the counts on both sides and exits 1 when
- * they do not bear the copy out. Stop the bot on the data folder first: the files must not change
- * while they are read.
+ * they do not bear the copy out. It takes the data folder's instance lock, so it does not run
+ * while a bot does on the folder: the files must not change while they are read.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { COUNTED, importFileStore, ImportRefused } from '../src/store/importFiles.js';
+import { lockDataDir } from '../src/store/instanceLock.js';
 import { openPostgres } from '../src/store/postgres/index.js';
 import { describeUrl } from '../src/store/postgres/database.js';
 
@@ -50,8 +51,13 @@ async function main(): Promise<number> {
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
   // The database first: a wrong DATABASE_URL stops the run before the files are opened.
   const { pool, repositories } = await openPostgres(config.DATABASE_URL, lifecycle);
-  const source = await openFileRepositories(dataDir, lifecycle).catch(async (error: unknown) => {
+  // The files must not change while they are read: a bot running on the folder stops the import.
+  const instance = await lockDataDir(dataDir).catch(async (error: unknown) => {
     await pool.end();
+    throw error;
+  });
+  const source = await openFileRepositories(dataDir, lifecycle).catch(async (error: unknown) => {
+    await Promise.all([pool.end(), instance.release()]);
     throw error;
   });
   try {
@@ -61,7 +67,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${'what'.padEnd(width)}  files  database (before)\n`);
     for (const name of COUNTED) process.stdout.write(`${name.padEnd(width)}  ${String(result.files[name]).padStart(5)}  ${String(result.database[name]).padStart(8)} (${result.before[name]})${result.mismatches.includes(name) ? '  MISMATCH' : ''}\n`);
     const left = Object.entries(result.skipped).filter(([, n]) => n > 0);
-    if (left.length > 0) process.stdout.write(`\nLeft behind on purpose: ${left.map(([what, n]) => `${what} ${n}`).join(', ')} (see src/store/importFiles.ts).\n`);
+    if (left.length > 0) process.stdout.write(`\nNot copied: ${left.map(([what, n]) => `${what} ${n}`).join(', ')} (why: Skipped in src/store/importFiles.ts).\n`);
     process.stdout.write(secretAdvice(dataDir, config.KEY_HASH_SECRET !== undefined));
     if (result.mismatches.length > 0) {
       process.stderr.write(`\nThe counts do not bear the copy out for: ${result.mismatches.join(', ')}.\n`);
@@ -72,6 +78,7 @@ async function main(): Promise<number> {
   } finally {
     await pool.end();
     await source.close();
+    await instance.release();
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
+import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { JsonFileStore } from '../src/store/store.js';
@@ -94,8 +95,15 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     expect(await reopened.isDomainAvailable('fabrikam')).to.equal(false);
     await reopened.setDelegatedAdmin(tenantId, 'partner-1', true);
     expect(await reopened.blockKey(spare!)).to.equal(true);
+    const relationship = await reopened.createRelationship({ idempotencyKey: randomUUID(), partnerTenantId: 'partner-1', customerTenantId: tenantId, displayName: 'Fabrikam helpdesk', roleIds: [USER_ADMINISTRATOR], duration: 'P730D', autoExtendDuration: 'PT0S' });
     const again = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
     expect((await again.repositories.commerceTenants.get(tenantId))?.delegatedAdmins.map((a) => a.partnerTenantId)).to.deep.equal(['partner-1']);
     expect((await again.repositories.keyCatalog.key(hash(spare!)))?.status).to.equal('blocked');
+    // A change through the repositories keeps what they do not know of the tenant: its GDAP relationships.
+    const relationships = await reopened.listRelationships(tenantId, 'partner-1');
+    expect(relationships).to.deep.include(relationship);
+    await again.repositories.commerceTenants.update(tenantId, (t) => void (t.subscriptions[0]!.assignedSeats = 2));
+    const last = await EmbeddedCommerce.open(dir, hash, now);
+    expect(await last.listRelationships(tenantId, 'partner-1')).to.deep.equal(relationships);
   });
 });

@@ -8,7 +8,7 @@ import { SETUP_STATUSES } from '../domain/setup.js';
 import type { FileRepositories } from './files/index.js';
 import type { TenantRecord } from './files/commerceDocuments.js';
 import type { Pool } from './postgres/database.js';
-import type { CommerceTenant, Repositories } from './repositories.js';
+import type { Repositories } from './repositories.js';
 
 /** The tables a bot's data lands in; any row in them makes the database not empty. */
 const TABLES = ['partners', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'outbox'] as const;
@@ -45,6 +45,8 @@ export interface Skipped {
   keysBlockedWithoutTenant: number;
   /** Unknown keys counted toward a partner's guessing limit (a lockout in force is copied). */
   recentUnknownKeys: number;
+  /** GDAP relationships of the embedded commerce's tenants: the database has no table for them yet. */
+  gdapRelationships: number;
 }
 
 export interface ImportResult {
@@ -85,7 +87,7 @@ export async function importFileStore(source: FileRepositories, target: Reposito
   if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
   const before = await databaseCounts(pool);
   const files = zeros();
-  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0 };
+  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0, gdapRelationships: 0 };
   const from = source.repositories;
 
   for (const [tenantId] of source.store.summaries()) {
@@ -168,8 +170,12 @@ async function copyCommerce(source: FileRepositories, target: Repositories, file
   const active = new Map<string, TenantRecord>();
   for (const shard of source.commerce.tenants.all()) {
     for (const record of Object.values(shard.data.tenants)) {
-      if (record.status === 'active') active.set(record.tenantId, record);
-      else skipped.interruptedTenants++;
+      if (record.status !== 'active') {
+        skipped.interruptedTenants++;
+        continue;
+      }
+      active.set(record.tenantId, record);
+      skipped.gdapRelationships += record.relationships.length;
     }
   }
   const renewals: Array<{ ref: string; tenantId: string; renewal: string }> = [];
@@ -190,8 +196,8 @@ async function copyCommerce(source: FileRepositories, target: Repositories, file
     }
   }
   for (const record of active.values()) {
-    const { status: _status, ...tenant } = record;
-    const outcome = await target.commerceTenants.create(tenant as CommerceTenant);
+    const { status: _status, relationships: _relationships, ...tenant } = record;
+    const outcome = await target.commerceTenants.create(tenant);
     if ('refused' in outcome) throw new Error(`tenant ${record.domain} could not be created in the database: ${outcome.refused}`);
     files.tenants++;
   }

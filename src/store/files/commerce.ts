@@ -72,7 +72,8 @@ export class FileKeyCatalog implements KeyCatalogRepository {
   }
 }
 
-function tenantFrom({ status: _status, ...record }: TenantRecord): CommerceTenant {
+/** The tenant as the repositories know it: without the file's status and GDAP relationships (kept in the file). */
+function tenantFrom({ status: _status, relationships: _relationships, ...record }: TenantRecord): CommerceTenant {
   return structuredClone(record);
 }
 
@@ -110,7 +111,7 @@ export class FileCommerceTenants implements CommerceTenantRepository {
     if (retried || this.record(tenant.domain)) return { refused: 'domainTaken' };
     const keyHandles = [...new Set(tenant.keyHandles)].sort();
     for (const ref of keyHandles) if ((await this.catalog.entry(ref))?.status !== 'available') return { refused: 'keyUnavailable' };
-    const record: TenantRecord = { ...structuredClone(tenant), keyHandles, status: 'provisioning' };
+    const record: TenantRecord = { ...structuredClone(tenant), keyHandles, status: 'provisioning', relationships: [] };
     const shard = this.files.tenants.get(shardHash(tenant.domain));
     await shard.update((draft) => void (draft.tenants[tenant.domain] = record));
     this.remember(record);
@@ -156,7 +157,8 @@ export class FileCommerceTenants implements CommerceTenantRepository {
       try {
         const result = await change(tenant, redeem);
         if (tenant.tenantId !== tenantId || tenant.domain !== domain) throw new Error("a change may not change a tenant's id or domain");
-        await this.files.tenants.get(shardHash(domain)).update((draft) => void (draft.tenants[domain] = { ...tenant, status: 'active' }));
+        // What the repositories do not know of the tenant (its GDAP relationships) stays as it was.
+        await this.files.tenants.get(shardHash(domain)).update((draft) => void (draft.tenants[domain] = { ...draft.tenants[domain]!, ...tenant, status: 'active' }));
         return { found: true as const, result };
       } catch (error) {
         for (const [ref, renewal] of redeemed) await this.catalog.unredeem(ref, tenantId, renewal);

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { RelationshipSchema } from '../../domain/relationship.js';
 import { ShardedDocs } from '../shardedDocs.js';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -64,6 +65,8 @@ export const TenantRecordSchema = z.object({
   keyHandles: z.array(hex64),
   delegatedAdmins: z.array(z.object({ partnerTenantId: z.string(), roles: z.array(z.string()), since: z.iso.datetime() })).default([]),
   addedUsers: z.record(z.string(), z.string()).default({}),
+  /** Granular delegated admin relationships (not part of the repositories yet: kept as they are). */
+  relationships: z.array(RelationshipSchema.extend({ idempotencyKey: z.string() })).default([]),
 });
 export type TenantRecord = z.infer<typeof TenantRecordSchema>;
 
