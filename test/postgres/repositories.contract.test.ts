@@ -6,7 +6,7 @@ import { openPool, transaction, type Pool } from '../../src/store/postgres/datab
 import { freshDatabase } from '../support/postgres.js';
 import { repositoryContract } from '../support/repositoryContract.js';
 
-repositoryContract('PostgreSQL', async (context) => {
+repositoryContract('PostgreSQL', { severalInstances: true }, async (context) => {
   const url = await freshDatabase(context);
   // Two pools on one database: two instances of the bot.
   const first = await openPostgres(url, DEFAULT_LIFECYCLE);

@@ -6,7 +6,8 @@
 import type { Customer, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
-import type { AddOfferResult, CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import { CustomerChanges } from '../customerChanges.js';
+import type { CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
 import { defined, ensurePartner, iso } from './rows.js';
@@ -93,11 +94,13 @@ async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
   return rows.map((row) => customerFrom(row, subs.get(row.tenant_id) ?? [], offs.get(row.tenant_id) ?? [], users.get(row.tenant_id) ?? []));
 }
 
-export class PostgresCustomers implements CustomerRepository {
+export class PostgresCustomers extends CustomerChanges implements CustomerRepository {
   constructor(
     private readonly pool: Pool,
     private readonly lifecycle: LifecycleDays,
-  ) {}
+  ) {
+    super();
+  }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
     const needle = filter.trim();
@@ -151,41 +154,6 @@ export class PostgresCustomers implements CustomerRepository {
       await this.write(tx, partnerTenantId, current, next);
       return next;
     });
-  }
-
-  async updateSubscription(partnerTenantId: string, customerTenantId: string, subscriptionId: string, change: (subscription: Subscription) => Subscription): Promise<{ customer: Customer; subscription: Subscription } | undefined> {
-    let found: Subscription | undefined;
-    const customer = await this.update(partnerTenantId, customerTenantId, (c) => {
-      const index = c.subscriptions.findIndex((s) => s.id === subscriptionId);
-      if (index < 0) return undefined;
-      found = c.subscriptions[index] = change(c.subscriptions[index]!);
-      return c;
-    });
-    return customer && found && { customer, subscription: found };
-  }
-
-  async addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult> {
-    let open: Offer | undefined;
-    const customer = await this.update(partnerTenantId, customerTenantId, (c) => {
-      open = c.offers.find((o) => o.status === 'pending' || o.status === 'accepted');
-      if (open) return undefined;
-      c.offers.push(offer);
-      return c;
-    });
-    if (open) return { added: false, open };
-    if (!customer) throw new Error(`customer ${customerTenantId} not found`);
-    return { added: true, offer };
-  }
-
-  async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer): Promise<Offer | undefined> {
-    let changed: Offer | undefined;
-    await this.update(partnerTenantId, customerTenantId, (c) => {
-      const index = c.offers.findIndex((o) => o.id === offerId);
-      if (index < 0) return undefined;
-      changed = c.offers[index] = change(c.offers[index]!);
-      return c;
-    });
-    return changed;
   }
 
   async pendingRenewals(): Promise<SubscriptionRef[]> {

@@ -1,16 +1,11 @@
 /**
  * subscriptions.next_reminder_on: the day the next reminder of the current cycle falls due that the
- * ledger does not have yet, so that finding due reminders is an index range scan. Reminders before
- * the last one recorded are moot (see dueReminder), so only the kinds after it count.
+ * ledger does not have yet (see reminderCycle.ts), kept in step so that finding due reminders is an
+ * index range scan.
  */
-import { reminderSchedule, REMINDER_KINDS, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
+import type { LifecycleDays, ReminderKind } from '../../domain/lifecycle.js';
+import { nextReminderOn } from '../reminderCycle.js';
 import type { Tx } from './database.js';
-
-export function nextReminderOn(endDate: string, recorded: readonly ReminderKind[], lifecycle: LifecycleDays): string | null {
-  const schedule = reminderSchedule(endDate, lifecycle);
-  const lastRecorded = Math.max(-1, ...recorded.map((kind) => REMINDER_KINDS.indexOf(kind)));
-  return schedule.find((_, i) => i > lastRecorded)?.due ?? null;
-}
 
 /** Recomputes the day for these subscriptions from their end date and the ledger, in the caller's transaction. */
 export async function refreshNextReminders(tx: Tx, subscriptionIds: readonly string[], lifecycle: LifecycleDays): Promise<void> {

@@ -1,0 +1,86 @@
+/**
+ * The embedded commerce's files: the key catalogue (`commerce/catalog/<xx>.json`, sharded by the
+ * key's hash, shared with the key CLI) and the customer tenants (`commerce/tenants/<xx>.json`,
+ * sharded by the hash of the tenant's initial domain). These schemas describe the documents
+ * src/commerce/embeddedCommerce.ts writes; it keeps a private copy of them until the services move
+ * onto the repositories, when it should import them from here.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { RelationshipSchema } from '../../domain/relationship.js';
+import { ShardedDocs } from '../shardedDocs.js';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const CatalogEntrySchema = z.object({
+  product: z.string().min(1),
+  seats: z.number().int().positive(),
+  termMonths: z.number().int().positive(),
+  lastGroup: z.string().regex(/^[A-Z0-9]{5}$/),
+  status: z.enum(['available', 'redeemed', 'blocked']),
+  issuedAt: z.iso.datetime(),
+  redeemedFor: z.string().optional(),
+  renewal: z.string().optional(),
+});
+export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
+
+export const CatalogShardSchema = z.object({ schemaVersion: z.literal(1), keys: z.record(hex64, CatalogEntrySchema) });
+export type CatalogShard = z.infer<typeof CatalogShardSchema>;
+
+export const TenantRecordSchema = z.object({
+  tenantId: z.uuid(),
+  idempotencyKey: z.string(),
+  partnerTenantId: z.string(),
+  /** `provisioning` until every key is redeemed; the bot rolls an interrupted one back at start. */
+  status: z.enum(['provisioning', 'active']),
+  createdAt: z.iso.datetime(),
+  organisationName: z.string(),
+  country: z.string(),
+  language: z.string(),
+  domain: z.string(),
+  users: z.array(
+    z.object({
+      objectId: z.uuid(),
+      userPrincipalName: z.string(),
+      displayName: z.string(),
+      email: z.string().optional(),
+      phone: z.string().optional(),
+      roles: z.array(z.string()),
+      licenses: z.array(z.string()),
+    }),
+  ),
+  subscriptions: z.array(
+    z.object({
+      id: z.uuid(),
+      product: z.string(),
+      seats: z.number().int().positive(),
+      assignedSeats: z.number().int().nonnegative(),
+      startDate: z.iso.date(),
+      endDate: z.iso.date(),
+      partnerOfRecord: z.string().optional(),
+      billing: z.enum(['partner', 'direct']).default('partner'),
+      renewals: z.array(z.string()).default([]),
+    }),
+  ),
+  keyHandles: z.array(hex64),
+  delegatedAdmins: z.array(z.object({ partnerTenantId: z.string(), roles: z.array(z.string()), since: z.iso.datetime() })).default([]),
+  addedUsers: z.record(z.string(), z.string()).default({}),
+  /** Granular delegated admin relationships (not part of the repositories yet: kept as they are). */
+  relationships: z.array(RelationshipSchema.extend({ idempotencyKey: z.string() })).default([]),
+});
+export type TenantRecord = z.infer<typeof TenantRecordSchema>;
+
+export const TenantShardSchema = z.object({ schemaVersion: z.literal(1), tenants: z.record(z.string(), TenantRecordSchema) });
+export type TenantShard = z.infer<typeof TenantShardSchema>;
+
+export interface CommerceFiles {
+  catalog: ShardedDocs<CatalogShard>;
+  tenants: ShardedDocs<TenantShard>;
+}
+
+export async function openCommerceFiles(dataDir: string): Promise<CommerceFiles> {
+  // The key CLI writes the catalogue while the bot runs; the tenants only the bot writes.
+  const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }), { shared: true });
+  const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
+  return { catalog, tenants };
+}

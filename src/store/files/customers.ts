@@ -1,0 +1,109 @@
+/**
+ * The customer aggregate on the files: customers live in their partner's file, and the sharded
+ * customer index says which partner set up a customer tenant. A change of one customer is a
+ * transaction on the partner's file, so changes of one partner's customers apply one after the other.
+ */
+import { filterCustomers, type Customer } from '../../domain/customer.js';
+import { localDay } from '../../domain/lifecycle.js';
+import { timeZoneOf } from '../../domain/profile.js';
+import { CustomerChanges } from '../customerChanges.js';
+import { indexCustomer } from '../customerIndex.js';
+import type { PartnerDoc } from '../documents.js';
+import type { PartnerWork } from '../partnerSummary.js';
+import type { CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import type { Store } from '../store.js';
+
+/** Name order ignoring case, then tenant id: the order PostgreSQL gives (C collation). */
+function byName(a: Customer, b: Customer): number {
+  const [x, y] = [a.name.toLowerCase(), b.name.toLowerCase()];
+  if (x !== y) return x < y ? -1 : 1;
+  return a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0;
+}
+
+export class FileCustomers extends CustomerChanges implements CustomerRepository {
+  constructor(private readonly store: Store) {
+    super();
+  }
+
+  async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
+    if (!this.store.head(partnerTenantId).hasCustomers) return [];
+    return structuredClone(filterCustomers(this.store.partner(partnerTenantId).data.customers, filter)).sort(byName);
+  }
+
+  async hasCustomers(partnerTenantId: string): Promise<boolean> {
+    return this.store.head(partnerTenantId).hasCustomers;
+  }
+
+  async get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined> {
+    if (!this.store.head(partnerTenantId).hasCustomers) return undefined;
+    const customer = this.store.partner(partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+    return customer && structuredClone(customer);
+  }
+
+  async link(customerTenantId: string): Promise<CustomerLink | undefined> {
+    const partnerTenantId = this.partnerOf(customerTenantId);
+    const customer = partnerTenantId === undefined ? undefined : await this.get(partnerTenantId, customerTenantId);
+    return customer && { partnerTenantId: partnerTenantId!, customer };
+  }
+
+  async add(partnerTenantId: string, customer: Customer): Promise<Customer> {
+    const owner = this.partnerOf(customer.tenantId);
+    if (owner !== undefined && owner !== partnerTenantId) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
+    const stored = await this.store.partner(partnerTenantId).update((draft, current) => {
+      const existing = current.customers.find((c) => c.tenantId === customer.tenantId);
+      if (existing) return structuredClone(existing);
+      draft.customers.push(customer);
+      return customer;
+    });
+    await indexCustomer(this.store, partnerTenantId, customer.tenantId);
+    return stored;
+  }
+
+  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined> {
+    // Nothing to change: the partner's file is not written (nor made, for an unknown partner).
+    if (!(await this.get(partnerTenantId, customerTenantId))) return undefined;
+    return this.store.partner(partnerTenantId).update((draft, current) => {
+      const index = current.customers.findIndex((c) => c.tenantId === customerTenantId);
+      if (index < 0) return undefined;
+      const next = change(structuredClone(current.customers[index]!));
+      if (!next) return undefined;
+      if (next.tenantId !== customerTenantId) throw new Error('a change may not move a customer to another tenant id');
+      draft.customers[index] = next;
+      return next;
+    });
+  }
+
+  async pendingRenewals(): Promise<SubscriptionRef[]> {
+    return this.subscriptionRefs('pendingRenewal', () => (s) => s.pendingRenewal !== undefined);
+  }
+
+  async switchesDue(now: Date): Promise<SubscriptionRef[]> {
+    return this.subscriptionRefs('scheduledSwitch', (doc) => {
+      const today = localDay(now, timeZoneOf(doc.profile));
+      return (s) => s.billing === 'partner' && s.scheduledSwitch !== undefined && s.scheduledSwitch.on <= today;
+    });
+  }
+
+  async withOfferWork(): Promise<CustomerLink[]> {
+    return this.store.partnersWith('offers').flatMap((partner) =>
+      partner.data.customers
+        .filter((c) => c.offers.some((o) => o.status === 'pending' || o.partnerNotice === 'pending'))
+        .map((customer) => ({ partnerTenantId: partner.data.tenantId, customer: structuredClone(customer) })),
+    );
+  }
+
+  /** The subscriptions `matches` picks in the files the summaries flag for `work`. */
+  private subscriptionRefs(work: PartnerWork, matches: (doc: Readonly<PartnerDoc>) => (s: Customer['subscriptions'][number]) => boolean): SubscriptionRef[] {
+    return this.store.partnersWith(work).flatMap((partner) => {
+      const doc = partner.data;
+      const picks = matches(doc);
+      return doc.customers.flatMap((customer) =>
+        customer.subscriptions.filter(picks).map((subscription) => ({ partnerTenantId: doc.tenantId, customerTenantId: customer.tenantId, subscription: structuredClone(subscription) })),
+      );
+    });
+  }
+
+  private partnerOf(customerTenantId: string): string | undefined {
+    return this.store.customerIndex(customerTenantId).data.customers[customerTenantId]?.partnerTenantId;
+  }
+}

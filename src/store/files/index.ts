@@ -1,0 +1,43 @@
+/**
+ * The repositories on the embedded file store in DATA_DIR: the same documents the bot writes today
+ * (partner files, setup books, reservation and customer indexes, the embedded commerce's catalogue
+ * and tenants), so a bot on the files reads what these wrote and the other way round. One instance
+ * only: the data folder belongs to one process.
+ */
+import type { LifecycleDays } from '../../domain/lifecycle.js';
+import type { Repositories } from '../repositories.js';
+import { JsonFileStore, type Store } from '../store.js';
+import { FileCommerceTenants, FileKeyCatalog } from './commerce.js';
+import { openCommerceFiles, type CommerceFiles } from './commerceDocuments.js';
+import { FileCustomers } from './customers.js';
+import { FileOutbox, LocalRunnerLock } from './outbox.js';
+import { FilePartners } from './partners.js';
+import { FileReminders } from './reminders.js';
+import { FileGuessGuard, FileSetups } from './setups.js';
+
+export interface FileRepositories {
+  repositories: Repositories;
+  /** The store underneath, for what the repositories do not list (the import reads it whole). */
+  store: Store;
+  commerce: CommerceFiles;
+  /** Writes what is still only in memory; call before the process ends. */
+  close(): Promise<void>;
+}
+
+/** Opens the file store in `dataDir` (or wraps one the caller opened) with its repositories. */
+export async function openFileRepositories(dataDir: string, lifecycle: LifecycleDays, opened?: Store): Promise<FileRepositories> {
+  const [store, commerce, outbox] = await Promise.all([opened ?? JsonFileStore.open(dataDir), openCommerceFiles(dataDir), FileOutbox.open(dataDir)]);
+  const keyCatalog = new FileKeyCatalog(commerce);
+  const repositories: Repositories = {
+    partners: new FilePartners(store),
+    customers: new FileCustomers(store),
+    setups: new FileSetups(store),
+    guessGuard: new FileGuessGuard(store),
+    reminders: new FileReminders(store, lifecycle),
+    outbox,
+    runnerLock: new LocalRunnerLock(),
+    keyCatalog,
+    commerceTenants: new FileCommerceTenants(commerce, keyCatalog),
+  };
+  return { repositories, store, commerce, close: () => store.flush() };
+}

@@ -1,0 +1,208 @@
+/**
+ * Copies a file store into a PostgreSQL database: read through the file repositories, written
+ * through the PostgreSQL ones, so every row passes the same invariants as the bot's own writes.
+ * Every write is idempotent (an insert that finds its row changes nothing), so a second run, or a
+ * run after one that stopped half-way, copies only what is missing.
+ */
+import { SETUP_STATUSES } from '../domain/setup.js';
+import type { FileRepositories } from './files/index.js';
+import type { TenantRecord } from './files/commerceDocuments.js';
+import type { Pool } from './postgres/database.js';
+import type { Repositories } from './repositories.js';
+
+/** The tables a bot's data lands in; any row in them makes the database not empty. */
+const TABLES = ['partners', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'outbox'] as const;
+
+/** What is counted on both sides at the end: the rows each kind of thing becomes. */
+export const COUNTED = ['profiles', 'staff', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants'] as const;
+export type Counted = (typeof COUNTED)[number];
+
+const COUNT_SQL: Record<Counted, string> = {
+  profiles: 'SELECT count(*) FROM partners WHERE organisation_name IS NOT NULL',
+  staff: 'SELECT count(*) FROM staff_members',
+  reminderChannels: 'SELECT count(*) FROM reminder_channels',
+  customers: 'SELECT count(*) FROM customers',
+  subscriptions: 'SELECT count(*) FROM subscriptions',
+  offers: 'SELECT count(*) FROM offers',
+  addedUsers: 'SELECT count(*) FROM added_users',
+  reminders: 'SELECT count(*) FROM reminders',
+  setups: 'SELECT count(*) FROM setups',
+  reservations: 'SELECT count(*) FROM key_reservations',
+  guessLocks: 'SELECT count(*) FROM guess_guards WHERE locked_until IS NOT NULL',
+  keys: 'SELECT count(*) FROM commerce_keys',
+  tenants: 'SELECT count(*) FROM commerce_tenants',
+};
+
+/** Left behind on purpose, with the reason; counted so the output can say how many. */
+export interface Skipped {
+  /** Ledger records of a subscription no customer has any more: nothing can be reminded of them. */
+  remindersWithoutSubscription: number;
+  /** Reservations whose setup no longer holds keys: the bot drops them at start. */
+  orphanReservations: number;
+  /** Tenants whose creation a crash interrupted: the bot rolls them back at start. */
+  interruptedTenants: number;
+  /** Keys redeemed for a tenant that is not in the store: blocked, so none is redeemed twice. */
+  keysBlockedWithoutTenant: number;
+  /** Unknown keys counted toward a partner's guessing limit (a lockout in force is copied). */
+  recentUnknownKeys: number;
+  /** GDAP relationships of the embedded commerce's tenants: the database has no table for them yet. */
+  gdapRelationships: number;
+}
+
+export interface ImportResult {
+  /** The database's counts before the import: all zero for an empty one. */
+  before: Record<Counted, number>;
+  files: Record<Counted, number>;
+  database: Record<Counted, number>;
+  skipped: Skipped;
+  /**
+   * What the counts do not bear out: fewer rows in the database than things in the files, or, for a
+   * database that was empty, a different number. Empty when the copy is complete.
+   */
+  mismatches: Counted[];
+}
+
+export class ImportRefused extends Error {}
+
+function zeros(): Record<Counted, number> {
+  return Object.fromEntries(COUNTED.map((name) => [name, 0])) as Record<Counted, number>;
+}
+
+export async function databaseCounts(pool: Pool): Promise<Record<Counted, number>> {
+  const counts = zeros();
+  for (const name of COUNTED) counts[name] = Number((await pool.query(COUNT_SQL[name])).rows[0].count);
+  return counts;
+}
+
+async function isEmpty(pool: Pool): Promise<boolean> {
+  const { rows } = await pool.query(`SELECT ${TABLES.map((table) => `NOT EXISTS (SELECT 1 FROM ${table})`).join(' AND ')} AS empty`);
+  return rows[0].empty;
+}
+
+/**
+ * Copies `source` into `target` (the repositories on `pool`). Refuses a database that holds data
+ * unless `force`; then copies only what is missing and keeps what is there.
+ */
+export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date }): Promise<ImportResult> {
+  if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
+  const before = await databaseCounts(pool);
+  const files = zeros();
+  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0, gdapRelationships: 0 };
+  const from = source.repositories;
+
+  for (const [tenantId] of source.store.summaries()) {
+    const profile = await from.partners.profile(tenantId);
+    if (profile) {
+      await target.partners.saveProfile(tenantId, profile);
+      files.profiles++;
+    }
+    for (const [userId, member] of Object.entries(await from.partners.staff(tenantId))) {
+      await target.partners.rememberMember(tenantId, userId, member);
+      if (!member.reachable) await target.partners.markMemberUnreachable(tenantId, userId);
+      files.staff++;
+    }
+    const channel = await from.partners.reminderChannel(tenantId);
+    if (channel) {
+      await target.partners.setReminderChannel(tenantId, channel);
+      files.reminderChannels++;
+    }
+    const subscriptions = new Set<string>();
+    for (const customer of await from.customers.list(tenantId)) {
+      await target.customers.add(tenantId, customer);
+      customer.subscriptions.forEach((s) => subscriptions.add(s.id));
+      files.customers++;
+      files.subscriptions += customer.subscriptions.length;
+      files.offers += customer.offers.length;
+      files.addedUsers += customer.addedUsers.length;
+    }
+    const ledger = await from.reminders.forPartner(tenantId);
+    const kept = ledger.filter((record) => subscriptions.has(record.subscriptionId));
+    skipped.remindersWithoutSubscription += ledger.length - kept.length;
+    await target.reminders.record(tenantId, kept.map(({ partnerTenantId: _partner, ...record }) => record));
+    for (const record of kept) for (const chat of record.deliveredTo) await target.reminders.markDelivered(tenantId, record, chat);
+    files.reminders += kept.length;
+  }
+
+  await copySetups(source, target, files, skipped, options.now);
+  await copyCommerce(source, target, files, skipped);
+  const database = await databaseCounts(pool);
+  const wasEmpty = COUNTED.every((name) => before[name] === 0);
+  const mismatches = COUNTED.filter((name) => database[name] < files[name] || (wasEmpty && database[name] !== files[name]));
+  return { before, files, database, skipped, mismatches };
+}
+
+async function copySetups(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped, now: Date): Promise<void> {
+  const from = source.repositories;
+  for (const status of SETUP_STATUSES) {
+    for (const { tenantId, setup } of await from.setups.withStatus(status)) {
+      await target.setups.insert(tenantId, setup);
+      files.setups++;
+    }
+  }
+  for (const shard of source.store.reservationShards()) {
+    for (const [ref, reservation] of Object.entries(shard.data.reservations)) {
+      if (!(await from.setups.keyHolder(ref))) {
+        skipped.orphanReservations++;
+        continue;
+      }
+      if (!(await target.setups.reserveKey(ref, reservation.tenantId, reservation.setupId, new Date(reservation.reservedAt)))) throw new Error(`the database has key ${ref.slice(0, 8)}… reserved by another setup`);
+      files.reservations++;
+    }
+  }
+  for (const book of source.store.setupBooks()) {
+    const tenantId = book.data.tenantId;
+    skipped.recentUnknownKeys += book.data.guard.unknownKeysAt.length;
+    const lockedUntil = await from.guessGuard.lockedUntil(tenantId, now);
+    if (!lockedUntil) continue;
+    files.guessLocks++;
+    if ((await target.guessGuard.lockedUntil(tenantId, now)) === lockedUntil) continue;
+    // The one way the interface sets a lock: one unknown key over a limit of none, a minute before it ends.
+    await target.guessGuard.recordUnknownKeys(tenantId, 1, new Date(Date.parse(lockedUntil) - 60_000), { limit: 0, windowMinutes: 1, lockMinutes: 1 });
+  }
+}
+
+/**
+ * The catalogue and the tenants. A tenant's creation redeems its keys (all or nothing), so its keys
+ * go in as available first and its creation redeems them; renewal keys are then redeemed by their
+ * renewal, and blocked keys go in blocked.
+ */
+async function copyCommerce(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped): Promise<void> {
+  const active = new Map<string, TenantRecord>();
+  for (const shard of source.commerce.tenants.all()) {
+    for (const record of Object.values(shard.data.tenants)) {
+      if (record.status !== 'active') {
+        skipped.interruptedTenants++;
+        continue;
+      }
+      active.set(record.tenantId, record);
+      skipped.gdapRelationships += record.relationships.length;
+    }
+  }
+  const renewals: Array<{ ref: string; tenantId: string; renewal: string }> = [];
+  for (const shard of source.commerce.catalog.all()) {
+    for (const ref of Object.keys(shard.data.keys)) {
+      const key = (await source.repositories.keyCatalog.key(ref))!;
+      const tenant = key.redeemedFor === undefined ? undefined : active.get(key.redeemedFor);
+      // A renewal the tenant never recorded freed its key (the bot does so at start): available again.
+      const recordedRenewal = key.renewal !== undefined && tenant?.subscriptions.some((s) => s.renewals.includes(key.renewal!));
+      let status = key.status;
+      if (key.status === 'redeemed' && !tenant) {
+        status = 'blocked';
+        skipped.keysBlockedWithoutTenant++;
+      } else if (key.status === 'redeemed') status = 'available';
+      if (recordedRenewal) renewals.push({ ref, tenantId: tenant!.tenantId, renewal: key.renewal! });
+      await target.keyCatalog.issue({ ref, product: key.product, seats: key.seats, termMonths: key.termMonths, lastGroup: key.lastGroup, status, issuedAt: key.issuedAt });
+      files.keys++;
+    }
+  }
+  for (const record of active.values()) {
+    const { status: _status, relationships: _relationships, ...tenant } = record;
+    const outcome = await target.commerceTenants.create(tenant);
+    if ('refused' in outcome) throw new Error(`tenant ${record.domain} could not be created in the database: ${outcome.refused}`);
+    files.tenants++;
+  }
+  for (const { ref, tenantId, renewal } of renewals) {
+    const redeemed = await target.commerceTenants.update(tenantId, (_, redeem) => redeem(ref, renewal));
+    if (!redeemed.found || !redeemed.result) throw new Error(`the renewal key ${ref.slice(0, 8)}… of tenant ${tenantId} could not be redeemed in the database`);
+  }
+}
