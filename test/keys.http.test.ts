@@ -3,12 +3,11 @@
  * of another product, seats added to a subscription, a new product for a customer, and a renewal
  * that leaves fewer seats than licences assigned.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
+import { commerceTenants } from './support/dataFiles.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys, offerDelegation, partnerFile } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -16,13 +15,9 @@ const PARTNER = 'e1b2c3d4-0000-4000-8000-0000000000c5';
 const ACCOUNT = { ...BASE_ACCOUNT, language: 'en' };
 const M365 = 'Microsoft 365 Business Standard';
 
-/** The customer's tenant as the embedded backend holds it. */
+/** The customer's tenant as the embedded backend holds it (each test sets up one). */
 async function backendTenant(dataDir: string): Promise<any> {
-  const dir = join(dataDir, 'commerce', 'tenants');
-  for (const file of (await readdir(dir)).filter((name) => name.endsWith('.json'))) {
-    const tenants = Object.values<any>(JSON.parse(await readFile(join(dir, file), 'utf8')).tenants);
-    if (tenants.length > 0) return tenants[0];
-  }
+  return (await commerceTenants(dataDir))[0];
 }
 
 describe('product keys for existing customers over HTTP', function () {

@@ -14,24 +14,24 @@ export interface LocaleProxy {
   stop(): Promise<void>;
 }
 
-async function bodyOf(req: IncomingMessage): Promise<Buffer> {
+async function bodyOf(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** With `locale` for the activity's and its clientInfo entity's; anything that is not an activity passes as it came. */
-function relocalised(body: Buffer, locale: string): Buffer {
+function relocalised(body: string, locale: string): string {
   let activity: any;
   try {
-    activity = JSON.parse(body.toString('utf8'));
+    activity = JSON.parse(body);
   } catch {
     return body;
   }
   if (!activity || typeof activity !== 'object' || typeof activity.type !== 'string') return body;
   activity.locale = locale;
   for (const entity of Array.isArray(activity.entities) ? activity.entities : []) if (entity?.type === 'clientInfo') entity.locale = locale;
-  return Buffer.from(JSON.stringify(activity));
+  return JSON.stringify(activity);
 }
 
 /** Starts a proxy to `botOrigin` (e.g. http://127.0.0.1:3978) that makes every activity's locale `locale`. */
