@@ -66,22 +66,20 @@ export class RenewalService {
    * records the setup as applying, then asks the backend (idempotent per setup) and mirrors its answer.
    */
   async applyKeys(actor: Actor, setupId: string, rev: number): Promise<ApplyResult | Refusal> {
-    const done = this.applied(actor, setupId);
-    if (done) return done;
     const refusal = this.setups.refusalFor(actor, setupId, rev, 'apply');
-    if (refusal) return refusal;
-    if (this.setups.find(actor.tenantId, setupId)!.status === 'reviewing') {
+    const setup = this.setups.find(actor.tenantId, setupId);
+    // Another press of the same card, under way or done: this one answers with its outcome below.
+    const pressed = setup?.target !== undefined && setup.ownerId === actor.userId && ['reserving', 'reserved', 'creating', 'completed'].includes(setup.status);
+    if (refusal && !pressed) return refusal;
+    if (setup!.status === 'reviewing') {
       const confirmed = await this.setups.confirm(actor, setupId, rev);
-      // Already reserved: a second press of the same card, which finds the first one's outcome below.
       if ('refused' in confirmed) {
         if (confirmed.refused !== 'alreadyReserved') return confirmed;
       } else if (!confirmed.ok) return confirmed;
     }
     return this.setups.exclusive(setupId, async () => {
-      const reserved = this.setups.find(actor.tenantId, setupId);
-      if (reserved?.status !== 'reserved' || !reserved.target || reserved.ownerId !== actor.userId) {
-        return this.applied(actor, setupId) ?? this.setups.refusalFor(actor, setupId, undefined, 'apply') ?? { refused: 'stale' as const, setup: reserved! };
-      }
+      const reserved = this.setups.find(actor.tenantId, setupId)!;
+      if (reserved.status !== 'reserved') return this.applied(actor, setupId) ?? this.setups.refusalFor(actor, setupId, undefined, 'apply') ?? { refused: 'stale' as const, setup: reserved };
       const applying = await this.setups.updateSetup(actor.tenantId, setupId, (s) => setupRules.startCreating(s, this.now()));
       return this.applyNow(actor.tenantId, applying);
     });
