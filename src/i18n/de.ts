@@ -73,7 +73,7 @@ export const de: Catalogue = {
       reservedElsewhere: 'Product Key {n} wird bereits in einem anderen Einrichtungsvorgang eingelöst.',
       reservedByColleague: 'Product Key {n} ist bereits im Einrichtungsvorgang von {name}.',
       otherProduct: 'Product Key {n} ist für {keyProduct}, nicht für {product}. Eine Verlängerung nimmt nur Product Keys des Produkts im Abonnement an.',
-      otherTerm: 'Product Key {n} hat eine Laufzeit von {months}, die Product Keys davor von {firstMonths}. Eine Verlängerung nimmt Product Keys einer Laufzeit an; verlängern Sie mit den anderen gesondert.',
+      otherTerm: 'Product Key {n} läuft {months}, die Product Keys davor laufen {firstMonths}. Eine Verlängerung nimmt nur Product Keys derselben Laufzeit an; verlängern Sie mit den anderen gesondert.',
       more: { one: '… und {count} weiteres Problem in diesem Feld.', other: '… und {count} weitere Probleme in diesem Feld.' },
     },
   },
