@@ -113,7 +113,9 @@ describe('product keys for existing customers over HTTP', function () {
   it("starts a new subscription with the keys' term for a product the customer lacks; it shows on the customer card and gets its reminders", async () => {
     await createCustomer(anna, await bot.mintKeys(1, M365, 10, 12), ACCOUNT);
     bot.clock.advanceDays(30); // 1 April 2026
-    const entry = (await anna.press(await customerCard(), 'Add product keys')).card;
+    // The typed command opens the same key entry as the customer card's button.
+    const entry = await anna.reply('add keys to contoso');
+    expect(cardText(entry)).to.include('Add product keys for Contoso GmbH');
     const keys = [...(await bot.mintKeys(2, 'Office 365 E3', 5, 24)), ...(await bot.mintKeys(1, M365, 2, 12))];
     const { review, result } = await enterKeys(anna, entry, keys, 'Add keys');
     expect(cardText(review)).to.include('Office 365 E3: a new subscription with 10 seats for 24 months, from 1 April 2026 to 1 April 2028');
