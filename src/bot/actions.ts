@@ -23,7 +23,7 @@ export type Verb = keyof typeof verbs;
 export const VERBS = Object.keys(verbs) as Verb[];
 
 /** Verbs that show or take product keys and customer details: a card refreshed in a channel shows to everyone. */
-const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew)\./;
+const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew|keys)\./;
 
 /** What someone in a customer's tenant may do: answer offers and end delegation. */
 const CUSTOMER_VERBS: ReadonlySet<string> = new Set(Object.keys(customerVerbs));
