@@ -442,12 +442,16 @@ async function renew(worker: Worker, customer: KnownCustomer): Promise<void> {
   const card = await customerCardOf(worker, customer);
   if (!hasButton(card, 'Renew')) abandon('renewal not possible');
   const form = await read(worker, pressOf(card, 'Renew'));
-  if (!hasButton(form, 'Renew')) abandon('no renewal form');
+  if (!hasButton(form, 'Next')) abandon('no renewal form');
   const [key] = takeKeys(1);
-  const press = pressOf(form, 'Renew', { key: key! });
+  const entered = pressOf(form, 'Next', { key: key! });
+  const review = await turn(worker, entered);
+  if (!hasButton(review, 'Renew')) abandon('no renewal summary', review);
+  const press = pressOf(review, 'Renew');
   const answer = await turn(worker, press);
   if (!cardText(answer).includes('Renewed:')) abandon('renewal not acknowledged', answer);
-  acked.renew.push({ tenantId: worker.user.options.tenantId, customerId: String(press.data.customerId), subscriptionId: String(press.data.subscriptionId), requestId: String(press.data.requestId) });
+  // The renewal's setup is its idempotency key, at the backend and in the partner's file.
+  acked.renew.push({ tenantId: worker.user.options.tenantId, customerId: String(entered.data.customerId), subscriptionId: String(entered.data.subscriptionId), requestId: String(press.data.setupId) });
 }
 
 async function runWorker(worker: Worker): Promise<void> {

@@ -140,6 +140,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
   const renewals = new RenewalService(store, backend, setups, now, lifecycle, log);
   await renewals.resumePending();
+  await renewals.resumeApplying();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
   const isNotSaved = (error: unknown) => error instanceof StoreWriteError;
   const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
@@ -205,7 +206,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     const released = await step('release reservations', () => runReleaseSweep(setups, messenger, log));
     // Work a failed write left half done in a turn is finished here, not only at the next start.
     await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log));
-    await step('finish renewals', () => renewals.resumePending());
+    await step('finish renewals and keys for existing customers', async () => (await renewals.resumePending()) + (await renewals.resumeApplying()));
     await step('expire offers, take back rights of unsaved acceptances', () => delegation.sweep());
     await step('scheduled switches', async () => {
       for (const { tenantId, byId, customer, subscription } of await renewals.runScheduled()) await messenger.tell(tenantId, byId, { kind: 'switchRan', customer, subscription });

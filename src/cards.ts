@@ -14,7 +14,7 @@ import { cardsDir } from './paths.js';
 
 export type CardName = keyof CardData;
 /** Every template in cards/, one for each data type below (a test checks the folder holds no other). */
-export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'renew', 'billing', 'reminders'] as const satisfies readonly CardName[];
+export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'keys', 'keysReview', 'billing', 'reminders'] as const satisfies readonly CardName[];
 export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard' };
 
 type T = Messages['t'];
@@ -98,7 +98,32 @@ export interface CardData {
     canRenew: boolean;
     renewInChat?: string;
   };
-  renew: Card<T['renew']> & { title: string; intro: string; key: string; errors: string[]; customerId: string; subscriptionId: string; requestId: string };
+  /** Keys for an existing customer: to renew one subscription (`kind` renew) or to add seats and subscriptions. */
+  keys: Card<T['keys']> & {
+    title: string;
+    intro: string;
+    added: KeyRow[];
+    key: string;
+    errors: string[];
+    setupId: string;
+    rev: number;
+    kind: 'renew' | 'add';
+    customerId: string;
+    subscriptionId: string;
+  };
+  keysReview: Card<Pick<T, 'review' | 'keys'>> & {
+    title: string;
+    intro: string;
+    keys: KeyRow[];
+    editable: boolean;
+    facts: Fact[];
+    lines: string[];
+    warning?: string;
+    canApply: boolean;
+    submit: string;
+    setupId: string;
+    rev: number;
+  };
   billing: Card<T['billing']> & {
     title: string;
     explain: string;

@@ -47,7 +47,7 @@ const TAILSPIN = customerAccount('Tailspin Toys', 'tailspin', 'Tom');
 /** The cards the legitimate actors were sent, by name; the rows press their buttons. */
 const CARD_NAMES = [
   'helpNotice', 'firstWelcome', 'welcome', 'keyEntry', 'keysReview', 'receipt', 'accountForm', 'accountReview', 'profile', 'customers',
-  'contoso', 'northwind', 'tailspin', 'compose', 'userForm', 'renew', 'billing', 'billingScheduled', 'reminder', 'reminders', 'offer', 'accessEnd',
+  'contoso', 'northwind', 'tailspin', 'compose', 'userForm', 'renew', 'renewReview', 'billing', 'billingScheduled', 'reminder', 'reminders', 'offer', 'accessEnd',
 ] as const;
 type CardName = (typeof CARD_NAMES)[number];
 
@@ -119,7 +119,9 @@ const ROWS: Row[] = [
   { verb: 'offer.decline', on: 'offer', legit: 'offeredAdmin', changes: true },
   { verb: 'access.end', on: 'accessEnd', legit: 'delegatedAdmin', changes: true },
   { verb: 'renew.compose', on: 'contoso', legit: 'partner' },
-  { verb: 'renew.submit', on: 'renew', legit: 'partner', changes: true, typed: (w) => ({ key: w.renewalKey }) },
+  { verb: 'keys.compose', on: 'contoso', legit: 'partner' },
+  { verb: 'keys.check', on: 'renew', legit: 'partner', changes: true, typed: (w) => ({ key: w.renewalKey }) },
+  { verb: 'keys.apply', on: 'renewReview', legit: 'owner', changes: true },
   { verb: 'billing.compose', on: 'contoso', legit: 'partner' },
   { verb: 'billing.switch', on: 'billing', legit: 'partner', changes: true },
   { verb: 'billing.schedule', on: 'billing', legit: 'partner', changes: true },
@@ -245,6 +247,8 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
     cards.userForm = (await pressVerb(anna, cards.northwind, 'user.compose')).card;
     cards.contoso = await anna.reply('customer contoso');
     cards.renew = (await pressVerb(anna, cards.contoso, 'renew.compose')).card;
+    const [renewingKey] = await bot.mintKeys(1);
+    cards.renewReview = (await pressVerb(anna, (await pressVerb(anna, cards.contoso, 'renew.compose')).card, 'keys.check', { key: renewingKey! })).card;
     cards.billing = (await pressVerb(anna, cards.contoso, 'billing.compose')).card;
     cards.tailspin = await anna.reply('customer tailspin');
     cards.compose = (await pressVerb(anna, cards.tailspin, 'delegation.compose')).card;
@@ -273,7 +277,7 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
     const [renewalKey] = await bot.mintKeys(1);
     const missing = CARD_NAMES.filter((name) => !cards[name]);
     expect(missing, 'cards the world did not produce').to.deep.equal([]);
-    return { cards, spareKey: spareKey!, renewalKey: renewalKey!, keyGroups: [...customerKeys, ...keys].map((key) => key.slice(-5)), clock: new Date(bot.clock.current) };
+    return { cards, spareKey: spareKey!, renewalKey: renewalKey!, keyGroups: [...customerKeys, ...keys, renewingKey!].map((key) => key.slice(-5)), clock: new Date(bot.clock.current) };
   }
 
   /**

@@ -4,9 +4,9 @@ import { expect } from 'chai';
 import { CARD_NAMES, renderCard } from '../src/cards.js';
 import { accountCard, accountReviewCard, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from '../src/bot/delegationViews.js';
-import { billingCard, reminderCard, remindersCard, renewCard } from '../src/bot/renewalViews.js';
+import { billingCard, reminderCard, remindersCard } from '../src/bot/renewalViews.js';
 import type { Offer } from '../src/domain/delegation.js';
-import { currentCard, entryCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from '../src/bot/views.js';
+import { currentCard, entryCard, keysEntryCard, keysReviewCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from '../src/bot/views.js';
 import type { Account } from '../src/domain/account.js';
 import type { Customer } from '../src/domain/customer.js';
 import type { PartnerProfile } from '../src/domain/profile.js';
@@ -72,6 +72,7 @@ const offer = (status: Offer['status']): Offer => ({
 });
 const day = { today: '2026-03-02', lifecycle: { graceDays: 30, deprovisionDays: 120 } };
 const context: SetupContext = { profile, customers: [customer], day };
+const renewal = { kind: 'renew' as const, customerId: customer.tenantId, subscriptionId: 's1' };
 
 function sampleSetup(status: Setup['status']): Setup {
   return {
@@ -135,8 +136,13 @@ describe('card templates', () => {
         ...(['before60', 'before1', 'expired', 'disabled', 'deletionSoon'] as const).map((kind): [string, object] => [`reminder ${kind}`, reminderCard(m, { key: 'k', kind, customer, subscription: customer.subscriptions[0]!, ...day, today: kind === 'before60' ? '2027-01-01' : kind === 'before1' ? '2027-03-01' : kind === 'expired' ? '2027-03-03' : kind === 'disabled' ? '2027-04-02' : '2027-06-24' })]),
         ['reminder, in a team channel', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day, inChannel: true })],
         ['reminder, snoozed', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day }, { text: 'x', style: 'good' })],
-        ['renew', renewCard(m, customer, customer.subscriptions[0]!, day)],
-        ['renew, lapsed with an error', renewCard(m, customer, customer.subscriptions[0]!, { ...day, today: '2027-04-01' }, { key: 'x', errors: ['bad'] })],
+        ['renewal keys', keysEntryCard(m, sampleSetup('entering').id, undefined, renewal, customer, day)],
+        ['renewal keys, lapsed with errors', keysEntryCard(m, sampleSetup('reviewing').id, { ...sampleSetup('reviewing'), target: renewal }, renewal, customer, { ...day, today: '2027-04-01' }, { key: 'x', errors: [{ code: 'length', position: 1, length: 1 }, { code: 'otherProduct', position: 2, keyProduct: `E3 ${LINK}`, product: 'M365' }, { code: 'otherTerm', position: 3, months: 24, firstMonths: 12 }] })],
+        ['added keys', keysEntryCard(m, sampleSetup('entering').id, undefined, { kind: 'add', customerId: customer.tenantId }, customer, day)],
+        ...statuses.map((status): [string, object] => [`current card, renewal ${status}`, currentCard(m, { ...sampleSetup(status), target: renewal }, context)]),
+        ...statuses.map((status): [string, object] => [`current card, added keys ${status}`, currentCard(m, { ...sampleSetup(status), target: { kind: 'add', customerId: customer.tenantId } }, context)]),
+        ['renewal review, fewer seats than assigned', keysReviewCard(m, { ...sampleSetup('reviewing'), target: renewal }, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, assignedSeats: 40 }] }, day)],
+        ['renewal review, billed directly', keysReviewCard(m, { ...sampleSetup('reviewing'), target: renewal }, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }] }, day)],
         ['billing', billingCard(m, { customer, subscription: customer.subscriptions[0]! }, '2027-03-01', day)],
         ['billing, scheduled', billingCard(m, { customer, subscription: { ...customer.subscriptions[0]!, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: `A ${LINK}` } } } }, '2027-03-01', day)],
         ['billing, already direct', billingCard(m, { customer, subscription: { ...customer.subscriptions[0]!, billing: 'direct' } }, '2027-03-01', day)],

@@ -296,12 +296,13 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     const compose = (await anna.press(created, 'Offer delegated administration')).card;
     const offered = (await anna.press(compose, 'Send offer', { message: 'Victim offer message' })).card;
     const renewForm = (await anna.press(offered, 'Renew')).card;
-    pools.requestIds.push(buttons(renewForm).find((b) => b.verb === 'renew.submit')!.data.requestId);
+    // A renewal under review: its setup, with keys for an existing customer, joins the victim's setups.
+    const renewReview = (await anna.press(renewForm, 'Next', { key: (await bot.mintKeys(1))[0]! })).card;
     const billing = (await anna.press(offered, 'Switch to direct billing')).card;
     const receipt2 = await reserveKeys(anna, [aKeys[1]!]);
     const [entry] = await anna.say('redeem');
     const review3 = (await anna.press(entry!, 'Next', { key0: aKeys[2]! })).card;
-    victimCards.push(receipt, form, review, created, compose, offered, renewForm, billing, receipt2, entry!, review3);
+    victimCards.push(receipt, form, review, created, compose, offered, renewForm, renewReview, billing, receipt2, entry!, review3);
 
     const a = await partnerFile(bot.dataDir, VICTIM);
     pools.aSetups = a.setups.map((s: any) => s.id);

@@ -124,9 +124,13 @@ describe('the bot in the Agents Playground', function () {
     await chat.waitForText('Microsoft 365 Business Standard for Northwind Traders ends in 30 days');
     await chat.screenshot('reminder-card');
     await chat.clickButton('Renew with product key');
-    await chat.waitForText("extends the subscription by the key's term, counted from the current end date");
+    await chat.waitForText('Keys of the same product extend the subscription by their term, counted from the current end date');
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 20, 12);
-    await chat.fillInput('Product key', key!);
+    await chat.fillInput('Product keys', key!);
+    await chat.clickButton('Next');
+    await chat.waitForText('10 seats → 20 seats');
+    await chat.waitForText('1 June 2031 → 1 June 2032');
+    await chat.screenshot('renewal-summary');
     await chat.clickButton('Renew');
     await chat.waitForText('now ends on 1 June 2032 and has 20 seats');
     await chat.screenshot('renewed');

@@ -9,7 +9,7 @@ import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { button, buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
-import { ACCOUNT as BASE_ACCOUNT, createCustomer } from './support/journeys.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'e1b2c3d4-0000-4000-8000-000000000001';
@@ -87,16 +87,16 @@ describe('renewal reminders over HTTP', function () {
     await runOn('2027-01-31');
     const reminder = connector.since(from, anna.conversationId)[0]!.activity.attachments[0].content as Card;
     const renew = (await anna.press(reminder, 'Renew with product key')).card;
-    expect(cardText(renew)).to.include("extends the subscription by the key's term, counted from the current end date (2 March 2027)");
-    expect(cardText((await anna.press(renew, 'Renew', { key: '  ' })).card)).to.include('Enter the product key to renew with.');
+    expect(cardText(renew)).to.include('Keys of the same product extend the subscription by their term, counted from the current end date (2 March 2027)');
+    expect(cardText((await anna.press(renew, 'Next', { key: '  ' })).card)).to.include('Enter at least one product key.');
     const [other] = await bot.mintKeys(1, 'Office 365 E3', 10, 12);
-    const wrong = (await anna.press(renew, 'Renew', { key: other! })).card;
-    expect(cardText(wrong)).to.include('This key is for Office 365 E3, not Microsoft 365 Business Standard.');
+    const wrong = (await anna.press(renew, 'Next', { key: other! })).card;
+    expect(cardText(wrong)).to.include("Key 1 is for Office 365 E3, not Microsoft 365 Business Standard. A renewal takes keys of the subscription's product only.");
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 15, 12);
-    const renewed = (await anna.press(wrong, 'Renew', { key: key! })).card;
-    expect(cardText(renewed)).to.include('Renewed: Microsoft 365 Business Standard for Contoso GmbH now ends on 2 March 2028 and has 15 seats.');
-    const again = (await anna.press(wrong, 'Renew', { key: key! })).card;
-    expect(cardText(again), 'the same card renews once').to.include('now ends on 2 March 2028');
+    const { review, result } = await enterKeys(anna, wrong, [key!]);
+    expect(cardText(result)).to.include('Renewed: Microsoft 365 Business Standard for Contoso GmbH now ends on 2 March 2028 and has 15 seats.');
+    const again = (await anna.press(review, 'Renew')).card;
+    expect(cardText(again), 'the same card renews once').to.include('now ends on 2 March 2028 and has 15 seats');
 
     const sent: string[] = [];
     for (let day = '2027-02-01'; day <= '2028-01-05'; day = addDays(day, 1)) {
@@ -115,9 +115,9 @@ describe('renewal reminders over HTTP', function () {
     const [card] = await anna.say('customer contoso');
     expect(cardText(card!)).to.include('disabled: users can no longer use it, the data is kept until 30 June 2027');
     const renew = (await anna.press(card!, 'Renew')).card;
-    expect(cardText(renew)).to.include('If you renew it now, the key\'s term runs from today');
+    expect(cardText(renew)).to.include("If you renew it now, the keys' term runs from today");
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
-    expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card)).to.include('now ends on 10 April 2028');
+    expect(cardText((await enterKeys(anna, renew, [key!])).result)).to.include('now ends on 10 April 2028');
   });
 
   it("judges a renewal by the partner's calendar day, also where it differs from the UTC day", async () => {
@@ -125,9 +125,11 @@ describe('renewal reminders over HTTP', function () {
     bot.clock.current = new Date('2027-03-02T23:30:00Z');
     const [card] = await anna.say('customer contoso');
     const renew = (await anna.press(card!, 'Renew')).card;
-    expect(cardText(renew)).to.include("the key's term runs from today");
+    expect(cardText(renew)).to.include("the keys' term runs from today");
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
-    expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card), 'as the card said').to.include('now ends on 3 March 2028');
+    const { review, result } = await enterKeys(anna, renew, [key!]);
+    expect(cardText(review), 'the summary says so').to.include('End date: 2 March 2027 → 3 March 2028');
+    expect(cardText(result), 'as the card said').to.include('now ends on 3 March 2028');
   });
 
   it('sends only the most urgent reminder after downtime, and catches up at start-up', async () => {
@@ -236,7 +238,7 @@ describe('renewal reminders over HTTP', function () {
     const [withSwitch] = await anna.say('customer contoso');
     const renew = (await anna.press(withSwitch!, 'Renew')).card;
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
-    const renewed = cardText((await anna.press(renew, 'Renew', { key: key! })).card);
+    const renewed = cardText((await enterKeys(anna, renew, [key!])).result);
     expect(renewed).to.include('now ends on 2 March 2028');
     expect(renewed).to.include('The switch to direct billing scheduled for 1 March 2027 was canceled');
     expect(renewed, 'no switch left on the customer card').not.to.include('; switch to direct billing scheduled for');
@@ -312,7 +314,7 @@ describe('renewal reminders over HTTP', function () {
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
     const fault = injectDiskFault(join(bot.dataDir, 'commerce', 'tenants'), 'rename', 'EPERM');
     try {
-      expect(cardText((await anna.press(renew, 'Renew', { key: key! })).card)).not.to.include('Renewed');
+      expect(cardText((await enterKeys(anna, renew, [key!])).result)).not.to.include('Renewed');
       await bot.restart();
       anna.options.botUrl = bot.url;
       const [meanwhile] = await anna.say('customer contoso');

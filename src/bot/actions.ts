@@ -23,7 +23,7 @@ export type Verb = keyof typeof verbs;
 export const VERBS = Object.keys(verbs) as Verb[];
 
 /** Verbs that show or take product keys, customer details or passwords: a card refreshed in a channel shows to everyone. */
-const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew|password)\./;
+const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew|keys|password)\./;
 
 /** What someone in a customer's tenant may do: answer offers and end delegation. */
 const CUSTOMER_VERBS: ReadonlySet<string> = new Set(Object.keys(customerVerbs));

@@ -165,13 +165,15 @@ export class PartnerSetupBot extends ActivityHandler {
         return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
       case 'customer':
       case 'delegate':
-      case 'addUser': {
+      case 'addUser':
+      case 'addKeys': {
         const matches = partners.customers(actor.tenantId, command.name);
         if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
         if (command.command === 'customer') return customerCard(m, customer, turn.day);
         // The same as the customer card's buttons, which check the rest.
-        return runAction(turn, command.command === 'delegate' ? 'delegation.compose' : 'user.compose', { customerId: customer.tenantId });
+        const verb = command.command === 'delegate' ? 'delegation.compose' : command.command === 'addUser' ? 'user.compose' : 'keys.compose';
+        return runAction(turn, verb, { customerId: customer.tenantId });
       }
       case 'removeAccess':
         return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);

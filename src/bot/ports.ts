@@ -22,14 +22,13 @@ import type {
   OfferRefusal,
   PasswordReset,
   Refusal,
-  Renewed,
-  RenewRefusal,
+  ApplyResult,
   Snoozed,
   Switched,
   SwitchRefused,
   Upcoming,
 } from '../domain/outcomes.js';
-import type { Setup, SetupStep } from '../domain/setup.js';
+import type { Setup, SetupStep, SetupTarget } from '../domain/setup.js';
 import type { Subscription } from '../domain/customer.js';
 
 type Changed = Promise<{ ok: true; setup: Setup } | Refusal>;
@@ -102,7 +101,9 @@ export interface Reminders {
 export interface Renewals {
   find(tenantId: string, customerTenantId: string, subscriptionId: string): Switched | undefined;
   today(tenantId: string): string;
-  renewWithKey(actor: Actor, customerTenantId: string, subscriptionId: string, requestId: string, typed: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)>;
+  allows(tenantId: string, target: SetupTarget): boolean;
+  checkKeys(actor: Actor, setupId: string, rev: number, text: string, target: SetupTarget): Promise<CheckResult | Refusal | { refused: 'notAllowed' }>;
+  applyKeys(actor: Actor, setupId: string, rev: number): Promise<ApplyResult | Refusal>;
   switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
   schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
   unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined>;

@@ -1,5 +1,4 @@
-/** Cards of the renewal side: reminders, renewal with a key, direct billing, the upcoming list. */
-import { randomUUID } from 'node:crypto';
+/** Cards of the renewal side: reminders, direct billing, the upcoming list (keys for a renewal: views.ts). */
 import { renderCard, type AdaptiveCard } from '../cards.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import { daysBetween, lastDays, subscriptionActions, subscriptionState, type ReminderKind } from '../domain/lifecycle.js';
@@ -66,23 +65,6 @@ export function reminderCard(m: Messages, input: { key: string; kind: ReminderKi
     canSwitch,
     canRenew: canRenew && !input.inChannel,
     renewInChat: canRenew && input.inChannel ? fill(r.renewInChat, { customer: customer.name }) : undefined,
-  });
-}
-
-export function renewCard(m: Messages, customer: Customer, subscription: Subscription, day: Today, form: { key?: string; errors?: string[]; requestId?: string } = {}, notice?: Notice): AdaptiveCard {
-  const r = m.t.renew;
-  const state = subscriptionState(subscription.endDate, day.today, day.lifecycle);
-  return renderCard('renew', {
-    t: r,
-    notice,
-    title: fill(r.title, { product: subscription.product, customer: customer.name }),
-    intro: state === 'active' ? fill(r.introActive, { end: m.date(subscription.endDate) }) : fill(r.introLapsed, { state: stateText(m, subscription, day) }),
-    key: form.key ?? '',
-    errors: form.errors ?? [],
-    customerId: customer.tenantId,
-    subscriptionId: subscription.id,
-    // A fresh id per card: a second press of the same card renews once.
-    requestId: form.requestId ?? randomUUID(),
   });
 }
 

@@ -3,7 +3,7 @@
 export type TextCommand =
   | { command: 'help' | 'redeem' | 'cancel' | 'profile' | 'removeAccess' | 'reminders' | 'remindersHere' }
   | { command: 'customers'; filter: string }
-  | { command: 'customer' | 'delegate' | 'addUser'; name: string };
+  | { command: 'customer' | 'delegate' | 'addUser' | 'addKeys'; name: string };
 
 const words: Record<string, 'help' | 'redeem' | 'cancel' | 'profile' | 'customers' | 'customer' | 'delegate' | 'reminders'> = {
   help: 'help',
@@ -34,6 +34,7 @@ const phrases: Array<[RegExp, (match: RegExpMatchArray) => TextCommand]> = [
   [/^(remove partner access|partnerzugriff entfernen)$/i, () => ({ command: 'removeAccess' })],
   [/^(send reminders here|erinnerungen hierher senden)$/i, () => ({ command: 'remindersHere' })],
   [/^(?:add user(?: to)?|benutzer hinzufügen(?: zu)?)\s+(.+)$/i, (match) => ({ command: 'addUser', name: match[1]! })],
+  [/^(?:add (?:product )?keys(?: to| for)?|product keys hinzufügen(?: zu| für)?)\s+(.+)$/i, (match) => ({ command: 'addKeys', name: match[1]! })],
 ];
 
 /** Reads a command from message text; mentions of the bot (in team channels) are ignored. */

@@ -4,10 +4,14 @@ import { maskKey } from '../domain/productKey.js';
 import { allows, totalsByProduct, type Setup, type SetupKey } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Customer } from '../domain/customer.js';
+import { additionPlan, renewalPlan, seatsShort } from '../domain/keyChanges.js';
+import { subscriptionActions, subscriptionState } from '../domain/lifecycle.js';
+import type { SetupTarget } from '../domain/setup.js';
 import type { PartnerProfile } from '../domain/profile.js';
 import type { FieldError, Refusal } from '../domain/outcomes.js';
 import { accountReviewCard, customerCard } from './accountViews.js';
 import type { Notice, Today } from './notice.js';
+import { stateText } from './renewalViews.js';
 
 export const MAX_FIELDS = 10;
 
@@ -68,7 +72,7 @@ export interface EntryFields {
   errors?: FieldError[][];
 }
 
-/** The one wording of a problem with a typed key, for the redeem card and the renewal card alike. */
+/** The one wording of a problem with a typed key, for the redeem card and the keys for existing customers alike. */
 export function keyErrorText(m: Messages, error: FieldError): string {
   const e = m.t.entry.error;
   switch (error.code) {
@@ -85,6 +89,10 @@ export function keyErrorText(m: Messages, error: FieldError): string {
       return fill(e.duplicate, { n: error.position, first: error.first });
     case 'reservedByColleague':
       return fill(e.reservedByColleague, { n: error.position, name: error.name });
+    case 'otherProduct':
+      return fill(e.otherProduct, { n: error.position, keyProduct: error.keyProduct, product: error.product });
+    case 'otherTerm':
+      return fill(e.otherTerm, { n: error.position, months: m.count(m.t.common.monthCount, error.months), firstMonths: m.count(m.t.common.monthCount, error.firstMonths) });
     default:
       return fill(e[error.code], { n: error.position });
   }
@@ -155,8 +163,111 @@ export function setupCard(m: Messages, setup: Setup, options: { notice?: Notice;
   });
 }
 
+/** Key entry for an existing customer: for a renewal of one subscription, or for added seats and subscriptions. */
+export function keysEntryCard(m: Messages, setupId: string, setup: Setup | undefined, target: SetupTarget, customer: Customer, day: Today, form: { key?: string; errors?: readonly FieldError[] } = {}, notice?: Notice): AdaptiveCard {
+  const subscription = target.kind === 'renew' ? customer.subscriptions.find((s) => s.id === target.subscriptionId) : undefined;
+  const [title, intro] = subscription
+    ? [
+        fill(m.t.renew.title, { product: subscription.product, customer: customer.name }),
+        subscriptionState(subscription.endDate, day.today, day.lifecycle) === 'active'
+          ? fill(m.t.renew.introActive, { end: m.date(subscription.endDate), seats: m.count(m.t.common.seatCount, subscription.seats) })
+          : fill(m.t.renew.introLapsed, { state: stateText(m, subscription, day) }),
+      ]
+    : [fill(m.t.addKeys.title, { customer: customer.name }), fill(m.t.addKeys.intro, { customer: customer.name })];
+  return renderCard('keys', {
+    t: m.t.keys,
+    notice,
+    title,
+    intro,
+    added: keyRows(m, setup?.keys ?? []),
+    key: form.key ?? '',
+    errors: fieldErrorTexts(m, form.errors ?? []),
+    setupId,
+    rev: setup?.rev ?? 0,
+    kind: target.kind,
+    customerId: customer.tenantId,
+    subscriptionId: subscription?.id ?? '',
+  });
+}
+
+/** What the keys will do to the customer's subscriptions, with the button that does it. */
+export function keysReviewCard(m: Messages, setup: Setup, customer: Customer, day: Today, notice?: Notice, actions = true): AdaptiveCard {
+  const target = setup.target!;
+  const { refused, ...change } = target.kind === 'renew' ? renewalChange(m, target.subscriptionId, setup, customer, day) : additionChange(m, setup, customer, day);
+  return renderCard('keysReview', {
+    t: { review: m.t.review, keys: m.t.keys },
+    notice,
+    title: m.t.review.title,
+    keys: keyRows(m, setup.keys),
+    editable: actions && setup.status === 'reviewing',
+    ...change,
+    canApply: actions && !refused && allows(setup, 'apply'),
+    setupId: setup.id,
+    rev: setup.rev,
+  });
+}
+
+type Change = { intro: string; submit: string; facts: Array<{ title: string; value: string }>; lines: string[]; warning?: string; refused?: true };
+
+/** Seats added to the customer's subscriptions and the subscriptions the keys start. */
+function additionChange(m: Messages, setup: Setup, customer: Customer, day: Today): Change {
+  const a = m.t.addKeys;
+  const count = (seats: number) => m.count(m.t.common.seatCount, seats);
+  const lines = additionPlan(customer.subscriptions, setup.keys, day.today, day.lifecycle).map((step) =>
+    step.kind === 'addSeats'
+      ? fill(a.addSeats, { product: step.product, added: count(step.seatsAfter - step.seatsBefore), before: count(step.seatsBefore), after: count(step.seatsAfter), end: m.date(step.endDate) })
+      : fill(a.newSubscription, { product: step.product, seats: count(step.seats), term: m.count(m.t.common.monthCount, step.termMonths), start: m.date(step.startDate), end: m.date(step.endDate) }),
+  );
+  return { intro: fill(a.reviewIntro, { customer: customer.name }), submit: a.submit, facts: [], lines };
+}
+
+/** A renewal's seats and end date before and after, a warning when fewer seats than assigned remain, or why it cannot be done. */
+function renewalChange(m: Messages, subscriptionId: string, setup: Setup, customer: Customer, day: Today): Change {
+  const r = m.t.renew;
+  const subscription = customer.subscriptions.find((s) => s.id === subscriptionId);
+  const intro = fill(r.reviewIntro, { product: subscription?.product ?? '', customer: customer.name });
+  const plan = subscription && subscriptionActions(subscription, day.today, day.lifecycle).canRenew ? renewalPlan(subscription, setup.keys, day.today, day.lifecycle) : undefined;
+  if (!plan || 'refused' in plan) {
+    const warning = plan ? m.t.keys.refused[plan.refused === 'noKeys' ? 'keyUnavailable' : plan.refused] : r.notAllowed;
+    return { intro, submit: r.submit, facts: [], lines: [], warning, refused: true };
+  }
+  const count = (seats: number) => m.count(m.t.common.seatCount, seats);
+  const before = (from: string, to: string) => fill(r.change, { before: from, after: to });
+  const short = seatsShort(plan);
+  return {
+    intro,
+    submit: r.submit,
+    facts: [
+      { title: r.seats, value: before(count(plan.seatsBefore), count(plan.seatsAfter)) },
+      { title: r.endDate, value: before(m.date(plan.endBefore), m.date(plan.endAfter)) },
+    ],
+    lines: [],
+    ...(short > 0 && { warning: fill(r.short, { seats: count(plan.seatsAfter), assigned: count(plan.assignedSeats), short: count(short) }) }),
+  };
+}
+
+/** The card of a setup whose keys are for an existing customer, while it is not yet done. */
+function targetedCard(m: Messages, setup: Setup, context: SetupContext, notice: Notice | undefined, actions: boolean): AdaptiveCard | undefined {
+  const customer = context.customers.find((c) => c.tenantId === setup.target!.customerId);
+  if (!customer) return undefined;
+  switch (setup.status) {
+    case 'entering':
+      return keysEntryCard(m, setup.id, setup, setup.target!, customer, context.day, {}, notice);
+    case 'reviewing':
+    case 'reserving':
+    case 'reserved':
+      return keysReviewCard(m, setup, customer, context.day, notice, actions && setup.status !== 'reserving');
+    case 'creating':
+      return keysReviewCard(m, setup, customer, context.day, notice ?? { text: m.t.keys.applying, style: 'accent' }, false);
+    default:
+      return undefined;
+  }
+}
+
 /** The card that shows a setup's current state, whatever step it is in. */
 export function currentCard(m: Messages, setup: Setup, context: SetupContext, notice?: Notice, actions = true): AdaptiveCard {
+  const targeted = setup.target && targetedCard(m, setup, context, notice, actions);
+  if (targeted) return targeted;
   switch (setup.status) {
     case 'entering':
       return actions ? entryCard(m, setup.id, setup, { values: [''] }, notice) : reviewCard(m, setup, notice, false);

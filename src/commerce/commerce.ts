@@ -72,8 +72,22 @@ export interface RenewRequest {
   idempotencyKey: string;
   customerTenantId: string;
   subscriptionId: string;
-  keyHandle: string;
+  /** Keys of the subscription's product and of one term; their seats together become the seat count. */
+  keyHandles: string[];
   /** The partner's calendar day: whether the term runs from the end date (still active) or from this day. */
+  today: string;
+}
+
+export interface AddKeysRequest {
+  /** The same key for a retry of the same request: it never adds twice. */
+  idempotencyKey: string;
+  customerTenantId: string;
+  /** The partner that set the customer up, or one with delegated administration. */
+  partnerTenantId: string;
+  keyHandles: string[];
+  /** The partner ID added to subscriptions the keys start, if any. */
+  partnerOfRecord?: string;
+  /** The partner's calendar day, which new subscriptions start on. */
   today: string;
 }
 
@@ -91,7 +105,7 @@ export type CommerceErrorCode =
   | 'userExists'
   | 'unknownTenant'
   | 'productMismatch'
-  | 'tooFewSeats'
+  | 'mixedTerms'
   | 'deprovisioned'
   | 'notPartnerBilled'
   /** No such relationship between this partner and customer. */
@@ -158,10 +172,17 @@ export interface Commerce {
   /** Adds a licensed user, acting as the customer's delegated admin. Idempotent per `idempotencyKey`. */
   addUser(request: AddUserRequest): Promise<{ objectId: string; userPrincipalName: string }>;
   /**
-   * Renews a partner-billed subscription with a key of the same product: the term is added to the
-   * end date, or to today once it has expired (reactivation); the key's seats become the seat count.
+   * Renews a partner-billed subscription with keys of its product: their term is added to the end
+   * date, or to today once it has expired (reactivation); their seats together become the seat count.
+   * The keys are redeemed all or none. Idempotent per `idempotencyKey`.
    */
   renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate>;
+  /**
+   * Redeems keys for an existing customer: keys of a product it has add seats to that subscription
+   * until its end date, others start subscriptions of their own (domain/keyChanges `additionPlan`).
+   * All or none; idempotent per `idempotencyKey`. Answers the subscriptions changed or started.
+   */
+  addKeys(request: AddKeysRequest): Promise<SubscriptionUpdate[]>;
   /** Moves a subscription to billing by Microsoft; the new subscription starts on `today`, the partner's calendar day. Idempotent. */
   switchToDirectBilling(customerTenantId: string, subscriptionId: string, today: string): Promise<SubscriptionUpdate>;
 

@@ -13,13 +13,15 @@ import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
-import { daysBetween, DEFAULT_LIFECYCLE, renewedEndDate, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
+import { daysBetween, DEFAULT_LIFECYCLE, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
+import { additionPlan, renewalPlan } from '../domain/keyChanges.js';
 import { entraRole, GLOBAL_ADMINISTRATOR } from '../domain/entraRoles.js';
 import * as gdap from '../domain/relationship.js';
 import type { AutoExtendDuration, Relationship } from '../domain/relationship.js';
 import {
   CommerceError,
+  type AddKeysRequest,
   type AddUserRequest,
   type AdminPassword,
   type Commerce,
@@ -44,7 +46,7 @@ const CatalogEntrySchema = z.object({
   issuedAt: z.iso.datetime(),
   /** The customer tenant the key was redeemed for. */
   redeemedFor: z.string().optional(),
-  /** The renewal the key was redeemed for; a key whose renewal never reached the tenant is freed at open. */
+  /** The change of an existing tenant (a renewal, added keys) the key was redeemed for; a key whose change never reached the tenant is freed at open. */
   renewal: z.string().optional(),
 });
 type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
@@ -71,7 +73,7 @@ const TenantSubscriptionSchema = z.object({
   endDate: z.iso.date(),
   partnerOfRecord: z.string().optional(),
   billing: z.enum(['partner', 'direct']).default('partner'),
-  /** Renewals applied, by idempotency key, so a retry extends nothing twice. */
+  /** Changes by keys applied (renewals, added keys), by idempotency key, so a retry changes nothing twice. */
   renewals: z.array(z.string()).default([]),
 });
 
@@ -111,6 +113,11 @@ export const IssueRequestSchema = z.object({
 export type IssueRequest = z.infer<typeof IssueRequestSchema>;
 
 const ADMIN_ROLE = 'Global Administrator';
+
+/** A key this same change of a tenant already redeemed: the tenant's write failed after it, and this is the retry. */
+function redeemedBy(entry: CatalogEntry, tenantId: string, change: string): boolean {
+  return entry.status === 'redeemed' && entry.renewal === change && entry.redeemedFor === tenantId;
+}
 
 function toUpdate(s: TenantRecord['subscriptions'][number]): SubscriptionUpdate {
   return { id: s.id, product: s.product, seats: s.seats, assignedSeats: s.assignedSeats, startDate: s.startDate, endDate: s.endDate, billing: s.billing };
@@ -271,36 +278,105 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   async renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate> {
-    const key = await this.entry(request.keyHandle);
     const today = this.calendarDay(request.today);
     return this.changeTenant(request.customerTenantId, async (tenant) => {
       const subscription = tenant.subscriptions.find((s) => s.id === request.subscriptionId);
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
       if (subscription.renewals.includes(request.idempotencyKey)) return toUpdate(subscription);
       if (subscription.billing !== 'partner') throw new CommerceError('notPartnerBilled', 'billed directly');
-      // A key this same renewal already redeemed: the tenant's write failed after it, and this is the retry.
-      const redeemedByThis = (entry: typeof key) => entry?.status === 'redeemed' && entry.renewal === request.idempotencyKey && entry.redeemedFor === tenant.tenantId;
-      if (!key || (key.status !== 'available' && !redeemedByThis(key))) throw new CommerceError('keyUnavailable', 'key not available');
-      if (key.product !== subscription.product) throw new CommerceError('productMismatch', 'another product');
-      if (key.seats < subscription.assignedSeats) throw new CommerceError('tooFewSeats', 'fewer seats than assigned');
-      const endDate = renewedEndDate(subscription.endDate, today, key.termMonths, this.lifecycle);
-      if (!endDate) throw new CommerceError('deprovisioned', 'deprovisioned');
-      // The key is redeemed in the same step; a retry with the same idempotency key finds it done.
-      const redeemed = await this.catalog.get(request.keyHandle).update((draft) => {
-        const entry = draft.keys[request.keyHandle];
-        if (redeemedByThis(entry)) return true;
-        if (entry?.status !== 'available') return false;
-        entry.status = 'redeemed';
-        entry.redeemedFor = tenant.tenantId;
-        entry.renewal = request.idempotencyKey;
-        return true;
-      });
-      if (!redeemed) throw new CommerceError('keyUnavailable', 'key not available');
-      subscription.endDate = endDate;
-      subscription.seats = key.seats;
+      const keys = await this.usableKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
+      const plan = renewalPlan(subscription, keys, today, this.lifecycle);
+      if ('refused' in plan) throw new CommerceError(plan.refused === 'noKeys' ? 'invalidRequest' : plan.refused, plan.refused);
+      await this.redeemKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
+      subscription.endDate = plan.endAfter;
+      subscription.seats = plan.seatsAfter;
       subscription.renewals.push(request.idempotencyKey);
       return toUpdate(subscription);
     });
+  }
+
+  async addKeys(request: AddKeysRequest): Promise<SubscriptionUpdate[]> {
+    const today = this.calendarDay(request.today);
+    return this.changeTenant(request.customerTenantId, async (tenant) => {
+      const done = tenant.subscriptions.filter((s) => s.renewals.includes(request.idempotencyKey));
+      if (done.length > 0) return done.map(toUpdate);
+      const partner = request.partnerTenantId;
+      if (tenant.partnerTenantId !== partner && !tenant.delegatedAdmins.some((admin) => admin.partnerTenantId === partner)) throw new CommerceError('notDelegated', 'not the partner of this tenant');
+      const keys = await this.usableKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
+      if (keys.length === 0) throw new CommerceError('invalidRequest', 'no keys');
+      const steps = additionPlan(tenant.subscriptions, keys, today, this.lifecycle);
+      await this.redeemKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
+      const changed = steps.map((step) => {
+        if (step.kind === 'addSeats') {
+          const subscription = tenant.subscriptions.find((s) => s.id === step.subscriptionId)!;
+          subscription.seats = step.seatsAfter;
+          subscription.renewals.push(request.idempotencyKey);
+          return subscription;
+        }
+        const started = {
+          id: randomUUID(),
+          product: step.product,
+          seats: step.seats,
+          assignedSeats: 0,
+          startDate: step.startDate,
+          endDate: step.endDate,
+          ...(request.partnerOfRecord ? { partnerOfRecord: request.partnerOfRecord } : {}),
+          billing: 'partner' as const,
+          renewals: [request.idempotencyKey],
+        };
+        tenant.subscriptions.push(started);
+        return started;
+      });
+      return changed.map(toUpdate);
+    });
+  }
+
+  /** The keys' catalogue entries: each must be available, or redeemed already by this same change (its retry). */
+  private async usableKeys(handles: readonly string[], tenantId: string, change: string): Promise<CatalogEntry[]> {
+    const entries: CatalogEntry[] = [];
+    for (const handle of new Set(handles)) {
+      const entry = /^[0-9a-f]{64}$/.test(handle) ? await this.entry(handle) : undefined;
+      if (!entry || (entry.status !== 'available' && !redeemedBy(entry, tenantId, change))) throw new CommerceError('keyUnavailable', 'a key is not available');
+      entries.push(entry);
+    }
+    return entries;
+  }
+
+  /**
+   * Redeems keys for one change of an existing tenant, all or none. The tenant records the change
+   * after this; a crash in between leaves keys whose change no tenant knows, freed at the next open.
+   */
+  private async redeemKeys(handles: readonly string[], tenantId: string, change: string): Promise<void> {
+    const redeemed: string[] = [];
+    for (const handle of new Set(handles)) {
+      const ok = await this.catalog.get(handle).update((draft) => {
+        const entry = draft.keys[handle];
+        if (entry && redeemedBy(entry, tenantId, change)) return true;
+        if (entry?.status !== 'available') return false;
+        entry.status = 'redeemed';
+        entry.redeemedFor = tenantId;
+        entry.renewal = change;
+        return true;
+      });
+      if (!ok) {
+        await this.freeKeys(redeemed, (entry) => redeemedBy(entry, tenantId, change));
+        throw new CommerceError('keyUnavailable', 'a key is no longer available');
+      }
+      redeemed.push(handle);
+    }
+  }
+
+  /** Makes redeemed keys available again, those `mine` says belong to the change being undone. */
+  private async freeKeys(handles: readonly string[], mine: (entry: CatalogEntry) => boolean): Promise<void> {
+    for (const handle of handles) {
+      await this.catalog.get(handle).update((draft) => {
+        const entry = draft.keys[handle];
+        if (entry?.status !== 'redeemed' || !mine(entry)) return;
+        entry.status = 'available';
+        delete entry.redeemedFor;
+        delete entry.renewal;
+      });
+    }
   }
 
   async switchToDirectBilling(customerTenantId: string, subscriptionId: string, day: string): Promise<SubscriptionUpdate> {
@@ -563,15 +639,7 @@ export class EmbeddedCommerce implements Commerce {
 
   /** Undoes a creation that did not finish: its keys become available again and the tenant is gone. */
   private async rollBack(record: TenantRecord): Promise<void> {
-    for (const handle of record.keyHandles) {
-      await this.catalog.get(handle).update((draft) => {
-        const entry = draft.keys[handle];
-        if (entry?.status === 'redeemed' && entry.redeemedFor === record.tenantId) {
-          entry.status = 'available';
-          delete entry.redeemedFor;
-        }
-      });
-    }
+    await this.freeKeys(record.keyHandles, (entry) => entry.redeemedFor === record.tenantId);
     await this.tenants.get(shardHash(record.domain)).update((draft) => {
       if (draft.tenants[record.domain]?.tenantId === record.tenantId) delete draft.tenants[record.domain];
     });

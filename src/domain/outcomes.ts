@@ -6,6 +6,7 @@ import type { AccountError, NewUserError } from './account.js';
 import type { Customer, Subscription } from './customer.js';
 import type { Offer } from './delegation.js';
 import type { ReminderKind } from './lifecycle.js';
+import type { KeyMismatch } from './keyChanges.js';
 import type { KeyProblem } from './productKey.js';
 import type { Setup } from './setup.js';
 
@@ -28,7 +29,8 @@ export type FieldError =
   | { code: 'characters'; position: number; characters: string }
   | { code: 'duplicate'; position: number; first: number }
   | { code: 'alreadyAdded' | KeyVerdict; position: number }
-  | { code: 'reservedByColleague'; position: number; name: string };
+  | { code: 'reservedByColleague'; position: number; name: string }
+  | ({ position: number } & KeyMismatch);
 
 /** A typed key's format problem as the message under the field it was typed in; `position` counts keys from 1. */
 export function keyFieldError(problem: KeyProblem, position: number): FieldError {
@@ -61,13 +63,13 @@ export type PasswordReset =
   | { ok: false; reason: 'customerNotFound' }
   | { ok: false; reason: 'notAllowed' | 'failed'; customer: Customer };
 
-export type RenewRefusal =
-  | { code: 'notFound' }
-  | { code: 'format'; problem: KeyProblem }
-  | { code: KeyVerdict }
-  | { code: 'locked'; until: string }
-  | { code: 'productMismatch'; keyProduct: string }
-  | { code: 'tooFewSeats' | 'deprovisioned' | 'notPartnerBilled' | 'keyUnavailable' };
+/** Why keys for an existing customer could not be applied; the setup is back on its summary, its keys released. */
+export type ApplyRefusal = 'keyUnavailable' | 'productMismatch' | 'mixedTerms' | 'deprovisioned' | 'notPartnerBilled' | 'notDelegated';
+
+export type ApplyResult =
+  | { ok: true; setup: Setup; customer: Customer; changed: Subscription[]; canceledSwitch?: string }
+  | { ok: false; taken: string[]; setup: Setup }
+  | { ok: false; reason: ApplyRefusal; setup: Setup };
 
 export type Switched = { customer: Customer; subscription: Subscription };
 /** A renewal's answer: also the day of a scheduled switch to direct billing the renewal canceled. */

@@ -18,6 +18,16 @@ export const SetupKeySchema = z.object({
 });
 export type SetupKey = z.infer<typeof SetupKeySchema>;
 
+/**
+ * Keys entered for a customer who already exists: to renew one of its subscriptions, or to add seats
+ * and subscriptions. Such a setup skips the account step: confirming it reserves the keys and applies them.
+ */
+export const SetupTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('renew'), customerId: z.string().min(1).max(100), subscriptionId: z.string().min(1).max(100) }),
+  z.object({ kind: z.literal('add'), customerId: z.string().min(1).max(100) }),
+]);
+export type SetupTarget = z.infer<typeof SetupTargetSchema>;
+
 export const SETUP_STATUSES = ['entering', 'reviewing', 'reserving', 'reserved', 'creating', 'completed', 'discarded', 'released'] as const;
 export type SetupStatus = (typeof SETUP_STATUSES)[number];
 
@@ -37,8 +47,9 @@ export const SetupSchema = z.object({
   releaseNotice: z.enum(['pending', 'sent']).optional(),
   /** Step 2: the customer's account as entered and checked, before it is created. */
   account: AccountSchema.optional(),
-  /** The customer tenant created from this setup. */
+  /** The customer tenant created from this setup, or the existing one its keys were applied to. */
   customerId: z.string().optional(),
+  target: SetupTargetSchema.optional(),
 });
 export type Setup = z.infer<typeof SetupSchema>;
 
@@ -63,7 +74,7 @@ export function isEditable(setup: Setup): boolean {
 }
 
 /** What a card may ask of a setup; each is allowed only in some states (the services enforce it, the views ask it). */
-export type SetupStep = 'open' | 'editKeys' | 'review' | 'discard' | 'account' | 'create';
+export type SetupStep = 'open' | 'editKeys' | 'review' | 'discard' | 'account' | 'create' | 'apply';
 
 const STEPS: Record<SetupStep, (setup: Setup) => boolean> = {
   open: () => true,
@@ -73,8 +84,10 @@ const STEPS: Record<SetupStep, (setup: Setup) => boolean> = {
   review: (setup) => setup.status === 'reviewing',
   discard: isDiscardable,
   /** Enter or change the customer's account: only once the keys are reserved. */
-  account: (setup) => setup.status === 'reserved',
+  account: (setup) => setup.status === 'reserved' && !setup.target,
   create: (setup) => setup.status === 'reserved' && setup.account !== undefined,
+  /** Apply the keys to the existing customer: from the summary, or once reserved (a press a crash cut short). */
+  apply: (setup) => setup.target !== undefined && (setup.status === 'reviewing' || setup.status === 'reserved'),
 };
 
 export function allows(setup: Setup, step: SetupStep): boolean {
@@ -91,9 +104,9 @@ export function cancelTarget(openSetups: readonly Setup[], userId: string): { ou
   return holdsKeys(latest) ? { outcome: 'kept', setup: latest } : { outcome: 'discard', setup: latest };
 }
 
-export function newSetup(id: string, owner: { id: string; name: string }, now: Date): Setup {
+export function newSetup(id: string, owner: { id: string; name: string }, now: Date, target?: SetupTarget): Setup {
   const at = now.toISOString();
-  return { id, ownerId: owner.id, ownerName: owner.name, createdAt: at, updatedAt: at, rev: 0, status: 'entering', keys: [] };
+  return { id, ownerId: owner.id, ownerName: owner.name, createdAt: at, updatedAt: at, rev: 0, status: 'entering', keys: [], ...(target && { target }) };
 }
 
 function touched(setup: Setup, now: Date, changes: Partial<Setup>): Setup {

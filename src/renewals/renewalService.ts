@@ -1,6 +1,6 @@
 /**
- * Renewing a customer's subscription with a product key, or moving it to direct billing by
- * Microsoft now or on the day before it ends. The backend is the source of truth; the partner's
+ * Product keys for existing customers (renewing a subscription, adding seats and subscriptions),
+ * and moving a subscription to direct billing by Microsoft now or on the day before it ends. The backend is the source of truth; the partner's
  * file mirrors what it answered, so reminders and the customer card follow the new dates.
  */
 import type { Logger } from 'pino';
@@ -8,13 +8,16 @@ import { CommerceError, type Commerce, type SubscriptionUpdate } from '../commer
 import type { Customer, Subscription } from '../domain/customer.js';
 import type { Actor } from '../domain/actor.js';
 import { addDays, localDay, subscriptionActions, type LifecycleDays } from '../domain/lifecycle.js';
-import { normaliseKey } from '../domain/productKey.js';
-import type { RenewRefusal, Renewed, Switched, SwitchRefused } from '../domain/outcomes.js';
+import type { ApplyRefusal, ApplyResult, CheckResult, Refusal, Switched, SwitchRefused } from '../domain/outcomes.js';
+import * as setupRules from '../domain/setup.js';
+import type { Setup, SetupTarget } from '../domain/setup.js';
 import { timeZoneOf } from '../domain/profile.js';
 import type { SetupService } from '../setups/setupService.js';
 import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';
+
+const APPLY_REFUSALS: readonly string[] = ['keyUnavailable', 'productMismatch', 'mixedTerms', 'deprovisioned', 'notPartnerBilled', 'notDelegated'] satisfies ApplyRefusal[];
 
 export class RenewalService {
   private readonly lock = new KeyedLock();
@@ -38,43 +41,123 @@ export class RenewalService {
     return localDay(this.now(), timeZoneOf(this.store.head(tenantId).profile));
   }
 
-  /** Renews with a typed key; `requestId` comes from the card, so a double press renews once. */
-  renewWithKey(actor: Actor, customerTenantId: string, subscriptionId: string, requestId: string, typed: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
-    return this.lock.run(customerTenantId, async () => {
-      const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
-      if (!found) return { ok: false, code: 'notFound' };
-      if (found.subscription.renewalIds.includes(requestId)) return { ok: true, ...found };
-      const pending = found.subscription.pendingRenewal;
-      // The same press again after a crash or a lost answer: finish it with the key it had.
-      if (pending?.requestId === requestId) return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, pending, found.subscription.product);
-      const normal = normaliseKey(typed);
-      if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
-      const renewed = await this.setups.useSingleKey(actor, normal.key, async (check): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> => {
-        if (check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: check.product };
-        const intent = { requestId, keyHandle: check.handle };
-        await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, pendingRenewal: intent }), false);
-        return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, intent, check.product);
-      });
-      if ('locked' in renewed) return { ok: false, code: 'locked', until: renewed.locked };
-      return renewed;
+  /**
+   * Checks keys typed for an existing customer into a setup with that target (created on first use,
+   * under the id its card carries): the same format checks, guessing lock and reservation as at
+   * redemption. `target` counts only for a new setup; a saved one keeps its own.
+   */
+  async checkKeys(actor: Actor, setupId: string, rev: number, text: string, target: SetupTarget): Promise<CheckResult | Refusal | { refused: 'notAllowed' }> {
+    const purpose = this.setups.find(actor.tenantId, setupId)?.target ?? target;
+    if (!this.store.partner(actor.tenantId).data.customers.some((c) => c.tenantId === purpose.customerId)) return { refused: 'notFound' };
+    if (!this.allows(actor.tenantId, purpose)) return { refused: 'notAllowed' };
+    return this.setups.checkAndAdd(actor, setupId, rev, [text], purpose);
+  }
+
+  /** Whether keys may go to the target now: the partner's customer, and for a renewal a subscription that can still be renewed. */
+  allows(tenantId: string, target: SetupTarget): boolean {
+    const customer = this.store.partner(tenantId).data.customers.find((c) => c.tenantId === target.customerId);
+    if (target.kind === 'add' || !customer) return customer !== undefined;
+    const subscription = customer.subscriptions.find((s) => s.id === target.subscriptionId);
+    return subscription !== undefined && subscriptionActions(subscription, this.today(tenantId), this.lifecycle).canRenew;
+  }
+
+  /**
+   * Applies a summary's keys to the existing customer: reserves them as a setup's confirmation does,
+   * records the setup as applying, then asks the backend (idempotent per setup) and mirrors its answer.
+   */
+  async applyKeys(actor: Actor, setupId: string, rev: number): Promise<ApplyResult | Refusal> {
+    const refusal = this.setups.refusalFor(actor, setupId, rev, 'apply');
+    const setup = this.setups.find(actor.tenantId, setupId);
+    // Another press of the same card, under way or done: this one answers with its outcome below.
+    const pressed = setup?.target !== undefined && setup.ownerId === actor.userId && ['reserving', 'reserved', 'creating', 'completed'].includes(setup.status);
+    if (refusal && !pressed) return refusal;
+    if (setup!.status === 'reviewing') {
+      const confirmed = await this.setups.confirm(actor, setupId, rev);
+      if ('refused' in confirmed) {
+        if (confirmed.refused !== 'alreadyReserved') return confirmed;
+      } else if (!confirmed.ok) return confirmed;
+    }
+    return this.setups.exclusive(setupId, async () => {
+      const reserved = this.setups.find(actor.tenantId, setupId)!;
+      if (reserved.status !== 'reserved') return this.applied(actor, setupId) ?? this.setups.refusalFor(actor, setupId, undefined, 'apply') ?? { refused: 'stale' as const, setup: reserved };
+      const applying = await this.setups.updateSetup(actor.tenantId, setupId, (s) => setupRules.startCreating(s, this.now()));
+      return this.applyNow(actor.tenantId, applying);
     });
   }
 
-  /** Sends a recorded renewal to the backend (idempotent per request) and mirrors the answer. */
-  private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }, keyProduct: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
-    let update: SubscriptionUpdate;
+  /** The outcome of keys the actor already applied: a second press of the same card answers it again. */
+  private applied(actor: Actor, setupId: string): Extract<ApplyResult, { ok: true }> | undefined {
+    const setup = this.setups.find(actor.tenantId, setupId);
+    if (setup?.status !== 'completed' || !setup.target || setup.ownerId !== actor.userId) return undefined;
+    const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === setup.target!.customerId);
+    return customer && { ok: true, setup, customer, changed: customer.subscriptions.filter((s) => s.renewalIds.includes(setupId)) };
+  }
+
+  /** Finishes keys for existing customers that a crash or a failed write left applying; returns how many. */
+  async resumeApplying(): Promise<number> {
+    let resumed = 0;
+    for (const book of this.store.setupBooks()) {
+      const { tenantId } = book.data;
+      for (const { id } of book.data.setups.filter((s) => s.status === 'creating' && s.target)) {
+        try {
+          const result = await this.setups.exclusive(id, async () => {
+            const setup = this.setups.find(tenantId, id);
+            return setup?.status === 'creating' ? this.applyNow(tenantId, setup) : undefined;
+          });
+          if (result) resumed++;
+        } catch (error) {
+          this.log.error({ err: error, tenantId, setupId: id }, 'keys for an existing customer not applied yet; tried again at the next sweep');
+        }
+      }
+    }
+    if (resumed > 0) this.log.warn({ resumed }, 'finished applying keys a crash interrupted');
+    return resumed;
+  }
+
+  /**
+   * Sends the keys to the backend and mirrors its answer. A refusal releases the keys and puts the
+   * summary back; a failure leaves the setup applying, for the next sweep to finish.
+   */
+  private async applyNow(tenantId: string, setup: Setup): Promise<ApplyResult> {
+    const target = setup.target!;
+    const today = this.today(tenantId);
+    const keyHandles = setup.keys.map((key) => key.handle);
+    const customer = this.store.partner(tenantId).data.customers.find((c) => c.tenantId === target.customerId);
+    const partnerOfRecord = customer?.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
+    let updates: SubscriptionUpdate[];
     try {
-      update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandle: intent.keyHandle, today: this.today(tenantId) });
+      updates =
+        target.kind === 'renew'
+          ? [await this.commerce.renewSubscription({ idempotencyKey: setup.id, customerTenantId: target.customerId, subscriptionId: target.subscriptionId, keyHandles, today })]
+          : await this.commerce.addKeys({ idempotencyKey: setup.id, customerTenantId: target.customerId, partnerTenantId: tenantId, keyHandles, today, ...(partnerOfRecord && { partnerOfRecord }) });
     } catch (error) {
       const code = error instanceof CommerceError ? error.code : undefined;
-      if (code === undefined || code === 'unknownTenant' || code === 'invalidRequest') throw error;
-      await this.change(tenantId, customerTenantId, subscriptionId, ({ pendingRenewal: _dropped, ...s }) => s, false);
-      if (code === 'productMismatch') return { ok: false, code, keyProduct };
-      if (code === 'tooFewSeats' || code === 'deprovisioned' || code === 'notPartnerBilled') return { ok: false, code };
-      return { ok: false, code: 'keyUnavailable' };
+      if (!code || !APPLY_REFUSALS.includes(code)) throw error;
+      await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys);
+      const back = await this.setups.updateSetup(tenantId, setup.id, (s) => setupRules.abandonReserving(s, this.now()));
+      return { ok: false, reason: code as ApplyRefusal, setup: back };
     }
-    this.log.info({ tenantId, customerTenantId, subscriptionId, endDate: update.endDate }, 'subscription renewed with a product key');
-    return { ok: true, ...(await this.mirror(tenantId, customerTenantId, update, intent.requestId)) };
+    const mirrored = await this.lock.run(target.customerId, () => this.mirror(tenantId, target.customerId, updates, setup.id, partnerOfRecord));
+    const completed = await this.setups.updateSetup(tenantId, setup.id, (s) => setupRules.complete(s, target.customerId, this.now()));
+    // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
+    await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
+    this.log.info({ tenantId, setupId: setup.id, customerTenantId: target.customerId, kind: target.kind, keys: setup.keys.length }, 'product keys applied to an existing customer');
+    return { ok: true, setup: completed, ...mirrored };
+  }
+
+  /** Sends a renewal recorded before this version (one key, on the subscription) to the backend and mirrors the answer. */
+  private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }): Promise<boolean> {
+    let update: SubscriptionUpdate;
+    try {
+      update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandles: [intent.keyHandle], today: this.today(tenantId) });
+    } catch (error) {
+      const code = error instanceof CommerceError ? error.code : undefined;
+      if (!code || !APPLY_REFUSALS.includes(code)) throw error;
+      await this.change(tenantId, customerTenantId, subscriptionId, ({ pendingRenewal: _dropped, ...s }) => s, false);
+      return false;
+    }
+    await this.mirror(tenantId, customerTenantId, [update], intent.requestId);
+    return true;
   }
 
   /**
@@ -92,7 +175,7 @@ export class RenewalService {
               // Read under the lock: a press of the same card may have finished it meanwhile.
               const subscription = this.find(tenantId, customer.tenantId, subscriptionId)?.subscription;
               const intent = subscription?.pendingRenewal;
-              return intent ? this.applyRenewal(tenantId, customer.tenantId, subscriptionId, intent, subscription.product) : undefined;
+              return intent ? this.applyRenewal(tenantId, customer.tenantId, subscriptionId, intent) : undefined;
             });
             if (finished) resumed++;
           } catch (error) {
@@ -137,7 +220,8 @@ export class RenewalService {
   private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched> {
     const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId, this.today(tenantId));
     this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
-    return this.mirror(tenantId, customerTenantId, update);
+    const { customer, changed } = await this.mirror(tenantId, customerTenantId, [update]);
+    return { customer, subscription: changed[0]! };
   }
 
   /** Schedules the switch for the day before the end date, the moment the bot advises. */
@@ -199,21 +283,30 @@ export class RenewalService {
   }
 
   /**
-   * Copies the backend's answer into the partner's file. A switch to direct billing clears a
-   * scheduled one, and so does a renewal with a key: the partner chose to keep billing, and the
-   * old switch day would otherwise end the term just paid for.
+   * Copies the backend's answer into the partner's file; a subscription the keys started joins the
+   * customer. A switch to direct billing clears a scheduled one, and so does a renewal with keys:
+   * the partner chose to keep billing, and the old switch day would otherwise end the term just paid for.
    */
-  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate, renewalId?: string): Promise<Renewed> {
+  private mirror(tenantId: string, customerTenantId: string, updates: readonly SubscriptionUpdate[], changeId?: string, partnerOfRecord?: string): Promise<{ customer: Customer; changed: Subscription[]; canceledSwitch?: string }> {
     return this.store.partner(tenantId).update((doc) => {
       const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
-      const index = customer.subscriptions.findIndex((s) => s.id === update.id);
-      const { scheduledSwitch, partnerOfRecord, pendingRenewal: _done, ...current } = customer.subscriptions[index]!;
-      const keepSwitch = scheduledSwitch && !renewalId;
-      const kept = update.billing === 'direct' ? {} : { ...(keepSwitch ? { scheduledSwitch } : {}), ...(partnerOfRecord ? { partnerOfRecord } : {}) };
-      const renewalIds = renewalId ? [...current.renewalIds, renewalId] : current.renewalIds;
-      customer.subscriptions[index] = { ...current, ...kept, renewalIds, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
-      const canceledSwitch = renewalId && scheduledSwitch ? { canceledSwitch: scheduledSwitch.on } : {};
-      return { customer, subscription: customer.subscriptions[index]!, ...canceledSwitch };
+      let canceledSwitch: string | undefined;
+      const changed = updates.map((update) => {
+        const index = customer.subscriptions.findIndex((s) => s.id === update.id);
+        if (index < 0) {
+          const started: Subscription = { ...update, ...(partnerOfRecord && { partnerOfRecord }), renewalIds: changeId ? [changeId] : [] };
+          customer.subscriptions.push(started);
+          return started;
+        }
+        const { scheduledSwitch, partnerOfRecord: por, pendingRenewal: _done, ...current } = customer.subscriptions[index]!;
+        const keepSwitch = scheduledSwitch && !changeId;
+        const kept = update.billing === 'direct' ? {} : { ...(keepSwitch ? { scheduledSwitch } : {}), ...(por ? { partnerOfRecord: por } : {}) };
+        const renewalIds = changeId && !current.renewalIds.includes(changeId) ? [...current.renewalIds, changeId] : current.renewalIds;
+        customer.subscriptions[index] = { ...current, ...kept, renewalIds, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
+        if (changeId && scheduledSwitch) canceledSwitch = scheduledSwitch.on;
+        return customer.subscriptions[index]!;
+      });
+      return { customer, changed, ...(canceledSwitch && { canceledSwitch }) };
     });
   }
 }

@@ -68,7 +68,8 @@ export class AccountService {
     const resumed: Array<{ tenantId: string; result: CreateResult }> = [];
     for (const book of this.store.setupBooks()) {
       const { tenantId } = book.data;
-      for (const { id } of book.data.setups.filter((s) => s.status === 'creating')) {
+      // Keys for an existing customer are finished by the renewal service.
+      for (const { id } of book.data.setups.filter((s) => s.status === 'creating' && !s.target)) {
         const result = await this.setups.exclusive(id, async () => {
           const setup = book.data.setups.find((s) => s.id === id);
           return setup?.status === 'creating' ? this.createNow(tenantId, setup) : undefined;

@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Commerce, KeyCheck } from '../commerce/commerce.js';
+import { renewalMismatch } from '../domain/keyChanges.js';
 import type { KeyHasher } from '../commerce/keyHasher.js';
 import type { Actor } from '../domain/actor.js';
 import { keyFieldError, type CancelOutcome, type CheckResult, type ConfirmResult, type FieldError, type Refusal } from '../domain/outcomes.js';
 import { lastGroup, parseKeyFields } from '../domain/productKey.js';
 import * as rules from '../domain/setup.js';
-import type { Setup, SetupKey } from '../domain/setup.js';
+import type { Setup, SetupKey, SetupTarget } from '../domain/setup.js';
 import type { Store } from '../store/store.js';
 import { KeyedLock } from '../store/keyedLock.js';
 
@@ -45,7 +46,7 @@ export class SetupService {
   /** One change at a time per setup: a second press waits and then sees what the first one did. */
   private readonly lock = new KeyedLock();
   private readonly guessLock = new KeyedLock();
-  /** One use of a key at a time (a setup reserving it, a renewal redeeming it), keyed by its hash. */
+  /** One reservation of a key at a time, keyed by its hash. */
   private readonly keyLock = new KeyedLock();
   /** True until the start-up reconcile ran: then every `reserving` setup was interrupted. */
   private starting = true;
@@ -87,11 +88,12 @@ export class SetupService {
    * Checks the typed keys; when all are good, adds them to the setup (created on first use under the
    * id its card carries, so a double press cannot create two). Nothing is added when any key is wrong.
    */
-  checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
-    return this.lock.run(setupId, () => this.checkAndAddNow(actor, setupId, rev, fields));
+  checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[], target?: SetupTarget): Promise<CheckResult | Refusal> {
+    return this.lock.run(setupId, () => this.checkAndAddNow(actor, setupId, rev, fields, target));
   }
 
-  private async checkAndAddNow(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal> {
+  /** `target`: what a setup created now is for, when its keys are for an existing customer; a saved setup keeps its own. */
+  private async checkAndAddNow(actor: Actor, setupId: string, rev: number, fields: string[], target: SetupTarget | undefined): Promise<CheckResult | Refusal> {
     const existing = this.find(actor.tenantId, setupId);
     if (existing || rev !== 0) {
       const refusal = this.refusalFor(actor, setupId, rev, 'editKeys');
@@ -107,13 +109,15 @@ export class SetupService {
     if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
 
     // Checks of one tenant run one at a time, so parallel presses cannot outrun the guessing guard.
-    const checked = await this.guessLock.run(actor.tenantId, () => this.checkEntries(actor, setupId, existing, entries, fieldErrors));
+    const purpose = existing ? existing.target : target;
+    const checked = await this.guessLock.run(actor.tenantId, () => this.checkEntries(actor, setupId, existing, entries, fieldErrors, purpose));
     if ('locked' in checked) return checked;
     if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
-    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, this.now()), checked.found, this.now()));
+    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, this.now(), purpose), checked.found, this.now()));
   }
 
-  private async checkEntries(actor: Actor, setupId: string, existing: Setup | undefined, entries: ReturnType<typeof parseKeyFields>, fieldErrors: FieldError[][]): Promise<{ found: SetupKey[] } | { ok: false; locked: string }> {
+  private async checkEntries(actor: Actor, setupId: string, existing: Setup | undefined, entries: ReturnType<typeof parseKeyFields>, fieldErrors: FieldError[][], target: SetupTarget | undefined): Promise<{ found: SetupKey[] } | { ok: false; locked: string }> {
+    const renewed = target?.kind === 'renew' ? this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === target.customerId)?.subscriptions.find((s) => s.id === target.subscriptionId) : undefined;
     const lockedUntil = this.lockedUntil(actor.tenantId);
     if (lockedUntil) return { ok: false, locked: lockedUntil };
     const budget = this.unknownKeysLeft(actor.tenantId);
@@ -147,41 +151,15 @@ export class SetupService {
         errors.push({ code: check.status, position });
         continue;
       }
+      const mismatch = renewed && renewalMismatch(renewed, check, [...(existing?.keys ?? []), ...found]);
+      if (mismatch) {
+        errors.push({ ...mismatch, position });
+        continue;
+      }
       found.push({ id: randomUUID(), ref, handle: check.handle, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
     }
     if (unknownKeys > 0) await this.recordUnknownKeys(actor.tenantId, unknownKeys);
     return { found };
-  }
-
-  /**
-   * Checks one key typed outside a setup (a renewal), under the same guards: the guessing lock,
-   * keys held by a setup, and the backend's verdict.
-   */
-  checkSingleKey(actor: Actor, key: string): Promise<{ ok: true; check: Extract<KeyCheck, { status: 'valid' }> } | { ok: false; code: 'unknown' | 'redeemed' | 'blocked' | 'reservedElsewhere' } | { ok: false; locked: string }> {
-    return this.guessLock.run(actor.tenantId, async () => {
-      const lockedUntil = this.lockedUntil(actor.tenantId);
-      if (lockedUntil) return { ok: false as const, locked: lockedUntil };
-      if (this.liveHolder(this.hashKey(key))) return { ok: false as const, code: 'reservedElsewhere' as const };
-      const check = await this.checkWithBackend(key);
-      if (check.status === 'valid') return { ok: true as const, check };
-      if (check.status === 'unknown') {
-        await this.recordUnknownKeys(actor.tenantId, 1);
-        const locked = this.lockedUntil(actor.tenantId);
-        if (locked) return { ok: false as const, locked };
-      }
-      return { ok: false as const, code: check.status };
-    });
-  }
-
-  /**
-   * Checks a typed key and, if it can be used, runs `use` with it while no setup can reserve it and
-   * no other renewal can use it: a renewal that redeems a key at once cannot race a reservation.
-   */
-  useSingleKey<T>(actor: Actor, key: string, use: (check: Extract<KeyCheck, { status: 'valid' }>) => Promise<T>): Promise<T | Exclude<Awaited<ReturnType<SetupService['checkSingleKey']>>, { ok: true }>> {
-    return this.keyLock.run(this.hashKey(key), async () => {
-      const checked = await this.checkSingleKey(actor, key);
-      return checked.ok ? use(checked.check) : checked;
-    });
   }
 
   /**

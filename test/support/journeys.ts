@@ -61,3 +61,9 @@ export async function offerDelegation(who: TeamsUser, customer = 'contoso'): Pro
   const compose = (await who.press(card!, 'Offer delegated administration')).card;
   return (await who.press(compose, 'Send offer')).card;
 }
+
+/** From a key entry for an existing customer (renewal or added keys): the keys in its one field, "Next", then the summary's button. */
+export async function enterKeys(who: TeamsUser, entry: Card, keys: readonly string[], confirm = 'Renew'): Promise<{ review: Card; result: Card }> {
+  const review = (await who.press(entry, 'Next', { key: keys.join('\n') })).card;
+  return { review, result: (await who.press(review, confirm)).card };
+}

@@ -1,38 +1,49 @@
-/** Renewal and billing of a customer's subscription, and the reminders about it. */
+/** Product keys for existing customers (renewal, added seats and subscriptions), billing, and the reminders. */
 import { z } from 'zod';
 import type { AdaptiveCard } from '../../cards.js';
-import { keyFieldError, type RenewRefusal, type Switched } from '../../domain/outcomes.js';
+import { randomUUID } from 'node:crypto';
+import type { ApplyResult, Switched } from '../../domain/outcomes.js';
+import type { SetupTarget } from '../../domain/setup.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
 import type { Notice } from '../notice.js';
-import { billingCard, rangeDays, REMINDER_RANGES, reminderCard, remindersCard, renewCard } from '../renewalViews.js';
-import { keyErrorText, noticeCard } from '../views.js';
-import { customerId, notFound, typed, verbsOf, type TurnWith } from './verb.js';
+import { billingCard, rangeDays, REMINDER_RANGES, reminderCard, remindersCard } from '../renewalViews.js';
+import { currentCard, keysEntryCard, noticeCard } from '../views.js';
+import { onSetup } from './redeem.js';
+import { customerId, isRefusal, notFound, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
 
-const verb = verbsOf<'renewals' | 'reminders'>();
+const verb = verbsOf<'renewals' | 'reminders' | 'partners' | 'setups'>();
 
 const onSubscription = z.object({ customerId, subscriptionId: z.string().min(1).max(100) });
 
-/** Error text for a refused renewal; a problem with the key reads as on the redeem card, for "key 1". */
-function renewRefusalText(m: Messages, refusal: RenewRefusal, product: string): string {
-  switch (refusal.code) {
-    case 'format':
-      if (refusal.problem.code === 'length' && refusal.problem.length === 0) return m.t.renew.noKey;
-      return keyErrorText(m, keyFieldError(refusal.problem, 1));
-    case 'unknown':
-    case 'redeemed':
-    case 'blocked':
-    case 'reservedElsewhere':
-      return keyErrorText(m, { code: refusal.code, position: 1 });
-    case 'locked':
-      return fill(m.t.entry.locked, { time: m.dateTime(refusal.until) });
-    case 'productMismatch':
-      return fill(m.t.renew.productMismatch, { keyProduct: refusal.keyProduct, product });
-    case 'notFound':
-      return m.t.notice.notFound;
-    default:
-      return m.t.renew[refusal.code];
+/** The key entry for an existing customer carries its target; a saved setup keeps its own. */
+const keysTyped = onSetup.extend({ kind: z.enum(['renew', 'add']), customerId, subscriptionId: z.string().max(100).optional(), key: typed });
+
+type KeysTurn = TurnWith<'renewals' | 'partners'>;
+
+function targetOf(data: z.infer<typeof keysTyped>): SetupTarget | undefined {
+  if (data.kind === 'add') return { kind: 'add', customerId: data.customerId };
+  return data.subscriptionId ? { kind: 'renew', customerId: data.customerId, subscriptionId: data.subscriptionId } : undefined;
+}
+
+/** A fresh key entry for a target the partner may give keys to now. */
+function startKeys(turn: KeysTurn, target: SetupTarget): AdaptiveCard {
+  const customer = turn.partners.customer(turn.actor.tenantId, target.customerId);
+  if (!customer) return notFound(turn.m);
+  if (!turn.renewals.allows(turn.actor.tenantId, target)) return noticeCard(turn.m, { text: turn.m.t.renew.notAllowed, style: 'attention' });
+  return keysEntryCard(turn.m, randomUUID(), undefined, target, customer, turn.day);
+}
+
+/** What the customer card says once the keys are applied: the renewal's new end and seats, or each subscription the keys changed. */
+function appliedText(m: Messages, result: Extract<ApplyResult, { ok: true }>): string {
+  const { customer, changed, canceledSwitch, setup } = result;
+  if (setup.target?.kind === 'renew') {
+    const subscription = changed[0]!;
+    const renewed = fill(m.t.renew.renewed, { product: subscription.product, customer: customer.name, end: m.date(subscription.endDate), seats: m.count(m.t.common.seatCount, subscription.seats) });
+    return canceledSwitch ? `${renewed} ${fill(m.t.renew.switchCanceled, { date: m.date(canceledSwitch) })}` : renewed;
   }
+  const changes = changed.map((s) => fill(m.t.addKeys.changeLine, { product: s.product, seats: m.count(m.t.common.seatCount, s.seats), end: m.date(s.endDate) })).join('; ');
+  return fill(m.t.addKeys.added, { customer: customer.name, changes });
 }
 
 function billing({ m, renewals, actor, day }: TurnWith<'renewals'>, found: Switched, notice?: Notice): AdaptiveCard {
@@ -40,25 +51,35 @@ function billing({ m, renewals, actor, day }: TurnWith<'renewals'>, found: Switc
 }
 
 export const renewalVerbs = {
-  'renew.compose': verb(onSubscription, async (turn, data) => {
-    const found = turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
-    return found ? renewCard(turn.m, found.customer, found.subscription, turn.day) : notFound(turn.m);
+  'renew.compose': verb(onSubscription, async (turn, data) => startKeys(turn, { kind: 'renew', customerId: data.customerId, subscriptionId: data.subscriptionId })),
+
+  'keys.compose': verb(z.object({ customerId }), async (turn, data) => startKeys(turn, { kind: 'add', customerId: data.customerId })),
+
+  'keys.check': verb(keysTyped, async (turn, data) => {
+    const { m, actor, renewals, maxFieldLength } = turn;
+    const target = targetOf(data);
+    if (!target) return notFound(m);
+    const text = data.key ?? '';
+    const result = await renewals.checkKeys(actor, data.setupId, data.rev, text, target);
+    if ('refused' in result) return result.refused === 'notAllowed' ? noticeCard(m, { text: m.t.renew.notAllowed, style: 'attention' }) : refused(turn, result);
+    if (result.ok) return currentCard(m, result.setup, setupContext(turn));
+    // What was typed stays on the card with what is wrong with it.
+    const setup = turn.setups.find(actor.tenantId, data.setupId);
+    const shown = setup?.target ?? target;
+    const customer = turn.partners.customer(actor.tenantId, shown.customerId);
+    if (!customer) return notFound(m);
+    const form = { key: text.slice(0, maxFieldLength), errors: 'fieldErrors' in result ? result.fieldErrors.flat() : [] };
+    const notice = 'locked' in result ? { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' as const } : { text: m.t.entry.fix, style: 'attention' as const };
+    return keysEntryCard(m, data.setupId, setup, shown, customer, turn.day, form, notice);
   }),
 
-  'renew.submit': verb(onSubscription.extend({ requestId: z.uuid(), key: typed }), async (turn, data) => {
-    const { m, renewals, actor } = turn;
-    const found = renewals.find(actor.tenantId, data.customerId, data.subscriptionId);
-    if (!found) return notFound(m);
-    const typedKey = (data.key ?? '').slice(0, 60);
-    const result = await renewals.renewWithKey(actor, data.customerId, data.subscriptionId, data.requestId, typedKey);
-    if (!result.ok) {
-      const text = renewRefusalText(m, result, found.subscription.product);
-      return renewCard(m, found.customer, found.subscription, turn.day, { key: typedKey, errors: [text], requestId: data.requestId }, { text: m.t.account.fix, style: 'attention' });
-    }
-    const { customer, subscription, canceledSwitch } = result;
-    const renewed = fill(m.t.renew.renewed, { product: subscription.product, customer: customer.name, end: m.date(subscription.endDate), seats: m.count(m.t.common.seatCount, subscription.seats) });
-    const text = canceledSwitch ? `${renewed} ${fill(m.t.renew.switchCanceled, { date: m.date(canceledSwitch) })}` : renewed;
-    return customerCard(m, customer, turn.day, { notice: { text, style: 'good' } });
+  'keys.apply': verb(onSetup, async (turn, data) => {
+    const { m } = turn;
+    const result = await turn.renewals.applyKeys(turn.actor, data.setupId, data.rev);
+    if (isRefusal(result)) return refused(turn, result);
+    if (result.ok) return customerCard(m, result.customer, turn.day, { notice: { text: appliedText(m, result), style: 'good' } });
+    const notice = 'taken' in result ? { text: fill(m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' as const } : { text: m.t.keys.refused[result.reason], style: 'attention' as const };
+    return currentCard(m, result.setup, setupContext(turn), notice);
   }),
 
   'billing.compose': verb(onSubscription, async (turn, data) => {
