@@ -68,7 +68,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   await mkdir(config.DATA_DIR, { recursive: true });
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
-  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
+  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
   const backend: Commerce = commerce ?? embeddedCommerce;
   const setups = new SetupService(

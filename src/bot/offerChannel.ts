@@ -1,4 +1,4 @@
-/** Delivers offers of delegated administration and their outcomes through Teams: the delegation service's offer channel. */
+/** Delivers requests for delegated administration and their outcomes through Teams: the delegation service's offer channel. */
 import { CardFactory, MessageFactory } from 'botbuilder';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Offer } from '../domain/delegation.js';
@@ -6,7 +6,9 @@ import type { CustomerLink } from '../domain/outcomes.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import type { Partners } from './ports.js';
 import type { Conversations } from './conversations.js';
-import { offerCard } from './delegationViews.js';
+import { offerCard, roleNames } from './delegationViews.js';
+import { GLOBAL_ADMINISTRATOR } from '../domain/entraRoles.js';
+import { roleIds } from '../domain/relationship.js';
 
 export class TeamsOfferChannel {
   constructor(
@@ -32,7 +34,15 @@ export class TeamsOfferChannel {
     if (!offer.partnerConversation) return true;
     const m = messagesFor(this.conversations.localeOf(link.partnerTenantId, offer.sentBy.id));
     const d = m.t.delegation;
-    const values = { customer: link.customer.name, name: offer.answeredBy?.name ?? offer.endedBy?.name ?? '', date: m.date(offer.answeredAt ?? offer.endedAt ?? offer.expiresAt) };
+    const r = offer.relationship;
+    const values = {
+      customer: link.customer.name,
+      relationship: r ? r.displayName : m.t.relationships.legacyName,
+      name: offer.answeredBy?.name ?? offer.endedBy?.name ?? '',
+      date: m.date(offer.answeredAt ?? offer.endedAt ?? offer.expiresAt),
+      roles: r ? roleNames(m, roleIds(r)) : roleNames(m, [GLOBAL_ADMINISTRATOR]),
+      end: r?.endDateTime ? m.date(r.endDateTime) : d.noEnd,
+    };
     const text =
       offer.status === 'accepted'
         ? fill(d.noticeAccepted, values)
