@@ -96,7 +96,7 @@ export interface CardData {
     outcomeColor: string;
     offerId: string;
   };
-  accessEnd: Card<T['offer']> & { title: string; text: string; relationships: Array<{ id: string; line: string; button: string }>; canEndAll: boolean };
+  accessEnd: Card<T['offer']> & { title: string; text: string; relationships: Array<{ id: string; line: string }>; canEndAll: boolean };
   userAdd: Card<T['addUser']> & {
     title: string;
     signInHint: string;

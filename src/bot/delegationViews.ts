@@ -80,16 +80,29 @@ function requestErrorText(m: Messages, error: RequestError): string {
   }
 }
 
+/** The name, or with the first number that makes it one the partner has not used (names are unique across its relationships). */
+function freeName(base: string, taken: readonly string[]): string {
+  const used = new Set(taken.map((name) => name.toLocaleLowerCase()));
+  let name = base;
+  for (let n = 2; used.has(name.toLocaleLowerCase()); n++) name = `${base} (${n})`;
+  return name;
+}
+
 /**
  * The request form. Without typed values it starts from a template (least-privilege "Users and
  * licenses" unless `roleId`, a role the partner found missing, is asked for).
  */
-export function composeCard(m: Messages, customer: Customer, partnerName: string, options: { form?: RequestForm; errors?: readonly RequestError[]; requestId?: string; roleId?: string; notice?: Notice } = {}): AdaptiveCard {
+export function composeCard(
+  m: Messages,
+  customer: Customer,
+  partnerName: string,
+  options: { form?: RequestForm; errors?: readonly RequestError[]; requestId?: string; roleId?: string; takenNames?: readonly string[]; notice?: Notice } = {},
+): AdaptiveCard {
   const d = m.t.delegation;
   const template = roleTemplate(options.form?.templateId ?? '') ?? roleTemplate('usersAndLicenses')!;
   const startRoles = options.roleId ? [options.roleId] : template.roleIds;
   const form: Required<RequestForm> = {
-    displayName: `${customer.name.slice(0, 30)} – ${template.name[m.language]}`,
+    displayName: freeName(`${customer.name.slice(0, 30)} – ${template.name[m.language]}`, options.takenNames ?? []),
     templateId: template.id,
     roleIds: startRoles.join(','),
     duration: String(DEFAULT_DURATION_DAYS),
@@ -162,7 +175,6 @@ export function accessEndCard(m: Messages, partnerName: string, relationships: r
     relationships: relationships.map((r) => ({
       id: r.id,
       line: fill(o.removeLine, { name: r.legacy ? m.t.relationships.legacyName : r.displayName, roles: roleNames(m, roleIds(r)), end: endText(m, r) }),
-      button: fill(o.removeButton, { name: r.legacy ? m.t.relationships.legacyName : r.displayName }),
     })),
     canEndAll: relationships.length > 1,
   });

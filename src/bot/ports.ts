@@ -80,6 +80,7 @@ export interface Delegation {
   isAdmin(actor: Actor, link: CustomerLink, signInName: () => Promise<string | undefined>): Promise<boolean>;
   rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void>;
   eligible(partnerTenantId: string): boolean;
+  relationshipNames(partnerTenantId: string): Promise<string[]>;
   activeRelationships(link: CustomerLink): Promise<Relationship[]>;
   request(actor: Actor, customerTenantId: string, requestId: string, input: RequestInput, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | RequestRefusal>;
   endByPartner(actor: Actor, customerTenantId: string, relationshipId: string): Promise<{ relationship: Relationship } | EndRefusal>;

@@ -81,6 +81,11 @@ export class DelegationService {
     return this.store.head(partnerTenantId).profile?.cloudEssentials === true;
   }
 
+  /** The names the partner has given its relationships with any customer: a new one needs another. */
+  relationshipNames(partnerTenantId: string): Promise<string[]> {
+    return this.commerce.relationshipNames(partnerTenantId);
+  }
+
   /** The customer's relationships with its partner that are in force now, as the backend holds them. */
   async activeRelationships(link: CustomerLink): Promise<Relationship[]> {
     const now = this.now();

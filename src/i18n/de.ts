@@ -283,7 +283,7 @@ export const de: Catalogue = {
     removeTitle: 'Administratorzugriff von {partner} beenden?',
     removeText: '{partner} hat diese Rollen in Ihrer Organisation. Beenden Sie eine Beziehung oder alle; {partner} wird benachrichtigt.',
     removeLine: '{name}: {roles} ({end})',
-    removeButton: '„{name}“ beenden',
+    removeButton: 'Diese Beziehung beenden',
     removeAll: 'Alle beenden',
     removeNone: '{partner} hat keine Administratorrollen in Ihrer Organisation, es gibt also nichts zu beenden.',
     removed: 'Beendet: {names}. {partner} wurde benachrichtigt.',

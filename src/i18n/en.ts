@@ -285,7 +285,7 @@ export const en = {
     removeTitle: "End {partner}'s admin access?",
     removeText: '{partner} holds these roles in your organization. End one relationship, or all of them; {partner} will be told.',
     removeLine: '{name}: {roles} ({end})',
-    removeButton: 'End "{name}"',
+    removeButton: 'End this relationship',
     removeAll: 'End all',
     removeNone: '{partner} holds no admin roles in your organization, so there is nothing to end.',
     removed: 'Ended: {names}. {partner} was told.',

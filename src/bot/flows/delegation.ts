@@ -31,11 +31,11 @@ function formOf(data: { templateId?: string; displayName?: string; roleIds?: str
 }
 
 /** A refusal for want of a role: the request form with that role chosen, saying what is missing. */
-function missingRole(turn: TurnWith<'partners' | 'delegation'>, customer: Customer, roleId: string): AdaptiveCard {
+async function missingRole(turn: TurnWith<'partners' | 'delegation'>, customer: Customer, roleId: string): Promise<AdaptiveCard> {
   const { m, actor, partners } = turn;
   const text = fill(m.t.relationships.missingRole, { role: entraRole(roleId)?.name[m.language] ?? roleId, customer: customer.name });
   if (!turn.delegation.eligible(actor.tenantId)) return customerCard(m, customer, turn.day, { notice: { text, style: 'warning' } });
-  return composeCard(m, customer, partners.organisationName(actor.tenantId), { roleId, notice: { text, style: 'warning' } });
+  return composeCard(m, customer, partners.organisationName(actor.tenantId), { roleId, takenNames: await turn.delegation.relationshipNames(actor.tenantId), notice: { text, style: 'warning' } });
 }
 
 export const delegationVerbs = {
@@ -45,7 +45,7 @@ export const delegationVerbs = {
     if (!customer) return notFound(m);
     // The article's rule stays: Cloud Essentials enrolment before any request.
     if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
-    return composeCard(m, customer, partners.organisationName(actor.tenantId));
+    return composeCard(m, customer, partners.organisationName(actor.tenantId), { takenNames: await delegation.relationshipNames(actor.tenantId) });
   }),
 
   /** Puts the chosen template's roles on the form, keeping everything else typed. */
