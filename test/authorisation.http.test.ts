@@ -163,13 +163,13 @@ const KNOWN_TO: Partial<Record<ActorName, string[]>> = {
 const REFUSALS = [
   'does not exist or is not available to you. Nothing was changed.',
   'You can see it, but only Anna Berg can change it. Nothing was changed.',
-  'This offer is not for your organization. Nothing was changed.',
+  'This request is not for your organization. Nothing was changed.',
   "Only the admin of your organization's account",
   'This reminder is no longer known. Nothing was changed.',
   'You have no unfinished setup to cancel.',
-  'is not your delegated administrator, so there is nothing to end.',
+  'holds no admin roles in your organization, so there is nothing to end.',
   // A customer's admin who types a partner command gets the customer side's greeting, nothing else.
-  'There is no open offer',
+  'There is no open request',
 ];
 const FAILURES = ['Sorry, something went wrong', 'could not understand', 'not known to this version'];
 const isRefusal = (text: string) => REFUSALS.some((refusal) => text.includes(refusal));

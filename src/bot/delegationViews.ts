@@ -5,7 +5,7 @@ import { ONMICROSOFT } from '../domain/account.js';
 import type { Customer } from '../domain/customer.js';
 import { offeredRelationships, type Offer } from '../domain/delegation.js';
 import { ENTRA_ROLES, entraRole, GLOBAL_ADMINISTRATOR, ROLE_TEMPLATES, roleTemplate } from '../domain/entraRoles.js';
-import { AUTO_EXTEND, DEFAULT_DURATION_DAYS, parseDurationDays, roleIds, type Relationship, type RequestError } from '../domain/relationship.js';
+import { AUTO_EXTEND, DEFAULT_DURATION_DAYS, DISPLAY_NAME_MAX, parseDurationDays, roleIds, type Relationship, type RequestError } from '../domain/relationship.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Notice, Today } from './notice.js';
 
@@ -80,8 +80,14 @@ function requestErrorText(m: Messages, error: RequestError): string {
   }
 }
 
-/** The name, or with the first number that makes it one the partner has not used (names are unique across its relationships). */
-function freeName(base: string, taken: readonly string[]): string {
+/**
+ * "Customer – template" (the template alone when that leaves no room for a number within the 50
+ * characters Graph allows: a name is not cut), with the first number that makes it a name the
+ * partner has not used (names are unique across its relationships).
+ */
+function freeName(customerName: string, templateName: string, taken: readonly string[]): string {
+  const full = `${customerName.trim()} – ${templateName}`;
+  const base = full.length <= DISPLAY_NAME_MAX - 5 ? full : templateName;
   const used = new Set(taken.map((name) => name.toLocaleLowerCase()));
   let name = base;
   for (let n = 2; used.has(name.toLocaleLowerCase()); n++) name = `${base} (${n})`;
@@ -102,7 +108,7 @@ export function composeCard(
   const template = roleTemplate(options.form?.templateId ?? '') ?? roleTemplate('usersAndLicenses')!;
   const startRoles = options.roleId ? [options.roleId] : template.roleIds;
   const form: Required<RequestForm> = {
-    displayName: freeName(`${customer.name.slice(0, 30)} – ${template.name[m.language]}`, options.takenNames ?? []),
+    displayName: freeName(customer.name, template.name[m.language], options.takenNames ?? []),
     templateId: template.id,
     roleIds: startRoles.join(','),
     duration: String(DEFAULT_DURATION_DAYS),
