@@ -5,7 +5,7 @@ import { ONMICROSOFT } from '../domain/account.js';
 import type { Customer } from '../domain/customer.js';
 import { offeredRelationships, type Offer } from '../domain/delegation.js';
 import { ENTRA_ROLES, entraRole, GLOBAL_ADMINISTRATOR, ROLE_TEMPLATES, roleTemplate } from '../domain/entraRoles.js';
-import { AUTO_EXTEND, DEFAULT_DURATION_DAYS, DISPLAY_NAME_MAX, parseDurationDays, roleIds, type Relationship, type RequestError } from '../domain/relationship.js';
+import { AUTO_EXTEND, DEFAULT_DURATION_DAYS, DISPLAY_NAME_MAX, NO_AUTO_EXTEND, parseDurationDays, roleIds, type Relationship, type RequestError } from '../domain/relationship.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Notice, Today } from './notice.js';
 
@@ -112,7 +112,8 @@ export function composeCard(
     templateId: template.id,
     roleIds: startRoles.join(','),
     duration: String(DEFAULT_DURATION_DAYS),
-    autoExtendDuration: '',
+    // The toggle's own off value: a toggle whose value is neither sends what the renderer likes.
+    autoExtendDuration: NO_AUTO_EXTEND,
     message: fill(d.defaultMessage, { admin: customer.admin.name, partner: partnerName }),
     ...options.form,
   };

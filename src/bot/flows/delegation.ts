@@ -4,6 +4,7 @@ import type { AdaptiveCard } from '../../cards.js';
 import type { NewUserError } from '../../domain/account.js';
 import type { Customer } from '../../domain/customer.js';
 import { entraRole, GLOBAL_ADMINISTRATOR, roleTemplate } from '../../domain/entraRoles.js';
+import { NO_AUTO_EXTEND } from '../../domain/relationship.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
 import { composeCard, userAddCard, type RequestForm, type UserForm } from '../delegationViews.js';
@@ -56,7 +57,7 @@ export const delegationVerbs = {
     const template = roleTemplate(data.templateId ?? '');
     const form = formOf(data);
     // Microsoft allows no auto-extension with Global Administrator.
-    const roles = template ? { roleIds: template.roleIds.join(','), ...(template.roleIds.includes(GLOBAL_ADMINISTRATOR) ? { autoExtendDuration: '' } : {}) } : {};
+    const roles = template ? { roleIds: template.roleIds.join(','), ...(template.roleIds.includes(GLOBAL_ADMINISTRATOR) ? { autoExtendDuration: NO_AUTO_EXTEND } : {}) } : {};
     return composeCard(m, customer, partners.organisationName(actor.tenantId), { form: { ...form, ...roles }, requestId: data.requestId });
   }),
 
