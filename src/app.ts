@@ -108,7 +108,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   };
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log);
   const messenger = new ChatMessenger(conversations);
-  const offers = new TeamsOfferChannel(partners, conversations);
+  const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
   const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,

@@ -397,4 +397,45 @@ describe('delegated administration over HTTP', () => {
     await bot.app.sweep();
     expect(partnerSide.since(from).filter((s) => s.activity.text), 'told once').to.have.length(1);
   });
+
+  it('reminds the partner 30, 7 and 1 day before a relationship without auto-extension ends, each once, skipping one overtaken, and none for one that extends itself', async () => {
+    const eva = await admin();
+    await request({ displayName: 'Contoso short', duration: '40' });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    await request({ displayName: 'Contoso helpdesk', roleIds: HELPDESK, duration: '40', autoExtendDuration: 'P180D' });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    /** The reminders the partner got from the sweep, as the text on top of each card. */
+    const remindersFrom = async (from: number) => {
+      await bot.app.sweep();
+      return partnerSide.since(from).filter((s) => s.activity.attachments).map((s) => cardText(s.activity.attachments[0].content).split('\n')[0]);
+    };
+    const at = (day: string) => (bot.clock.current = new Date(`${day}T08:00:00Z`));
+
+    at('2026-03-11');
+    expect(await remindersFrom(partnerSide.sent.length), 'not yet').to.deep.equal([]);
+    at('2026-03-12');
+    let from = partnerSide.sent.length;
+    expect(await remindersFrom(from)).to.deep.equal([
+      'Your relationship "Contoso short" with Contoso GmbH (Directory Readers, User Administrator, License Administrator) ends on 11 April 2026, in 30 days. It does not extend itself: request a new one to keep these roles.',
+    ]);
+    const card = partnerSide.since(from).find((s) => s.activity.attachments)!.activity.attachments[0].content;
+    expect(buttons(card).map((b) => b.title)).to.include('Request delegated administration');
+    expect(await remindersFrom(from), 'once').to.have.length(1);
+    // Recorded in the partner's file: a restart sends nothing again.
+    await bot.restart();
+    anna.options.botUrl = bot.url;
+    expect(await remindersFrom(from), 'once across a restart').to.have.length(1);
+
+    // Down over the 7-day reminder: the 1-day one comes alone.
+    at('2026-04-10');
+    from = partnerSide.sent.length;
+    expect(await remindersFrom(from)).to.deep.equal([
+      'Your relationship "Contoso short" with Contoso GmbH (Directory Readers, User Administrator, License Administrator) ends on 11 April 2026, in 1 day. It does not extend itself: request a new one to keep these roles.',
+    ]);
+    at('2026-04-12');
+    expect(await remindersFrom(partnerSide.sent.length), 'none after the end').to.deep.equal([]);
+    const offers = (await partnerFile(bot.dataDir)).customers[0].offers;
+    expect(offers.map((o: any) => o.reminders)).to.deep.equal([['before30', 'before7', 'before1'], ['before30', 'before7', 'before1']]);
+    expect(cardText(await customerCard())).to.include('Contoso short\nExpired, on 11 April 2026').and.include('Contoso helpdesk\nActive, extends itself on 8 October 2026');
+  });
 });

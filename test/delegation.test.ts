@@ -92,6 +92,7 @@ describe('delegation service', () => {
         await held;
       },
       notifyPartner: async () => true,
+      remindPartner: async () => true,
     };
     const later = new Date(Date.parse(first.expiresAt));
     // The backend has nothing answered; it withdraws what the partner ends.

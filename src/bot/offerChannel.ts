@@ -8,12 +8,15 @@ import type { Partners } from './ports.js';
 import type { Conversations } from './conversations.js';
 import { offerCard, roleNames } from './delegationViews.js';
 import { GLOBAL_ADMINISTRATOR } from '../domain/entraRoles.js';
-import { roleIds } from '../domain/relationship.js';
+import { roleIds, type RelationshipReminderKind } from '../domain/relationship.js';
+import type { LifecycleDays } from '../domain/lifecycle.js';
+import { customerCard } from './accountViews.js';
 
 export class TeamsOfferChannel {
   constructor(
     private readonly partners: Pick<Partners, 'organisationName'>,
     private readonly conversations: Conversations,
+    private readonly lifecycle: LifecycleDays,
   ) {}
 
   /** The customer's admin reads the card in the language chosen for the account. */
@@ -52,5 +55,16 @@ export class TeamsOfferChannel {
             ? fill(d.noticeExpired, { ...values, date: m.date(offer.expiresAt) })
             : fill(d.noticeEnded, values);
     return (await this.conversations.deliver(offer.partnerConversation, MessageFactory.text(text))).ok;
+  }
+
+  /** The customer card, with the reminder on top and its "Request delegated administration" button to ask for a new one. */
+  async remindPartner(link: CustomerLink, offer: Offer, kind: RelationshipReminderKind, today: string): Promise<boolean> {
+    if (!offer.partnerConversation || !offer.relationship) return true;
+    const m = messagesFor(this.conversations.localeOf(link.partnerTenantId, offer.sentBy.id));
+    const r = offer.relationship;
+    const days = { before30: 30, before7: 7, before1: 1 }[kind];
+    const text = fill(m.t.delegation.reminder, { customer: link.customer.name, name: r.displayName, roles: roleNames(m, roleIds(r)), date: m.date(r.endDateTime ?? today), days: m.count(m.t.common.dayCount, days) });
+    const card = customerCard(m, link.customer, { today, lifecycle: this.lifecycle }, { notice: { text, style: 'warning' } });
+    return (await this.conversations.deliver(offer.partnerConversation, MessageFactory.attachment(CardFactory.adaptiveCard(card)))).ok;
   }
 }

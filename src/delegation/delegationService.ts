@@ -13,7 +13,9 @@ import type { AddUserResult, AnswerRefusal, CustomerLink, DeliveryOutcome, EndRe
 import type { Customer } from '../domain/customer.js';
 import * as rules from '../domain/delegation.js';
 import type { Offer } from '../domain/delegation.js';
-import { isInForce, mayAct, ROLES_FOR_ACTION, validateRequest, type Relationship, type RequestInput } from '../domain/relationship.js';
+import { dueRelationshipReminder, getsReminders, isInForce, mayAct, RELATIONSHIP_REMINDER_KINDS, ROLES_FOR_ACTION, validateRequest, type Relationship, type RelationshipReminderKind, type RequestInput } from '../domain/relationship.js';
+import { localDay } from '../domain/lifecycle.js';
+import { timeZoneOf } from '../domain/profile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
@@ -27,6 +29,8 @@ export interface OfferChannel {
   refreshOffer(link: CustomerLink, offer: Offer): Promise<void>;
   /** Tells the partner (in the chat the request was sent from) what became of it. */
   notifyPartner(link: CustomerLink, offer: Offer): Promise<boolean>;
+  /** Reminds the partner, where it sent the request from, that the relationship ends without auto-extension. */
+  remindPartner(link: CustomerLink, offer: Offer, kind: RelationshipReminderKind, today: string): Promise<boolean>;
 }
 
 export class DelegationService {
@@ -293,9 +297,43 @@ export class DelegationService {
         });
         const current = this.fresh(link);
         for (const offer of current.customer.offers.filter((o) => o.partnerNotice === 'pending')) await this.tellPartner(current, offer);
+        await this.lock.run(customer.tenantId, () => this.remindOfEnds(this.fresh(link))).catch((error) => {
+          this.log.error({ err: error, partnerTenantId: link.partnerTenantId, customerTenantId: customer.tenantId }, 'relationship reminders not sent; tried again at the next sweep');
+        });
       }
     }
     return expired;
+  }
+
+  /**
+   * Reminds the partner 30, 7 and 1 day before a relationship without auto-extension ends, on the
+   * partner's calendar day, each once: the reminder is recorded before it is sent, a failed send is
+   * sent again at the next sweep, and one overtaken while the bot was down is skipped.
+   */
+  private async remindOfEnds(link: CustomerLink): Promise<void> {
+    const now = this.now();
+    const zone = timeZoneOf(this.store.head(link.partnerTenantId).profile);
+    const today = localDay(now, zone);
+    for (const offer of link.customer.offers) {
+      if (offer.status !== 'accepted' || !offer.relationship || (offer.reminders?.length ?? 0) >= RELATIONSHIP_REMINDER_KINDS.length) continue;
+      let current = offer;
+      if (!current.reminderDue) {
+        const handled = new Set(current.reminders ?? []);
+        const r = offer.relationship;
+        // One that ended or extends itself gets none: all are handled, so the partner's file is not read for it again.
+        const due = getsReminders(r, now) ? dueRelationshipReminder(localDay(new Date(r.endDateTime!), zone), today, handled) : { skip: RELATIONSHIP_REMINDER_KINDS.filter((k) => !handled.has(k)) };
+        if (!due) continue;
+        const send = 'send' in due ? due.send : undefined;
+        const changed = await this.changeOffer(link, offer.id, (o) => ({ ...o, reminders: [...handled, ...due.skip, ...(send ? [send] : [])], ...(send ? { reminderDue: send } : {}) }));
+        current = changed.offer;
+        link = changed.link;
+      }
+      if (!current.reminderDue) continue;
+      if (await this.channel.remindPartner(link, current, current.reminderDue, today)) {
+        link = (await this.changeOffer(link, current.id, ({ reminderDue: _sent, ...o }) => o)).link;
+        this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, relationshipId: current.relationship!.id, kind: current.reminderDue }, 'relationship end reminder sent');
+      }
+    }
   }
 
   /** Settles the pending offers as stored once the lock is held: an answer or a withdrawal may have come since the sweep's copy. */

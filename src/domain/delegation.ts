@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ConversationRefSchema } from './conversation.js';
-import { legacyRelationship, relationshipAt, RelationshipSchema, type Relationship } from './relationship.js';
+import { legacyRelationship, RELATIONSHIP_REMINDER_KINDS, relationshipAt, RelationshipSchema, type Relationship } from './relationship.js';
 
 const Person = z.object({ id: z.string(), name: z.string() });
 
@@ -43,6 +43,10 @@ export const OfferSchema = z.object({
    * all-or-nothing delegated admin (Global Administrator, no end), made before relationships.
    */
   relationship: RelationshipSchema.optional(),
+  /** The reminders of the relationship's end handled (sent, or skipped when a later one overtook them): each once. */
+  reminders: z.array(z.enum(RELATIONSHIP_REMINDER_KINDS)).optional(),
+  /** A reminder recorded and not yet delivered: recorded before it is sent, so a crash or a failed send does not lose it. */
+  reminderDue: z.enum(RELATIONSHIP_REMINDER_KINDS).optional(),
 });
 export type Offer = z.infer<typeof OfferSchema>;
 

@@ -254,6 +254,7 @@ export const de: Catalogue = {
     noticeDeclined: '{customer} hat Ihre Anfrage „{relationship}“ abgelehnt ({name}, {date}).',
     noticeExpired: 'Ihre Anfrage „{relationship}“ an {customer} ist am {date} unbeantwortet abgelaufen. Sie können auf der Kundenkarte eine neue anfordern.',
     noticeEnded: '{customer} hat die Beziehung „{relationship}“ beendet ({name}, {date}). Sie haben ihre Rollen nicht mehr: {roles}.',
+    reminder: 'Ihre Beziehung „{name}“ mit {customer} ({roles}) endet am {date}, in {days}. Sie verlängert sich nicht von selbst: Fordern Sie eine neue an, um diese Rollen zu behalten.',
   },
   offer: {
     title: '{partner} bittet um delegierte Administration',

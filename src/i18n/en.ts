@@ -256,6 +256,7 @@ export const en = {
     noticeDeclined: '{customer} declined your request "{relationship}" ({name}, {date}).',
     noticeExpired: 'Your request "{relationship}" to {customer} expired unanswered on {date}. You can request a new one from the customer card.',
     noticeEnded: '{customer} ended the relationship "{relationship}" ({name}, {date}). You no longer hold its roles: {roles}.',
+    reminder: 'Your relationship "{name}" with {customer} ({roles}) ends on {date}, in {days}. It does not extend itself: request a new one to keep these roles.',
   },
   offer: {
     title: '{partner} asks for delegated administration',
