@@ -3,7 +3,7 @@
  * a relationship with roles, the customer's admin answers in its own tenant, either side ends it,
  * and what the partner may do for the customer follows the roles in force.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { GLOBAL_ADMINISTRATOR, roleTemplate, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
@@ -437,5 +437,46 @@ describe('delegated administration over HTTP', () => {
     const offers = (await partnerFile(bot.dataDir)).customers[0].offers;
     expect(offers.map((o: any) => o.reminders)).to.deep.equal([['before30', 'before7', 'before1'], ['before30', 'before7', 'before1']]);
     expect(cardText(await customerCard())).to.include('Contoso short\nExpired, on 11 April 2026').and.include('Contoso helpdesk\nActive, extends itself on 8 October 2026');
+  });
+
+  /** A customer whose admin accepted an offer before relationships existed (and left a second one open), as a file of then holds it. */
+  async function withOldDelegatedAdmin(): Promise<TeamsUser> {
+    const eva = await admin();
+    await bot.app.embeddedCommerce.setDelegatedAdmin(customer.tenantId, PARTNER, true);
+    await bot.stop();
+    const file = join(bot.dataDir, 'partners', `${PARTNER}.json`);
+    const doc = JSON.parse(await readFile(file, 'utf8'));
+    const old = { id: '77777777-7777-4777-8777-777777777777', status: 'accepted', message: 'Old offer', sentAt: '2026-03-01T09:00:00.000Z', sentBy: { id: 'user-anna', name: 'Anna Berg' }, expiresAt: '2026-05-30T09:00:00.000Z', delivery: 'delivered', answeredAt: '2026-03-01T10:00:00.000Z', answeredBy: { id: customer.adminObjectId, name: 'Eva Muster' }, partnerNotice: 'sent' };
+    const { answeredAt: _a, answeredBy: _b, partnerNotice: _n, ...unanswered } = old;
+    doc.customers[0].offers.push(old, { ...unanswered, id: '77777777-7777-4777-8777-777777777778', status: 'pending' });
+    await writeFile(file, JSON.stringify(doc));
+    bot = await startBot({}, { dataDir: bot.dataDir, clock: bot.clock });
+    for (const user of [anna, eva]) user.options.botUrl = bot.url;
+
+    return eva;
+  }
+
+  it('shows an accepted offer from before relationships as the old delegated admin (Global Administrator, no end), which lets the partner act until the customer ends it; an old offer left open is not answered', async () => {
+    const eva = await withOldDelegatedAdmin();
+    expect(cardText(await customerCard())).to.include('Delegated administration (no end date)\nActive, no end date · Global Administrator');
+    const [form] = await anna.say('add user to contoso');
+    expect(cardText(form!)).to.include('Add a user to Contoso GmbH');
+    const late = await eva.invoke('offer.accept', { offerId: '77777777-7777-4777-8777-777777777778' });
+    expect(cardText(late.card)).to.include('This request was already answered or has ended; nothing was changed.');
+
+    const [confirm] = await eva.say('remove partner access');
+    expect(cardText(confirm!)).to.include('Delegated administration (no end date): Global Administrator (no end date)');
+    expect(cardText((await eva.press(confirm!, 'End this relationship')).card)).to.include('Ended: Delegated administration (no end date) (Global Administrator).');
+    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.deep.equal([]);
+    expect((await partnerFile(bot.dataDir)).customers[0].offers.map((o: any) => o.status)).to.deep.equal(['ended', 'pending']);
+    expect(cardText((await anna.press(form!, 'Add user', { firstName: 'Max', lastName: 'Muster', signInName: 'max' })).card)).to.include('This needs the User Administrator role');
+  });
+
+  it('lets the partner end the old delegated admin from the customer card', async () => {
+    await withOldDelegatedAdmin();
+    const ended = (await anna.press(await customerCard(), 'End')).card;
+    expect(cardText(ended)).to.include('The relationship "Delegated administration (no end date)" with Contoso GmbH was ended.');
+    expect(cardText(ended)).to.include('Delegated administration (no end date)\nEnded');
+    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.deep.equal([]);
   });
 });

@@ -62,7 +62,7 @@ const DAY = 86_400_000;
 
 /**
  * The customer's relationships as the partner's records show them at `now`, oldest first: each
- * offer's relationship, and an accepted offer of the old kind as the old delegated admin (under the
+ * offer's relationship, and an accepted (or since ended) offer of the old kind as the old delegated admin (under the
  * offer's id; the backend's list holds it under its own). The backend's list is the truth; this is
  * what cards show without asking it.
  */
@@ -73,10 +73,12 @@ export function offeredRelationships(customer: { tenantId: string; name: string;
       const offerDays = Math.round((Date.parse(offer.expiresAt) - Date.parse(offer.sentAt)) / DAY);
       return [{ offer, relationship: relationshipAt(offer.relationship, now, offerDays) }];
     }
-    if (offer.status !== 'accepted') return [];
+    // Only an accepted one ever held rights; ended, it shows as ended.
+    if (offer.status !== 'accepted' && offer.status !== 'ended') return [];
     // The partner is the one whose records these are; the old kind did not name it.
-    const legacy = legacyRelationship('', { tenantId: customer.tenantId, displayName: customer.name }, offer.answeredAt ?? offer.sentAt);
-    return [{ offer, relationship: { ...legacy, id: offer.id } }];
+    const legacy = { ...legacyRelationship('', { tenantId: customer.tenantId, displayName: customer.name }, offer.answeredAt ?? offer.sentAt), id: offer.id };
+    const ended = offer.status === 'ended' ? { status: 'terminated' as const, endDateTime: offer.endedAt ?? offer.sentAt } : {};
+    return [{ offer, relationship: { ...legacy, ...ended } }];
   });
 }
 

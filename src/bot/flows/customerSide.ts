@@ -28,7 +28,10 @@ function offerAnswer(accepted: boolean) {
     if ('refused' in result) {
       if (result.refused === 'offerNotFound') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
       if (result.refused === 'notAdmin') return notAdmin(m, result.link);
-      return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer, { text: m.t.offer.alreadyAnswered, style: 'warning' });
+      const answered = { text: m.t.offer.alreadyAnswered, style: 'warning' as const };
+      // An offer of the old kind, made before relationships, has no request to show.
+      if (!result.offer.relationship) return noticeCard(m, answered);
+      return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer, answered);
     }
     return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer);
   });
