@@ -428,14 +428,14 @@ async function customerCardOf(worker: Worker, customer: KnownCustomer): Promise<
 async function offer(worker: Worker, customer: KnownCustomer): Promise<void> {
   customer.offerTried = true;
   const card = await customerCardOf(worker, customer);
-  if (!hasButton(card, 'Offer delegated administration')) abandon('offer not possible');
-  const compose = await read(worker, pressOf(card, 'Offer delegated administration'));
-  if (!hasButton(compose, 'Send offer')) abandon('no compose card');
-  const press = pressOf(compose, 'Send offer', { message: `Crash test offer ${randomInt(1, 1e6)}` });
+  if (!hasButton(card, 'Request delegated administration')) abandon('request not possible');
+  const compose = await read(worker, pressOf(card, 'Request delegated administration'));
+  if (!hasButton(compose, 'Send request')) abandon('no compose card');
+  const press = pressOf(compose, 'Send request', { message: `Crash test offer ${randomInt(1, 1e6)}` });
   const answer = await turn(worker, press);
   const result = cardText(answer);
-  if (!result.includes('The offer was sent') && !result.includes('The offer is saved')) abandon('offer not acknowledged', answer);
-  acked.offer.push({ tenantId: worker.user.options.tenantId, customerId: String(press.data.customerId), offerId: String(press.data.offerId) });
+  if (!/was sent to|is saved/.test(result)) abandon('request not acknowledged', answer);
+  acked.offer.push({ tenantId: worker.user.options.tenantId, customerId: String(press.data.customerId), offerId: String(press.data.requestId) });
 }
 
 async function renew(worker: Worker, customer: KnownCustomer): Promise<void> {
@@ -566,16 +566,18 @@ async function checkFiles(dataDir: string): Promise<void> {
     if (!setup || setup.status !== 'reserved') fail(`reservation of key …${catalog.get(ref)?.lastGroup} points to a setup that is ${setup?.status ?? 'missing'}`);
   }
 
-  // Offers: each acknowledged one exactly once; at most one open offer per customer.
+  // Requests: each acknowledged one exactly once, with its relationship once in the backend.
   const offers = customers.flatMap((x) => x.customer.offers.map((o: any) => ({ tenantId: x.tenantId, customerId: x.customer.tenantId as string, offer: o })));
   for (const o of acked.offer) {
     const found = offers.filter((x) => x.offer.id === o.offerId);
     if (found.length !== 1 || found[0]!.tenantId !== o.tenantId || found[0]!.customerId !== o.customerId) fail(`acknowledged offer ${o.offerId}: found ${found.length} times`);
   }
   for (const [id, n] of countBy(offers, (x) => x.offer.id)) if (n > 1) fail(`offer ${id} stored ${n} times`);
-  for (const { customer } of customers) {
-    const open = customer.offers.filter((o: any) => o.status === 'pending' || o.status === 'accepted').length;
-    if (open > 1) fail(`customer ${customer.name} has ${open} open offers`);
+  const relationships = tenants.flatMap((t) => (t.relationships ?? []).map((r: any) => ({ tenantId: t.tenantId as string, relationship: r })));
+  for (const [key, n] of countBy(relationships, (x) => `${x.relationship.partnerTenantId}|${x.relationship.idempotencyKey}`)) if (n > 1) fail(`relationship request ${key} created ${n} times`);
+  for (const { customerId, offer } of offers.filter((x) => x.offer.relationship)) {
+    const held = relationships.filter((x) => x.tenantId === customerId && x.relationship.id === offer.relationship.id).length;
+    if (held !== 1) fail(`request ${offer.id}: its relationship is ${held} times in the backend`);
   }
 
   // Renewals: once each in the backend and in the partner's mirror; the end date moved once per renewal.

@@ -89,7 +89,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   if (leftovers > 0) log.info({ removed: leftovers }, 'removed temporary files a stopped process left behind');
   const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
-  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
+  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
   const backend: Commerce = commerce ?? embeddedCommerce;
   const setups = new SetupService(
@@ -130,7 +130,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const serviceUrlAllowed = serviceUrlMatcher(config.serviceUrlAllow);
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log, serviceUrlAllowed);
   const messenger = new ChatMessenger(conversations);
-  const offers = new TeamsOfferChannel(partners, conversations);
+  const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
   const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,

@@ -63,8 +63,8 @@ export interface CardData {
     facts: Fact[];
     subscriptionRows: Array<{ id: string; text: string; state: string; canRenew: boolean; canSwitch: boolean }>;
     actions: boolean;
-    delegation: 'none' | 'pending' | 'active';
-    offerId?: string;
+    relationships: Array<{ id: string; name: string; line: string; canEnd: boolean }>;
+    canAddUser: boolean;
   };
   customers: Card<T['customers']> & {
     filter: string;
@@ -74,9 +74,32 @@ export interface CardData {
     rows: Array<{ tenantId: string; name: string; line: string; subscriptions: string[]; delegation: string }>;
   };
   profile: Card<T['profile']> & { then: string; updated?: string; values: Record<string, string>; errors: Record<string, string[]>; timeZones: TimeZoneChoice[] };
-  delegationCompose: Card<T['delegation']> & { title: string; message: string; customerId: string; offerId: string };
-  offer: Card<T['offer']> & { title: string; intro: string; message: string; expires: string; pending: boolean; outcome?: string; outcomeColor: string; offerId: string };
-  accessEnd: Card<T['offer']> & { title: string; text: string; canEnd: boolean };
+  delegationCompose: Card<T['delegation']> & {
+    title: string;
+    warning?: string;
+    values: { displayName: string; templateId: string; roleIds: string; duration: string; autoExtendDuration: string; message: string };
+    errors: { displayName: string[]; roles: string[]; duration: string[]; autoExtendDuration: string[] };
+    templates: Array<{ id: string; title: string }>;
+    roles: Array<{ id: string; title: string }>;
+    offerAutoExtend: boolean;
+    customerId: string;
+    requestId: string;
+  };
+  offer: Card<T['offer']> & {
+    title: string;
+    name: string;
+    intro: string;
+    message: string;
+    roles: string[];
+    term: string;
+    warning?: string;
+    expires: string;
+    pending: boolean;
+    outcome?: string;
+    outcomeColor: string;
+    offerId: string;
+  };
+  accessEnd: Card<T['offer']> & { title: string; text: string; relationships: Array<{ id: string; line: string }>; canEndAll: boolean };
   userAdd: Card<T['addUser']> & {
     title: string;
     signInHint: string;

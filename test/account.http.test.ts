@@ -216,7 +216,7 @@ describe('creating the customer account over HTTP', () => {
     expect(cardText(filtered)).not.to.include('Contoso GmbH');
     const [opened] = await anna.say('customer contoso');
     expect(cardText(opened!)).to.include('Domain: contoso.onmicrosoft.com');
-    expect(cardText(opened!)).to.include('Delegated administration: not offered yet');
+    expect(cardText(opened!)).to.include('Delegated administration\nNo relationships yet.');
 
     const eve = user(OTHER_PARTNER, 'user-eve', 'Eve');
     const [foreignList] = await eve.say('customers');

@@ -111,8 +111,9 @@ const ROWS: Row[] = [
   { verb: 'customers.list', on: 'welcome', legit: 'partner', ownOrganisation: true },
   { verb: 'customer.open', on: 'customers', legit: 'partner' },
   { verb: 'delegation.compose', on: 'tailspin', legit: 'partner' },
-  { verb: 'delegation.send', on: 'compose', legit: 'partner', changes: true },
-  { verb: 'delegation.withdraw', on: 'contoso', legit: 'partner', changes: true },
+  { verb: 'delegation.template', on: 'compose', legit: 'partner' },
+  { verb: 'delegation.request', on: 'compose', legit: 'partner', changes: true },
+  { verb: 'delegation.end', on: 'contoso', legit: 'partner', changes: true },
   { verb: 'user.compose', on: 'northwind', legit: 'partner' },
   { verb: 'user.add', on: 'userForm', legit: 'partner', changes: true, typed: () => NEW_USER },
   { verb: 'offer.accept', on: 'offer', legit: 'offeredAdmin', changes: true },
@@ -167,13 +168,13 @@ const KNOWN_TO: Partial<Record<ActorName, string[]>> = {
 const REFUSALS = [
   'does not exist or is not available to you. Nothing was changed.',
   'You can see it, but only Anna Berg can change it. Nothing was changed.',
-  'This offer is not for your organization. Nothing was changed.',
+  'This request is not for your organization. Nothing was changed.',
   "Only the admin of your organization's account",
   'This reminder is no longer known. Nothing was changed.',
   'You have no unfinished setup to cancel.',
-  'is not your delegated administrator, so there is nothing to end.',
+  'holds no admin roles in your organization, so there is nothing to end.',
   // A customer's admin who types a partner command gets the customer side's greeting, nothing else.
-  'There is no open offer',
+  'There is no open request',
   "Only the person who created this account (Anna Berg) can reset the admin's password",
 ];
 const FAILURES = ['Sorry, something went wrong', 'could not understand', 'not known to this version'];

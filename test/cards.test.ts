@@ -5,6 +5,8 @@ import { CARD_NAMES, renderCard } from '../src/cards.js';
 import { accountCard, accountReviewCard, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from '../src/bot/delegationViews.js';
 import { billingCard, reminderCard, remindersCard } from '../src/bot/renewalViews.js';
+import { ENTRA_ROLES } from '../src/domain/entraRoles.js';
+import type { Relationship } from '../src/domain/relationship.js';
 import type { Offer } from '../src/domain/delegation.js';
 import { currentCard, entryCard, keysEntryCard, keysReviewCard, noticeCard, refusalCard, reviewCard, setupCard, welcomeCard, type SetupContext } from '../src/bot/views.js';
 import type { Account } from '../src/domain/account.js';
@@ -69,6 +71,21 @@ const offer = (status: Offer['status']): Offer => ({
   answeredBy: status === 'accepted' || status === 'declined' ? { id: 'aad-eva', name: `Eva Muster ${LINK}` } : undefined,
   endedAt: status === 'withdrawn' || status === 'ended' ? '2026-03-04T09:00:00.000Z' : undefined,
   endedBy: status === 'withdrawn' || status === 'ended' ? { id: 'x', name: `Someone ${LINK}` } : undefined,
+  relationship: relationship(status === 'pending' ? 'approvalPending' : status === 'accepted' ? 'active' : 'terminated'),
+});
+/** A request with every role (Global Administrator too), so the card shows each description and the warning. */
+const relationship = (status: Relationship['status']): Relationship => ({
+  id: '66666666-6666-4666-8666-666666666666',
+  displayName: `Contoso ${LINK}`,
+  partnerTenantId: 'partner',
+  customer: { tenantId: customer.tenantId, displayName: customer.name },
+  accessDetails: { unifiedRoles: ENTRA_ROLES.map((role) => ({ roleDefinitionId: role.id })) },
+  duration: 'P730D',
+  autoExtendDuration: 'PT0S',
+  status,
+  createdDateTime: '2026-03-02T09:00:00.000Z',
+  lastModifiedDateTime: '2026-03-03T09:00:00.000Z',
+  ...(status === 'approvalPending' ? {} : { activatedDateTime: '2026-03-03T09:00:00.000Z', endDateTime: '2028-03-02T09:00:00.000Z' }),
 });
 const day = { today: '2026-03-02', lifecycle: { graceDays: 30, deprovisionDays: 120 } };
 const context: SetupContext = { profile, customers: [customer], day };
@@ -151,10 +168,18 @@ describe('card templates', () => {
         ['reminders, some', remindersCard(m, [{ customer, subscription: customer.subscriptions[0]!, kind: 'before30', due: '2027-01-31' }], { range: '30', page: 1 })],
         ['reminders, a middle page', remindersCard(m, Array.from({ length: 45 }, () => ({ customer, subscription: customer.subscriptions[0]!, kind: 'before30' as const, due: '2027-01-31' })), { range: '90', page: 2 })],
         ['delegation compose', composeCard(m, customer, PARTNER_NAME)],
+        [
+          'delegation compose, Global Administrator with errors',
+          composeCard(m, customer, PARTNER_NAME, {
+            form: { templateId: 'fullAdministration', roleIds: ENTRA_ROLES.at(-1)!.id, displayName: LINK, duration: '999', autoExtendDuration: 'P180D', message: LINK },
+            errors: [{ field: 'displayName', code: 'taken' }, { field: 'roles', code: 'unknown', roleIds: ['x'] }, { field: 'duration', code: 'outOfRange', min: 1, max: 730 }, { field: 'autoExtendDuration', code: 'withGlobalAdministrator' }],
+          }),
+        ],
         ...(['pending', 'accepted', 'declined', 'withdrawn', 'expired', 'ended'] as const).map((status): [string, object] => [`offer, ${status}`, offerCard(m, PARTNER_NAME, customer, offer(status))]),
         ...(['pending', 'accepted'] as const).map((status): [string, object] => [`customer with offer ${status}`, customerCard(m, { ...customer, offers: [offer(status)] }, day)]),
-        ['end access, confirm', accessEndCard(m, PARTNER_NAME, true)],
-        ['end access, nothing to end', accessEndCard(m, PARTNER_NAME, false, { text: 'x', style: 'good' })],
+        ['customer with the old delegated admin', customerCard(m, { ...customer, offers: [{ ...offer('accepted'), relationship: undefined }] }, day)],
+        ['end access, confirm', accessEndCard(m, PARTNER_NAME, [relationship('active'), { ...relationship('active'), id: 'dap', legacy: true, endDateTime: undefined }])],
+        ['end access, nothing to end', accessEndCard(m, PARTNER_NAME, [], { text: 'x', style: 'good' })],
         ['add user', userAddCard(m, customer, { values: { firstName: 'Max' }, errors: { name: ['x'] } })],
         ['add user, no free seats', userAddCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, assignedSeats: 20 }] })],
         ['profile, new', profileCard(m, undefined, day.today, { then: sampleSetup('reserved').id, notice: { text: m.t.profile.firstTime, style: 'accent' } })],
@@ -247,7 +272,7 @@ describe('card templates', () => {
     expect(cardText(customerCard(de, customer, { ...day, today: '2027-03-03' }))).to.include('seit 1 Tag abgelaufen');
     const oneDayGrace = cardText(reminderCard(de, { key: 'k', kind: 'expired', customer, subscription, today: '2027-03-03', lifecycle: { graceDays: 1, deprovisionDays: 120 } }));
     expect(oneDayGrace).to.include('noch 1 Tag lang nutzen').and.include('(120 Tage nach dem Ablauf)');
-    expect(cardText(customerCard(de, { ...customer, offers: [offer('accepted')] }, day))).to.include('Delegierte Administration: aktiv (angenommen von Eva Muster');
+    expect(cardText(customerCard(de, { ...customer, offers: [offer('accepted')] }, day))).to.include('Aktiv, bis 2. März 2028 · Verzeichnisleseberechtigte');
     const scheduled = { ...subscription, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } };
     expect(cardText(customerCard(de, { ...customer, subscriptions: [scheduled] }, day))).to.include('Umstellung auf die Direktabrechnung für den 1. März 2027 geplant');
     expect(JSON.stringify(billingCard(de, { customer, subscription }, '2027-03-01', day))).to.include('Für den 1. März 2027 planen');

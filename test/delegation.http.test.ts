@@ -1,14 +1,16 @@
 /**
- * Delegated administration over real HTTP with two tenants on two connectors: the partner offers,
- * the customer's admin answers in its own tenant, and the partner hears back.
+ * Delegated administration over real HTTP with two tenants on two connectors: the partner requests
+ * a relationship with roles, the customer's admin answers in its own tenant, either side ends it,
+ * and what the partner may do for the customer follows the roles in force.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { GLOBAL_ADMINISTRATOR, roleTemplate, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
-import { buttons, cardText, type Card } from './support/cardQuery.js';
+import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { injectDiskFault, type DiskFault } from './support/diskFaults.js';
+import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, PROFILE } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -16,6 +18,8 @@ const PARTNER = 'd1b2c3d4-0000-4000-8000-000000000001';
 const OTHER_PARTNER = 'd1b2c3d4-0000-4000-8000-000000000002';
 const ACCOUNT = { ...BASE_ACCOUNT, email: 'eva@contoso.example', language: 'en' };
 const NOT_SAVED = 'Sorry, this step could not be saved, so nothing was changed. Please try again in a moment.';
+const HELPDESK = roleTemplate('helpdesk')!.roleIds.join(',');
+const DEFAULT_NAME = 'Contoso GmbH – Users and licenses';
 
 async function partnerFile(dataDir: string): Promise<any> {
   return JSON.parse(await readFile(join(dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
@@ -44,10 +48,15 @@ describe('delegated administration over HTTP', () => {
     return card!;
   }
 
-  async function offer(message?: string): Promise<Card> {
-    const compose = (await anna.press(await customerCard(), 'Offer delegated administration')).card;
-    expect(cardText(compose)).to.include('Offer delegated administration to Contoso GmbH');
-    return (await anna.press(compose, 'Send offer', message ? { message } : {})).card;
+  async function composeCard(): Promise<Card> {
+    const compose = (await anna.press(await customerCard(), 'Request delegated administration')).card;
+    expect(cardText(compose)).to.include('Request delegated administration from Contoso GmbH');
+    return compose;
+  }
+
+  /** Sends a request from the form as it comes (Users and licenses, two years), with what is typed over it. */
+  async function request(typed: Record<string, string> = {}): Promise<Card> {
+    return (await anna.press(await composeCard(), 'Send request', typed)).card;
   }
 
   /** The last card the bot sent to the customer's chat. */
@@ -56,30 +65,15 @@ describe('delegated administration over HTTP', () => {
     return sent.at(-1)!.activity.attachments[0].content;
   }
 
-  /**
-   * Presses Accept as the backend grants the rights and the disk then fills up, so the answer cannot
-   * be saved, and the backend fails as well to take the rights back: what an outage can leave.
-   */
-  async function acceptOnFullDisk(admin: TeamsUser, card: Card): Promise<Card> {
-    const commerce = bot.app.embeddedCommerce;
-    const setDelegatedAdmin = commerce.setDelegatedAdmin;
-    let fault: DiskFault | undefined;
-    commerce.setDelegatedAdmin = async (customerTenantId, partnerTenantId, active) => {
-      if (fault) throw new Error('backend unavailable');
-      await setDelegatedAdmin.call(commerce, customerTenantId, partnerTenantId, active);
-      fault = injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC');
-    };
-    try {
-      return (await admin.press(card, 'Accept')).card;
-    } finally {
-      fault?.clear();
-      commerce.setDelegatedAdmin = setDelegatedAdmin;
-    }
+  /** The relationships the backend holds for the customer, as stored: name → status. */
+  async function stored(): Promise<Record<string, string>> {
+    return Object.fromEntries((await tenantRecord(bot.dataDir)).relationships.map((r: any) => [r.displayName, r.status]));
   }
 
-  /** The partners the backend lists as delegated admins of the customer's tenant. */
-  async function delegatedAdmins(): Promise<string[]> {
-    return (await tenantRecord(bot.dataDir)).delegatedAdmins.map((admin: { partnerTenantId: string }) => admin.partnerTenantId);
+  async function admin(): Promise<TeamsUser> {
+    const eva = customerUser(customer.adminObjectId);
+    await eva.say('hello');
+    return eva;
   }
 
   beforeEach(async () => {
@@ -98,31 +92,34 @@ describe('delegated administration over HTTP', () => {
     await customerSide.stop();
   });
 
-  it('pushes the offer to a known admin chat; the admin accepts; the partner is told and may add users', async () => {
+  it('pushes the request with its roles to a known admin chat; the admin accepts; the partner is told and may add users', async () => {
     const eva = customerUser(customer.adminObjectId);
     const greeting = await eva.say('hello');
     expect(cardText(greeting[0]!)).to.include('Your Microsoft partner Fabrikam IT set up your account contoso.onmicrosoft.com');
-    expect(cardText(greeting[0]!)).to.include('There is no open offer');
+    expect(cardText(greeting[0]!)).to.include('There is no open request');
 
-    const sent = await offer('Dear Eva, [click here](https://evil.example) ${t.title}');
-    expect(cardText(sent)).to.include('The offer was sent to Eva Muster, the admin of Contoso GmbH.');
+    const compose = await composeCard();
+    expect(inputs(compose)).to.include({ displayName: DEFAULT_NAME, templateId: 'usersAndLicenses', duration: '730' });
+    const sent = (await anna.press(compose, 'Send request', { message: 'Dear Eva, [click here](https://evil.example) ${t.title}' })).card;
+    expect(cardText(sent)).to.include(`The request "${DEFAULT_NAME}" was sent to Eva Muster, the admin of Contoso GmbH.`);
+    expect(cardText(sent)).to.include(`${DEFAULT_NAME}\nWaiting for approval`.replace('Waiting for approval', 'waiting for approval since 2 March 2026, expires on 31 May 2026'));
     const pushed = lastCustomerCard(eva);
-    expect(cardText(pushed)).to.include('Fabrikam IT offers to manage Microsoft 365 for you');
+    expect(cardText(pushed)).to.include('Fabrikam IT asks for delegated administration');
     expect(JSON.stringify(pushed)).to.include('"type":"TextRun","text":"Dear Eva, [click here](https://evil.example) ${t.title}"');
-    expect(cardText(pushed)).to.include('full admin access to all your services and subscriptions');
+    expect(cardText(pushed)).to.include('**User Administrator**: Add, change and delete users and groups');
+    expect(cardText(pushed)).to.include('**License Administrator**').and.include('For 730 days from your approval. It ends then by itself.');
+    expect(cardText(pushed)).not.to.include('Global Administrator');
     expect(cardText(pushed)).to.include('type **remove partner access**');
 
     const from = partnerSide.sent.length;
     const accepted = (await eva.press(pushed, 'Accept')).card;
-    expect(cardText(accepted)).to.include('Accepted by Eva Muster on 2 March 2026. Fabrikam IT is now your delegated administrator.');
+    expect(cardText(accepted)).to.include('Accepted by Eva Muster on 2 March 2026. Fabrikam IT holds these roles until 1 March 2028.');
     expect(buttons(accepted).filter((b) => b.verb?.startsWith('offer.'))).to.have.length(0);
     const notices = partnerSide.since(from, anna.conversationId).map((s) => s.activity.text);
-    expect(notices).to.deep.equal(['Contoso GmbH accepted your offer of delegated administration (Eva Muster, 2 March 2026). You can now perform admin tasks on the customer\'s behalf, for example type **add user to Contoso GmbH**.']);
-    expect(cardText(await customerCard())).to.include('Delegated administration: active (accepted by Eva Muster on 2 March 2026)');
-    const tenant = await tenantRecord(bot.dataDir);
-    expect(tenant.delegatedAdmins).to.have.length(1);
-    expect(tenant.delegatedAdmins[0]).to.include({ partnerTenantId: PARTNER });
-    expect(tenant.subscriptions[0].assignedSeats, 'the delegated admin uses no license').to.equal(1);
+    expect(notices).to.deep.equal([`Contoso GmbH approved your request "${DEFAULT_NAME}" (Eva Muster, 2 March 2026). You hold these roles until 1 March 2028: Directory Readers, User Administrator, License Administrator.`]);
+    expect(cardText(await customerCard())).to.include(`${DEFAULT_NAME}\nActive, until 1 March 2028 · Directory Readers, User Administrator, License Administrator`);
+    expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'active' });
+    expect((await tenantRecord(bot.dataDir)).subscriptions[0].assignedSeats, 'the partner uses no license').to.equal(1);
 
     const [form] = await anna.say('add user to contoso');
     const added = (await anna.press(form!, 'Add user', { firstName: 'Max', lastName: 'Mustermann', signInName: 'max' })).card;
@@ -132,75 +129,122 @@ describe('delegated administration over HTTP', () => {
     expect(cardText(again), 'a second press adds nobody twice').to.include('2 of 10 seats assigned');
   });
 
-  it('shows a waiting offer when the admin first writes, recognising the admin by sign-in name', async () => {
-    expect(cardText(await offer())).to.include('has not opened a chat with Partner Setup Bot yet');
+  it('shows a waiting request when the admin first writes, recognising the admin by sign-in name; a decline is told to the partner', async () => {
+    expect(cardText(await request())).to.include('has not opened a chat with Partner Setup Bot yet');
     expect(cardText(await customerCard())).to.include('not yet seen by the admin');
     // A Teams user id the bot has not seen; Teams member info gives the admin's sign-in name.
     const eva = customerUser('aad-eva-real');
     customerSide.members.set('29:aad-eva-real', { id: '29:aad-eva-real', name: 'Eva Muster', userPrincipalName: customer.upn.toUpperCase(), aadObjectId: 'aad-eva-real' });
     await eva.say('hi');
     const shown = lastCustomerCard(eva);
-    expect(cardText(shown)).to.include('Fabrikam IT offers to manage Microsoft 365 for you');
+    expect(cardText(shown)).to.include('Fabrikam IT asks for delegated administration');
     expect((await partnerFile(bot.dataDir)).customers[0].admin.objectId).to.equal('aad-eva-real');
     const declined = (await eva.press(shown, 'Decline')).card;
     expect(cardText(declined)).to.include('Declined by Eva Muster');
-    expect(partnerSide.sent.at(-1)!.activity.text).to.include('Contoso GmbH declined your offer');
-    expect(buttons(await customerCard()).map((b) => b.title)).to.include('Offer delegated administration');
+    expect(partnerSide.sent.at(-1)!.activity.text).to.equal(`Contoso GmbH declined your request "${DEFAULT_NAME}" (Eva Muster, 2 March 2026).`);
+    expect(cardText(await customerCard())).to.include('Declined, on 2 March 2026');
+    expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'terminated' });
+    const [gate] = await anna.say('add user to contoso');
+    expect(cardText(gate!), 'a declined request gives no roles').to.include('This needs the User Administrator role in an active relationship with Contoso GmbH.');
   });
 
-  it('withdraws a pending offer, updating the card at the customer, whose later press changes nothing', async () => {
-    const eva = customerUser(customer.adminObjectId);
-    await eva.say('hello');
-    await offer();
+  it('withdraws a pending request from the customer card, updating the card at the customer, whose later press changes nothing', async () => {
+    const eva = await admin();
+    await request();
     const pushed = lastCustomerCard(eva);
-    const withdrawn = (await anna.press(await customerCard(), 'Withdraw offer')).card;
-    expect(cardText(withdrawn)).to.include('The offer to Contoso GmbH was withdrawn.');
+    const withdrawn = (await anna.press(await customerCard(), 'End')).card;
+    expect(cardText(withdrawn)).to.include(`The request "${DEFAULT_NAME}" to Contoso GmbH was withdrawn.`);
+    expect(cardText(withdrawn)).to.include('Withdrawn, on 2 March 2026');
     const update = customerSide.sent.filter((s) => s.method === 'PUT').at(-1)!;
-    expect(cardText(update.activity.attachments[0].content)).to.include('Fabrikam IT withdrew this offer');
+    expect(cardText(update.activity.attachments[0].content)).to.include('Fabrikam IT withdrew this request');
     const late = (await eva.press(pushed, 'Accept')).card;
-    expect(cardText(late)).to.include('This offer was already answered; nothing was changed.');
-    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.have.length(0);
+    expect(cardText(late)).to.include('This request was already answered or has ended; nothing was changed.');
+    expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'terminated' });
   });
 
-  it('expires an unanswered offer after 90 days and tells both sides', async () => {
-    const eva = customerUser(customer.adminObjectId);
-    await eva.say('hello');
-    await offer();
+  it('expires an unanswered request after 90 days and tells both sides once', async () => {
+    await admin();
+    await request();
     bot.clock.advanceDays(89);
     await bot.app.sweep();
-    expect(cardText(await customerCard())).to.include('offer pending since');
+    expect(cardText(await customerCard())).to.include('waiting for approval since');
     bot.clock.advanceDays(1);
     const from = partnerSide.sent.length;
     await bot.app.sweep();
     expect(partnerSide.since(from).map((s) => s.activity.text)).to.deep.equal([
-      'Your offer of delegated administration to Contoso GmbH expired unanswered on 31 May 2026. You can send a new one from the customer card.',
+      `Your request "${DEFAULT_NAME}" to Contoso GmbH expired unanswered on 31 May 2026. You can request a new one from the customer card.`,
     ]);
-    expect(cardText(customerSide.sent.filter((s) => s.method === 'PUT').at(-1)!.activity.attachments[0].content)).to.include('This offer expired on 31 May 2026.');
+    expect(cardText(customerSide.sent.filter((s) => s.method === 'PUT').at(-1)!.activity.attachments[0].content)).to.include('This request expired on 31 May 2026.');
     await bot.app.sweep();
     expect(partnerSide.since(from), 'told once').to.have.length(1);
   });
 
-  it('refuses a partner that is not enrolled in Cloud Essentials', async () => {
+  it('refuses a partner that is not enrolled in Cloud Essentials before any request', async () => {
     const [profile] = await anna.say('profile');
     await anna.press(profile!, 'Save profile', { ...PROFILE, cloudEssentials: 'false' });
-    const answer = (await anna.press(await customerCard(), 'Offer delegated administration')).card;
+    const answer = (await anna.press(await customerCard(), 'Request delegated administration')).card;
     expect(cardText(answer)).to.include('Only partners enrolled in the Microsoft Cloud Essentials program');
     const [typed] = await anna.say('delegate contoso');
     expect(cardText(typed!)).to.include('Only partners enrolled');
     expect((await partnerFile(bot.dataDir)).customers[0].offers).to.have.length(0);
+    expect((await tenantRecord(bot.dataDir)).relationships).to.have.length(0);
+  });
+
+  it('answers bad input on the request form plainly, keeps what was typed, and creates nothing', async () => {
+    await admin();
+    const compose = await composeCard();
+    const cases: Array<[Record<string, string>, string]> = [
+      // Shown back cut to the length of a role id.
+      [{ roleIds: 'not-a-role,62e90394-69f5-4237-9190-0121771450000' }, 'These roles are not known: not-a-role, 62e90394-69f5-4237-9190-012177145000.'],
+      [{ roleIds: '' }, 'Choose at least one role.'],
+      [{ duration: '731' }, 'The duration must be from 1 to 730 days (2 years).'],
+      [{ duration: '0' }, 'The duration must be from 1 to 730 days (2 years).'],
+      [{ duration: 'two years' }, 'Enter the duration as a number of days.'],
+      [{ roleIds: GLOBAL_ADMINISTRATOR, autoExtendDuration: 'P180D' }, 'Microsoft does not allow auto-extend while Global Administrator is among the roles.'],
+      [{ displayName: 'x'.repeat(51) }, 'Use at most 50 characters for the name.'],
+      [{ displayName: '' }, 'Enter a name for the relationship.'],
+    ];
+    for (const [typed, message] of cases) {
+      const answer = (await anna.press(compose, 'Send request', { ...typed, message: 'Kept message' })).card;
+      expect(cardText(answer), JSON.stringify(typed)).to.include('Please correct the marked fields. Nothing was sent.').and.include(message);
+      // Auto-extension is not offered beside Global Administrator, so it is not shown back.
+      const shown = Object.fromEntries(Object.entries(typed).filter(([field]) => field !== 'autoExtendDuration'));
+      expect(inputs(answer), 'what was typed is kept').to.include({ ...shown, message: 'Kept message' });
+    }
+    // A name already used, with any customer, in any case.
+    await anna.press(await composeCard(), 'Send request', { displayName: 'Contoso helpdesk', roleIds: HELPDESK });
+    const taken = (await anna.press(await composeCard(), 'Send request', { displayName: 'CONTOSO HELPDESK' })).card;
+    expect(cardText(taken)).to.include('You already have a relationship with this name.');
+    expect(Object.keys(await stored())).to.deep.equal(['Contoso helpdesk']);
+    expect((await partnerFile(bot.dataDir)).customers[0].offers).to.have.length(1);
+    // A forged verb with roles outside the catalogue changes nothing either.
+    const forged = await anna.invoke('delegation.request', { customerId: customer.tenantId, requestId: '99999999-9999-4999-8999-999999999999', roleIds: '__proto__', displayName: 'Forged' });
+    expect(cardText(forged.card)).to.include('These roles are not known: __proto__.');
+    expect(Object.keys(await stored())).to.deep.equal(['Contoso helpdesk']);
+  });
+
+  it('puts a template on the form; Full administration warns, offers no auto-extension, and the customer sees the warning', async () => {
+    const eva = await admin();
+    const full = (await anna.press(await composeCard(), 'Use this template', { templateId: 'fullAdministration', displayName: 'Contoso onboarding', duration: '7' })).card;
+    expect(inputs(full)).to.include({ roleIds: GLOBAL_ADMINISTRATOR, displayName: 'Contoso onboarding', duration: '7' });
+    expect(cardText(full)).to.include('Microsoft recommends granting only the roles a task needs.');
+    expect(inputs(full), 'auto-extension is not offered').not.to.have.property('autoExtendDuration');
+    await anna.press(full, 'Send request');
+    const pushed = lastCustomerCard(eva);
+    expect(cardText(pushed)).to.include('**Global Administrator**: Full control').and.include('Microsoft recommends granting partners only the roles a task needs.');
+    expect(cardText(pushed)).to.include('For 7 days from your approval.');
   });
 
   it('lets nobody but the customer admin answer, and ignores forged or replayed presses', async () => {
-    const eva = customerUser(customer.adminObjectId);
-    await eva.say('hello');
-    await offer();
+    const eva = await admin();
+    await request();
     const pushed = lastCustomerCard(eva);
     const offerId = buttons(pushed).find((b) => b.verb === 'offer.accept')!.data.offerId;
-    const before = JSON.stringify((await partnerFile(bot.dataDir)).customers[0].offers);
+    const before = JSON.stringify([(await partnerFile(bot.dataDir)).customers[0].offers, await stored()]);
 
     const actors: Array<[string, TeamsUser, string]> = [
-      ['the partner', anna, 'This offer is not for your organization'],
-      ['another tenant', new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: OTHER_PARTNER, userId: 'eve', name: 'Eve' }), 'This offer is not for your organization'],
+      ['the partner', anna, 'This request is not for your organization'],
+      ['another tenant', new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: OTHER_PARTNER, userId: 'eve', name: 'Eve' }), 'This request is not for your organization'],
       ['a non-admin of the customer', customerUser('aad-bob', 'Bob'), `Only the admin of your organization's account (${customer.upn})`],
     ];
     for (const [who, actor, message] of actors) {
@@ -211,91 +255,228 @@ describe('delegated administration over HTTP', () => {
       }
     }
     const forged = await eva.invoke('offer.accept', { offerId: '99999999-9999-4999-8999-999999999999' });
-    expect(cardText(forged.card)).to.include('This offer is not for your organization');
-    expect(JSON.stringify((await partnerFile(bot.dataDir)).customers[0].offers)).to.equal(before);
+    expect(cardText(forged.card)).to.include('This request is not for your organization');
+    const stray = await customerUser('aad-bob', 'Bob').invoke('access.end', { all: true });
+    expect(cardText(stray.card)).to.include('Only the admin');
+    expect(JSON.stringify([(await partnerFile(bot.dataDir)).customers[0].offers, await stored()])).to.equal(before);
 
     await eva.press(pushed, 'Accept');
     const replay = (await eva.press(pushed, 'Decline')).card;
     expect(cardText(replay)).to.include('already answered');
-    expect(cardText(await customerCard())).to.include('active (accepted');
+    expect(cardText(replay)).to.include('Accepted by Eva Muster');
+    expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'active' });
   });
 
   it('tells the partner when the admin removed the app, and how to reach them', async () => {
-    const eva = customerUser(customer.adminObjectId);
-    await eva.say('hello');
+    const eva = await admin();
     customerSide.failWith = { status: 403, code: 'BotNotInConversationRoster' };
-    const sent = await offer();
+    const sent = await request();
     expect(cardText(sent)).to.include('could not be delivered: Eva Muster removed Partner Setup Bot or blocked it');
     expect(cardText(sent)).to.include('add Partner Setup Bot in Teams again');
     expect(cardText(await customerCard())).to.include('the admin cannot be reached');
     customerSide.failWith = undefined;
     await eva.say('hello again');
-    expect(cardText(lastCustomerCard(eva))).to.include('Fabrikam IT offers to manage');
+    expect(cardText(lastCustomerCard(eva))).to.include('Fabrikam IT asks for delegated administration');
   });
 
-  it('lets the customer end delegation; the partner is told and can no longer act', async () => {
-    const eva = customerUser(customer.adminObjectId);
-    await eva.say('hello');
-    await offer();
+  it('holds several relationships; the customer ends the one chosen, then all; the partner is told each time and loses the roles', async () => {
+    const eva = await admin();
+    await request({ displayName: 'Contoso onboarding', templateId: 'fullAdministration', roleIds: GLOBAL_ADMINISTRATOR, duration: '7' });
     await eva.press(lastCustomerCard(eva), 'Accept');
+    await request({ displayName: 'Contoso helpdesk', roleIds: HELPDESK, autoExtendDuration: 'P180D' });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    await request();
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    const card = cardText(await customerCard());
+    expect(card).to.include('Contoso onboarding\nEnding soon, until 9 March 2026 · Global Administrator');
+    expect(card).to.include('Contoso helpdesk\nActive, extends itself on 1 March 2028 · Directory Readers, Helpdesk Administrator, Service Support Administrator');
+
     const [confirm] = await eva.say('remove partner access');
-    expect(cardText(confirm!)).to.include("End Fabrikam IT's delegated administration?");
-    const from = partnerSide.sent.length;
-    const ended = (await eva.press(confirm!, 'End partner access')).card;
-    expect(cardText(ended)).to.include('Delegated administration by Fabrikam IT was ended.');
-    expect(partnerSide.since(from).map((s) => s.activity.text)[0]).to.include('Contoso GmbH ended your delegated administration');
-    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.have.length(0);
+    expect(cardText(confirm!)).to.include("End Fabrikam IT's admin access?");
+    expect(cardText(confirm!)).to.include('Contoso onboarding: Global Administrator (until 9 March 2026)');
+    expect(buttons(confirm!).filter((b) => b.title === 'End this relationship')).to.have.length(3);
+    let from = partnerSide.sent.length;
+    const one = (await eva.press(confirm!, 'End this relationship', {}, 0)).card;
+    expect(cardText(one)).to.include('Ended: Contoso onboarding (Global Administrator). Fabrikam IT was told.');
+    expect(buttons(one).filter((b) => b.title === 'End this relationship'), 'two left').to.have.length(2);
+    expect(partnerSide.since(from).map((s) => s.activity.text)).to.deep.equal(['Contoso GmbH ended the relationship "Contoso onboarding" (Eva Muster, 2 March 2026). You no longer hold its roles: Global Administrator.']);
+    expect(await stored()).to.deep.equal({ 'Contoso onboarding': 'terminated', 'Contoso helpdesk': 'active', [DEFAULT_NAME]: 'active' });
+
+    from = partnerSide.sent.length;
+    const all = (await eva.press(one, 'End all')).card;
+    expect(cardText(all)).to.include('Fabrikam IT holds no admin roles in your organization');
+    expect(partnerSide.since(from), 'told of each').to.have.length(2);
+    expect(Object.values(await stored())).to.deep.equal(['terminated', 'terminated', 'terminated']);
+    const again = (await eva.press(one, 'End all')).card;
+    expect(cardText(again)).to.include('holds no admin roles');
+    expect(partnerSide.since(from), 'nothing twice').to.have.length(2);
     const [refused] = await anna.say('add user to contoso');
-    expect(cardText(refused!)).to.include('You are not the delegated administrator of Contoso GmbH');
-    const stray = await customerUser('aad-bob', 'Bob').invoke('access.end', {});
-    expect(cardText(stray.card)).to.include('Only the admin');
+    expect(cardText(refused!)).to.include('This needs the User Administrator role');
   });
 
-  /** An offer pushed to the admin, who pressed Accept as the disk filled up: the rights are granted and not taken back. */
-  async function unsavedAcceptance(): Promise<{ eva: TeamsUser; pushed: Card }> {
-    const eva = customerUser(customer.adminObjectId);
-    await eva.say('hello');
-    await offer();
-    const pushed = lastCustomerCard(eva);
-    expect(cardText(await acceptOnFullDisk(eva, pushed))).to.equal(NOT_SAVED);
-    expect(await delegatedAdmins(), 'granted, and not yet taken back').to.deep.equal([PARTNER]);
-    return { eva, pushed };
-  }
-
-  const closings: Array<[how: string, close: (eva: TeamsUser, pushed: Card) => Promise<unknown>, status: string]> = [
-    ['the admin declines', (eva, pushed) => eva.press(pushed, 'Decline'), 'declined'],
-    ['the partner withdraws the offer', async () => anna.press(await customerCard(), 'Withdraw offer'), 'withdrawn'],
-    ['the offer expires', () => (bot.clock.advanceDays(90), bot.app.sweep()), 'expired'],
-  ];
-  for (const [how, close, status] of closings) {
-    it(`takes back the rights of an acceptance that could not be saved when ${how}`, async () => {
-      const { eva, pushed } = await unsavedAcceptance();
-      await close(eva, pushed);
-      expect((await partnerFile(bot.dataDir)).customers[0].offers[0].status).to.equal(status);
-      expect(await delegatedAdmins()).to.deep.equal([]);
-    });
-  }
-
-  it('accepts once when the admin presses Accept again after an acceptance that could not be saved', async () => {
-    const { eva, pushed } = await unsavedAcceptance();
-    const from = partnerSide.sent.length;
-    const accepted = (await eva.press(pushed, 'Accept')).card;
-    expect(cardText(accepted)).to.include('Accepted by Eva Muster on 2 March 2026.');
-    expect(cardText((await eva.press(pushed, 'Accept')).card)).to.include('already answered');
-    expect(await delegatedAdmins()).to.deep.equal([PARTNER]);
-    expect(partnerSide.since(from, anna.conversationId), 'the partner is told once').to.have.length(1);
+  it('lets the partner end an active relationship; the customer card and the backend show it, and the customer cannot end it again', async () => {
+    const eva = await admin();
+    await request();
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    const before = await customerCard();
+    const ended = (await anna.press(before, 'End')).card;
+    expect(cardText(ended)).to.include(`The relationship "${DEFAULT_NAME}" with Contoso GmbH was ended. You no longer hold its roles.`);
+    expect(cardText(ended)).to.include('Ended, on 2 March 2026');
+    expect(buttons(ended).map((b) => b.title)).not.to.include('End');
+    expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'terminated' });
     const [confirm] = await eva.say('remove partner access');
-    await eva.press(confirm!, 'End partner access');
-    expect(await delegatedAdmins()).to.deep.equal([]);
+    expect(cardText(confirm!)).to.include('Fabrikam IT holds no admin roles in your organization');
+    // A second press of the same button finds it ended by the partner, as asked.
+    expect(cardText((await anna.press(before, 'End')).card)).to.include('Ended, on 2 March 2026');
+    // One the customer ended meanwhile cannot be ended by the partner.
+    await request({ displayName: 'Contoso helpdesk', roleIds: HELPDESK });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    const stale = await customerCard();
+    await eva.press(await eva.reply('remove partner access'), 'End this relationship');
+    const late = (await anna.press(stale, 'End')).card;
+    expect(cardText(late)).to.include('The relationship "Contoso helpdesk" has already ended, so nothing was changed.');
+    expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'terminated', 'Contoso helpdesk': 'terminated' });
+    const foreign = await new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: OTHER_PARTNER, userId: 'eve', name: 'Eve' }).invoke('delegation.end', { customerId: customer.tenantId, relationshipId: 'anything' });
+    expect(cardText(foreign.card)).to.include('does not exist or is not available to you');
   });
 
-  it('takes back at the sweep after a restart the rights of an acceptance that could not be saved, leaving the offer open', async () => {
-    await unsavedAcceptance();
+  it('gates adding a user on the roles in force: a helpdesk relationship is refused, naming User Administrator and offering to request it', async () => {
+    const eva = await admin();
+    const [none] = await anna.say('add user to contoso');
+    expect(cardText(none!)).to.include('This needs the User Administrator role in an active relationship with Contoso GmbH. You can request a relationship with that role.');
+    expect(inputs(none!)).to.include({ roleIds: USER_ADMINISTRATOR });
+    await request({ displayName: 'Contoso helpdesk', roleIds: HELPDESK });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    expect(buttons(await customerCard()).map((b) => b.title)).to.include('Add user');
+    const refused = (await anna.press(await customerCard(), 'Add user')).card;
+    expect(cardText(refused)).to.include('This needs the User Administrator role');
+    // Straight at the verb too: nothing is added.
+    const forced = await anna.invoke('user.add', { customerId: customer.tenantId, requestId: '88888888-8888-4888-8888-888888888888', firstName: 'Max', lastName: 'Muster', signInName: 'max', product: 'Microsoft 365 Business Standard' });
+    expect(cardText(forced.card)).to.include('This needs the User Administrator role');
+    expect((await tenantRecord(bot.dataDir)).users).to.have.length(1);
+    // Requesting the role from the refusal; once approved, the user is added.
+    await anna.press(refused, 'Send request', { displayName: 'Contoso users' });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    const [form] = await anna.say('add user to contoso');
+    expect(cardText((await anna.press(form!, 'Add user', { firstName: 'Max', lastName: 'Muster', signInName: 'max' })).card)).to.include('Max Muster was added');
+  });
+
+  it('finishes an acceptance whose save failed when the admin presses again, once, and the partner is told once', async () => {
+    const eva = await admin();
+    await request();
+    const pushed = lastCustomerCard(eva);
+    const fault = injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC');
+    try {
+      expect(cardText((await eva.press(pushed, 'Accept')).card)).to.equal(NOT_SAVED);
+    } finally {
+      fault.clear();
+    }
+    expect(await stored(), 'the backend took the answer').to.deep.equal({ [DEFAULT_NAME]: 'active' });
+    const from = partnerSide.sent.length;
+    expect(cardText((await eva.press(pushed, 'Accept')).card)).to.include('Accepted by Eva Muster on 2 March 2026.');
+    expect(cardText((await eva.press(pushed, 'Accept')).card)).to.include('already answered');
+    expect(partnerSide.since(from, anna.conversationId), 'the partner is told once').to.have.length(1);
+  });
+
+  it('finishes at the sweep after a restart an acceptance whose save failed, and tells the partner', async () => {
+    const eva = await admin();
+    await request();
+    const fault = injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC');
+    try {
+      expect(cardText((await eva.press(lastCustomerCard(eva), 'Accept')).card)).to.equal(NOT_SAVED);
+    } finally {
+      fault.clear();
+    }
     await bot.restart();
     anna.options.botUrl = bot.url;
+    const from = partnerSide.sent.length;
     // Joins the sweep the start-up began.
     await bot.app.sweep();
-    expect(await delegatedAdmins()).to.deep.equal([]);
-    expect(cardText(await customerCard())).to.include('offer pending since');
+    expect(cardText(await customerCard())).to.include(`${DEFAULT_NAME}\nActive, until 1 March 2028`);
+    expect(partnerSide.since(from).map((s) => s.activity.text)[0]).to.include(`Contoso GmbH approved your request "${DEFAULT_NAME}" (Eva Muster`);
+    await bot.app.sweep();
+    expect(partnerSide.since(from).filter((s) => s.activity.text), 'told once').to.have.length(1);
+  });
+
+  it('reminds the partner 30, 7 and 1 day before a relationship without auto-extension ends, each once, skipping one overtaken, and none for one that extends itself', async () => {
+    const eva = await admin();
+    await request({ displayName: 'Contoso short', duration: '40' });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    await request({ displayName: 'Contoso helpdesk', roleIds: HELPDESK, duration: '40', autoExtendDuration: 'P180D' });
+    await eva.press(lastCustomerCard(eva), 'Accept');
+    /** The reminders the partner got from the sweep, as the text on top of each card. */
+    const remindersFrom = async (from: number) => {
+      await bot.app.sweep();
+      return partnerSide.since(from).filter((s) => s.activity.attachments).map((s) => cardText(s.activity.attachments[0].content).split('\n')[0]);
+    };
+    const at = (day: string) => (bot.clock.current = new Date(`${day}T08:00:00Z`));
+
+    at('2026-03-11');
+    expect(await remindersFrom(partnerSide.sent.length), 'not yet').to.deep.equal([]);
+    at('2026-03-12');
+    let from = partnerSide.sent.length;
+    expect(await remindersFrom(from)).to.deep.equal([
+      'Your relationship "Contoso short" with Contoso GmbH (Directory Readers, User Administrator, License Administrator) ends on 11 April 2026, in 30 days. It does not extend itself: request a new one to keep these roles.',
+    ]);
+    const card = partnerSide.since(from).find((s) => s.activity.attachments)!.activity.attachments[0].content;
+    expect(buttons(card).map((b) => b.title)).to.include('Request delegated administration');
+    expect(await remindersFrom(from), 'once').to.have.length(1);
+    // Recorded in the partner's file: a restart sends nothing again.
+    await bot.restart();
+    anna.options.botUrl = bot.url;
+    expect(await remindersFrom(from), 'once across a restart').to.have.length(1);
+
+    // Down over the 7-day reminder: the 1-day one comes alone.
+    at('2026-04-10');
+    from = partnerSide.sent.length;
+    expect(await remindersFrom(from)).to.deep.equal([
+      'Your relationship "Contoso short" with Contoso GmbH (Directory Readers, User Administrator, License Administrator) ends on 11 April 2026, in 1 day. It does not extend itself: request a new one to keep these roles.',
+    ]);
+    at('2026-04-12');
+    expect(await remindersFrom(partnerSide.sent.length), 'none after the end').to.deep.equal([]);
+    const offers = (await partnerFile(bot.dataDir)).customers[0].offers;
+    expect(offers.map((o: any) => o.reminders)).to.deep.equal([['before30', 'before7', 'before1'], ['before30', 'before7', 'before1']]);
+    expect(cardText(await customerCard())).to.include('Contoso short\nExpired, on 11 April 2026').and.include('Contoso helpdesk\nActive, extends itself on 8 October 2026');
+  });
+
+  /** A customer whose admin accepted an offer before relationships existed (and left a second one open), as a file of then holds it. */
+  async function withOldDelegatedAdmin(): Promise<TeamsUser> {
+    const eva = await admin();
+    await bot.app.embeddedCommerce.setDelegatedAdmin(customer.tenantId, PARTNER, true);
+    await bot.stop();
+    const file = join(bot.dataDir, 'partners', `${PARTNER}.json`);
+    const doc = JSON.parse(await readFile(file, 'utf8'));
+    const old = { id: '77777777-7777-4777-8777-777777777777', status: 'accepted', message: 'Old offer', sentAt: '2026-03-01T09:00:00.000Z', sentBy: { id: 'user-anna', name: 'Anna Berg' }, expiresAt: '2026-05-30T09:00:00.000Z', delivery: 'delivered', answeredAt: '2026-03-01T10:00:00.000Z', answeredBy: { id: customer.adminObjectId, name: 'Eva Muster' }, partnerNotice: 'sent' };
+    const { answeredAt: _a, answeredBy: _b, partnerNotice: _n, ...unanswered } = old;
+    doc.customers[0].offers.push(old, { ...unanswered, id: '77777777-7777-4777-8777-777777777778', status: 'pending' });
+    await writeFile(file, JSON.stringify(doc));
+    bot = await startBot({}, { dataDir: bot.dataDir, clock: bot.clock });
+    for (const user of [anna, eva]) user.options.botUrl = bot.url;
+
+    return eva;
+  }
+
+  it('shows an accepted offer from before relationships as the old delegated admin (Global Administrator, no end), which lets the partner act until the customer ends it; an old offer left open is not answered', async () => {
+    const eva = await withOldDelegatedAdmin();
+    expect(cardText(await customerCard())).to.include('Delegated administration (no end date)\nActive, no end date · Global Administrator');
+    const [form] = await anna.say('add user to contoso');
+    expect(cardText(form!)).to.include('Add a user to Contoso GmbH');
+    const late = await eva.invoke('offer.accept', { offerId: '77777777-7777-4777-8777-777777777778' });
+    expect(cardText(late.card)).to.include('This request was already answered or has ended; nothing was changed.');
+
+    const [confirm] = await eva.say('remove partner access');
+    expect(cardText(confirm!)).to.include('Delegated administration (no end date): Global Administrator (no end date)');
+    expect(cardText((await eva.press(confirm!, 'End this relationship')).card)).to.include('Ended: Delegated administration (no end date) (Global Administrator).');
+    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.deep.equal([]);
+    expect((await partnerFile(bot.dataDir)).customers[0].offers.map((o: any) => o.status)).to.deep.equal(['ended', 'pending']);
+    expect(cardText((await anna.press(form!, 'Add user', { firstName: 'Max', lastName: 'Muster', signInName: 'max' })).card)).to.include('This needs the User Administrator role');
+  });
+
+  it('lets the partner end the old delegated admin from the customer card', async () => {
+    await withOldDelegatedAdmin();
+    const ended = (await anna.press(await customerCard(), 'End')).card;
+    expect(cardText(ended)).to.include('The relationship "Delegated administration (no end date)" with Contoso GmbH was ended.');
+    expect(cardText(ended)).to.include('Delegated administration (no end date)\nEnded');
+    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.deep.equal([]);
   });
 });

@@ -6,7 +6,9 @@ import { pino } from 'pino';
 import type { Commerce } from '../src/commerce/commerce.js';
 import { DelegationService, type OfferChannel } from '../src/delegation/delegationService.js';
 import type { Customer } from '../src/domain/customer.js';
-import { answer, delegationState, end, expire, isDue, newOffer, withdraw, type Offer } from '../src/domain/delegation.js';
+import { answer, expire, isDue, newOffer, offeredRelationships, type Offer } from '../src/domain/delegation.js';
+import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
+import { approve, lockForApproval, newRelationship, terminate, type Relationship } from '../src/domain/relationship.js';
 import { JsonFileStore } from '../src/store/store.js';
 
 const now = new Date('2026-03-02T09:00:00Z');
@@ -14,16 +16,24 @@ const anna = { id: 'anna', name: 'Anna' };
 const eva = { id: 'eva', name: 'Eva' };
 
 describe('delegation rules', () => {
-  it('has no delegation without offers, a pending one after sending, an active one after acceptance', () => {
-    expect(delegationState([])).to.deep.equal({ state: 'none' });
-    const offer = newOffer('11111111-1111-4111-8111-111111111111', 'hi', anna, now, 90);
-    expect(delegationState([offer]).state).to.equal('pending');
-    const accepted = answer(offer, true, eva, now);
-    expect(delegationState([accepted])).to.deep.equal({ state: 'active', offer: accepted });
-    expect(accepted.partnerNotice).to.equal('pending');
-    expect(delegationState([end(accepted, eva, now)]).state).to.equal('none');
-    expect(delegationState([answer(offer, false, eva, now)]).state).to.equal('none');
-    expect(delegationState([withdraw(offer, anna, now)]).state).to.equal('none');
+  it('shows each offer as its relationship at the moment asked, and an accepted offer of the old kind as Global Administrator with no end', () => {
+    const requested = requestedRelationship('r1');
+    const offer = newOffer('11111111-1111-4111-8111-111111111111', 'hi', anna, now, 90, undefined, requested);
+    const old = answer(newOffer('22222222-2222-4222-8222-222222222222', 'hi', anna, now, 90), true, eva, now);
+    const customer = { tenantId: 'c1', name: 'Contoso', offers: [old, offer] };
+    const [legacy, pending] = offeredRelationships(customer, now).map((r) => r.relationship);
+    expect(legacy).to.include({ id: old.id, status: 'active', legacy: true });
+    expect(legacy!.endDateTime, 'no end date').to.equal(undefined);
+    expect(legacy!.accessDetails.unifiedRoles).to.deep.equal([{ roleDefinitionId: GLOBAL_ADMINISTRATOR }]);
+    expect(pending).to.include({ status: 'approvalPending' });
+    // Unanswered, it runs out with its offer, 90 days on.
+    expect(offeredRelationships(customer, new Date('2026-05-31T09:00:00Z'))[1]!.relationship).to.include({ status: 'expired' });
+    const approved = (approve(requested, now) as { relationship: Relationship }).relationship;
+    const active = { ...offer, status: 'accepted' as const, relationship: approved };
+    expect(offeredRelationships({ ...customer, offers: [active] }, new Date('2028-02-15T00:00:00Z'))[0]!.relationship).to.include({ status: 'expiring' });
+    expect(offeredRelationships({ ...customer, offers: [active] }, new Date('2028-03-02T09:00:00Z'))[0]!.relationship).to.include({ status: 'expired' });
+    // A declined or withdrawn offer of the old kind never held anything.
+    expect(offeredRelationships({ ...customer, offers: [{ ...old, status: 'declined' }] }, now)).to.deep.equal([]);
   });
 
   it('expires a pending offer on the day its validity ends, not before', () => {
@@ -35,6 +45,12 @@ describe('delegation rules', () => {
     expect(expire(offer, now)).to.include({ status: 'expired', partnerNotice: 'pending' });
   });
 });
+
+/** A request for User Administrator for two years, sent to the customer. */
+function requestedRelationship(id: string, customerTenantId = 'c1'): Relationship {
+  const created = newRelationship({ id, displayName: `Request ${id}`, partnerTenantId: 'partner', customer: { tenantId: customerTenantId, displayName: 'Contoso' }, roleIds: [USER_ADMINISTRATOR], duration: 'P730D', autoExtendDuration: 'PT0S' }, now);
+  return (lockForApproval(created, now) as { relationship: Relationship }).relationship;
+}
 
 function customer(tenantId: string, offer: Offer): Customer {
   return {
@@ -60,8 +76,8 @@ describe('delegation service', () => {
 
   it('expires only what is still pending when the sweep reaches it, not what its copy showed', async () => {
     const store = await JsonFileStore.open(dir);
-    const first = newOffer('11111111-1111-4111-8111-111111111111', 'hi', anna, now, 90);
-    const second = newOffer('22222222-2222-4222-8222-222222222222', 'hi', anna, now, 90);
+    const first = newOffer('11111111-1111-4111-8111-111111111111', 'hi', anna, now, 90, undefined, requestedRelationship('r1', 'c1'));
+    const second = newOffer('22222222-2222-4222-8222-222222222222', 'hi', anna, now, 90, undefined, requestedRelationship('r2', 'c2'));
     await store.partner('partner').update((doc) => void doc.customers.push(customer('c1', first), customer('c2', second)));
     // The sweep waits at the first customer's card while the partner withdraws the second offer.
     let reached!: () => void;
@@ -76,13 +92,19 @@ describe('delegation service', () => {
         await held;
       },
       notifyPartner: async () => true,
+      remindPartner: async () => true,
     };
     const later = new Date(Date.parse(first.expiresAt));
-    const service = new DelegationService(store, {} as Commerce, channel, () => later, 90, pino({ level: 'silent' }));
+    // The backend has nothing answered; it withdraws what the partner ends.
+    const commerce = {
+      listRelationships: async () => [],
+      terminateRelationship: async () => (terminate(second.relationship!, 'partner', now) as { relationship: Relationship }).relationship,
+    } as unknown as Commerce;
+    const service = new DelegationService(store, commerce, channel, () => later, 90, pino({ level: 'silent' }));
 
     const sweep = service.sweep();
     await atFirstCard;
-    expect(await service.withdraw({ tenantId: 'partner', userId: anna.id, name: anna.name }, 'c2', second.id)).to.have.nested.property('offer.status', 'withdrawn');
+    expect(await service.endByPartner({ tenantId: 'partner', userId: anna.id, name: anna.name }, 'c2', 'r2')).to.have.nested.property('relationship.status', 'terminated');
     release();
     const expired = await sweep;
     expect(store.partner('partner').data.customers.map((c) => c.offers[0]!.status)).to.deep.equal(['expired', 'withdrawn']);

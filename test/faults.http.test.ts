@@ -59,18 +59,19 @@ const cases: FaultCase[] = [
     once: { customers: 1, commerceTenants: 1 },
   },
   {
-    action: 'sending an offer of delegated administration',
+    action: 'sending a request for delegated administration',
     fault: ['writeFile', 'EACCES'],
     prepare: async (bot, anna) => {
       await createCustomer(anna, await bot.mintKeys(1));
       const [customer] = await anna.say('customer contoso');
-      return (await anna.press(customer!, 'Offer delegated administration')).card;
+      return (await anna.press(customer!, 'Request delegated administration')).card;
     },
-    button: 'Send offer',
-    saved: 'The offer is saved',
-    again: 'already pending',
-    effects: async (dataDir) => ({ offers: (await partnerFile(dataDir, PARTNER)).customers[0].offers.length }),
-    once: { offers: 1 },
+    button: 'Send request',
+    saved: 'is saved',
+    // The same press finds the request it sent.
+    again: 'is saved',
+    effects: async (dataDir) => ({ offers: (await partnerFile(dataDir, PARTNER)).customers[0].offers.length, relationships: (await commerceTenants(dataDir))[0].relationships.length }),
+    once: { offers: 1, relationships: 1 },
   },
 ];
 

@@ -293,8 +293,8 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     const review = (await anna.press(form, 'Next', VICTIM_ACCOUNT)).card;
     const created = (await anna.press(review, 'Create account')).card;
     expect(cardText(created)).to.include('The account was created');
-    const compose = (await anna.press(created, 'Offer delegated administration')).card;
-    const offered = (await anna.press(compose, 'Send offer', { message: 'Victim offer message' })).card;
+    const compose = (await anna.press(created, 'Request delegated administration')).card;
+    const offered = (await anna.press(compose, 'Send request', { message: 'Victim offer message' })).card;
     const renewForm = (await anna.press(offered, 'Renew')).card;
     // A renewal under review: its setup, with keys for an existing customer, joins the victim's setups.
     const renewReview = (await anna.press(renewForm, 'Next', { key: (await bot.mintKeys(1))[0]! })).card;
@@ -325,8 +325,8 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     const bReview = (await bert.press(bForm, 'Next', FUZZ_ACCOUNT)).card;
     const bCreated = (await bert.press(bReview, 'Create account')).card;
     expect(cardText(bCreated)).to.include('The account was created');
-    const bCompose = (await bert.press(bCreated, 'Offer delegated administration')).card;
-    const bOffered = (await bert.press(bCompose, 'Send offer', { message: `Offer ${template()} [z](https://evil.example)` })).card;
+    const bCompose = (await bert.press(bCreated, 'Request delegated administration')).card;
+    const bOffered = (await bert.press(bCompose, 'Send request', { message: `Offer ${template()} [z](https://evil.example)` })).card;
     const bRenew = (await bert.press(bOffered, 'Renew')).card;
     const bReceipt2 = await reserveKeys(bert, [bKeys[1]!]);
     const [bEntry] = await bert.say('redeem');

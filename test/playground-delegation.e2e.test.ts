@@ -1,11 +1,14 @@
 /**
- * Two Agents Playground instances, one per tenant: the partner offers delegated administration in
- * its chat, the customer's admin accepts it by clicking in the customer's chat, and the partner's
- * chat shows the answer. Screenshots of both land in test-results/.
+ * Two Agents Playground instances, one per tenant: the partner requests a least-privilege
+ * relationship in its chat, the customer's admin accepts it by clicking in the customer's chat, in
+ * German, and the partner's chat shows the answer. The Playground always sends en-US: the customer's
+ * side speaks the language chosen for the customer's account (German here), as a Teams user of that
+ * organization would be answered. Screenshots of both land in test-results/.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { roleTemplate } from '../src/domain/entraRoles.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { FakeConnector } from './support/connector.js';
 import { chromiumPath, closeBrowser, openChat, startPlayground, type ChatPage, type Playground } from './support/playground.js';
@@ -31,7 +34,7 @@ describe('delegated administration in two Agents Playgrounds', function () {
     const receipt = (await setup.press(review, 'Product keys were added')).card;
     const profile = (await setup.press(receipt, "Step 2: Create the customer's account")).card;
     const form = (await setup.press(profile, 'Save profile', { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' })).card;
-    const account = { country: 'DE', organisationName: 'Contoso GmbH', firstName: 'Eva', lastName: 'Muster', email: 'eva@contoso.example', phone: '+49 89 1234567', domainPrefix: 'contoso', signInName: 'eva', language: 'en', partnerOfRecord: 'true' };
+    const account = { country: 'DE', organisationName: 'Contoso GmbH', firstName: 'Eva', lastName: 'Muster', email: 'eva@contoso.example', phone: '+49 89 1234567', domainPrefix: 'contoso', signInName: 'eva', language: 'de', partnerOfRecord: 'true' };
     await setup.press((await setup.press(form, 'Next', account)).card, 'Create account');
   });
 
@@ -43,7 +46,7 @@ describe('delegated administration in two Agents Playgrounds', function () {
     await bot?.stop();
   });
 
-  it('lets the customer accept by clicking, and tells the partner', async () => {
+  it('lets the customer accept a least-privilege relationship by clicking, in German, and tells the partner', async () => {
     const customer = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8')).customers[0];
     const endpoint = `${bot.url}/api/messages`;
     const [partnerPg, customerPg] = await Promise.all([
@@ -54,23 +57,28 @@ describe('delegated administration in two Agents Playgrounds', function () {
     const [partner, admin] = await Promise.all([openChat(partnerPg.url), openChat(customerPg.url)]);
     chats.push(partner, admin);
 
-    // Opening the chat installs the app: the bot greets the admin and now knows where to reach them.
-    await admin.waitForText('Your Microsoft partner Fabrikam IT set up your account contoso.onmicrosoft.com');
+    // Opening the chat installs the app: the bot greets the admin, in the account's language, and now knows where to reach them.
+    await admin.waitForText('Ihr Microsoft-Partner Fabrikam IT hat Ihr Konto contoso.onmicrosoft.com eingerichtet');
 
+    // The form starts from "Users and licenses": Directory Readers, User Administrator, License Administrator.
     await partner.send('delegate contoso');
-    await partner.waitForText('Offer delegated administration to Contoso GmbH');
-    await partner.clickButton('Send offer');
-    await partner.waitForText('The offer was sent to Eva Muster, the admin of Contoso GmbH.');
+    await partner.waitForText('Request delegated administration from Contoso GmbH');
+    await partner.clickButton('Send request');
+    await partner.waitForText('was sent to Eva Muster, the admin of Contoso GmbH.');
 
-    await admin.waitForText('Fabrikam IT offers to manage Microsoft 365 for you');
-    await admin.screenshot('delegation-offer-at-customer');
-    await admin.clickButton('Accept');
-    await admin.waitForText('Fabrikam IT is now your delegated administrator.');
-    await admin.screenshot('delegation-accepted-at-customer');
+    await admin.waitForText('Fabrikam IT bittet um delegierte Administration');
+    await admin.waitForText('Benutzeradministrator');
+    await admin.waitForText('Für 730 Tage ab Ihrer Genehmigung.');
+    await admin.screenshot('delegation-request-at-customer-de');
+    await admin.clickButton('Annehmen');
+    await admin.waitForText('Fabrikam IT hat diese Rollen bis');
+    await admin.screenshot('delegation-accepted-at-customer-de');
 
-    await partner.waitForText('Contoso GmbH accepted your offer of delegated administration');
+    await partner.waitForText('Contoso GmbH approved your request "Contoso GmbH – Users and licenses"');
     await partner.screenshot('delegation-accepted-at-partner');
     const doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
     expect(doc.customers[0].offers[0]).to.include({ status: 'accepted' });
+    expect(doc.customers[0].offers[0].relationship.accessDetails.unifiedRoles.map((r: { roleDefinitionId: string }) => r.roleDefinitionId)).to.deep.equal(roleTemplate('usersAndLicenses')!.roleIds);
+    expect(await bot.app.embeddedCommerce.listRelationships(customer.tenantId, PARTNER)).to.have.length(1).and.satisfy((rs: Array<{ status: string }>) => rs[0]!.status === 'active');
   });
 });

@@ -77,16 +77,22 @@ describe('races over HTTP', function () {
     return eva;
   }
 
-  /** Sends a fresh offer and returns the card it put in the admin's chat. */
+  /** The customer's relationships as the backend stores them, oldest first. */
+  async function statuses(): Promise<string[]> {
+    return (await theTenant()).relationships.map((r: any) => r.status);
+  }
+
+  let requests = 0;
+  /** Sends a fresh request (each with a name of its own) and returns the card it put in the admin's chat. */
   async function pushedOffer(eva: TeamsUser): Promise<Card> {
     const from = customerSide.sent.length;
-    expect(cardText(await offerDelegation(anna))).to.include('The offer was sent to Eva Muster');
+    expect(cardText(await offerDelegation(anna, 'contoso', { displayName: `Contoso ${++requests}` }))).to.include('was sent to Eva Muster');
     return eva.latestCardWith('offer.accept', from);
   }
 
   async function endDelegation(eva: TeamsUser): Promise<void> {
     const confirm = await eva.reply('remove partner access');
-    expect(cardText((await eva.press(confirm, 'End partner access')).card)).to.include('was ended');
+    expect(cardText((await eva.press(confirm, 'End this relationship')).card)).to.include('Ended: ');
   }
 
   /** The summary of a renewal with one key, from the customer card: "Renew" there, the key, "Next". */
@@ -111,7 +117,7 @@ describe('races over HTTP', function () {
 
   after(() => {
     console.log(
-      `      races: ${tally.run} run, ${tally.consistent} consistent; accept vs withdraw: ${tally.accepted} accepted, ${tally.withdrawn} withdrawn; ` +
+      `      races: ${tally.run} run, ${tally.consistent} consistent; accept vs end: ${tally.accepted} accepted then ended, ${tally.withdrawn} withdrawn; ` +
         `renewal vs reservation of one key: ${tally.renewed} renewed, ${tally.reserved} reserved, ${tally.usedTwice} used twice`,
     );
   });
@@ -222,7 +228,7 @@ describe('races over HTTP', function () {
     }
   });
 
-  it(`settles Accept by the admin and Withdraw by the partner, pressed at the same moment, one way (${ROUNDS} offers)`, async () => {
+  it(`settles Accept by the admin and End by the partner, pressed at the same moment, one way (${ROUNDS} requests)`, async () => {
     const eva = await customerWithAdmin();
     const outcomes: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -233,30 +239,29 @@ describe('races over HTTP', function () {
       const updatesFrom = customerSide.sent.length;
 
       await race(async () => {
-        const [atCustomer, atPartner] = await together(round, () => eva.press(offerCard, 'Accept'), () => anna.press(customerCard, 'Withdraw offer'));
+        const [atCustomer, atPartner] = await together(round, () => eva.press(offerCard, 'Accept'), () => anna.press(customerCard, 'End'));
         expectNoServerErrors([atCustomer, atPartner]);
         const offer = (await theCustomer()).offers.find((o: any) => o.id === offerId);
-        const delegatedAdmins = (await theTenant()).delegatedAdmins.map((admin: any) => admin.partnerTenantId);
         const customerSees = cardText(atCustomer.card);
         const partnerSees = cardText(atPartner.card);
         outcomes.push(offer.status);
-        if (offer.status === 'accepted') {
-          expect(delegatedAdmins).to.deep.equal([PARTNER]);
+        // Either way the relationship ends: the partner asked to end it, whatever it had become.
+        expect((await statuses()).at(-1)).to.equal('terminated');
+        if (offer.status === 'ended') {
           expect(customerSees).to.include('Accepted by Eva Muster');
-          expect(partnerSees).to.include('Delegated administration: active (accepted by Eva Muster').and.not.include('was withdrawn');
-          expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes('Contoso GmbH accepted your offer'));
+          expect(partnerSees).to.include(`The relationship "Contoso ${requests}" with Contoso GmbH was ended.`);
+          expect(cardText(eva.repliesSince(updatesFrom).at(-1)!), "the admin's card is updated").to.include('Ended by Anna Berg');
+          expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes('Contoso GmbH approved your request'));
         } else {
           expect(offer.status).to.equal('withdrawn');
-          expect(delegatedAdmins).to.deep.equal([]);
-          expect(partnerSees).to.include('The offer to Contoso GmbH was withdrawn.');
-          expect(customerSees).to.include('This offer was already answered; nothing was changed.').and.include('Fabrikam IT withdrew this offer');
-          expect(cardText(eva.repliesSince(updatesFrom).at(-1)!), "the admin's offer card is updated").to.include('Fabrikam IT withdrew this offer');
+          expect(partnerSees).to.include(`The request "Contoso ${requests}" to Contoso GmbH was withdrawn.`);
+          expect(customerSees).to.include('This request was already answered or has ended; nothing was changed.').and.include('Fabrikam IT withdrew this request');
+          expect(cardText(eva.repliesSince(updatesFrom).at(-1)!), "the admin's card is updated").to.include('Fabrikam IT withdrew this request');
           expect(noticesSince(noticesFrom, anna), 'no notice of an answer').to.deep.equal([]);
         }
       });
-      if (outcomes.at(-1) === 'accepted') await endDelegation(eva);
     }
-    tally.accepted += outcomes.filter((o) => o === 'accepted').length;
+    tally.accepted += outcomes.filter((o) => o === 'ended').length;
     tally.withdrawn += outcomes.filter((o) => o === 'withdrawn').length;
   });
 
@@ -269,8 +274,8 @@ describe('races over HTTP', function () {
       const answers = await Promise.all([eva.press(offerCard, 'Accept'), eva.press(offerCard, 'Accept')]);
       expectNoServerErrors(answers);
       expect(countSaying(answers, 'Accepted by Eva Muster')).to.equal(2);
-      expect(countSaying(answers, 'This offer was already answered; nothing was changed.')).to.equal(1);
-      expect((await theTenant()).delegatedAdmins).to.have.length(1);
+      expect(countSaying(answers, 'This request was already answered or has ended; nothing was changed.')).to.equal(1);
+      expect(await statuses()).to.deep.equal(['active']);
       expect((await theCustomer()).offers.map((o: any) => o.status)).to.deep.equal(['accepted']);
       expect(noticesSince(noticesFrom, anna), 'the partner is told once').to.have.length(1);
     });
@@ -285,23 +290,24 @@ describe('races over HTTP', function () {
       expect(status).to.be.oneOf(['accepted', 'declined']);
       const [won, lost] = status === 'accepted' ? [accepted, declined] : [declined, accepted];
       expect(cardText(won.card)).to.include(status === 'accepted' ? 'Accepted by Eva Muster' : 'Declined by Eva Muster').and.not.include('already answered');
-      expect(cardText(lost.card)).to.include('This offer was already answered; nothing was changed.');
-      expect((await theTenant()).delegatedAdmins).to.have.length(status === 'accepted' ? 1 : 0);
-      expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes(`Contoso GmbH ${status} your offer`));
+      expect(cardText(lost.card)).to.include('This request was already answered or has ended; nothing was changed.');
+      expect((await statuses()).at(-1)).to.equal(status === 'accepted' ? 'active' : 'terminated');
+      expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes(`Contoso GmbH ${status === 'accepted' ? 'approved' : 'declined'} your request`));
     });
   });
 
-  it('sends one offer, adds one user and ends delegation once when each button is pressed twice at once', async () => {
+  it('sends one request, adds one user and ends a relationship once when each button is pressed twice at once', async () => {
     const eva = await customerWithAdmin();
-    const compose = (await anna.press(await anna.reply('customer contoso'), 'Offer delegated administration')).card;
+    const compose = (await anna.press(await anna.reply('customer contoso'), 'Request delegated administration')).card;
     const pushedFrom = customerSide.sent.length;
 
     await race(async () => {
-      const sends = await Promise.all([anna.press(compose, 'Send offer'), anna.press(compose, 'Send offer')]);
+      const sends = await Promise.all([anna.press(compose, 'Send request'), anna.press(compose, 'Send request')]);
       expectNoServerErrors(sends);
-      expect(countSaying(sends, 'The offer was sent to Eva Muster')).to.equal(1);
-      expect(countSaying(sends, 'An offer to Contoso GmbH is already pending.')).to.equal(1);
+      // The second press finds the request the first sent, and says so.
+      expect(countSaying(sends, 'was sent to Eva Muster')).to.equal(2);
       expect((await theCustomer()).offers.map((o: any) => o.status)).to.deep.equal(['pending']);
+      expect(await statuses()).to.deep.equal(['approvalPending']);
       expect(eva.repliesSince(0).filter((card) => buttons(card).some((b) => b.verb === 'offer.accept')), 'pushed once').to.have.length(1);
       expect(customerSide.since(pushedFrom)).to.have.length(1);
     });
@@ -324,16 +330,17 @@ describe('races over HTTP', function () {
     const confirm = await eva.reply('remove partner access');
     const noticesFrom = partnerSide.sent.length;
     await race(async () => {
-      const ends = await Promise.all([eva.press(confirm, 'End partner access'), eva.press(confirm, 'End partner access')]);
+      const ends = await Promise.all([eva.press(confirm, 'End this relationship'), eva.press(confirm, 'End this relationship')]);
       expectNoServerErrors(ends);
-      expect(countSaying(ends, 'Delegated administration by Fabrikam IT was ended.')).to.equal(1);
-      expect((await theTenant()).delegatedAdmins).to.deep.equal([]);
+      expect(countSaying(ends, 'Ended: ')).to.equal(1);
+      expect(countSaying(ends, 'Fabrikam IT holds no admin roles in your organization')).to.equal(2);
+      expect(await statuses()).to.deep.equal(['terminated']);
       expect((await theCustomer()).offers.map((o: any) => o.status)).to.deep.equal(['ended']);
-      expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes('Contoso GmbH ended your delegated administration'));
+      expect(noticesSince(noticesFrom, anna)).to.have.length(1).and.satisfy((texts: string[]) => texts[0]!.includes('Contoso GmbH ended the relationship'));
     });
   });
 
-  it('settles "Add user" by the partner and "End partner access" by the admin, pressed together, one way', async () => {
+  it('settles "Add user" by the partner and the end of the relationship by the admin, pressed together, one way', async () => {
     const eva = await customerWithAdmin();
     for (const round of [0, 1]) {
       await eva.press(await pushedOffer(eva), 'Accept');
@@ -341,16 +348,16 @@ describe('races over HTTP', function () {
       const confirm = await eva.reply('remove partner access');
       const signInName = `max${round}`;
       await race(async () => {
-        const [adding, ending] = await together(round, () => anna.press(form, 'Add user', { firstName: 'Max', lastName: 'Mustermann', signInName }), () => eva.press(confirm, 'End partner access'));
+        const [adding, ending] = await together(round, () => anna.press(form, 'Add user', { firstName: 'Max', lastName: 'Mustermann', signInName }), () => eva.press(confirm, 'End this relationship'));
         expectNoServerErrors([adding, ending]);
-        expect(cardText(ending.card)).to.include('Delegated administration by Fabrikam IT was ended.');
+        expect(cardText(ending.card)).to.include('Ended: ');
         const tenant = await theTenant();
-        expect(tenant.delegatedAdmins).to.deep.equal([]);
+        expect(await statuses()).to.deep.equal(round === 0 ? ['terminated'] : ['terminated', 'terminated']);
         const added = tenant.users.filter((u: any) => u.userPrincipalName === `${signInName}@contoso.onmicrosoft.com`).length;
         expect((await theCustomer()).addedUsers.filter((u: any) => u.userPrincipalName.startsWith(`${signInName}@`))).to.have.length(added);
         // A user added while delegation was active stays; otherwise the partner is told it no longer may act.
         if (added === 1) expect(cardText(adding.card)).to.include(`Max Mustermann was added as ${signInName}@contoso.onmicrosoft.com`);
-        else expect(cardText(adding.card)).to.include('You are not the delegated administrator of Contoso GmbH');
+        else expect(cardText(adding.card)).to.include('This needs the User Administrator role in an active relationship with Contoso GmbH.');
       });
     }
   });

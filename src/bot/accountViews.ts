@@ -10,7 +10,7 @@ import { subscriptionActions } from '../domain/lifecycle.js';
 import { planSubscriptions } from '../domain/subscriptions.js';
 import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
-import { delegationActions, delegationStatus } from './delegationViews.js';
+import { delegationSummary, relationshipRows } from './delegationViews.js';
 import type { Notice, Today } from './notice.js';
 import { pageOf } from './paging.js';
 import { stateText } from './renewalViews.js';
@@ -120,10 +120,10 @@ export function customerCard(
     ...(temporaryPassword ? [] : [[c.password, passwordShown(m, customer)] as [string, string]]),
     [c.country, countryName(customer.country, m.language)],
     [c.createdBy, `${customer.createdBy.name}, ${m.date(customer.createdAt)}`],
-    [c.delegation, delegationStatus(m, customer)],
     ...(por ? [['Partner of Record', por] as [string, string]] : []),
   ] satisfies Array<[string, string]>).map(([title, value]) => ({ title, value }));
   const license = customer.subscriptions.find((s) => s.assignedSeats > 0)?.product ?? '';
+  const { rows, canAddUser } = relationshipRows(m, customer, day);
   return renderCard(
     'customer',
     {
@@ -139,7 +139,8 @@ export function customerCard(
       facts,
       subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day.today, day.lifecycle) })),
       actions: options.actions ?? true,
-      ...delegationActions(customer),
+      relationships: rows,
+      canAddUser,
     },
     temporaryPassword !== undefined,
   );
@@ -161,7 +162,7 @@ export function customersCard(m: Messages, customers: readonly Customer[], filte
       name: customer.name,
       line: fill(t.line, { domain: customer.domain, country: countryName(customer.country, m.language) }),
       subscriptions: subscriptionLines(m, customer, day),
-      delegation: `${m.t.customer.delegation}: ${delegationStatus(m, customer)}`,
+      delegation: `${m.t.customer.delegation}: ${delegationSummary(m, customer, day)}`,
     })),
   });
 }

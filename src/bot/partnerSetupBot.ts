@@ -219,7 +219,8 @@ export class PartnerSetupBot extends ActivityHandler {
       const type = context.activity.conversation?.conversationType;
       return await work({
         actor,
-        m,
+        // The customer's side speaks the language chosen for the customer's account, as the cards pushed to it do.
+        m: customer ? messagesFor(customer.customer.language) : m,
         setups,
         accounts,
         partners,

@@ -8,6 +8,7 @@ import type { Actor } from '../domain/actor.js';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Customer } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
+import type { Relationship, RequestInput } from '../domain/relationship.js';
 import type { PartnerProfile, ProfileError, ProfileInput } from '../domain/profile.js';
 import type {
   AccountCheck,
@@ -19,9 +20,10 @@ import type {
   CreateResult,
   CustomerLink,
   DeliveryOutcome,
-  OfferRefusal,
+  EndRefusal,
   PasswordReset,
   Refusal,
+  RequestRefusal,
   ApplyResult,
   Snoozed,
   Switched,
@@ -81,14 +83,17 @@ export interface Delegation {
   link(customerTenantId: string): CustomerLink | undefined;
   isAdmin(actor: Actor, link: CustomerLink, signInName: () => Promise<string | undefined>): Promise<boolean>;
   rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void>;
-  isDelegated(customer: Customer): boolean;
-  offerRefusal(partnerTenantId: string, customerTenantId: string): OfferRefusal | undefined;
-  send(actor: Actor, customerTenantId: string, offerId: string, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | OfferRefusal>;
-  withdraw(actor: Actor, customerTenantId: string, offerId: string): Promise<{ offer: Offer } | { refused: 'offerNotFound' } | { refused: 'notPending'; offer: Offer }>;
+  eligible(partnerTenantId: string): boolean;
+  relationshipNames(partnerTenantId: string): Promise<string[]>;
+  activeRelationships(link: CustomerLink): Promise<Relationship[]>;
+  request(actor: Actor, customerTenantId: string, requestId: string, input: RequestInput, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | RequestRefusal>;
+  endByPartner(actor: Actor, customerTenantId: string, relationshipId: string): Promise<{ relationship: Relationship } | EndRefusal>;
   unseenOffers(link: CustomerLink): Offer[];
+  pendingOffers(link: CustomerLink): Offer[];
   markShown(link: CustomerLink, offerId: string, conversation: ConversationRef, activityId: string | undefined): Promise<void>;
   answer(actor: Actor, offerId: string, accepted: boolean, isAdmin: AdminCheck): Promise<{ link: CustomerLink; offer: Offer } | AnswerRefusal>;
-  endDelegation(actor: Actor, isAdmin: AdminCheck): Promise<{ link: CustomerLink; offer: Offer } | { refused: 'notCustomer' } | { refused: 'notAdmin' | 'notActive'; link: CustomerLink }>;
+  endByCustomer(actor: Actor, relationshipId: string | undefined, isAdmin: AdminCheck): Promise<{ link: CustomerLink; ended: Relationship[] } | { refused: 'notCustomer' } | { refused: 'notAdmin' | 'notActive'; link: CustomerLink }>;
+  mayAddUsers(partnerTenantId: string, customerTenantId: string): Promise<{ allowed: true } | { allowed: false; missingRoleId: string }>;
   addUser(actor: Actor, customerTenantId: string, requestId: string, input: Partial<Record<NewUserField, string>>): Promise<AddUserResult>;
 }
 

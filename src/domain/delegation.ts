@@ -1,9 +1,12 @@
 /**
- * Delegated administration: the partner offers it, the customer's admin accepts or declines it.
- * Pure rules over a customer's offers; the state of delegation is derived from them and the clock.
+ * Delegated administration in chat: the partner requests a relationship (an offer, in the bot's
+ * words), the customer's admin accepts or declines it. An offer is the chat's side of one
+ * relationship: who asked, where the partner is told, where the customer's card is, and the
+ * relationship as the backend last returned it. The backend holds the relationship itself.
  */
 import { z } from 'zod';
 import { ConversationRefSchema } from './conversation.js';
+import { legacyRelationship, RELATIONSHIP_REMINDER_KINDS, relationshipAt, RelationshipSchema, type Relationship } from './relationship.js';
 
 const Person = z.object({ id: z.string(), name: z.string() });
 
@@ -35,6 +38,15 @@ export const OfferSchema = z.object({
    * rights that the offer does not show, and they are taken back.
    */
   granting: z.iso.datetime().optional(),
+  /**
+   * The relationship requested, as the backend last returned it. Absent on offers of the old
+   * all-or-nothing delegated admin (Global Administrator, no end), made before relationships.
+   */
+  relationship: RelationshipSchema.optional(),
+  /** The reminders of the relationship's end handled (sent, or skipped when a later one overtook them): each once. */
+  reminders: z.array(z.enum(RELATIONSHIP_REMINDER_KINDS)).optional(),
+  /** A reminder recorded and not yet delivered: recorded before it is sent, so a crash or a failed send does not lose it. */
+  reminderDue: z.enum(RELATIONSHIP_REMINDER_KINDS).optional(),
 });
 export type Offer = z.infer<typeof OfferSchema>;
 
@@ -46,22 +58,38 @@ export const AdminContactSchema = z.object({
 });
 export type AdminContact = z.infer<typeof AdminContactSchema>;
 
-export type DelegationState = { state: 'none' } | { state: 'pending'; offer: Offer } | { state: 'active'; offer: Offer };
+const DAY = 86_400_000;
 
-/** The offer that matters now: a pending or accepted one; there is at most one. */
-export function delegationState(offers: readonly Offer[]): DelegationState {
-  const current = offers.findLast((offer) => offer.status === 'pending' || offer.status === 'accepted');
-  if (!current) return { state: 'none' };
-  return current.status === 'accepted' ? { state: 'active', offer: current } : { state: 'pending', offer: current };
+/**
+ * The customer's relationships as the partner's records show them at `now`, oldest first: each
+ * offer's relationship, and an accepted (or since ended) offer of the old kind as the old delegated admin (under the
+ * offer's id; the backend's list holds it under its own). The backend's list is the truth; this is
+ * what cards show without asking it.
+ */
+export function offeredRelationships(customer: { tenantId: string; name: string; offers: readonly Offer[] }, now: Date): Array<{ offer: Offer; relationship: Relationship }> {
+  return customer.offers.flatMap((offer) => {
+    if (offer.relationship) {
+      // An unanswered request runs out when its offer does.
+      const offerDays = Math.round((Date.parse(offer.expiresAt) - Date.parse(offer.sentAt)) / DAY);
+      return [{ offer, relationship: relationshipAt(offer.relationship, now, offerDays) }];
+    }
+    // Only an accepted one ever held rights; ended, it shows as ended.
+    if (offer.status !== 'accepted' && offer.status !== 'ended') return [];
+    // The partner is the one whose records these are; the old kind did not name it.
+    const legacy = { ...legacyRelationship('', { tenantId: customer.tenantId, displayName: customer.name }, offer.answeredAt ?? offer.sentAt), id: offer.id };
+    const ended = offer.status === 'ended' ? { status: 'terminated' as const, endDateTime: offer.endedAt ?? offer.sentAt } : {};
+    return [{ offer, relationship: { ...legacy, ...ended } }];
+  });
 }
 
 export function isDue(offer: Offer, now: Date): boolean {
   return offer.status === 'pending' && Date.parse(offer.expiresAt) <= now.getTime();
 }
 
-export function newOffer(id: string, message: string, by: { id: string; name: string }, now: Date, validDays: number, partnerConversation?: Offer['partnerConversation']): Offer {
+export function newOffer(id: string, message: string, by: { id: string; name: string }, now: Date, validDays: number, partnerConversation?: Offer['partnerConversation'], relationship?: Relationship): Offer {
   return {
     id,
+    relationship,
     status: 'pending',
     message,
     sentAt: now.toISOString(),

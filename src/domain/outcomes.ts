@@ -5,6 +5,7 @@
 import type { AccountError, NewUserError } from './account.js';
 import type { Customer, Subscription } from './customer.js';
 import type { Offer } from './delegation.js';
+import type { Relationship, RequestError } from './relationship.js';
 import type { ReminderKind } from './lifecycle.js';
 import type { KeyMismatch } from './keyChanges.js';
 import type { KeyProblem } from './productKey.js';
@@ -83,7 +84,11 @@ export interface CustomerLink {
   customer: Customer;
 }
 
-export type OfferRefusal = { refused: 'customerNotFound' } | { refused: 'notEligible' } | { refused: 'alreadyPending' | 'alreadyActive'; offer: Offer };
+/** Why a request for delegated administration was not sent: nothing was created. */
+export type RequestRefusal = { refused: 'customerNotFound' } | { refused: 'notEligible' } | { refused: 'invalid'; errors: RequestError[] };
+
+/** Why the partner could not end a relationship: none such, or not in a state to end (`reason` is the domain's). */
+export type EndRefusal = { refused: 'notFound' } | { refused: 'state'; reason: string; relationship: Relationship };
 
 export type AnswerRefusal = { refused: 'offerNotFound' } | { refused: 'notAdmin'; link: CustomerLink } | { refused: 'alreadyAnswered'; link: CustomerLink; offer: Offer };
 
@@ -100,7 +105,9 @@ interface NewUser {
 export type AddUserResult =
   | { ok: true; userPrincipalName: string; customer: Customer; user: NewUser }
   | { ok: false; reason: 'invalid'; errors: NewUserError[] }
-  | { ok: false; reason: 'customerNotFound' | 'notDelegated' }
+  | { ok: false; reason: 'customerNotFound' }
+  /** No relationship in force holds a role that allows it; `roleId` is the least privileged one that would. */
+  | { ok: false; reason: 'missingRole'; roleId: string }
   | { ok: false; reason: 'noFreeSeats' | 'userExists'; user: NewUser };
 
 /** One reminder to render for one chat. */

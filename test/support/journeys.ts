@@ -55,11 +55,11 @@ export async function reservationCount(dataDir: string): Promise<number> {
   return count;
 }
 
-/** From the customer card to a sent offer of delegated administration; returns the partner's answer. */
-export async function offerDelegation(who: TeamsUser, customer = 'contoso'): Promise<Card> {
+/** From the customer card to a sent request for delegated administration (the form as it comes, or as typed); returns the partner's answer. */
+export async function offerDelegation(who: TeamsUser, customer = 'contoso', typed: Record<string, string> = {}): Promise<Card> {
   const [card] = await who.say(`customer ${customer}`);
-  const compose = (await who.press(card!, 'Offer delegated administration')).card;
-  return (await who.press(compose, 'Send offer')).card;
+  const compose = (await who.press(card!, 'Request delegated administration')).card;
+  return (await who.press(compose, 'Send request', typed)).card;
 }
 
 /** From a key entry for an existing customer (renewal or added keys): the keys in its one field, "Next", then the summary's button. */

@@ -1,10 +1,9 @@
-/** The customer's side: its admin answers offers of delegated administration and may end delegation. */
+/** The customer's side: its admin answers requests for delegated administration and may end relationships. */
 import { z } from 'zod';
 import type { AdaptiveCard } from '../../cards.js';
-import { delegationState } from '../../domain/delegation.js';
 import type { CustomerLink } from '../../domain/outcomes.js';
 import { fill, type Messages } from '../../i18n/index.js';
-import { accessEndCard, offerCard } from '../delegationViews.js';
+import { accessEndCard, offerCard, roleNames } from '../delegationViews.js';
 import type { AdminCheck } from '../ports.js';
 import { parseTextCommand } from '../textCommands.js';
 import { noticeCard } from '../views.js';
@@ -29,7 +28,10 @@ function offerAnswer(accepted: boolean) {
     if ('refused' in result) {
       if (result.refused === 'offerNotFound') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
       if (result.refused === 'notAdmin') return notAdmin(m, result.link);
-      return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer, { text: m.t.offer.alreadyAnswered, style: 'warning' });
+      const answered = { text: m.t.offer.alreadyAnswered, style: 'warning' as const };
+      // An offer of the old kind, made before relationships, has no request to show.
+      if (!result.offer.relationship) return noticeCard(m, answered);
+      return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer, answered);
     }
     return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer);
   });
@@ -39,21 +41,23 @@ export const customerVerbs = {
   'offer.accept': offerAnswer(true),
   'offer.decline': offerAnswer(false),
 
-  'access.end': verb(z.object({}), async (turn) => {
+  /** Ends the chosen relationship in force, or all of them; the card then lists what is left. */
+  'access.end': verb(z.union([z.object({ relationshipId: z.string().min(1).max(200) }), z.object({ all: z.literal(true) })]), async (turn, data) => {
     const { m, delegation, partners } = turn;
-    const result = await delegation.endDelegation(turn.actor, adminCheck(turn));
+    const result = await delegation.endByCustomer(turn.actor, 'relationshipId' in data ? data.relationshipId : undefined, adminCheck(turn));
     if ('refused' in result) {
       if (result.refused === 'notCustomer') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
       if (result.refused === 'notAdmin') return notAdmin(m, result.link);
-      return accessEndCard(m, partners.organisationName(result.link.partnerTenantId), false);
+      return accessEndCard(m, partners.organisationName(result.link.partnerTenantId), await delegation.activeRelationships(result.link));
     }
-    const name = partners.organisationName(result.link.partnerTenantId);
-    return accessEndCard(m, name, false, { text: fill(m.t.offer.removed, { partner: name }), style: 'good' });
+    const partner = partners.organisationName(result.link.partnerTenantId);
+    const names = result.ended.map((r) => `${r.legacy ? m.t.relationships.legacyName : r.displayName} (${roleNames(m, r.accessDetails.unifiedRoles.map((u) => u.roleDefinitionId))})`).join('; ');
+    return accessEndCard(m, partner, await delegation.activeRelationships(result.link), { text: fill(m.t.offer.removed, { partner, names }), style: 'good' });
   }),
 };
 
 /**
- * Whatever the customer's admin writes: shows offers not seen yet (each as its own card, sent with
+ * Whatever the customer's admin writes: shows requests not seen yet (or else all still open) (each as its own card, sent with
  * `send`, so it can be answered and updated in place) or handles "remove partner access". Anyone
  * else in the tenant is turned away.
  */
@@ -63,12 +67,9 @@ export async function answerCustomer(turn: TurnWith<Needs>, link: CustomerLink, 
   if (!(await delegation.isAdmin(turn.actor, link, turn.signInName))) return notAdmin(m, link);
   if (turn.reference) await delegation.rememberAdmin(link, turn.reference);
   const current = delegation.link(link.customer.tenantId) ?? link;
-  if (parseTextCommand(text)?.command === 'removeAccess') {
-    return accessEndCard(m, partner, delegationState(current.customer.offers).state === 'active');
-  }
+  if (parseTextCommand(text)?.command === 'removeAccess') return accessEndCard(m, partner, await delegation.activeRelationships(current));
   const unseen = delegation.unseenOffers(current);
-  const pending = delegationState(current.customer.offers);
-  const toShow = unseen.length > 0 ? unseen : pending.state === 'pending' ? [pending.offer] : [];
+  const toShow = unseen.length > 0 ? unseen : delegation.pendingOffers(current);
   await send(noticeCard(m, { text: `${fill(m.t.offer.welcome, { partner, domain: current.customer.domain })}${toShow.length === 0 ? `\n\n${m.t.offer.noOffers}` : ''}`, style: 'accent' }));
   for (const offer of toShow) {
     const sentId = await send(offerCard(m, partner, current.customer, offer));

@@ -1,11 +1,15 @@
-/** The partner's side of delegated administration: offering it, withdrawing it, and adding users for the customer. */
+/** The partner's side of delegated administration: requesting relationships, ending them, and adding users for the customer. */
 import { z } from 'zod';
+import type { AdaptiveCard } from '../../cards.js';
 import type { NewUserError } from '../../domain/account.js';
+import type { Customer } from '../../domain/customer.js';
+import { entraRole, GLOBAL_ADMINISTRATOR, roleTemplate } from '../../domain/entraRoles.js';
+import { NO_AUTO_EXTEND } from '../../domain/relationship.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
-import { composeCard, userAddCard, type UserForm } from '../delegationViews.js';
+import { composeCard, userAddCard, type RequestForm, type UserForm } from '../delegationViews.js';
 import { noticeCard } from '../views.js';
-import { customerId, notFound, typed, verbsOf } from './verb.js';
+import { customerId, notFound, typed, verbsOf, type TurnWith } from './verb.js';
 
 const verb = verbsOf<'partners' | 'delegation'>();
 
@@ -20,48 +24,81 @@ function userErrors(m: Messages, errors: readonly NewUserError[]): NonNullable<U
   };
 }
 
+/** The request form's fields as the card sends them back; the role picker sends its choices joined by commas. */
+const requestFields = { requestId: z.uuid(), templateId: typed, displayName: typed, roleIds: typed, duration: typed, autoExtendDuration: typed, message: typed };
+
+function formOf(data: { templateId?: string; displayName?: string; roleIds?: string; duration?: string; autoExtendDuration?: string; message?: string }): RequestForm {
+  return { templateId: data.templateId ?? '', displayName: data.displayName ?? '', roleIds: data.roleIds ?? '', duration: data.duration ?? '', autoExtendDuration: data.autoExtendDuration ?? '', message: data.message ?? '' };
+}
+
+/** A refusal for want of a role: the request form with that role chosen, saying what is missing. */
+async function missingRole(turn: TurnWith<'partners' | 'delegation'>, customer: Customer, roleId: string): Promise<AdaptiveCard> {
+  const { m, actor, partners } = turn;
+  const text = fill(m.t.relationships.missingRole, { role: entraRole(roleId)?.name[m.language] ?? roleId, customer: customer.name });
+  if (!turn.delegation.eligible(actor.tenantId)) return customerCard(m, customer, turn.day, { notice: { text, style: 'warning' } });
+  return composeCard(m, customer, partners.organisationName(actor.tenantId), { roleId, takenNames: await turn.delegation.relationshipNames(actor.tenantId), notice: { text, style: 'warning' } });
+}
+
 export const delegationVerbs = {
   'delegation.compose': verb(z.object({ customerId }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
     const customer = partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
-    const refusal = delegation.offerRefusal(actor.tenantId, data.customerId);
-    if (refusal?.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
-    if (refusal) return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation[refusal.refused as 'alreadyPending' | 'alreadyActive'], { customer: customer.name }), style: 'warning' } });
-    return composeCard(m, customer, partners.organisationName(actor.tenantId));
+    // The article's rule stays: Cloud Essentials enrolment before any request.
+    if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
+    return composeCard(m, customer, partners.organisationName(actor.tenantId), { takenNames: await delegation.relationshipNames(actor.tenantId) });
   }),
 
-  'delegation.send': verb(z.object({ customerId, offerId: z.uuid(), message: z.string().max(2000).optional().catch(undefined) }), async (turn, data) => {
+  /** Puts the chosen template's roles on the form, keeping everything else typed. */
+  'delegation.template': verb(z.object({ customerId, ...requestFields }), async (turn, data) => {
+    const { actor, m, partners } = turn;
+    const customer = partners.customer(actor.tenantId, data.customerId);
+    if (!customer) return notFound(m);
+    const template = roleTemplate(data.templateId ?? '');
+    const form = formOf(data);
+    // Microsoft allows no auto-extension with Global Administrator.
+    const roles = template ? { roleIds: template.roleIds.join(','), ...(template.roleIds.includes(GLOBAL_ADMINISTRATOR) ? { autoExtendDuration: NO_AUTO_EXTEND } : {}) } : {};
+    return composeCard(m, customer, partners.organisationName(actor.tenantId), { form: { ...form, ...roles }, requestId: data.requestId });
+  }),
+
+  'delegation.request': verb(z.object({ customerId, ...requestFields }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
     const customer = partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
-    const message = (data.message ?? '').trim() || fill(m.t.delegation.defaultMessage, { admin: customer.admin.name, partner: partners.organisationName(actor.tenantId) });
-    const result = await delegation.send(actor, data.customerId, data.offerId, message, turn.reference);
-    const current = partners.customer(actor.tenantId, data.customerId)!;
+    const form = formOf(data);
+    const message = form.message!.trim() || fill(m.t.delegation.defaultMessage, { admin: customer.admin.name, partner: partners.organisationName(actor.tenantId) });
+    const input = { displayName: form.displayName, roleIds: form.roleIds!.split(','), duration: form.duration, autoExtendDuration: form.autoExtendDuration };
+    const result = await delegation.request(actor, data.customerId, data.requestId, input, message, turn.reference);
     if ('refused' in result) {
       if (result.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
       if (result.refused === 'customerNotFound') return notFound(m);
-      return customerCard(m, current, turn.day, { notice: { text: fill(m.t.delegation[result.refused], { customer: customer.name }), style: 'warning' } });
+      return composeCard(m, customer, partners.organisationName(actor.tenantId), { form, errors: result.errors, requestId: data.requestId });
     }
-    const values = { admin: customer.admin.name, customer: customer.name };
+    const current = partners.customer(actor.tenantId, data.customerId)!;
+    const values = { admin: customer.admin.name, customer: customer.name, name: result.offer.relationship?.displayName ?? '' };
     const text = result.delivery === 'delivered' ? m.t.delegation.sentDelivered : result.delivery === 'waiting' ? m.t.delegation.sentWaiting : m.t.delegation.undeliverable;
     return customerCard(m, current, turn.day, { notice: { text: fill(text, values), style: result.delivery === 'unreachable' ? 'attention' : 'good' } });
   }),
 
-  'delegation.withdraw': verb(z.object({ customerId, offerId: z.uuid() }), async (turn, data) => {
+  /** Withdraws a request or ends a relationship in force, the old delegated admin too. */
+  'delegation.end': verb(z.object({ customerId, relationshipId: z.string().min(1).max(200) }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
-    const result = await delegation.withdraw(actor, data.customerId, data.offerId);
+    const result = await delegation.endByPartner(actor, data.customerId, data.relationshipId);
     const customer = partners.customer(actor.tenantId, data.customerId);
-    if (!customer || ('refused' in result && result.refused === 'offerNotFound')) return notFound(m);
-    if ('refused' in result) return customerCard(m, customer, turn.day, { notice: { text: m.t.notice.stale, style: 'warning' } });
-    return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.withdrawn, { customer: customer.name }), style: 'good' } });
+    if (!customer || ('refused' in result && result.refused === 'notFound')) return notFound(m);
+    if ('refused' in result) return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notEndable, { name: result.relationship.displayName }), style: 'warning' } });
+    const { relationship } = result;
+    const name = relationship.legacy ? m.t.relationships.legacyName : relationship.displayName;
+    const text = relationship.activatedDateTime ? m.t.delegation.ended : m.t.delegation.withdrawn;
+    return customerCard(m, customer, turn.day, { notice: { text: fill(text, { name, customer: customer.name }), style: 'good' } });
   }),
 
   'user.compose': verb(z.object({ customerId }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
     const customer = partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
-    if (!delegation.isDelegated(customer)) return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+    const gate = await delegation.mayAddUsers(actor.tenantId, data.customerId);
+    if (!gate.allowed) return missingRole(turn, customer, gate.missingRoleId);
     return userAddCard(m, customer);
   }),
 
@@ -75,7 +112,7 @@ export const delegationVerbs = {
       if (result.reason === 'invalid') return userAddCard(m, customer, { values, errors: userErrors(m, result.errors), requestId: data.requestId }, { text: m.t.account.fix, style: 'attention' });
       if (!('user' in result)) {
         if (result.reason === 'customerNotFound') return notFound(m);
-        return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notDelegated, { customer: customer.name }), style: 'warning' } });
+        return missingRole(turn, customer, result.roleId);
       }
       const upn = `${result.user.signInName}@${customer.domain}`;
       const text = result.reason === 'userExists' ? fill(m.t.addUser.userExists, { upn }) : fill(m.t.addUser.noFreeSeats, { customer: customer.name });
