@@ -11,7 +11,8 @@ import { meetsComplexity } from '../src/domain/password.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { ACCOUNT, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { PRIVILEGED_AUTHENTICATION_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { filesUnder } from './support/secretScan.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -132,11 +133,11 @@ describe('the admin’s temporary password over HTTP', () => {
       expect(await filesWith(password)).to.deep.equal([]);
     }
 
-    // Once the customer's admin has granted delegated administration, a colleague may reset it too.
+    // Once the customer's admin has granted a relationship with a role that may reset it, a colleague may reset it too.
     const { tenantId, admin } = (await partnerFile(bot.dataDir, PARTNER)).customers[0];
     const eva = new TeamsUser({ botUrl: bot.url, connector, tenantId, userId: admin.objectId, name: 'Eva Muster' });
     await eva.say('hello');
-    await ben.press((await ben.press((await ben.say('customer contoso'))[0]!, 'Offer delegated administration')).card, 'Send offer');
+    await offerDelegation(ben, 'contoso', { roleIds: PRIVILEGED_AUTHENTICATION_ADMINISTRATOR });
     expect(cardText((await eva.press(eva.latestCardWith('offer.accept'), 'Accept')).card)).to.include('Accepted by Eva Muster');
     const byColleague = (await ben.press((await ben.say('customer contoso'))[0]!, 'Reset admin password')).card;
     const third = shownPassword(byColleague)!;
