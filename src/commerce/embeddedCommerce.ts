@@ -34,75 +34,8 @@ import {
   type SubscriptionUpdate,
 } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
+import { CatalogShardSchema, TenantShardSchema, type CatalogEntry, type CatalogShard, type TenantRecord, type TenantShard } from '../store/files/commerceDocuments.js';
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-
-const CatalogEntrySchema = z.object({
-  product: z.string().min(1),
-  seats: z.number().int().positive(),
-  termMonths: z.number().int().positive(),
-  lastGroup: z.string().regex(/^[A-Z0-9]{5}$/),
-  status: z.enum(['available', 'redeemed', 'blocked']),
-  issuedAt: z.iso.datetime(),
-  /** The customer tenant the key was redeemed for. */
-  redeemedFor: z.string().optional(),
-  /** The change of an existing tenant (a renewal, added keys) the key was redeemed for; a key whose change never reached the tenant is freed at open. */
-  renewal: z.string().optional(),
-});
-type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
-
-const CatalogShardSchema = z.object({ schemaVersion: z.literal(1), keys: z.record(hex64, CatalogEntrySchema) });
-type CatalogShard = z.infer<typeof CatalogShardSchema>;
-
-const TenantUserSchema = z.object({
-  objectId: z.uuid(),
-  userPrincipalName: z.string(),
-  displayName: z.string(),
-  email: z.string().optional(),
-  phone: z.string().optional(),
-  roles: z.array(z.string()),
-  licenses: z.array(z.string()),
-});
-
-const TenantSubscriptionSchema = z.object({
-  id: z.uuid(),
-  product: z.string(),
-  seats: z.number().int().positive(),
-  assignedSeats: z.number().int().nonnegative(),
-  startDate: z.iso.date(),
-  endDate: z.iso.date(),
-  partnerOfRecord: z.string().optional(),
-  billing: z.enum(['partner', 'direct']).default('partner'),
-  /** Changes by keys applied (renewals, added keys), by idempotency key, so a retry changes nothing twice. */
-  renewals: z.array(z.string()).default([]),
-});
-
-const TenantRecordSchema = z.object({
-  tenantId: z.uuid(),
-  idempotencyKey: z.string(),
-  partnerTenantId: z.string(),
-  /** `provisioning` until every key is redeemed; an interrupted one is rolled back on open. */
-  status: z.enum(['provisioning', 'active']),
-  createdAt: z.iso.datetime(),
-  organisationName: z.string(),
-  country: z.string(),
-  language: z.string(),
-  domain: z.string(),
-  users: z.array(TenantUserSchema),
-  subscriptions: z.array(TenantSubscriptionSchema),
-  keyHandles: z.array(hex64),
-  /** Partners with admin rights through delegated administration; they use none of the licenses. */
-  delegatedAdmins: z.array(z.object({ partnerTenantId: z.string(), roles: z.array(z.string()), since: z.iso.datetime() })).default([]),
-  /** Idempotency keys of users added by a delegated admin, with the user each made. */
-  addedUsers: z.record(z.string(), z.string()).default({}),
-  /** Granular delegated admin relationships with partners, each with the idempotency key of its creation. */
-  relationships: z.array(gdap.RelationshipSchema.extend({ idempotencyKey: z.string() })).default([]),
-});
-type TenantRecord = z.infer<typeof TenantRecordSchema>;
-
-/** Tenants sharded by the hash of their initial domain, which is what makes a tenant unique. */
-const TenantShardSchema = z.object({ schemaVersion: z.literal(1), tenants: z.record(z.string(), TenantRecordSchema) });
-type TenantShard = z.infer<typeof TenantShardSchema>;
 
 export const IssueRequestSchema = z.object({
   product: z.string().trim().min(1).max(100),

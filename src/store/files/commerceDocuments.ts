@@ -1,9 +1,8 @@
 /**
  * The embedded commerce's files: the key catalogue (`commerce/catalog/<xx>.json`, sharded by the
  * key's hash, shared with the key CLI) and the customer tenants (`commerce/tenants/<xx>.json`,
- * sharded by the hash of the tenant's initial domain). These schemas describe the documents
- * src/commerce/embeddedCommerce.ts writes; it keeps a private copy of them until the services move
- * onto the repositories, when it should import them from here.
+ * sharded by the hash of the tenant's initial domain): the documents src/commerce/embeddedCommerce.ts
+ * and the file repositories both read and write, described once.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -19,7 +18,9 @@ export const CatalogEntrySchema = z.object({
   lastGroup: z.string().regex(/^[A-Z0-9]{5}$/),
   status: z.enum(['available', 'redeemed', 'blocked']),
   issuedAt: z.iso.datetime(),
+  /** The customer tenant the key was redeemed for. */
   redeemedFor: z.string().optional(),
+  /** The change of an existing tenant (a renewal, added keys) the key was redeemed for; a key whose change never reached the tenant is freed at open. */
   renewal: z.string().optional(),
 });
 export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
