@@ -30,6 +30,8 @@ import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
+import { AuditTrail } from './partners/auditTrail.js';
+import { FileAuditLog } from './store/auditFile.js';
 import { StoreWriteError } from './store/documentFile.js';
 import { JsonFileStore } from './store/store.js';
 
@@ -71,6 +73,10 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
   const backend: Commerce = commerce ?? embeddedCommerce;
+  const audit = new AuditTrail(store, FileAuditLog.in(config.DATA_DIR), now, config.AUDIT_RETENTION_DAYS, log);
+  // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
+  const recovered = await audit.recover();
+  if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
   const setups = new SetupService(
     store,
     backend,
@@ -88,8 +94,8 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     log,
   );
   await setups.reconcile();
-  const accounts = new AccountService(store, backend, setups, now, log);
-  const partners = new PartnerService(store, now);
+  const accounts = new AccountService(store, backend, setups, now, log, audit);
+  const partners = new PartnerService(store, now, audit);
 
   const auth = new ReusedConnectorsAuthentication(
     config.localMode
@@ -109,18 +115,18 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log);
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations);
-  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
+  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log, audit);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
   });
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
-  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log);
+  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
   const isNotSaved = (error: unknown) => error instanceof StoreWriteError;
-  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
+  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
   await notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log);
 
@@ -164,6 +170,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
     await step('queued reminders', () => reminders.deliverQueued());
     await step('reminder schedule', () => scheduler.sync(reminders.timeZones()));
+    await step('audit retention', () => audit.prune());
     return released ?? 0;
   };
   const sweep = () => (running ??= maintain().finally(() => (running = undefined)));

@@ -13,7 +13,7 @@ import { cardsDir } from './paths.js';
 
 export type CardName = keyof CardData;
 /** Every template in cards/, one for each data type below (a test checks the folder holds no other). */
-export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'renew', 'billing', 'reminders'] as const satisfies readonly CardName[];
+export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'renew', 'billing', 'reminders', 'roles', 'history'] as const satisfies readonly CardName[];
 export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard' };
 
 type T = Messages['t'];
@@ -107,6 +107,21 @@ export interface CardData {
     subscriptionId: string;
   };
   reminders: Card<T['reminders']> & { lines: string[] };
+  /** People met in the tenant, each with a picker of `choices` named `field`. */
+  roles: Card<T['roles']> & { people: Array<{ userId: string; name: string; current: string; field: string; value: string }>; choices: Array<{ title: string; value: string }> };
+  /** A page of the audit trail, newest first; `verb` pages on (history.show, activity.show). */
+  history: Card<T['audit']> & {
+    title: string;
+    verb: string;
+    filters: boolean;
+    customer: string;
+    person: string;
+    rows: Array<{ line: string; detail: string }>;
+    empty: boolean;
+    hasOlder: boolean;
+    older: number;
+    paged: boolean;
+  };
 }
 
 const templates = new Map<CardName, ACData.Template>();

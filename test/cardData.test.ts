@@ -76,6 +76,21 @@ const samples: { [N in CardName]: CardData[N] } = {
   renew: { t: t.renew, notice, title: 'Renew', intro: 'Ends on 2 March 2027.', key: 'ABCDE', errors: ['Key 1 has 5 characters.'], ...ids, requestId: '44444444-4444-4444-8444-444444444444' },
   billing: { t: t.billing, notice, title: 'Direct billing', explain: 'Starts at once.', scheduleTitle: 'Schedule', canSchedule: true, canUnschedule: true, canSwitch: true, ...ids },
   reminders: { t: t.reminders, notice, lines: ['23 February 2027: Contoso'] },
+  roles: { t: t.roles, notice, people: [{ userId: 'u1', name: 'Jonas Keller', current: 'Admin agent', field: 'role0', value: 'admin' }], choices: [{ title: 'Admin agent', value: 'admin' }] },
+  history: {
+    t: t.audit,
+    notice,
+    title: 'History',
+    verb: 'history.show',
+    filters: true,
+    customer: 'Contoso',
+    person: 'Jonas',
+    rows: [{ line: '2 March 2026, 10:00 CET: Jonas Keller (Admin agent): billing.switch', detail: 'Contoso · s1' }],
+    empty: false,
+    hasOlder: true,
+    older: 11,
+    paged: true,
+  },
 };
 
 describe('typed cards: every template rendered with data of its type', () => {

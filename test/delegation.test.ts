@@ -8,6 +8,8 @@ import { DelegationService, type OfferChannel } from '../src/delegation/delegati
 import type { Customer } from '../src/domain/customer.js';
 import { answer, delegationState, end, expire, isDue, newOffer, withdraw, type Offer } from '../src/domain/delegation.js';
 import { JsonFileStore } from '../src/store/store.js';
+import { AuditTrail } from '../src/partners/auditTrail.js';
+import { FileAuditLog } from '../src/store/auditFile.js';
 
 const now = new Date('2026-03-02T09:00:00Z');
 const anna = { id: 'anna', name: 'Anna' };
@@ -78,7 +80,7 @@ describe('delegation service', () => {
       notifyPartner: async () => true,
     };
     const later = new Date(Date.parse(first.expiresAt));
-    const service = new DelegationService(store, {} as Commerce, channel, () => later, 90, pino({ level: 'silent' }));
+    const service = new DelegationService(store, {} as Commerce, channel, () => later, 90, pino({ level: 'silent' }), new AuditTrail(store, FileAuditLog.in(dir), () => later, 730, pino({ level: 'silent' })));
 
     const sweep = service.sweep();
     await atFirstCard;

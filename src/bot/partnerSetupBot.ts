@@ -9,7 +9,8 @@ import type { AdaptiveCard } from '../cards.js';
 import type { LifecycleDays } from '../domain/lifecycle.js';
 import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
-import { runAction } from './actions.js';
+import { holdersOf, roleOf, type Requester } from '../domain/roles.js';
+import { refusalOf, runAction } from './actions.js';
 import { customerCard, customersCard } from './accountViews.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
@@ -19,7 +20,7 @@ import { cancelLatest, startRedeem, welcomeFor } from './flows/redeem.js';
 import type { Turn } from './flows/verb.js';
 import type { Services } from './ports.js';
 import { remindersCard } from './renewalViews.js';
-import { parseTextCommand } from './textCommands.js';
+import { parseTextCommand, verbOfCommand } from './textCommands.js';
 import { noticeCard } from './views.js';
 
 const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -96,6 +97,7 @@ export class PartnerSetupBot extends ActivityHandler {
   }
 
   private answerCustomer(context: TurnContext, turn: Turn, link: NonNullable<Turn['customer']>): Promise<AdaptiveCard | undefined> {
+    if (parseTextCommand(context.activity.text)?.command === 'partnerActivity') return runAction(turn, 'activity.show', {});
     return answerCustomer(turn, link, context.activity.text, async (card) => (await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id);
   }
 
@@ -103,6 +105,8 @@ export class PartnerSetupBot extends ActivityHandler {
     const { actor, m, partners } = turn;
     // No text command takes a product key: one pasted into a name or filter is masked before it is shown back.
     const command = parseTextCommand(text === undefined ? undefined : maskKeysInText(text));
+    const refusal = refusalOf(turn, verbOfCommand(command));
+    if (refusal) return refusal;
     if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
     switch (command?.command) {
       case 'redeem':
@@ -127,6 +131,12 @@ export class PartnerSetupBot extends ActivityHandler {
         return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);
       case 'reminders':
         return remindersCard(m, turn.reminders.upcoming(actor.tenantId));
+      case 'roles':
+        return runAction(turn, 'roles.show', {});
+      case 'history':
+        return runAction(turn, 'history.show', { customer: command.customer });
+      case 'partnerActivity':
+        return runAction(turn, 'activity.show', {});
       case 'remindersHere': {
         const conversation = turn.channel;
         if (turn.personal || !conversation) return remindersCard(m, turn.reminders.upcoming(actor.tenantId));
@@ -152,8 +162,11 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       const customer = this.deps.delegation.link(actor.tenantId);
+      const { setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, maxFieldLength } = this.deps;
+      // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
+      const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       if (!customer) await this.deps.conversations.remember(actor, context.activity, localeOf(context));
-      const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, maxFieldLength } = this.deps;
+      const requester: Requester = customer ? { side: 'customer' } : { side: 'partner', role: roleOf(roles, actor.userId), tenantHasAdmin: holdersOf(roles, 'admin').length > 0 };
       const type = context.activity.conversation?.conversationType;
       return await work({
         actor,
@@ -164,6 +177,9 @@ export class PartnerSetupBot extends ActivityHandler {
         delegation,
         reminders,
         renewals,
+        audit,
+        requester,
+        roles,
         day: { today: renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',

@@ -15,6 +15,11 @@ import { KeyedLock } from '../store/keyedLock.js';
 import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
+import type { AuditDraft } from '../domain/audit.js';
+import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
+
+/** Makes the audit entry of a customer's change from the customer as changed. */
+type Entry = (customer: Customer) => AuditDraft | undefined;
 
 /** Sends a card or text to a conversation; the bot layer renders, this service decides. */
 export interface OfferChannel {
@@ -37,7 +42,13 @@ export class DelegationService {
     private readonly now: () => Date,
     private readonly offerDays: number,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
+
+  /** The entry of a change of delegated administration, keyed by the verb and the offer (or request). */
+  private entry(partnerTenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, details: Record<string, string> = {}): AuditDraft {
+    return this.audit.draft(partnerTenantId, actor, { id: `${verb}:${key}`, verb, customerTenantId, details, outcome: { result: 'done' } });
+  }
 
   /** The customer record behind a customer tenant, if some partner set it up. */
   link(customerTenantId: string): CustomerLink | undefined {
@@ -105,7 +116,7 @@ export class DelegationService {
       if (refusal) return refusal;
       const offer = rules.newOffer(offerId, message, { id: actor.userId, name: actor.name }, this.now(), this.offerDays, from);
       const link = { partnerTenantId: actor.tenantId, customer: mine! };
-      await this.changeCustomer(link, (customer) => void customer.offers.push(offer));
+      await this.changeCustomer(link, (customer) => void customer.offers.push(offer), () => this.entry(actor.tenantId, actor, 'delegation.send', offerId, customerTenantId));
       // The index entry may have failed to write when the customer was created; the offer must reach the admin.
       await indexCustomer(this.store, actor.tenantId, customerTenantId);
       const delivery = await this.deliver(this.fresh(link), offerId);
@@ -157,7 +168,9 @@ export class DelegationService {
       const now = current.customer.offers.find((o) => o.id === offerId)!;
       if (now.status !== 'pending') return { refused: 'alreadyAnswered', link: current, offer: now };
       const by = { id: actor.userId, name: actor.name };
-      const answered = accepted ? await this.accept(current, offerId, by) : await this.changeOffer(current, offerId, (o) => rules.answer(o, false, by, this.now()));
+      const answered = accepted
+        ? await this.accept(current, offerId, by, actor)
+        : await this.changeOffer(current, offerId, (o) => rules.answer(o, false, by, this.now()), () => this.entry(link.partnerTenantId, actor, 'offer.decline', offerId, link.customer.tenantId));
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId, accepted }, 'offer of delegated administration answered');
       await this.tellPartner(answered.link, answered.offer);
       return answered;
@@ -168,11 +181,11 @@ export class DelegationService {
    * The acceptance is saved as begun before the backend grants the rights: should the answer then
    * fail to save, or the process stop, the offer still tells that the partner may hold rights.
    */
-  private async accept(link: CustomerLink, offerId: string, by: { id: string; name: string }): Promise<{ link: CustomerLink; offer: Offer }> {
+  private async accept(link: CustomerLink, offerId: string, by: { id: string; name: string }, actor: Actor): Promise<{ link: CustomerLink; offer: Offer }> {
     const begun = await this.changeOffer(link, offerId, (o) => ({ ...o, granting: this.now().toISOString() }));
     try {
       await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, true);
-      return await this.changeOffer(begun.link, offerId, (o) => rules.answer(o, true, by, this.now()));
+      return await this.changeOffer(begun.link, offerId, (o) => rules.answer(o, true, by, this.now()), () => this.entry(link.partnerTenantId, actor, 'offer.accept', offerId, link.customer.tenantId));
     } catch (error) {
       // The admin is told nothing changed: the rights go now, or else when the offer is next settled.
       await this.undoAccept(begun.link, begun.offer).catch((undo) => this.log.warn({ err: undo, customerTenantId: link.customer.tenantId, offerId }, 'an unsaved acceptance is undone later'));
@@ -212,7 +225,7 @@ export class DelegationService {
       if (offer.status !== 'pending') return { refused: 'notPending', offer };
       const link = { partnerTenantId: actor.tenantId, customer };
       const undone = await this.undoAccept(link, offer);
-      const withdrawn = await this.changeOffer(undone, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()));
+      const withdrawn = await this.changeOffer(undone, offerId, (o) => rules.withdraw(o, { id: actor.userId, name: actor.name }, this.now()), () => this.entry(actor.tenantId, actor, 'delegation.withdraw', offerId, customerTenantId));
       await this.channel.refreshOffer(withdrawn.link, withdrawn.offer);
       return { offer: withdrawn.offer };
     });
@@ -227,7 +240,7 @@ export class DelegationService {
       const state = rules.delegationState(link.customer.offers);
       if (state.state !== 'active') return { refused: 'notActive', link };
       await this.commerce.setDelegatedAdmin(link.customer.tenantId, link.partnerTenantId, false);
-      const ended = await this.changeOffer(link, state.offer.id, (o) => rules.end(o, { id: actor.userId, name: actor.name }, this.now()));
+      const ended = await this.changeOffer(link, state.offer.id, (o) => rules.end(o, { id: actor.userId, name: actor.name }, this.now()), () => this.entry(link.partnerTenantId, actor, 'access.end', state.offer.id, link.customer.tenantId));
       await this.tellPartner(ended.link, ended.offer);
       return ended;
     });
@@ -287,7 +300,7 @@ export class DelegationService {
         const subscription = c.subscriptions.find((s) => s.product === user.product && s.assignedSeats < s.seats);
         if (subscription) subscription.assignedSeats += 1;
         return c;
-      });
+      }, () => this.entry(actor.tenantId, actor, 'user.add', user.requestId, customerTenantId, { user: created.userPrincipalName, product: user.product }));
       return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated, user };
     });
   }
@@ -301,7 +314,7 @@ export class DelegationService {
       if (!rules.isDue(c.offers[index]!, now)) return undefined;
       c.offers[index] = rules.expire(c.offers[index]!, now);
       return c;
-    });
+    }, (c) => c && this.entry(link.partnerTenantId, SYSTEM, 'offer.expire', offerId, link.customer.tenantId));
     if (!customer) return undefined;
     const after = { partnerTenantId: link.partnerTenantId, customer };
     await this.channel.refreshOffer(after, customer.offers.find((o) => o.id === offerId)!);
@@ -314,21 +327,27 @@ export class DelegationService {
     if (await this.channel.notifyPartner(link, offer)) await this.changeOffer(link, offer.id, (o) => ({ ...o, partnerNotice: 'sent' }));
   }
 
-  private changeCustomer<R>(link: CustomerLink, change: (customer: Customer) => R): Promise<R> {
-    return this.store.partner(link.partnerTenantId).update((doc) => {
+  /** Changes one customer; `entry`, when the change is one the trail records, is written with it. */
+  private changeCustomer<R>(link: CustomerLink, change: (customer: Customer) => R, entry?: (result: R) => AuditDraft | undefined): Promise<R> {
+    return this.audit.inPartner(link.partnerTenantId, (doc) => {
       const customer = doc.customers.find((c) => c.tenantId === link.customer.tenantId);
       if (!customer) throw new Error(`customer ${link.customer.tenantId} vanished`);
-      return change(customer);
+      const result = change(customer);
+      return { result, entry: entry?.(result) };
     });
   }
 
   /** Changes one offer; returns it with its customer as stored after the change, so nothing needs reading again. */
-  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer): Promise<{ link: CustomerLink; offer: Offer }> {
-    const customer = await this.changeCustomer(link, (c) => {
-      const index = c.offers.findIndex((o) => o.id === offerId);
-      c.offers[index] = change(c.offers[index]!);
-      return c;
-    });
+  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer, entry?: Entry): Promise<{ link: CustomerLink; offer: Offer }> {
+    const customer = await this.changeCustomer(
+      link,
+      (c) => {
+        const index = c.offers.findIndex((o) => o.id === offerId);
+        c.offers[index] = change(c.offers[index]!);
+        return c;
+      },
+      entry,
+    );
     return { link: { partnerTenantId: link.partnerTenantId, customer }, offer: customer.offers.find((o) => o.id === offerId)! };
   }
 }

@@ -15,6 +15,9 @@ import type { SetupService } from '../setups/setupService.js';
 import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';
+import { randomUUID } from 'node:crypto';
+import type { AuditDraft } from '../domain/audit.js';
+import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
 
 export class RenewalService {
   private readonly lock = new KeyedLock();
@@ -26,7 +29,21 @@ export class RenewalService {
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
+
+  /** The entry of a subscription's change; `key` is the change's idempotency key (request, subscription). */
+  private entry(tenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, subscription: Subscription, keys: readonly string[] = []): AuditDraft {
+    return this.audit.draft(tenantId, actor, {
+      id: `${verb}:${key}`,
+      verb,
+      customerTenantId,
+      subscriptionId: subscription.id,
+      keys,
+      details: { product: subscription.product, endDate: subscription.endDate, billing: subscription.billing, ...(subscription.scheduledSwitch ? { scheduledSwitch: subscription.scheduledSwitch.on } : {}) },
+      outcome: { result: 'done' },
+    });
+  }
 
   find(tenantId: string, customerTenantId: string, subscriptionId: string): { customer: Customer; subscription: Subscription } | undefined {
     const customer = this.store.partner(tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
@@ -46,14 +63,14 @@ export class RenewalService {
       if (found.subscription.renewalIds.includes(requestId)) return { ok: true, ...found };
       const pending = found.subscription.pendingRenewal;
       // The same press again after a crash or a lost answer: finish it with the key it had.
-      if (pending?.requestId === requestId) return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, pending, found.subscription.product);
+      if (pending?.requestId === requestId) return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, pending, found.subscription.product, actor);
       const normal = normaliseKey(typed);
       if ('problem' in normal) return { ok: false, code: 'format', problem: normal.problem };
       const renewed = await this.setups.useSingleKey(actor, normal.key, async (check): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> => {
         if (check.product !== found.subscription.product) return { ok: false, code: 'productMismatch', keyProduct: check.product };
         const intent = { requestId, keyHandle: check.handle };
         await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, pendingRenewal: intent }), false);
-        return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, intent, check.product);
+        return this.applyRenewal(actor.tenantId, customerTenantId, subscriptionId, intent, check.product, actor, normal.key);
       });
       if ('locked' in renewed) return { ok: false, code: 'locked', until: renewed.locked };
       return renewed;
@@ -61,7 +78,15 @@ export class RenewalService {
   }
 
   /** Sends a recorded renewal to the backend (idempotent per request) and mirrors the answer. */
-  private async applyRenewal(tenantId: string, customerTenantId: string, subscriptionId: string, intent: { requestId: string; keyHandle: string }, keyProduct: string): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
+  private async applyRenewal(
+    tenantId: string,
+    customerTenantId: string,
+    subscriptionId: string,
+    intent: { requestId: string; keyHandle: string },
+    keyProduct: string,
+    actor: Actor = SYSTEM,
+    key?: string,
+  ): Promise<({ ok: true } & Renewed) | ({ ok: false } & RenewRefusal)> {
     let update: SubscriptionUpdate;
     try {
       update = await this.commerce.renewSubscription({ idempotencyKey: intent.requestId, customerTenantId, subscriptionId, keyHandle: intent.keyHandle, today: this.today(tenantId) });
@@ -74,7 +99,8 @@ export class RenewalService {
       return { ok: false, code: 'keyUnavailable' };
     }
     this.log.info({ tenantId, customerTenantId, subscriptionId, endDate: update.endDate }, 'subscription renewed with a product key');
-    return { ok: true, ...(await this.mirror(tenantId, customerTenantId, update, intent.requestId)) };
+    const entry = (renewed: Renewed) => this.entry(tenantId, actor, 'renew.submit', intent.requestId, customerTenantId, renewed.subscription, key ? [key] : []);
+    return { ok: true, ...(await this.mirror(tenantId, customerTenantId, update, entry, intent.requestId)) };
   }
 
   /**
@@ -123,7 +149,7 @@ export class RenewalService {
       const today = this.today(actor.tenantId);
       if (scheduled?.on !== today) await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: today, by: { id: actor.userId, name: actor.name } } }), false);
       try {
-        return await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId);
+        return await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId, actor);
       } catch (error) {
         // The backend did not switch (or may not have): the press leaves the schedule as it was.
         if (!(error instanceof StoreWriteError)) {
@@ -134,10 +160,11 @@ export class RenewalService {
     });
   }
 
-  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched> {
+  /** A subscription moves to direct billing once: its id keys the entry, whoever (or whichever job) ran it. */
+  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string, actor: Actor = SYSTEM): Promise<Switched> {
     const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId, this.today(tenantId));
     this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
-    return this.mirror(tenantId, customerTenantId, update);
+    return this.mirror(tenantId, customerTenantId, update, (switched) => this.entry(tenantId, actor, actor === SYSTEM ? 'billing.scheduledSwitch' : 'billing.switch', subscriptionId, customerTenantId, switched.subscription));
   }
 
   /** Schedules the switch for the day before the end date, the moment the bot advises. */
@@ -145,12 +172,14 @@ export class RenewalService {
     return this.lock.run(customerTenantId, async () => {
       const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
       if (!found) return undefined;
-      return this.switchRefusal(actor.tenantId, found) ?? this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } }), false);
+      const scheduled = (s: Subscription): Subscription => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } });
+      // A schedule may be made, canceled and made again: each gets an id of its own.
+      return this.switchRefusal(actor.tenantId, found) ?? this.change(actor.tenantId, customerTenantId, subscriptionId, scheduled, false, (done) => this.entry(actor.tenantId, actor, 'billing.schedule', randomUUID(), customerTenantId, done.subscription));
     });
   }
 
   unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
-    return this.change(actor.tenantId, customerTenantId, subscriptionId, ({ scheduledSwitch: _removed, ...s }) => s);
+    return this.change(actor.tenantId, customerTenantId, subscriptionId, ({ scheduledSwitch: _removed, ...s }) => s, true, (done) => this.entry(actor.tenantId, actor, 'billing.unschedule', randomUUID(), customerTenantId, done.subscription));
   }
 
   /** The day before the end, or today if that has passed. */
@@ -185,14 +214,15 @@ export class RenewalService {
   }
 
   /** Rewrites one subscription in the partner's file; `takeLock` false when the caller holds the lock. */
-  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, takeLock = true): Promise<Switched | undefined> {
+  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, takeLock = true, entry?: (done: Switched) => AuditDraft): Promise<Switched | undefined> {
     const run = async () => {
       if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
-      return this.store.partner(tenantId).update((doc) => {
+      return this.audit.inPartner(tenantId, (doc) => {
         const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
         const index = customer.subscriptions.findIndex((s) => s.id === subscriptionId);
         customer.subscriptions[index] = change(customer.subscriptions[index]!);
-        return { customer, subscription: customer.subscriptions[index]! };
+        const result = { customer, subscription: customer.subscriptions[index]! };
+        return { result, entry: entry?.(result) };
       });
     };
     return takeLock ? this.lock.run(customerTenantId, run) : run();
@@ -203,8 +233,8 @@ export class RenewalService {
    * scheduled one, and so does a renewal with a key: the partner chose to keep billing, and the
    * old switch day would otherwise end the term just paid for.
    */
-  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate, renewalId?: string): Promise<Renewed> {
-    return this.store.partner(tenantId).update((doc) => {
+  private mirror(tenantId: string, customerTenantId: string, update: SubscriptionUpdate, entry: (done: Renewed) => AuditDraft, renewalId?: string): Promise<Renewed> {
+    return this.audit.inPartner(tenantId, (doc) => {
       const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
       const index = customer.subscriptions.findIndex((s) => s.id === update.id);
       const { scheduledSwitch, partnerOfRecord, pendingRenewal: _done, ...current } = customer.subscriptions[index]!;
@@ -213,7 +243,8 @@ export class RenewalService {
       const renewalIds = renewalId ? [...current.renewalIds, renewalId] : current.renewalIds;
       customer.subscriptions[index] = { ...current, ...kept, renewalIds, seats: update.seats, assignedSeats: update.assignedSeats, startDate: update.startDate, endDate: update.endDate, billing: update.billing };
       const canceledSwitch = renewalId && scheduledSwitch ? { canceledSwitch: scheduledSwitch.on } : {};
-      return { customer, subscription: customer.subscriptions[index]!, ...canceledSwitch };
+      const result = { customer, subscription: customer.subscriptions[index]!, ...canceledSwitch };
+      return { result, entry: entry(result) };
     });
   }
 }

@@ -1,12 +1,13 @@
 /** Step 2, the customer's account; the partner profile; the customer list and a customer's card. */
 import { z } from 'zod';
+import { staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { ACCOUNT_FIELDS, type AccountInput } from '../../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
 import { accountCard, customerCard, customersCard, profileCard } from '../accountViews.js';
 import { currentCard } from '../views.js';
 import { onSetup } from './redeem.js';
-import { customerId, isRefusal, notFound, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
+import { customerId, isRefusal, notFound, permissionsOf, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
 
 type Needs = 'setups' | 'accounts' | 'partners';
 const verb = verbsOf<Needs>();
@@ -82,3 +83,17 @@ export const accountVerbs = {
     return customer ? customerCard(m, customer, day) : notFound(m);
   }),
 };
+
+/** Creating accounts goes on from redeeming: a Sales agent's work, and the first person's of a new partner. */
+const creating = staff(['sales'], { whileNoAdmin: true });
+
+export const accountPermissions = permissionsOf<typeof accountVerbs>({
+  'account.start': [creating, "Open the customer's account form"],
+  'account.edit': [creating, "Edit the customer's account"],
+  'account.check': [creating, "Check the customer's account"],
+  'account.create': [creating, "Create the customer's tenant"],
+  'profile.show': [staff(['sales', 'helpdesk'], { whileNoAdmin: true }), 'See the partner profile'],
+  'profile.save': [staff([], { whileNoAdmin: true }), 'Save the partner profile (the first to save it becomes Admin agent)'],
+  'customers.list': [staff(['sales', 'helpdesk']), 'See the customer list'],
+  'customer.open': [staff(['sales', 'helpdesk']), "See a customer's card"],
+});

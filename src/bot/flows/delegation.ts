@@ -1,11 +1,12 @@
 /** The partner's side of delegated administration: offering it, withdrawing it, and adding users for the customer. */
 import { z } from 'zod';
+import { staff } from '../../domain/roles.js';
 import type { NewUserError } from '../../domain/account.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
 import { composeCard, userAddCard, type UserForm } from '../delegationViews.js';
 import { noticeCard } from '../views.js';
-import { customerId, notFound, typed, verbsOf } from './verb.js';
+import { customerId, notFound, permissionsOf, typed, verbsOf } from './verb.js';
 
 const verb = verbsOf<'partners' | 'delegation'>();
 
@@ -85,3 +86,11 @@ export const delegationVerbs = {
     return customerCard(m, result.customer, turn.day, { notice: { text: fill(m.t.addUser.added, { name: `${user.firstName} ${user.lastName}`, upn: result.userPrincipalName, product: user.product }), style: 'good' } });
   }),
 };
+
+export const delegationPermissions = permissionsOf<typeof delegationVerbs>({
+  'delegation.compose': [staff(), 'Write an offer of delegated administration'],
+  'delegation.send': [staff(), 'Send an offer of delegated administration'],
+  'delegation.withdraw': [staff(), 'Withdraw an offer of delegated administration'],
+  'user.compose': [staff(['helpdesk']), "Open the form to add a user to a customer's tenant"],
+  'user.add': [staff(['helpdesk']), "Add a user to a customer's tenant (where delegated administration allows)"],
+});

@@ -1,5 +1,6 @@
 /** Renewal and billing of a customer's subscription, and the reminders about it. */
 import { z } from 'zod';
+import { staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { keyFieldError, type RenewRefusal, type Switched } from '../../domain/outcomes.js';
 import { fill, type Messages } from '../../i18n/index.js';
@@ -7,7 +8,7 @@ import { customerCard } from '../accountViews.js';
 import type { Notice } from '../notice.js';
 import { billingCard, reminderCard, renewCard } from '../renewalViews.js';
 import { keyErrorText, noticeCard } from '../views.js';
-import { customerId, notFound, typed, verbsOf, type TurnWith } from './verb.js';
+import { customerId, notFound, permissionsOf, typed, verbsOf, type TurnWith } from './verb.js';
 
 const verb = verbsOf<'renewals' | 'reminders'>();
 
@@ -97,3 +98,13 @@ export const renewalVerbs = {
     return reminderCard(m, { key: data.key, kind: snoozed.kind, ...found, ...turn.day }, { text, style: 'good' });
   }),
 };
+
+export const renewalPermissions = permissionsOf<typeof renewalVerbs>({
+  'renew.compose': [staff(['sales']), 'Open the renewal form'],
+  'renew.submit': [staff(['sales']), 'Renew a subscription with a product key'],
+  'billing.compose': [staff(), 'Open the direct-billing switch'],
+  'billing.switch': [staff(), 'Switch a subscription to direct billing now'],
+  'billing.schedule': [staff(), 'Schedule a switch to direct billing'],
+  'billing.unschedule': [staff(), 'Cancel a scheduled switch to direct billing'],
+  'reminder.snooze': [staff(['sales']), 'Snooze a renewal reminder'],
+});
