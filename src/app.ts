@@ -92,6 +92,7 @@ export async function createApp({ config, log, now = () => new Date(), commerce 
       guessLockMinutes: config.GUESS_LOCK_MINUTES,
     },
     log,
+    audit,
   );
   await setups.reconcile();
   const accounts = new AccountService(store, backend, setups, now, log, audit);

@@ -1,5 +1,5 @@
 /** Typed commands, in English and German; anything else gets the welcome card. */
-import { anyone, customerAdmin, staff, type Permission } from '../domain/roles.js';
+import { anyone, beforeRoles, customerAdmin, staff, type Permission } from '../domain/roles.js';
 
 export type TextCommand =
   | { command: 'help' | 'redeem' | 'cancel' | 'profile' | 'removeAccess' | 'reminders' | 'remindersHere' | 'roles' | 'partnerActivity' }
@@ -72,9 +72,9 @@ export function parseTextCommand(text: string | undefined): TextCommand | undefi
  */
 export const textPermissions: Permission[] = [
   { verb: 'help', access: anyone, does: 'Typed: help, the welcome card' },
-  { verb: 'cancel', access: staff(['sales'], { whileNoAdmin: true }), does: 'Typed: cancel your latest unfinished setup' },
-  { verb: 'reminders', access: staff(['sales']), does: 'Typed: the reminders of the next 60 days' },
-  { verb: 'send reminders here', access: staff(), does: 'Typed in a team channel: send reminders there too' },
+  { verb: 'cancel', access: staff(['sales'], beforeRoles), does: 'Typed: cancel your latest unfinished setup' },
+  { verb: 'reminders', access: staff(['sales'], beforeRoles), does: 'Typed: the reminders of the next 60 days' },
+  { verb: 'send reminders here', access: staff(['sales'], beforeRoles), does: 'Typed in a team channel: send reminders there too' },
   { verb: 'remove partner access', access: customerAdmin, does: "Typed in the customer's tenant: end delegated administration" },
 ];
 

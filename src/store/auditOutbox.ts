@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { AuditDraftSchema, type AuditDraft, type AuditEntry } from '../domain/audit.js';
 import type { AuditLog } from './auditLog.js';
-import type { Doc } from './documentFile.js';
+import { detached, type Doc } from './documentFile.js';
 
 /** The field a recorded document carries (default empty, so documents written before it still load). */
 export const AuditOutboxSchema = z.array(AuditDraftSchema).default([]);
@@ -40,7 +40,8 @@ export class AuditRecorder {
       const recorded = change(draft, current);
       const drafts = [...(recorded.entry ? [recorded.entry] : []), ...(recorded.entries ?? [])].map((entry) => AuditDraftSchema.parse(entry));
       draft.auditOutbox.push(...drafts);
-      return { result: recorded.result, drafts };
+      // The result may be part of the draft, revoked once the change is done: a plain copy goes out.
+      return { result: detached(recorded.result) as R, drafts };
     });
     const stored: AuditEntry[] = [];
     for (const entry of drafts) {
@@ -48,7 +49,7 @@ export class AuditRecorder {
       stored.push(await this.log.append(entry));
       this.appended.add(keyOf(entry));
     }
-    return { result, entry: stored[0] };
+    return stored.length > 0 ? { result, entry: stored[0] } : { result };
   }
 
   /** A refusal changes nothing: its entry goes straight to the trail. */

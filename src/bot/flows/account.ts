@@ -1,6 +1,6 @@
 /** Step 2, the customer's account; the partner profile; the customer list and a customer's card. */
 import { z } from 'zod';
-import { staff } from '../../domain/roles.js';
+import { beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { ACCOUNT_FIELDS, type AccountInput } from '../../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
@@ -84,16 +84,16 @@ export const accountVerbs = {
   }),
 };
 
-/** Creating accounts goes on from redeeming: a Sales agent's work, and the first person's of a new partner. */
-const creating = staff(['sales'], { whileNoAdmin: true });
+/** Creating accounts goes on from redeeming: a Sales agent's work. */
+const creating = staff(['sales'], beforeRoles);
 
 export const accountPermissions = permissionsOf<typeof accountVerbs>({
   'account.start': [creating, "Open the customer's account form"],
   'account.edit': [creating, "Edit the customer's account"],
   'account.check': [creating, "Check the customer's account"],
   'account.create': [creating, "Create the customer's tenant"],
-  'profile.show': [staff(['sales', 'helpdesk'], { whileNoAdmin: true }), 'See the partner profile'],
-  'profile.save': [staff([], { whileNoAdmin: true }), 'Save the partner profile (the first to save it becomes Admin agent)'],
-  'customers.list': [staff(['sales', 'helpdesk']), 'See the customer list'],
-  'customer.open': [staff(['sales', 'helpdesk']), "See a customer's card"],
+  'profile.show': [staff(['sales', 'helpdesk'], beforeRoles), 'See the partner profile'],
+  'profile.save': [staff([], beforeRoles), 'Save the partner profile (the first to save it becomes Admin agent)'],
+  'customers.list': [staff(['sales', 'helpdesk'], beforeRoles), 'See the customer list'],
+  'customer.open': [staff(['sales', 'helpdesk'], beforeRoles), "See a customer's card"],
 });

@@ -1,6 +1,6 @@
 /** The partner's side of delegated administration: offering it, withdrawing it, and adding users for the customer. */
 import { z } from 'zod';
-import { staff } from '../../domain/roles.js';
+import { beforeRoles, staff } from '../../domain/roles.js';
 import type { NewUserError } from '../../domain/account.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
@@ -88,9 +88,9 @@ export const delegationVerbs = {
 };
 
 export const delegationPermissions = permissionsOf<typeof delegationVerbs>({
-  'delegation.compose': [staff(), 'Write an offer of delegated administration'],
-  'delegation.send': [staff(), 'Send an offer of delegated administration'],
-  'delegation.withdraw': [staff(), 'Withdraw an offer of delegated administration'],
-  'user.compose': [staff(['helpdesk']), "Open the form to add a user to a customer's tenant"],
-  'user.add': [staff(['helpdesk']), "Add a user to a customer's tenant (where delegated administration allows)"],
+  'delegation.compose': [staff([], beforeRoles), 'Write an offer of delegated administration'],
+  'delegation.send': [staff([], beforeRoles), 'Send an offer of delegated administration'],
+  'delegation.withdraw': [staff([], beforeRoles), 'Withdraw an offer of delegated administration'],
+  'user.compose': [staff(['helpdesk'], beforeRoles), "Open the form to add a user to a customer's tenant"],
+  'user.add': [staff(['helpdesk'], beforeRoles), "Add a user to a customer's tenant (where delegated administration allows)"],
 });

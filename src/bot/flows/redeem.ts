@@ -1,7 +1,7 @@
 /** Step 1: redeeming product keys into a setup, its summary, and the setup's own card. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { anyone, staff } from '../../domain/roles.js';
+import { anyone, beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { currentCard, entryCard, MAX_FIELDS, noticeCard, reviewCard, setupCard, welcomeCard } from '../views.js';
@@ -100,8 +100,8 @@ export const redeemVerbs = {
   }),
 };
 
-/** Redeeming keys is a Sales agent's work; a new partner's first person may start before anyone has a role. */
-const redeeming = staff(['sales'], { whileNoAdmin: true });
+/** Redeeming keys is a Sales agent's work. */
+const redeeming = staff(['sales'], beforeRoles);
 
 export const redeemPermissions = permissionsOf<typeof redeemVerbs>({
   'welcome.show': [anyone, 'Show the welcome card and help'],

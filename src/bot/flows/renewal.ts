@@ -1,6 +1,6 @@
 /** Renewal and billing of a customer's subscription, and the reminders about it. */
 import { z } from 'zod';
-import { staff } from '../../domain/roles.js';
+import { beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { keyFieldError, type RenewRefusal, type Switched } from '../../domain/outcomes.js';
 import { fill, type Messages } from '../../i18n/index.js';
@@ -100,11 +100,11 @@ export const renewalVerbs = {
 };
 
 export const renewalPermissions = permissionsOf<typeof renewalVerbs>({
-  'renew.compose': [staff(['sales']), 'Open the renewal form'],
-  'renew.submit': [staff(['sales']), 'Renew a subscription with a product key'],
-  'billing.compose': [staff(), 'Open the direct-billing switch'],
-  'billing.switch': [staff(), 'Switch a subscription to direct billing now'],
-  'billing.schedule': [staff(), 'Schedule a switch to direct billing'],
-  'billing.unschedule': [staff(), 'Cancel a scheduled switch to direct billing'],
-  'reminder.snooze': [staff(['sales']), 'Snooze a renewal reminder'],
+  'renew.compose': [staff(['sales'], beforeRoles), 'Open the renewal form'],
+  'renew.submit': [staff(['sales'], beforeRoles), 'Renew a subscription with a product key'],
+  'billing.compose': [staff([], beforeRoles), 'Open the direct-billing switch'],
+  'billing.switch': [staff([], beforeRoles), 'Switch a subscription to direct billing now'],
+  'billing.schedule': [staff([], beforeRoles), 'Schedule a switch to direct billing'],
+  'billing.unschedule': [staff([], beforeRoles), 'Cancel a scheduled switch to direct billing'],
+  'reminder.snooze': [staff(['sales'], beforeRoles), 'Snooze a renewal reminder'],
 });
