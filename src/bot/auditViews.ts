@@ -52,16 +52,21 @@ export interface HistoryView {
   timeZone: string;
   next?: number;
   paged: boolean;
+  /**
+   * For the customer's admin: the partner organisation is who acted, and the partner's own details
+   * (its staff's names, its keys) stay with the partner.
+   */
+  partnerName?: string;
 }
 
 export function historyCard(m: Messages, view: HistoryView, notice?: Notice): AdaptiveCard {
   const rows = view.entries.map((entry) => {
-    const { name, role } = who(m, entry);
+    const forCustomer = view.partnerName !== undefined;
+    const { name, role } = forCustomer && entry.actor.role !== 'customerAdmin' ? { name: view.partnerName!, role: m.t.audit.partner } : who(m, entry);
     const parts = [
       ...(entry.customerTenantId ? [view.customerNames.get(entry.customerTenantId) ?? entry.customerTenantId] : []),
       ...(entry.subscriptionId ? [entry.subscriptionId] : []),
-      ...entry.keys,
-      ...Object.entries(entry.details).map(([field, value]) => `${field}: ${value}`),
+      ...(forCustomer ? [] : [...entry.keys, ...Object.entries(entry.details).map(([field, value]) => `${field}: ${value}`)]),
       ...(entry.outcome.result === 'refused' ? [fill(m.t.audit.refused, { reason: entry.outcome.reason })] : []),
     ];
     return { line: fill(m.t.audit.line, { time: m.dateTime(entry.at, view.timeZone), who: name, role, verb: entry.verb }), detail: parts.join(' · ') };

@@ -390,6 +390,7 @@ export const de: Catalogue = {
     system: 'der Bot',
     customerAdmin: 'Administrator des Kunden',
     noRole: 'keine Rolle',
+    partner: 'Partner',
   },
   cancel: {
     nothing: 'Sie haben keinen nicht abgeschlossenen Einrichtungsvorgang, der abgebrochen werden kann.',

@@ -392,6 +392,7 @@ export const en = {
     system: 'the bot',
     customerAdmin: "customer's admin",
     noRole: 'no role',
+    partner: 'partner',
   },
   cancel: {
     nothing: 'You have no unfinished setup to cancel.',

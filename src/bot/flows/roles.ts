@@ -101,6 +101,7 @@ export const roleVerbs = {
       timeZone: 'UTC',
       next: page.next,
       paged: data.before !== undefined,
+      partnerName: partners.organisationName(customer.partnerTenantId),
     });
   }),
 };
