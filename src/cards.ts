@@ -62,6 +62,8 @@ export interface CardData {
     actions: boolean;
     delegation: 'none' | 'pending' | 'active';
     offerId?: string;
+    /** The customer's last audit entries, for Admin agents. */
+    history?: string[];
   };
   customers: Card<T['customers']> & {
     filter: string;

@@ -48,6 +48,7 @@ const samples: { [N in CardName]: CardData[N] } = {
     actions: true,
     delegation: 'pending',
     offerId: '22222222-2222-4222-8222-222222222222',
+    history: ['2 March 2026, 10:00 CET: Anna Berg (Admin agent): account.create'],
   },
   customers: { t: t.customers, notice, filter: 'con', page: 1, hasNext: true, showing: '1 to 1 of 11', rows: [{ tenantId: ids.customerId, name: 'Contoso', line: 'contoso.onmicrosoft.com', subscriptions: ['M365'], delegation: 'none' }] },
   profile: {

@@ -146,6 +146,10 @@ describe('roles and the audit trail over HTTP', function () {
     expect(accepted.actor).to.deep.include({ role: 'customerAdmin', objectId: contoso.admin.objectId });
     expect(JSON.stringify(entries)).not.to.match(/[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}/);
 
+    const [customerCard] = await anna.say('customer contoso');
+    expect(cardText(customerCard!)).to.include('Last changes');
+    expect(cardText(customerCard!)).to.include('Eva Muster (customer\'s admin): offer.accept');
+
     const [activity] = await eva.say('partner activity');
     const text = cardText(activity!);
     expect(text).to.include('What Fabrikam IT did in your organisation');

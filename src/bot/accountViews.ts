@@ -91,7 +91,7 @@ function subscriptionLine(m: Messages, s: Subscription): string {
 }
 
 /** A customer's card; right after creation it also says who became admin. */
-export function customerCard(m: Messages, customer: Customer, day: Today, options: { created?: boolean; notice?: Notice; actions?: boolean } = {}): AdaptiveCard {
+export function customerCard(m: Messages, customer: Customer, day: Today, options: { created?: boolean; notice?: Notice; actions?: boolean; history?: string[] } = {}): AdaptiveCard {
   const c = m.t.customer;
   const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
   const facts = ([
@@ -115,6 +115,7 @@ export function customerCard(m: Messages, customer: Customer, day: Today, option
     subscriptionRows: customer.subscriptions.map((s) => ({ id: s.id, text: subscriptionLine(m, s), state: stateText(m, s, day), ...subscriptionActions(s, day.today, day.lifecycle) })),
     actions: options.actions ?? true,
     ...delegationActions(customer),
+    ...(options.history?.length ? { history: options.history } : {}),
   });
 }
 

@@ -59,6 +59,15 @@ export interface HistoryView {
   partnerName?: string;
 }
 
+/** Entries as one line each, for a customer's card. */
+export function historyLines(m: Messages, entries: readonly AuditEntry[], timeZone: string): string[] {
+  return entries.map((entry) => {
+    const { name, role } = who(m, entry);
+    const line = fill(m.t.audit.line, { time: m.dateTime(entry.at, timeZone), who: name, role, verb: entry.verb });
+    return entry.outcome.result === 'refused' ? `${line} (${fill(m.t.audit.refused, { reason: entry.outcome.reason })})` : line;
+  });
+}
+
 export function historyCard(m: Messages, view: HistoryView, notice?: Notice): AdaptiveCard {
   const rows = view.entries.map((entry) => {
     const forCustomer = view.partnerName !== undefined;

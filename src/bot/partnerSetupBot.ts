@@ -11,7 +11,8 @@ import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import { holdersOf, roleOf, type Requester } from '../domain/roles.js';
 import { refusalOf, runAction } from './actions.js';
-import { customerCard, customersCard } from './accountViews.js';
+import { customersCard } from './accountViews.js';
+import { customerShown } from './flows/roles.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
 import { profileShown } from './flows/account.js';
@@ -123,7 +124,7 @@ export class PartnerSetupBot extends ActivityHandler {
         const matches = partners.customers(actor.tenantId, command.name);
         if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
-        if (command.command === 'customer') return customerCard(m, customer, turn.day);
+        if (command.command === 'customer') return customerShown(turn, customer);
         // The same as the customer card's buttons, which check the rest.
         return runAction(turn, command.command === 'delegate' ? 'delegation.compose' : 'user.compose', { customerId: customer.tenantId });
       }

@@ -7,9 +7,10 @@ import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
 import { accountCard, customerCard, customersCard, profileCard } from '../accountViews.js';
 import { currentCard } from '../views.js';
 import { onSetup } from './redeem.js';
+import { customerShown } from './roles.js';
 import { customerId, isRefusal, notFound, permissionsOf, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
 
-type Needs = 'setups' | 'accounts' | 'partners';
+type Needs = 'setups' | 'accounts' | 'partners' | 'audit' | 'delegation';
 const verb = verbsOf<Needs>();
 
 const accountInputs = z.object(Object.fromEntries(ACCOUNT_FIELDS.map((field) => [field, typed])) as Record<(typeof ACCOUNT_FIELDS)[number], typeof typed>);
@@ -77,10 +78,10 @@ export const accountVerbs = {
     return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page, day);
   }),
 
-  'customer.open': verb(z.object({ tenantId: customerId }), async ({ actor, m, partners, day }, data) => {
-    const customer = partners.customer(actor.tenantId, data.tenantId);
+  'customer.open': verb(z.object({ tenantId: customerId }), async (turn, data) => {
+    const customer = turn.partners.customer(turn.actor.tenantId, data.tenantId);
     // Another partner's customer is answered exactly like one that does not exist.
-    return customer ? customerCard(m, customer, day) : notFound(m);
+    return customer ? customerShown(turn, customer) : notFound(turn.m);
   }),
 };
 

@@ -4,7 +4,9 @@ import type { AdaptiveCard } from '../../cards.js';
 import { timeZoneOf } from '../../domain/profile.js';
 import { customerAdmin, ROLES, staff, type Role } from '../../domain/roles.js';
 import { fill } from '../../i18n/index.js';
-import { historyCard, NO_ROLE, roleName, rolesCard } from '../auditViews.js';
+import { customerCard } from '../accountViews.js';
+import { historyCard, historyLines, NO_ROLE, roleName, rolesCard } from '../auditViews.js';
+import type { Customer } from '../../domain/customer.js';
 import type { Notice } from '../notice.js';
 import { noticeCard } from '../views.js';
 import { permissionsOf, verbsOf, type TurnWith } from './verb.js';
@@ -16,6 +18,14 @@ const verb = verbsOf<Needs>();
 export const HISTORY_PAGE = 10;
 /** Entries on a customer's card. */
 export const CUSTOMER_CARD_ENTRIES = 5;
+
+/** A customer's card, with its last entries when an Admin agent opens it. */
+export async function customerShown(turn: TurnWith<Needs>, customer: Customer): Promise<AdaptiveCard> {
+  const { actor, m, partners, audit, requester, day } = turn;
+  if (requester.side !== 'partner' || requester.role !== 'admin') return customerCard(m, customer, day);
+  const page = await audit.page(actor.tenantId, { customerTenantId: customer.tenantId, limit: CUSTOMER_CARD_ENTRIES });
+  return customerCard(m, customer, day, { history: historyLines(m, page.entries, timeZoneOf(partners.profile(actor.tenantId))) });
+}
 
 export function rolesShown({ actor, m, partners }: TurnWith<Needs>, notice?: Notice): AdaptiveCard {
   return rolesCard(m, partners.people(actor.tenantId), notice);
