@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { FileAuditLog } from '../src/store/auditFile.js';
 import { createKeyHasher, loadKeyHashSecret, type KeyHasher } from '../src/commerce/keyHasher.js';
 import { addMonths } from '../src/domain/subscriptions.js';
 import { button, buttons, cardText, inputs, type Card } from '../test/support/cardQuery.js';
@@ -572,6 +573,24 @@ async function checkFiles(dataDir: string): Promise<void> {
   for (const { customer } of customers) {
     const open = customer.offers.filter((o: any) => o.status === 'pending' || o.status === 'accepted').length;
     if (open > 1) fail(`customer ${customer.name} has ${open} open offers`);
+  }
+
+  // The audit trail: every chain verifies, no entry twice, and no change without its entry.
+  const trail = FileAuditLog.in(dataDir);
+  const entryIds = new Map<string, Set<string>>();
+  for (const partner of new Set(partners.map((p) => p.tenantId as string))) {
+    const { verdict } = await trail.verify(partner);
+    if (!verdict.ok) fail(`audit trail of ${partner} does not verify: ${verdict.broken.problem} at position ${verdict.broken.position}`);
+    const ids: string[] = [];
+    for await (const entry of trail.entries(partner)) ids.push(entry.id);
+    for (const [id, n] of countBy(ids, (id) => id)) if (n > 1) fail(`audit entry ${id} of ${partner} recorded ${n} times`);
+    entryIds.set(partner, new Set(ids));
+  }
+  const recorded = (tenantId: string, id: string, what: string) => entryIds.get(tenantId)?.has(id) || fail(`${what} has no audit entry ${id}`);
+  for (const { tenantId, customer } of customers) {
+    recorded(tenantId, `account.create:${customer.setupId}`, `customer ${customer.name}`);
+    for (const o of customer.offers) recorded(tenantId, `delegation.send:${o.id}`, `offer ${o.id}`);
+    for (const sub of customer.subscriptions) for (const id of sub.renewalIds) recorded(tenantId, `renew.submit:${id}`, `renewal ${id}`);
   }
 
   // Renewals: once each in the backend and in the partner's mirror; the end date moved once per renewal.
