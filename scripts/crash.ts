@@ -656,6 +656,15 @@ async function main(): Promise<number> {
         workers.push({ user, tenantIndex: t, receipts: [] });
       }
     }
+    // Roles: each partner's first user saves the profile and becomes Admin agent, and makes the others Sales agents.
+    for (let t = 1; t <= TENANTS; t++) {
+      const [admin, ...colleagues] = workers.filter((worker) => worker.tenantIndex === t);
+      await turn(admin!, pressOf(await say(admin!, 'profile'), 'Save profile', PROFILE));
+      for (const colleague of colleagues) {
+        await say(colleague, 'hello');
+        await turn(admin!, { verb: 'role.assign', data: { userId: colleague.user.options.userId, field: 'role0', role0: 'sales' } });
+      }
+    }
     await Promise.all(workers.map(runWorker));
     const reachedTarget = stats.turns >= TARGET_TURNS;
     const driveMs = Date.now() - startedAt;
