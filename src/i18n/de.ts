@@ -31,7 +31,7 @@ export const de: Catalogue = {
     step2: '2. Das Konto des Kunden erstellen: Der Admin des Kunden erhält automatisch Administratorrechte und eine Lizenz.',
     step3: '3. Dem Kunden delegierte Administration anbieten.',
     step4: '4. Vor dem Ablauf von Abonnements Erinnerungen erhalten und die Abonnements verlängern.',
-    commands: 'Sie können auch **einlösen**, **kunden**, **kunde** *Name*, **delegieren** *Name*, **benutzer hinzufügen** *Name*, **erinnerungen**, **profil**, **hilfe** oder **abbrechen** eingeben, in einem Teamkanal außerdem **erinnerungen hierher senden**.',
+    commands: 'Sie können auch **einlösen**, **kunden**, **kunde** *Name*, **delegieren** *Name*, **benutzer hinzufügen** *Name*, **erinnerungen**, **profil**, **rollen**, **verlauf**, **hilfe** oder **abbrechen** eingeben, in einem Teamkanal außerdem **erinnerungen hierher senden**.',
     profileMissing: 'Richten Sie zuerst Ihr Partnerprofil ein: Ihre Organisation, Partner-ID und Zeitzone.',
     profileButton: 'Partnerprofil einrichten',
     customers: 'Ihre Kunden',

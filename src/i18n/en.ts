@@ -33,7 +33,7 @@ export const en = {
     step2: "2. Create the customer's account: the customer's admin automatically gets admin rights and a license.",
     step3: '3. Offer delegated administration to the customer.',
     step4: '4. Get reminded before subscriptions end, and renew them.',
-    commands: 'You can also type **redeem**, **customers**, **customer** *name*, **delegate** *name*, **add user to** *name*, **reminders**, **profile**, **help** or **cancel**; in a team channel, also **send reminders here**.',
+    commands: 'You can also type **redeem**, **customers**, **customer** *name*, **delegate** *name*, **add user to** *name*, **reminders**, **profile**, **roles**, **history**, **help** or **cancel**; in a team channel, also **send reminders here**.',
     profileMissing: 'First, set up your partner profile: your organization, partner ID and time zone.',
     profileButton: 'Set up partner profile',
     customers: 'Your customers',
