@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { FileAuditLog } from '../src/store/auditFile.js';
 import { createKeyHasher, loadKeyHashSecret, type KeyHasher } from '../src/commerce/keyHasher.js';
 import { addMonths } from '../src/domain/subscriptions.js';
 import { button, buttons, cardText, inputs, type Card } from '../test/support/cardQuery.js';
@@ -580,6 +581,24 @@ async function checkFiles(dataDir: string): Promise<void> {
     if (held !== 1) fail(`request ${offer.id}: its relationship is ${held} times in the backend`);
   }
 
+  // The audit trail: every chain verifies, no entry twice, and no change without its entry.
+  const trail = FileAuditLog.in(dataDir);
+  const entryIds = new Map<string, Set<string>>();
+  for (const partner of new Set(partners.map((p) => p.tenantId as string))) {
+    const { verdict } = await trail.verify(partner);
+    if (!verdict.ok) fail(`audit trail of ${partner} does not verify: ${verdict.broken.problem} at position ${verdict.broken.position}`);
+    const ids: string[] = [];
+    for await (const entry of trail.entries(partner)) ids.push(entry.id);
+    for (const [id, n] of countBy(ids, (id) => id)) if (n > 1) fail(`audit entry ${id} of ${partner} recorded ${n} times`);
+    entryIds.set(partner, new Set(ids));
+  }
+  const recorded = (tenantId: string, id: string, what: string) => entryIds.get(tenantId)?.has(id) || fail(`${what} has no audit entry ${id}`);
+  for (const { tenantId, customer } of customers) {
+    recorded(tenantId, `account.create:${customer.setupId}`, `customer ${customer.name}`);
+    for (const o of customer.offers) recorded(tenantId, `delegation.request:${o.id}`, `offer ${o.id}`);
+    for (const sub of customer.subscriptions) for (const id of sub.renewalIds) recorded(tenantId, `keys.apply:${id}`, `renewal ${id}`);
+  }
+
   // Renewals: once each in the backend and in the partner's mirror; the end date moved once per renewal.
   const tenantById = new Map(tenants.map((t) => [t.tenantId, t]));
   for (const r of acked.renew) {
@@ -641,6 +660,15 @@ async function main(): Promise<number> {
       for (let u = 1; u <= USERS_PER_TENANT; u++) {
         const user = new CrashUser({ botUrl: bot.url, connector, tenantId: `c7a5e000-0000-4000-8000-00000000000${t}`, userId: `crash-user-${t}-${u}`, name: `Crash User ${t}.${u}` });
         workers.push({ user, tenantIndex: t, receipts: [] });
+      }
+    }
+    // Roles: each partner's first user saves the profile and becomes Admin agent, and makes the others Sales agents.
+    for (let t = 1; t <= TENANTS; t++) {
+      const [admin, ...colleagues] = workers.filter((worker) => worker.tenantIndex === t);
+      await turn(admin!, pressOf(await say(admin!, 'profile'), 'Save profile', PROFILE));
+      for (const colleague of colleagues) {
+        await say(colleague, 'hello');
+        await turn(admin!, { verb: 'role.assign', data: { userId: colleague.user.options.userId, field: 'role0', role0: 'sales' } });
       }
     }
     await Promise.all(workers.map(runWorker));

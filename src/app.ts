@@ -31,6 +31,8 @@ import { AccountService } from './setups/accountService.js';
 import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
+import { AuditTrail } from './partners/auditTrail.js';
+import { FileAuditLog } from './store/auditFile.js';
 import { StoreWriteError } from './store/documentFile.js';
 import { serviceUrlMatcher } from './domain/serviceUrl.js';
 import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
@@ -92,6 +94,10 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
   const backend: Commerce = commerce ?? embeddedCommerce;
+  const audit = new AuditTrail(store, FileAuditLog.in(config.DATA_DIR), now, config.AUDIT_RETENTION_DAYS, log);
+  // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
+  const recovered = await audit.recover();
+  if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
   const setups = new SetupService(
     store,
     backend,
@@ -107,10 +113,11 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
       guessLockMinutes: config.GUESS_LOCK_MINUTES,
     },
     log,
+    audit,
   );
   await setups.reconcile();
-  const accounts = new AccountService(store, backend, setups, now, log);
-  const partners = new PartnerService(store, now);
+  const accounts = new AccountService(store, backend, setups, now, log, audit);
+  const partners = new PartnerService(store, now, audit);
 
   const auth = new ReusedConnectorsAuthentication(
     config.localMode
@@ -131,19 +138,19 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log, serviceUrlAllowed);
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
-  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log);
+  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log, audit);
   const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
   });
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
-  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log);
+  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   await renewals.resumeApplying();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
   const isNotSaved = (error: unknown) => error instanceof StoreWriteError;
-  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
+  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
   await notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log);
 
@@ -214,6 +221,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
     await step('queued reminders', () => reminders.deliverQueued());
     await step('reminder schedule', () => scheduler.sync(reminders.timeZones()));
+    await step('audit retention', () => audit.prune());
     return released ?? 0;
   };
   const sweep = () => (running ??= maintain().finally(() => (running = undefined)));

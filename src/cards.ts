@@ -14,7 +14,7 @@ import { cardsDir } from './paths.js';
 
 export type CardName = keyof CardData;
 /** Every template in cards/, one for each data type below (a test checks the folder holds no other). */
-export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'keys', 'keysReview', 'billing', 'reminders'] as const satisfies readonly CardName[];
+export const CARD_NAMES = ['welcome', 'entry', 'review', 'setup', 'notice', 'account', 'accountReview', 'customer', 'customers', 'profile', 'delegationCompose', 'offer', 'accessEnd', 'userAdd', 'reminder', 'keys', 'keysReview', 'billing', 'reminders', 'roles', 'history'] as const satisfies readonly CardName[];
 export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard' };
 
 type T = Messages['t'];
@@ -65,6 +65,8 @@ export interface CardData {
     actions: boolean;
     relationships: Array<{ id: string; name: string; line: string; canEnd: boolean }>;
     canAddUser: boolean;
+    /** The customer's last audit entries, for Admin agents. */
+    history?: string[];
   };
   customers: Card<T['customers']> & {
     filter: string;
@@ -166,6 +168,21 @@ export interface CardData {
     page: number;
     hasNext: boolean;
     lines: string[];
+  };
+  /** People met in the tenant, each with a picker of `choices` named `field`. */
+  roles: Card<T['roles']> & { people: Array<{ userId: string; name: string; current: string; field: string; value: string }>; choices: Array<{ title: string; value: string }> };
+  /** A page of the audit trail, newest first; `verb` pages on (history.show, activity.show). */
+  history: Card<T['audit']> & {
+    title: string;
+    verb: string;
+    filters: boolean;
+    customer: string;
+    person: string;
+    rows: Array<{ line: string; detail: string }>;
+    empty: boolean;
+    hasOlder: boolean;
+    older: number;
+    paged: boolean;
   };
 }
 

@@ -7,7 +7,7 @@ import { startBot, TEST_SECRET, type RunningBot } from './support/botHarness.js'
 import { buttons, cardText, inputs } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
-import { ACCOUNT, openAccountForm, partnerFile, PROFILE, reservationCount, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, grantRole, openAccountForm, partnerFile, PROFILE, reservationCount, reserveKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'b1b2c3d4-0000-4000-8000-000000000001';
@@ -106,6 +106,7 @@ describe('creating the customer account over HTTP', () => {
     await anna.press((await anna.press(first, 'Next', ACCOUNT)).card, 'Create account');
 
     const ben = user(PARTNER, 'user-ben', 'Ben');
+    await grantRole(anna, ben, 'sales');
     const form = await openAccountForm(ben, await reserveKeys(ben, await bot.mintKeys(1)));
     const taken = (await ben.press(form, 'Next', { ...ACCOUNT, signInName: 'admin' })).card;
     expect(cardText(taken)).to.include('contoso.onmicrosoft.com is already taken.');
@@ -237,7 +238,9 @@ describe('creating the customer account over HTTP', () => {
     expect((await partnerFile(bot.dataDir, PARTNER).catch(() => ({}))).profile).to.equal(undefined);
     const saved = (await anna.press(wrong, 'Save profile', PROFILE)).card;
     expect(cardText(saved)).to.include('Your partner profile was saved.');
-    const [colleagueView] = await user(PARTNER, 'user-ben', 'Ben').say('profil');
+    const ben = user(PARTNER, 'user-ben', 'Ben');
+    await grantRole(anna, ben, 'helpdesk');
+    const [colleagueView] = await ben.say('profil');
     expect(inputs(colleagueView!).partnerId).to.equal('1234567');
     expect(cardText(colleagueView!)).to.include('Last changed by Anna Berg');
   });

@@ -11,7 +11,7 @@ import { meetsComplexity } from '../src/domain/password.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { ACCOUNT, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, grantRole, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
 import { PRIVILEGED_AUTHENTICATION_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { filesUnder } from './support/secretScan.js';
 import { TeamsUser } from './support/teams.js';
@@ -83,6 +83,8 @@ describe('the admin’s temporary password over HTTP', () => {
     const review = await reviewCard();
     const created = (await anna.press(review, 'Create account')).card;
     const password = shownPassword(created)!;
+    // Anna saved the profile first and is Admin agent; Ben looks at customers as a Helpdesk agent.
+    await grantRole(anna, ben, 'helpdesk');
     expect(password, 'the creation shows a password').to.be.a('string');
     expect(meetsComplexity(password), password.replace(/./g, '*')).to.equal(true);
     expect(cardText(created)).to.include('Temporary password for eva@contoso.onmicrosoft.com');
@@ -110,6 +112,8 @@ describe('the admin’s temporary password over HTTP', () => {
   it('resets the password for the creator only until delegation is granted, shown the same way', async () => {
     await anna.press(await reviewCard(), 'Create account');
     const first = shownPassword(anna.answers.map((answer: any) => answer?.value).findLast((card) => card && shownPassword(card))!)!;
+    // Ben is an Admin agent: he may request delegated administration, and reset the password where it allows.
+    await grantRole(anna, ben, 'admin');
 
     const customer = (await ben.say('customer contoso'))[0]!;
     const refused = (await ben.press(customer, 'Reset admin password')).card;

@@ -10,7 +10,7 @@
  * is built once; each row runs on its own copy of the data folder, so a row's legitimate press never
  * changes what the next row starts from.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -21,13 +21,13 @@ import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { changedFiles, snapshotFiles } from './support/dataFiles.js';
-import { ACCOUNT, createCustomer, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, createCustomer, grantRole, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
 import { pressData, TeamsUser } from './support/teams.js';
 
 const PARTNER = '5ec00000-0000-4000-8000-000000000001';
 const OTHER_PARTNER = '5ec00000-0000-4000-8000-000000000002';
 /** The other partner's own file and its backup: the only files it may change, and only on its own organisation. */
-const OTHER_PARTNER_FILES = [`partners/${fileNameFor(OTHER_PARTNER)}`, `partners/${fileNameFor(OTHER_PARTNER)}.bak`];
+const OTHER_PARTNER_FILES = [`partners/${fileNameFor(OTHER_PARTNER)}`, `partners/${fileNameFor(OTHER_PARTNER)}.bak`, `audit/${fileNameFor(OTHER_PARTNER).replace(/\.json$/, '.jsonl')}`];
 /** 09:00 in Berlin on the day the 60-day reminders of subscriptions set up on 2 March 2026 are due. */
 const REMINDER_DAY = new Date('2027-01-01T08:00:00Z');
 
@@ -47,7 +47,7 @@ const TAILSPIN = customerAccount('Tailspin Toys', 'tailspin', 'Tom');
 /** The cards the legitimate actors were sent, by name; the rows press their buttons. */
 const CARD_NAMES = [
   'helpNotice', 'firstWelcome', 'welcome', 'keyEntry', 'keysReview', 'receipt', 'accountForm', 'accountReview', 'profile', 'customers',
-  'contoso', 'northwind', 'tailspin', 'compose', 'userForm', 'renew', 'renewReview', 'billing', 'billingScheduled', 'reminder', 'reminders', 'offer', 'accessEnd',
+  'contoso', 'northwind', 'tailspin', 'compose', 'userForm', 'renew', 'renewReview', 'billing', 'billingScheduled', 'reminder', 'reminders', 'offer', 'accessEnd', 'history',
 ] as const;
 type CardName = (typeof CARD_NAMES)[number];
 
@@ -74,11 +74,14 @@ interface RowBase {
   changes?: boolean;
   /** The verb acts only on the actor's own organisation: another partner gets its own view, not a refusal. */
   ownOrganisation?: boolean;
+  /** Customer admins whose own tenant the verb shows (what the partner did there): their own view, not a refusal. */
+  ownTenant?: ActorName[];
 }
-/** A card verb, pressed on the named card with what the legitimate actor types into its inputs. */
+/** A card verb, pressed on the named card with what the legitimate actor types into its inputs, or sent with `data` (a verb no card button carries). */
 interface VerbRow extends RowBase {
   verb: Verb;
-  on: CardName;
+  on?: CardName;
+  data?: Record<string, unknown>;
   typed?: (world: World) => Record<string, string>;
 }
 /** A typed command, in a personal chat or a team channel. */
@@ -131,6 +134,10 @@ const ROWS: Row[] = [
   { verb: 'reminders.list', on: 'reminders', legit: 'partner', ownOrganisation: true, typed: () => ({ range: 'all' }) },
   // Contoso's offer is still open, so only the colleague who created it may reset its admin's password.
   { verb: 'password.reset', on: 'contoso', legit: 'owner', changes: true },
+  { verb: 'roles.show', data: {}, legit: 'partner', ownOrganisation: true },
+  { verb: 'role.assign', data: { userId: 'user-ben', field: 'role1', role1: 'helpdesk' }, legit: 'partner', changes: true, ownOrganisation: true },
+  { verb: 'history.show', on: 'history', legit: 'partner', ownOrganisation: true },
+  { verb: 'activity.show', data: {}, legit: 'delegatedAdmin', ownTenant: ['evaX'] },
   { text: 'cancel', legit: 'owner', changes: true },
   { text: 'send reminders here', legit: 'partner', changes: true, ownOrganisation: true, inChannel: true },
   { text: 'remove partner access', legit: 'delegatedAdmin' },
@@ -176,6 +183,9 @@ const REFUSALS = [
   // A customer's admin who types a partner command gets the customer side's greeting, nothing else.
   'There is no open request',
   "Only the person who created this account (Anna Berg) can reset the admin's password",
+  'There is no open offer',
+  // Staff without the role the verb needs.
+  'You cannot do this: it needs the role',
 ];
 const FAILURES = ['Sorry, something went wrong', 'could not understand', 'not known to this version'];
 const isRefusal = (text: string) => REFUSALS.some((refusal) => text.includes(refusal));
@@ -256,6 +266,9 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
     cards.customers = await anna.reply('customers');
     cards.profile = await anna.reply('profile');
     cards.reminders = await anna.reply('reminders');
+    cards.history = await anna.reply('history');
+    // Anna saved the profile first and is Admin agent; her colleague redeems keys as a Sales agent, but not in her setups.
+    await grantRole(anna, actors.personal.ben, 'sales');
 
     // Setups at each step, a minute apart, so the newest (the one "cancel" discards) is the key entry.
     const keys = await bot.mintKeys(4);
@@ -301,7 +314,7 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
   }
 
   /** What the row sends: the legitimate actor's card payload, or the typed text. */
-  const sentBy = (row: Row): Record<string, unknown> | string => ('text' in row ? row.text : payloadOf(world.cards[row.on], row.verb, row.typed?.(world)));
+  const sentBy = (row: Row): Record<string, unknown> | string => ('text' in row ? row.text : (row.data ?? payloadOf(world.cards[row.on!], row.verb, row.typed?.(world))));
 
   /** Sends the row as this actor and returns the visible text of the answer. */
   async function attempt(row: Row, name: ActorName): Promise<string> {
@@ -328,8 +341,15 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
     const before = await snapshotFiles(bot.dataDir);
     const answer = await attempt(row, name);
     // Another partner acting on its own organisation changes its own file, and only that.
-    const ownView = row.ownOrganisation === true && name === 'eve';
-    const changed = changedFiles(before, await snapshotFiles(bot.dataDir)).filter((path) => !(ownView && OTHER_PARTNER_FILES.includes(path)));
+    const ownView = (row.ownOrganisation === true && name === 'eve') || row.ownTenant?.includes(name) === true;
+    const allChanged = changedFiles(before, await snapshotFiles(bot.dataDir)).filter((path) => !(ownView && OTHER_PARTNER_FILES.includes(path)));
+    // A press the role does not allow is recorded as refused: the trail grows by that entry, and nothing else changes.
+    const trails = allChanged.filter((path) => path.startsWith('audit/'));
+    for (const trail of trails) {
+      const last = JSON.parse((await readFile(join(bot.dataDir, trail), 'utf8')).trim().split('\n').at(-1)!);
+      if (last.outcome.result !== 'refused') problems.push(`${who} added a ${last.outcome.result} entry to ${trail}`);
+    }
+    const changed = allChanged.filter((path) => !trails.includes(path));
     if (changed.length > 0) problems.push(`${who} changed ${changed.join(', ')}`);
     if (FAILURES.some((failure) => answer.includes(failure)) || answer.startsWith('HTTP')) problems.push(`${who} got a failure, not a refusal: ${answer.slice(0, 200)}`);
     const leaked = secretsFor(name, sent).filter((secret) => answer.includes(secret));
@@ -380,9 +400,11 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
         expect(problems).to.deep.equal([]);
 
         // The same payload from the legitimate actor gets through: the refusals above were about who sent it.
+        // Compared with the folder as the refusals left it: they may have added refused entries to a trail.
+        const beforeLegit = await snapshotFiles(bot.dataDir);
         const answer = await attempt(row, LEGIT_ACTOR[row.legit]);
         expect(FAILURES.some((failure) => answer.includes(failure)), `the legitimate actor's press failed: ${answer.slice(0, 300)}`).to.equal(false);
-        const changed = changedFiles(start, await snapshotFiles(bot.dataDir));
+        const changed = changedFiles(beforeLegit, await snapshotFiles(bot.dataDir));
         // A change proves the press got through; a card that only shows something must not be a refusal.
         if (row.changes) expect(changed, 'the legitimate press changes the data').not.to.deep.equal([]);
         else expect({ changed, refused: isRefusal(answer) }, answer.slice(0, 300)).to.deep.equal({ changed: [], refused: false });

@@ -49,6 +49,7 @@ const samples: { [N in CardName]: CardData[N] } = {
     actions: true,
     relationships: [{ id: '22222222-2222-4222-8222-222222222222', name: 'Contoso – Helpdesk', line: 'Active, until 2 March 2028 · Helpdesk Administrator', canEnd: true }],
     canAddUser: true,
+    history: ['2 March 2026, 10:00 CET: Anna Berg (Admin agent): account.create'],
   },
   customers: { t: t.customers, notice, filter: 'con', page: 1, hasNext: true, showing: '1 to 1 of 11', rows: [{ tenantId: ids.customerId, name: 'Contoso', line: 'contoso.onmicrosoft.com', subscriptions: ['M365'], delegation: 'none' }] },
   profile: {
@@ -130,6 +131,21 @@ const samples: { [N in CardName]: CardData[N] } = {
     page: 2,
     hasNext: true,
     lines: ['23 February 2027: Contoso'],
+  },
+  roles: { t: t.roles, notice, people: [{ userId: 'u1', name: 'Jonas Keller', current: 'Admin agent', field: 'role0', value: 'admin' }], choices: [{ title: 'Admin agent', value: 'admin' }] },
+  history: {
+    t: t.audit,
+    notice,
+    title: 'History',
+    verb: 'history.show',
+    filters: true,
+    customer: 'Contoso',
+    person: 'Jonas',
+    rows: [{ line: '2 March 2026, 10:00 CET: Jonas Keller (Admin agent): billing.switch', detail: 'Contoso · s1' }],
+    empty: false,
+    hasOlder: true,
+    older: 11,
+    paged: true,
   },
 };
 

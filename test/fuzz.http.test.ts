@@ -15,7 +15,7 @@ import { ACCOUNT_FIELDS } from '../src/domain/account.js';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { ACCOUNT, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, grantRole, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 import { mulberry32 } from './support/random.js';
 
@@ -619,6 +619,10 @@ describe('fuzzed activities and card payloads over HTTP', function () {
 
     // Still working: a new colleague redeems a key to the receipt.
     const late = user(FUZZER, 'fuzz-late', 'Late Larry');
+    // Once the fuzzing saved a profile, its first saver is Admin agent and gives the newcomer the role to redeem.
+    const roles: Record<string, { role: string; name: string }> = (await partnerFile(bot.dataDir, FUZZER)).roles ?? {};
+    const adminId = Object.keys(roles).find((id) => roles[id]!.role === 'admin');
+    if (adminId) await grantRole(user(FUZZER, adminId, roles[adminId]!.name), late, 'sales');
     const lateKey = (await bot.mintKeys(1))[0]!;
     bot.clock.advanceMinutes(61);
     const lateReceipt = await reserveKeys(late, [lateKey]);

@@ -9,7 +9,7 @@ import { startBot, type RunningBot } from './support/botHarness.js';
 import { button, buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { commerceTenants, reservationHolders } from './support/dataFiles.js';
-import { ACCOUNT as BASE_ACCOUNT, createCustomer, offerDelegation, openAccountForm, partnerFile, reservationCount, reserveKeys } from './support/journeys.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer, grantRole, offerDelegation, openAccountForm, partnerFile, reservationCount, reserveKeys } from './support/journeys.js';
 import { TeamsUser, type InvokeResult } from './support/teams.js';
 
 const PARTNER = '9ace0000-0000-4000-8000-000000000001';
@@ -169,6 +169,8 @@ describe('races over HTTP', function () {
   it('creates one tenant and one customer when "Create account" is pressed twice at once, and refuses a colleague pressing it too', async () => {
     const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(2)));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
+    // A Sales agent may create accounts, but not finish a colleague's setup.
+    await grantRole(anna, ben, 'sales');
 
     await race(async () => {
       const [first, second, colleague] = await Promise.all([anna.press(review, 'Create account'), anna.press(review, 'Create account'), ben.press(review, 'Create account')]);
@@ -381,6 +383,7 @@ describe('races over HTTP', function () {
     });
 
     const [shared] = await bot.mintKeys(1);
+    await grantRole(anna, ben, 'sales');
     const [annas, bens] = [await renewalSummary(anna, shared!), await renewalSummary(ben, shared!)];
     await race(async () => {
       const answers = await Promise.all([anna.press(annas, 'Renew'), ben.press(bens, 'Renew')]);

@@ -9,7 +9,7 @@ import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { button, buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
-import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys } from './support/journeys.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys, grantRole } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'e1b2c3d4-0000-4000-8000-000000000001';
@@ -186,6 +186,7 @@ describe('renewal reminders over HTTP', function () {
   });
 
   it('also sends to a team channel chosen with "send reminders here"', async () => {
+    await grantRole(anna, new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-ben', name: 'Ben' }), 'sales');
     const channel = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-ben', name: 'Ben', conversationType: 'channel' });
     const [answer] = await channel.say('<at>Partner Setup Bot</at> send reminders here');
     expect(cardText(answer!)).to.include('Renewal reminders will also be sent to this channel.');

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { cardText } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { createCustomer, partnerFile, PROFILE } from './support/journeys.js';
+import { createCustomer, grantRole, partnerFile, PROFILE } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'a1a1a1a1-0000-4000-8000-000000000001';
@@ -37,6 +37,8 @@ describe('dates in the reader’s time zone over HTTP', () => {
   it('shows when a customer was set up on the profile’s day, or on the day of the zone the client reports', async () => {
     await createCustomer(anna, await bot.mintKeys(1));
     expect((await partnerFile(bot.dataDir, PARTNER)).profile.timeZone).to.equal(PROFILE.timeZone);
+    // Anna saved the profile first and is Admin agent; Ben sees customers as a Sales agent.
+    await grantRole(anna, ben, 'sales');
     expect(cardText((await anna.say('customer contoso'))[0]!)).to.include('Set up by: Anna Berg, 3 March 2026');
     expect(cardText((await ben.say('customer contoso'))[0]!)).to.include('Set up by: Anna Berg, 2 March 2026');
     // The zone Ben's client reported is remembered for turns (and messages) that carry none.
@@ -50,6 +52,7 @@ describe('dates in the reader’s time zone over HTTP', () => {
   it('words the redemption lock in the reader’s zone, naming it', async () => {
     const profile = (await anna.say('profile'))[0]!;
     await anna.press(profile, 'Save profile', PROFILE);
+    await grantRole(anna, ben, 'sales');
     const entry = async (who: TeamsUser) => (await who.press((await who.say('redeem'))[0]!, 'Next', { key0: UNKNOWN_KEY })).card;
     await entry(anna);
     // Locked for an hour from 23:30 UTC: until 01:30 in Berlin on 3 March, 19:30 on 2 March in New York.
@@ -60,6 +63,7 @@ describe('dates in the reader’s time zone over HTTP', () => {
   it('ignores a zone the client reports that does not exist, and uses the profile’s', async () => {
     await createCustomer(anna, await bot.mintKeys(1));
     const odd = new TeamsUser({ ...ben.options, userId: 'user-odd', timeZone: 'Mars/Olympus_Mons' });
+    await grantRole(anna, odd, 'sales');
     expect(cardText((await odd.say('customer contoso'))[0]!)).to.include('Set up by: Anna Berg, 3 March 2026');
   });
 });

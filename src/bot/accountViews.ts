@@ -108,7 +108,7 @@ export function customerCard(
   m: Messages,
   customer: Customer,
   day: Today,
-  options: { created?: boolean; notice?: Notice; actions?: boolean; temporaryPassword?: string } = {},
+  options: { created?: boolean; notice?: Notice; actions?: boolean; temporaryPassword?: string; history?: string[] } = {},
 ): AdaptiveCard {
   const c = m.t.customer;
   const por = customer.subscriptions.find((s) => s.partnerOfRecord)?.partnerOfRecord;
@@ -141,6 +141,7 @@ export function customerCard(
       actions: options.actions ?? true,
       relationships: rows,
       canAddUser,
+      ...(options.history?.length ? { history: options.history } : {}),
     },
     temporaryPassword !== undefined,
   );

@@ -2,20 +2,29 @@
  * Every card verb, gathered from the flows that declare them, and the one entry point that runs a
  * verb from untrusted invoke data: bad data gets a plain answer and changes nothing.
  */
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { AdaptiveCard } from '../cards.js';
 import { maskKeysInText } from '../domain/productKey.js';
+import { check, permissionTable, refusalData, type Permission } from '../domain/roles.js';
 import { fill } from '../i18n/index.js';
-import { accountVerbs } from './flows/account.js';
-import { customerVerbs } from './flows/customerSide.js';
-import { delegationVerbs } from './flows/delegation.js';
-import { redeemVerbs } from './flows/redeem.js';
-import { renewalVerbs } from './flows/renewal.js';
+import { refusalText } from './auditViews.js';
+import { accountPermissions, accountVerbs } from './flows/account.js';
+import { customerPermissions, customerVerbs } from './flows/customerSide.js';
+import { delegationPermissions, delegationVerbs } from './flows/delegation.js';
+import { redeemPermissions, redeemVerbs } from './flows/redeem.js';
+import { renewalPermissions, renewalVerbs } from './flows/renewal.js';
+import { rolePermissions, roleVerbs } from './flows/roles.js';
 import type { Turn } from './flows/verb.js';
+import { textPermissions } from './textCommands.js';
 import { noticeCard } from './views.js';
 
 /** Each verb with its zod schema and handler, as its flow declares it. */
-export const verbs = { ...redeemVerbs, ...accountVerbs, ...delegationVerbs, ...customerVerbs, ...renewalVerbs };
+export const verbs = { ...redeemVerbs, ...accountVerbs, ...delegationVerbs, ...customerVerbs, ...renewalVerbs, ...roleVerbs };
+
+/** Who may do what: every card verb's declaration, then the typed commands'. The README's table is rendered from it. */
+export const PERMISSIONS: readonly Permission[] = [...redeemPermissions, ...accountPermissions, ...delegationPermissions, ...renewalPermissions, ...rolePermissions, ...customerPermissions, ...textPermissions];
+const TABLE = permissionTable(PERMISSIONS);
 
 export type Verb = keyof typeof verbs;
 
@@ -25,8 +34,21 @@ export const VERBS = Object.keys(verbs) as Verb[];
 /** Verbs that show or take product keys, customer details or passwords: a card refreshed in a channel shows to everyone. */
 const PERSONAL_ONLY = /^(redeem|setup|account|delegation|user|renew|keys|password)\./;
 
-/** What someone in a customer's tenant may do: answer offers and end delegation. */
-const CUSTOMER_VERBS: ReadonlySet<string> = new Set(Object.keys(customerVerbs));
+/** What someone in a customer's tenant may do: answer offers, end delegation, see the partner's activity. */
+const CUSTOMER_VERBS: ReadonlySet<string> = new Set(PERMISSIONS.filter((permission) => permission.access.kind === 'customerAdmin').map((permission) => permission.verb));
+
+/**
+ * The permission check, before any handler runs: undefined when the turn's person may run `verb`,
+ * otherwise the answer, naming the role needed and who holds it.
+ */
+export function refusalOf(turn: Turn, verb: string): AdaptiveCard | undefined {
+  const verdict = check(TABLE, verb, turn.requester);
+  if (verdict.allowed) return undefined;
+  const { m } = turn;
+  // Partner staff pressing a customer's button: answered as before roles, as not theirs.
+  if (verdict.needed === 'customerAdmin') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
+  return noticeCard(m, { text: refusalText(m, refusalData(verb, verdict.needed, turn.roles)), style: 'attention' }, true);
+}
 
 /** Card data's text fields other than the key fields, with any pasted product key masked. */
 function maskKeysOutsideKeyFields(data: unknown): unknown {
@@ -39,6 +61,12 @@ export async function runAction(turn: Turn, verb: string, data: unknown): Promis
   if (!Object.hasOwn(verbs, verb)) return noticeCard(m, { text: m.t.notice.unknownVerb, style: 'attention' }, true);
   // A customer's tenant gets only the customer side, as its messages do, so a partner's card never acts there.
   if (turn.customer && !CUSTOMER_VERBS.has(verb)) return noticeCard(m, { text: m.t.notice.notFound, style: 'attention' });
+  const refusal = refusalOf(turn, verb);
+  if (refusal) {
+    // A forged or stale press the role does not allow: refused, changing nothing, and recorded.
+    if (turn.requester.side === 'partner') await turn.audit.refused(turn.actor.tenantId, turn.actor, { id: `refused:${randomUUID()}`, verb }, 'role');
+    return refusal;
+  }
   if (!turn.personal && PERSONAL_ONLY.test(verb)) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
   const def = verbs[verb as Verb] as { schema: z.ZodType; run(turn: Turn, data: unknown): Promise<AdaptiveCard> };
   const parsed = def.schema.safeParse(maskKeysOutsideKeyFields(data ?? {}));

@@ -11,8 +11,10 @@ import { timeZoneOf } from '../domain/profile.js';
 import { canonicalTimeZone, isTimeZone } from '../domain/timeZones.js';
 import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
-import { runAction, VERBS } from './actions.js';
-import { customerCard, customersCard } from './accountViews.js';
+import { holdersOf, roleOf, type Requester } from '../domain/roles.js';
+import { refusalOf, runAction, VERBS } from './actions.js';
+import { customersCard } from './accountViews.js';
+import { customerShown } from './flows/roles.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
 import { profileShown } from './flows/account.js';
@@ -21,7 +23,7 @@ import { cancelLatest, startRedeem, welcomeFor } from './flows/redeem.js';
 import type { Turn } from './flows/verb.js';
 import type { Services } from './ports.js';
 import { remindersCard } from './renewalViews.js';
-import { parseTextCommand } from './textCommands.js';
+import { parseTextCommand, verbOfCommand } from './textCommands.js';
 import { noticeCard } from './views.js';
 
 const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -146,6 +148,7 @@ export class PartnerSetupBot extends ActivityHandler {
   }
 
   private answerCustomer(context: TurnContext, turn: Turn, link: NonNullable<Turn['customer']>): Promise<AdaptiveCard | undefined> {
+    if (parseTextCommand(context.activity.text)?.command === 'partnerActivity') return runAction(turn, 'activity.show', {});
     return answerCustomer(turn, link, context.activity.text, async (card) => (await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id);
   }
 
@@ -153,6 +156,8 @@ export class PartnerSetupBot extends ActivityHandler {
     const { actor, m, partners } = turn;
     // No text command takes a product key: one pasted into a name or filter is masked before it is shown back.
     const command = parseTextCommand(text === undefined ? undefined : maskKeysInText(text));
+    const refusal = refusalOf(turn, verbOfCommand(command));
+    if (refusal) return refusal;
     if (!turn.personal && (command?.command === 'redeem' || command?.command === 'cancel')) return noticeCard(m, { text: m.t.notice.personalOnly, style: 'warning' });
     switch (command?.command) {
       case 'redeem':
@@ -170,7 +175,7 @@ export class PartnerSetupBot extends ActivityHandler {
         const matches = partners.customers(actor.tenantId, command.name);
         if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
-        if (command.command === 'customer') return customerCard(m, customer, turn.day);
+        if (command.command === 'customer') return customerShown(turn, customer);
         // The same as the customer card's buttons, which check the rest.
         const verb = command.command === 'delegate' ? 'delegation.compose' : command.command === 'addUser' ? 'user.compose' : 'keys.compose';
         return runAction(turn, verb, { customerId: customer.tenantId });
@@ -179,6 +184,12 @@ export class PartnerSetupBot extends ActivityHandler {
         return noticeCard(m, { text: m.t.offer.notYours, style: 'accent' }, true);
       case 'reminders':
         return this.remindersOverview(turn);
+      case 'roles':
+        return runAction(turn, 'roles.show', {});
+      case 'history':
+        return runAction(turn, 'history.show', { customer: command.customer });
+      case 'partnerActivity':
+        return runAction(turn, 'activity.show', {});
       case 'remindersHere': {
         const conversation = turn.channel;
         if (turn.personal || !conversation) return this.remindersOverview(turn);
@@ -207,15 +218,18 @@ export class PartnerSetupBot extends ActivityHandler {
         context.turnState.set(OUTCOME, 'no-tenant');
         return noticeCard(m, { text: m.t.notice.teamsOnly, style: 'attention' });
       }
-      const { setups, accounts, partners, delegation, reminders, renewals, lifecycle, maxFieldLength } = this.deps;
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
+      const { setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, maxFieldLength } = this.deps;
       const customer = delegation.link(actor.tenantId);
+      // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
+      const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };
       if (!customer) await this.deps.conversations.remember(actor, context.activity, client);
       // What the client says now, else what it said before, else the partner profile's zone.
       const member = customer ? undefined : partners.member(actor.tenantId, actor.userId);
       const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(partners.profile(customer?.partnerTenantId ?? actor.tenantId));
       m = messagesFor(client.locale ?? member?.locale, timeZone);
+      const requester: Requester = customer ? { side: 'customer' } : { side: 'partner', role: roleOf(roles, actor.userId), tenantHasAdmin: holdersOf(roles, 'admin').length > 0 };
       const type = context.activity.conversation?.conversationType;
       return await work({
         actor,
@@ -227,6 +241,9 @@ export class PartnerSetupBot extends ActivityHandler {
         delegation,
         reminders,
         renewals,
+        audit,
+        requester,
+        roles,
         day: { today: renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',

@@ -31,6 +31,8 @@ import type {
   Upcoming,
 } from '../domain/outcomes.js';
 import type { Setup, SetupStep, SetupTarget } from '../domain/setup.js';
+import type { AuditEntry } from '../domain/audit.js';
+import type { AssignRefusal, Person, Role, RoleBook } from '../domain/roles.js';
 import type { Subscription } from '../domain/customer.js';
 
 type Changed = Promise<{ ok: true; setup: Setup } | Refusal>;
@@ -75,6 +77,24 @@ export interface Partners {
   rememberMember(actor: Actor, contact: { locale: string | undefined; timeZone: string | undefined; conversation: ConversationRef }): Promise<void>;
   recentWelcome(actor: Actor, conversationId: string): { activityId?: string; language: string } | undefined;
   rememberWelcome(actor: Actor, welcome: { conversationId: string; activityId?: string; language: string }): Promise<void>;
+  /** The role book, after upgrading a partner that predates roles (recorded). */
+  ensureRoles(tenantId: string): Promise<RoleBook>;
+  people(tenantId: string): Array<Person & { role?: Role }>;
+  assignRole(actor: Actor, target: string, role: Role | undefined): Promise<{ changed: boolean } | { refused: AssignRefusal }>;
+}
+
+export interface AuditQuery {
+  customerTenantId?: string;
+  objectId?: string;
+  before?: number;
+  limit: number;
+}
+
+/** The audit trail as the chat reads it, and refusals, which change nothing and are appended as they are. */
+export interface Audit {
+  page(partnerTenantId: string, query: AuditQuery): Promise<{ entries: AuditEntry[]; next?: number }>;
+  pageForCustomer(partnerTenantId: string, customerTenantId: string, query: Omit<AuditQuery, 'customerTenantId' | 'objectId'>): Promise<{ entries: AuditEntry[]; next?: number }>;
+  refused(partnerTenantId: string, actor: Actor, facts: { id: string; verb: string; customerTenantId?: string }, reason: string): Promise<void>;
 }
 
 export type AdminCheck = (link: CustomerLink) => Promise<boolean>;
@@ -122,4 +142,5 @@ export interface Services {
   delegation: Delegation;
   reminders: Reminders;
   renewals: Renewals;
+  audit: Audit;
 }

@@ -20,6 +20,11 @@ import { KeyedLock } from '../store/keyedLock.js';
 import type { Actor } from '../domain/actor.js';
 import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
+import type { AuditDraft } from '../domain/audit.js';
+import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
+
+/** Makes the audit entry of a customer's change from the customer as changed. */
+type Entry = (customer: Customer) => AuditDraft | undefined;
 
 /** Sends a card or text to a conversation; the bot layer renders, this service decides. */
 export interface OfferChannel {
@@ -44,7 +49,13 @@ export class DelegationService {
     private readonly now: () => Date,
     private readonly offerDays: number,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
+
+  /** The entry of a change of delegated administration, keyed by the verb and the offer (or request). */
+  private entry(partnerTenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, details: Record<string, string> = {}): AuditDraft {
+    return this.audit.draft(partnerTenantId, actor, { id: `${verb}:${key}`, verb, customerTenantId, details, outcome: { result: 'done' } });
+  }
 
   /** The customer record behind a customer tenant, if some partner set it up. */
   link(customerTenantId: string): CustomerLink | undefined {
@@ -120,7 +131,7 @@ export class DelegationService {
       }
       const offer = rules.newOffer(requestId, message, { id: actor.userId, name: actor.name }, new Date(relationship.createdDateTime), this.offerDays, from, relationship);
       const link = { partnerTenantId: actor.tenantId, customer: mine };
-      await this.changeCustomer(link, (customer) => void customer.offers.push(offer));
+      await this.changeCustomer(link, (customer) => void customer.offers.push(offer), () => this.entry(actor.tenantId, actor, 'delegation.request', requestId, customerTenantId, { relationship: relationship.displayName }));
       // The index entry may have failed to write when the customer was created; the request must reach the admin.
       await indexCustomer(this.store, actor.tenantId, customerTenantId);
       const delivery = await this.deliver(this.fresh(link), requestId);
@@ -189,7 +200,7 @@ export class DelegationService {
         return { refused: 'alreadyAnswered', link: synced.link, offer: synced.offer };
       }
       const by = { id: actor.userId, name: actor.name };
-      const answered = await this.changeOffer(current.link, offerId, (o) => ({ ...rules.answer(o, accepted, by, this.now()), relationship }));
+      const answered = await this.changeOffer(current.link, offerId, (o) => ({ ...rules.answer(o, accepted, by, this.now()), relationship }), () => this.entry(link.partnerTenantId, actor, accepted ? 'offer.accept' : 'offer.decline', offerId, tenantId));
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: tenantId, offerId, relationshipId: relationship.id, accepted }, 'request for delegated administration answered');
       await this.tellPartner(answered.link, answered.offer);
       return answered;
@@ -203,6 +214,7 @@ export class DelegationService {
   private async sync(link: CustomerLink, offerId: string, relationship: Relationship): Promise<{ link: CustomerLink; offer: Offer }> {
     const now = this.now();
     const admin = { id: link.customer.admin.objectId, name: link.customer.admin.name };
+    const before = link.customer.offers.find((o) => o.id === offerId);
     const changed = await this.changeOffer(link, offerId, (o) => {
       if (o.status !== 'pending') return { ...o, relationship };
       if (relationship.status === 'approvalPending') return o;
@@ -210,6 +222,11 @@ export class DelegationService {
       if (relationship.status === 'terminated' && relationship.terminatedBy === 'customer') return { ...rules.answer(o, false, admin, now), relationship };
       if (relationship.status === 'terminated') return { ...rules.withdraw(o, o.sentBy, now), relationship };
       return { ...rules.expire(o, now), relationship };
+    }, (c) => {
+      const after = c.offers.find((o) => o.id === offerId)!;
+      if (before?.status !== 'pending' || after.status === 'pending') return undefined;
+      const verb = ({ accepted: 'offer.accept', declined: 'offer.decline', withdrawn: 'delegation.end', expired: 'offer.expire' } as Record<string, string>)[after.status] ?? `offer.${after.status}`;
+      return this.entry(link.partnerTenantId, SYSTEM, verb, verb === 'delegation.end' ? relationship.id : offerId, link.customer.tenantId);
     });
     await this.channel.refreshOffer(changed.link, changed.offer);
     await this.tellPartner(changed.link, changed.offer);
@@ -238,9 +255,13 @@ export class DelegationService {
       }
       const by = { id: actor.userId, name: actor.name };
       const offer = this.offerOf(customer, relationship);
+      const entry = () => this.entry(actor.tenantId, actor, 'delegation.end', relationship.id, customerTenantId, { relationship: relationship.displayName });
       if (offer && (offer.status === 'pending' || offer.status === 'accepted')) {
-        const ended = await this.changeOffer(link, offer.id, (o) => ({ ...(o.status === 'pending' ? rules.withdraw(o, by, this.now()) : { ...o, status: 'ended' as const, endedAt: this.now().toISOString(), endedBy: by }), relationship: o.relationship && relationship }));
+        const ended = await this.changeOffer(link, offer.id, (o) => ({ ...(o.status === 'pending' ? rules.withdraw(o, by, this.now()) : { ...o, status: 'ended' as const, endedAt: this.now().toISOString(), endedBy: by }), relationship: o.relationship && relationship }), entry);
         await this.channel.refreshOffer(ended.link, ended.offer);
+      } else {
+        // Nothing of ours changes (no offer behind it), but the ending is the partner's act all the same.
+        await this.changeCustomer(link, () => undefined, entry);
       }
       this.log.info({ partnerTenantId: actor.tenantId, customerTenantId, relationshipId }, 'relationship ended by the partner');
       return { relationship };
@@ -271,7 +292,7 @@ export class DelegationService {
         ended.push(relationship);
         const offer = this.offerOf(current.customer, relationship);
         if (!offer) continue;
-        const changed = await this.changeOffer(current, offer.id, (o) => ({ ...rules.end(o, by, this.now()), relationship: o.relationship && relationship }));
+        const changed = await this.changeOffer(current, offer.id, (o) => ({ ...rules.end(o, by, this.now()), relationship: o.relationship && relationship }), () => this.entry(link.partnerTenantId, actor, 'access.end', relationship.id, link.customer.tenantId, { relationship: relationship.displayName }));
         current = changed.link;
         await this.tellPartner(current, changed.offer);
       }
@@ -384,7 +405,7 @@ export class DelegationService {
         const subscription = c.subscriptions.find((s) => s.product === user.product && s.assignedSeats < s.seats);
         if (subscription) subscription.assignedSeats += 1;
         return c;
-      });
+      }, () => this.entry(actor.tenantId, actor, 'user.add', user.requestId, customerTenantId, { user: created.userPrincipalName, product: user.product }));
       return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated, user };
     });
   }
@@ -397,10 +418,11 @@ export class DelegationService {
   /** Decided again in the transaction, on the offer as stored: only one still pending past its date expires. */
   private async expireOffer(link: CustomerLink, offerId: string): Promise<{ link: CustomerLink; offer: Offer }> {
     const now = this.now();
+    const wasPending = link.customer.offers.find((o) => o.id === offerId)?.status === 'pending';
     const expired = await this.changeOffer(link, offerId, (o) => {
       if (!rules.isDue(o, now)) return o;
       return { ...rules.expire(o, now), relationship: o.relationship && { ...o.relationship, status: 'expired', endDateTime: o.expiresAt, lastModifiedDateTime: now.toISOString() } };
-    });
+    }, (c) => (wasPending && c.offers.find((o) => o.id === offerId)!.status === 'expired' ? this.entry(link.partnerTenantId, SYSTEM, 'offer.expire', offerId, link.customer.tenantId) : undefined));
     if (expired.offer.status !== 'expired') return expired;
     await this.channel.refreshOffer(expired.link, expired.offer);
     this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId }, 'request for delegated administration expired');
@@ -412,21 +434,27 @@ export class DelegationService {
     if (await this.channel.notifyPartner(link, offer)) await this.changeOffer(link, offer.id, (o) => ({ ...o, partnerNotice: 'sent' }));
   }
 
-  private changeCustomer<R>(link: CustomerLink, change: (customer: Customer) => R): Promise<R> {
-    return this.store.partner(link.partnerTenantId).update((doc) => {
+  /** Changes one customer; `entry`, when the change is one the trail records, is written with it. */
+  private changeCustomer<R>(link: CustomerLink, change: (customer: Customer) => R, entry?: (result: R) => AuditDraft | undefined): Promise<R> {
+    return this.audit.inPartner(link.partnerTenantId, (doc) => {
       const customer = doc.customers.find((c) => c.tenantId === link.customer.tenantId);
       if (!customer) throw new Error(`customer ${link.customer.tenantId} vanished`);
-      return change(customer);
+      const result = change(customer);
+      return { result, entry: entry?.(result) };
     });
   }
 
   /** Changes one offer; returns it with its customer as stored after the change, so nothing needs reading again. */
-  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer): Promise<{ link: CustomerLink; offer: Offer }> {
-    const customer = await this.changeCustomer(link, (c) => {
-      const index = c.offers.findIndex((o) => o.id === offerId);
-      c.offers[index] = change(c.offers[index]!);
-      return c;
-    });
+  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer, entry?: Entry): Promise<{ link: CustomerLink; offer: Offer }> {
+    const customer = await this.changeCustomer(
+      link,
+      (c) => {
+        const index = c.offers.findIndex((o) => o.id === offerId);
+        c.offers[index] = change(c.offers[index]!);
+        return c;
+      },
+      entry,
+    );
     return { link: { partnerTenantId: link.partnerTenantId, customer }, offer: customer.offers.find((o) => o.id === offerId)! };
   }
 }

@@ -124,6 +124,13 @@ export function staff(roles: readonly Exclude<Role, 'admin'>[] = [], options: { 
   return { kind: 'staff', roles: ROLES.filter((role) => role === 'admin' || roles.includes(role)), ...(options.whileNoAdmin ? { whileNoAdmin: true } : {}) };
 }
 
+/**
+ * A tenant without an Admin agent (a new partner, before anyone saved the profile) works as before
+ * roles existed, so nobody is locked out; the first profile saver becomes Admin agent, and from then
+ * on the roles apply. Role assignment and the history need an Admin agent from the start.
+ */
+export const beforeRoles = { whileNoAdmin: true } as const;
+
 /** One verb's entry in the table; the bot's flow modules declare one per verb. */
 export interface Permission {
   verb: string;

@@ -16,6 +16,9 @@ import type { SetupService } from '../setups/setupService.js';
 import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Store } from '../store/store.js';
+import { randomUUID } from 'node:crypto';
+import type { AuditDraft } from '../domain/audit.js';
+import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
 
 const APPLY_REFUSALS: readonly string[] = ['keyUnavailable', 'productMismatch', 'mixedTerms', 'deprovisioned', 'notPartnerBilled', 'notDelegated'] satisfies ApplyRefusal[];
 
@@ -29,7 +32,34 @@ export class RenewalService {
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
+
+  /** The entry of a subscription's change; `key` is the change's idempotency key (request, subscription). */
+  private entry(tenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, subscription: Subscription, keys: readonly string[] = []): AuditDraft {
+    return this.audit.draft(tenantId, actor, {
+      id: `${verb}:${key}`,
+      verb,
+      customerTenantId,
+      subscriptionId: subscription.id,
+      keys,
+      details: { product: subscription.product, endDate: subscription.endDate, billing: subscription.billing, ...(subscription.scheduledSwitch ? { scheduledSwitch: subscription.scheduledSwitch.on } : {}) },
+      outcome: { result: 'done' },
+    });
+  }
+
+  /** The entry of keys applied to an existing customer; the setup (or a legacy renewal's request) keys it. */
+  private keysEntry(tenantId: string, actor: Actor, changeId: string, customerTenantId: string, target: SetupTarget, changed: readonly Subscription[], keys: readonly string[]): AuditDraft {
+    return this.audit.draft(tenantId, actor, {
+      id: `keys.apply:${changeId}`,
+      verb: 'keys.apply',
+      customerTenantId,
+      ...(target.kind === 'renew' && { subscriptionId: target.subscriptionId }),
+      keys,
+      details: { change: target.kind, subscriptions: changed.map((s) => `${s.id} (${s.product}, ${s.seats} seats, ends ${s.endDate})`).join('; ') },
+      outcome: { result: 'done' },
+    });
+  }
 
   find(tenantId: string, customerTenantId: string, subscriptionId: string): { customer: Customer; subscription: Subscription } | undefined {
     const customer = this.store.partner(tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
@@ -81,7 +111,7 @@ export class RenewalService {
       const reserved = this.setups.find(actor.tenantId, setupId)!;
       if (reserved.status !== 'reserved') return this.applied(actor, setupId) ?? this.setups.refusalFor(actor, setupId, undefined, 'apply') ?? { refused: 'stale' as const, setup: reserved };
       const applying = await this.setups.updateSetup(actor.tenantId, setupId, (s) => setupRules.startCreating(s, this.now()));
-      return this.applyNow(actor.tenantId, applying);
+      return this.applyNow(actor.tenantId, applying, actor);
     });
   }
 
@@ -118,7 +148,7 @@ export class RenewalService {
    * Sends the keys to the backend and mirrors its answer. A refusal releases the keys and puts the
    * summary back; a failure leaves the setup applying, for the next sweep to finish.
    */
-  private async applyNow(tenantId: string, setup: Setup): Promise<ApplyResult> {
+  private async applyNow(tenantId: string, setup: Setup, actor: Actor = SYSTEM): Promise<ApplyResult> {
     const target = setup.target!;
     const today = this.today(tenantId);
     const keyHandles = setup.keys.map((key) => key.handle);
@@ -137,7 +167,8 @@ export class RenewalService {
       const back = await this.setups.updateSetup(tenantId, setup.id, (s) => setupRules.abandonReserving(s, this.now()));
       return { ok: false, reason: code as ApplyRefusal, setup: back };
     }
-    const mirrored = await this.lock.run(target.customerId, () => this.mirror(tenantId, target.customerId, updates, setup.id, partnerOfRecord));
+    const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, actor, setup.id, target.customerId, target, done.changed, setup.keys.map((key) => key.lastGroup));
+    const mirrored = await this.lock.run(target.customerId, () => this.mirror(tenantId, target.customerId, updates, entry, setup.id, partnerOfRecord));
     const completed = await this.setups.updateSetup(tenantId, setup.id, (s) => setupRules.complete(s, target.customerId, this.now()));
     // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
     await this.setups.releaseKeys({ tenantId, setupId: setup.id }, setup.keys).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
@@ -156,7 +187,9 @@ export class RenewalService {
       await this.change(tenantId, customerTenantId, subscriptionId, ({ pendingRenewal: _dropped, ...s }) => s, false);
       return false;
     }
-    await this.mirror(tenantId, customerTenantId, [update], intent.requestId);
+    // Only the key's handle was kept with such a renewal: its entry names no key.
+    const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, SYSTEM, intent.requestId, customerTenantId, { kind: 'renew', customerId: customerTenantId, subscriptionId }, done.changed, []);
+    await this.mirror(tenantId, customerTenantId, [update], entry, intent.requestId);
     return true;
   }
 
@@ -206,7 +239,7 @@ export class RenewalService {
       const today = this.today(actor.tenantId);
       if (scheduled?.on !== today) await this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: today, by: { id: actor.userId, name: actor.name } } }), false);
       try {
-        return await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId);
+        return await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId, actor);
       } catch (error) {
         // The backend did not switch (or may not have): the press leaves the schedule as it was.
         if (!(error instanceof StoreWriteError)) {
@@ -217,10 +250,11 @@ export class RenewalService {
     });
   }
 
-  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched> {
+  /** A subscription moves to direct billing once: its id keys the entry, whoever (or whichever job) ran it. */
+  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string, actor: Actor = SYSTEM): Promise<Switched> {
     const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId, this.today(tenantId));
     this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
-    const { customer, changed } = await this.mirror(tenantId, customerTenantId, [update]);
+    const { customer, changed } = await this.mirror(tenantId, customerTenantId, [update], (switched) => this.entry(tenantId, actor, actor === SYSTEM ? 'billing.scheduledSwitch' : 'billing.switch', subscriptionId, customerTenantId, switched.changed[0]!));
     return { customer, subscription: changed[0]! };
   }
 
@@ -229,12 +263,14 @@ export class RenewalService {
     return this.lock.run(customerTenantId, async () => {
       const found = this.find(actor.tenantId, customerTenantId, subscriptionId);
       if (!found) return undefined;
-      return this.switchRefusal(actor.tenantId, found) ?? this.change(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } }), false);
+      const scheduled = (s: Subscription): Subscription => ({ ...s, scheduledSwitch: { on: this.switchDay(actor.tenantId, s), by: { id: actor.userId, name: actor.name } } });
+      // A schedule may be made, canceled and made again: each gets an id of its own.
+      return this.switchRefusal(actor.tenantId, found) ?? this.change(actor.tenantId, customerTenantId, subscriptionId, scheduled, false, (done) => this.entry(actor.tenantId, actor, 'billing.schedule', randomUUID(), customerTenantId, done.subscription));
     });
   }
 
   unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
-    return this.change(actor.tenantId, customerTenantId, subscriptionId, ({ scheduledSwitch: _removed, ...s }) => s);
+    return this.change(actor.tenantId, customerTenantId, subscriptionId, ({ scheduledSwitch: _removed, ...s }) => s, true, (done) => this.entry(actor.tenantId, actor, 'billing.unschedule', randomUUID(), customerTenantId, done.subscription));
   }
 
   /** The day before the end, or today if that has passed. */
@@ -269,14 +305,15 @@ export class RenewalService {
   }
 
   /** Rewrites one subscription in the partner's file; `takeLock` false when the caller holds the lock. */
-  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, takeLock = true): Promise<Switched | undefined> {
+  private change(tenantId: string, customerTenantId: string, subscriptionId: string, change: (s: Subscription) => Subscription, takeLock = true, entry?: (done: Switched) => AuditDraft): Promise<Switched | undefined> {
     const run = async () => {
       if (!this.find(tenantId, customerTenantId, subscriptionId)) return undefined;
-      return this.store.partner(tenantId).update((doc) => {
+      return this.audit.inPartner(tenantId, (doc) => {
         const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
         const index = customer.subscriptions.findIndex((s) => s.id === subscriptionId);
         customer.subscriptions[index] = change(customer.subscriptions[index]!);
-        return { customer, subscription: customer.subscriptions[index]! };
+        const result = { customer, subscription: customer.subscriptions[index]! };
+        return { result, entry: entry?.(result) };
       });
     };
     return takeLock ? this.lock.run(customerTenantId, run) : run();
@@ -287,9 +324,18 @@ export class RenewalService {
    * customer. A switch to direct billing clears a scheduled one, and so does a renewal with keys:
    * the partner chose to keep billing, and the old switch day would otherwise end the term just paid for.
    */
-  private mirror(tenantId: string, customerTenantId: string, updates: readonly SubscriptionUpdate[], changeId?: string, partnerOfRecord?: string): Promise<{ customer: Customer; changed: Subscription[]; canceledSwitch?: string }> {
-    return this.store.partner(tenantId).update((doc) => {
+  private mirror(
+    tenantId: string,
+    customerTenantId: string,
+    updates: readonly SubscriptionUpdate[],
+    entry: (done: { customer: Customer; changed: Subscription[] }) => AuditDraft,
+    changeId?: string,
+    partnerOfRecord?: string,
+  ): Promise<{ customer: Customer; changed: Subscription[]; canceledSwitch?: string }> {
+    return this.audit.inPartner(tenantId, (doc) => {
       const customer = doc.customers.find((c) => c.tenantId === customerTenantId)!;
+      // Mirrored again after a crash (the backend answers the same): the change and its entry are already there.
+      const again = changeId !== undefined && customer.subscriptions.some((s) => s.renewalIds.includes(changeId));
       let canceledSwitch: string | undefined;
       const changed = updates.map((update) => {
         const index = customer.subscriptions.findIndex((s) => s.id === update.id);
@@ -306,7 +352,8 @@ export class RenewalService {
         if (changeId && scheduledSwitch) canceledSwitch = scheduledSwitch.on;
         return customer.subscriptions[index]!;
       });
-      return { customer, changed, ...(canceledSwitch && { canceledSwitch }) };
+      const result = { customer, changed, ...(canceledSwitch && { canceledSwitch }) };
+      return again ? { result } : { result, entry: entry(result) };
     });
   }
 }

@@ -18,6 +18,7 @@ import { indexCustomer } from '../store/customerIndex.js';
 import type { Store } from '../store/store.js';
 import type { AccountCheck, CreateRefusal, CreateResult, PasswordReset, Refusal } from '../domain/outcomes.js';
 import type { SetupService } from './setupService.js';
+import type { AuditTrail } from '../partners/auditTrail.js';
 
 const CREATE_REFUSALS: readonly string[] = ['domainTaken', 'keyUnavailable', 'invalidRequest'];
 
@@ -30,6 +31,7 @@ export class AccountService {
     private readonly setups: SetupService,
     private readonly now: () => Date,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** Checks the typed account; when it is complete and its domain free, saves it on the setup for review. */
@@ -112,8 +114,19 @@ export class AccountService {
     await indexCustomer(this.store, tenantId, customer.tenantId).catch((error) => this.log.warn({ err: error }, 'customer index not yet written'));
     // The customer first, then the setup: a crash in between leaves the setup `creating`, and the
     // creation is finished at the next start (the backend and this write are both idempotent).
-    await this.store.partner(tenantId).update((doc) => {
-      if (!doc.customers.some((c) => c.tenantId === customer.tenantId)) doc.customers.push(customer);
+    await this.audit.inPartner(tenantId, (doc) => {
+      if (doc.customers.some((c) => c.tenantId === customer.tenantId)) return { result: undefined };
+      doc.customers.push(customer);
+      // Recorded once, with the change: the setup id keys the creation, a resumed one included.
+      const entry = this.audit.draft(tenantId, { tenantId, userId: setup.ownerId, name: setup.ownerName }, {
+        id: `account.create:${setup.id}`,
+        verb: 'account.create',
+        customerTenantId: customer.tenantId,
+        keys: setup.keys.map((key) => key.lastGroup),
+        details: { customer: customer.name, domain: customer.domain, subscriptions: customer.subscriptions.map((s) => `${s.product} (${s.seats})`).join(', ') },
+        outcome: { result: 'done' },
+      });
+      return { result: undefined, entry };
     });
     const completed = await this.setups.updateSetup(tenantId, setup.id, (s) => rules.complete(s, customer.tenantId, this.now()));
     // The keys are redeemed now; a failure to drop their index entries is mended by the next sweep.
@@ -143,10 +156,18 @@ export class AccountService {
       return { ok: false, reason: 'failed', customer };
     }
     const passwordReset = { at: this.now().toISOString(), by: { id: actor.userId, name: actor.name } };
-    const saved = await partner.update((doc) => {
+    // Recorded with the change: who reset it and when, never the password.
+    const saved = await this.audit.inPartner(actor.tenantId, (doc) => {
       const stored = doc.customers.find((c) => c.tenantId === customerTenantId)!;
       stored.admin.passwordReset = passwordReset;
-      return stored;
+      const entry = this.audit.draft(actor.tenantId, actor, {
+        id: `password.reset:${customerTenantId}:${passwordReset.at}`,
+        verb: 'password.reset',
+        customerTenantId,
+        details: { admin: stored.admin.userPrincipalName },
+        outcome: { result: 'done' },
+      });
+      return { result: stored, entry };
     });
     this.log.info({ tenantId: actor.tenantId, customerTenantId }, 'admin password reset');
     return { ok: true, customer: saved, temporaryPassword };

@@ -14,6 +14,8 @@ import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey, SetupTarget } from '../domain/setup.js';
 import type { Store } from '../store/store.js';
 import { KeyedLock } from '../store/keyedLock.js';
+import type { AuditDraft } from '../domain/audit.js';
+import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
 
 export interface SetupLimits {
   reservationDays: number;
@@ -58,7 +60,13 @@ export class SetupService {
     private readonly now: () => Date,
     private readonly limits: SetupLimits,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
+
+  /** The entry of a setup's change, keyed by the verb and the setup (each happens once to a setup). */
+  private entry(tenantId: string, actor: Actor, verb: string, setup: Setup): AuditDraft {
+    return this.audit.draft(tenantId, actor, { id: `${verb}:${setup.id}`, verb, keys: setup.keys.map((key) => key.lastGroup), details: { setup: setup.id, owner: setup.ownerName }, outcome: { result: 'done' } });
+  }
 
   find(tenantId: string, setupId: string): Setup | undefined {
     return this.store.setupBook(tenantId).data.setups.find((setup) => setup.id === setupId);
@@ -221,7 +229,7 @@ export class SetupService {
         reserved.push(key);
       }
       if (!taken) {
-        const setup = await this.updateSetup(actor.tenantId, setupId, (s) => rules.markReserved(s, this.now(), this.limits.reservationDays));
+        const setup = await this.updateSetup(actor.tenantId, setupId, (s) => rules.markReserved(s, this.now(), this.limits.reservationDays), (done) => this.entry(actor.tenantId, actor, 'redeem.confirm', done));
         return { ok: true, setup };
       }
     } catch (error) {
@@ -244,7 +252,7 @@ export class SetupService {
 
   private async discardNow(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
     if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
-    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), 'discard');
+    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), 'discard', undefined, (done) => this.entry(actor.tenantId, actor, 'setup.discard', done));
     if ('refused' in result) return result;
     // The discard is saved; a key whose release fails now is freed by the next sweep's reconcile.
     await this.releaseKeys({ tenantId: actor.tenantId, setupId }, result.setup.keys).catch((error) => this.log.warn({ err: error, setupId }, 'keys of a discarded setup not yet released'));
@@ -271,10 +279,15 @@ export class SetupService {
       const { tenantId } = book.data;
       for (const due of book.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
         let releasedNow = false;
-        const setup = await this.updateSetup(tenantId, due.id, (s) => {
-          releasedNow = rules.isReservationDue(s, this.now());
-          return releasedNow ? rules.release(s, this.now()) : s;
-        });
+        const setup = await this.updateSetup(
+          tenantId,
+          due.id,
+          (s) => {
+            releasedNow = rules.isReservationDue(s, this.now());
+            return releasedNow ? rules.release(s, this.now()) : s;
+          },
+          (done) => (releasedNow ? this.entry(tenantId, SYSTEM, 'reservation.release', done) : undefined),
+        );
         if (!releasedNow) continue;
         await this.releaseKeys({ tenantId, setupId: setup.id }, setup.keys);
         this.log.info({ tenantId, setupId: setup.id, keys: setup.keys.length }, 'reservation ran out; keys released');
@@ -408,16 +421,16 @@ export class SetupService {
   }
 
   /** Applies `change` to a setup the actor owns, if the card's revision is still current. */
-  guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, step: rules.SetupStep, also?: (setup: Setup) => boolean) {
+  guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, step: rules.SetupStep, also?: (setup: Setup) => boolean, entry?: (setup: Setup) => AuditDraft) {
     const refusal = this.refusalFor(actor, setupId, rev, step, also);
     if (refusal) return Promise.resolve(refusal);
-    return this.changeSetup(actor, setupId, rev, (setup) => change(setup!));
+    return this.changeSetup(actor, setupId, rev, (setup) => change(setup!), entry);
   }
 
   /** Re-checks ownership and revision inside the transaction, so two concurrent presses cannot both apply. */
-  private async changeSetup(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup | undefined) => Setup): Promise<{ ok: true; setup: Setup } | Refusal> {
+  private async changeSetup(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup | undefined) => Setup, entry?: (setup: Setup) => AuditDraft): Promise<{ ok: true; setup: Setup } | Refusal> {
     try {
-      const setup = await this.store.setupBook(actor.tenantId).update((doc) => {
+      const setup = await this.audit.inSetupBook(actor.tenantId, (doc) => {
         const index = doc.setups.findIndex((s) => s.id === setupId);
         const current = doc.setups[index];
         if (current && current.ownerId !== actor.userId) throw new RefusedError({ refused: 'notOwner', setup: current });
@@ -426,7 +439,7 @@ export class SetupService {
         const next = change(current);
         if (current) doc.setups[index] = next;
         else doc.setups.push(next);
-        return next;
+        return { result: next, entry: entry?.(next) };
       });
       return { ok: true, setup };
     } catch (error) {
@@ -436,13 +449,13 @@ export class SetupService {
   }
 
   /** Rewrites a setup whatever its owner or revision: for the bot's own follow-up steps. */
-  updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup> {
-    return this.store.setupBook(tenantId).update((doc) => {
+  updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup, entry?: (setup: Setup) => AuditDraft | undefined): Promise<Setup> {
+    return this.audit.inSetupBook(tenantId, (doc) => {
       const index = doc.setups.findIndex((s) => s.id === setupId);
       if (index < 0) throw new Error(`setup ${setupId} vanished from tenant ${tenantId}`);
       const next = change(doc.setups[index]!);
       doc.setups[index] = next;
-      return next;
+      return { result: next, entry: entry?.(next) };
     });
   }
 }

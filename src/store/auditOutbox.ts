@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { AuditDraftSchema, type AuditDraft, type AuditEntry } from '../domain/audit.js';
 import type { AuditLog } from './auditLog.js';
-import type { Doc } from './documentFile.js';
+import { detached, type Doc } from './documentFile.js';
 
 /** The field a recorded document carries (default empty, so documents written before it still load). */
 export const AuditOutboxSchema = z.array(AuditDraftSchema).default([]);
@@ -21,6 +21,8 @@ export interface WithAuditOutbox {
 export interface Recorded<R> {
   result: R;
   entry?: AuditDraft;
+  /** Several entries of one change (an upgrade giving several people a role), in order. */
+  entries?: AuditDraft[];
 }
 
 const keyOf = (entry: Pick<AuditDraft, 'partnerTenantId' | 'id'>) => `${entry.partnerTenantId}\u0000${entry.id}`;
@@ -33,17 +35,26 @@ export class AuditRecorder {
 
   /** Applies `change` to the document and records it; resolves once both are on disk. */
   async change<T extends WithAuditOutbox, R>(doc: Doc<T>, change: (draft: T, current: Readonly<T>) => Recorded<R>): Promise<{ result: R; entry?: AuditEntry }> {
-    const { result, entry } = await doc.update((draft, current) => {
+    const { result, drafts } = await doc.update((draft, current) => {
       draft.auditOutbox = draft.auditOutbox.filter((queued) => !this.appended.has(keyOf(queued)));
       const recorded = change(draft, current);
-      if (recorded.entry) draft.auditOutbox.push(AuditDraftSchema.parse(recorded.entry));
-      return recorded;
+      const drafts = [...(recorded.entry ? [recorded.entry] : []), ...(recorded.entries ?? [])].map((entry) => AuditDraftSchema.parse(entry));
+      draft.auditOutbox.push(...drafts);
+      // The result may be part of the draft, revoked once the change is done: a plain copy goes out.
+      return { result: detached(recorded.result) as R, drafts };
     });
-    if (!entry) return { result };
-    // Written with the change: if this append fails, the entry stays in the outbox for `recover`.
-    const stored = await this.log.append(entry);
-    this.appended.add(keyOf(entry));
-    return { result, entry: stored };
+    const stored: AuditEntry[] = [];
+    for (const entry of drafts) {
+      // Written with the change: if this append fails, the entry stays in the outbox for `recover`.
+      stored.push(await this.log.append(entry));
+      this.appended.add(keyOf(entry));
+    }
+    return stored.length > 0 ? { result, entry: stored[0] } : { result };
+  }
+
+  /** A refusal changes nothing: its entry goes straight to the trail. */
+  async refusal(entry: AuditDraft): Promise<AuditEntry> {
+    return this.log.append(AuditDraftSchema.parse(entry));
   }
 
   /**

@@ -187,7 +187,7 @@ function modifiedAt(path: string): Promise<number> {
  * What a change returns may be part of its draft, which is revoked once the change is done: such
  * parts are replaced by plain copies (also inside a returned object or array).
  */
-function detached(value: unknown): unknown {
+export function detached(value: unknown): unknown {
   if (isDraft(value)) return current(value);
   if (Array.isArray(value)) return value.some(isDraft) ? value.map(detached) : value;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {

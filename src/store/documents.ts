@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { CustomerSchema } from '../domain/customer.js';
 import { PartnerProfileSchema } from '../domain/profile.js';
+import { RoleBookSchema } from '../domain/roles.js';
 import { SetupSchema } from '../domain/setup.js';
+import { AuditOutboxSchema } from './auditOutbox.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -55,11 +57,15 @@ export const PartnerDocSchema = z.object({
   reminders: z.record(z.string(), ReminderRecordSchema).default({}),
   /** A team channel chosen with "send reminders here". */
   reminderChannel: z.object({ conversation: ConversationRefSchema, setBy: z.string(), setAt: z.iso.datetime(), reachable: z.boolean() }).optional(),
+  /** Who holds which role; absent in a file written before roles existed (its staff are upgraded on first use). */
+  roles: RoleBookSchema.optional(),
+  /** Audit entries written with the change they record, until they are in the trail. */
+  auditOutbox: AuditOutboxSchema,
 });
 export type PartnerDoc = z.infer<typeof PartnerDocSchema>;
 
 export function emptyPartnerDoc(tenantId: string): PartnerDoc {
-  return { schemaVersion: PARTNER_DOC_VERSION, tenantId, customers: [], members: {}, reminders: {} };
+  return { schemaVersion: PARTNER_DOC_VERSION, tenantId, customers: [], members: {}, reminders: {}, roles: {}, auditOutbox: [] };
 }
 
 /**
@@ -72,11 +78,13 @@ export const SetupBookSchema = z.object({
   setups: z.array(SetupSchema),
   /** Guards against guessing keys: recent unknown keys and a lock when there were too many. */
   guard: z.object({ unknownKeysAt: z.array(z.iso.datetime()), lockedUntil: z.iso.datetime().optional() }),
+  /** Audit entries of changes this book's write completes (redemptions, releases), until they are in the trail. */
+  auditOutbox: AuditOutboxSchema,
 });
 export type SetupBook = z.infer<typeof SetupBookSchema>;
 
 export function emptySetupBook(tenantId: string): SetupBook {
-  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], guard: { unknownKeysAt: [] } };
+  return { schemaVersion: SCHEMA_VERSION, tenantId, setups: [], guard: { unknownKeysAt: [] }, auditOutbox: [] };
 }
 
 export const ReservationSchema = z.object({

@@ -11,10 +11,11 @@ import { NO_AUTO_EXTEND, RELATIONSHIP_REMINDER_KINDS } from '../domain/relations
 import { dayNumber, REMINDER_KINDS, type ReminderKind } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
 import { PartnerProfileSchema } from '../domain/profile.js';
+import { RoleBookSchema } from '../domain/roles.js';
 import { MemberSchema, type PartnerDoc } from './documents.js';
 
 /** Work a background job may find in a partner's file; a job loads only the files flagged for it. */
-export const PARTNER_WORK = ['pendingRenewal', 'scheduledSwitch', 'offers', 'queuedReminders'] as const;
+export const PARTNER_WORK = ['pendingRenewal', 'scheduledSwitch', 'offers', 'queuedReminders', 'auditOutbox'] as const;
 export type PartnerWork = (typeof PARTNER_WORK)[number];
 
 /** The part of a partner's file that a greeting or a typed command reads: small, kept for every partner. */
@@ -22,10 +23,13 @@ export const PartnerHeadSchema = z.object({
   profile: PartnerProfileSchema.optional(),
   members: z.record(z.string(), MemberSchema),
   hasCustomers: z.boolean(),
+  /** Undefined only for a file written before roles existed: its staff are upgraded on first use. */
+  roles: RoleBookSchema.optional(),
 });
 export type PartnerHead = z.infer<typeof PartnerHeadSchema>;
 
-export const EMPTY_HEAD: PartnerHead = { members: {}, hasCustomers: false };
+/** A tenant without a file is new: it starts with an empty role book. */
+export const EMPTY_HEAD: PartnerHead = { members: {}, hasCustomers: false, roles: {} };
 
 export const PartnerSummarySchema = z.object({
   head: PartnerHeadSchema,
@@ -53,6 +57,8 @@ function remindsOfEnd(offer: Offer): boolean {
 
 export function summarise(doc: PartnerDoc): PartnerSummary {
   const work = new Set<PartnerWork>();
+  // Entries a crash may have kept from the trail: the start appends them without reading every file.
+  if (doc.auditOutbox.length > 0) work.add('auditOutbox');
   const recorded = new Map<string, number>();
   for (const record of Object.values(doc.reminders)) {
     if (record.status === 'queued') work.add('queuedReminders');
@@ -70,6 +76,6 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
       reminders.push(dayNumber(subscription.endDate), switchDay, recorded.get(`${subscription.id}|${subscription.endDate}`) ?? 0);
     }
   }
-  const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, hasCustomers: doc.customers.length > 0 };
+  const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, hasCustomers: doc.customers.length > 0, ...(doc.roles && { roles: doc.roles }) };
   return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders };
 }

@@ -1,8 +1,8 @@
 /** Steps many tests take on the way to what they test, and how they read the database files. */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cardText, type Card } from './cardQuery.js';
-import type { TeamsUser } from './teams.js';
+import { buttons, cardText, type Card } from './cardQuery.js';
+import { pressData, type TeamsUser } from './teams.js';
 
 export const PROFILE = { organisationName: 'Fabrikam IT', partnerId: '1234567', cloudEssentials: 'true', timeZone: 'Europe/Berlin' };
 export const ACCOUNT = {
@@ -66,4 +66,16 @@ export async function offerDelegation(who: TeamsUser, customer = 'contoso', type
 export async function enterKeys(who: TeamsUser, entry: Card, keys: readonly string[], confirm = 'Renew'): Promise<{ review: Card; result: Card }> {
   const review = (await who.press(entry, 'Next', { key: keys.join('\n') })).card;
   return { review, result: (await who.press(review, confirm)).card };
+}
+
+/**
+ * An Admin agent gives a colleague a role on the "roles" card, as in chat; the colleague writes to
+ * the bot first, so the bot has met them. Returns the card the Admin agent gets back.
+ */
+export async function grantRole(admin: TeamsUser, colleague: TeamsUser, role: 'admin' | 'sales' | 'helpdesk' | 'none'): Promise<Card> {
+  await colleague.say('hello');
+  const card = await admin.reply('roles');
+  const save = buttons(card).find((action) => action.verb === 'role.assign' && action.data?.userId === colleague.options.userId);
+  if (!save) throw new Error(`${colleague.options.name} is not on the roles card: ${cardText(card)}`);
+  return (await admin.invoke('role.assign', pressData(card, save, { [save.data.field]: role }))).card;
 }

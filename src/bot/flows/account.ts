@@ -1,5 +1,6 @@
 /** Step 2, the customer's account; the partner profile; the customer list and a customer's card. */
 import { z } from 'zod';
+import { beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { ACCOUNT_FIELDS, type AccountInput } from '../../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
@@ -7,9 +8,10 @@ import { accountCard, customerCard, customersCard, profileCard } from '../accoun
 import { fill } from '../../i18n/index.js';
 import { currentCard } from '../views.js';
 import { onSetup } from './redeem.js';
-import { customerId, isRefusal, notFound, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
+import { customerShown } from './roles.js';
+import { customerId, isRefusal, notFound, permissionsOf, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
 
-type Needs = 'setups' | 'accounts' | 'partners';
+type Needs = 'setups' | 'accounts' | 'partners' | 'audit' | 'delegation';
 const verb = verbsOf<Needs>();
 
 const accountInputs = z.object(Object.fromEntries(ACCOUNT_FIELDS.map((field) => [field, typed])) as Record<(typeof ACCOUNT_FIELDS)[number], typeof typed>);
@@ -87,9 +89,24 @@ export const accountVerbs = {
     return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page, day);
   }),
 
-  'customer.open': verb(z.object({ tenantId: customerId }), async ({ actor, m, partners, day }, data) => {
-    const customer = partners.customer(actor.tenantId, data.tenantId);
+  'customer.open': verb(z.object({ tenantId: customerId }), async (turn, data) => {
+    const customer = turn.partners.customer(turn.actor.tenantId, data.tenantId);
     // Another partner's customer is answered exactly like one that does not exist.
-    return customer ? customerCard(m, customer, day) : notFound(m);
+    return customer ? customerShown(turn, customer) : notFound(turn.m);
   }),
 };
+
+/** Creating accounts goes on from redeeming: a Sales agent's work. */
+const creating = staff(['sales'], beforeRoles);
+
+export const accountPermissions = permissionsOf<typeof accountVerbs>({
+  'account.start': [creating, "Open the customer's account form"],
+  'account.edit': [creating, "Edit the customer's account"],
+  'account.check': [creating, "Check the customer's account"],
+  'account.create': [creating, "Create the customer's tenant"],
+  'password.reset': [staff(['helpdesk'], beforeRoles), "Reset the customer's admin password (its creator, or where delegated administration allows)"],
+  'profile.show': [staff(['sales', 'helpdesk'], beforeRoles), 'See the partner profile'],
+  'profile.save': [staff([], beforeRoles), 'Save the partner profile (the first to save it becomes Admin agent)'],
+  'customers.list': [staff(['sales', 'helpdesk'], beforeRoles), 'See the customer list'],
+  'customer.open': [staff(['sales', 'helpdesk'], beforeRoles), "See a customer's card"],
+});

@@ -1,5 +1,6 @@
 /** The customer's side: its admin answers requests for delegated administration and may end relationships. */
 import { z } from 'zod';
+import { customerAdmin } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import type { CustomerLink } from '../../domain/outcomes.js';
 import { fill, type Messages } from '../../i18n/index.js';
@@ -7,7 +8,7 @@ import { accessEndCard, offerCard, roleNames } from '../delegationViews.js';
 import type { AdminCheck } from '../ports.js';
 import { parseTextCommand } from '../textCommands.js';
 import { noticeCard } from '../views.js';
-import { verbsOf, type TurnWith } from './verb.js';
+import { permissionsOf, verbsOf, type TurnWith } from './verb.js';
 
 type Needs = 'partners' | 'delegation';
 const verb = verbsOf<Needs>();
@@ -77,3 +78,9 @@ export async function answerCustomer(turn: TurnWith<Needs>, link: CustomerLink, 
   }
   return undefined;
 }
+
+export const customerPermissions = permissionsOf<typeof customerVerbs>({
+  'offer.accept': [customerAdmin, 'Accept an offer of delegated administration'],
+  'offer.decline': [customerAdmin, 'Decline an offer of delegated administration'],
+  'access.end': [customerAdmin, "End the partner's delegated administration"],
+});

@@ -1,6 +1,7 @@
 /** The partner's side of delegated administration: requesting relationships, ending them, and adding users for the customer. */
 import { z } from 'zod';
 import type { AdaptiveCard } from '../../cards.js';
+import { beforeRoles, staff } from '../../domain/roles.js';
 import type { NewUserError } from '../../domain/account.js';
 import type { Customer } from '../../domain/customer.js';
 import { entraRole, GLOBAL_ADMINISTRATOR, roleTemplate } from '../../domain/entraRoles.js';
@@ -9,7 +10,7 @@ import { fill, type Messages } from '../../i18n/index.js';
 import { customerCard } from '../accountViews.js';
 import { composeCard, userAddCard, type RequestForm, type UserForm } from '../delegationViews.js';
 import { noticeCard } from '../views.js';
-import { customerId, notFound, typed, verbsOf, type TurnWith } from './verb.js';
+import { customerId, notFound, permissionsOf, typed, verbsOf, type TurnWith } from './verb.js';
 
 const verb = verbsOf<'partners' | 'delegation'>();
 
@@ -122,3 +123,12 @@ export const delegationVerbs = {
     return customerCard(m, result.customer, turn.day, { notice: { text: fill(m.t.addUser.added, { name: `${user.firstName} ${user.lastName}`, upn: result.userPrincipalName, product: user.product }), style: 'good' } });
   }),
 };
+
+export const delegationPermissions = permissionsOf<typeof delegationVerbs>({
+  'delegation.compose': [staff([], beforeRoles), 'Write a request for delegated administration'],
+  'delegation.template': [staff([], beforeRoles), "Put a role template's roles on the request form"],
+  'delegation.request': [staff([], beforeRoles), 'Send a request for delegated administration'],
+  'delegation.end': [staff([], beforeRoles), 'Withdraw a request or end a delegated admin relationship'],
+  'user.compose': [staff(['helpdesk'], beforeRoles), "Open the form to add a user to a customer's tenant"],
+  'user.add': [staff(['helpdesk'], beforeRoles), "Add a user to a customer's tenant (where delegated administration allows)"],
+});

@@ -1,10 +1,11 @@
 /** Step 1: redeeming product keys into a setup, its summary, and the setup's own card. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { anyone, beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { fill, type Messages } from '../../i18n/index.js';
 import { currentCard, entryCard, MAX_FIELDS, noticeCard, reviewCard, setupCard, welcomeCard } from '../views.js';
-import { isRefusal, refused, setupContext, verbsOf, type TurnWith } from './verb.js';
+import { isRefusal, permissionsOf, refused, setupContext, verbsOf, type TurnWith } from './verb.js';
 
 const verb = verbsOf<'setups' | 'partners'>();
 
@@ -98,3 +99,18 @@ export const redeemVerbs = {
     return setupCard(turn.m, result.setup, { actions: false });
   }),
 };
+
+/** Redeeming keys is a Sales agent's work. */
+const redeeming = staff(['sales'], beforeRoles);
+
+export const redeemPermissions = permissionsOf<typeof redeemVerbs>({
+  'welcome.show': [anyone, 'Show the welcome card and help'],
+  'redeem.start': [redeeming, 'Start redeeming product keys'],
+  'redeem.addField': [redeeming, 'Add a key field'],
+  'redeem.next': [redeeming, 'Check and add product keys'],
+  'redeem.removeKey': [redeeming, 'Remove a key from a setup'],
+  'redeem.back': [redeeming, 'Go back to key entry'],
+  'redeem.confirm': [redeeming, 'Confirm the keys (reserves them)'],
+  'setup.open': [redeeming, 'Open a setup'],
+  'setup.discard': [redeeming, 'Discard a setup (releases its keys)'],
+});

@@ -1,5 +1,6 @@
 /** Product keys for existing customers (renewal, added seats and subscriptions), billing, and the reminders. */
 import { z } from 'zod';
+import { beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { randomUUID } from 'node:crypto';
 import type { ApplyResult, Switched } from '../../domain/outcomes.js';
@@ -10,7 +11,7 @@ import type { Notice } from '../notice.js';
 import { billingCard, rangeDays, REMINDER_RANGES, reminderCard, remindersCard } from '../renewalViews.js';
 import { currentCard, keysEntryCard, noticeCard } from '../views.js';
 import { onSetup } from './redeem.js';
-import { customerId, isRefusal, notFound, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
+import { customerId, isRefusal, notFound, permissionsOf, refused, setupContext, typed, verbsOf, type TurnWith } from './verb.js';
 
 const verb = verbsOf<'renewals' | 'reminders' | 'partners' | 'setups'>();
 
@@ -123,3 +124,16 @@ export const renewalVerbs = {
     remindersCard(m, reminders.upcoming(actor.tenantId, rangeDays(data.range)), data),
   ),
 };
+
+export const renewalPermissions = permissionsOf<typeof renewalVerbs>({
+  'renew.compose': [staff(['sales'], beforeRoles), 'Open the renewal form'],
+  'keys.compose': [staff(['sales'], beforeRoles), 'Open the product key form for an existing customer'],
+  'keys.check': [staff(['sales'], beforeRoles), 'Check product keys for a renewal or an existing customer'],
+  'keys.apply': [staff(['sales'], beforeRoles), 'Renew or add seats and subscriptions with the checked keys'],
+  'billing.compose': [staff([], beforeRoles), 'Open the direct-billing switch'],
+  'billing.switch': [staff([], beforeRoles), 'Switch a subscription to direct billing now'],
+  'billing.schedule': [staff([], beforeRoles), 'Schedule a switch to direct billing'],
+  'billing.unschedule': [staff([], beforeRoles), 'Cancel a scheduled switch to direct billing'],
+  'reminder.snooze': [staff(['sales'], beforeRoles), 'Snooze a renewal reminder'],
+  'reminders.list': [staff(['sales'], beforeRoles), "See every customer's upcoming reminders"],
+});

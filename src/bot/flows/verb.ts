@@ -7,6 +7,7 @@ import type { AdaptiveCard } from '../../cards.js';
 import type { Actor } from '../../domain/actor.js';
 import type { ConversationRef } from '../../domain/conversation.js';
 import type { CustomerLink, Refusal } from '../../domain/outcomes.js';
+import type { Access, Permission, Requester, RoleBook } from '../../domain/roles.js';
 import type { Messages } from '../../i18n/index.js';
 import type { Today } from '../notice.js';
 import type { Services } from '../ports.js';
@@ -30,6 +31,10 @@ export interface Turn extends Services {
   personal: boolean;
   /** Longest text kept from one key field when the card comes back. */
   maxFieldLength: number;
+  /** Who asks, for the permission check: the partner's staff with their role, or a customer's admin. */
+  requester: Requester;
+  /** The partner's role book (empty in a customer's tenant). */
+  roles: RoleBook;
 }
 
 /** A turn with only the services a flow says it needs. */
@@ -43,6 +48,14 @@ export interface Verb<S extends z.ZodType, K extends keyof Services> {
 /** Declares the verbs of a flow that needs the services `K`. */
 export function verbsOf<K extends keyof Services>() {
   return <S extends z.ZodType>(schema: S, run: Verb<S, K>['run']): Verb<S, K> => ({ schema, run });
+}
+
+/**
+ * Who may run each of a flow's verbs, and what it does (for the README's table): one declaration per
+ * verb, and the compiler sees to it that none of the flow's verbs lacks one.
+ */
+export function permissionsOf<V extends object>(declared: { [K in keyof V & string]: [access: Access, does: string] }): Permission[] {
+  return (Object.entries(declared) as Array<[string, [Access, string]]>).map(([verb, [access, does]]) => ({ verb, access, does }));
 }
 
 /** A typed form field: text of bounded length; anything else is treated as not typed. */
