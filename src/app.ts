@@ -144,7 +144,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
   });
-  const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log);
+  const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
   const renewals = new RenewalService(store, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   await renewals.resumeApplying();

@@ -11,6 +11,7 @@ import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys, grantRole } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
+import { fileNameFor } from '../src/store/fileNames.js';
 
 const PARTNER = 'e1b2c3d4-0000-4000-8000-000000000001';
 const ACCOUNT = { ...BASE_ACCOUNT, email: 'eva@contoso.example', language: 'en' };
@@ -190,6 +191,10 @@ describe('renewal reminders over HTTP', function () {
     const channel = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-ben', name: 'Ben', conversationType: 'channel' });
     const [answer] = await channel.say('<at>Partner Setup Bot</at> send reminders here');
     expect(cardText(answer!)).to.include('Renewal reminders will also be sent to this channel.');
+    // Recorded once, with who chose the channel, in the audit trail.
+    const trail = (await readFile(join(bot.dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const chosen = trail.filter((entry) => entry.verb === 'send reminders here');
+    expect(chosen.map((entry) => [entry.actor.objectId, entry.details.conversationId, entry.outcome.result])).to.deep.equal([['user-ben', channel.conversationId, 'done']]);
     const from = connector.sent.length;
     await runOn('2027-01-01');
     expect(titlesSince(from)).to.have.length(1);

@@ -3,6 +3,7 @@
  * file before any send, and delivered politely to the partner's chats. Each (subscription, end date,
  * kind) is recorded once, so a reminder is neither lost nor sent twice across restarts.
  */
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ConversationRef, OutgoingMessage } from '../domain/conversation.js';
@@ -16,6 +17,7 @@ import type { ReminderContext, Snoozed, Upcoming } from '../domain/outcomes.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { kindBit, NO_SWITCH } from '../store/partnerSummary.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
+import type { AuditTrail } from '../partners/auditTrail.js';
 
 export function reminderKey(subscriptionId: string, endDate: string, kind: ReminderKind): string {
   return `${subscriptionId}|${endDate}|${kind}`;
@@ -40,6 +42,7 @@ export class ReminderService {
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
 
   /**
@@ -268,9 +271,13 @@ export class ReminderService {
     return { kind, customerTenantId, subscriptionId, next: nextReminder(endDate, localDay(this.now(), timeZoneOf(partner.data.profile)), this.lifecycle) };
   }
 
-  /** "send reminders here" in a team channel. */
+  /** "send reminders here" in a team channel; recorded in the same write, since every reminder goes there from now on. */
   async setChannel(actor: Actor, conversation: ConversationRef): Promise<void> {
-    await this.store.partner(actor.tenantId).update((draft) => void (draft.reminderChannel = { conversation, setBy: actor.userId, setAt: this.now().toISOString(), reachable: true }));
+    await this.audit.inPartner(actor.tenantId, (draft) => {
+      draft.reminderChannel = { conversation, setBy: actor.userId, setAt: this.now().toISOString(), reachable: true };
+      const entry = this.audit.draft(actor.tenantId, actor, { id: `reminders.channel:${randomUUID()}`, verb: 'send reminders here', details: { conversationId: conversation.conversation.id }, outcome: { result: 'done' } });
+      return { result: undefined, entries: [entry] };
+    });
   }
 
   /** The partners' time zones: the scheduler keeps one job per zone. */
