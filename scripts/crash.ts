@@ -100,7 +100,9 @@ class BotProcess {
     if (this.down) return this.readyPromise;
     this.down = true;
     this.kills++;
-    this.readyPromise = this.killNow('SIGKILL').then(() => this.spawnAndWait());
+    this.readyPromise = this.killNow('SIGKILL')
+      .then(() => checkAuditAfterKill(this.dataDir, this.kills))
+      .then(() => this.spawnAndWait());
     return this.readyPromise;
   }
 
@@ -488,6 +490,30 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return counts;
 }
 
+/** The audit entry ids the changes in a partner file must have: its customers, requests and renewals. */
+function auditedChanges(partner: any): string[] {
+  return partner.customers.flatMap((customer: any) => [
+    `account.create:${customer.setupId}`,
+    ...customer.offers.map((o: any) => `delegation.request:${o.id}`),
+    ...customer.subscriptions.flatMap((sub: any) => sub.renewalIds.map((id: string) => `keys.apply:${id}`)),
+  ]);
+}
+
+/**
+ * Right after a kill, before the restart: every change in the files has its audit entry, in the
+ * trail or still in the outbox of the document written with it (the start appends those).
+ */
+async function checkAuditAfterKill(dataDir: string, kill: number): Promise<void> {
+  const trail = FileAuditLog.in(dataDir);
+  const books = await jsonFiles(join(dataDir, 'setups'));
+  for (const partner of await jsonFiles(join(dataDir, 'partners'))) {
+    const book = books.find((b) => b.tenantId === partner.tenantId);
+    const ids = new Set<string>([...(partner.auditOutbox ?? []), ...(book?.auditOutbox ?? [])].map((entry: any) => entry.id));
+    for await (const entry of trail.entries(partner.tenantId)) ids.add(entry.id);
+    for (const id of auditedChanges(partner)) if (!ids.has(id)) violations.push(`after kill ${kill}: a change has no audit entry ${id}, in the trail or an outbox`);
+  }
+}
+
 async function checkFiles(dataDir: string): Promise<void> {
   const fail = (text: string) => violations.push(text);
   const partners = await jsonFiles(join(dataDir, 'partners'));
@@ -592,12 +618,7 @@ async function checkFiles(dataDir: string): Promise<void> {
     for (const [id, n] of countBy(ids, (id) => id)) if (n > 1) fail(`audit entry ${id} of ${partner} recorded ${n} times`);
     entryIds.set(partner, new Set(ids));
   }
-  const recorded = (tenantId: string, id: string, what: string) => entryIds.get(tenantId)?.has(id) || fail(`${what} has no audit entry ${id}`);
-  for (const { tenantId, customer } of customers) {
-    recorded(tenantId, `account.create:${customer.setupId}`, `customer ${customer.name}`);
-    for (const o of customer.offers) recorded(tenantId, `delegation.request:${o.id}`, `offer ${o.id}`);
-    for (const sub of customer.subscriptions) for (const id of sub.renewalIds) recorded(tenantId, `keys.apply:${id}`, `renewal ${id}`);
-  }
+  for (const partner of partners) for (const id of auditedChanges(partner)) if (!entryIds.get(partner.tenantId)?.has(id)) fail(`a change has no audit entry ${id}`);
 
   // Renewals: once each in the backend and in the partner's mirror; the end date moved once per renewal.
   const tenantById = new Map(tenants.map((t) => [t.tenantId, t]));
