@@ -33,6 +33,8 @@ import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
 import { AuditTrail } from './partners/auditTrail.js';
 import { FileAuditLog } from './store/auditFile.js';
+import { AuditRecorder } from './store/auditOutbox.js';
+import { openFileRepositories } from './store/files/index.js';
 import { StoreWriteError } from './store/documentFile.js';
 import { serviceUrlMatcher } from './domain/serviceUrl.js';
 import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
@@ -94,7 +96,11 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
   const backend: Commerce = commerce ?? embeddedCommerce;
-  const audit = new AuditTrail(store, FileAuditLog.in(config.DATA_DIR), now, config.AUDIT_RETENTION_DAYS, log);
+  const auditLog = FileAuditLog.in(config.DATA_DIR);
+  const recorder = new AuditRecorder(auditLog);
+  // The services move onto these one by one (issue 21); they wrap the same store, so both see one state.
+  const files = await openFileRepositories(config.DATA_DIR, lifecycle, store, recorder);
+  const audit = new AuditTrail(store, auditLog, now, config.AUDIT_RETENTION_DAYS, log, recorder);
   // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
   const recovered = await audit.recover();
   if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
@@ -255,7 +261,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
       await scheduler.stop();
       await startupRun;
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await store.flush();
+      await files.close();
       await instance.release();
     },
   };

@@ -19,17 +19,15 @@ export type AuditFacts = Omit<AuditDraftInput, 'at' | 'actor' | 'partnerTenantId
 export const SYSTEM: Actor = { tenantId: '', userId: 'partner-setup-bot', name: 'Partner Setup Bot' };
 
 export class AuditTrail {
-  private readonly recorder: AuditRecorder;
-
   constructor(
     private readonly store: Store,
     private readonly log: AuditLog,
     private readonly now: () => Date,
     private readonly retentionDays: number,
     private readonly logger: Logger,
-  ) {
-    this.recorder = new AuditRecorder(log);
-  }
+    /** Shared with the file repositories, which record their changes through it too. */
+    private readonly recorder = new AuditRecorder(log),
+  ) {}
 
   /** Who acted, with the role they held: a customer's admin in their tenant, the system for jobs. */
   actorOf(partnerTenantId: string, actor: Actor): AuditActor {

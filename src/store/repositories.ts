@@ -8,8 +8,14 @@
  * A `change` callback gets a copy of the stored state and returns the new one. Keep it pure (a domain
  * rule, no sends, no clock reads that matter twice): a transaction that lost a deadlock runs again,
  * and so does its callback.
+ *
+ * The audit trail: a method that changes state takes an optional `audit` (AuditOf) that makes, from
+ * the change's outcome, the entries that record it; they are written in the same transaction as the
+ * change (PostgreSQL: src/store/postgres/audit.ts; files: the changed document's outbox, see
+ * auditOutbox.ts). `audit` runs after `change`, inside the transaction, and again on a retry.
  */
 import type { ConversationRef } from '../domain/conversation.js';
+import type { AuditDraft } from '../domain/audit.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
 import type { ReminderKind } from '../domain/lifecycle.js';
@@ -18,6 +24,9 @@ import type { Setup, SetupStatus } from '../domain/setup.js';
 import type { Member, ReminderRecord } from './documents.js';
 
 export type { Member, ReminderRecord };
+
+/** The entries that record a change, made from its outcome (none when nothing changed). */
+export type AuditOf<T> = (outcome: T) => readonly AuditDraft[];
 
 export interface ReminderChannel {
   conversation: ConversationRef;

@@ -27,20 +27,22 @@ describe('PostgreSQL migrations', () => {
 
   it('applies nothing of a migration that fails', async () => {
     const migrations = await loadMigrations();
-    const broken = [...migrations, { version: migrations.length + 1, name: 'broken', sql: 'CREATE TABLE half_done (id int); SELECT no_such_function();' }];
+    const latest = migrations.at(-1)!.version;
+    const broken = [...migrations, { version: latest + 1, name: 'broken', sql: 'CREATE TABLE half_done (id int); SELECT no_such_function();' }];
     let failure: unknown;
     await migrate(pool, broken).catch((error) => (failure = error));
     expect(failure).to.be.an('error');
     const { rows } = await pool.query("SELECT to_regclass('half_done') AS half, (SELECT max(version) FROM schema_migrations) AS version");
-    expect(rows[0]).to.deep.equal({ half: null, version: migrations.length });
+    expect(rows[0]).to.deep.equal({ half: null, version: latest });
   });
 
   it('refuses a database that a newer release migrated', async () => {
     const migrations = await loadMigrations();
-    await transaction(pool, (tx) => tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')", [migrations.length + 1]));
+    const future = migrations.at(-1)!.version + 1;
+    await transaction(pool, (tx) => tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')", [future]));
     let failure: Error | undefined;
     await migrate(pool).catch((error: Error) => (failure = error));
-    await pool.query('DELETE FROM schema_migrations WHERE version = $1', [migrations.length + 1]);
+    await pool.query('DELETE FROM schema_migrations WHERE version = $1', [future]);
     expect(failure?.message).to.match(/newer than this release knows/);
   });
 

@@ -5,6 +5,8 @@
  * only: the data folder belongs to one process.
  */
 import type { LifecycleDays } from '../../domain/lifecycle.js';
+import { FileAuditLog } from '../auditFile.js';
+import { AuditRecorder } from '../auditOutbox.js';
 import type { Repositories } from '../repositories.js';
 import { JsonFileStore, type Store } from '../store.js';
 import { FileCommerceTenants, FileKeyCatalog } from './commerce.js';
@@ -20,12 +22,14 @@ export interface FileRepositories {
   /** The store underneath, for what the repositories do not list (the import reads it whole). */
   store: Store;
   commerce: CommerceFiles;
+  /** Writes a change and its audit entries in one write of the changed document, then appends them to the trail. */
+  recorder: AuditRecorder;
   /** Writes what is still only in memory; call before the process ends. */
   close(): Promise<void>;
 }
 
 /** Opens the file store in `dataDir` (or wraps one the caller opened) with its repositories. */
-export async function openFileRepositories(dataDir: string, lifecycle: LifecycleDays, opened?: Store): Promise<FileRepositories> {
+export async function openFileRepositories(dataDir: string, lifecycle: LifecycleDays, opened?: Store, recorder = new AuditRecorder(FileAuditLog.in(dataDir))): Promise<FileRepositories> {
   const [store, commerce, outbox] = await Promise.all([opened ?? JsonFileStore.open(dataDir), openCommerceFiles(dataDir), FileOutbox.open(dataDir)]);
   const keyCatalog = new FileKeyCatalog(commerce);
   const repositories: Repositories = {
@@ -39,5 +43,5 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
     keyCatalog,
     commerceTenants: new FileCommerceTenants(commerce, keyCatalog),
   };
-  return { repositories, store, commerce, close: () => store.flush() };
+  return { repositories, store, commerce, recorder, close: () => store.flush() };
 }

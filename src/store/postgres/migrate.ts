@@ -29,8 +29,9 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
       return { version: Number(match[1]), name: match[2]!, sql: await readFile(join(dir, name), 'utf8') };
     }),
   );
+  // Numbers may skip (branches reserve theirs), never repeat: each names one change of the schema.
   migrations.forEach((migration, i) => {
-    if (migration.version !== i + 1) throw new Error(`migrations must be numbered 1, 2, 3…: found ${migration.version} in place ${i + 1}`);
+    if (i > 0 && migration.version <= migrations[i - 1]!.version) throw new Error(`migration number ${migration.version} is used twice`);
   });
   return migrations;
 }
@@ -49,7 +50,8 @@ export async function migrate(pool: Pool, migrations?: Migration[]): Promise<num
     const applied = new Set(rows.map((row) => row.version));
     const newer = Math.max(0, ...applied);
     // A database migrated by a newer release: running older code on it could break its invariants.
-    if (newer > all.length) throw new Error(`the database has schema version ${newer}, newer than this release knows (${all.length}); deploy the newer release`);
+    const latest = all.at(-1)?.version ?? 0;
+    if (newer > latest) throw new Error(`the database has schema version ${newer}, newer than this release knows (${latest}); deploy the newer release`);
     const now: number[] = [];
     for (const migration of all) {
       if (applied.has(migration.version)) continue;
