@@ -4,7 +4,7 @@
  * answers, file modes, a read-only data folder, odd files in place of a partner file, and where
  * replies may go (SERVICE_URL_ALLOW).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { loadConfig } from '../src/config.js';
 import { serviceUrlMatcher, TEAMS_SERVICE_URLS } from '../src/domain/serviceUrl.js';
 import { FakeClock, startBot } from './support/botHarness.js';
+import { BotProcess } from './support/botProcess.js';
 import { FakeConnector } from './support/connector.js';
 import { snapshotFiles, changedFiles } from './support/dataFiles.js';
 import { createCustomer } from './support/journeys.js';
@@ -28,42 +29,6 @@ const CREDENTIALS = {
 };
 /** Shaped like a product key, so that a leak of it is easy to find. */
 const KEY = 'QWERT-ZUIOP-ASDFG-HJKLY-XCVBN';
-
-/** The bot as `npm start` runs it, in its own process. */
-class BotProcess {
-  readonly child: ChildProcess;
-  output = '';
-  stderr = '';
-  readonly exited: Promise<number | null>;
-  private readonly listening: Promise<string>;
-
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', DEMO_KEY_COUNT: '0', KEY_HASH_SECRET: 'security-test-secret-security-test-secret', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    this.listening = new Promise((resolve, reject) => {
-      this.child.stdout!.on('data', (chunk) => {
-        this.output += chunk;
-        const url = this.output.match(/listening on (http:\/\/[\d.:]+)\/api\/messages/)?.[1];
-        if (url) resolve(url);
-      });
-      this.child.stderr!.on('data', (chunk) => (this.stderr += chunk));
-      void this.exited.then((code) => reject(new Error(`the bot exited (${code}) before listening: ${this.stderr}`)));
-    });
-  }
-
-  /** The bot's URL once it listens. */
-  url(): Promise<string> {
-    return this.listening;
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    await this.exited;
-  }
-}
 
 /** The RSS of a process in bytes, from /proc. */
 function rssOf(pid: number): number {

@@ -1,6 +1,8 @@
 /**
  * Builds the real app (restify, CloudAdapter, JSON files) on a fake clock, in a folder of the test
  * run that keeps its data and its log (at the most verbose level) for the secrets scan after all suites.
+ * With TEST_STORE=postgres the same bot runs on PostgreSQL instead: a fresh database of the test
+ * server per bot (`npm run test:postgres` runs the HTTP suites so).
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -8,6 +10,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadKeyHashSecret } from '../../src/commerce/keyHasher.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { databaseUrl } from './postgres.js';
 import { noteKeys, noteTypedKeys } from './productKeysSeen.js';
 import { newBotFolder, recordBot } from './testRun.js';
 
@@ -25,8 +28,12 @@ export class FakeClock {
   }
 }
 
+/** Which store the test bots run on: the files (default) or PostgreSQL (TEST_STORE=postgres). */
+export const TEST_STORE: 'file' | 'postgres' = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'file';
+
 export interface RunningBot {
   app: App;
+  store: 'file' | 'postgres';
   url: string;
   dataDir: string;
   clock: FakeClock;
@@ -41,7 +48,8 @@ export async function startBot(env: Record<string, string> = {}, options: { data
   const folder = newBotFolder();
   const dataDir = options.dataDir ?? join(folder, 'data');
   const clock = options.clock ?? new FakeClock();
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'trace', KEY_HASH_SECRET: TEST_SECRET, ...env });
+  const database = TEST_STORE === 'postgres' && env.DATABASE_URL === undefined ? { DATABASE_URL: await databaseUrl() } : {};
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'trace', KEY_HASH_SECRET: TEST_SECRET, ...database, ...env });
   const logFile = join(folder, 'bot.log');
   const log = createLogger(config.LOG_LEVEL, pino.destination({ dest: logFile, sync: true }));
   recordBot({ dataDir, logFile, keyHashSecret: await loadKeyHashSecret(dataDir, config.KEY_HASH_SECRET) });
@@ -52,6 +60,7 @@ export async function startBot(env: Record<string, string> = {}, options: { data
   };
   const running: RunningBot = {
     app: await open(),
+    store: config.DATABASE_URL === undefined ? 'file' : 'postgres',
     url: '',
     dataDir,
     clock,

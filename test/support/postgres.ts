@@ -67,7 +67,14 @@ function ready(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startCluster(): Promise<Server> {
+/** A cluster of its own: the shared one, or one a test stops and starts again (an outage). */
+export interface OwnServer extends Server {
+  /** Stops the server (fast shutdown: sessions end) and keeps its data; `resume` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+async function startCluster(): Promise<OwnServer> {
   if (!existsSync(join(BIN, 'initdb'))) throw new Error(`no PostgreSQL binaries in ${BIN} (apt-get install postgresql-15, or set PG_TEST_URL)`);
   const user = postgresUser();
   const dir = await mkdtemp(join(tmpdir(), 'pg-test-'));
@@ -81,43 +88,67 @@ async function startCluster(): Promise<Server> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(init.error?.message ?? init.stderr).trim().split('\n').at(-1)}`);
   }
+  let child: ChildProcess | undefined;
+  // Should the test process end without the root hook (a crash), the server and its folder go with it.
+  const killOnExit = () => {
+    child?.kill('SIGQUIT');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const run = async (port: number) => {
+    // No Unix socket (its default folder may not be writable) and no durability: the cluster is thrown away.
+    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, 'unix_socket_directories=', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200'];
+    const started = spawn(join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    await ready(started);
+    // Drain the log so a chatty server never blocks on a full pipe.
+    started.stderr!.resume();
+    child = started;
+  };
+  const halt = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGINT'); // fast shutdown: ends the sessions, no checkpoint wait
+    await exited;
+  };
+  process.once('exit', killOnExit);
   let lastError: unknown;
   // A port found free may be taken by someone else before the server binds it: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    // No Unix socket (its default folder may not be writable) and no durability: the cluster is thrown away.
-    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, 'unix_socket_directories=', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200'];
-    const child = spawn(join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    // Should the test process end without the root hook (a crash), the server and its folder go with it.
-    const killOnExit = () => {
-      child.kill('SIGQUIT');
-      rmSync(dir, { recursive: true, force: true });
-    };
-    process.once('exit', killOnExit);
     try {
-      await ready(child);
+      await run(port);
     } catch (error) {
       lastError = error;
-      process.off('exit', killOnExit);
       continue;
     }
-    // Drain the log so a chatty server never blocks on a full pipe.
-    child.stderr!.resume();
     return {
       adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      pause: halt,
+      resume: () => run(port),
       async stop() {
         process.off('exit', killOnExit);
-        if (child.exitCode === null) {
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGINT'); // fast shutdown: ends the sessions, no checkpoint wait
-          await exited;
-        }
+        await halt();
         rmSync(dir, { recursive: true, force: true });
       },
     };
   }
+  process.off('exit', killOnExit);
   rmSync(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/**
+ * A throwaway server for one suite alone, which it may pause and resume (a database outage); the
+ * suite stops it. Skipped, or failing under CI, like freshDatabase when none can start.
+ */
+export async function ownServer(context: Mocha.Context): Promise<OwnServer> {
+  context.timeout(120_000);
+  try {
+    return await startCluster();
+  } catch (error) {
+    return unavailable(context, error);
+  }
 }
 
 function externalServer(url: string): Server {
@@ -154,17 +185,26 @@ let reported = false;
 export async function freshDatabase(context: Mocha.Context): Promise<string> {
   context.timeout(120_000);
   try {
-    const name = `test_${randomUUID().replace(/-/g, '')}`;
-    await admin((client) => client.query(`CREATE DATABASE ${name}`));
-    created.push(name);
-    return withDatabase((await sharedServer()).adminUrl, name);
+    return await databaseUrl();
   } catch (error) {
-    const reason = `PostgreSQL unavailable: ${(error as Error).message.split('\n')[0]}`;
-    if (process.env.CI) throw new Error(`${reason} (CI must run the PostgreSQL suites)`);
-    if (!reported) console.log(`  (PostgreSQL suites skipped: ${reason})`);
-    reported = true;
-    context.skip();
+    return unavailable(context, error);
   }
+}
+
+/** A fresh, empty database on the shared server; throws when no server can be had. */
+export async function databaseUrl(): Promise<string> {
+  const name = `test_${randomUUID().replace(/-/g, '')}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  created.push(name);
+  return withDatabase((await sharedServer()).adminUrl, name);
+}
+
+function unavailable(context: Mocha.Context, error: unknown): never {
+  const reason = `PostgreSQL unavailable: ${(error as Error).message.split('\n')[0]}`;
+  if (process.env.CI) throw new Error(`${reason} (CI must run the PostgreSQL suites)`);
+  if (!reported) console.log(`  (PostgreSQL suites skipped: ${reason})`);
+  reported = true;
+  context.skip();
 }
 
 /** Drops the suites' databases and stops the throwaway server, if one was started. */
