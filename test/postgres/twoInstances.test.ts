@@ -1,0 +1,96 @@
+/**
+ * Two real bot processes on one PostgreSQL database, as behind a load balancer: one partner's turns
+ * alternate between them, and partners racing for one key through both get it once.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import { BotProcess, PROCESS_SECRET } from '../support/botProcess.js';
+import { buttons, cardText, type Card } from '../support/cardQuery.js';
+import { FakeConnector } from '../support/connector.js';
+import { ACCOUNT, PROFILE } from '../support/journeys.js';
+import { freshDatabase } from '../support/postgres.js';
+import { TeamsUser } from '../support/teams.js';
+
+/** Mints keys into the database's catalogue with `npm run keys`, as a distributor would. */
+function mintKeys(databaseUrl: string, count: number): string[] {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'issue', '--product', 'Microsoft 365 Business Standard', '--seats', '10', '--months', '12', '--count', String(count)], {
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, KEY_HASH_SECRET: PROCESS_SECRET },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`npm run keys failed: ${run.stderr}`);
+  return run.stdout.match(/[A-Z0-9]{5}(?:-[A-Z0-9]{5}){4}/g) ?? [];
+}
+
+describe('two bot processes on one PostgreSQL database', function () {
+  this.timeout(180_000);
+  let databaseUrl: string;
+  let connector: FakeConnector;
+  let dataDirs: string[];
+  let bots: BotProcess[];
+  let urls: string[];
+  let db: pg.Pool;
+
+  before(async function () {
+    databaseUrl = await freshDatabase(this);
+    connector = await new FakeConnector().start();
+    dataDirs = await Promise.all([0, 1].map(() => mkdtemp(join(tmpdir(), 'two-instances-'))));
+    bots = dataDirs.map((dir) => new BotProcess({ DATABASE_URL: databaseUrl, DATA_DIR: dir }));
+    urls = await Promise.all(bots.map((bot) => bot.url()));
+    db = new pg.Pool({ connectionString: databaseUrl });
+  });
+
+  after(async () => {
+    await Promise.all((bots ?? []).map((bot) => bot.kill()));
+    await connector?.stop();
+    await db?.end();
+  });
+
+  const user = (tenantId: string, userId: string, name: string) => new TeamsUser({ botUrl: urls[0]!, connector, tenantId, userId, name });
+  /** The next turn goes to the other instance. */
+  const other = (who: TeamsUser) => (who.options.botUrl = who.options.botUrl === urls[0] ? urls[1]! : urls[0]!);
+
+  it('continues a setup started on one instance on the other, turn by turn, to a created customer', async () => {
+    const [key] = mintKeys(databaseUrl, 1);
+    const ada = user('a1a2a3a4-0000-4000-8000-000000000001', 'ada-0001', 'Ada Lovelace');
+    const steps: Array<(card: Card) => Promise<Card>> = [
+      async (entry) => (await ada.press(entry, 'Next', { key0: key! })).card,
+      async (review) => (await ada.press(review, 'Product keys were added')).card,
+      async (receipt) => (await ada.press(receipt, "Step 2: Create the customer's account")).card,
+      async (profile) => (await ada.press(profile, 'Save profile', PROFILE)).card,
+      async (form) => (await ada.press(form, 'Next', ACCOUNT)).card,
+      async (summary) => (await ada.press(summary, 'Create account')).card,
+    ];
+    let card = await ada.reply('redeem');
+    for (const step of steps) {
+      other(ada);
+      card = await step(card);
+    }
+    expect(cardText(card)).to.include('Contoso GmbH');
+    other(ada);
+    expect(cardText(await ada.reply('customers'))).to.include('Contoso GmbH');
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM customers WHERE partner_tenant_id = $1', [ada.options.tenantId]);
+    expect(rows[0].n).to.equal(1);
+  });
+
+  it('reserves a key for exactly one of 50 setups racing for it through both instances', async () => {
+    const [key] = mintKeys(databaseUrl, 1);
+    const people = Array.from({ length: 50 }, (_, i) => user(`b1b2b3b4-0000-4000-8000-${String(i).padStart(12, '0')}`, `racer-${i}`, `Racer ${i}`));
+    people.forEach((who, i) => i % 2 === 1 && other(who));
+    // Everyone checks the key first (it is valid and free for all of them), then all press at once.
+    const reviews = await Promise.all(people.map(async (who) => (await who.press(await who.reply('redeem'), 'Next', { key0: key! })).card));
+    const receipts = await Promise.all(people.map((who, i) => who.press(reviews[i]!, 'Product keys were added')));
+    const reserved = receipts.filter(({ card }) => buttons(card).some((action) => action.title === "Step 2: Create the customer's account"));
+    expect(reserved).to.have.length(1);
+    expect(receipts.every(({ httpStatus }) => httpStatus === 200)).to.equal(true);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM key_reservations r JOIN setups s ON s.id = r.setup_id WHERE s.partner_tenant_id LIKE 'b1b2b3b4-%'");
+    expect(rows[0].n).to.equal(1);
+  });
+
+  it('writes nothing into either instance’s data folder: everything is in the database', async () => {
+    for (const dir of dataDirs) expect(await readdir(dir), dir).to.deep.equal([]);
+  });
+});
