@@ -105,7 +105,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const recovered = await audit.recover();
   if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
   const setups = new SetupService(
-    store,
+    files.repositories,
     backend,
     hashKey,
     now,
@@ -120,6 +120,8 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     },
     log,
     audit,
+    // The files belong to this one process (the data folder lock).
+    { soleInstance: true },
   );
   await setups.reconcile();
   const accounts = new AccountService(store, backend, setups, now, log, audit);

@@ -129,7 +129,7 @@ describe('authentication', () => {
         body: JSON.stringify({ type: 'message', text: 'help', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', from: { id: 'u' }, conversation: { id: 'c', tenantId: 't' }, channelData: { tenant: { id: 't' } } }),
       });
       expect(response.status).to.equal(401);
-      expect([...bot.app.setups.openSetups('t')]).to.have.length(0);
+      expect(await bot.app.setups.openSetups('t')).to.have.length(0);
     } finally {
       await bot.stop();
     }

@@ -139,7 +139,7 @@ export class PartnerSetupBot extends ActivityHandler {
     const conversationId = String(context.activity.conversation?.id ?? '');
     const sent = partners.recentWelcome(actor, conversationId);
     if (sent?.language === m.language) return undefined;
-    const message = MessageFactory.attachment(CardFactory.adaptiveCard(welcomeFor(turn)));
+    const message = MessageFactory.attachment(CardFactory.adaptiveCard(await welcomeFor(turn)));
     let activityId = sent?.activityId;
     if (activityId) await context.updateActivity({ ...message, id: activityId });
     else activityId = (await context.sendActivity(message))?.id;

@@ -38,10 +38,10 @@ import type { Subscription } from '../domain/customer.js';
 type Changed = Promise<{ ok: true; setup: Setup } | Refusal>;
 
 export interface Setups {
-  find(tenantId: string, setupId: string): Setup | undefined;
-  openSetups(tenantId: string): Setup[];
-  open(actor: Actor, setupId: string): Setup | Refusal;
-  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: SetupStep): Refusal | undefined;
+  find(tenantId: string, setupId: string): Promise<Setup | undefined>;
+  openSetups(tenantId: string): Promise<Setup[]>;
+  open(actor: Actor, setupId: string): Promise<Setup | Refusal>;
+  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: SetupStep): Promise<Refusal | undefined>;
   checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal>;
   removeKey(actor: Actor, setupId: string, rev: number, keyId: string): Changed;
   backToEntry(actor: Actor, setupId: string, rev: number): Changed;

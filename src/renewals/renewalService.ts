@@ -77,7 +77,7 @@ export class RenewalService {
    * redemption. `target` counts only for a new setup; a saved one keeps its own.
    */
   async checkKeys(actor: Actor, setupId: string, rev: number, text: string, target: SetupTarget): Promise<CheckResult | Refusal | { refused: 'notAllowed' }> {
-    const purpose = this.setups.find(actor.tenantId, setupId)?.target ?? target;
+    const purpose = (await this.setups.find(actor.tenantId, setupId))?.target ?? target;
     if (!this.store.partner(actor.tenantId).data.customers.some((c) => c.tenantId === purpose.customerId)) return { refused: 'notFound' };
     if (!this.allows(actor.tenantId, purpose)) return { refused: 'notAllowed' };
     return this.setups.checkAndAdd(actor, setupId, rev, [text], purpose);
@@ -96,8 +96,8 @@ export class RenewalService {
    * records the setup as applying, then asks the backend (idempotent per setup) and mirrors its answer.
    */
   async applyKeys(actor: Actor, setupId: string, rev: number): Promise<ApplyResult | Refusal> {
-    const refusal = this.setups.refusalFor(actor, setupId, rev, 'apply');
-    const setup = this.setups.find(actor.tenantId, setupId);
+    const refusal = await this.setups.refusalFor(actor, setupId, rev, 'apply');
+    const setup = await this.setups.find(actor.tenantId, setupId);
     // Another press of the same card, under way or done: this one answers with its outcome below.
     const pressed = setup?.target !== undefined && setup.ownerId === actor.userId && ['reserving', 'reserved', 'creating', 'completed'].includes(setup.status);
     if (refusal && !pressed) return refusal;
@@ -108,16 +108,16 @@ export class RenewalService {
       } else if (!confirmed.ok) return confirmed;
     }
     return this.setups.exclusive(setupId, async () => {
-      const reserved = this.setups.find(actor.tenantId, setupId)!;
-      if (reserved.status !== 'reserved') return this.applied(actor, setupId) ?? this.setups.refusalFor(actor, setupId, undefined, 'apply') ?? { refused: 'stale' as const, setup: reserved };
+      const reserved = (await this.setups.find(actor.tenantId, setupId))!;
+      if (reserved.status !== 'reserved') return (await this.applied(actor, setupId)) ?? (await this.setups.refusalFor(actor, setupId, undefined, 'apply')) ?? { refused: 'stale' as const, setup: reserved };
       const applying = await this.setups.updateSetup(actor.tenantId, setupId, (s) => setupRules.startCreating(s, this.now()));
       return this.applyNow(actor.tenantId, applying, actor);
     });
   }
 
   /** The outcome of keys the actor already applied: a second press of the same card answers it again. */
-  private applied(actor: Actor, setupId: string): Extract<ApplyResult, { ok: true }> | undefined {
-    const setup = this.setups.find(actor.tenantId, setupId);
+  private async applied(actor: Actor, setupId: string): Promise<Extract<ApplyResult, { ok: true }> | undefined> {
+    const setup = await this.setups.find(actor.tenantId, setupId);
     if (setup?.status !== 'completed' || !setup.target || setup.ownerId !== actor.userId) return undefined;
     const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === setup.target!.customerId);
     return customer && { ok: true, setup, customer, changed: customer.subscriptions.filter((s) => s.renewalIds.includes(setupId)) };
@@ -131,7 +131,7 @@ export class RenewalService {
       for (const { id } of book.data.setups.filter((s) => s.status === 'creating' && s.target)) {
         try {
           const result = await this.setups.exclusive(id, async () => {
-            const setup = this.setups.find(tenantId, id);
+            const setup = await this.setups.find(tenantId, id);
             return setup?.status === 'creating' ? this.applyNow(tenantId, setup) : undefined;
           });
           if (result) resumed++;

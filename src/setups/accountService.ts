@@ -37,7 +37,7 @@ export class AccountService {
   /** Checks the typed account; when it is complete and its domain free, saves it on the setup for review. */
   check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal> {
     return this.setups.exclusive(setupId, async () => {
-      const refusal = this.setups.refusalFor(actor, setupId, rev, 'account');
+      const refusal = await this.setups.refusalFor(actor, setupId, rev, 'account');
       if (refusal) return refusal;
       const checked = validateAccount(input);
       if ('errors' in checked) return { ok: false, errors: checked.errors, suggestions: [] };
@@ -53,7 +53,7 @@ export class AccountService {
   /** Creates the customer's tenant from the reviewed account and the setup's reserved keys. */
   create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal> {
     return this.setups.exclusive(setupId, async () => {
-      const refusal = this.setups.refusalFor(actor, setupId, rev, 'create');
+      const refusal = await this.setups.refusalFor(actor, setupId, rev, 'create');
       if (refusal) return refusal;
       const started = await this.setups.guarded(actor, setupId, rev, (setup) => rules.startCreating(setup, this.now()), 'create');
       if ('refused' in started) return started;

@@ -116,9 +116,12 @@ export interface SetupRepository {
   insert(tenantId: string, setup: Setup): Promise<boolean>;
   /**
    * Changes a setup under a row lock, so concurrent changes apply one after the other; `change` gets
-   * the setup as stored (it may throw to change nothing). Undefined when the setup is not found.
+   * the setup as stored and returns the new one. To change nothing it throws (a stale revision, a
+   * refusal: the error comes back to the caller) or returns the setup it got as it got it (then
+   * nothing is written, nor recorded). `audit` records the change, from the changed setup, in the
+   * same transaction. Undefined when the setup is not found.
    */
-  update(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup | undefined>;
+  update(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup | undefined>;
   /** Every partner's setups in this status (for start-up recovery and sweeps). */
   withStatus(status: SetupStatus): Promise<SetupRef[]>;
   /** Reserved setups whose reservation ran out by `now`. */

@@ -18,11 +18,11 @@ const accountInputs = z.object(Object.fromEntries(ACCOUNT_FIELDS.map((field) => 
 const profileInputs = z.object(Object.fromEntries(PROFILE_FIELDS.map((field) => [field, typed])) as Record<(typeof PROFILE_FIELDS)[number], typeof typed>);
 
 /** The account form, or first the profile when the organisation has none yet; the service says whether the setup allows it. */
-function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number | undefined): AdaptiveCard {
+async function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number | undefined): Promise<AdaptiveCard> {
   const { actor, m, setups, partners } = turn;
-  const refusal = setups.refusalFor(actor, setupId, rev, 'account');
+  const refusal = await setups.refusalFor(actor, setupId, rev, 'account');
   if (refusal) return refused(turn, refusal);
-  const setup = setups.find(actor.tenantId, setupId)!;
+  const setup = (await setups.find(actor.tenantId, setupId))!;
   const profile = partners.profile(actor.tenantId);
   if (!profile) return profileCard(m, undefined, turn.day.today, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
   return accountCard(m, setup, profile);
@@ -44,7 +44,7 @@ export const accountVerbs = {
     const result = await accounts.check(actor, data.setupId, data.rev, input);
     if (isRefusal(result)) return refused(turn, result);
     if (result.ok) return currentCard(m, result.setup, setupContext(turn));
-    const setup = setups.find(actor.tenantId, data.setupId)!;
+    const setup = (await setups.find(actor.tenantId, data.setupId))!;
     return accountCard(m, setup, partners.profile(actor.tenantId), { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
   }),
 
@@ -79,7 +79,7 @@ export const accountVerbs = {
     const result = await partners.saveProfile(actor, input);
     if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), day.today, { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
     // Back to the setup that asked for the profile, if the service would let the actor go on with it.
-    const next = data.then && !setups.refusalFor(actor, data.then, undefined, 'account') ? setups.find(actor.tenantId, data.then) : undefined;
+    const next = data.then && !(await setups.refusalFor(actor, data.then, undefined, 'account')) ? await setups.find(actor.tenantId, data.then) : undefined;
     if (next) return accountCard(m, next, result.profile, {}, { text: m.t.profile.saved, style: 'good' });
     return profileCard(m, result.profile, day.today, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
   }),

@@ -22,9 +22,9 @@ function typedFields(data: z.infer<typeof keyFields>, maxLength: number): string
   });
 }
 
-export function welcomeFor({ actor, m, setups, partners }: TurnWith<'setups' | 'partners'>): AdaptiveCard {
+export async function welcomeFor({ actor, m, setups, partners }: TurnWith<'setups' | 'partners'>): Promise<AdaptiveCard> {
   const hasProfile = partners.profile(actor.tenantId) !== undefined;
-  return welcomeCard(m, actor.userId, setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.hasCustomers(actor.tenantId) });
+  return welcomeCard(m, actor.userId, await setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.hasCustomers(actor.tenantId) });
 }
 
 /** A new, empty key entry: from the welcome card's button and from the typed "redeem". */
@@ -54,7 +54,7 @@ export const redeemVerbs = {
     const values = typedFields(data, maxFieldLength).map((value) => value.slice(0, maxFieldLength));
     const full = values.length >= MAX_FIELDS;
     const notice = full ? { text: fill(m.t.entry.fieldsFull, { max: MAX_FIELDS }), style: 'warning' as const } : undefined;
-    return entryCard(m, data.setupId, setups.find(actor.tenantId, data.setupId), { values: full ? values : [...values, ''] }, notice);
+    return entryCard(m, data.setupId, await setups.find(actor.tenantId, data.setupId), { values: full ? values : [...values, ''] }, notice);
   }),
 
   'redeem.next': verb(keyFields, async (turn, data) => {
@@ -65,7 +65,7 @@ export const redeemVerbs = {
     if (result.ok) return reviewCard(m, result.setup);
     const kept = { values: values.map((value) => value.slice(0, maxFieldLength)) };
     if ('locked' in result) {
-      return entryCard(m, data.setupId, setups.find(actor.tenantId, data.setupId), kept, { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' });
+      return entryCard(m, data.setupId, await setups.find(actor.tenantId, data.setupId), kept, { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' });
     }
     return entryCard(m, data.setupId, result.setup, { ...kept, errors: result.fieldErrors }, { text: m.t.entry.fix, style: 'attention' });
   }),
@@ -88,7 +88,7 @@ export const redeemVerbs = {
   }),
 
   'setup.open': verb(z.object({ setupId }), async (turn, data) => {
-    const result = turn.setups.open(turn.actor, data.setupId);
+    const result = await turn.setups.open(turn.actor, data.setupId);
     return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result, setupContext(turn));
   }),
 

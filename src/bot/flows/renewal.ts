@@ -65,7 +65,7 @@ export const renewalVerbs = {
     if ('refused' in result) return result.refused === 'notAllowed' ? noticeCard(m, { text: m.t.renew.notAllowed, style: 'attention' }) : refused(turn, result);
     if (result.ok) return currentCard(m, result.setup, setupContext(turn));
     // What was typed stays on the card with what is wrong with it.
-    const setup = turn.setups.find(actor.tenantId, data.setupId);
+    const setup = await turn.setups.find(actor.tenantId, data.setupId);
     const shown = setup?.target ?? target;
     const customer = turn.partners.customer(actor.tenantId, shown.customerId);
     if (!customer) return notFound(m);

@@ -35,7 +35,7 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
   const repositories: Repositories = {
     partners: new FilePartners(store),
     customers: new FileCustomers(store),
-    setups: new FileSetups(store),
+    setups: new FileSetups(store, recorder),
     guessGuard: new FileGuessGuard(store),
     reminders: new FileReminders(store, lifecycle),
     outbox,
