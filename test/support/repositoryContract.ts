@@ -11,12 +11,15 @@ import { expect } from 'chai';
 import type { Customer, Subscription } from '../../src/domain/customer.js';
 import type { Offer } from '../../src/domain/delegation.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
+import { auditDraft } from '../../src/domain/audit.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
 import type { CatalogKey, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
   instances: [Repositories, Repositories];
+  /** The ids of a partner's audit entries in the trail, oldest first: what changes recorded with them. */
+  auditIds(partnerTenantId: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -302,6 +305,82 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         const fresh = setup({ status: 'reserving' });
         await a.setups.insert(tenant, fresh);
         expect(await a.setups.reserveKey(ref, tenant, fresh.id, new Date(AT))).to.equal(true);
+      });
+    });
+
+    describe('setups', () => {
+      const entry = (tenant: string, id: string) => auditDraft({ id, at: new Date(AT), partnerTenantId: tenant, actor: { name: 'Ada', objectId: 'user-1', role: 'sales' }, verb: 'redeem.confirm', keys: ['AB12C'], outcome: { result: 'done' } });
+
+      it('keeps what a setup is for: renewing a subscription or adding keys to an existing customer', async () => {
+        const tenant = unique('partner');
+        const renew = setup({ target: { kind: 'renew', customerId: randomUUID(), subscriptionId: unique('sub') }, status: 'reviewing', keys: [key()] });
+        const add = setup({ target: { kind: 'add', customerId: randomUUID() } });
+        for (const s of [renew, add]) await a.setups.insert(tenant, s);
+        expect(await b.setups.find(tenant, renew.id)).to.deep.equal(renew);
+        expect(await b.setups.find(tenant, add.id)).to.deep.equal(add);
+        const completed = await b.setups.update(tenant, renew.id, (s) => ({ ...s, status: 'completed', customerId: renew.target!.customerId, closedAt: AT, rev: s.rev + 1 }));
+        expect(await a.setups.find(tenant, renew.id)).to.deep.equal(completed).and.to.deep.include({ target: renew.target });
+      });
+
+      it('records a change in the audit trail with the change, and nothing for a change refused or left as it was', async () => {
+        const tenant = unique('partner');
+        const s = setup({ status: 'reviewing', keys: [key()] });
+        await a.setups.insert(tenant, s);
+        const confirmed = await b.setups.update(tenant, s.id, (current) => ({ ...current, status: 'reserved', rev: current.rev + 1 }), (done) => [entry(tenant, `redeem.confirm:${done.id}`)]);
+        expect(confirmed?.status).to.equal('reserved');
+        expect(await store.auditIds(tenant)).to.deep.equal([`redeem.confirm:${s.id}`]);
+        // A refusal throws out of the change: nothing is written, nothing recorded.
+        const refused = await a.setups
+          .update(tenant, s.id, () => { throw new Error('stale'); }, () => [entry(tenant, 'refused')])
+          .catch((error: Error) => error.message);
+        expect(refused).to.equal('stale');
+        // The setup given back unchanged: nothing to write, nothing to record.
+        expect(await a.setups.update(tenant, s.id, (current) => current, () => [entry(tenant, 'unchanged')])).to.deep.equal(confirmed);
+        expect(await store.auditIds(tenant)).to.deep.equal([`redeem.confirm:${s.id}`]);
+        expect(await b.setups.find(tenant, s.id)).to.deep.equal(confirmed);
+      });
+
+      it('lets one of two instances pressing the same card apply it: the other finds its revision stale', async () => {
+        const tenant = unique('partner');
+        const s = setup({ status: 'reviewing', keys: [key()] });
+        await a.setups.insert(tenant, s);
+        // The service's press: owner and revision re-checked under the row lock, then the change.
+        const press = (repos: Repositories, i: number) =>
+          repos.setups
+            .update(
+              tenant,
+              s.id,
+              (current) => {
+                if (current.rev !== s.rev) throw new Error('stale');
+                return { ...current, status: 'reserving', rev: current.rev + 1, ownerName: `press ${i}` };
+              },
+              (done) => [entry(tenant, `press:${done.ownerName}`)],
+            )
+            .then(
+              (done) => done!.ownerName,
+              (error: Error) => error.message,
+            );
+        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => press([a, b][i % 2]!, i)));
+        const winners = outcomes.filter((outcome) => outcome !== 'stale');
+        expect(winners).to.have.length(1);
+        expect(await a.setups.find(tenant, s.id)).to.deep.include({ rev: 1, status: 'reserving', ownerName: winners[0] });
+        expect(await store.auditIds(tenant)).to.deep.equal([`press:${winners[0]}`]);
+      });
+
+      it("gives a key to one of two partners' setups racing on two instances, and the loser's release leaves it held", async () => {
+        const ref = hex64();
+        const racers = [unique('partner'), unique('partner')].map((tenant) => ({ tenant, s: setup({ status: 'reserving' }) }));
+        for (const { tenant, s } of racers) await a.setups.insert(tenant, s);
+        const won = await Promise.all(racers.map(({ tenant, s }, i) => [a, b][i]!.setups.reserveKey(ref, tenant, s.id, new Date(AT))));
+        expect(won.filter(Boolean)).to.have.length(1);
+        const winner = racers[won.indexOf(true)]!;
+        const loser = racers[won.indexOf(false)]!;
+        await b.setups.releaseKeys(loser.s.id, [ref]);
+        expect(await a.setups.keyHolder(ref)).to.deep.equal({ tenantId: winner.tenant, setupId: winner.s.id, ownerName: 'Ada' });
+        // The winner keeps it while it holds keys, whichever instance the loser asks again.
+        expect(await a.setups.reserveKey(ref, loser.tenant, loser.s.id, new Date(AT))).to.equal(false);
+        await a.setups.update(winner.tenant, winner.s.id, (s) => ({ ...s, status: 'reserved', rev: s.rev + 1 }));
+        expect(await b.setups.reserveKey(ref, loser.tenant, loser.s.id, new Date(AT))).to.equal(false);
       });
     });
 
