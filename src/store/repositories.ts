@@ -118,7 +118,7 @@ export interface SetupRepository {
    * Changes a setup under a row lock, so concurrent changes apply one after the other; `change` gets
    * the setup as stored and returns the new one. To change nothing it throws (a stale revision, a
    * refusal: the error comes back to the caller) or returns the setup it got as it got it (then
-   * nothing is written, nor recorded). `audit` records the change, from the changed setup, in the
+   * nothing changes and nothing is recorded). `audit` records the change, from the changed setup, in the
    * same transaction. Undefined when the setup is not found.
    */
   update(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup | undefined>;
