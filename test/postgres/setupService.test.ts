@@ -19,6 +19,7 @@ import { SetupService } from '../../src/setups/setupService.js';
 import { FileAuditLog } from '../../src/store/auditFile.js';
 import { openPostgres } from '../../src/store/postgres/index.js';
 import type { Pool } from '../../src/store/postgres/database.js';
+import type { Repositories } from '../../src/store/repositories.js';
 import { JsonFileStore } from '../../src/store/store.js';
 import { freshDatabase } from '../support/postgres.js';
 
@@ -26,13 +27,17 @@ const limits = { reservationDays: 14, retentionDays: 30, maxKeysPerSetup: 25, ma
 
 describe('setup service on two instances of one PostgreSQL database', () => {
   const log = pino({ level: 'silent' });
-  const now = () => new Date('2026-03-01T10:00:00Z');
+  // One clock for both instances; a test moves it forward.
+  let at = new Date('2026-03-01T10:00:00Z');
+  const now = () => at;
   const hash = createKeyHasher('k'.repeat(32));
   let dir: string;
   let pools: Pool[];
   let first: SetupService;
   let second: SetupService;
   let commerce: EmbeddedCommerce;
+  let repositoriesOfFirst: Repositories;
+  let audit: AuditTrail;
 
   before(async function () {
     const url = await freshDatabase(this);
@@ -40,9 +45,10 @@ describe('setup service on two instances of one PostgreSQL database', () => {
     commerce = await EmbeddedCommerce.open(dir, hash, now);
     // The audit trail reads the partner's roles; the entries themselves go to the database.
     const store = await JsonFileStore.open(dir);
-    const audit = new AuditTrail(store, FileAuditLog.in(dir), now, 730, log);
+    audit = new AuditTrail(store, FileAuditLog.in(dir), now, 730, log);
     const opened = await Promise.all([openPostgres(url, DEFAULT_LIFECYCLE), openPostgres(url, DEFAULT_LIFECYCLE)]);
     pools = opened.map((o) => o.pool);
+    repositoriesOfFirst = opened[0]!.repositories;
     [first, second] = opened.map(({ repositories }) => new SetupService(repositories, commerce, hash, now, limits, log, audit, { soleInstance: false })) as [SetupService, SetupService];
   });
   after(async () => {
@@ -100,5 +106,44 @@ describe('setup service on two instances of one PostgreSQL database', () => {
     // The loser is back on its summary without the taken key, and told which one it was.
     const lost = outcomes[0] === true ? boResult : adaResult;
     expect(lost).to.deep.include({ ok: false, taken: [shared!.slice(-5)] });
+  });
+
+  it('releases a reservation that ran out once when the sweep runs on both instances at once', async () => {
+    const ada = person('Ada');
+    const setupId = randomUUID();
+    await first.checkAndAdd(ada, setupId, 0, await keys(2));
+    expect(await second.confirm(ada, setupId, 1)).to.deep.include({ ok: true });
+    const confirmedAt = at;
+    try {
+      at = new Date(confirmedAt.getTime() + (limits.reservationDays + 1) * 86_400_000);
+      const [one, other] = await Promise.all([first.releaseDue(), second.releaseDue()]);
+      expect([...one, ...other].filter((released) => released.setup.id === setupId)).to.have.length(1);
+    } finally {
+      at = confirmedAt;
+    }
+    expect(await first.find(ada.tenantId, setupId)).to.deep.include({ status: 'released', releaseNotice: 'pending' });
+    expect((await pools[0]!.query('SELECT 1 FROM key_reservations WHERE setup_id = $1', [setupId])).rowCount).to.equal(0);
+    expect(await auditIds(ada.tenantId)).to.deep.equal([`redeem.confirm:${setupId}`, `reservation.release:${setupId}`]);
+  });
+
+  it('leaves a confirmation another instance is making alone when an instance starts, and undoes it once it is clearly interrupted', async () => {
+    const ada = person('Ada');
+    const setupId = randomUUID();
+    await first.checkAndAdd(ada, setupId, 0, await keys(1));
+    // The state of a confirmation under way on another instance: reserving, its key taken.
+    const reserving = (await repositoriesOfFirst.setups.update(ada.tenantId, setupId, (s) => ({ ...s, status: 'reserving', rev: s.rev + 1, updatedAt: at.toISOString() })))!;
+    expect(await repositoriesOfFirst.setups.reserveKey(reserving.keys[0]!.ref, ada.tenantId, setupId, at)).to.equal(true);
+    const started = new SetupService(repositoriesOfFirst, commerce, hash, now, limits, log, audit, { soleInstance: false });
+    expect(await started.reconcile()).to.deep.include({ undone: 0 });
+    expect((await first.find(ada.tenantId, setupId))?.status).to.equal('reserving');
+    const startedAt = at;
+    try {
+      at = new Date(startedAt.getTime() + 6 * 60_000);
+      expect(await started.reconcile()).to.deep.include({ undone: 1 });
+    } finally {
+      at = startedAt;
+    }
+    expect((await first.find(ada.tenantId, setupId))?.status).to.equal('reviewing');
+    expect(await repositoriesOfFirst.setups.keyHolder(reserving.keys[0]!.ref)).to.equal(undefined);
   });
 });
