@@ -13,6 +13,7 @@ repositoryContract('PostgreSQL', { severalInstances: true }, async (context) => 
   const second = await openPostgres(url, DEFAULT_LIFECYCLE);
   return {
     instances: [first.repositories, second.repositories],
+    auditIds: async (partnerTenantId) => (await first.pool.query('SELECT id FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [partnerTenantId])).rows.map((row) => row.id),
     close: async () => void (await Promise.all([first.pool.end(), second.pool.end()])),
   };
 });
