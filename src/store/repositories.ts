@@ -75,8 +75,9 @@ export interface CustomerRepository {
   /** Which partner set up a customer tenant, and the customer as it stands. */
   link(customerTenantId: string): Promise<CustomerLink | undefined>;
   /**
-   * Records a created customer; a retry of the same creation (same tenant) changes nothing and
-   * records nothing: `audit` runs only when the customer is new. Returns the customer as stored.
+   * Records a created customer; a retry of the same creation (same tenant, or same setup id: one
+   * customer per setup) changes nothing and records nothing: `audit` runs only when the customer is
+   * new. Returns the customer as stored.
    */
   add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer>;
   /**

@@ -253,6 +253,9 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         const subscriptionId = c.subscriptions[0]!.id;
         await a.customers.add(partner, c, (added) => [entry(partner, `account.create:${added.setupId}`, added.tenantId)]);
         await b.customers.add(partner, c, (added) => [entry(partner, `account.create:again-${added.setupId}`, added.tenantId)]);
+        // The same setup recorded with another tenant id (a backend that answered a retry anew): still one customer.
+        expect(await a.customers.add(partner, { ...c, tenantId: randomUUID() }, () => [entry(partner, 'account.create:other-tenant', c.tenantId)])).to.deep.equal(c);
+        expect((await b.customers.list(partner)).map((x) => x.tenantId)).to.deep.equal([c.tenantId]);
         expect(await b.customers.update(partner, c.tenantId, () => undefined, () => [entry(partner, 'nothing:1', c.tenantId)])).to.equal(undefined);
         expect(await a.customers.updateSubscription(partner, c.tenantId, subscriptionId, () => undefined, () => [entry(partner, 'nothing:2', c.tenantId)])).to.equal(undefined);
         const scheduled = await b.customers.updateSubscription(

@@ -57,7 +57,8 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     // and is harmless, while a customer missing from the index would not know its partner.
     await indexCustomer(this.store, partnerTenantId, customer.tenantId);
     return this.recorded(partnerTenantId, (draft, current) => {
-      const existing = current.customers.find((c) => c.tenantId === customer.tenantId);
+      // The same creation again: the same tenant, or the same setup (one customer per setup).
+      const existing = current.customers.find((c) => c.tenantId === customer.tenantId) ?? current.customers.find((c) => c.setupId === customer.setupId);
       if (existing) return { result: structuredClone(existing) };
       draft.customers.push(customer);
       return { result: customer, entries: audit && [...audit(customer)] };

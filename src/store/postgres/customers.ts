@@ -150,16 +150,21 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
   async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {
     return transaction(this.pool, async (tx) => {
       await ensurePartner(tx, partnerTenantId);
-      // A retry of the same creation finds its customer; the primary key decides between racing ones.
+      // A retry of the same creation (same tenant, or same setup: one customer per setup) finds its
+      // customer; the primary key and the setup's unique key decide between racing ones.
       const { rowCount } = await tx.query(
         `INSERT INTO customers (tenant_id, partner_tenant_id, name, domain, country, language, admin_name, admin_email, admin_phone, admin_user_principal_name, admin_object_id, created_at, created_by_id, created_by_name, setup_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
         [customer.tenantId, partnerTenantId, customer.name, customer.domain, customer.country, customer.language, customer.admin.name, customer.admin.email, customer.admin.phone, customer.admin.userPrincipalName, customer.admin.objectId, customer.createdAt, customer.createdBy.id, customer.createdBy.name, customer.setupId],
       );
+      if (rowCount === 0) {
+        const { rows } = await tx.query('SELECT * FROM customers WHERE partner_tenant_id = $1 AND (tenant_id = $2 OR setup_id = $3) ORDER BY tenant_id = $2 DESC LIMIT 1', [partnerTenantId, customer.tenantId, customer.setupId]);
+        const [recorded] = await assemble(tx, rows);
+        if (!recorded) throw new Error(`customer tenant ${customer.tenantId} (or its setup) belongs to another partner`);
+        return recorded;
+      }
       const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
-      if (!existing) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
-      if (rowCount === 0) return existing;
-      await this.write(tx, partnerTenantId, existing, customer);
+      await this.write(tx, partnerTenantId, existing!, customer);
       if (audit) await appendAudit(tx, audit(customer));
       return customer;
     });
