@@ -306,6 +306,21 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(await store.auditIds(partner)).to.deep.equal(['keys.apply:setup-1', `billing.switch:${subscriptionId}`]);
       });
 
+      it('keeps the subscriptions keys add and a renewal to fewer seats than are assigned (the partner was warned)', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        await a.customers.add(partner, c);
+        const started = subscription({ product: 'Visio Plan 2', seats: 5, assignedSeats: 0, renewalIds: ['setup-2'] });
+        await b.customers.update(partner, c.tenantId, (current) => {
+          current.subscriptions[0] = { ...current.subscriptions[0]!, seats: 15, renewalIds: ['setup-2'] };
+          current.subscriptions.push(started);
+          return current;
+        });
+        const fewer = await a.customers.updateSubscription(partner, c.tenantId, c.subscriptions[0]!.id, (s) => ({ ...s, seats: 2, assignedSeats: 8, renewalIds: [...s.renewalIds, 'setup-3'] }));
+        expect(fewer?.subscription).to.deep.include({ seats: 2, assignedSeats: 8 });
+        expect((await b.customers.get(partner, c.tenantId))?.subscriptions).to.deep.equal([{ ...c.subscriptions[0]!, seats: 2, assignedSeats: 8, renewalIds: ['setup-2', 'setup-3'] }, started]);
+      });
+
       it('lets one of two presses of the same "Reset admin password" at once claim the reset', async () => {
         const partner = unique('partner');
         const c = customer();
