@@ -189,7 +189,7 @@ export class RenewalService {
       return { ok: false, reason: code as ApplyRefusal, setup: back };
     }
     const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, actor, setup.id, target.customerId, target, done.changed, setup.keys.map((key) => key.lastGroup));
-    const mirrored = await this.lock.run(target.customerId, () => this.mirror(tenantId, target.customerId, updates, entry, setup.id, partnerOfRecord));
+    const { again: _either, ...mirrored } = await this.lock.run(target.customerId, () => this.mirror(tenantId, target.customerId, updates, entry, setup.id, partnerOfRecord));
     const completed = await changeStoredSetup(this.repositories.setups, tenantId, setup.id, (s) => setupRules.complete(s, target.customerId, now));
     // The keys are redeemed now; a failure to drop their reservations is mended by the next sweep.
     await this.repositories.setups.releaseKeys(setup.id, keyRefs).catch((error) => this.log.warn({ err: error, setupId: setup.id }, 'reservation index not yet cleaned'));
@@ -261,7 +261,8 @@ export class RenewalService {
       const by = { id: actor.userId, name: actor.name };
       if (scheduled?.on !== today) await customers.updateSubscription(actor.tenantId, customerTenantId, subscriptionId, (s) => ({ ...s, scheduledSwitch: { on: today, by } }));
       try {
-        return await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId, today, actor);
+        const { again: _either, ...switched } = await this.switchAndMirror(actor.tenantId, customerTenantId, subscriptionId, today, actor);
+        return switched;
       } catch (error) {
         // The backend did not switch (or may not have): the press leaves the schedule as it was.
         if (!(error instanceof StoreWriteError)) {
@@ -272,12 +273,15 @@ export class RenewalService {
     });
   }
 
-  /** A subscription moves to direct billing once: its id keys the entry, whoever (or whichever job) ran it. */
-  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string, today: string, actor: Actor = SYSTEM): Promise<Switched> {
+  /**
+   * A subscription moves to direct billing once: its id keys the entry, whoever (or whichever job) ran
+   * it; `again` when another press or instance had mirrored the switch already.
+   */
+  private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string, today: string, actor: Actor = SYSTEM): Promise<Switched & { again: boolean }> {
     const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId, today);
     this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
-    const { customer, changed } = await this.mirror(tenantId, customerTenantId, [update], (switched) => this.entry(tenantId, actor, actor === SYSTEM ? 'billing.scheduledSwitch' : 'billing.switch', subscriptionId, customerTenantId, switched.changed[0]!));
-    return { customer, subscription: changed[0]! };
+    const { customer, changed, again } = await this.mirror(tenantId, customerTenantId, [update], (switched) => this.entry(tenantId, actor, actor === SYSTEM ? 'billing.scheduledSwitch' : 'billing.switch', subscriptionId, customerTenantId, switched.changed[0]!));
+    return { customer, subscription: changed[0]!, again };
   }
 
   /** Schedules the switch for the day before the end date, the moment the bot advises. */
@@ -342,7 +346,8 @@ export class RenewalService {
           this.log.error({ err: error, tenantId, customerTenantId, subscriptionId: subscription.id }, 'scheduled switch failed; tried again at the next sweep');
           return undefined;
         });
-      if (switched) done.push({ tenantId, byId: subscription.scheduledSwitch!.by.id, ...switched });
+      // Told once: a run on another instance that mirrored the same switch first tells it.
+      if (switched && !switched.again) done.push({ tenantId, byId: subscription.scheduledSwitch!.by.id, customer: switched.customer, subscription: switched.subscription });
     }
     return done;
   }
@@ -359,7 +364,7 @@ export class RenewalService {
     entry: (done: { customer: Customer; changed: Subscription[] }) => AuditDraft,
     changeId?: string,
     partnerOfRecord?: string,
-  ): Promise<{ customer: Customer; changed: Subscription[]; canceledSwitch?: string }> {
+  ): Promise<{ customer: Customer; changed: Subscription[]; canceledSwitch?: string; again: boolean }> {
     let outcome: Mirrored | undefined;
     const customer = await this.repositories.customers.update(
       tenantId,
@@ -371,8 +376,8 @@ export class RenewalService {
       (done) => (outcome!.again ? [] : [entry({ customer: done, changed: outcome!.changed })]),
     );
     if (!customer) throw new Error(`customer ${customerTenantId} of partner ${tenantId} not found to mirror the backend's answer`);
-    const { changed, canceledSwitch } = outcome!;
-    return { customer, changed, ...(canceledSwitch && { canceledSwitch }) };
+    const { changed, canceledSwitch, again } = outcome!;
+    return { customer, changed, again, ...(canceledSwitch && { canceledSwitch }) };
   }
 }
 
