@@ -124,7 +124,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     { soleInstance: true },
   );
   await setups.reconcile();
-  const accounts = new AccountService(store, backend, setups, now, log, audit);
+  const accounts = new AccountService(files.repositories, backend, setups, now, log, audit);
   const partners = new PartnerService(store, now, audit);
 
   const auth = new ReusedConnectorsAuthentication(
@@ -153,7 +153,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
   });
   const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
-  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log, audit);
+  const renewals = new RenewalService(files.repositories, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   await renewals.resumeApplying();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);

@@ -244,7 +244,7 @@ export class PartnerSetupBot extends ActivityHandler {
         audit,
         requester,
         roles,
-        day: { today: renewals.today(actor.tenantId), lifecycle },
+        day: { today: await renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',
         customer,

@@ -53,7 +53,8 @@ export interface Setups {
 export interface Accounts {
   check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal>;
   create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal>;
-  resetAdminPassword(actor: Actor, customerTenantId: string): Promise<PasswordReset>;
+  /** `requestId`: the press, from the card; a second press of the same card makes no second password. */
+  resetAdminPassword(actor: Actor, customerTenantId: string, requestId?: string): Promise<PasswordReset>;
 }
 
 /** A staff member as the bot can reach them. */
@@ -124,15 +125,15 @@ export interface Reminders {
 }
 
 export interface Renewals {
-  find(tenantId: string, customerTenantId: string, subscriptionId: string): Switched | undefined;
-  today(tenantId: string): string;
-  allows(tenantId: string, target: SetupTarget): boolean;
+  find(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined>;
+  today(tenantId: string): Promise<string>;
+  allows(tenantId: string, target: SetupTarget): Promise<boolean>;
   checkKeys(actor: Actor, setupId: string, rev: number, text: string, target: SetupTarget): Promise<CheckResult | Refusal | { refused: 'notAllowed' }>;
   applyKeys(actor: Actor, setupId: string, rev: number): Promise<ApplyResult | Refusal>;
   switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
   schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
   unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined>;
-  switchDay(tenantId: string, subscription: Subscription): string;
+  switchDay(tenantId: string, subscription: Subscription): Promise<string>;
 }
 
 export interface Services {

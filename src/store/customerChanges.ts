@@ -4,19 +4,34 @@
  */
 import type { Customer, Subscription } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
-import type { AddOfferResult } from './repositories.js';
+import type { AddOfferResult, AuditOf } from './repositories.js';
 
 export abstract class CustomerChanges {
-  abstract update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined>;
+  abstract update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined>;
 
-  async updateSubscription(partnerTenantId: string, customerTenantId: string, subscriptionId: string, change: (subscription: Subscription) => Subscription): Promise<{ customer: Customer; subscription: Subscription } | undefined> {
+  async updateSubscription(
+    partnerTenantId: string,
+    customerTenantId: string,
+    subscriptionId: string,
+    change: (subscription: Subscription) => Subscription | undefined,
+    audit?: AuditOf<{ customer: Customer; subscription: Subscription }>,
+  ): Promise<{ customer: Customer; subscription: Subscription } | undefined> {
     let found: Subscription | undefined;
-    const customer = await this.update(partnerTenantId, customerTenantId, (c) => {
-      const index = c.subscriptions.findIndex((s) => s.id === subscriptionId);
-      if (index < 0) return undefined;
-      found = c.subscriptions[index] = change(c.subscriptions[index]!);
-      return c;
-    });
+    const customer = await this.update(
+      partnerTenantId,
+      customerTenantId,
+      (c) => {
+        // Run again on a retried transaction: nothing of an earlier run counts.
+        found = undefined;
+        const index = c.subscriptions.findIndex((s) => s.id === subscriptionId);
+        if (index < 0) return undefined;
+        const next = change(c.subscriptions[index]!);
+        if (!next) return undefined;
+        found = c.subscriptions[index] = next;
+        return c;
+      },
+      audit && ((c) => audit({ customer: c, subscription: found! })),
+    );
     return customer && found && { customer, subscription: found };
   }
 

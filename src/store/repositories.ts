@@ -74,15 +74,28 @@ export interface CustomerRepository {
   get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined>;
   /** Which partner set up a customer tenant, and the customer as it stands. */
   link(customerTenantId: string): Promise<CustomerLink | undefined>;
-  /** Records a created customer; a retry of the same creation (same tenant) changes nothing. */
-  add(partnerTenantId: string, customer: Customer): Promise<Customer>;
+  /**
+   * Records a created customer; a retry of the same creation (same tenant, or same setup id: one
+   * customer per setup) changes nothing and records nothing: `audit` runs only when the customer is
+   * new. Returns the customer as stored.
+   */
+  add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer>;
   /**
    * Changes one customer under a row lock (admin, contact, added users, seats); `change` gets the
-   * customer as stored and returns the new one, or undefined to change nothing.
+   * customer as stored and returns the new one, or undefined to change nothing (and record nothing).
    */
-  update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined>;
-  /** Changes one subscription under its customer's row lock; undefined when either is not found. */
-  updateSubscription(partnerTenantId: string, customerTenantId: string, subscriptionId: string, change: (subscription: Subscription) => Subscription): Promise<{ customer: Customer; subscription: Subscription } | undefined>;
+  update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined>;
+  /**
+   * Changes one subscription under its customer's row lock; `change` may return undefined to change
+   * (and record) nothing. Undefined when the customer or subscription is not found or nothing changed.
+   */
+  updateSubscription(
+    partnerTenantId: string,
+    customerTenantId: string,
+    subscriptionId: string,
+    change: (subscription: Subscription) => Subscription | undefined,
+    audit?: AuditOf<{ customer: Customer; subscription: Subscription }>,
+  ): Promise<{ customer: Customer; subscription: Subscription } | undefined>;
   /** Adds a pending offer unless the customer has an open (pending or accepted) one. */
   addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult>;
   /** Changes one offer under its customer's row lock; undefined when not found. */

@@ -8,17 +8,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { auditDraft, type AuditDraft } from '../../src/domain/audit.js';
 import type { Customer, Subscription } from '../../src/domain/customer.js';
 import type { Offer } from '../../src/domain/delegation.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
-import { auditDraft } from '../../src/domain/audit.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
 import type { CatalogKey, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
   instances: [Repositories, Repositories];
-  /** The ids of a partner's audit entries in the trail, oldest first: what changes recorded with them. */
+  /** The ids of a partner's audit entries, oldest first: what the changes recorded with `audit` wrote. */
   auditIds(partnerTenantId: string): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -222,6 +222,119 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         const after = await a.customers.get(partner, c.tenantId);
         expect(after?.addedUsers.map((u) => u.requestId).sort()).to.deep.equal(users.map((u) => u.requestId).sort());
         expect(after?.subscriptions[0]!.assignedSeats).to.equal(1 + 5);
+      });
+    });
+
+    describe('customers and renewals', () => {
+      /** An entry of the change keyed by `id`, as a service records it. */
+      const entry = (partner: string, id: string, customerTenantId: string): AuditDraft =>
+        auditDraft({ id, at: new Date(AT), partnerTenantId: partner, actor: { name: 'Ada', objectId: 'user-1', role: 'admin' }, verb: id.split(':')[0]!, customerTenantId, outcome: { result: 'done' } });
+
+      it("keeps the admin's last password reset and a reset under way, and renewals in the order applied", async () => {
+        const partner = unique('partner');
+        const c = customer({ subscriptions: [subscription({ renewalIds: ['r-9', 'r-1', 'r-5'] })] });
+        c.admin.passwordReset = { at: AT, by: { id: 'user-2', name: 'Bo' } };
+        await a.customers.add(partner, c);
+        expect(await b.customers.get(partner, c.tenantId)).to.deep.equal(c);
+        const pending = { at: '2026-03-02T08:00:00.000Z', by: { id: 'user-1', name: 'Ada' }, requestId: randomUUID() };
+        await b.customers.update(partner, c.tenantId, (current) => ({ ...current, admin: { ...current.admin, pendingPasswordReset: pending } }));
+        expect((await a.customers.get(partner, c.tenantId))?.admin).to.deep.equal({ ...c.admin, pendingPasswordReset: pending });
+        const { pendingPasswordReset: _done, ...admin } = (await a.customers.get(partner, c.tenantId))!.admin;
+        await a.customers.update(partner, c.tenantId, (current) => ({ ...current, admin: { ...admin, passwordReset: pending } }));
+        await a.customers.updateSubscription(partner, c.tenantId, c.subscriptions[0]!.id, (s) => ({ ...s, renewalIds: [...s.renewalIds, 'r-0'] }));
+        const after = await b.customers.get(partner, c.tenantId);
+        expect(after?.admin).to.deep.equal({ ...c.admin, passwordReset: pending });
+        expect(after?.subscriptions[0]!.renewalIds).to.deep.equal(['r-9', 'r-1', 'r-5', 'r-0']);
+      });
+
+      it('writes the entries of a change with it, and none for a retried creation or a change that changes nothing', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        const subscriptionId = c.subscriptions[0]!.id;
+        await a.customers.add(partner, c, (added) => [entry(partner, `account.create:${added.setupId}`, added.tenantId)]);
+        await b.customers.add(partner, c, (added) => [entry(partner, `account.create:again-${added.setupId}`, added.tenantId)]);
+        // The same setup recorded with another tenant id (a backend that answered a retry anew): still one customer.
+        expect(await a.customers.add(partner, { ...c, tenantId: randomUUID() }, () => [entry(partner, 'account.create:other-tenant', c.tenantId)])).to.deep.equal(c);
+        expect((await b.customers.list(partner)).map((x) => x.tenantId)).to.deep.equal([c.tenantId]);
+        expect(await b.customers.update(partner, c.tenantId, () => undefined, () => [entry(partner, 'nothing:1', c.tenantId)])).to.equal(undefined);
+        expect(await a.customers.updateSubscription(partner, c.tenantId, subscriptionId, () => undefined, () => [entry(partner, 'nothing:2', c.tenantId)])).to.equal(undefined);
+        const scheduled = await b.customers.updateSubscription(
+          partner,
+          c.tenantId,
+          subscriptionId,
+          (s) => ({ ...s, scheduledSwitch: { on: '2026-04-30', by: { id: 'user-1', name: 'Ada' } } }),
+          ({ customer: changed, subscription }) => [entry(partner, `billing.schedule:${subscription.scheduledSwitch!.on}`, changed.tenantId)],
+        );
+        expect(scheduled?.subscription.scheduledSwitch?.on).to.equal('2026-04-30');
+        await a.customers.update(partner, c.tenantId, (current) => ({ ...current, name: 'Fabrikam GmbH' }), (changed) => [entry(partner, `customer.rename:${changed.name}`, changed.tenantId)]);
+        expect(await store.auditIds(partner)).to.deep.equal([`account.create:${c.setupId}`, 'billing.schedule:2026-04-30', 'customer.rename:Fabrikam GmbH']);
+        expect((await a.customers.get(partner, c.tenantId))?.name).to.equal('Fabrikam GmbH');
+      });
+
+      it('renews and switches a subscription once when both instances apply the same change at once', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        const subscriptionId = c.subscriptions[0]!.id;
+        await a.customers.add(partner, c);
+        // What mirroring the backend's answer does: conditional on the renewal (setup) id, recorded with it.
+        const renew = (repos: Repositories) =>
+          repos.customers.update(
+            partner,
+            c.tenantId,
+            (current) => {
+              const s = current.subscriptions[0]!;
+              if (s.renewalIds.includes('setup-1')) return undefined;
+              current.subscriptions[0] = { ...s, endDate: `${Number(s.endDate.slice(0, 4)) + 1}${s.endDate.slice(4)}`, seats: s.seats + 10, renewalIds: [...s.renewalIds, 'setup-1'] };
+              return current;
+            },
+            (changed) => [entry(partner, 'keys.apply:setup-1', changed.tenantId)],
+          );
+        const renewed = await Promise.all(Array.from({ length: 8 }, (_, i) => renew([a, b][i % 2]!)));
+        expect(renewed.filter(Boolean)).to.have.length(1);
+        const toDirect = (repos: Repositories) =>
+          repos.customers.updateSubscription(
+            partner,
+            c.tenantId,
+            subscriptionId,
+            (s) => (s.billing === 'partner' ? { ...s, billing: 'direct' as const, startDate: '2026-03-01', endDate: '2027-03-01' } : undefined),
+            ({ subscription }) => [entry(partner, `billing.switch:${subscription.id}`, c.tenantId)],
+          );
+        const switched = await Promise.all(Array.from({ length: 8 }, (_, i) => toDirect([a, b][i % 2]!)));
+        expect(switched.filter(Boolean)).to.have.length(1);
+        const after = (await b.customers.get(partner, c.tenantId))!.subscriptions[0]!;
+        expect(after).to.deep.include({ seats: 20, renewalIds: ['setup-1'], billing: 'direct', endDate: '2027-03-01' });
+        expect(await store.auditIds(partner)).to.deep.equal(['keys.apply:setup-1', `billing.switch:${subscriptionId}`]);
+      });
+
+      it('keeps the subscriptions keys add and a renewal to fewer seats than are assigned (the partner was warned)', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        await a.customers.add(partner, c);
+        const started = subscription({ product: 'Visio Plan 2', seats: 5, assignedSeats: 0, renewalIds: ['setup-2'] });
+        await b.customers.update(partner, c.tenantId, (current) => {
+          current.subscriptions[0] = { ...current.subscriptions[0]!, seats: 15, renewalIds: ['setup-2'] };
+          current.subscriptions.push(started);
+          return current;
+        });
+        const fewer = await a.customers.updateSubscription(partner, c.tenantId, c.subscriptions[0]!.id, (s) => ({ ...s, seats: 2, assignedSeats: 8, renewalIds: [...s.renewalIds, 'setup-3'] }));
+        expect(fewer?.subscription).to.deep.include({ seats: 2, assignedSeats: 8 });
+        expect((await b.customers.get(partner, c.tenantId))?.subscriptions).to.deep.equal([{ ...c.subscriptions[0]!, seats: 2, assignedSeats: 8, renewalIds: ['setup-2', 'setup-3'] }, started]);
+      });
+
+      it('lets one of two presses of the same "Reset admin password" at once claim the reset', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        await a.customers.add(partner, c);
+        const requestId = randomUUID();
+        const claim = (repos: Repositories, by: string) =>
+          repos.customers.update(partner, c.tenantId, (current) =>
+            current.admin.pendingPasswordReset?.requestId === requestId || current.admin.passwordReset?.requestId === requestId
+              ? undefined
+              : { ...current, admin: { ...current.admin, pendingPasswordReset: { at: AT, by: { id: by, name: by }, requestId } } },
+          );
+        const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => claim([a, b][i % 2]!, `press-${i}`)));
+        expect(claims.filter(Boolean)).to.have.length(1);
+        expect((await b.customers.get(partner, c.tenantId))?.admin.pendingPasswordReset?.requestId).to.equal(requestId);
       });
     });
 

@@ -62,11 +62,13 @@ export const accountVerbs = {
   }),
 
   // A personal-chat verb (see actions.ts): the new password is shown only in the chat of the person who asked.
-  'password.reset': verb(z.object({ customerId }), async ({ actor, m, accounts, day }, data) => {
-    const result = await accounts.resetAdminPassword(actor, data.customerId);
+  // `requestId`: the press, made with the card; cards from before it carry none (each press is then a reset of its own).
+  'password.reset': verb(z.object({ customerId, requestId: z.uuid().optional() }), async ({ actor, m, accounts, day }, data) => {
+    const result = await accounts.resetAdminPassword(actor, data.customerId, data.requestId);
     if (!result.ok && result.reason === 'customerNotFound') return notFound(m);
     if (result.ok) return customerCard(m, result.customer, day, { temporaryPassword: result.temporaryPassword, notice: { text: m.t.customer.resetDone, style: 'good' } });
     const { customer } = result;
+    if (result.reason === 'alreadyReset') return customerCard(m, customer, day, { notice: { text: m.t.customer.resetAlready, style: 'accent' } });
     const text = result.reason === 'notAllowed' ? fill(m.t.customer.resetNotAllowed, { name: customer.createdBy.name, customer: customer.name }) : m.t.customer.resetFailed;
     return customerCard(m, customer, day, { notice: { text, style: 'attention' } });
   }),

@@ -28,10 +28,10 @@ function targetOf(data: z.infer<typeof keysTyped>): SetupTarget | undefined {
 }
 
 /** A fresh key entry for a target the partner may give keys to now. */
-function startKeys(turn: KeysTurn, target: SetupTarget): AdaptiveCard {
+async function startKeys(turn: KeysTurn, target: SetupTarget): Promise<AdaptiveCard> {
   const customer = turn.partners.customer(turn.actor.tenantId, target.customerId);
   if (!customer) return notFound(turn.m);
-  if (!turn.renewals.allows(turn.actor.tenantId, target)) return noticeCard(turn.m, { text: turn.m.t.renew.notAllowed, style: 'attention' });
+  if (!(await turn.renewals.allows(turn.actor.tenantId, target))) return noticeCard(turn.m, { text: turn.m.t.renew.notAllowed, style: 'attention' });
   return keysEntryCard(turn.m, randomUUID(), undefined, target, customer, turn.day);
 }
 
@@ -47,8 +47,8 @@ function appliedText(m: Messages, result: Extract<ApplyResult, { ok: true }>): s
   return fill(m.t.addKeys.added, { customer: customer.name, changes });
 }
 
-function billing({ m, renewals, actor, day }: TurnWith<'renewals'>, found: Switched, notice?: Notice): AdaptiveCard {
-  return billingCard(m, found, renewals.switchDay(actor.tenantId, found.subscription), day, notice);
+async function billing({ m, renewals, actor, day }: TurnWith<'renewals'>, found: Switched, notice?: Notice): Promise<AdaptiveCard> {
+  return billingCard(m, found, await renewals.switchDay(actor.tenantId, found.subscription), day, notice);
 }
 
 export const renewalVerbs = {
@@ -84,7 +84,7 @@ export const renewalVerbs = {
   }),
 
   'billing.compose': verb(onSubscription, async (turn, data) => {
-    const found = turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
+    const found = await turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
     return found ? billing(turn, found) : notFound(turn.m);
   }),
 
@@ -113,7 +113,7 @@ export const renewalVerbs = {
   'reminder.snooze': verb(z.object({ key: z.string().max(200).regex(/^[\w-]+\|\d{4}-\d{2}-\d{2}\|\w+$/) }), async (turn, data) => {
     const { m, reminders, renewals, actor } = turn;
     const snoozed = reminders.snooze(actor, data.key);
-    const found = snoozed && renewals.find(actor.tenantId, snoozed.customerTenantId, snoozed.subscriptionId);
+    const found = snoozed && (await renewals.find(actor.tenantId, snoozed.customerTenantId, snoozed.subscriptionId));
     if (!snoozed || !found) return noticeCard(m, { text: m.t.reminder.gone, style: 'attention' });
     const text = snoozed.next ? fill(m.t.reminder.snoozed, { date: m.date(snoozed.next.due) }) : m.t.reminder.snoozedLast;
     return reminderCard(m, { key: data.key, kind: snoozed.kind, ...found, ...turn.day }, { text, style: 'good' });

@@ -10,7 +10,8 @@ import { CustomerChanges } from '../customerChanges.js';
 import { indexCustomer } from '../customerIndex.js';
 import type { PartnerDoc } from '../documents.js';
 import type { PartnerWork } from '../partnerSummary.js';
-import type { CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import type { AuditRecorder, Recorded } from '../auditOutbox.js';
+import type { AuditOf, CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
 import type { Store } from '../store.js';
 
 /** Name order ignoring case, then tenant id: the order PostgreSQL gives (C collation). */
@@ -21,7 +22,10 @@ function byName(a: Customer, b: Customer): number {
 }
 
 export class FileCustomers extends CustomerChanges implements CustomerRepository {
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly recorder: AuditRecorder,
+  ) {
     super();
   }
 
@@ -46,31 +50,38 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     return customer && { partnerTenantId: partnerTenantId!, customer };
   }
 
-  async add(partnerTenantId: string, customer: Customer): Promise<Customer> {
+  async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {
     const owner = this.partnerOf(customer.tenantId);
     if (owner !== undefined && owner !== partnerTenantId) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
-    const stored = await this.store.partner(partnerTenantId).update((draft, current) => {
-      const existing = current.customers.find((c) => c.tenantId === customer.tenantId);
-      if (existing) return structuredClone(existing);
-      draft.customers.push(customer);
-      return customer;
-    });
+    // The index first: an entry whose customer never reached the partner's file points at nothing
+    // and is harmless, while a customer missing from the index would not know its partner.
     await indexCustomer(this.store, partnerTenantId, customer.tenantId);
-    return stored;
+    return this.recorded(partnerTenantId, (draft, current) => {
+      // The same creation again: the same tenant, or the same setup (one customer per setup).
+      const existing = current.customers.find((c) => c.tenantId === customer.tenantId) ?? current.customers.find((c) => c.setupId === customer.setupId);
+      if (existing) return { result: structuredClone(existing) };
+      draft.customers.push(customer);
+      return { result: customer, entries: audit && [...audit(customer)] };
+    });
   }
 
-  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined> {
+  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined> {
     // Nothing to change: the partner's file is not written (nor made, for an unknown partner).
     if (!(await this.get(partnerTenantId, customerTenantId))) return undefined;
-    return this.store.partner(partnerTenantId).update((draft, current) => {
+    return this.recorded(partnerTenantId, (draft, current) => {
       const index = current.customers.findIndex((c) => c.tenantId === customerTenantId);
-      if (index < 0) return undefined;
+      if (index < 0) return { result: undefined };
       const next = change(structuredClone(current.customers[index]!));
-      if (!next) return undefined;
+      if (!next) return { result: undefined };
       if (next.tenantId !== customerTenantId) throw new Error('a change may not move a customer to another tenant id');
       draft.customers[index] = next;
-      return next;
+      return { result: next, entries: audit && [...audit(next)] };
     });
+  }
+
+  /** A change of the partner's file, with the audit entries that record it in the same write (auditOutbox.ts). */
+  private async recorded<R>(partnerTenantId: string, change: (draft: PartnerDoc, current: Readonly<PartnerDoc>) => Recorded<R>): Promise<R> {
+    return (await this.recorder.change(this.store.partner(partnerTenantId), change)).result;
   }
 
   async pendingRenewals(): Promise<SubscriptionRef[]> {

@@ -3,11 +3,12 @@
  * users. A change locks the customer's row, reads the aggregate, applies the caller's pure change
  * and writes what it holds back, all in one transaction.
  */
-import type { Customer, Subscription } from '../../domain/customer.js';
+import type { Customer, PasswordResetRecord, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
 import { CustomerChanges } from '../customerChanges.js';
-import type { CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import type { AuditOf, CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
 import { defined, ensurePartner, iso } from './rows.js';
@@ -53,6 +54,16 @@ function offerFrom(row: Row): Offer {
   }) as Offer;
 }
 
+/** A password reset's columns (`prefix`_at, _by_id, _by_name, _request_id) as the domain keeps it. */
+function passwordResetFrom(row: Row, prefix: string): PasswordResetRecord {
+  return defined({ at: iso(row[`${prefix}_at`]), by: { id: row[`${prefix}_by_id`], name: row[`${prefix}_by_name`] }, requestId: row[`${prefix}_request_id`] });
+}
+
+/** The values of those columns, in that order (nulls when there is none). */
+function passwordResetValues(reset: PasswordResetRecord | undefined): unknown[] {
+  return [reset?.at ?? null, reset?.by.id ?? null, reset?.by.name ?? null, reset?.requestId ?? null];
+}
+
 function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], addedUsers: Customer['addedUsers']): Customer {
   return defined({
     tenantId: row.tenant_id,
@@ -60,7 +71,15 @@ function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], 
     domain: row.domain,
     country: row.country,
     language: row.language,
-    admin: { name: row.admin_name, email: row.admin_email, phone: row.admin_phone, userPrincipalName: row.admin_user_principal_name, objectId: row.admin_object_id },
+    admin: {
+      name: row.admin_name,
+      email: row.admin_email,
+      phone: row.admin_phone,
+      userPrincipalName: row.admin_user_principal_name,
+      objectId: row.admin_object_id,
+      ...(row.admin_password_reset_at !== null && { passwordReset: passwordResetFrom(row, 'admin_password_reset') }),
+      ...(row.admin_password_reset_pending_at !== null && { pendingPasswordReset: passwordResetFrom(row, 'admin_password_reset_pending') as Required<PasswordResetRecord> }),
+    },
     createdAt: iso(row.created_at),
     createdBy: { id: row.created_by_id, name: row.created_by_name },
     setupId: row.setup_id,
@@ -77,7 +96,7 @@ async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
   const ids = rows.map((row) => row.tenant_id as string);
   // One after the other: a transaction's client runs one query at a time anyway.
   const subscriptions = await db.query(
-    `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+    `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.seq) AS renewal_ids
      FROM subscriptions s WHERE s.customer_tenant_id = ANY($1) ORDER BY s.customer_tenant_id, s.position`,
     [ids],
   );
@@ -128,30 +147,37 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
   }
 
-  async add(partnerTenantId: string, customer: Customer): Promise<Customer> {
+  async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {
     return transaction(this.pool, async (tx) => {
       await ensurePartner(tx, partnerTenantId);
-      // A retry of the same creation finds its customer; the primary key decides between racing ones.
+      // A retry of the same creation (same tenant, or same setup: one customer per setup) finds its
+      // customer; the primary key and the setup's unique key decide between racing ones.
       const { rowCount } = await tx.query(
         `INSERT INTO customers (tenant_id, partner_tenant_id, name, domain, country, language, admin_name, admin_email, admin_phone, admin_user_principal_name, admin_object_id, created_at, created_by_id, created_by_name, setup_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
         [customer.tenantId, partnerTenantId, customer.name, customer.domain, customer.country, customer.language, customer.admin.name, customer.admin.email, customer.admin.phone, customer.admin.userPrincipalName, customer.admin.objectId, customer.createdAt, customer.createdBy.id, customer.createdBy.name, customer.setupId],
       );
+      if (rowCount === 0) {
+        const { rows } = await tx.query('SELECT * FROM customers WHERE partner_tenant_id = $1 AND (tenant_id = $2 OR setup_id = $3) ORDER BY tenant_id = $2 DESC LIMIT 1', [partnerTenantId, customer.tenantId, customer.setupId]);
+        const [recorded] = await assemble(tx, rows);
+        if (!recorded) throw new Error(`customer tenant ${customer.tenantId} (or its setup) belongs to another partner`);
+        return recorded;
+      }
       const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
-      if (!existing) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
-      if (rowCount === 0) return existing;
-      await this.write(tx, partnerTenantId, existing, customer);
+      await this.write(tx, partnerTenantId, existing!, customer);
+      if (audit) await appendAudit(tx, audit(customer));
       return customer;
     });
   }
 
-  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined> {
+  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined> {
     return transaction(this.pool, async (tx) => {
       const [current] = await this.load(tx, partnerTenantId, customerTenantId, true);
       if (!current) return undefined;
       const next = change(structuredClone(current));
       if (!next) return undefined;
       await this.write(tx, partnerTenantId, current, next);
+      if (audit) await appendAudit(tx, audit(next));
       return next;
     });
   }
@@ -175,7 +201,7 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
 
   private async subscriptionRefs(where: string, values: unknown[]): Promise<SubscriptionRef[]> {
     const { rows } = await this.pool.query(
-      `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+      `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.seq) AS renewal_ids
        FROM subscriptions s JOIN partners p ON p.tenant_id = s.partner_tenant_id
        WHERE ${where} ORDER BY s.partner_tenant_id, s.customer_tenant_id, s.position`,
       values,
@@ -195,9 +221,27 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     const contact = next.adminContact;
     await tx.query(
       `UPDATE customers SET name = $2, domain = $3, country = $4, language = $5, admin_name = $6, admin_email = $7, admin_phone = $8, admin_user_principal_name = $9,
-         admin_object_id = $10, admin_conversation = $11, admin_reachable = $12, admin_contact_updated_at = $13, version = version + 1
+         admin_object_id = $10, admin_conversation = $11, admin_reachable = $12, admin_contact_updated_at = $13, version = version + 1,
+         admin_password_reset_at = $14, admin_password_reset_by_id = $15, admin_password_reset_by_name = $16, admin_password_reset_request_id = $17,
+         admin_password_reset_pending_at = $18, admin_password_reset_pending_by_id = $19, admin_password_reset_pending_by_name = $20, admin_password_reset_pending_request_id = $21
        WHERE tenant_id = $1`,
-      [next.tenantId, next.name, next.domain, next.country, next.language, next.admin.name, next.admin.email, next.admin.phone, next.admin.userPrincipalName, next.admin.objectId, contact?.conversation ?? null, contact?.reachable ?? null, contact?.updatedAt ?? null],
+      [
+        next.tenantId,
+        next.name,
+        next.domain,
+        next.country,
+        next.language,
+        next.admin.name,
+        next.admin.email,
+        next.admin.phone,
+        next.admin.userPrincipalName,
+        next.admin.objectId,
+        contact?.conversation ?? null,
+        contact?.reachable ?? null,
+        contact?.updatedAt ?? null,
+        ...passwordResetValues(next.admin.passwordReset),
+        ...passwordResetValues(next.admin.pendingPasswordReset),
+      ],
     );
     const kept = next.subscriptions.map((s) => s.id);
     await tx.query('DELETE FROM subscriptions WHERE customer_tenant_id = $1 AND NOT (id = ANY($2))', [next.tenantId, kept]);
@@ -214,7 +258,8 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
         [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null, partnerTenantId],
       );
       await tx.query('DELETE FROM subscription_renewals WHERE subscription_id = $1 AND NOT (request_id = ANY($2))', [s.id, s.renewalIds]);
-      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
+      // In the order applied (seq), as the files keep them.
+      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) ORDER BY n ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
     }
     await refreshNextReminders(tx, kept, this.lifecycle);
     await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
