@@ -4,8 +4,8 @@
  * half-written file, and the version it replaces is kept as `<file>.bak`.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, copyFileSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { copyFile, link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { z } from 'zod';
@@ -105,10 +105,6 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
    * renames the temporary file over the document. The document is never missing or partly
    * written; until the last rename nothing a reader sees has changed, so a failure in any step
    * (a full disk, no permission, a backup that cannot be kept) fails the write as a whole.
-   *
-   * The steps are synchronous: each is a short call into the page cache, and a round trip through
-   * libuv's thread pool per step cost more CPU than the step itself (a write turn spent more time
-   * in those round trips than in its own work). The document's text is built on this thread anyway.
    */
   async write(data: T): Promise<void> {
     // Names of this write alone: another process (the key CLI) or a write a crash cut short never shares them.
@@ -116,34 +112,32 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
     const temp = hiddenSibling(this.path, `${unique}.tmp`);
     const backupTemp = hiddenSibling(this.path, `${unique}.bak.tmp`);
     try {
-      // Compact JSON: a third smaller than indented JSON, and faster to write and read.
-      this.writeTemp(temp, JSON.stringify(data));
+      // Compact JSON: a third smaller than indented JSON, and faster to write and read. The
+      // backup's link is made while it is written: neither is seen before the renames, and each
+      // step waits for a thread of the file system pool, so they overlap.
+      const [written, linked] = await Promise.allSettled([this.writeTemp(temp, JSON.stringify(data)), this.linkCurrent(backupTemp)]);
+      if (written.status === 'rejected') throw written.reason;
+      if (linked.status === 'rejected') throw linked.reason;
       // A crash between the renames leaves the old backup or the new one, and the old document.
-      if (this.linkCurrent(backupTemp)) renameSync(backupTemp, backupPathOf(this.path));
-      renameSync(temp, this.path);
+      if (linked.value) await rename(backupTemp, backupPathOf(this.path));
+      await rename(temp, this.path);
     } catch (error) {
       // A failed write leaves no trace, and on a full disk no partial copy taking up space.
-      for (const file of [temp, backupTemp]) {
-        try {
-          rmSync(file, { force: true });
-        } catch {
-          // Left for the next start's clean-up of temporary files.
-        }
-      }
+      await Promise.all([temp, backupTemp].map((file) => rm(file, { force: true }).catch(() => undefined)));
       throw error;
     }
   }
 
   /** The folder is made by the first write into it, so that later writes need no call for it. */
-  private writeTemp(temp: string, text: string): void {
+  private async writeTemp(temp: string, text: string): Promise<void> {
     // 'wx': a new file, never one (or a link) that is already there.
     const options = { mode: FILE_MODE, flag: 'wx' } as const;
     try {
-      writeFileSync(temp, text, options);
+      await writeFile(temp, text, options);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(dirname(temp), { recursive: true, mode: FOLDER_MODE });
-      writeFileSync(temp, text, options);
+      await mkdir(dirname(temp), { recursive: true, mode: FOLDER_MODE });
+      await writeFile(temp, text, options);
     }
   }
 
@@ -152,13 +146,13 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
    * however large the file). False when there is no current file yet: before the first write
    * there is nothing to keep.
    */
-  private linkCurrent(temp: string): boolean {
+  private async linkCurrent(temp: string): Promise<boolean> {
     try {
-      linkSync(this.path, temp);
+      await link(this.path, temp);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       // On a file system without hard links (some network shares), a copy is slower and as safe.
-      copyFileSync(this.path, temp, constants.COPYFILE_EXCL);
+      await copyFile(this.path, temp, constants.COPYFILE_EXCL);
     }
     return true;
   }

@@ -30,31 +30,22 @@ function errorFor(code: FaultCode, operation: FaultyOperation, path: string): No
 }
 
 /**
- * Every call of `operation` that names `target` (or a path under it) fails with `code`, through
- * `fs.promises` and the synchronous `fs` function alike (the store writes its documents with the
- * latter). A write that runs out of space has written part of its data first, as a real one does.
+ * Every call of `operation` that names `target` (or a path under it) fails with `code`. A write
+ * that runs out of space has written part of its data first, as a real one does.
  */
 export function injectDiskFault(target: string, operation: FaultyOperation, code: FaultCode): DiskFault {
   const promises = fs.promises as unknown as Record<FaultyOperation, (...args: unknown[]) => Promise<unknown>>;
-  const sync = fs as unknown as Record<`${FaultyOperation}Sync`, (...args: unknown[]) => unknown>;
-  const syncName = `${operation}Sync` as const;
   const real = promises[operation];
-  const realSync = sync[syncName];
   const hit = (arg: unknown) => typeof arg === 'string' && (arg === target || arg.startsWith(target + sep));
-  const faulty = (args: unknown[]) => args.slice(0, operation === 'writeFile' ? 1 : 2).find(hit) as string | undefined;
   let hits = 0;
   promises[operation] = async (...args: unknown[]) => {
-    const path = faulty(args);
+    const path = args.slice(0, operation === 'writeFile' ? 1 : 2).find(hit) as string | undefined;
     if (path === undefined) return real(...args);
     hits++;
-    if (operation === 'writeFile' && code === 'ENOSPC') await real(path, String(args[1]).slice(0, Math.floor(String(args[1]).length / 2)));
-    throw errorFor(code, operation, path);
-  };
-  sync[syncName] = (...args: unknown[]) => {
-    const path = faulty(args);
-    if (path === undefined) return realSync(...args);
-    hits++;
-    if (operation === 'writeFile' && code === 'ENOSPC') realSync(path, String(args[1]).slice(0, Math.floor(String(args[1]).length / 2)));
+    if (operation === 'writeFile' && code === 'ENOSPC') {
+      const data = String(args[1]);
+      await real(path, data.slice(0, Math.floor(data.length / 2)));
+    }
     throw errorFor(code, operation, path);
   };
   syncBuiltinESMExports();
@@ -64,7 +55,6 @@ export function injectDiskFault(target: string, operation: FaultyOperation, code
     },
     clear() {
       promises[operation] = real;
-      sync[syncName] = realSync;
       syncBuiltinESMExports();
     },
   };
