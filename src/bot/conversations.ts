@@ -59,9 +59,8 @@ export class Conversations {
     private readonly serviceUrlAllowed: (serviceUrl: string) => boolean = () => true,
   ) {}
 
-  /** Saves a staff member's personal-chat reference, language and time zone when new or changed. */
-  async remember(actor: Actor, activity: Activity, client: { locale: string | undefined; timeZone: string | undefined }): Promise<void> {
-    const conversation = personalReference(activity);
+  /** Saves a staff member's personal-chat reference (personalReference of the activity), language and time zone when new or changed. */
+  async remember(actor: Actor, conversation: ConversationRef | undefined, client: { locale: string | undefined; timeZone: string | undefined }): Promise<void> {
     if (conversation) await this.members.rememberMember(actor, { ...client, conversation });
   }
 

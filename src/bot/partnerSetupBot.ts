@@ -224,7 +224,9 @@ export class PartnerSetupBot extends ActivityHandler {
       // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
       const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };
-      if (!customer) await this.deps.conversations.remember(actor, context.activity, client);
+      // Made once per turn: it is remembered and handed to the turn's work.
+      const reference = personalReference(context.activity);
+      if (!customer) await this.deps.conversations.remember(actor, reference, client);
       // What the client says now, else what it said before, else the partner profile's zone.
       const member = customer ? undefined : partners.member(actor.tenantId, actor.userId);
       const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(partners.profile(customer?.partnerTenantId ?? actor.tenantId));
@@ -248,7 +250,7 @@ export class PartnerSetupBot extends ActivityHandler {
         maxFieldLength,
         personal: !type || type === 'personal',
         customer,
-        reference: personalReference(context.activity),
+        reference,
         channel: channelReference(context.activity),
         signInName: async () => (await TeamsInfo.getMember(context, context.activity.from.id)).userPrincipalName,
       });
