@@ -121,6 +121,11 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     await target.reminders.record(tenantId, kept.map(({ partnerTenantId: _partner, ...record }) => record));
     for (const record of kept) for (const chat of record.deliveredTo) await target.reminders.markDelivered(tenantId, record, chat);
     files.reminders += kept.length;
+    // The role book, unless the target has one already (a run with --force keeps what is there). A
+    // file from before roles stays so: the bot upgrades its staff, recorded, on their first turn.
+    const roles = await from.partners.roles(tenantId);
+    if (roles) await target.partners.updateRoles(tenantId, (book) => ({ book: Object.keys(book).length > 0 ? undefined : roles, result: undefined }));
+    else await pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM partner_roles WHERE partner_tenant_id = $1)', [tenantId]);
   }
 
   await copySetups(source, target, files, skipped, options.now);

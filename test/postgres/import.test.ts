@@ -168,6 +168,7 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
       expect(await d.customers.hasCustomers(partner)).to.equal(await f.customers.hasCustomers(partner));
       expect(await d.partners.profile(partner), 'profile').to.deep.equal(await f.partners.profile(partner));
       expect(await d.partners.staff(partner), 'staff').to.deep.equal(await f.partners.staff(partner));
+      expect(await d.partners.roles(partner), 'role book').to.deep.equal(await f.partners.roles(partner));
       expect(await d.partners.reminderChannel(partner), 'reminder channel').to.deep.equal(await f.partners.reminderChannel(partner));
       expect(await d.reminders.forPartner(partner), 'reminder ledger').to.deep.equal(await f.reminders.forPartner(partner));
       expect(await d.setups.open(partner), 'open setups').to.deep.equal(await f.setups.open(partner));
