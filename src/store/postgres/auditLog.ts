@@ -3,9 +3,9 @@
  * files, appended through appendAudit (which locks the partner's head row, so instances append one
  * after the other). Reads go page by page on the primary key, never the whole trail in memory.
  */
-import { AuditDraftSchema, AuditEntrySchema, EMPTY_HEAD, verifyChain, type AuditCheckpoint, type AuditDraft, type AuditEntry, type ChainHead, type ChainVerdict } from '../../domain/audit.js';
+import { AuditDraftSchema, AuditEntrySchema, describeBreak, EMPTY_HEAD, verifyChain, type AuditCheckpoint, type AuditDraft, type AuditEntry, type ChainHead, type ChainVerdict } from '../../domain/audit.js';
 import { pruneRecord, type AuditLog, type AuditPage, type AuditQuery, type AuditVerification } from '../auditLog.js';
-import { appendAudit, entryFrom } from './audit.js';
+import { appendAudit, entryFrom, insertEntry } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 
 const COLUMNS = 'partner_tenant_id, seq, id, at, actor_name, actor_object_id, actor_role, verb, customer_tenant_id, subscription_id, keys, details, outcome, reason, prev, hash';
@@ -129,6 +129,40 @@ export class PostgresAuditLog implements AuditLog {
       // Pruning is recorded in the trail it pruned.
       await appendAudit(tx, [pruneRecord(partnerTenantId, last.seq, pruned, cutoff, now)]);
       return pruned;
+    });
+  }
+
+  /**
+   * Copies a partner's trail kept elsewhere (the files, by db:import) as it is: numbers, links and
+   * hashes unchanged, so it verifies here as it did there. Entries this trail has already are skipped
+   * (a second run); the copy must go on from this trail's end with the same entry, and every entry
+   * must fit the chain, or nothing is copied. Returns how many entries were copied.
+   */
+  copy(partnerTenantId: string, checkpoint: AuditCheckpoint | undefined, entries: AsyncIterable<AuditEntry>): Promise<number> {
+    return transaction(this.pool, async (tx) => {
+      // A trail new here begins where the copied one does: at its checkpoint.
+      await tx.query(
+        `INSERT INTO audit_heads (partner_tenant_id, seq, hash, checkpoint_seq, checkpoint_hash, checkpoint_at, checkpoint_pruned_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT DO NOTHING`,
+        [partnerTenantId, checkpoint?.seq ?? EMPTY_HEAD.seq, checkpoint?.hash ?? EMPTY_HEAD.hash, checkpoint?.seq ?? null, checkpoint?.hash ?? null, checkpoint?.at ?? null, checkpoint?.prunedAt ?? null],
+      );
+      const { rows } = await tx.query('SELECT seq, hash FROM audit_heads WHERE partner_tenant_id = $1 FOR UPDATE', [partnerTenantId]);
+      let head: ChainHead = { seq: Number(rows[0].seq), hash: rows[0].hash };
+      let copied = 0;
+      for await (const entry of entries) {
+        if (entry.seq < head.seq) continue;
+        if (entry.seq === head.seq) {
+          if (entry.hash !== head.hash) throw new Error(`The audit trail of partner ${partnerTenantId} in the database differs from the one copied at entry ${entry.seq}: nothing was copied`);
+          continue;
+        }
+        const verdict = verifyChain(partnerTenantId, [entry], head);
+        if (!verdict.ok) throw new Error(`${describeBreak(partnerTenantId, verdict.broken)} Nothing was copied.`);
+        await insertEntry(tx, entry);
+        head = verdict.head;
+        copied++;
+      }
+      await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE partner_tenant_id = $1', [partnerTenantId, head.seq, head.hash]);
+      return copied;
     });
   }
 
