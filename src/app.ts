@@ -100,9 +100,9 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const recorder = new AuditRecorder(auditLog);
   // The services move onto these one by one (issue 21); they wrap the same store, so both see one state.
   const files = await openFileRepositories(config.DATA_DIR, lifecycle, store, recorder);
-  const audit = new AuditTrail(store, auditLog, now, config.AUDIT_RETENTION_DAYS, log, recorder);
+  const audit = new AuditTrail(files.repositories.partners, auditLog, now, config.AUDIT_RETENTION_DAYS, log, { store, recorder });
   // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
-  const recovered = await audit.recover();
+  const recovered = await files.recoverAudit();
   if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
   const setups = new SetupService(
     files.repositories,
@@ -125,7 +125,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   );
   await setups.reconcile();
   const accounts = new AccountService(files.repositories, backend, setups, now, log, audit);
-  const partners = new PartnerService(store, now, audit);
+  const partners = new PartnerService(files.repositories, now, audit);
 
   const auth = new ReusedConnectorsAuthentication(
     config.localMode

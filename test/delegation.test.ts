@@ -10,8 +10,7 @@ import { answer, expire, isDue, newOffer, offeredRelationships, type Offer } fro
 import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { approve, lockForApproval, newRelationship, terminate, type Relationship } from '../src/domain/relationship.js';
 import { JsonFileStore } from '../src/store/store.js';
-import { AuditTrail } from '../src/partners/auditTrail.js';
-import { FileAuditLog } from '../src/store/auditFile.js';
+import { fileAuditTrail } from './support/fileAuditTrail.js';
 
 const now = new Date('2026-03-02T09:00:00Z');
 const anna = { id: 'anna', name: 'Anna' };
@@ -102,7 +101,7 @@ describe('delegation service', () => {
       listRelationships: async () => [],
       terminateRelationship: async () => (terminate(second.relationship!, 'partner', now) as { relationship: Relationship }).relationship,
     } as unknown as Commerce;
-    const service = new DelegationService(store, commerce, channel, () => later, 90, pino({ level: 'silent' }), new AuditTrail(store, FileAuditLog.in(dir), () => later, 730, pino({ level: 'silent' })));
+    const service = new DelegationService(store, commerce, channel, () => later, 90, pino({ level: 'silent' }), fileAuditTrail(store, dir, () => later));
 
     const sweep = service.sweep();
     await atFirstCard;

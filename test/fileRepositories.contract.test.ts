@@ -10,6 +10,7 @@ import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { JsonFileStore } from '../src/store/store.js';
+import { draft } from './support/auditLogContract.js';
 import { repositoryContract } from './support/repositoryContract.js';
 
 repositoryContract('the file store', { severalInstances: false }, async () => {
@@ -23,6 +24,8 @@ repositoryContract('the file store', { severalInstances: false }, async () => {
       for await (const entry of FileAuditLog.in(dir).entries(partnerTenantId)) ids.push(entry.id);
       return ids;
     },
+    // A partner file written before roles has no `roles` at all.
+    predateRoles: (partnerTenantId) => files.store.partner(partnerTenantId).update((doc) => void delete doc.roles),
     close: async () => {
       await files.close();
       await rm(dir, { recursive: true, force: true });
@@ -69,6 +72,29 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     expect(store.customerIndex(customerTenantId).data.customers[customerTenantId]).to.deep.equal({ partnerTenantId: 'partner-1' });
     expect(store.setupBook('partner-1').data.setups.map((s) => s.id)).to.deep.equal([setupId]);
     expect(store.reservations(ref).data.reservations[ref]).to.deep.include({ tenantId: 'partner-1', setupId });
+  });
+
+  it('appends at start, once, the audit entries a crash left in the outboxes of partner files and setup books', async () => {
+    const store = await JsonFileStore.open(dir);
+    // Changes on disk with their entries queued; the process died before appending them.
+    await store.partner('partner-1').update((doc) => void doc.auditOutbox.push(draft('partner-1', 1)));
+    await store.setupBook('partner-1').update((book) => void book.auditOutbox.push(draft('partner-1', 2)));
+    await store.flush();
+    const ids = async () => {
+      const out: string[] = [];
+      for await (const entry of FileAuditLog.in(dir).entries('partner-1')) out.push(entry.id);
+      return out;
+    };
+    expect(await ids()).to.deep.equal([]);
+    const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    expect(await files.recoverAudit()).to.equal(2);
+    expect(await ids()).to.deep.equal(['partner-1-1', 'partner-1-2']);
+    await files.close();
+    // Another start finds them in the trail and appends nothing twice.
+    const again = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    await again.recoverAudit();
+    expect(await ids()).to.deep.equal(['partner-1-1', 'partner-1-2']);
+    await again.close();
   });
 
   it('shares the key catalogue and tenants with the embedded commerce', async () => {

@@ -14,8 +14,7 @@ import { DocumentFile, StoreWriteError } from '../src/store/documentFile.js';
 import { lockFile } from '../src/store/fileLock.js';
 import { JsonFileWithBackup, StoreFileError } from '../src/store/jsonFile.js';
 import { JsonFileStore } from '../src/store/store.js';
-import { AuditTrail } from '../src/partners/auditTrail.js';
-import { FileAuditLog } from '../src/store/auditFile.js';
+import { fileAuditTrail } from './support/fileAuditTrail.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 
@@ -131,8 +130,7 @@ describe('JSON file store', () => {
     const reopened = await JsonFileStore.open(dir);
     const commerce = await EmbeddedCommerce.open(dir, createKeyHasher('x'.repeat(32)), () => now);
     const { repositories } = await openFileRepositories(dir, DEFAULT_LIFECYCLE, reopened);
-    const audit = new AuditTrail(reopened, FileAuditLog.in(dir), () => now, 730, pino({ level: 'silent' }));
-    const service = new SetupService(repositories, commerce, createKeyHasher('x'.repeat(32)), () => now, limits, pino({ level: 'silent' }), audit, { soleInstance: true });
+    const service = new SetupService(repositories, commerce, createKeyHasher('x'.repeat(32)), () => now, limits, pino({ level: 'silent' }), fileAuditTrail(reopened, dir, () => now), { soleInstance: true });
     expect(await service.reconcile()).to.deep.equal({ undone: 1, dropped: 1 });
     expect(reopened.setupBook('t').data.setups[0]!.status).to.equal('reviewing');
     expect(Object.keys(reopened.reservations(key.ref).data.reservations)).to.have.length(0);

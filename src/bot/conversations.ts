@@ -66,14 +66,14 @@ export class Conversations {
 
   /** Sends to a staff member's personal chat; false when the bot cannot reach them. */
   async sendTo(tenantId: string, userId: string, message: Partial<Activity>): Promise<boolean> {
-    const member = this.members.member(tenantId, userId);
+    const member = await this.members.member(tenantId, userId);
     if (!member) return false;
     return (await this.deliver(member.conversation, message)).ok;
   }
 
   /** Sends a staff member a text composed in their language; false when the bot cannot reach them. */
-  tell(tenantId: string, userId: string, compose: (m: Messages) => string): Promise<boolean> {
-    return this.sendTo(tenantId, userId, MessageFactory.text(compose(this.messagesFor(tenantId, userId))));
+  async tell(tenantId: string, userId: string, compose: (m: Messages) => string): Promise<boolean> {
+    return this.sendTo(tenantId, userId, MessageFactory.text(compose(await this.messagesFor(tenantId, userId))));
   }
 
   /** Sends into a stored conversation and says whether Teams took it, or why not. */
@@ -118,8 +118,8 @@ export class Conversations {
   }
 
   /** A staff member's language, and their client's time zone as last reported (else the profile's), for a message sent later. */
-  messagesFor(tenantId: string, userId: string): Messages {
-    const member = this.members.member(tenantId, userId);
-    return messagesFor(member?.locale, member?.timeZone ?? timeZoneOf(this.members.profile(tenantId)));
+  async messagesFor(tenantId: string, userId: string): Promise<Messages> {
+    const member = await this.members.member(tenantId, userId);
+    return messagesFor(member?.locale, member?.timeZone ?? timeZoneOf(await this.members.profile(tenantId)));
   }
 }

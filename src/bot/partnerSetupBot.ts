@@ -137,7 +137,7 @@ export class PartnerSetupBot extends ActivityHandler {
   private async welcomeOnInstall(context: TurnContext, turn: Turn): Promise<undefined> {
     const { actor, m, partners } = turn;
     const conversationId = String(context.activity.conversation?.id ?? '');
-    const sent = partners.recentWelcome(actor, conversationId);
+    const sent = await partners.recentWelcome(actor, conversationId);
     if (sent?.language === m.language) return undefined;
     const message = MessageFactory.attachment(CardFactory.adaptiveCard(await welcomeFor(turn)));
     let activityId = sent?.activityId;
@@ -167,12 +167,12 @@ export class PartnerSetupBot extends ActivityHandler {
       case 'profile':
         return profileShown(turn);
       case 'customers':
-        return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
+        return customersCard(m, await partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
       case 'customer':
       case 'delegate':
       case 'addUser':
       case 'addKeys': {
-        const matches = partners.customers(actor.tenantId, command.name);
+        const matches = await partners.customers(actor.tenantId, command.name);
         if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
         if (command.command === 'customer') return customerShown(turn, customer);
@@ -228,8 +228,8 @@ export class PartnerSetupBot extends ActivityHandler {
       const reference = personalReference(context.activity);
       if (!customer) await this.deps.conversations.remember(actor, reference, client);
       // What the client says now, else what it said before, else the partner profile's zone.
-      const member = customer ? undefined : partners.member(actor.tenantId, actor.userId);
-      const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(partners.profile(customer?.partnerTenantId ?? actor.tenantId));
+      const member = customer ? undefined : await partners.member(actor.tenantId, actor.userId);
+      const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(await partners.profile(customer?.partnerTenantId ?? actor.tenantId));
       m = messagesFor(client.locale ?? member?.locale, timeZone);
       const requester: Requester = customer ? { side: 'customer' } : { side: 'partner', role: roleOf(roles, actor.userId), tenantHasAdmin: holdersOf(roles, 'admin').length > 0 };
       const type = context.activity.conversation?.conversationType;

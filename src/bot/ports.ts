@@ -67,20 +67,20 @@ export interface Member {
 }
 
 export interface Partners {
-  profile(tenantId: string): PartnerProfile | undefined;
-  organisationName(tenantId: string): string;
-  memberName(tenantId: string, userId: string): string;
+  profile(tenantId: string): Promise<PartnerProfile | undefined>;
+  organisationName(tenantId: string): Promise<string>;
+  memberName(tenantId: string, userId: string): Promise<string>;
   saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }>;
-  customers(tenantId: string, filter?: string): Customer[];
-  hasCustomers(tenantId: string): boolean;
-  customer(tenantId: string, customerTenantId: string): Customer | undefined;
-  member(tenantId: string, userId: string): Member | undefined;
+  customers(tenantId: string, filter?: string): Promise<Customer[]>;
+  hasCustomers(tenantId: string): Promise<boolean>;
+  customer(tenantId: string, customerTenantId: string): Promise<Customer | undefined>;
+  member(tenantId: string, userId: string): Promise<Member | undefined>;
   rememberMember(actor: Actor, contact: { locale: string | undefined; timeZone: string | undefined; conversation: ConversationRef }): Promise<void>;
-  recentWelcome(actor: Actor, conversationId: string): { activityId?: string; language: string } | undefined;
+  recentWelcome(actor: Actor, conversationId: string): Promise<{ activityId?: string; language: string } | undefined>;
   rememberWelcome(actor: Actor, welcome: { conversationId: string; activityId?: string; language: string }): Promise<void>;
   /** The role book, after upgrading a partner that predates roles (recorded). */
   ensureRoles(tenantId: string): Promise<RoleBook>;
-  people(tenantId: string): Array<Person & { role?: Role }>;
+  people(tenantId: string): Promise<Array<Person & { role?: Role }>>;
   assignRole(actor: Actor, target: string, role: Role | undefined): Promise<{ changed: boolean } | { refused: AssignRefusal }>;
 }
 

@@ -38,7 +38,7 @@ export class ReminderService {
   constructor(
     private readonly store: Store,
     private readonly queue: DeliveryQueue,
-    private readonly render: (context: ReminderContext) => OutgoingMessage,
+    private readonly render: (context: ReminderContext) => Promise<OutgoingMessage>,
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     private readonly log: Logger,
@@ -194,7 +194,7 @@ export class ReminderService {
     for (const target of this.targets(partner.data, customer)) {
       const record = partner.data.reminders[key]!;
       if (record.deliveredTo.includes(target.id)) continue;
-      const message = this.render({ partnerTenantId: tenantId, key, kind: record.kind, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
+      const message = await this.render({ partnerTenantId: tenantId, key, kind: record.kind, customer, subscription, today, recipientId: target.recipientId, inChannel: target.id === 'channel' });
       const outcome = await this.queue.send(target.conversation, message);
       if (outcome === 'sent') {
         await partner.update((draft) => void draft.reminders[key]!.deliveredTo.push(target.id));

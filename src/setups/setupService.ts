@@ -104,8 +104,8 @@ export class SetupService {
    * The entry of a setup's change, keyed by the verb and the setup (each happens once to a setup).
    * Who acted and when are settled here, before the transaction, so that the callback stays pure.
    */
-  private entry(tenantId: string, actor: Actor, verb: string, at = this.now()): AuditOf<Setup> {
-    const who = this.audit.actorOf(tenantId, actor);
+  private async entry(tenantId: string, actor: Actor, verb: string, at = this.now()): Promise<AuditOf<Setup>> {
+    const who = await this.audit.actorOf(tenantId, actor);
     return (setup) => [
       auditDraft({ id: `${verb}:${setup.id}`, at, partnerTenantId: tenantId, actor: who, verb, keys: setup.keys.map((key) => key.lastGroup), details: { setup: setup.id, owner: setup.ownerName }, outcome: { result: 'done' } }),
     ];
@@ -265,7 +265,7 @@ export class SetupService {
         const now = this.now();
         // Only the confirmation that started it ends it: one undone meanwhile (a sweep found it
         // interrupted) has lost its keys, and is not marked reserved without them.
-        const setup = await this.updateSetup(tenantId, setupId, whileStill(reserving.setup, (s) => rules.markReserved(s, now, this.limits.reservationDays)), this.entry(tenantId, actor, 'redeem.confirm', now));
+        const setup = await this.updateSetup(tenantId, setupId, whileStill(reserving.setup, (s) => rules.markReserved(s, now, this.limits.reservationDays)), await this.entry(tenantId, actor, 'redeem.confirm', now));
         if (setup.status === 'reserved') return { ok: true, setup };
         await this.releaseKeys({ tenantId, setupId }, reserved);
         return { refused: 'stale', setup };
@@ -296,7 +296,7 @@ export class SetupService {
   private async discardNow(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
     if (rev === 0 && !(await this.find(actor.tenantId, setupId))) return { ok: true };
     const now = this.now();
-    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, now), 'discard', undefined, this.entry(actor.tenantId, actor, 'setup.discard', now));
+    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, now), 'discard', undefined, await this.entry(actor.tenantId, actor, 'setup.discard', now));
     if ('refused' in result) return result;
     // The discard is saved; a key whose release fails now is freed by the next sweep's reconcile.
     await this.releaseKeys({ tenantId: actor.tenantId, setupId }, result.setup.keys).catch((error) => this.log.warn({ err: error, setupId }, 'keys of a discarded setup not yet released'));
@@ -331,7 +331,7 @@ export class SetupService {
           releasedNow = rules.isReservationDue(s, now);
           return releasedNow ? rules.release(s, now) : s;
         },
-        this.entry(tenantId, SYSTEM, 'reservation.release', now),
+        await this.entry(tenantId, SYSTEM, 'reservation.release', now),
       );
       if (!setup || !releasedNow) continue;
       await this.releaseKeys({ tenantId, setupId: setup.id }, setup.keys);

@@ -4,22 +4,27 @@
  * Every write is idempotent (an insert that finds its row changes nothing), so a second run, or a
  * run after one that stopped half-way, copies only what is missing.
  */
+import { describeBreak } from '../domain/audit.js';
 import { SETUP_STATUSES } from '../domain/setup.js';
 import type { FileRepositories } from './files/index.js';
 import type { TenantRecord } from './files/commerceDocuments.js';
+import type { AuditLog } from './auditLog.js';
+import { PostgresAuditLog } from './postgres/auditLog.js';
 import type { Pool } from './postgres/database.js';
 import type { Repositories } from './repositories.js';
 
 /** The tables a bot's data lands in; any row in them makes the database not empty. */
-const TABLES = ['partners', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'outbox'] as const;
+const TABLES = ['partners', 'partner_roles', 'audit_entries', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'outbox'] as const;
 
 /** What is counted on both sides at the end: the rows each kind of thing becomes. */
-export const COUNTED = ['profiles', 'staff', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants'] as const;
+export const COUNTED = ['profiles', 'staff', 'roles', 'auditEntries', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants'] as const;
 export type Counted = (typeof COUNTED)[number];
 
 const COUNT_SQL: Record<Counted, string> = {
   profiles: 'SELECT count(*) FROM partners WHERE organisation_name IS NOT NULL',
   staff: 'SELECT count(*) FROM staff_members',
+  roles: 'SELECT count(*) FROM partner_roles',
+  auditEntries: 'SELECT count(*) FROM audit_entries',
   reminderChannels: 'SELECT count(*) FROM reminder_channels',
   customers: 'SELECT count(*) FROM customers',
   subscriptions: 'SELECT count(*) FROM subscriptions',
@@ -83,7 +88,7 @@ async function isEmpty(pool: Pool): Promise<boolean> {
  * Copies `source` into `target` (the repositories on `pool`). Refuses a database that holds data
  * unless `force`; then copies only what is missing and keeps what is there.
  */
-export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date }): Promise<ImportResult> {
+export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog }): Promise<ImportResult> {
   if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
   const before = await databaseCounts(pool);
   const files = zeros();
@@ -121,9 +126,16 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     await target.reminders.record(tenantId, kept.map(({ partnerTenantId: _partner, ...record }) => record));
     for (const record of kept) for (const chat of record.deliveredTo) await target.reminders.markDelivered(tenantId, record, chat);
     files.reminders += kept.length;
+    // The role book, unless the target has one already (a run with --force keeps what is there). A
+    // file from before roles stays so: the bot upgrades its staff, recorded, on their first turn.
+    const roles = await from.partners.roles(tenantId);
+    if (roles) await target.partners.updateRoles(tenantId, (book) => ({ book: Object.keys(book).length > 0 ? undefined : roles, result: undefined }));
+    else await pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM partner_roles WHERE partner_tenant_id = $1)', [tenantId]);
+    files.roles += Object.keys(roles ?? {}).length;
   }
 
   await copySetups(source, target, files, skipped, options.now);
+  files.auditEntries = await copyTrails(options.trail, new PostgresAuditLog(pool));
   await copyCommerce(source, target, files, skipped);
   const database = await databaseCounts(pool);
   const wasEmpty = COUNTED.every((name) => before[name] === 0);
@@ -159,6 +171,22 @@ async function copySetups(source: FileRepositories, target: Repositories, files:
     // The one way the interface sets a lock: one unknown key over a limit of none, a minute before it ends.
     await target.guessGuard.recordUnknownKeys(tenantId, 1, new Date(Date.parse(lockedUntil) - 60_000), { limit: 0, windowMinutes: 1, lockMinutes: 1 });
   }
+}
+
+/**
+ * Each partner's audit trail as it is (numbers and hashes unchanged), from its checkpoint. A trail
+ * that does not verify is evidence of a change and is not copied: the import stops, naming it.
+ * Returns how many entries the files hold.
+ */
+async function copyTrails(from: AuditLog, to: PostgresAuditLog): Promise<number> {
+  let entries = 0;
+  for (const partner of await from.partners()) {
+    const { verdict, checkpoint } = await from.verify(partner);
+    if (!verdict.ok) throw new Error(`${describeBreak(partner, verdict.broken)} Its trail is not copied; see "npm run audit -- verify".`);
+    await to.copy(partner, checkpoint, from.entries(partner));
+    entries += verdict.entries;
+  }
+  return entries;
 }
 
 /**

@@ -20,6 +20,7 @@ import type { Customer, Subscription } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
 import type { ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerProfile } from '../domain/profile.js';
+import type { Person, RoleBook, RoleChange } from '../domain/roles.js';
 import type { Setup, SetupStatus } from '../domain/setup.js';
 import type { Member, ReminderRecord } from './documents.js';
 
@@ -35,17 +36,48 @@ export interface ReminderChannel {
   reachable: boolean;
 }
 
-/** A partner organisation: its profile, its staff's chats and its reminder channel. */
+/** A change of the role book: the new book and the changes to record (none when nothing changed). */
+export interface RoleUpdate {
+  book: RoleBook;
+  changes: RoleChange[];
+}
+
+/** A staff member's last welcome card (see MemberSchema). */
+export type Welcome = NonNullable<Member['welcome']>;
+
+/** A partner organisation: its profile, its staff's chats, its role book and its reminder channel. */
 export interface PartnerRepository {
   profile(tenantId: string): Promise<PartnerProfile | undefined>;
-  saveProfile(tenantId: string, profile: PartnerProfile): Promise<void>;
+  /**
+   * Saves the profile. `roles`, when given, makes the role book anew from the stored one in the same
+   * transaction (the first person to save the profile becomes Admin agent), and `audit` records the
+   * save with the role changes.
+   */
+  saveProfile(tenantId: string, profile: PartnerProfile, roles?: (book: Readonly<RoleBook>) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<void>;
   /** Every staff member the bot can reach, by user id. */
   staff(tenantId: string): Promise<Record<string, Member>>;
-  /** Saves a staff member's chat (new or changed); they are reachable again. */
+  member(tenantId: string, userId: string): Promise<Member | undefined>;
+  /** Saves a staff member's chat (new or changed); they are reachable again. A stored welcome stays unless `member` brings one. */
   rememberMember(tenantId: string, userId: string, member: Member): Promise<void>;
+  /** Notes the welcome card sent to a staff member's chat; nothing for a member the bot does not know. */
+  rememberWelcome(tenantId: string, userId: string, welcome: Welcome): Promise<void>;
   markMemberUnreachable(tenantId: string, userId: string): Promise<void>;
+  /** The role book; undefined only for a partner whose data predates roles, until `upgradeRoles`. */
+  roles(tenantId: string): Promise<RoleBook | undefined>;
+  /**
+   * Gives a partner whose data predates roles its book, once: `upgrade` gets everyone who could act
+   * before (the staff the bot has met, who saved the profile, who set up a customer, in that order).
+   * A partner that has a book keeps it, unchanged and unrecorded. Returns the book.
+   */
+  upgradeRoles(tenantId: string, upgrade: (people: Person[]) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<RoleBook>;
+  /**
+   * Changes the role book under the partner's lock, so two Admin agents' changes apply one after the
+   * other (the last Admin agent stays). `change` gets the book and the names of the staff the bot has
+   * met, by user id; it returns a new book (or none to change nothing) and its result.
+   */
+  updateRoles<R>(tenantId: string, change: (book: Readonly<RoleBook>, staff: ReadonlyMap<string, string>) => { book?: RoleBook; result: R }, audit?: AuditOf<R>): Promise<R>;
   reminderChannel(tenantId: string): Promise<ReminderChannel | undefined>;
-  setReminderChannel(tenantId: string, channel: ReminderChannel): Promise<void>;
+  setReminderChannel(tenantId: string, channel: ReminderChannel, audit?: AuditOf<ReminderChannel>): Promise<void>;
   markReminderChannelUnreachable(tenantId: string): Promise<void>;
   /** The partners' time zones (UTC for a partner without a profile): the scheduler keeps one job per zone. */
   timeZones(): Promise<Set<string>>;

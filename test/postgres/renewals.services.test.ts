@@ -19,11 +19,10 @@ import { AuditTrail } from '../../src/partners/auditTrail.js';
 import { RenewalService } from '../../src/renewals/renewalService.js';
 import { AccountService } from '../../src/setups/accountService.js';
 import { SetupService } from '../../src/setups/setupService.js';
-import { FileAuditLog } from '../../src/store/auditFile.js';
+import { PostgresAuditLog } from '../../src/store/postgres/auditLog.js';
 import type { Pool } from '../../src/store/postgres/database.js';
 import { openPostgres } from '../../src/store/postgres/index.js';
 import type { Repositories } from '../../src/store/repositories.js';
-import { JsonFileStore } from '../../src/store/store.js';
 import { freshDatabase } from '../support/postgres.js';
 
 const PARTNER = 'a0a0a0a0-0000-4000-8000-0000000000aa';
@@ -49,8 +48,7 @@ describe('renewals and accounts on PostgreSQL, two instances at once', () => {
     commerce = await EmbeddedCommerce.open(dir, createKeyHasher('s'.repeat(32)), now);
     const log = pino({ level: 'silent' });
     // The trail makes the entries (who acted, with which role); the repositories write them.
-    const store = await JsonFileStore.open(join(dir, 'files'));
-    const audit = new AuditTrail(store, FileAuditLog.in(dir), now, 730, log);
+    const audit = new AuditTrail(repositories[0]!.partners, new PostgresAuditLog(first.pool), now, 730, log);
     const setups = new SetupService(repositories[0]!, commerce, createKeyHasher('s'.repeat(32)), now, { reservationDays: 7, retentionDays: 30, maxKeysPerSetup: 25, maxFieldLength: 2000, guessLimit: 10, guessWindowMinutes: 60, guessLockMinutes: 60 }, log, audit, { soleInstance: false });
     renewals = [0, 1].map((i) => new RenewalService(repositories[i]!, commerce, setups, now, DEFAULT_LIFECYCLE, log, audit)) as [RenewalService, RenewalService];
     accounts = [0, 1].map((i) => new AccountService(repositories[i]!, commerce, setups, now, log, audit)) as [AccountService, AccountService];

@@ -14,6 +14,11 @@ repositoryContract('PostgreSQL', { severalInstances: true }, async (context) => 
   return {
     instances: [first.repositories, second.repositories],
     auditIds: async (partnerTenantId) => (await first.pool.query('SELECT id FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [partnerTenantId])).rows.map((row) => row.id),
+    // As a partner already in the database when 003_partners added the role book.
+    predateRoles: async (partnerTenantId) => {
+      await first.pool.query('DELETE FROM partner_roles WHERE partner_tenant_id = $1', [partnerTenantId]);
+      await first.pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1', [partnerTenantId]);
+    },
     close: async () => void (await Promise.all([first.pool.end(), second.pool.end()])),
   };
 });

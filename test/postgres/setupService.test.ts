@@ -16,11 +16,10 @@ import type { Actor } from '../../src/domain/actor.js';
 import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
 import { AuditTrail } from '../../src/partners/auditTrail.js';
 import { SetupService } from '../../src/setups/setupService.js';
-import { FileAuditLog } from '../../src/store/auditFile.js';
+import { PostgresAuditLog } from '../../src/store/postgres/auditLog.js';
 import { openPostgres } from '../../src/store/postgres/index.js';
 import type { Pool } from '../../src/store/postgres/database.js';
 import type { Repositories } from '../../src/store/repositories.js';
-import { JsonFileStore } from '../../src/store/store.js';
 import { freshDatabase } from '../support/postgres.js';
 
 const limits = { reservationDays: 14, retentionDays: 30, maxKeysPerSetup: 25, maxFieldLength: 2000, guessLimit: 10, guessWindowMinutes: 60, guessLockMinutes: 60 };
@@ -43,10 +42,9 @@ describe('setup service on two instances of one PostgreSQL database', () => {
     const url = await freshDatabase(this);
     dir = await mkdtemp(join(tmpdir(), 'setup-instances-'));
     commerce = await EmbeddedCommerce.open(dir, hash, now);
-    // The audit trail reads the partner's roles; the entries themselves go to the database.
-    const store = await JsonFileStore.open(dir);
-    audit = new AuditTrail(store, FileAuditLog.in(dir), now, 730, log);
     const opened = await Promise.all([openPostgres(url, DEFAULT_LIFECYCLE), openPostgres(url, DEFAULT_LIFECYCLE)]);
+    // The audit trail reads the partner's roles; the entries go to the database with their change.
+    audit = new AuditTrail(opened[0]!.repositories.partners, new PostgresAuditLog(opened[0]!.pool), now, 730, log);
     pools = opened.map((o) => o.pool);
     repositoriesOfFirst = opened[0]!.repositories;
     [first, second] = opened.map(({ repositories }) => new SetupService(repositories, commerce, hash, now, limits, log, audit, { soleInstance: false })) as [SetupService, SetupService];

@@ -12,14 +12,17 @@ import { auditDraft, type AuditDraft } from '../../src/domain/audit.js';
 import type { Customer, Subscription } from '../../src/domain/customer.js';
 import type { Offer } from '../../src/domain/delegation.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
+import { assignRole, rolesAfterProfileSaved, rolesAfterUpgrade, type RoleBook } from '../../src/domain/roles.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
 import type { CatalogKey, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
   instances: [Repositories, Repositories];
-  /** The ids of a partner's audit entries, oldest first: what the changes recorded with `audit` wrote. */
+  /** The ids of a partner's audit entries in the trail, oldest first: what changes recorded with them. */
   auditIds(partnerTenantId: string): Promise<string[]>;
+  /** Makes the partner's stored data look as written before roles existed: no role book at all. */
+  predateRoles(partnerTenantId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,11 @@ const hex64 = () => (randomUUID() + randomUUID()).replace(/-/g, '');
 
 function profile(partnerId = '1234567', timeZone = 'Europe/Berlin'): PartnerProfile {
   return { organisationName: 'Contoso Partners', partnerId, cloudEssentials: true, timeZone, updatedAt: AT, updatedBy: 'user-1' };
+}
+
+/** An audit entry a change records (who and what do not matter to the store). */
+function entry(tenant: string, id: string) {
+  return auditDraft({ id, at: new Date(AT), partnerTenantId: tenant, actor: { name: 'Ada', objectId: 'user-1', role: 'admin' }, verb: 'contract', outcome: { result: 'done' } });
 }
 
 function subscription(overrides: Partial<Subscription> = {}): Subscription {
@@ -132,13 +140,131 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect((await a.partners.staff(tenant))['user-1']).to.deep.equal({ ...member, name: 'Ada L.', reachable: true });
       });
 
-      it('keeps the reminder channel', async () => {
+      it('keeps the reminder channel, recorded with its change', async () => {
         const tenant = unique('partner');
         expect(await a.partners.reminderChannel(tenant)).to.equal(undefined);
         const channel = { conversation: conversation('19:channel'), setBy: 'user-1', setAt: AT, reachable: true };
-        await a.partners.setReminderChannel(tenant, channel);
+        await a.partners.setReminderChannel(tenant, channel, (set) => [entry(tenant, `reminders.channel:${set.conversation.conversation.id}`)]);
         await b.partners.markReminderChannelUnreachable(tenant);
         expect(await a.partners.reminderChannel(tenant)).to.deep.equal({ ...channel, reachable: false });
+        expect(await store.auditIds(tenant)).to.deep.equal(['reminders.channel:19:channel']);
+      });
+
+      it("keeps a staff member's time zone and last welcome; a chat saved again keeps the welcome", async () => {
+        const tenant = unique('partner');
+        const member: Member = { name: 'Ada', locale: 'de-DE', timeZone: 'Europe/Berlin', conversation: conversation('a:1'), updatedAt: AT, reachable: true };
+        const welcome = { conversationId: 'a:1', activityId: 'act-1', language: 'de', at: AT };
+        await a.partners.rememberWelcome(tenant, 'user-1', welcome);
+        expect(await b.partners.member(tenant, 'user-1'), 'no welcome for a member the bot does not know').to.equal(undefined);
+        await a.partners.rememberMember(tenant, 'user-1', member);
+        await b.partners.rememberWelcome(tenant, 'user-1', welcome);
+        expect(await a.partners.member(tenant, 'user-1')).to.deep.equal({ ...member, welcome });
+        const { locale: _locale, ...withoutLocale } = member;
+        await a.partners.rememberMember(tenant, 'user-1', { ...withoutLocale, timeZone: 'Pacific/Auckland' });
+        expect(await b.partners.member(tenant, 'user-1')).to.deep.equal({ ...withoutLocale, timeZone: 'Pacific/Auckland', welcome });
+        const withoutActivity = { conversationId: 'a:2', language: 'en', at: '2026-03-02T10:00:00.000Z' };
+        await b.partners.rememberMember(tenant, 'user-1', { ...member, welcome: withoutActivity });
+        expect((await a.partners.staff(tenant))['user-1']).to.deep.equal({ ...member, welcome: withoutActivity });
+        expect(await a.partners.member(tenant, 'user-2')).to.equal(undefined);
+      });
+    });
+
+    describe('partners: roles', () => {
+      const ada = { userId: 'user-ada', name: 'Ada' };
+      const bo = { userId: 'user-bo', name: 'Bo' };
+      const fromProfile = (by: { userId: string; name: string }) => (book: Readonly<RoleBook>) => {
+        const { book: next, change } = rolesAfterProfileSaved(book, by, new Date(AT));
+        return { book: next, changes: change ? [change] : [] };
+      };
+      const recordChanges = (tenant: string) => ({ changes }: { changes: Array<{ userId: string; reason: string }> }) => changes.map((change) => entry(tenant, `role.${change.reason}:${change.userId}`));
+
+      it('starts a new partner with an empty book; the first to save the profile becomes Admin agent, recorded with the save', async () => {
+        const tenant = unique('partner');
+        expect(await a.partners.roles(tenant)).to.deep.equal({});
+        await a.partners.saveProfile(tenant, profile(), fromProfile(ada), (update) => [entry(tenant, 'profile.save:1'), ...recordChanges(tenant)(update)]);
+        expect(await b.partners.roles(tenant)).to.deep.equal({ [ada.userId]: { role: 'admin', name: 'Ada', reason: 'firstProfile', assignedAt: AT } });
+        await b.partners.saveProfile(tenant, { ...profile(), updatedBy: bo.userId }, fromProfile(bo), (update) => [entry(tenant, 'profile.save:2'), ...recordChanges(tenant)(update)]);
+        expect(Object.keys((await a.partners.roles(tenant))!)).to.deep.equal([ada.userId]);
+        expect(await store.auditIds(tenant)).to.deep.equal(['profile.save:1', `role.firstProfile:${ada.userId}`, 'profile.save:2']);
+        expect((await a.partners.profile(tenant))?.updatedBy).to.equal(bo.userId);
+      });
+
+      it('changes the book with the names of the staff met, records a change, and writes nothing when the change gives no book', async () => {
+        const tenant = unique('partner');
+        await a.partners.rememberMember(tenant, bo.userId, { name: 'Bo', conversation: conversation('b:1'), updatedAt: AT, reachable: true });
+        await a.partners.saveProfile(tenant, profile(), fromProfile(ada));
+        const give = (repos: Repositories, role: 'sales' | undefined, by = ada) =>
+          repos.partners.updateRoles(
+            tenant,
+            (book, staff) => {
+              const result = assignRole(book, by, bo.userId, role, staff, new Date(AT));
+              return 'refused' in result ? { result: result.refused } : { book: result.book, result: result.change ? 'changed' : 'same' };
+            },
+            (result) => [entry(tenant, `role.assign:${result}:${role}`)],
+          );
+        expect(await give(b, 'sales')).to.equal('changed');
+        expect((await a.partners.roles(tenant))![bo.userId]).to.deep.equal({ role: 'sales', name: 'Bo', reason: 'assigned', assignedBy: ada.userId, assignedAt: AT });
+        expect(await give(a, 'sales', bo), 'refused: Bo is no Admin agent').to.equal('notAdmin');
+        expect(await give(a, undefined)).to.equal('changed');
+        expect((await b.partners.roles(tenant))![bo.userId]).to.equal(undefined);
+        expect(await store.auditIds(tenant)).to.deep.equal(['role.assign:changed:sales', 'role.assign:changed:undefined']);
+      });
+
+      it('keeps an Admin agent when two remove each other on two instances at once', async () => {
+        const tenant = unique('partner');
+        for (const person of [ada, bo]) await a.partners.rememberMember(tenant, person.userId, { name: person.name, conversation: conversation(person.userId), updatedAt: AT, reachable: true });
+        await a.partners.saveProfile(tenant, profile(), fromProfile(ada));
+        await a.partners.updateRoles(tenant, (book, staff) => {
+          const result = assignRole(book, ada, bo.userId, 'admin', staff, new Date(AT));
+          return 'refused' in result ? { result: false } : { book: result.book, result: true };
+        });
+        const remove = (repos: Repositories, by: typeof ada, target: typeof ada) =>
+          repos.partners.updateRoles(
+            tenant,
+            (book, staff) => {
+              const result = assignRole(book, by, target.userId, undefined, staff, new Date(AT));
+              return 'refused' in result ? { result: result.refused } : { book: result.book, result: `removed ${target.name}` };
+            },
+            (result) => [entry(tenant, result)],
+          );
+        const outcomes = await Promise.all([remove(a, ada, bo), remove(b, bo, ada)]);
+        expect(outcomes.filter((outcome) => outcome.startsWith('removed'))).to.have.length(1);
+        expect(outcomes.filter((outcome) => outcome === 'notAdmin')).to.have.length(1);
+        const admins = Object.values((await a.partners.roles(tenant))!).filter((assignment) => assignment.role === 'admin');
+        expect(admins).to.have.length(1);
+        expect(await store.auditIds(tenant)).to.deep.equal(outcomes.filter((outcome) => outcome.startsWith('removed')));
+      });
+
+      it('upgrades a partner that predates roles once, whichever instances ask at once: everyone who could act becomes Admin agent', async () => {
+        const tenant = unique('partner');
+        await a.partners.rememberMember(tenant, bo.userId, { name: 'Bo', conversation: conversation('b:1'), updatedAt: AT, reachable: true });
+        await a.partners.saveProfile(tenant, { ...profile(), updatedBy: ada.userId });
+        await a.customers.add(tenant, customer({ createdBy: { id: 'user-cy', name: 'Cy' } }));
+        await store.predateRoles(tenant);
+        expect(await b.partners.roles(tenant)).to.equal(undefined);
+        const asked: string[][] = [];
+        const upgrade = (repos: Repositories) =>
+          repos.partners.upgradeRoles(
+            tenant,
+            (people) => {
+              asked.push(people.map((person) => `${person.userId}:${person.name}`));
+              return rolesAfterUpgrade(undefined, people, new Date(AT));
+            },
+            recordChanges(tenant),
+          );
+        const books = await Promise.all([upgrade(a), upgrade(b)]);
+        expect(books[0]).to.deep.equal(books[1]);
+        expect(asked[0]).to.deep.equal(['user-bo:Bo', 'user-ada:user-ada', 'user-cy:Cy']);
+        expect(Object.fromEntries(Object.entries(books[0]).map(([userId, assignment]) => [userId, `${assignment.role}/${assignment.reason}`]))).to.deep.equal({
+          'user-bo': 'admin/upgrade',
+          'user-ada': 'admin/upgrade',
+          'user-cy': 'admin/upgrade',
+        });
+        expect(await a.partners.roles(tenant)).to.deep.equal(books[0]);
+        expect(await store.auditIds(tenant)).to.deep.equal(['role.upgrade:user-bo', 'role.upgrade:user-ada', 'role.upgrade:user-cy']);
+        // A partner with a book keeps it: asking again changes and records nothing.
+        expect(await upgrade(b)).to.deep.equal(books[0]);
+        expect(await store.auditIds(tenant)).to.have.length(3);
       });
     });
 

@@ -23,14 +23,14 @@ async function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number |
   const refusal = await setups.refusalFor(actor, setupId, rev, 'account');
   if (refusal) return refused(turn, refusal);
   const setup = (await setups.find(actor.tenantId, setupId))!;
-  const profile = partners.profile(actor.tenantId);
+  const profile = await partners.profile(actor.tenantId);
   if (!profile) return profileCard(m, undefined, turn.day.today, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
   return accountCard(m, setup, profile);
 }
 
-export function profileShown({ actor, m, partners, day }: TurnWith<'partners'>, then?: string): AdaptiveCard {
-  const profile = partners.profile(actor.tenantId);
-  return profileCard(m, profile, day.today, { then, updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
+export async function profileShown({ actor, m, partners, day }: TurnWith<'partners'>, then?: string): Promise<AdaptiveCard> {
+  const profile = await partners.profile(actor.tenantId);
+  return profileCard(m, profile, day.today, { then, updatedByName: profile && (await partners.memberName(actor.tenantId, profile.updatedBy)) });
 }
 
 export const accountVerbs = {
@@ -43,9 +43,9 @@ export const accountVerbs = {
     const input: AccountInput = { ...data, domainPrefix: data.useDomain ?? data.domainPrefix };
     const result = await accounts.check(actor, data.setupId, data.rev, input);
     if (isRefusal(result)) return refused(turn, result);
-    if (result.ok) return currentCard(m, result.setup, setupContext(turn));
+    if (result.ok) return currentCard(m, result.setup, await setupContext(turn));
     const setup = (await setups.find(actor.tenantId, data.setupId))!;
-    return accountCard(m, setup, partners.profile(actor.tenantId), { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
+    return accountCard(m, setup, await partners.profile(actor.tenantId), { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
   }),
 
   'account.create': verb(onSetup, async (turn, data) => {
@@ -53,12 +53,12 @@ export const accountVerbs = {
     const result = await accounts.create(actor, data.setupId, data.rev);
     if (isRefusal(result)) {
       const created = result.refused !== 'notFound' && result.refused !== 'notOwner' && result.setup.status === 'completed';
-      const customer = created ? turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
+      const customer = created ? await turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
       if (customer) return customerCard(m, customer, turn.day, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
       return refused(turn, result);
     }
     if (result.ok) return customerCard(m, result.customer, turn.day, { created: true, temporaryPassword: result.temporaryPassword });
-    return currentCard(m, result.setup, setupContext(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
+    return currentCard(m, result.setup, await setupContext(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
   }),
 
   // A personal-chat verb (see actions.ts): the new password is shown only in the chat of the person who asked.
@@ -79,7 +79,7 @@ export const accountVerbs = {
     const { actor, m, partners, setups, day } = turn;
     const input: ProfileInput = data;
     const result = await partners.saveProfile(actor, input);
-    if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), day.today, { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
+    if ('errors' in result) return profileCard(m, await partners.profile(actor.tenantId), day.today, { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
     // Back to the setup that asked for the profile, if the service would let the actor go on with it.
     const next = data.then && !(await setups.refusalFor(actor, data.then, undefined, 'account')) ? await setups.find(actor.tenantId, data.then) : undefined;
     if (next) return accountCard(m, next, result.profile, {}, { text: m.t.profile.saved, style: 'good' });
@@ -88,11 +88,11 @@ export const accountVerbs = {
 
   'customers.list': verb(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners, day }, data) => {
     const filter = (data.filter ?? '').trim();
-    return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page, day);
+    return customersCard(m, await partners.customers(actor.tenantId, filter), filter, data.page, day);
   }),
 
   'customer.open': verb(z.object({ tenantId: customerId }), async (turn, data) => {
-    const customer = turn.partners.customer(turn.actor.tenantId, data.tenantId);
+    const customer = await turn.partners.customer(turn.actor.tenantId, data.tenantId);
     // Another partner's customer is answered exactly like one that does not exist.
     return customer ? customerShown(turn, customer) : notFound(turn.m);
   }),

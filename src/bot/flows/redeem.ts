@@ -23,8 +23,8 @@ function typedFields(data: z.infer<typeof keyFields>, maxLength: number): string
 }
 
 export async function welcomeFor({ actor, m, setups, partners }: TurnWith<'setups' | 'partners'>): Promise<AdaptiveCard> {
-  const hasProfile = partners.profile(actor.tenantId) !== undefined;
-  return welcomeCard(m, actor.userId, await setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.hasCustomers(actor.tenantId) });
+  const hasProfile = (await partners.profile(actor.tenantId)) !== undefined;
+  return welcomeCard(m, actor.userId, await setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: await partners.hasCustomers(actor.tenantId) });
 }
 
 /** A new, empty key entry: from the welcome card's button and from the typed "redeem". */
@@ -72,24 +72,24 @@ export const redeemVerbs = {
 
   'redeem.removeKey': verb(onSetup.extend({ keyId: z.uuid() }), async (turn, data) => {
     const result = await turn.setups.removeKey(turn.actor, data.setupId, data.rev, data.keyId);
-    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, setupContext(turn));
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, await setupContext(turn));
   }),
 
   'redeem.back': verb(onSetup, async (turn, data) => {
     const result = await turn.setups.backToEntry(turn.actor, data.setupId, data.rev);
-    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, setupContext(turn));
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, await setupContext(turn));
   }),
 
   'redeem.confirm': verb(onSetup, async (turn, data) => {
     const result = await turn.setups.confirm(turn.actor, data.setupId, data.rev);
     if (isRefusal(result)) return refused(turn, result);
     if (result.ok) return setupCard(turn.m, result.setup, { actions: false, continueStep: true });
-    return currentCard(turn.m, result.setup, setupContext(turn), { text: fill(turn.m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' });
+    return currentCard(turn.m, result.setup, await setupContext(turn), { text: fill(turn.m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' });
   }),
 
   'setup.open': verb(z.object({ setupId }), async (turn, data) => {
     const result = await turn.setups.open(turn.actor, data.setupId);
-    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result, setupContext(turn));
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result, await setupContext(turn));
   }),
 
   'setup.discard': verb(onSetup, async (turn, data) => {

@@ -29,7 +29,7 @@ function targetOf(data: z.infer<typeof keysTyped>): SetupTarget | undefined {
 
 /** A fresh key entry for a target the partner may give keys to now. */
 async function startKeys(turn: KeysTurn, target: SetupTarget): Promise<AdaptiveCard> {
-  const customer = turn.partners.customer(turn.actor.tenantId, target.customerId);
+  const customer = await turn.partners.customer(turn.actor.tenantId, target.customerId);
   if (!customer) return notFound(turn.m);
   if (!(await turn.renewals.allows(turn.actor.tenantId, target))) return noticeCard(turn.m, { text: turn.m.t.renew.notAllowed, style: 'attention' });
   return keysEntryCard(turn.m, randomUUID(), undefined, target, customer, turn.day);
@@ -63,11 +63,11 @@ export const renewalVerbs = {
     const text = data.key ?? '';
     const result = await renewals.checkKeys(actor, data.setupId, data.rev, text, target);
     if ('refused' in result) return result.refused === 'notAllowed' ? noticeCard(m, { text: m.t.renew.notAllowed, style: 'attention' }) : refused(turn, result);
-    if (result.ok) return currentCard(m, result.setup, setupContext(turn));
+    if (result.ok) return currentCard(m, result.setup, await setupContext(turn));
     // What was typed stays on the card with what is wrong with it.
     const setup = await turn.setups.find(actor.tenantId, data.setupId);
     const shown = setup?.target ?? target;
-    const customer = turn.partners.customer(actor.tenantId, shown.customerId);
+    const customer = await turn.partners.customer(actor.tenantId, shown.customerId);
     if (!customer) return notFound(m);
     const form = { key: text.slice(0, maxFieldLength), errors: 'fieldErrors' in result ? result.fieldErrors.flat() : [] };
     const notice = 'locked' in result ? { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' as const } : { text: m.t.entry.fix, style: 'attention' as const };
@@ -80,7 +80,7 @@ export const renewalVerbs = {
     if (isRefusal(result)) return refused(turn, result);
     if (result.ok) return customerCard(m, result.customer, turn.day, { notice: { text: appliedText(m, result), style: 'good' } });
     const notice = 'taken' in result ? { text: fill(m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' as const } : { text: m.t.keys.refused[result.reason], style: 'attention' as const };
-    return currentCard(m, result.setup, setupContext(turn), notice);
+    return currentCard(m, result.setup, await setupContext(turn), notice);
   }),
 
   'billing.compose': verb(onSubscription, async (turn, data) => {

@@ -24,6 +24,11 @@ export interface FileRepositories {
   commerce: CommerceFiles;
   /** Writes a change and its audit entries in one write of the changed document, then appends them to the trail. */
   recorder: AuditRecorder;
+  /**
+   * At start, before any change: appends to the trail the entries a crash left in the documents'
+   * outboxes (written with their change, not yet in the trail), once. Returns how many it appended.
+   */
+  recoverAudit(): Promise<number>;
   /** Writes what is still only in memory; call before the process ends. */
   close(): Promise<void>;
 }
@@ -33,7 +38,7 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
   const [store, commerce, outbox] = await Promise.all([opened ?? JsonFileStore.open(dataDir), openCommerceFiles(dataDir), FileOutbox.open(dataDir)]);
   const keyCatalog = new FileKeyCatalog(commerce);
   const repositories: Repositories = {
-    partners: new FilePartners(store),
+    partners: new FilePartners(store, recorder),
     customers: new FileCustomers(store, recorder),
     setups: new FileSetups(store, recorder),
     guessGuard: new FileGuessGuard(store),
@@ -43,5 +48,11 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
     keyCatalog,
     commerceTenants: new FileCommerceTenants(commerce, keyCatalog),
   };
-  return { repositories, store, commerce, recorder, close: () => store.flush() };
+  const recoverAudit = async () => {
+    let count = 0;
+    for (const doc of store.partnersWith('auditOutbox')) count += (await recorder.recover(doc)).length;
+    for (const book of store.setupBooks()) if (book.data.auditOutbox.length > 0) count += (await recorder.recover(book)).length;
+    return count;
+  };
+  return { repositories, store, commerce, recorder, recoverAudit, close: () => store.flush() };
 }
