@@ -18,7 +18,7 @@ import { StoreWriteError } from '../store/documentFile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Repositories } from '../store/repositories.js';
 import { randomUUID } from 'node:crypto';
-import type { AuditDraft } from '../domain/audit.js';
+import type { AuditActor, AuditDraft } from '../domain/audit.js';
 import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
 
 const APPLY_REFUSALS: readonly string[] = ['keyUnavailable', 'productMismatch', 'mixedTerms', 'deprovisioned', 'notPartnerBilled', 'notDelegated'] satisfies ApplyRefusal[];
@@ -37,8 +37,8 @@ export class RenewalService {
   ) {}
 
   /** The entry of a subscription's change; `key` is the change's idempotency key (request, subscription). */
-  private entry(tenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, subscription: Subscription, keys: readonly string[] = []): AuditDraft {
-    return this.audit.draft(tenantId, actor, {
+  private entry(tenantId: string, who: AuditActor, verb: string, key: string, customerTenantId: string, subscription: Subscription, keys: readonly string[] = []): AuditDraft {
+    return this.audit.draft(tenantId, who, {
       id: `${verb}:${key}`,
       verb,
       customerTenantId,
@@ -50,8 +50,8 @@ export class RenewalService {
   }
 
   /** The entry of keys applied to an existing customer; the setup (or a legacy renewal's request) keys it. */
-  private keysEntry(tenantId: string, actor: Actor, changeId: string, customerTenantId: string, target: SetupTarget, changed: readonly Subscription[], keys: readonly string[]): AuditDraft {
-    return this.audit.draft(tenantId, actor, {
+  private keysEntry(tenantId: string, who: AuditActor, changeId: string, customerTenantId: string, target: SetupTarget, changed: readonly Subscription[], keys: readonly string[]): AuditDraft {
+    return this.audit.draft(tenantId, who, {
       id: `keys.apply:${changeId}`,
       verb: 'keys.apply',
       customerTenantId,
@@ -188,7 +188,9 @@ export class RenewalService {
       const back = await changeStoredSetup(this.repositories.setups, tenantId, setup.id, (s) => setupRules.abandonReserving(s, now));
       return { ok: false, reason: code as ApplyRefusal, setup: back };
     }
-    const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, actor, setup.id, target.customerId, target, done.changed, setup.keys.map((key) => key.lastGroup));
+    // Who acted is settled before the transaction: its callbacks stay pure.
+    const who = await this.audit.actorOf(tenantId, actor);
+    const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, who, setup.id, target.customerId, target, done.changed, setup.keys.map((key) => key.lastGroup));
     const { again: _either, ...mirrored } = await this.lock.run(target.customerId, () => this.mirror(tenantId, target.customerId, updates, entry, setup.id, partnerOfRecord));
     const completed = await changeStoredSetup(this.repositories.setups, tenantId, setup.id, (s) => setupRules.complete(s, target.customerId, now));
     // The keys are redeemed now; a failure to drop their reservations is mended by the next sweep.
@@ -209,7 +211,8 @@ export class RenewalService {
       return false;
     }
     // Only the key's handle was kept with such a renewal: its entry names no key.
-    const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, SYSTEM, intent.requestId, customerTenantId, { kind: 'renew', customerId: customerTenantId, subscriptionId }, done.changed, []);
+    const who = await this.audit.actorOf(tenantId, SYSTEM);
+    const entry = (done: { changed: Subscription[] }) => this.keysEntry(tenantId, who, intent.requestId, customerTenantId, { kind: 'renew', customerId: customerTenantId, subscriptionId }, done.changed, []);
     await this.mirror(tenantId, customerTenantId, [update], entry, intent.requestId);
     return true;
   }
@@ -280,7 +283,8 @@ export class RenewalService {
   private async switchAndMirror(tenantId: string, customerTenantId: string, subscriptionId: string, today: string, actor: Actor = SYSTEM): Promise<Switched & { again: boolean }> {
     const update = await this.commerce.switchToDirectBilling(customerTenantId, subscriptionId, today);
     this.log.info({ tenantId, customerTenantId, subscriptionId }, 'subscription moved to direct billing');
-    const { customer, changed, again } = await this.mirror(tenantId, customerTenantId, [update], (switched) => this.entry(tenantId, actor, actor === SYSTEM ? 'billing.scheduledSwitch' : 'billing.switch', subscriptionId, customerTenantId, switched.changed[0]!));
+    const who = await this.audit.actorOf(tenantId, actor);
+    const { customer, changed, again } = await this.mirror(tenantId, customerTenantId, [update], (switched) => this.entry(tenantId, who, actor === SYSTEM ? 'billing.scheduledSwitch' : 'billing.switch', subscriptionId, customerTenantId, switched.changed[0]!));
     return { customer, subscription: changed[0]!, again };
   }
 
@@ -294,6 +298,7 @@ export class RenewalService {
       if (refusal) return refusal;
       // A schedule may be made, canceled and made again: each gets an id of its own.
       const scheduleId = randomUUID();
+      const who = await this.audit.actorOf(actor.tenantId, actor);
       const by = { id: actor.userId, name: actor.name };
       const scheduled = await this.repositories.customers.updateSubscription(
         actor.tenantId,
@@ -301,7 +306,7 @@ export class RenewalService {
         subscriptionId,
         // Checked again in the change: another instance may have switched it meanwhile.
         (s) => (this.switchable(s, today) ? { ...s, scheduledSwitch: { on: switchDayOf(s, today), by } } : undefined),
-        (done) => [this.entry(actor.tenantId, actor, 'billing.schedule', scheduleId, customerTenantId, done.subscription)],
+        (done) => [this.entry(actor.tenantId, who, 'billing.schedule', scheduleId, customerTenantId, done.subscription)],
       );
       if (scheduled) return scheduled;
       const now = await this.find(actor.tenantId, customerTenantId, subscriptionId);
@@ -312,13 +317,14 @@ export class RenewalService {
   /** Cancels a scheduled switch; one already canceled (a second press) changes and records nothing. */
   async unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined> {
     const unscheduleId = randomUUID();
+    const who = await this.audit.actorOf(actor.tenantId, actor);
     const done = await this.lock.run(customerTenantId, () =>
       this.repositories.customers.updateSubscription(
         actor.tenantId,
         customerTenantId,
         subscriptionId,
         ({ scheduledSwitch, ...s }) => (scheduledSwitch ? s : undefined),
-        (changed) => [this.entry(actor.tenantId, actor, 'billing.unschedule', unscheduleId, customerTenantId, changed.subscription)],
+        (changed) => [this.entry(actor.tenantId, who, 'billing.unschedule', unscheduleId, customerTenantId, changed.subscription)],
       ),
     );
     return done ?? this.find(actor.tenantId, customerTenantId, subscriptionId);

@@ -119,11 +119,12 @@ export class AccountService {
       return { ok: false, reason, setup: back };
     }
     const owner: Actor = { tenantId, userId: setup.ownerId, name: setup.ownerName };
+    const who = await this.audit.actorOf(tenantId, owner);
     // The customer first, then the setup: a crash in between leaves the setup `creating`, and the
     // creation is finished at the next start (the backend and `add` are both idempotent). Recorded
     // once, with the customer: the setup id keys the creation, a resumed one included.
     const customer = await this.repositories.customers.add(tenantId, this.customerFrom(setup, created, now), (added) => [
-      this.audit.draft(tenantId, owner, {
+      this.audit.draft(tenantId, who, {
         id: `account.create:${setup.id}`,
         verb: 'account.create',
         customerTenantId: added.tenantId,
@@ -183,12 +184,13 @@ export class AccountService {
       return { ok: false, reason: 'failed', customer };
     }
     // Recorded with the change: who reset it and when, never the password.
+    const who = await this.audit.actorOf(actor.tenantId, actor);
     const saved = await customers.update(
       actor.tenantId,
       customerTenantId,
       (c) => ({ ...c, admin: { ...(c.admin.pendingPasswordReset?.requestId === requestId ? withoutPending(c.admin) : c.admin), passwordReset: press } }),
       (c) => [
-        this.audit.draft(actor.tenantId, actor, {
+        this.audit.draft(actor.tenantId, who, {
           id: `password.reset:${requestId}`,
           verb: 'password.reset',
           customerTenantId,

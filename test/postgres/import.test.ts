@@ -88,7 +88,7 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
   async function addTheRest(): Promise<void> {
     const { repositories: r, close } = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
     const [p0, p1, p2, p3] = dataset.users;
-    // Recorded in p0's audit trail; p2 gets a trail pruned behind a checkpoint; p1 a role book (the generator's partners predate roles).
+    // Recorded in p0's audit trail; p2 gets a trail pruned behind a checkpoint; p1's role book changed (the generator gives each partner's profile saver Admin agent).
     await r.partners.setReminderChannel(p0!.tenantId, { conversation: { serviceUrl: 'https://smba.example/emea/', channelId: 'msteams', conversation: { id: '19:channel' } }, setBy: p0!.userId, setAt: now.toISOString(), reachable: true }, () => [draft(p0!.tenantId, 1)]);
     const trail = FileAuditLog.in(dir);
     for (let n = 1; n <= 5; n++) await trail.append(draft(p2!.tenantId, n));
@@ -155,7 +155,7 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     expect(first.stdout).to.match(/^tenants\s+1\s+1 \(0\)$/m);
     expect(first.stdout).to.match(/^setups\s+3\s+3 \(0\)$/m);
     expect(first.stdout).to.match(/^reservations\s+1\s+1 \(0\)$/m);
-    expect(first.stdout).to.match(/^roles\s+1\s+1 \(0\)$/m);
+    expect(first.stdout).to.match(/^roles\s+6\s+6 \(0\)$/m);
     expect(first.stdout).to.match(/^auditEntries\s+5\s+5 \(0\)$/m);
     expect(first.stdout).to.include('orphanReservations 1').and.include('recentUnknownKeys 1');
     expect(first.stdout).to.include(`generated its secret into ${join(dir, 'key-hash-secret')}: set KEY_HASH_SECRET on every instance that uses the database to the contents of that file`);
