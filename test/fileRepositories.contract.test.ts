@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { openFileCommerce } from '../src/store/files/commerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
@@ -65,45 +66,28 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     expect(store.reservations(ref).data.reservations[ref]).to.deep.include({ tenantId: 'partner-1', setupId });
   });
 
-  it('shares the key catalogue and tenants with the embedded commerce', async () => {
-    const commerce = await EmbeddedCommerce.open(dir, hash, now);
-    const [key, spare] = await commerce.issueKeys({ product: 'Office 365 E3', seats: 5, months: 12, count: 2 });
+  it('the embedded commerce keeps its state in the repositories it is given: the catalogue and tenant files', async () => {
     const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    const commerce = await EmbeddedCommerce.open(files.repositories, hash, now);
+    const [key, spare] = await commerce.issueKeys({ product: 'Office 365 E3', seats: 5, months: 12, count: 2 });
     const { keyCatalog, commerceTenants } = files.repositories;
     expect(await keyCatalog.key(hash(key!))).to.deep.include({ status: 'available', product: 'Office 365 E3', seats: 5, termMonths: 12, lastGroup: key!.slice(-5) });
-    const tenantId = randomUUID();
-    const created = await commerceTenants.create({
-      tenantId,
-      idempotencyKey: randomUUID(),
-      partnerTenantId: 'partner-1',
-      createdAt: now().toISOString(),
-      organisationName: 'Fabrikam',
-      country: 'DE',
-      language: 'de',
-      domain: 'fabrikam.onmicrosoft.com',
-      users: [{ objectId: randomUUID(), userPrincipalName: 'bea@fabrikam.onmicrosoft.com', displayName: 'Bea', roles: ['Global Administrator'], licenses: ['Office 365 E3'] }],
-      subscriptions: [{ id: randomUUID(), product: 'Office 365 E3', seats: 5, assignedSeats: 1, startDate: '2026-03-01', endDate: '2027-03-01', billing: 'partner', renewals: [] }],
-      keyHandles: [hash(key!)],
-      delegatedAdmins: [],
-      addedUsers: {},
-    });
-    expect(created).to.have.property('created');
-    // The running commerce sees the key redeemed (the catalogue is shared between processes); one
-    // opened later (the tenants are the bot's alone) finds the domain taken and can change the tenant.
-    expect(await commerce.checkKey(key!)).to.deep.equal({ status: 'redeemed' });
-    const reopened = await EmbeddedCommerce.open(dir, hash, now);
-    expect(await reopened.isDomainAvailable('fabrikam')).to.equal(false);
-    await reopened.setDelegatedAdmin(tenantId, 'partner-1', true);
-    expect(await reopened.blockKey(spare!)).to.equal(true);
-    const relationship = await reopened.createRelationship({ idempotencyKey: randomUUID(), partnerTenantId: 'partner-1', customerTenantId: tenantId, displayName: 'Fabrikam helpdesk', roleIds: [USER_ADMINISTRATOR], duration: 'P730D', autoExtendDuration: 'PT0S' });
-    const again = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
-    expect((await again.repositories.commerceTenants.get(tenantId))?.delegatedAdmins.map((a) => a.partnerTenantId)).to.deep.equal(['partner-1']);
-    expect((await again.repositories.keyCatalog.key(hash(spare!)))?.status).to.equal('blocked');
-    // A change through the repositories keeps what they do not know of the tenant: its GDAP relationships.
-    const relationships = await reopened.listRelationships(tenantId, 'partner-1');
-    expect(relationships).to.deep.include(relationship);
-    await again.repositories.commerceTenants.update(tenantId, (t) => void (t.subscriptions[0]!.assignedSeats = 2));
-    const last = await EmbeddedCommerce.open(dir, hash, now);
-    expect(await last.listRelationships(tenantId, 'partner-1')).to.deep.equal(relationships);
+    const admin = { firstName: 'Bea', lastName: 'Admin', email: 'bea@example.com', phone: '+49 1', signInName: 'bea' };
+    const created = await commerce.createTenant({ idempotencyKey: randomUUID(), partnerTenantId: 'partner-1', country: 'DE', organisationName: 'Fabrikam', language: 'de', domainPrefix: 'fabrikam', admin, keyHandles: [hash(key!)], today: '2026-03-01' });
+    // A change made through the repositories is the commerce's own state, and the other way round.
+    await commerceTenants.update(created.tenantId, (t) => void (t.delegatedAdmins = [{ partnerTenantId: 'partner-1', roles: ['Global Administrator'], since: now().toISOString() }]));
+    expect((await commerce.listRelationships(created.tenantId, 'partner-1')).map((r) => r.legacy)).to.deep.equal([true]);
+    const relationship = await commerce.createRelationship({ idempotencyKey: randomUUID(), partnerTenantId: 'partner-1', customerTenantId: created.tenantId, displayName: 'Fabrikam helpdesk', roleIds: [USER_ADMINISTRATOR], duration: 'P730D', autoExtendDuration: 'PT0S' });
+    expect((await commerceTenants.get(created.tenantId))?.relationships.map((r) => r.id)).to.deep.equal([relationship.id]);
+    expect(await commerce.blockKey(spare!)).to.equal(true);
+    await files.close();
+
+    // What the next start reads: the same files, through the repositories alone.
+    const again = await openFileCommerce(dir);
+    expect((await again.keyCatalog.key(hash(spare!)))?.status).to.equal('blocked');
+    expect((await again.commerceTenants.byDomain('fabrikam.onmicrosoft.com'))?.tenantId).to.equal(created.tenantId);
+    const reopened = await EmbeddedCommerce.open(again, hash, now);
+    expect(await reopened.listRelationships(created.tenantId, 'partner-1')).to.deep.include(relationship);
+    expect(await reopened.relationshipNames('partner-1')).to.deep.equal(['Fabrikam helpdesk']);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CommerceError, type CreateRelationshipRequest } from '../src/commerce/commerce.js';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { openFileCommerce } from '../src/store/files/commerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 
@@ -52,7 +53,7 @@ describe('embedded commerce: delegated admin relationships', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'psb-gdap-'));
     clock = new Date('2026-01-31T10:00:00Z');
-    commerce = await EmbeddedCommerce.open(dir, hash, () => clock);
+    commerce = await EmbeddedCommerce.open(await openFileCommerce(dir), hash, () => clock);
     contoso = await tenant('contoso');
     fabrikam = await tenant('fabrikam');
   });
@@ -73,7 +74,7 @@ describe('embedded commerce: delegated admin relationships', () => {
     expect(created).not.to.have.property('idempotencyKey');
     expect(created.activatedDateTime).to.equal(undefined);
     expect(await commerce.createRelationship(request()), 'a retry').to.deep.equal(created);
-    const reopened = await EmbeddedCommerce.open(dir, hash, () => clock);
+    const reopened = await EmbeddedCommerce.open(await openFileCommerce(dir), hash, () => clock);
     expect(await reopened.listRelationships(contoso, 'partner')).to.deep.equal([created]);
     expect(await reopened.relationshipNames('partner')).to.deep.equal(['Contoso helpdesk']);
   });
@@ -120,7 +121,7 @@ describe('embedded commerce: delegated admin relationships', () => {
   });
 
   it('lets an unanswered request run out after the offer days', async () => {
-    const short = await EmbeddedCommerce.open(dir, hash, () => clock, undefined, undefined, 7);
+    const short = await EmbeddedCommerce.open(await openFileCommerce(dir), hash, () => clock, undefined, undefined, 7);
     const { id } = await short.createRelationship(request());
     later(7);
     expect((await short.listRelationships(contoso, 'partner'))[0]).to.deep.include({ status: 'expired', endDateTime: '2026-02-07T10:00:00.000Z' });

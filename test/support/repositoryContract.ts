@@ -94,6 +94,7 @@ function tenant(keyHandles: string[], overrides: Partial<CommerceTenant> = {}): 
     keyHandles,
     delegatedAdmins: [],
     addedUsers: {},
+    relationships: [],
     ...overrides,
   };
 }
