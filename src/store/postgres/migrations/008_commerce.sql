@@ -40,3 +40,7 @@ CREATE TABLE commerce_key_hash_check (
   check_value char(64) NOT NULL CHECK (check_value ~ '^[0-9a-f]{64}$'),
   recorded_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- One renewal (or addition of keys) may redeem several keys (issue 16); 001 allowed one per renewal.
+ALTER TABLE commerce_keys DROP CONSTRAINT commerce_keys_renewal_key;
+CREATE INDEX commerce_keys_by_renewal ON commerce_keys (redeemed_for, renewal) WHERE renewal IS NOT NULL;
