@@ -99,7 +99,7 @@ async function assemble(db: Queryable, row: Row | undefined): Promise<CommerceTe
   );
   const keys = await db.query('SELECT ref FROM commerce_keys WHERE redeemed_for = $1 AND renewal IS NULL ORDER BY ref', [id]);
   const admins = await db.query('SELECT * FROM commerce_delegated_admins WHERE tenant_id = $1 ORDER BY since, partner_tenant_id', [id]);
-  const relationships = await db.query('SELECT * FROM commerce_relationships WHERE tenant_id = $1 ORDER BY created_at, id', [id]);
+  const relationships = await db.query('SELECT * FROM commerce_relationships WHERE tenant_id = $1 ORDER BY position', [id]);
   return {
     tenantId: id,
     idempotencyKey: row.idempotency_key,
@@ -218,6 +218,7 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
       const { rows } = await tx.query('SELECT * FROM commerce_tenants WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
       const tenant = await assemble(tx, rows[0]);
       if (!tenant) return { found: false as const };
+      const before = structuredClone(tenant);
       const redeem: RedeemForRenewal = async (ref, renewal) => {
         const { rowCount } = await tx.query(
           `UPDATE commerce_keys SET status = 'redeemed', redeemed_for = $2, renewal = $3
@@ -227,7 +228,7 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
         return rowCount === 1;
       };
       const result = await change(tenant, redeem, names);
-      await this.write(tx, tenant);
+      await this.write(tx, tenant, before);
       return { found: true as const, result };
     });
   }
@@ -245,11 +246,19 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
     };
   }
 
-  /** Writes what the tenant holds (its row exists and is locked or new); its identity never changes. */
-  private async write(tx: Tx, tenant: CommerceTenant): Promise<void> {
+  /**
+   * Writes what the tenant holds (its row exists and is locked or new); its identity never changes.
+   * With the tenant as read `before` the change, rows the change left as they were are not written.
+   */
+  private async write(tx: Tx, tenant: CommerceTenant, before?: CommerceTenant): Promise<void> {
     const addedBy = new Map(Object.entries(tenant.addedUsers).map(([request, objectId]) => [objectId, request]));
-    await tx.query('DELETE FROM commerce_users WHERE tenant_id = $1 AND NOT (object_id = ANY($2::uuid[]))', [tenant.tenantId, tenant.users.map((u) => u.objectId)]);
+    const addedBefore = new Map(Object.entries(before?.addedUsers ?? {}).map(([request, objectId]) => [objectId, request]));
+    const kept = <T>(now: T, then: T | undefined) => then !== undefined && JSON.stringify(now) === JSON.stringify(then);
+    if (before?.users.some((u) => !tenant.users.some((v) => v.objectId === u.objectId)) ?? true) {
+      await tx.query('DELETE FROM commerce_users WHERE tenant_id = $1 AND NOT (object_id = ANY($2::uuid[]))', [tenant.tenantId, tenant.users.map((u) => u.objectId)]);
+    }
     for (const [position, u] of tenant.users.entries()) {
+      if (kept(u, before?.users[position]) && addedBy.get(u.objectId) === addedBefore.get(u.objectId)) continue;
       await tx.query(
         `INSERT INTO commerce_users (object_id, tenant_id, position, user_principal_name, display_name, email, phone, roles, licenses, added_by_request)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -259,6 +268,7 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
       );
     }
     for (const s of tenant.subscriptions) {
+      if (kept(s, before?.subscriptions.find((b) => b.id === s.id))) continue;
       await tx.query(
         `INSERT INTO commerce_subscriptions (id, tenant_id, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -268,17 +278,20 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
       );
       await tx.query('INSERT INTO commerce_subscription_renewals (subscription_id, idempotency_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewals]);
     }
-    await tx.query('DELETE FROM commerce_delegated_admins WHERE tenant_id = $1', [tenant.tenantId]);
-    for (const a of tenant.delegatedAdmins) {
-      await tx.query('INSERT INTO commerce_delegated_admins (tenant_id, partner_tenant_id, roles, since) VALUES ($1, $2, $3, $4)', [tenant.tenantId, a.partnerTenantId, a.roles, a.since]);
+    if (!kept(tenant.delegatedAdmins, before?.delegatedAdmins)) {
+      await tx.query('DELETE FROM commerce_delegated_admins WHERE tenant_id = $1', [tenant.tenantId]);
+      for (const a of tenant.delegatedAdmins) {
+        await tx.query('INSERT INTO commerce_delegated_admins (tenant_id, partner_tenant_id, roles, since) VALUES ($1, $2, $3, $4)', [tenant.tenantId, a.partnerTenantId, a.roles, a.since]);
+      }
     }
     // Relationships are never removed (an ended one stays, as in Graph): each is written as it stands.
-    for (const r of tenant.relationships) {
+    for (const [position, r] of tenant.relationships.entries()) {
+      if (kept(r, before?.relationships[position])) continue;
       await tx.query(
-        `INSERT INTO commerce_relationships (tenant_id, id, partner_tenant_id, idempotency_key, display_name, customer_display_name, role_ids, duration, auto_extend_duration, status, created_at, last_modified_at, activated_at, ends_at, terminated_by, legacy)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        `INSERT INTO commerce_relationships (tenant_id, id, partner_tenant_id, idempotency_key, display_name, customer_display_name, role_ids, duration, auto_extend_duration, status, created_at, last_modified_at, activated_at, ends_at, terminated_by, legacy, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = $5, customer_display_name = $6, role_ids = $7, duration = $8, auto_extend_duration = $9, status = $10,
-           last_modified_at = $12, activated_at = $13, ends_at = $14, terminated_by = $15
+           last_modified_at = $12, activated_at = $13, ends_at = $14, terminated_by = $15, position = $17
          WHERE commerce_relationships.partner_tenant_id = $3`,
         [
           tenant.tenantId,
@@ -297,6 +310,7 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
           r.endDateTime ?? null,
           r.terminatedBy ?? null,
           r.legacy === true,
+          position,
         ],
       );
     }

@@ -6,6 +6,8 @@ CREATE TABLE commerce_relationships (
   tenant_id uuid NOT NULL REFERENCES commerce_tenants ON DELETE CASCADE,
   -- Graph's id; the old all-or-nothing delegated admin, once ended, keeps its derived one (dap-…).
   id text NOT NULL CHECK (id <> '' AND char_length(id) <= 200),
+  -- The order the tenant's relationships were made in (they are never removed).
+  position integer NOT NULL CHECK (position >= 0),
   partner_tenant_id text NOT NULL CHECK (partner_tenant_id <> ''),
   -- The partner's request that made it: a retried request makes no second relationship.
   idempotency_key text NOT NULL,
