@@ -124,7 +124,7 @@ function tenantFrom({ status: _status, ...record }: TenantRecord): CommerceTenan
 type Change<R> = (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R;
 
 export class FileCommerceTenants implements CommerceTenantRepository {
-  /** Creations run one at a time, changes of one tenant too (a change awaits the catalogue's files). */
+  /** Creations of one domain or idempotency key run one at a time, changes of one tenant too (a change awaits the catalogue's files). */
   private readonly lock = new KeyedLock();
   /** Tenant id and idempotency key → initial domain, the key of the tenant files. */
   private readonly domains = new Map<string, string>();
@@ -156,7 +156,8 @@ export class FileCommerceTenants implements CommerceTenantRepository {
   }
 
   create(tenant: CommerceTenant): Promise<CreateTenantOutcome> {
-    return this.lock.run('create', () => this.createNow(tenant));
+    // A retry (same key) and a rival for the domain wait for the creation under way; others run beside it.
+    return this.lock.run(`creation ${tenant.idempotencyKey}`, () => this.lock.run(`domain ${tenant.domain}`, () => this.createNow(tenant)));
   }
 
   private async createNow(tenant: CommerceTenant): Promise<CreateTenantOutcome> {
