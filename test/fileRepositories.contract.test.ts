@@ -9,6 +9,7 @@ import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { openFileRepositories } from '../src/store/files/index.js';
+import { shardHash } from '../src/store/shardedDocs.js';
 import { JsonFileStore } from '../src/store/store.js';
 import { repositoryContract } from './support/repositoryContract.js';
 
@@ -64,6 +65,29 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     expect(store.customerIndex(customerTenantId).data.customers[customerTenantId]).to.deep.equal({ partnerTenantId: 'partner-1' });
     expect(store.setupBook('partner-1').data.setups.map((s) => s.id)).to.deep.equal([setupId]);
     expect(store.reservations(ref).data.reservations[ref]).to.deep.include({ tenantId: 'partner-1', setupId });
+  });
+
+  it('undoes at start what a crash left between two files: a creation under way, keys of a renewal the tenant never recorded', async () => {
+    const first = await openFileCommerce(dir);
+    const keys = ['a', 'b', 'c'].map((c) => c.repeat(64));
+    for (const ref of keys) await first.keyCatalog.issue({ ref, product: 'Office 365 E3', seats: 5, termMonths: 12, lastGroup: 'AB12C', status: 'available', issuedAt: now().toISOString() });
+    const tenant = { tenantId: randomUUID(), idempotencyKey: randomUUID(), partnerTenantId: 'partner-1', createdAt: now().toISOString(), organisationName: 'Fabrikam', country: 'DE', language: 'de', domain: 'fabrikam.onmicrosoft.com', users: [], subscriptions: [{ id: randomUUID(), product: 'Office 365 E3', seats: 5, assignedSeats: 0, startDate: '2026-03-01', endDate: '2027-03-01', billing: 'partner' as const, renewals: ['recorded'] }], keyHandles: [keys[0]!], delegatedAdmins: [], addedUsers: {}, relationships: [] };
+    expect(await first.commerceTenants.create(tenant)).to.have.property('created');
+    // Killed after the catalogue's write, before the tenant's: one renewal key recorded, one not.
+    expect(await first.keyCatalog.redeem(keys[1]!, tenant.tenantId, 'recorded')).to.equal(true);
+    expect(await first.keyCatalog.redeem(keys[2]!, tenant.tenantId, 'lost')).to.equal(true);
+    // And a second tenant killed half-way through its creation.
+    const halfDone = { ...tenant, tenantId: randomUUID(), idempotencyKey: randomUUID(), domain: 'contoso.onmicrosoft.com', keyHandles: [] };
+    await first.files.tenants.get(shardHash(halfDone.domain)).update((d) => void (d.tenants[halfDone.domain] = { ...halfDone, status: 'provisioning' }));
+
+    const next = await openFileCommerce(dir);
+    expect(await next.commerceTenants.domainInUse('contoso.onmicrosoft.com')).to.equal(true);
+    expect(await next.commerceTenants.recoverInterrupted()).to.equal(2);
+    expect(await next.commerceTenants.domainInUse('contoso.onmicrosoft.com')).to.equal(false);
+    expect((await next.keyCatalog.key(keys[2]!))?.status).to.equal('available');
+    expect(await next.keyCatalog.key(keys[1]!)).to.deep.include({ status: 'redeemed', renewal: 'recorded' });
+    expect(await next.keyCatalog.key(keys[0]!)).to.deep.include({ status: 'redeemed', redeemedFor: tenant.tenantId });
+    expect(await next.commerceTenants.recoverInterrupted()).to.equal(0);
   });
 
   it('the embedded commerce keeps its state in the repositories it is given: the catalogue and tenant files', async () => {
