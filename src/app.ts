@@ -18,7 +18,7 @@ import { ChatMessenger } from './bot/messenger.js';
 import { reminderMessage } from './bot/reminderMessages.js';
 import type { Commerce } from './commerce/commerce.js';
 import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
-import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
+import { createKeyHasher, ensureSameSecret, loadKeyHashSecret } from './commerce/keyHasher.js';
 import type { Config } from './config.js';
 import { DelegationService } from './delegation/delegationService.js';
 import { messagesFor } from './i18n/index.js';
@@ -91,15 +91,18 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   // Only now, holding the folder: no other bot process can be writing these.
   const leftovers = await removeLeftoverTemps(config.DATA_DIR);
   if (leftovers > 0) log.info({ removed: leftovers }, 'removed temporary files a stopped process left behind');
-  const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
+  const keyHashSecret = await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET);
+  const hashKey = createKeyHasher(keyHashSecret);
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
-  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
-  const backend: Commerce = commerce ?? embeddedCommerce;
   const auditLog = FileAuditLog.in(config.DATA_DIR);
   const recorder = new AuditRecorder(auditLog);
   // The services move onto these one by one (issue 21); they wrap the same store, so both see one state.
   const files = await openFileRepositories(config.DATA_DIR, lifecycle, store, recorder);
+  // Every instance and the key CLI must hash keys alike: a different secret is refused here.
+  await ensureSameSecret(files.repositories.keyCatalog, keyHashSecret);
+  const embeddedCommerce = await EmbeddedCommerce.open(files.repositories, hashKey, now, log, lifecycle, config.OFFER_DAYS);
+  const backend: Commerce = commerce ?? embeddedCommerce;
   const audit = new AuditTrail(files.repositories.partners, auditLog, now, config.AUDIT_RETENTION_DAYS, log, { store, recorder });
   // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
   const recovered = await files.recoverAudit();

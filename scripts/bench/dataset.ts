@@ -2,14 +2,14 @@
  * The synthetic data set of the benchmark, written straight into the store's on-disk layout:
  * `partners/<tenantId>.json` (one document per partner tenant, validated by PartnerDocSchema),
  * the customer index `customers/<xx>.json` (sharded by the SHA-256 of the customer tenant id) and a
- * key catalogue minted through EmbeddedCommerce.issueKeys with the bot's KEY_HASH_SECRET.
+ * key catalogue minted through KeyIssuer.issueKeys with the bot's KEY_HASH_SECRET.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { createKeyHasher } from '../../src/commerce/keyHasher.js';
-import { EmbeddedCommerce } from '../../src/commerce/embeddedCommerce.js';
+import { KeyIssuer } from '../../src/commerce/keyIssuer.js';
+import { openFileKeyCatalog } from '../../src/store/files/commerce.js';
 import type { z } from 'zod';
 import type { CustomerSchema, SubscriptionSchema } from '../../src/domain/customer.js';
 import { DEFAULT_LIFECYCLE, reminderSchedule } from '../../src/domain/lifecycle.js';
@@ -229,7 +229,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
   await Promise.all(pending);
 
   // The catalogue through the embedded backend itself, so the shard layout and hashes are the bot's own.
-  const commerce = await EmbeddedCommerce.open(dir, createKeyHasher(options.keyHashSecret), () => now, pino({ level: 'silent' }));
+  const commerce = new KeyIssuer(await openFileKeyCatalog(dir), createKeyHasher(options.keyHashSecret), () => now);
   const keys = await commerce.issueKeys({ product: PRODUCTS[0]!, seats: 10, months: 12, count: options.keys });
 
   return { users, keys, partners: options.partners, customers, subscriptions, reminderRecords, generateMs: performance.now() - started, bytes };

@@ -14,10 +14,10 @@ import type { Pool } from './postgres/database.js';
 import type { Repositories } from './repositories.js';
 
 /** The tables a bot's data lands in; any row in them makes the database not empty. */
-const TABLES = ['partners', 'partner_roles', 'audit_entries', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'outbox'] as const;
+const TABLES = ['partners', 'partner_roles', 'audit_entries', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'commerce_relationships', 'commerce_key_hash_check', 'outbox'] as const;
 
 /** What is counted on both sides at the end: the rows each kind of thing becomes. */
-export const COUNTED = ['profiles', 'staff', 'roles', 'auditEntries', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants'] as const;
+export const COUNTED = ['profiles', 'staff', 'roles', 'auditEntries', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants', 'relationships'] as const;
 export type Counted = (typeof COUNTED)[number];
 
 const COUNT_SQL: Record<Counted, string> = {
@@ -36,6 +36,7 @@ const COUNT_SQL: Record<Counted, string> = {
   guessLocks: 'SELECT count(*) FROM guess_guards WHERE locked_until IS NOT NULL',
   keys: 'SELECT count(*) FROM commerce_keys',
   tenants: 'SELECT count(*) FROM commerce_tenants',
+  relationships: 'SELECT count(*) FROM commerce_relationships',
 };
 
 /** Left behind on purpose, with the reason; counted so the output can say how many. */
@@ -50,8 +51,6 @@ export interface Skipped {
   keysBlockedWithoutTenant: number;
   /** Unknown keys counted toward a partner's guessing limit (a lockout in force is copied). */
   recentUnknownKeys: number;
-  /** GDAP relationships of the embedded commerce's tenants: the database has no table for them yet. */
-  gdapRelationships: number;
 }
 
 export interface ImportResult {
@@ -86,13 +85,15 @@ async function isEmpty(pool: Pool): Promise<boolean> {
 
 /**
  * Copies `source` into `target` (the repositories on `pool`). Refuses a database that holds data
- * unless `force`; then copies only what is missing and keeps what is there.
+ * unless `force`; then copies only what is missing and keeps what is there. `secretCheck`: the check
+ * value (keyHasher.ts) of the key-hash secret of the files, recorded in the database so that an
+ * instance with another secret is refused.
  */
-export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog }): Promise<ImportResult> {
+export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog; secretCheck?: string }): Promise<ImportResult> {
   if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
   const before = await databaseCounts(pool);
   const files = zeros();
-  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0, gdapRelationships: 0 };
+  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0 };
   const from = source.repositories;
 
   for (const [tenantId] of source.store.summaries()) {
@@ -136,7 +137,7 @@ export async function importFileStore(source: FileRepositories, target: Reposito
 
   await copySetups(source, target, files, skipped, options.now);
   files.auditEntries = await copyTrails(options.trail, new PostgresAuditLog(pool));
-  await copyCommerce(source, target, files, skipped);
+  await copyCommerce(source, target, files, skipped, options.secretCheck);
   const database = await databaseCounts(pool);
   const wasEmpty = COUNTED.every((name) => before[name] === 0);
   const mismatches = COUNTED.filter((name) => database[name] < files[name] || (wasEmpty && database[name] !== files[name]));
@@ -190,44 +191,43 @@ async function copyTrails(from: AuditLog, to: PostgresAuditLog): Promise<number>
 }
 
 /**
- * The catalogue and the tenants. A tenant's creation redeems its keys (all or nothing), so its keys
- * go in as available first and its creation redeems them; renewal keys are then redeemed by their
- * renewal, and blocked keys go in blocked.
+ * The catalogue, the key-hash secret's check value and the tenants with all they hold (users,
+ * subscriptions and their renewals, delegated admins, GDAP relationships). A tenant's creation
+ * redeems its keys (all or nothing), so its keys go in as available first and its creation redeems
+ * them; renewal keys are then redeemed by their renewal, and blocked keys go in blocked.
  */
-async function copyCommerce(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped): Promise<void> {
+async function copyCommerce(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped, secretCheck?: string): Promise<void> {
+  const from = source.repositories;
+  // The files' own record of their secret, else the one of the secret the caller knows them by.
+  const check = (await from.keyCatalog.secretCheck()) ?? secretCheck;
+  if (check !== undefined && (await target.keyCatalog.recordSecretCheck(check)) !== check) throw new Error('the database holds keys hashed with another key-hash secret than these files');
   const active = new Map<string, TenantRecord>();
   for (const shard of source.commerce.tenants.all()) {
     for (const record of Object.values(shard.data.tenants)) {
-      if (record.status !== 'active') {
-        skipped.interruptedTenants++;
-        continue;
-      }
-      active.set(record.tenantId, record);
-      skipped.gdapRelationships += record.relationships.length;
+      if (record.status !== 'active') skipped.interruptedTenants++;
+      else active.set(record.tenantId, record);
     }
   }
   const renewals: Array<{ ref: string; tenantId: string; renewal: string }> = [];
-  for (const shard of source.commerce.catalog.all()) {
-    for (const ref of Object.keys(shard.data.keys)) {
-      const key = (await source.repositories.keyCatalog.key(ref))!;
-      const tenant = key.redeemedFor === undefined ? undefined : active.get(key.redeemedFor);
-      // A renewal the tenant never recorded freed its key (the bot does so at start): available again.
-      const recordedRenewal = key.renewal !== undefined && tenant?.subscriptions.some((s) => s.renewals.includes(key.renewal!));
-      let status = key.status;
-      if (key.status === 'redeemed' && !tenant) {
-        status = 'blocked';
-        skipped.keysBlockedWithoutTenant++;
-      } else if (key.status === 'redeemed') status = 'available';
-      if (recordedRenewal) renewals.push({ ref, tenantId: tenant!.tenantId, renewal: key.renewal! });
-      await target.keyCatalog.issue({ ref, product: key.product, seats: key.seats, termMonths: key.termMonths, lastGroup: key.lastGroup, status, issuedAt: key.issuedAt });
-      files.keys++;
-    }
+  for (const key of await from.keyCatalog.list()) {
+    const tenant = key.redeemedFor === undefined ? undefined : active.get(key.redeemedFor);
+    // A renewal the tenant never recorded freed its key (the bot does so at start): available again.
+    const recordedRenewal = key.renewal !== undefined && tenant?.subscriptions.some((s) => s.renewals.includes(key.renewal!));
+    let status = key.status;
+    if (key.status === 'redeemed' && !tenant) {
+      status = 'blocked';
+      skipped.keysBlockedWithoutTenant++;
+    } else if (key.status === 'redeemed') status = 'available';
+    if (recordedRenewal) renewals.push({ ref: key.ref, tenantId: tenant!.tenantId, renewal: key.renewal! });
+    await target.keyCatalog.issue({ ref: key.ref, product: key.product, seats: key.seats, termMonths: key.termMonths, lastGroup: key.lastGroup, status, issuedAt: key.issuedAt });
+    files.keys++;
   }
   for (const record of active.values()) {
-    const { status: _status, relationships: _relationships, ...tenant } = record;
+    const tenant = (await from.commerceTenants.get(record.tenantId))!;
     const outcome = await target.commerceTenants.create(tenant);
     if ('refused' in outcome) throw new Error(`tenant ${record.domain} could not be created in the database: ${outcome.refused}`);
     files.tenants++;
+    files.relationships += tenant.relationships.length;
   }
   for (const { ref, tenantId, renewal } of renewals) {
     const redeemed = await target.commerceTenants.update(tenantId, (_, redeem) => redeem(ref, renewal));

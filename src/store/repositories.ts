@@ -18,6 +18,7 @@ import type { ConversationRef } from '../domain/conversation.js';
 import type { AuditDraft } from '../domain/audit.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
+import type { Relationship } from '../domain/relationship.js';
 import type { ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerProfile } from '../domain/profile.js';
 import type { Person, RoleBook, RoleChange } from '../domain/roles.js';
@@ -306,11 +307,20 @@ export interface CatalogKey {
 /** The embedded commerce's key catalogue, shared by every instance and the key CLI. */
 export interface KeyCatalogRepository {
   key(ref: string): Promise<CatalogKey | undefined>;
+  /** Every key (or those in one status), oldest first: what the key CLI lists. */
+  list(status?: CatalogKey['status']): Promise<CatalogKey[]>;
   /** Adds a newly minted key; false when a key with this hash exists. */
   issue(key: CatalogKey): Promise<boolean>;
   /** Blocks a key (a key card reported stolen); false for an unknown key. */
   block(ref: string): Promise<boolean>;
   isEmpty(): Promise<boolean>;
+  /**
+   * The check value of the key-hash secret the catalogue's hashes are made with (see keyHasher.ts:
+   * a hash of the secret, never the secret), or undefined before anyone recorded one.
+   */
+  secretCheck(): Promise<string | undefined>;
+  /** Records the check value unless one is recorded already; returns the one in force (the first recorded). */
+  recordSecretCheck(check: string): Promise<string>;
 }
 
 export interface CommerceUser {
@@ -355,7 +365,12 @@ export interface CommerceTenant {
   delegatedAdmins: Array<{ partnerTenantId: string; roles: string[]; since: string }>;
   /** Idempotency keys of users a delegated admin added, with the user each made. */
   addedUsers: Record<string, string>;
+  /** Granular delegated admin relationships with any partner, as last changed (the time-driven status is worked out on reading). */
+  relationships: CommerceRelationship[];
 }
+
+/** A GDAP relationship as the embedded commerce keeps it: with the partner's request that made it, so a retry makes no second. */
+export type CommerceRelationship = Relationship & { idempotencyKey: string };
 
 export type CreateTenantOutcome = { created: CommerceTenant } | { existing: CommerceTenant } | { refused: 'domainTaken' | 'keyUnavailable' };
 
@@ -366,6 +381,10 @@ export type RedeemForRenewal = (ref: string, renewal: string) => Promise<boolean
 export interface CommerceTenantRepository {
   byDomain(domain: string): Promise<CommerceTenant | undefined>;
   get(tenantId: string): Promise<CommerceTenant | undefined>;
+  /** Whether a tenant has the domain, also one whose creation is under way. */
+  domainInUse(domain: string): Promise<boolean>;
+  /** The display names of all the partner's relationships, with every customer, whatever their status. */
+  relationshipNames(partnerTenantId: string): Promise<string[]>;
   /**
    * Creates the tenant and redeems its keys for it, all or nothing. A retry (same idempotency key and
    * partner) gets the tenant made first; anyone else asking for its domain finds it taken.
@@ -376,6 +395,17 @@ export interface CommerceTenantRepository {
    * so a renewal that fails leaves its key available. Not found: `{ found: false }`.
    */
   update<R>(tenantId: string, change: (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }>;
+  /**
+   * Changes a tenant as `update` does, given `relationshipNames(partnerTenantId)`: such changes of
+   * one partner run one after the other, so a display name checked free is given once.
+   */
+  updateForPartner<R>(tenantId: string, partnerTenantId: string, change: (tenant: CommerceTenant, takenNames: readonly string[]) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }>;
+  /**
+   * Undoes what a crash left half done (files: a creation under way, keys redeemed for a change the
+   * tenant never recorded); PostgreSQL has nothing to undo, each change being one transaction. Only
+   * the process that owns the tenants calls it, at its start. Returns how many it undid.
+   */
+  recoverInterrupted(): Promise<number>;
 }
 
 export interface Repositories {

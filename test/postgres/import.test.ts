@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateDataset, type Dataset } from '../../scripts/bench/dataset.js';
-import { createKeyHasher } from '../../src/commerce/keyHasher.js';
+import { createKeyHasher, secretCheckOf } from '../../src/commerce/keyHasher.js';
+import { USER_ADMINISTRATOR } from '../../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
 import { openFileRepositories, type FileRepositories } from '../../src/store/files/index.js';
@@ -134,6 +135,23 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
       keyHandles: [hash(dataset.keys[1]!)],
       delegatedAdmins: [],
       addedUsers: {},
+      relationships: [
+        {
+          id: randomUUID(),
+          idempotencyKey: randomUUID(),
+          displayName: 'Fabrikam helpdesk',
+          partnerTenantId: p0!.tenantId,
+          customer: { tenantId, displayName: 'Fabrikam' },
+          accessDetails: { unifiedRoles: [{ roleDefinitionId: USER_ADMINISTRATOR }] },
+          duration: 'P730D',
+          autoExtendDuration: 'P180D',
+          status: 'active',
+          createdDateTime: at,
+          lastModifiedDateTime: at,
+          activatedDateTime: at,
+          endDateTime: new Date(now.getTime() + 730 * 86_400_000).toISOString(),
+        },
+      ],
     });
     expect(created).to.have.property('created');
     const renewed = await r.commerceTenants.update(tenantId, async (t, redeem) => {
@@ -153,6 +171,7 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     expect(first.stdout).to.match(/^subscriptions\s+60\s+60 \(0\)$/m);
     expect(first.stdout).to.match(/^keys\s+6\s+6 \(0\)$/m);
     expect(first.stdout).to.match(/^tenants\s+1\s+1 \(0\)$/m);
+    expect(first.stdout).to.match(/^relationships\s+1\s+1 \(0\)$/m);
     expect(first.stdout).to.match(/^setups\s+3\s+3 \(0\)$/m);
     expect(first.stdout).to.match(/^reservations\s+1\s+1 \(0\)$/m);
     expect(first.stdout).to.match(/^roles\s+6\s+6 \(0\)$/m);
@@ -170,6 +189,8 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     expect(await k.key(hash(dataset.keys[2]!))).to.deep.include({ status: 'redeemed', redeemedFor: tenantId, renewal: 'renewal-1' });
     expect((await k.key(hash(dataset.keys[3]!)))?.status).to.equal('blocked');
     expect(await k.key(createKeyHasher('another secret of 32 characters!!')(dataset.keys[4]!))).to.equal(undefined);
+    // The secret's check value went in with the hashes: an instance with another secret is refused.
+    expect(await k.secretCheck()).to.equal(secretCheckOf(secret));
   });
 
   it('answers the same questions with the same answers on both stores', async () => {

@@ -45,7 +45,7 @@ describe('renewals and accounts on PostgreSQL, two instances at once', () => {
     dir = await mkdtemp(join(tmpdir(), 'renewals-pg-'));
     const now = () => clock;
     clock = new Date('2026-03-01T10:00:00Z');
-    commerce = await EmbeddedCommerce.open(dir, createKeyHasher('s'.repeat(32)), now);
+    commerce = await EmbeddedCommerce.open(repositories[0]!, createKeyHasher('s'.repeat(32)), now);
     const log = pino({ level: 'silent' });
     // The trail makes the entries (who acted, with which role); the repositories write them.
     const audit = new AuditTrail(repositories[0]!.partners, new PostgresAuditLog(first.pool), now, 730, log);

@@ -41,8 +41,8 @@ describe('setup service on two instances of one PostgreSQL database', () => {
   before(async function () {
     const url = await freshDatabase(this);
     dir = await mkdtemp(join(tmpdir(), 'setup-instances-'));
-    commerce = await EmbeddedCommerce.open(dir, hash, now);
     const opened = await Promise.all([openPostgres(url, DEFAULT_LIFECYCLE), openPostgres(url, DEFAULT_LIFECYCLE)]);
+    commerce = await EmbeddedCommerce.open(opened[0]!.repositories, hash, now);
     // The audit trail reads the partner's roles; the entries go to the database with their change.
     audit = new AuditTrail(opened[0]!.repositories.partners, new PostgresAuditLog(opened[0]!.pool), now, 730, log);
     pools = opened.map((o) => o.pool);

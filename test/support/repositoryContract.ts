@@ -14,7 +14,7 @@ import type { Offer } from '../../src/domain/delegation.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
 import { assignRole, rolesAfterProfileSaved, rolesAfterUpgrade, type RoleBook } from '../../src/domain/roles.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
-import type { CatalogKey, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
+import type { CatalogKey, CommerceRelationship, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
@@ -105,6 +105,7 @@ function tenant(keyHandles: string[], overrides: Partial<CommerceTenant> = {}): 
     keyHandles,
     delegatedAdmins: [],
     addedUsers: {},
+    relationships: [],
     ...overrides,
   };
 }
@@ -859,6 +860,154 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(after?.delegatedAdmins).to.deep.equal([{ partnerTenantId: 'partner-1', roles: ['Global Administrator'], since: AT }]);
         expect(after?.keyHandles).to.deep.equal([k.ref]);
         expect(await a.commerceTenants.update(randomUUID(), () => 1)).to.deep.equal({ found: false });
+      });
+    });
+
+    describe('commerce', () => {
+      const relationship = (t: CommerceTenant, overrides: Partial<CommerceRelationship> = {}): CommerceRelationship => ({
+        id: randomUUID(),
+        idempotencyKey: randomUUID(),
+        displayName: unique('Helpdesk'),
+        partnerTenantId: t.partnerTenantId,
+        customer: { tenantId: t.tenantId, displayName: t.organisationName },
+        accessDetails: { unifiedRoles: [{ roleDefinitionId: 'fe930be7-5e62-47db-91af-98c3a49a38b1' }, { roleDefinitionId: '729827e3-9c14-49f7-bb1b-9608f156bbb8' }] },
+        duration: 'P730D',
+        autoExtendDuration: 'P180D',
+        status: 'approvalPending',
+        createdDateTime: AT,
+        lastModifiedDateTime: AT,
+        ...overrides,
+      });
+      const created = async (overrides: Partial<CommerceTenant> = {}) => {
+        const k = catalogKey();
+        await a.keyCatalog.issue(k);
+        const t = tenant([k.ref], overrides);
+        expect(await a.commerceTenants.create(t)).to.have.property('created');
+        return t;
+      };
+
+      it("keeps a tenant's GDAP relationships through their life cycle, and the partner's names across its customers", async () => {
+        const partner = unique('partner');
+        const t = await created({ partnerTenantId: partner });
+        const other = await created({ partnerTenantId: partner });
+        const pending = relationship(t);
+        await a.commerceTenants.update(t.tenantId, (current) => void current.relationships.push(pending));
+        expect((await b.commerceTenants.get(t.tenantId))?.relationships).to.deep.equal([pending]);
+        // Approved, later ended by the customer: every field as Graph names it, the optional ones too.
+        const active = { ...pending, status: 'active' as const, activatedDateTime: '2026-03-02T08:00:00.000Z', lastModifiedDateTime: '2026-03-02T08:00:00.000Z', endDateTime: '2028-03-01T08:00:00.000Z' };
+        await b.commerceTenants.update(t.tenantId, (current) => void (current.relationships[0] = active));
+        const ended = { ...active, status: 'terminated' as const, autoExtendDuration: 'PT0S' as const, terminatedBy: 'customer' as const, lastModifiedDateTime: '2026-04-01T08:00:00.000Z', endDateTime: '2026-04-01T08:00:00.000Z' };
+        const legacy = relationship(t, { id: `dap-1-${partner}`, idempotencyKey: `dap-1-${partner}`, displayName: 'Delegated admin (DAP)', duration: undefined, autoExtendDuration: 'PT0S', status: 'terminated', legacy: true, terminatedBy: 'partner', createdDateTime: '2025-01-01T00:00:00.000Z' });
+        delete (legacy as { duration?: string }).duration;
+        await a.commerceTenants.update(t.tenantId, (current) => {
+          current.relationships[0] = ended;
+          current.relationships.push(legacy);
+        });
+        const stored = (await b.commerceTenants.get(t.tenantId))?.relationships;
+        // In the order they were added, whatever their dates.
+        expect(stored).to.deep.equal([ended, legacy]);
+        expect(await a.commerceTenants.byDomain(t.domain)).to.deep.include({ relationships: stored });
+        const second = relationship(other, { displayName: 'Security' });
+        await b.commerceTenants.update(other.tenantId, (current) => void current.relationships.push(second));
+        expect((await a.commerceTenants.relationshipNames(partner)).sort()).to.deep.equal([pending.displayName, 'Delegated admin (DAP)', 'Security'].sort());
+        expect(await a.commerceTenants.relationshipNames(unique('partner'))).to.deep.equal([]);
+      });
+
+      it('gives a display name to one of many requests racing for it across the partner\'s customers', async () => {
+        const partner = unique('partner');
+        const tenants = [await created({ partnerTenantId: partner }), await created({ partnerTenantId: partner })];
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            [a, b][i % 2]!.commerceTenants.updateForPartner(tenants[i % 2]!.tenantId, partner, (current, taken) => {
+              if (taken.some((name) => name.toLowerCase() === 'onboarding')) return false;
+              current.relationships.push(relationship(current, { displayName: i % 3 === 0 ? 'Onboarding' : 'onboarding' }));
+              return true;
+            }),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.found && outcome.result)).to.have.length(1);
+        expect(await b.commerceTenants.relationshipNames(partner)).to.have.length(1);
+        expect(await a.commerceTenants.updateForPartner(randomUUID(), partner, () => 1)).to.deep.equal({ found: false });
+      });
+
+      it('loses no change of seats or users when both instances change one tenant at once', async () => {
+        const t = await created();
+        await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            [a, b][i % 2]!.commerceTenants.update(t.tenantId, (current) => {
+              current.subscriptions[0]!.assignedSeats += 1;
+              const user = { objectId: randomUUID(), userPrincipalName: `user${i}@${t.domain}`, displayName: `User ${i}`, roles: [], licenses: ['Office 365 E3'] };
+              current.users.push(user);
+              current.addedUsers[`request-${i}`] = user.objectId;
+            }),
+          ),
+        );
+        const after = await a.commerceTenants.get(t.tenantId);
+        expect(after?.subscriptions[0]?.assignedSeats).to.equal(9);
+        expect(after?.users).to.have.length(9);
+        expect(Object.keys(after?.addedUsers ?? {})).to.have.length(8);
+      });
+
+      it('redeems a key for one of many renewals racing for it, whichever instance and tenant asks', async () => {
+        const k = catalogKey();
+        await a.keyCatalog.issue(k);
+        const tenants = [await created(), await created()];
+        const renewals = Array.from({ length: 20 }, () => unique('renewal'));
+        const outcomes = await Promise.all(
+          renewals.map((renewal, i) =>
+            [a, b][i % 2]!.commerceTenants.update(tenants[i % 2]!.tenantId, async (current, redeem) => {
+              if (!(await redeem(k.ref, renewal))) return false;
+              current.subscriptions[0]!.renewals.push(renewal);
+              return true;
+            }),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.found && outcome.result)).to.have.length(1);
+        const key = await b.keyCatalog.key(k.ref);
+        const winner = tenants.find((t) => t.tenantId === key?.redeemedFor);
+        expect((await a.commerceTenants.get(winner!.tenantId))?.subscriptions[0]?.renewals).to.deep.equal([key?.renewal]);
+      });
+
+      it('redeems several keys for one renewal', async () => {
+        const keys = [catalogKey(), catalogKey()];
+        for (const k of keys) await a.keyCatalog.issue(k);
+        const t = await created();
+        const renewal = unique('renewal');
+        const outcome = await b.commerceTenants.update(t.tenantId, async (current, redeem) => {
+          for (const k of keys) if (!(await redeem(k.ref, renewal))) return false;
+          current.subscriptions[0]!.renewals.push(renewal);
+          return true;
+        });
+        expect(outcome).to.deep.equal({ found: true, result: true });
+        for (const k of keys) expect(await a.keyCatalog.key(k.ref)).to.deep.include({ status: 'redeemed', redeemedFor: t.tenantId, renewal });
+      });
+
+      it('knows the domains in use, and has nothing to recover when nothing was interrupted', async () => {
+        const t = await created();
+        expect(await b.commerceTenants.domainInUse(t.domain)).to.equal(true);
+        expect(await b.commerceTenants.domainInUse(`${unique('free')}.onmicrosoft.com`)).to.equal(false);
+        expect(await a.commerceTenants.recoverInterrupted()).to.equal(0);
+        expect(await b.commerceTenants.get(t.tenantId)).to.deep.include({ domain: t.domain });
+      });
+
+      it('lists the catalogue oldest first, in one status or all', async () => {
+        const issued = [catalogKey({ issuedAt: '2000-01-01T00:00:00.000Z' }), catalogKey({ issuedAt: '2000-01-02T00:00:00.000Z', status: 'blocked' })];
+        for (const k of [...issued].reverse()) await b.keyCatalog.issue(k);
+        const all = await a.keyCatalog.list();
+        expect(all.slice(0, 2)).to.deep.equal(issued);
+        expect(all.map((k) => k.issuedAt)).to.deep.equal([...all.map((k) => k.issuedAt)].sort());
+        const blocked = await a.keyCatalog.list('blocked');
+        expect(blocked[0]).to.deep.equal(issued[1]);
+        expect(blocked.every((k) => k.status === 'blocked')).to.equal(true);
+      });
+
+      it("keeps the first check value of the key-hash secret, whoever records one after", async () => {
+        const first = hex64();
+        expect(await a.keyCatalog.secretCheck()).to.equal(undefined);
+        const recorded = await Promise.all([a.keyCatalog.recordSecretCheck(first), b.keyCatalog.recordSecretCheck(first)]);
+        expect(recorded).to.deep.equal([first, first]);
+        expect(await b.keyCatalog.recordSecretCheck(hex64())).to.equal(first);
+        expect(await a.keyCatalog.secretCheck()).to.equal(first);
       });
     });
 

@@ -9,8 +9,8 @@ import { FileAuditLog } from '../auditFile.js';
 import { AuditRecorder } from '../auditOutbox.js';
 import type { Repositories } from '../repositories.js';
 import { JsonFileStore, type Store } from '../store.js';
-import { FileCommerceTenants, FileKeyCatalog } from './commerce.js';
-import { openCommerceFiles, type CommerceFiles } from './commerceDocuments.js';
+import { openFileCommerce } from './commerce.js';
+import type { CommerceFiles } from './commerceDocuments.js';
 import { FileCustomers } from './customers.js';
 import { FileOutbox, LocalRunnerLock } from './outbox.js';
 import { FilePartners } from './partners.js';
@@ -35,8 +35,7 @@ export interface FileRepositories {
 
 /** Opens the file store in `dataDir` (or wraps one the caller opened) with its repositories. */
 export async function openFileRepositories(dataDir: string, lifecycle: LifecycleDays, opened?: Store, recorder = new AuditRecorder(FileAuditLog.in(dataDir))): Promise<FileRepositories> {
-  const [store, commerce, outbox] = await Promise.all([opened ?? JsonFileStore.open(dataDir), openCommerceFiles(dataDir), FileOutbox.open(dataDir)]);
-  const keyCatalog = new FileKeyCatalog(commerce);
+  const [store, commerce, outbox] = await Promise.all([opened ?? JsonFileStore.open(dataDir), openFileCommerce(dataDir), FileOutbox.open(dataDir)]);
   const repositories: Repositories = {
     partners: new FilePartners(store, recorder),
     customers: new FileCustomers(store, recorder),
@@ -45,8 +44,8 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
     reminders: new FileReminders(store, lifecycle),
     outbox,
     runnerLock: new LocalRunnerLock(),
-    keyCatalog,
-    commerceTenants: new FileCommerceTenants(commerce, keyCatalog),
+    keyCatalog: commerce.keyCatalog,
+    commerceTenants: commerce.commerceTenants,
   };
   const recoverAudit = async () => {
     let count = 0;
@@ -54,5 +53,5 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
     for (const book of store.setupBooks()) if (book.data.auditOutbox.length > 0) count += (await recorder.recover(book)).length;
     return count;
   };
-  return { repositories, store, commerce, recorder, recoverAudit, close: () => store.flush() };
+  return { repositories, store, commerce: commerce.files, recorder, recoverAudit, close: () => store.flush() };
 }
