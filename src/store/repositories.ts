@@ -196,6 +196,11 @@ export interface ReminderRepository {
   markDelivered(partnerTenantId: string, id: ReminderId, target: string): Promise<void>;
   markSent(partnerTenantId: string, id: ReminderId, at: Date): Promise<void>;
   markSkipped(partnerTenantId: string, id: ReminderId): Promise<void>;
+  /**
+   * Drops the partner's sent and skipped records of cycles that ended before `endedBefore` and are no
+   * longer their subscription's current cycle (a renewal or a switch moved the end date); returns how many.
+   */
+  prune(partnerTenantId: string, endedBefore: string): Promise<number>;
 }
 
 export interface OutgoingMessage {
@@ -212,10 +217,22 @@ export interface ClaimedMessage extends OutgoingMessage {
   attempts: number;
 }
 
+/** Where a message stands: waiting (or being sent), sent, or given up. */
+export type OutboxState = { state: 'pending' } | { state: 'sent'; activityId?: string } | { state: 'failed'; error: string };
+
 /** Proactive messages, sent by whichever instance claims them; a dead sender's claims expire. */
 export interface OutboxRepository {
   /** True when queued now, false when a message with this key was queued before. */
   enqueue(message: OutgoingMessage): Promise<boolean>;
+  /**
+   * Claims the message with this key for `leaseMs`, whenever its next attempt was planned (the caller
+   * paces its own retries), unless it is sent, failed, or claimed by a worker whose lease still runs.
+   */
+  claimKey(uniqueKey: string, workerId: string, leaseMs: number): Promise<ClaimedMessage | undefined>;
+  /** The state of the message with this key; undefined when none was queued (or it was pruned). */
+  state(uniqueKey: string): Promise<OutboxState | undefined>;
+  /** Drops messages sent or failed before `finishedBefore`; returns how many. */
+  prune(finishedBefore: Date): Promise<number>;
   /** Claims up to `limit` messages due now for `leaseMs`; another worker cannot claim them meanwhile. */
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
   /** The connector accepted it; false when the claim had expired and another worker took it. */

@@ -37,6 +37,7 @@ export class PostgresReminders implements ReminderRepository {
 
   async dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]> {
     // No zone is more than a day ahead of UTC (+14 hours at most): the first condition is the index's range.
+    // The last condition is the domain's cycleRuns: reminders stop after the last day the data is kept.
     const { rows } = await this.pool.query(
       `WITH due AS (
          SELECT s.*, local.today
@@ -47,7 +48,7 @@ export class PostgresReminders implements ReminderRepository {
            AND s.next_reminder_on <= local.today
            AND s.billing = 'partner' AND s.partner_of_record IS NOT NULL AND (p.partner_id IS NULL OR p.partner_id = s.partner_of_record)
            AND (s.scheduled_switch_on IS NULL OR s.scheduled_switch_on > local.today)
-           AND local.today - s.end_date < $3
+           AND local.today - s.end_date <= $3
          ORDER BY s.next_reminder_on, s.id
          LIMIT $2
        )
@@ -108,6 +109,15 @@ export class PostgresReminders implements ReminderRepository {
 
   async markSent(partnerTenantId: string, id: ReminderId, at: Date): Promise<void> {
     await this.pool.query(`UPDATE reminders SET status = 'sent', sent_at = $5 WHERE ${BY_ID} AND status = 'queued'`, [...idValues(partnerTenantId, id), at]);
+  }
+
+  async prune(partnerTenantId: string, endedBefore: string): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM reminders r WHERE r.partner_tenant_id = $1 AND r.end_date < $2 AND r.status <> 'queued'
+         AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = r.subscription_id AND s.end_date = r.end_date)`,
+      [partnerTenantId, endedBefore],
+    );
+    return rowCount ?? 0;
   }
 
   async markSkipped(partnerTenantId: string, id: ReminderId): Promise<void> {
