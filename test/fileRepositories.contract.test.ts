@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -9,6 +9,7 @@ import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { JsonFileStore } from '../src/store/store.js';
+import { fileNameFor } from '../src/store/fileNames.js';
 import { repositoryContract } from './support/repositoryContract.js';
 
 repositoryContract('the file store', { severalInstances: false }, async () => {
@@ -63,6 +64,46 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     expect(store.customerIndex(customerTenantId).data.customers[customerTenantId]).to.deep.equal({ partnerTenantId: 'partner-1' });
     expect(store.setupBook('partner-1').data.setups.map((s) => s.id)).to.deep.equal([setupId]);
     expect(store.reservations(ref).data.reservations[ref]).to.deep.include({ tenantId: 'partner-1', setupId });
+  });
+
+  it('finds due reminders from the summaries alone, reading no partner file, also after a summary cache from before the ids were kept', async () => {
+    const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    const { partners, customers } = files.repositories;
+    const subscriptionIds: string[] = [];
+    for (const [i, endDate] of ['2026-04-30', '2026-09-30'].entries()) {
+      const partner = `partner-${i}`;
+      await partners.saveProfile(partner, { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: true, timeZone: 'UTC', updatedAt: now().toISOString(), updatedBy: 'u' });
+      const id = randomUUID();
+      subscriptionIds.push(id);
+      await customers.add(partner, {
+        tenantId: randomUUID(),
+        name: 'Fabrikam',
+        domain: 'fabrikam.onmicrosoft.com',
+        country: 'DE',
+        language: 'de',
+        admin: { name: 'Bea', email: 'bea@example.com', phone: '+49 1', userPrincipalName: 'bea@fabrikam.onmicrosoft.com', objectId: randomUUID() },
+        createdAt: now().toISOString(),
+        createdBy: { id: 'u', name: 'Ada' },
+        setupId: randomUUID(),
+        subscriptions: [{ id, product: 'Office 365 E3', seats: 5, assignedSeats: 1, startDate: '2025-05-01', endDate, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }],
+        offers: [],
+        addedUsers: [],
+      });
+    }
+    await files.close();
+    // A summary cache as written before the ids were kept: rebuilt from the files at the next start.
+    const cacheDir = join(dir, 'partner-summaries');
+    for (const name of (await readdir(cacheDir)).filter((n) => n.endsWith('.json'))) {
+      const shard = JSON.parse(await readFile(join(cacheDir, name), 'utf8'));
+      for (const entry of Object.values<any>(shard.files)) delete entry.summary.reminderIds;
+      await writeFile(join(cacheDir, name), JSON.stringify(shard));
+    }
+    await (await openFileRepositories(dir, DEFAULT_LIFECYCLE)).close();
+    const reopened = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    // Any partner file read from now on would stop the call: none is.
+    for (const partner of ['partner-0', 'partner-1']) await writeFile(join(dir, 'partners', fileNameFor(partner)), '{"damaged');
+    const due = await reopened.repositories.reminders.dueReminders(new Date('2026-03-01T10:00:00Z'), 100);
+    expect(due.map((d) => [d.partnerTenantId, d.subscriptionId, d.endDate, d.today])).to.deep.equal([['partner-0', subscriptionIds[0], '2026-04-30', '2026-03-01']]);
   });
 
   it('shares the key catalogue and tenants with the embedded commerce', async () => {

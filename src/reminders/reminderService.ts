@@ -90,10 +90,10 @@ export class ReminderService {
   private async recordDue(candidates: readonly ReminderCandidate[]): Promise<{ queued: number; recorded: number }> {
     const byPartner = new Map<string, { today: string; records: ReminderRecord[] }>();
     const createdAt = this.now().toISOString();
-    for (const { partnerTenantId, today, customerTenantId, subscription, recorded } of candidates) {
-      const choice = dueReminder(subscription.endDate, today, new Set(recorded), this.lifecycle);
+    for (const { partnerTenantId, today, customerTenantId, subscriptionId, endDate, recorded } of candidates) {
+      const choice = dueReminder(endDate, today, new Set(recorded), this.lifecycle);
       if (!choice) continue;
-      const base = { customerTenantId, subscriptionId: subscription.id, endDate: subscription.endDate, createdAt, deliveredTo: [] };
+      const base = { customerTenantId, subscriptionId, endDate, createdAt, deliveredTo: [] };
       const entry = byPartner.get(partnerTenantId) ?? { today, records: [] };
       entry.records.push(...choice.skip.map((kind) => ({ ...base, kind, status: 'skipped' as const })), { ...base, kind: choice.send, status: 'queued' });
       byPartner.set(partnerTenantId, entry);

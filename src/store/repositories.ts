@@ -173,8 +173,10 @@ export interface ReminderCandidate {
   /** The partner's calendar day at the time asked. */
   today: string;
   customerTenantId: string;
-  subscription: Subscription;
-  /** Kinds already in the ledger for the subscription's current end date. */
+  subscriptionId: string;
+  /** The subscription's current end date: the cycle the reminder is of. */
+  endDate: string;
+  /** Kinds already in the ledger for the subscription's current end date, in the cycle's order. */
   recorded: ReminderKind[];
 }
 

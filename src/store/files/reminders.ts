@@ -1,80 +1,105 @@
 /**
  * The reminder ledger on the files: each partner's records in its file, keyed by subscription, end
  * date and kind, so each is recorded once. Due reminders are found from the partners' summaries
- * (kept in memory): each summary's earliest next reminder day is worked out once per summary (a
- * summary is replaced, never changed, when its file changes), so a run looks at one number per
- * partner instead of every subscription, and reads only the files of partners with something due.
+ * (kept in memory, with each reminded subscription's end day, switch day, recorded kinds and ids):
+ * from each summary a schedule is made once, ordered by the day the next reminder falls due (a
+ * summary is replaced, never changed, when its file changes), so a run looks at each partner's
+ * schedule only up to today and reads no file.
  */
-import { remindsPartner } from '../../domain/customer.js';
-import { cycleRuns, dayNumber, daysBetween, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
+import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
+import { addDays, cycleRuns, dayNumber, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../documents.js';
 import { kindBit, NO_SWITCH, type PartnerSummary } from '../partnerSummary.js';
-import { nextReminderOn, reminderKey } from '../reminderCycle.js';
+import { reminderKey } from '../reminderCycle.js';
 import type { ReminderCandidate, ReminderId, ReminderRepository, StoredReminder } from '../repositories.js';
 import type { Store } from '../store.js';
 
 const compare = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 const byOrder = <T>(...keys: Array<(item: T) => string | number>) => (a: T, b: T) => keys.reduce((order, key) => order || compare(key(a), key(b)), 0);
 
+type Due = ReminderCandidate & { dueOn: string };
+
+/**
+ * A summary's subscriptions by the day their next unrecorded reminder falls due, soonest first: each
+ * entry is day × SLOTS + the triple's index, so that one numeric sort orders them.
+ */
+type Schedule = Float64Array;
+/** Subscriptions scheduled between two yields to the event loop. */
+const SUBSCRIPTIONS_PER_SLICE = 10_000;
+const SLOTS = 2 ** 24;
+
 export class FileReminders implements ReminderRepository {
-  /** Per summary, the day number its earliest unrecorded reminder falls due (Infinity: none). */
-  private readonly earliest = new WeakMap<PartnerSummary, number>();
+  private readonly schedules = new WeakMap<PartnerSummary, Schedule>();
+
+  /** Days from the end date to each reminder of the cycle, in REMINDER_KINDS order. */
+  private readonly offsets: number[];
 
   constructor(
     private readonly store: Store,
     private readonly lifecycle: LifecycleDays,
-  ) {}
+  ) {
+    this.offsets = reminderOffsets(lifecycle).map(({ offset }) => offset);
+  }
 
   async dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]> {
-    const found: Array<ReminderCandidate & { dueOn: string }> = [];
+    const found: Due[] = [];
     const days = new Map<string, string>();
+    let made = 0;
     for (const [tenantId, summary] of this.store.summaries()) {
       let today = days.get(summary.timeZone);
       if (today === undefined) days.set(summary.timeZone, (today = localDay(now, summary.timeZone)));
-      if (this.earliestDue(summary) > dayNumber(today)) continue;
-      found.push(...this.dueIn(this.store.partner(tenantId).data, today));
+      // Making schedules anew (after a start, or for many changed partners) yields now and then, so turns get in between.
+      if (!this.schedules.has(summary) && (made += summary.reminders.length / 3) >= SUBSCRIPTIONS_PER_SLICE) {
+        made = 0;
+        await nextTurnOfTheLoop();
+      }
+      found.push(...this.dueFrom(tenantId, summary, today));
     }
     // The order PostgreSQL gives: by the day the reminder fell due, then by subscription.
     return found
-      .sort(byOrder((c) => c.dueOn, (c) => c.subscription.id))
+      .sort(byOrder((c) => c.dueOn, (c) => c.subscriptionId))
       .slice(0, limit)
       .map(({ dueOn: _dueOn, ...candidate }) => candidate);
   }
 
-  /**
-   * The earliest day a summary's triples (end day, switch day, recorded kinds) have a next reminder
-   * due, leaving out those a scheduled switch makes moot and those after their cycle's end.
-   */
-  private earliestDue(summary: PartnerSummary): number {
-    const known = this.earliest.get(summary);
-    if (known !== undefined) return known;
-    const offsets = reminderOffsets(this.lifecycle);
-    const reminders = summary.reminders;
-    let earliest = Infinity;
-    for (let i = 0; i < reminders.length; i += 3) {
-      const [endDay, switchDay, mask] = [reminders[i]!, reminders[i + 1]!, reminders[i + 2]!];
-      const next = offsets[offsets.findLastIndex(({ kind }) => (mask & kindBit(kind)) !== 0) + 1];
-      if (!next || !cycleRuns(next.offset, this.lifecycle)) continue;
-      const day = endDay + next.offset;
-      if (switchDay !== NO_SWITCH && switchDay <= day) continue;
-      if (day < earliest) earliest = day;
+  /** The summary's subscriptions due by `today`, from its schedule: only those due are looked at. */
+  private dueFrom(tenantId: string, summary: PartnerSummary, today: string): Due[] {
+    const todayNumber = dayNumber(today);
+    const { reminders, reminderIds } = summary;
+    const out: Due[] = [];
+    for (const entry of this.schedule(summary)) {
+      const day = Math.floor(entry / SLOTS);
+      if (day > todayNumber) break;
+      const at = entry - day * SLOTS;
+      const [endDay, switchDay, mask] = [reminders[at * 3]!, reminders[at * 3 + 1]!, reminders[at * 3 + 2]!];
+      if (!cycleRuns(todayNumber - endDay, this.lifecycle) || (switchDay !== NO_SWITCH && switchDay <= todayNumber)) continue;
+      const recorded = REMINDER_KINDS.filter((kind) => (mask & kindBit(kind)) !== 0);
+      out.push({ partnerTenantId: tenantId, today, customerTenantId: reminderIds[at * 2]!, subscriptionId: reminderIds[at * 2 + 1]!, endDate: fromDayNumber(endDay), recorded, dueOn: fromDayNumber(day) });
     }
-    this.earliest.set(summary, earliest);
-    return earliest;
+    return out;
   }
 
-  private dueIn(doc: Readonly<PartnerDoc>, today: string): Array<ReminderCandidate & { dueOn: string }> {
-    return doc.customers.flatMap((customer) =>
-      customer.subscriptions.flatMap((subscription) => {
-        if (!remindsPartner(doc.profile?.partnerId, subscription)) return [];
-        if (subscription.scheduledSwitch && subscription.scheduledSwitch.on <= today) return [];
-        if (!cycleRuns(daysBetween(subscription.endDate, today), this.lifecycle)) return [];
-        const recorded = REMINDER_KINDS.filter((kind) => doc.reminders[reminderKey(subscription.id, subscription.endDate, kind)]);
-        const dueOn = nextReminderOn(subscription.endDate, recorded, this.lifecycle);
-        if (dueOn === null || dueOn > today) return [];
-        return [{ partnerTenantId: doc.tenantId, today, customerTenantId: customer.tenantId, subscription: structuredClone(subscription), recorded, dueOn }];
-      }),
-    );
+  /**
+   * Made once per summary: for each triple (end day, switch day, recorded kinds) the day its next
+   * reminder falls due, leaving out those a scheduled switch makes moot, soonest first.
+   */
+  private schedule(summary: PartnerSummary): Schedule {
+    let schedule = this.schedules.get(summary);
+    if (schedule) return schedule;
+    const reminders = summary.reminders;
+    const entries: number[] = [];
+    for (let i = 0; i < reminders.length; i += 3) {
+      const [endDay, switchDay, mask] = [reminders[i]!, reminders[i + 1]!, reminders[i + 2]!];
+      // Bit k is REMINDER_KINDS[k]: the next kind is the one after the highest bit set.
+      const next = this.offsets[mask === 0 ? 0 : 32 - Math.clz32(mask)];
+      if (next === undefined) continue;
+      const day = endDay + next;
+      if (switchDay !== NO_SWITCH && switchDay <= day) continue;
+      entries.push(day * SLOTS + i / 3);
+    }
+    schedule = Float64Array.from(entries).sort();
+    this.schedules.set(summary, schedule);
+    return schedule;
   }
 
   async record(partnerTenantId: string, records: readonly ReminderRecord[]): Promise<number> {
@@ -157,4 +182,9 @@ export class FileReminders implements ReminderRepository {
       .filter(matches)
       .map((record) => ({ ...structuredClone(record), partnerTenantId }));
   }
+}
+
+/** The calendar day (YYYY-MM-DD) of a day number (see dayNumber). */
+function fromDayNumber(day: number): string {
+  return addDays('1970-01-01', day);
 }

@@ -3,12 +3,11 @@
  * subscriptions.next_reminder_on (kept in step with the ledger) makes finding the due ones a query
  * on an index, in each partner's own calendar day.
  */
-import { reminderSchedule, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
+import { REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { ReminderCandidate, ReminderId, ReminderRecord, ReminderRepository, StoredReminder } from '../repositories.js';
 import { transaction, type Pool } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
 import { defined, ensurePartner, iso } from './rows.js';
-import { subscriptionFrom } from './customers.js';
 
 type Row = Record<string, any>;
 
@@ -40,7 +39,7 @@ export class PostgresReminders implements ReminderRepository {
     // The last condition is the domain's cycleRuns: reminders stop after the last day the data is kept.
     const { rows } = await this.pool.query(
       `WITH due AS (
-         SELECT s.*, local.today
+         SELECT s.id, s.end_date, s.next_reminder_on, s.partner_tenant_id, s.customer_tenant_id, local.today
          FROM subscriptions s
          JOIN partners p ON p.tenant_id = s.partner_tenant_id
          CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE p.time_zone)::date AS today) AS local
@@ -52,10 +51,8 @@ export class PostgresReminders implements ReminderRepository {
          ORDER BY s.next_reminder_on, s.id
          LIMIT $2
        )
-       -- What each found subscription carries, read for the few found only.
-       SELECT due.*,
-         array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = due.id ORDER BY r.request_id) AS renewal_ids,
-         array(SELECT r.kind FROM reminders r WHERE r.subscription_id = due.id AND r.end_date = due.end_date) AS recorded
+       -- What each found subscription has recorded, read for the few found only.
+       SELECT due.*, array(SELECT r.kind FROM reminders r WHERE r.subscription_id = due.id AND r.end_date = due.end_date) AS recorded
        FROM due
        ORDER BY due.next_reminder_on, due.id`,
       [now, limit, this.lifecycle.deprovisionDays],
@@ -64,8 +61,9 @@ export class PostgresReminders implements ReminderRepository {
       partnerTenantId: row.partner_tenant_id,
       today: row.today,
       customerTenantId: row.customer_tenant_id,
-      subscription: subscriptionFrom(row),
-      recorded: row.recorded as ReminderKind[],
+      subscriptionId: row.id,
+      endDate: row.end_date,
+      recorded: (row.recorded as ReminderKind[]).sort((a, b) => REMINDER_KINDS.indexOf(a) - REMINDER_KINDS.indexOf(b)),
     }));
   }
 
