@@ -45,7 +45,7 @@ export interface PartnerRepository {
   rememberMember(tenantId: string, userId: string, member: Member): Promise<void>;
   markMemberUnreachable(tenantId: string, userId: string): Promise<void>;
   reminderChannel(tenantId: string): Promise<ReminderChannel | undefined>;
-  setReminderChannel(tenantId: string, channel: ReminderChannel): Promise<void>;
+  setReminderChannel(tenantId: string, channel: ReminderChannel, audit?: AuditOf<void>): Promise<void>;
   markReminderChannelUnreachable(tenantId: string): Promise<void>;
   /** The partners' time zones (UTC for a partner without a profile): the scheduler keeps one job per zone. */
   timeZones(): Promise<Set<string>>;

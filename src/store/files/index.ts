@@ -33,7 +33,7 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
   const [store, commerce, outbox] = await Promise.all([opened ?? JsonFileStore.open(dataDir), openCommerceFiles(dataDir), FileOutbox.open(dataDir)]);
   const keyCatalog = new FileKeyCatalog(commerce);
   const repositories: Repositories = {
-    partners: new FilePartners(store),
+    partners: new FilePartners(store, recorder),
     customers: new FileCustomers(store),
     setups: new FileSetups(store),
     guessGuard: new FileGuessGuard(store),

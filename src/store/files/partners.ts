@@ -1,10 +1,14 @@
 /** The partner aggregate on the files: the profile, staff and reminder channel in the partner's file. */
 import type { PartnerProfile } from '../../domain/profile.js';
-import type { Member, PartnerRepository, ReminderChannel } from '../repositories.js';
+import type { AuditRecorder } from '../auditOutbox.js';
+import type { AuditOf, Member, PartnerRepository, ReminderChannel } from '../repositories.js';
 import type { Store } from '../store.js';
 
 export class FilePartners implements PartnerRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly recorder: AuditRecorder,
+  ) {}
 
   async profile(tenantId: string): Promise<PartnerProfile | undefined> {
     return this.store.head(tenantId).profile;
@@ -35,8 +39,11 @@ export class FilePartners implements PartnerRepository {
     return channel && structuredClone(channel);
   }
 
-  async setReminderChannel(tenantId: string, channel: ReminderChannel): Promise<void> {
-    await this.store.partner(tenantId).update((draft) => void (draft.reminderChannel = channel));
+  async setReminderChannel(tenantId: string, channel: ReminderChannel, audit?: AuditOf<void>): Promise<void> {
+    await this.recorder.change(this.store.partner(tenantId), (draft) => {
+      draft.reminderChannel = channel;
+      return { result: undefined, entries: [...(audit?.(undefined) ?? [])] };
+    });
   }
 
   async markReminderChannelUnreachable(tenantId: string): Promise<void> {

@@ -1,6 +1,7 @@
 /** The partner aggregate on PostgreSQL: profile, staff chats and reminder channel. */
 import type { PartnerProfile } from '../../domain/profile.js';
-import type { Member, PartnerRepository, ReminderChannel } from '../repositories.js';
+import type { AuditOf, Member, PartnerRepository, ReminderChannel } from '../repositories.js';
+import { appendAudit } from './audit.js';
 import { transaction, type Pool } from './database.js';
 import { defined, ensurePartner, iso } from './rows.js';
 
@@ -52,7 +53,7 @@ export class PostgresPartners implements PartnerRepository {
     return row && { conversation: row.conversation, setBy: row.set_by, setAt: iso(row.set_at), reachable: row.reachable };
   }
 
-  async setReminderChannel(tenantId: string, channel: ReminderChannel): Promise<void> {
+  async setReminderChannel(tenantId: string, channel: ReminderChannel, audit?: AuditOf<void>): Promise<void> {
     await transaction(this.pool, async (tx) => {
       await ensurePartner(tx, tenantId);
       await tx.query(
@@ -60,6 +61,7 @@ export class PostgresPartners implements PartnerRepository {
          ON CONFLICT (partner_tenant_id) DO UPDATE SET conversation = $2, set_by = $3, set_at = $4, reachable = $5`,
         [tenantId, channel.conversation, channel.setBy, channel.setAt, channel.reachable],
       );
+      if (audit) await appendAudit(tx, audit(undefined));
     });
   }
 
