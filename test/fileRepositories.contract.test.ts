@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
+import type { Customer } from '../src/domain/customer.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { JsonFileStore } from '../src/store/store.js';
@@ -31,6 +32,21 @@ describe('file repositories, beyond the contract: the documents the bot reads an
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'file-repos-'))));
   afterEach(() => rm(dir, { recursive: true, force: true }));
+  const fabrikam = (overrides: Partial<Customer>): Customer => ({
+    tenantId: randomUUID(),
+    name: 'Fabrikam',
+    domain: 'fabrikam.onmicrosoft.com',
+    country: 'DE',
+    language: 'de',
+    admin: { name: 'Bea', email: 'bea@example.com', phone: '+49 1', userPrincipalName: 'bea@fabrikam.onmicrosoft.com', objectId: randomUUID() },
+    createdAt: now().toISOString(),
+    createdBy: { id: 'u', name: 'Ada' },
+    setupId: randomUUID(),
+    subscriptions: [],
+    offers: [],
+    addedUsers: [],
+    ...overrides,
+  });
 
   it('writes the partner file, setup book and indexes a bot on this data folder reads', async () => {
     const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
@@ -39,20 +55,7 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     const ref = 'a'.repeat(64);
     const { repositories: r } = files;
     await r.partners.saveProfile('partner-1', { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: true, timeZone: 'Europe/Berlin', updatedAt: now().toISOString(), updatedBy: 'u' });
-    await r.customers.add('partner-1', {
-      tenantId: customerTenantId,
-      name: 'Fabrikam',
-      domain: 'fabrikam.onmicrosoft.com',
-      country: 'DE',
-      language: 'de',
-      admin: { name: 'Bea', email: 'bea@example.com', phone: '+49 1', userPrincipalName: 'bea@fabrikam.onmicrosoft.com', objectId: randomUUID() },
-      createdAt: now().toISOString(),
-      createdBy: { id: 'u', name: 'Ada' },
-      setupId,
-      subscriptions: [],
-      offers: [],
-      addedUsers: [],
-    });
+    await r.customers.add('partner-1', fabrikam({ tenantId: customerTenantId, setupId }));
     await r.setups.insert('partner-1', { id: setupId, ownerId: 'u', ownerName: 'Ada', createdAt: now().toISOString(), updatedAt: now().toISOString(), rev: 0, status: 'reserved', keys: [] });
     expect(await r.setups.reserveKey(ref, 'partner-1', setupId, now())).to.equal(true);
     await files.close();
@@ -75,20 +78,7 @@ describe('file repositories, beyond the contract: the documents the bot reads an
       await partners.saveProfile(partner, { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: true, timeZone: 'UTC', updatedAt: now().toISOString(), updatedBy: 'u' });
       const id = randomUUID();
       subscriptionIds.push(id);
-      await customers.add(partner, {
-        tenantId: randomUUID(),
-        name: 'Fabrikam',
-        domain: 'fabrikam.onmicrosoft.com',
-        country: 'DE',
-        language: 'de',
-        admin: { name: 'Bea', email: 'bea@example.com', phone: '+49 1', userPrincipalName: 'bea@fabrikam.onmicrosoft.com', objectId: randomUUID() },
-        createdAt: now().toISOString(),
-        createdBy: { id: 'u', name: 'Ada' },
-        setupId: randomUUID(),
-        subscriptions: [{ id, product: 'Office 365 E3', seats: 5, assignedSeats: 1, startDate: '2025-05-01', endDate, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }],
-        offers: [],
-        addedUsers: [],
-      });
+      await customers.add(partner, fabrikam({ subscriptions: [{ id, product: 'Office 365 E3', seats: 5, assignedSeats: 1, startDate: '2025-05-01', endDate, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }] }));
     }
     await files.close();
     // A summary cache as written before the ids were kept: rebuilt from the files at the next start.
