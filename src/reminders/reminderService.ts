@@ -53,9 +53,8 @@ export class ReminderService {
   async scan(timeZones?: ReadonlySet<string>): Promise<number> {
     let queued = 0;
     for (;;) {
-      const found = await this.repos.reminders.dueReminders(this.now(), BATCH);
-      const mine = timeZones ? await this.inZones(found, timeZones) : found;
-      const { queued: added, recorded } = await this.recordDue(mine);
+      const found = await this.repos.reminders.dueReminders(this.now(), BATCH, timeZones);
+      const { queued: added, recorded } = await this.recordDue(found);
       queued += added;
       // Found in full and recorded: more may be due. Anything left unrecorded stays found: stop there.
       if (found.length < BATCH || recorded === 0) return queued;
@@ -70,17 +69,6 @@ export class ReminderService {
   /** Records what `findDue` found; returns how many were queued. */
   async record(candidates: readonly ReminderCandidate[]): Promise<number> {
     return (await this.recordDue(candidates)).queued;
-  }
-
-  private async inZones(found: readonly ReminderCandidate[], timeZones: ReadonlySet<string>): Promise<ReminderCandidate[]> {
-    const zones = new Map<string, string>();
-    const mine: ReminderCandidate[] = [];
-    for (const candidate of found) {
-      let zone = zones.get(candidate.partnerTenantId);
-      if (zone === undefined) zones.set(candidate.partnerTenantId, (zone = timeZoneOf(await this.repos.partners.profile(candidate.partnerTenantId))));
-      if (timeZones.has(zone)) mine.push(candidate);
-    }
-    return mine;
   }
 
   /**

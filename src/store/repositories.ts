@@ -184,9 +184,10 @@ export interface ReminderCandidate {
 export interface ReminderRepository {
   /**
    * Subscriptions whose partner is reminded of them and whose next unrecorded reminder is due on
-   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`.
+   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`; only of
+   * partners in `timeZones` when given.
    */
-  dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]>;
+  dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]>;
   /** Records reminders (queued or skipped); one already recorded is left as it is. Returns how many were new. */
   record(partnerTenantId: string, records: readonly ReminderRecord[]): Promise<number>;
   get(partnerTenantId: string, id: ReminderId): Promise<StoredReminder | undefined>;

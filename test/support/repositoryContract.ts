@@ -496,6 +496,21 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         await expectOnceEach(sent, p);
       });
 
+      it('finds the due reminders of the partners in the time zones asked for only', async () => {
+        const zoned = async (timeZone: string) => {
+          const partner = unique('partner');
+          await a.partners.saveProfile(partner, profile('1234567', timeZone));
+          const c = customer({ subscriptions: [subscription({ endDate })] });
+          await a.customers.add(partner, c);
+          return c.subscriptions[0]!.id;
+        };
+        const [auckland, utc] = [await zoned('Pacific/Auckland'), await zoned('UTC')];
+        const ids = async (zones?: ReadonlySet<string>) => (await b.reminders.dueReminders(AT_RUN, 10_000, zones)).map((d) => d.subscriptionId).filter((id) => id === auckland || id === utc);
+        expect(await ids(new Set(['UTC']))).to.deep.equal([utc]);
+        expect(await ids(new Set(['Pacific/Auckland', 'Europe/Berlin']))).to.deep.equal([auckland]);
+        expect((await ids()).sort()).to.deep.equal([auckland, utc].sort());
+      });
+
       it("finds a reminder missed while down through the last day the data is kept, and none the day after", async () => {
         const partner = unique('partner');
         await a.partners.saveProfile(partner, profile('1234567', 'UTC'));

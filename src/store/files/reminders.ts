@@ -41,11 +41,12 @@ export class FileReminders implements ReminderRepository {
     this.offsets = reminderOffsets(lifecycle).map(({ offset }) => offset);
   }
 
-  async dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]> {
+  async dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]> {
     const found: Due[] = [];
     const days = new Map<string, string>();
     let made = 0;
     for (const [tenantId, summary] of this.store.summaries()) {
+      if (timeZones && !timeZones.has(summary.timeZone)) continue;
       let today = days.get(summary.timeZone);
       if (today === undefined) days.set(summary.timeZone, (today = localDay(now, summary.timeZone)));
       // Making schedules anew (after a start, or for many changed partners) yields now and then, so turns get in between.

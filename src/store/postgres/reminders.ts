@@ -34,7 +34,7 @@ export class PostgresReminders implements ReminderRepository {
     private readonly lifecycle: LifecycleDays,
   ) {}
 
-  async dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]> {
+  async dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]> {
     // No zone is more than a day ahead of UTC (+14 hours at most): the first condition is the index's range.
     // The last condition is the domain's cycleRuns: reminders stop after the last day the data is kept.
     const { rows } = await this.pool.query(
@@ -48,6 +48,7 @@ export class PostgresReminders implements ReminderRepository {
            AND s.billing = 'partner' AND s.partner_of_record IS NOT NULL AND (p.partner_id IS NULL OR p.partner_id = s.partner_of_record)
            AND (s.scheduled_switch_on IS NULL OR s.scheduled_switch_on > local.today)
            AND local.today - s.end_date <= $3
+           AND ($4::text[] IS NULL OR p.time_zone = ANY ($4))
          ORDER BY s.next_reminder_on, s.id
          LIMIT $2
        )
@@ -55,7 +56,7 @@ export class PostgresReminders implements ReminderRepository {
        SELECT due.*, array(SELECT r.kind FROM reminders r WHERE r.subscription_id = due.id AND r.end_date = due.end_date) AS recorded
        FROM due
        ORDER BY due.next_reminder_on, due.id`,
-      [now, limit, this.lifecycle.deprovisionDays],
+      [now, limit, this.lifecycle.deprovisionDays, timeZones ? [...timeZones] : null],
     );
     return rows.map((row) => ({
       partnerTenantId: row.partner_tenant_id,
