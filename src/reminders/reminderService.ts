@@ -24,8 +24,6 @@ export { reminderKey };
 
 /** Due subscriptions asked for at once; a run asks again while a full batch was found. */
 const BATCH = 5_000;
-/** Subscriptions recorded between two yields to the event loop, so turns are not held up by a long run. */
-const PARTNERS_PER_SLICE = 20;
 /** How long sent and failed messages stay in the outbox: far longer than any crash takes to recover from. */
 const OUTBOX_KEEP_DAYS = 2;
 const DAY_MS = 86_400_000;
@@ -88,10 +86,10 @@ export class ReminderService {
     }
     let queued = 0;
     let recorded = 0;
-    let written = 0;
     for (const [partnerTenantId, { today, records }] of byPartner) {
-      // Each partner's write in a turn of the loop of its own, so that turns waiting meanwhile get in between.
-      if (++written % PARTNERS_PER_SLICE === 0) await nextTurnOfTheLoop();
+      // Each partner's write in a turn of the loop of its own (on the files, reading and serialising
+      // a partner file is synchronous), so that turns waiting meanwhile get in between.
+      await nextTurnOfTheLoop();
       const added = await this.repos.reminders.record(partnerTenantId, records);
       recorded += added;
       // Recorded together: either this run added them, or another run (instance) did first.
