@@ -87,14 +87,14 @@ export class FileOutbox implements OutboxRepository {
     const cutoff = finishedBefore.toISOString();
     const done = (m: Message) => (m.sentAt ?? m.failedAt ?? '\uffff') < cutoff;
     if (!Object.values(this.doc.data.messages).some(done)) return 0;
-    return this.doc.update((draft, current) => {
+    const keys = await this.doc.update((draft, current) => {
       const ids = Object.keys(current.messages).filter((id) => done(current.messages[id]!));
-      for (const id of ids) {
-        this.byKey.delete(current.messages[id]!.uniqueKey);
-        delete draft.messages[id];
-      }
-      return ids.length;
+      for (const id of ids) delete draft.messages[id];
+      return ids.map((id) => current.messages[id]!.uniqueKey);
     });
+    // Only once written: a key forgotten before would let its message be queued twice.
+    for (const key of keys) this.byKey.delete(key);
+    return keys.length;
   }
 
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
