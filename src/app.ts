@@ -65,6 +65,8 @@ export interface App {
 }
 
 const MAX_FIELD_LENGTH = 2000;
+/** A reminder's send claimed by an instance that died is taken over after this long. */
+const REMINDER_SEND_LEASE_MS = 60_000;
 /** Teams' activities are far smaller; a card payload with 25 keys and long fields stays well below. */
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -150,12 +152,13 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
   const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log, audit);
-  const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
+  const queue = new DeliveryQueue(files.repositories.outbox, (conversation, activity) => conversations.deliver(conversation, activity), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
+    leaseMs: REMINDER_SEND_LEASE_MS,
   });
-  const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
+  const reminders = new ReminderService(files.repositories, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
   const renewals = new RenewalService(files.repositories, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   await renewals.resumeApplying();
@@ -231,7 +234,8 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     });
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
     await step('queued reminders', () => reminders.deliverQueued());
-    await step('reminder schedule', () => scheduler.sync(reminders.timeZones()));
+    await step('reminder schedule', async () => scheduler.sync(await reminders.timeZones()));
+    await step('outbox retention', () => reminders.pruneOutbox());
     await step('audit retention', () => audit.prune());
     return released ?? 0;
   };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -7,12 +7,14 @@ import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
 import { openFileCommerce } from '../src/store/files/commerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
+import type { Customer } from '../src/domain/customer.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { shardHash } from '../src/store/shardedDocs.js';
 import { JsonFileStore } from '../src/store/store.js';
 import { draft } from './support/auditLogContract.js';
+import { fileNameFor } from '../src/store/fileNames.js';
 import { repositoryContract } from './support/repositoryContract.js';
 
 repositoryContract('the file store', { severalInstances: false }, async () => {
@@ -41,6 +43,21 @@ describe('file repositories, beyond the contract: the documents the bot reads an
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'file-repos-'))));
   afterEach(() => rm(dir, { recursive: true, force: true }));
+  const fabrikam = (overrides: Partial<Customer>): Customer => ({
+    tenantId: randomUUID(),
+    name: 'Fabrikam',
+    domain: 'fabrikam.onmicrosoft.com',
+    country: 'DE',
+    language: 'de',
+    admin: { name: 'Bea', email: 'bea@example.com', phone: '+49 1', userPrincipalName: 'bea@fabrikam.onmicrosoft.com', objectId: randomUUID() },
+    createdAt: now().toISOString(),
+    createdBy: { id: 'u', name: 'Ada' },
+    setupId: randomUUID(),
+    subscriptions: [],
+    offers: [],
+    addedUsers: [],
+    ...overrides,
+  });
 
   it('writes the partner file, setup book and indexes a bot on this data folder reads', async () => {
     const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
@@ -49,20 +66,7 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     const ref = 'a'.repeat(64);
     const { repositories: r } = files;
     await r.partners.saveProfile('partner-1', { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: true, timeZone: 'Europe/Berlin', updatedAt: now().toISOString(), updatedBy: 'u' });
-    await r.customers.add('partner-1', {
-      tenantId: customerTenantId,
-      name: 'Fabrikam',
-      domain: 'fabrikam.onmicrosoft.com',
-      country: 'DE',
-      language: 'de',
-      admin: { name: 'Bea', email: 'bea@example.com', phone: '+49 1', userPrincipalName: 'bea@fabrikam.onmicrosoft.com', objectId: randomUUID() },
-      createdAt: now().toISOString(),
-      createdBy: { id: 'u', name: 'Ada' },
-      setupId,
-      subscriptions: [],
-      offers: [],
-      addedUsers: [],
-    });
+    await r.customers.add('partner-1', fabrikam({ tenantId: customerTenantId, setupId }));
     await r.setups.insert('partner-1', { id: setupId, ownerId: 'u', ownerName: 'Ada', createdAt: now().toISOString(), updatedAt: now().toISOString(), rev: 0, status: 'reserved', keys: [] });
     expect(await r.setups.reserveKey(ref, 'partner-1', setupId, now())).to.equal(true);
     await files.close();
@@ -74,6 +78,33 @@ describe('file repositories, beyond the contract: the documents the bot reads an
     expect(store.customerIndex(customerTenantId).data.customers[customerTenantId]).to.deep.equal({ partnerTenantId: 'partner-1' });
     expect(store.setupBook('partner-1').data.setups.map((s) => s.id)).to.deep.equal([setupId]);
     expect(store.reservations(ref).data.reservations[ref]).to.deep.include({ tenantId: 'partner-1', setupId });
+  });
+
+  it('finds due reminders from the summaries alone, reading no partner file, also after a summary cache from before the ids were kept', async () => {
+    const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    const { partners, customers } = files.repositories;
+    const subscriptionIds: string[] = [];
+    for (const [i, endDate] of ['2026-04-30', '2026-09-30'].entries()) {
+      const partner = `partner-${i}`;
+      await partners.saveProfile(partner, { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: true, timeZone: 'UTC', updatedAt: now().toISOString(), updatedBy: 'u' });
+      const id = randomUUID();
+      subscriptionIds.push(id);
+      await customers.add(partner, fabrikam({ subscriptions: [{ id, product: 'Office 365 E3', seats: 5, assignedSeats: 1, startDate: '2025-05-01', endDate, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }] }));
+    }
+    await files.close();
+    // A summary cache as written before the ids were kept: rebuilt from the files at the next start.
+    const cacheDir = join(dir, 'partner-summaries');
+    for (const name of (await readdir(cacheDir)).filter((n) => n.endsWith('.json'))) {
+      const shard = JSON.parse(await readFile(join(cacheDir, name), 'utf8'));
+      for (const entry of Object.values<any>(shard.files)) delete entry.summary.reminderIds;
+      await writeFile(join(cacheDir, name), JSON.stringify(shard));
+    }
+    await (await openFileRepositories(dir, DEFAULT_LIFECYCLE)).close();
+    const reopened = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+    // Any partner file read from now on would stop the call: none is.
+    for (const partner of ['partner-0', 'partner-1']) await writeFile(join(dir, 'partners', fileNameFor(partner)), '{"damaged');
+    const due = await reopened.repositories.reminders.dueReminders(new Date('2026-03-01T10:00:00Z'), 100);
+    expect(due.map((d) => [d.partnerTenantId, d.subscriptionId, d.endDate, d.today])).to.deep.equal([['partner-0', subscriptionIds[0], '2026-04-30', '2026-03-01']]);
   });
 
   it('appends at start, once, the audit entries a crash left in the outboxes of partner files and setup books', async () => {

@@ -202,8 +202,8 @@ export class PartnerSetupBot extends ActivityHandler {
   }
 
   /** The renewals overview as it first opens: the next 60 days, the page with the soonest. */
-  private remindersOverview({ actor, m, reminders }: Turn): AdaptiveCard {
-    return remindersCard(m, reminders.upcoming(actor.tenantId, 60), { range: '60', page: 1 });
+  private async remindersOverview({ actor, m, reminders }: Turn): Promise<AdaptiveCard> {
+    return remindersCard(m, await reminders.upcoming(actor.tenantId, 60), { range: '60', page: 1 });
   }
 
   /**

@@ -119,9 +119,9 @@ export interface Delegation {
 }
 
 export interface Reminders {
-  upcoming(tenantId: string, days?: number): Upcoming[];
+  upcoming(tenantId: string, days?: number): Promise<Upcoming[]>;
   setChannel(actor: Actor, conversation: ConversationRef): Promise<void>;
-  snooze(actor: Actor, key: string): Snoozed | undefined;
+  snooze(actor: Actor, key: string): Promise<Snoozed | undefined>;
 }
 
 export interface Renewals {

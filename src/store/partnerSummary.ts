@@ -41,6 +41,12 @@ export const PartnerSummarySchema = z.object({
    * kinds already recorded for that end date (bit i: REMINDER_KINDS[i]).
    */
   reminders: z.array(z.number().int()),
+  /**
+   * Two per triple of `reminders`: the customer tenant and the subscription it is of, so that due
+   * reminders are found without reading the file. Required: a cache written before they were kept
+   * does not parse, and is rebuilt from the partner files at the next start, once.
+   */
+  reminderIds: z.array(z.string()),
 });
 export type PartnerSummary = z.infer<typeof PartnerSummarySchema>;
 
@@ -66,6 +72,7 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
     recorded.set(cycle, (recorded.get(cycle) ?? 0) | kindBit(record.kind));
   }
   const reminders: number[] = [];
+  const reminderIds: string[] = [];
   for (const customer of doc.customers) {
     if (customer.offers.some((offer) => offer.status === 'pending' || offer.partnerNotice === 'pending' || remindsOfEnd(offer))) work.add('offers');
     for (const subscription of customer.subscriptions) {
@@ -74,8 +81,9 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
       if (!remindsPartner(doc.profile?.partnerId, subscription)) continue;
       const switchDay = subscription.scheduledSwitch ? dayNumber(subscription.scheduledSwitch.on) : NO_SWITCH;
       reminders.push(dayNumber(subscription.endDate), switchDay, recorded.get(`${subscription.id}|${subscription.endDate}`) ?? 0);
+      reminderIds.push(customer.tenantId, subscription.id);
     }
   }
   const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, hasCustomers: doc.customers.length > 0, ...(doc.roles && { roles: doc.roles }) };
-  return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders };
+  return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders, reminderIds };
 }

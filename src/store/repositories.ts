@@ -222,8 +222,10 @@ export interface ReminderCandidate {
   /** The partner's calendar day at the time asked. */
   today: string;
   customerTenantId: string;
-  subscription: Subscription;
-  /** Kinds already in the ledger for the subscription's current end date. */
+  subscriptionId: string;
+  /** The subscription's current end date: the cycle the reminder is of. */
+  endDate: string;
+  /** Kinds already in the ledger for the subscription's current end date, in the cycle's order. */
   recorded: ReminderKind[];
 }
 
@@ -231,9 +233,10 @@ export interface ReminderCandidate {
 export interface ReminderRepository {
   /**
    * Subscriptions whose partner is reminded of them and whose next unrecorded reminder is due on
-   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`.
+   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`; only of
+   * partners in `timeZones` when given.
    */
-  dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]>;
+  dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]>;
   /** Records reminders (queued or skipped); one already recorded is left as it is. Returns how many were new. */
   record(partnerTenantId: string, records: readonly ReminderRecord[]): Promise<number>;
   get(partnerTenantId: string, id: ReminderId): Promise<StoredReminder | undefined>;
@@ -245,6 +248,11 @@ export interface ReminderRepository {
   markDelivered(partnerTenantId: string, id: ReminderId, target: string): Promise<void>;
   markSent(partnerTenantId: string, id: ReminderId, at: Date): Promise<void>;
   markSkipped(partnerTenantId: string, id: ReminderId): Promise<void>;
+  /**
+   * Drops the partner's sent and skipped records of cycles that ended before `endedBefore` and are no
+   * longer their subscription's current cycle (a renewal or a switch moved the end date); returns how many.
+   */
+  prune(partnerTenantId: string, endedBefore: string): Promise<number>;
 }
 
 export interface OutgoingMessage {
@@ -261,10 +269,22 @@ export interface ClaimedMessage extends OutgoingMessage {
   attempts: number;
 }
 
+/** Where a message stands: waiting (or being sent), sent, or given up. */
+export type OutboxState = { state: 'pending' } | { state: 'sent'; activityId?: string } | { state: 'failed'; error: string };
+
 /** Proactive messages, sent by whichever instance claims them; a dead sender's claims expire. */
 export interface OutboxRepository {
   /** True when queued now, false when a message with this key was queued before. */
   enqueue(message: OutgoingMessage): Promise<boolean>;
+  /**
+   * Claims the message with this key for `leaseMs`, whenever its next attempt was planned (the caller
+   * paces its own retries), unless it is sent, failed, or claimed by a worker whose lease still runs.
+   */
+  claimKey(uniqueKey: string, workerId: string, leaseMs: number): Promise<ClaimedMessage | undefined>;
+  /** The state of the message with this key; undefined when none was queued (or it was pruned). */
+  state(uniqueKey: string): Promise<OutboxState | undefined>;
+  /** Drops messages sent or failed before `finishedBefore`; returns how many. */
+  prune(finishedBefore: Date): Promise<number>;
   /** Claims up to `limit` messages due now for `leaseMs`; another worker cannot claim them meanwhile. */
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
   /** The connector accepted it; false when the claim had expired and another worker took it. */

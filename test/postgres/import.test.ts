@@ -99,10 +99,10 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     const due = await r.reminders.dueReminders(now, 10_000);
     expect(due.length, 'the generated subscriptions have reminders due').to.be.greaterThan(3);
     for (const [i, d] of due.slice(0, 3).entries()) {
-      const kind = d.subscription.endDate <= d.today ? 'expired' : 'before60';
-      await r.reminders.record(d.partnerTenantId, [{ customerTenantId: d.customerTenantId, subscriptionId: d.subscription.id, endDate: d.subscription.endDate, kind, status: 'queued', createdAt: now.toISOString(), deliveredTo: [] }]);
-      if (i > 0) await r.reminders.markDelivered(d.partnerTenantId, { subscriptionId: d.subscription.id, endDate: d.subscription.endDate, kind }, `member:${p0!.userId}`);
-      if (i > 1) await r.reminders.markSent(d.partnerTenantId, { subscriptionId: d.subscription.id, endDate: d.subscription.endDate, kind }, now);
+      const kind = d.endDate <= d.today ? 'expired' : 'before60';
+      await r.reminders.record(d.partnerTenantId, [{ customerTenantId: d.customerTenantId, subscriptionId: d.subscriptionId, endDate: d.endDate, kind, status: 'queued', createdAt: now.toISOString(), deliveredTo: [] }]);
+      if (i > 0) await r.reminders.markDelivered(d.partnerTenantId, { subscriptionId: d.subscriptionId, endDate: d.endDate, kind }, `member:${p0!.userId}`);
+      if (i > 1) await r.reminders.markSent(d.partnerTenantId, { subscriptionId: d.subscriptionId, endDate: d.endDate, kind }, now);
     }
     const [customer] = await r.customers.list(p0!.tenantId);
     await r.customers.addOffer(p0!.tenantId, customer!.tenantId, { id: randomUUID(), status: 'pending', message: 'Let us help', sentAt: now.toISOString(), sentBy: { id: p0!.userId, name: p0!.name }, expiresAt: new Date(now.getTime() + 86_400_000).toISOString(), delivery: 'waiting' });

@@ -15,6 +15,13 @@ import type { PartnerProfile } from '../../src/domain/profile.js';
 import { assignRole, rolesAfterProfileSaved, rolesAfterUpgrade, type RoleBook } from '../../src/domain/roles.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
 import type { CatalogKey, CommerceRelationship, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
+import type { RunnerLock } from '../../src/store/repositories.js';
+import { pino } from 'pino';
+import { DEFAULT_LIFECYCLE, REMINDER_KINDS, addDays } from '../../src/domain/lifecycle.js';
+import type { ConversationRef, Delivery } from '../../src/domain/conversation.js';
+import { DeliveryQueue } from '../../src/reminders/deliveryQueue.js';
+import { ReminderService } from '../../src/reminders/reminderService.js';
+import type { AuditTrail } from '../../src/partners/auditTrail.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
@@ -668,14 +675,14 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         createdAt: AT,
         deliveredTo: [],
       });
-      const dueFor = async (repos: Repositories, at: string, subscriptionId: string) => (await repos.reminders.dueReminders(new Date(at), 10_000)).filter((due) => due.subscription.id === subscriptionId);
+      const dueFor = async (repos: Repositories, at: string, subscriptionId: string) => (await repos.reminders.dueReminders(new Date(at), 10_000)).filter((due) => due.subscriptionId === subscriptionId);
 
       it("finds a subscription whose reminder is due on its partner's own day, until it is recorded", async () => {
         const { partner, c, s } = await remindedCustomer('Pacific/Auckland');
         const utc = await remindedCustomer('UTC');
         // 28 February, 20:00 UTC: 1 March in Auckland, still 28 February in UTC.
         const due = await dueFor(b, '2026-02-28T20:00:00Z', s.id);
-        expect(due).to.deep.equal([{ partnerTenantId: partner, today: '2026-03-01', customerTenantId: c.tenantId, subscription: s, recorded: [] }]);
+        expect(due).to.deep.equal([{ partnerTenantId: partner, today: '2026-03-01', customerTenantId: c.tenantId, subscriptionId: s.id, endDate, recorded: [] }]);
         expect(await dueFor(b, '2026-02-28T20:00:00Z', utc.s.id)).to.deep.equal([]);
         expect(await a.reminders.record(partner, [record(c, s, 'before60')])).to.equal(1);
         expect(await dueFor(b, '2026-03-01T20:00:00Z', s.id)).to.deep.equal([]);
@@ -713,6 +720,175 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         await a.customers.updateSubscription(partner, c.tenantId, s.id, (current) => ({ ...current, endDate: '2026-05-01' }));
         // before60 of 1 May is due on 2 March: not yet recorded for the new end date.
         expect((await dueFor(b, '2026-03-02T12:00:00Z', s.id)).map((d) => d.recorded)).to.deep.equal([[]]);
+      });
+    });
+
+    describe('reminders', () => {
+      // Far from every other case's dates: nothing of theirs is due then. before60 of 30 June 2031 is due on 1 May 2031.
+      const endDate = '2031-06-30';
+      const AT_RUN = new Date('2031-05-01T10:00:00Z');
+      const log = pino({ level: 'silent' });
+      // setChannel is the only use of the trail, and no case here chooses a channel through the service.
+      const noTrail = undefined as unknown as AuditTrail;
+      /** Runs whatever another instance does: a run that outlived its lock (its holder's connection died). */
+      const noLock: RunnerLock = { runExclusive: async (_name, work) => ({ ran: true, result: await work() }) };
+      type Sent = { conversationId: string; text: string };
+
+      function instance(repos: Repositories, sent: Sent[], options: { lock?: RunnerLock; deliver?: (conversation: ConversationRef, activity: Record<string, unknown>) => Promise<Delivery>; leaseMs?: number } = {}) {
+        const deliver =
+          options.deliver ??
+          (async (conversation: ConversationRef, activity: Record<string, unknown>): Promise<Delivery> => {
+            // A send takes a moment, as over the network: the other instance's run gets in between.
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            sent.push({ conversationId: conversation.conversation.id, text: String(activity.text) });
+            return { ok: true, activityId: randomUUID() };
+          });
+        const queue = new DeliveryQueue(repos.outbox, deliver, { sendsPerSecond: 50, maxAttempts: 3, retryBaseMs: 1, leaseMs: options.leaseMs ?? 60_000 });
+        return new ReminderService({ ...repos, runnerLock: options.lock ?? repos.runnerLock }, queue, async (c) => ({ type: 'message', text: `${c.kind} ${c.subscription.id}` }), () => AT_RUN, DEFAULT_LIFECYCLE, log, noTrail);
+      }
+
+      /** A partner with `count` customers whose before60 is due at AT_RUN, its owner's chat and a reminder channel. */
+      async function remindedPartner(count: number) {
+        const partner = unique('partner');
+        await a.partners.saveProfile(partner, profile('1234567', 'UTC'));
+        const owner = unique('chat');
+        const channel = unique('channel');
+        await a.partners.rememberMember(partner, 'user-1', { name: 'Ada', conversation: conversation(owner), updatedAt: AT, reachable: true });
+        await a.partners.setReminderChannel(partner, { conversation: conversation(channel), setBy: 'user-1', setAt: AT, reachable: true });
+        const subscriptions: Subscription[] = [];
+        for (let i = 0; i < count; i++) {
+          const c = customer({ subscriptions: [subscription({ endDate })] });
+          await a.customers.add(partner, c);
+          subscriptions.push(c.subscriptions[0]!);
+        }
+        return { partner, owner, channel, subscriptions };
+      }
+
+      const expectOnceEach = async (sent: Sent[], p: Awaited<ReturnType<typeof remindedPartner>>) => {
+        const mine = sent.filter((s) => s.conversationId === p.owner || s.conversationId === p.channel).map((s) => `${s.conversationId} ${s.text}`);
+        const expected = p.subscriptions.flatMap((s) => [p.owner, p.channel].map((chat) => `${chat} before60 ${s.id}`));
+        expect(mine.sort()).to.deep.equal(expected.sort());
+        const ledger = await b.reminders.forPartner(p.partner);
+        expect(ledger.map((r) => [r.subscriptionId, r.kind, r.status, [...r.deliveredTo].sort()])).to.have.deep.members(p.subscriptions.map((s) => [s.id, 'before60', 'sent', ['channel', 'member:user-1']]));
+      };
+
+      it('records and sends each reminder once when a run starts on two instances at once', async () => {
+        const p = await remindedPartner(4);
+        const sent: Sent[] = [];
+        const runs = await Promise.all([instance(a, sent).run(), instance(b, sent).run()]);
+        expect(runs.reduce((sum, r) => sum + r.queued, 0), 'recorded once').to.be.at.least(4);
+        await expectOnceEach(sent, p);
+        // A later run finds nothing left to do.
+        const again: Sent[] = [];
+        await instance(b, again).run();
+        expect(again.filter((s) => s.conversationId === p.owner || s.conversationId === p.channel)).to.deep.equal([]);
+      });
+
+      it('sends each reminder once even when two runs overlap without the runner lock: the ledger and the outbox settle it', async () => {
+        const p = await remindedPartner(4);
+        const sent: Sent[] = [];
+        await Promise.all([instance(a, sent, { lock: noLock }).run(), instance(b, sent, { lock: noLock }).run()]);
+        await expectOnceEach(sent, p);
+      });
+
+      it("takes over the sends of an instance that died mid-run once its claim runs out, and sends nothing twice", async () => {
+        const p = await remindedPartner(1);
+        let release!: () => void;
+        const dying = new Promise<void>((resolve) => (release = resolve));
+        let reached!: () => void;
+        const sending = new Promise<void>((resolve) => (reached = resolve));
+        // The first instance claims its first message and hangs there (killed), its claim lasting 50 ms.
+        const dead = instance(a, [], {
+          lock: noLock,
+          leaseMs: 50,
+          deliver: async () => {
+            reached();
+            await dying;
+            return { ok: false, unreachable: false, status: 503 };
+          },
+        }).run();
+        await sending;
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        const sent: Sent[] = [];
+        await instance(b, sent).run();
+        release();
+        await dead;
+        await expectOnceEach(sent, p);
+      });
+
+      it('finds the due reminders of the partners in the time zones asked for only', async () => {
+        const zoned = async (timeZone: string) => {
+          const partner = unique('partner');
+          await a.partners.saveProfile(partner, profile('1234567', timeZone));
+          const c = customer({ subscriptions: [subscription({ endDate })] });
+          await a.customers.add(partner, c);
+          return c.subscriptions[0]!.id;
+        };
+        const [auckland, utc] = [await zoned('Pacific/Auckland'), await zoned('UTC')];
+        const ids = async (zones?: ReadonlySet<string>) => (await b.reminders.dueReminders(AT_RUN, 10_000, zones)).map((d) => d.subscriptionId).filter((id) => id === auckland || id === utc);
+        expect(await ids(new Set(['UTC']))).to.deep.equal([utc]);
+        expect(await ids(new Set(['Pacific/Auckland', 'Europe/Berlin']))).to.deep.equal([auckland]);
+        expect((await ids()).sort()).to.deep.equal([auckland, utc].sort());
+      });
+
+      it("finds a reminder missed while down through the last day the data is kept, and none the day after", async () => {
+        const partner = unique('partner');
+        await a.partners.saveProfile(partner, profile('1234567', 'UTC'));
+        const c = customer({ subscriptions: [subscription({ endDate })] });
+        await a.customers.add(partner, c);
+        const s = c.subscriptions[0]!;
+        const before = REMINDER_KINDS.filter((kind) => kind !== 'deletionSoon');
+        await a.reminders.record(partner, before.map((kind) => ({ customerTenantId: c.tenantId, subscriptionId: s.id, endDate, kind, status: 'sent' as const, createdAt: AT, sentAt: AT, deliveredTo: [] })));
+        const dueOn = async (day: string) => (await b.reminders.dueReminders(new Date(`${day}T12:00:00Z`), 10_000)).filter((d) => d.subscriptionId === s.id).map((d) => d.recorded.length);
+        expect(await dueOn(addDays(endDate, DEFAULT_LIFECYCLE.deprovisionDays)), 'the last day the data is kept').to.deep.equal([before.length]);
+        expect(await dueOn(addDays(endDate, DEFAULT_LIFECYCLE.deprovisionDays + 1)), 'the data is deleted').to.deep.equal([]);
+      });
+
+      it('prunes the records of cycles long past that a renewal replaced, and keeps queued ones and the current cycle', async () => {
+        const partner = unique('partner');
+        const c = customer({ subscriptions: [subscription({ endDate: '2026-04-30' })] });
+        await a.customers.add(partner, c);
+        const s = c.subscriptions[0]!;
+        const rec = (end: string, kind: ReminderRecord['kind'], status: ReminderRecord['status']): ReminderRecord => ({ customerTenantId: c.tenantId, subscriptionId: s.id, endDate: end, kind, status, createdAt: AT, ...(status === 'sent' && { sentAt: AT }), deliveredTo: [] });
+        await a.reminders.record(partner, [rec('2026-04-30', 'before60', 'sent'), rec('2026-04-30', 'before30', 'skipped'), rec('2026-04-30', 'before7', 'queued')]);
+        await a.customers.updateSubscription(partner, c.tenantId, s.id, (current) => ({ ...current, endDate: '2027-04-30' }));
+        await a.reminders.record(partner, [rec('2027-04-30', 'before60', 'sent')]);
+        expect(await b.reminders.prune(partner, '2026-04-30'), 'not ended before the day given').to.equal(0);
+        expect(await b.reminders.prune(partner, '2026-09-01')).to.equal(2);
+        expect((await a.reminders.forPartner(partner)).map((r) => `${r.endDate} ${r.kind}`).sort()).to.deep.equal(['2026-04-30 before7', '2027-04-30 before60']);
+        expect(await a.reminders.prune(partner, '2030-01-01'), 'the current cycle is kept').to.equal(0);
+      });
+
+      it('claims a message by its key for one worker, tells its state, and prunes finished ones', async () => {
+        const tenant = unique('partner');
+        const m = { uniqueKey: unique('msg'), tenantId: tenant, conversation: conversation('a:1'), activity: { type: 'message', text: 'Renew Fabrikam' } };
+        expect(await a.outbox.state(m.uniqueKey)).to.equal(undefined);
+        expect(await a.outbox.claimKey(m.uniqueKey, 'worker-a', 60_000)).to.equal(undefined);
+        await a.outbox.enqueue(m);
+        expect(await b.outbox.state(m.uniqueKey)).to.deep.equal({ state: 'pending' });
+        const [first, second] = await Promise.all([a.outbox.claimKey(m.uniqueKey, 'worker-a', 60_000), b.outbox.claimKey(m.uniqueKey, 'worker-b', 60_000)]);
+        const claimed = [first, second].filter((x) => x !== undefined);
+        expect(claimed).to.have.length(1);
+        expect(claimed[0]).to.deep.include({ ...m, attempts: 1 });
+        const worker = first ? 'worker-a' : 'worker-b';
+        await a.outbox.retryLater(claimed[0]!.id, worker, 3_600_000, '503');
+        // Its sender paces its own retries: a message waiting for its next attempt can be claimed by key.
+        const again = await b.outbox.claimKey(m.uniqueKey, 'worker-b', 60_000);
+        expect(again?.attempts).to.equal(2);
+        expect(await a.outbox.markSent(again!.id, 'worker-b', 'activity-1')).to.equal(true);
+        expect(await a.outbox.state(m.uniqueKey)).to.deep.equal({ state: 'sent', activityId: 'activity-1' });
+        expect(await a.outbox.claimKey(m.uniqueKey, 'worker-a', 60_000)).to.equal(undefined);
+        const gone = { ...m, uniqueKey: unique('msg') };
+        await a.outbox.enqueue(gone);
+        const doomed = await a.outbox.claimKey(gone.uniqueKey, 'worker-a', 60_000);
+        await a.outbox.fail(doomed!.id, 'worker-a', 'unreachable');
+        expect(await b.outbox.state(gone.uniqueKey)).to.deep.equal({ state: 'failed', error: 'unreachable' });
+        const waiting = { ...m, uniqueKey: unique('msg') };
+        await a.outbox.enqueue(waiting);
+        expect(await b.outbox.prune(new Date(Date.now() + 60_000))).to.be.at.least(2);
+        expect(await a.outbox.state(m.uniqueKey)).to.equal(undefined);
+        expect(await a.outbox.state(gone.uniqueKey)).to.equal(undefined);
+        expect(await a.outbox.state(waiting.uniqueKey), 'not finished: kept').to.deep.equal({ state: 'pending' });
       });
     });
 

@@ -112,7 +112,7 @@ export const renewalVerbs = {
 
   'reminder.snooze': verb(z.object({ key: z.string().max(200).regex(/^[\w-]+\|\d{4}-\d{2}-\d{2}\|\w+$/) }), async (turn, data) => {
     const { m, reminders, renewals, actor } = turn;
-    const snoozed = reminders.snooze(actor, data.key);
+    const snoozed = await reminders.snooze(actor, data.key);
     const found = snoozed && (await renewals.find(actor.tenantId, snoozed.customerTenantId, snoozed.subscriptionId));
     if (!snoozed || !found) return noticeCard(m, { text: m.t.reminder.gone, style: 'attention' });
     const text = snoozed.next ? fill(m.t.reminder.snoozed, { date: m.date(snoozed.next.due) }) : m.t.reminder.snoozedLast;
@@ -121,7 +121,7 @@ export const renewalVerbs = {
 
   // The overview of every customer's reminders: a range from the list, and pages of it.
   'reminders.list': verb(z.object({ range: z.enum(REMINDER_RANGES).catch('60'), page: z.number().int().min(1).max(10_000).catch(1) }), async ({ actor, m, reminders }, data) =>
-    remindersCard(m, reminders.upcoming(actor.tenantId, rangeDays(data.range)), data),
+    remindersCard(m, await reminders.upcoming(actor.tenantId, rangeDays(data.range)), data),
   ),
 };
 
