@@ -7,6 +7,7 @@ import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
+import { FileAuditLog } from '../src/store/auditFile.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { JsonFileStore } from '../src/store/store.js';
 import { repositoryContract } from './support/repositoryContract.js';
@@ -17,6 +18,11 @@ repositoryContract('the file store', { severalInstances: false }, async () => {
   return {
     // One instance by design: the same store twice.
     instances: [files.repositories, files.repositories],
+    trail: async (partnerTenantId) => {
+      const entries = [];
+      for await (const entry of FileAuditLog.in(dir).entries(partnerTenantId)) entries.push(entry);
+      return entries;
+    },
     close: async () => {
       await files.close();
       await rm(dir, { recursive: true, force: true });

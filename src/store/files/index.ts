@@ -34,7 +34,7 @@ export async function openFileRepositories(dataDir: string, lifecycle: Lifecycle
   const keyCatalog = new FileKeyCatalog(commerce);
   const repositories: Repositories = {
     partners: new FilePartners(store),
-    customers: new FileCustomers(store),
+    customers: new FileCustomers(store, recorder),
     setups: new FileSetups(store),
     guessGuard: new FileGuessGuard(store),
     reminders: new FileReminders(store, lifecycle),
