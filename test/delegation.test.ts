@@ -10,6 +10,8 @@ import { answer, expire, isDue, newOffer, offeredRelationships, type Offer } fro
 import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { approve, lockForApproval, newRelationship, terminate, type Relationship } from '../src/domain/relationship.js';
 import { JsonFileStore } from '../src/store/store.js';
+import { openFileRepositories } from '../src/store/files/index.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { AuditTrail } from '../src/partners/auditTrail.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
 
@@ -102,7 +104,8 @@ describe('delegation service', () => {
       listRelationships: async () => [],
       terminateRelationship: async () => (terminate(second.relationship!, 'partner', now) as { relationship: Relationship }).relationship,
     } as unknown as Commerce;
-    const service = new DelegationService(store, commerce, channel, () => later, 90, pino({ level: 'silent' }), new AuditTrail(store, FileAuditLog.in(dir), () => later, 730, pino({ level: 'silent' })));
+    const { repositories } = await openFileRepositories(dir, DEFAULT_LIFECYCLE, store);
+    const service = new DelegationService(repositories, commerce, channel, () => later, 90, pino({ level: 'silent' }), new AuditTrail(store, FileAuditLog.in(dir), () => later, 730, pino({ level: 'silent' })));
 
     const sweep = service.sweep();
     await atFirstCard;

@@ -90,6 +90,8 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
       return { result: { added: true, offer: structuredClone(offer) }, entries: audit && [...audit(offer)] };
     }));
     if (!result) throw new Error(`customer ${customerTenantId} not found`);
+    // The index entry may have failed to write when the customer was created; the request must reach the admin.
+    if (result.added) await indexCustomer(this.store, partnerTenantId, customerTenantId);
     return result;
   }
 
