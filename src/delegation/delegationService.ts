@@ -381,6 +381,8 @@ export class DelegationService {
       if (!open(offer)) continue;
       let current = offer;
       if (!current.reminderDue) {
+        // Most sweeps have nothing to record: the copy says so without a write.
+        if (!record(offer)) continue;
         const recorded = await this.changeOffer(link, offer.id, record);
         if (!recorded.changed) continue;
         current = recorded.offer;

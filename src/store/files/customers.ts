@@ -96,7 +96,11 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   }
 
   async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<OfferChange | undefined> {
-    if (!(await this.get(partnerTenantId, customerTenantId))) return undefined;
+    const stored = await this.get(partnerTenantId, customerTenantId);
+    const known = stored?.offers.find((o) => o.id === offerId);
+    if (!stored || !known) return undefined;
+    // The file in memory is the stored one: a change that would leave the offer as it is writes nothing.
+    if (!change(structuredClone(known))) return { customer: stored, before: known, offer: known };
     const changed = await this.change(partnerTenantId, (draft, current): Recorded<{ customer: Customer; before: Offer; index: number; changed: boolean } | undefined> => {
       const at = current.customers.findIndex((c) => c.tenantId === customerTenantId);
       const index = at < 0 ? -1 : current.customers[at]!.offers.findIndex((o) => o.id === offerId);
