@@ -94,7 +94,7 @@ export function hasOfferWork(offer: Offer): boolean {
 }
 
 /** A relationship's display name as its uniqueness among a partner's relationships is checked by the stores. */
-export function relationshipNameKey(offer: Offer): string | undefined {
+function relationshipNameKey(offer: Offer): string | undefined {
   return offer.relationship?.displayName.toLowerCase();
 }
 

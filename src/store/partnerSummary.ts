@@ -49,7 +49,6 @@ export function kindBit(kind: ReminderKind): number {
   return 1 << REMINDER_KINDS.indexOf(kind);
 }
 
-
 export function summarise(doc: PartnerDoc): PartnerSummary {
   const work = new Set<PartnerWork>();
   // Entries a crash may have kept from the trail: the start appends them without reading every file.
