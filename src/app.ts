@@ -151,7 +151,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log, serviceUrlAllowed);
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
-  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log, audit);
+  const delegation = new DelegationService(files.repositories, backend, offers, now, config.OFFER_DAYS, log, audit);
   const queue = new DeliveryQueue(files.repositories.outbox, (conversation, activity) => conversations.deliver(conversation, activity), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,

@@ -30,6 +30,11 @@ repositoryContract('the file store', { severalInstances: false }, async () => {
     },
     // A partner file written before roles has no `roles` at all.
     predateRoles: (partnerTenantId) => files.store.partner(partnerTenantId).update((doc) => void delete doc.roles),
+    trail: async (partnerTenantId) => {
+      const entries = [];
+      for await (const entry of FileAuditLog.in(dir).entries(partnerTenantId)) entries.push(entry);
+      return entries;
+    },
     close: async () => {
       await files.close();
       await rm(dir, { recursive: true, force: true });

@@ -220,7 +220,7 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       const { setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, maxFieldLength } = this.deps;
-      const customer = delegation.link(actor.tenantId);
+      const customer = await delegation.link(actor.tenantId);
       // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
       const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };

@@ -101,10 +101,10 @@ export interface Audit {
 export type AdminCheck = (link: CustomerLink) => Promise<boolean>;
 
 export interface Delegation {
-  link(customerTenantId: string): CustomerLink | undefined;
+  link(customerTenantId: string): Promise<CustomerLink | undefined>;
   isAdmin(actor: Actor, link: CustomerLink, signInName: () => Promise<string | undefined>): Promise<boolean>;
-  rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void>;
-  eligible(partnerTenantId: string): boolean;
+  rememberAdmin(actor: Actor, link: CustomerLink, conversation: ConversationRef): Promise<void>;
+  eligible(partnerTenantId: string): Promise<boolean>;
   relationshipNames(partnerTenantId: string): Promise<string[]>;
   activeRelationships(link: CustomerLink): Promise<Relationship[]>;
   request(actor: Actor, customerTenantId: string, requestId: string, input: RequestInput, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | RequestRefusal>;

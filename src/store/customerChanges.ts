@@ -1,10 +1,9 @@
 /**
- * The changes of one customer's parts (a subscription, an offer) in terms of changing the whole
+ * The changes of one customer's parts (a subscription) in terms of changing the whole
  * customer under its lock: each store implements `update`, and these follow from it the same way.
  */
 import type { Customer, Subscription } from '../domain/customer.js';
-import type { Offer } from '../domain/delegation.js';
-import type { AddOfferResult, AuditOf } from './repositories.js';
+import type { AuditOf } from './repositories.js';
 
 export abstract class CustomerChanges {
   abstract update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined>;
@@ -33,29 +32,5 @@ export abstract class CustomerChanges {
       audit && ((c) => audit({ customer: c, subscription: found! })),
     );
     return customer && found && { customer, subscription: found };
-  }
-
-  async addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult> {
-    let open: Offer | undefined;
-    const customer = await this.update(partnerTenantId, customerTenantId, (c) => {
-      open = c.offers.find((o) => o.status === 'pending' || o.status === 'accepted');
-      if (open) return undefined;
-      c.offers.push(offer);
-      return c;
-    });
-    if (open) return { added: false, open };
-    if (!customer) throw new Error(`customer ${customerTenantId} not found`);
-    return { added: true, offer };
-  }
-
-  async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer): Promise<Offer | undefined> {
-    let changed: Offer | undefined;
-    await this.update(partnerTenantId, customerTenantId, (c) => {
-      const index = c.offers.findIndex((o) => o.id === offerId);
-      if (index < 0) return undefined;
-      changed = c.offers[index] = change(c.offers[index]!);
-      return c;
-    });
-    return changed;
   }
 }

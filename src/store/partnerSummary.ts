@@ -6,8 +6,7 @@
  */
 import { z } from 'zod';
 import { remindsPartner } from '../domain/customer.js';
-import type { Offer } from '../domain/delegation.js';
-import { NO_AUTO_EXTEND, RELATIONSHIP_REMINDER_KINDS } from '../domain/relationship.js';
+import { hasOfferWork } from '../domain/delegation.js';
 import { dayNumber, REMINDER_KINDS, type ReminderKind } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
 import { PartnerProfileSchema } from '../domain/profile.js';
@@ -56,11 +55,6 @@ export function kindBit(kind: ReminderKind): number {
   return 1 << REMINDER_KINDS.indexOf(kind);
 }
 
-/** An accepted relationship that ends unless renewed, whose end reminders are not all handled yet. */
-function remindsOfEnd(offer: Offer): boolean {
-  return offer.status === 'accepted' && offer.relationship?.autoExtendDuration === NO_AUTO_EXTEND && (offer.reminders?.length ?? 0) < RELATIONSHIP_REMINDER_KINDS.length;
-}
-
 export function summarise(doc: PartnerDoc): PartnerSummary {
   const work = new Set<PartnerWork>();
   // Entries a crash may have kept from the trail: the start appends them without reading every file.
@@ -74,7 +68,7 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
   const reminders: number[] = [];
   const reminderIds: string[] = [];
   for (const customer of doc.customers) {
-    if (customer.offers.some((offer) => offer.status === 'pending' || offer.partnerNotice === 'pending' || remindsOfEnd(offer))) work.add('offers');
+    if (customer.offers.some(hasOfferWork)) work.add('offers');
     for (const subscription of customer.subscriptions) {
       if (subscription.pendingRenewal) work.add('pendingRenewal');
       if (subscription.scheduledSwitch) work.add('scheduledSwitch');

@@ -96,7 +96,21 @@ export interface SubscriptionRef {
   subscription: Subscription;
 }
 
-export type AddOfferResult = { added: true; offer: Offer } | { added: false; open: Offer };
+/**
+ * An offer added, or the one already there that it would repeat or collide with: the offer with its
+ * id (a second press of the same card), the offer of its relationship, the partner's relationship
+ * under its display name (unique among a partner's relationships, ignoring case), or, for an offer
+ * of the old kind (no relationship), the customer's open one of that kind.
+ */
+export type AddOfferResult = { added: true; offer: Offer } | { added: false; existing: Offer };
+
+/** An offer changed (or left as it was), with its customer as stored afterwards. */
+export interface OfferChange {
+  customer: Customer;
+  before: Offer;
+  /** The offer as stored now: `before` itself when the change left it as it was. */
+  offer: Offer;
+}
 
 /** Customers with their subscriptions, offers and added users; also the customer index. */
 export interface CustomerRepository {
@@ -129,15 +143,25 @@ export interface CustomerRepository {
     change: (subscription: Subscription) => Subscription | undefined,
     audit?: AuditOf<{ customer: Customer; subscription: Subscription }>,
   ): Promise<{ customer: Customer; subscription: Subscription } | undefined>;
-  /** Adds a pending offer unless the customer has an open (pending or accepted) one. */
-  addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult>;
-  /** Changes one offer under its customer's row lock; undefined when not found. */
-  updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer): Promise<Offer | undefined>;
+  /**
+   * Adds an offer to the customer (who may hold several relationships with its partner), unless it
+   * repeats or collides with one there (see AddOfferResult); throws when the customer is not found.
+   */
+  addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer, audit?: AuditOf<Offer>): Promise<AddOfferResult>;
+  /**
+   * Changes one offer under its customer's row lock, so two instances answering or ending it apply
+   * one after the other, each on the offer as the other left it; `change` returns undefined to leave
+   * it as it is (then nothing is written, nor audited). Undefined when the offer is not found.
+   */
+  updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<OfferChange | undefined>;
   /** Subscriptions with a renewal sent to the backend and not yet answered. */
   pendingRenewals(): Promise<SubscriptionRef[]>;
   /** Partner-billed subscriptions whose scheduled switch to direct billing is due on the partner's own day at `now`. */
   switchesDue(now: Date): Promise<SubscriptionRef[]>;
-  /** Customers with a pending offer or a notice to the partner still to send. */
+  /**
+   * Customers with a pending offer, a notice to the partner still to send, or a relationship whose
+   * end reminders are not all handled (accepted, without auto-extension).
+   */
   withOfferWork(): Promise<CustomerLink[]>;
 }
 

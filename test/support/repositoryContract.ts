@@ -8,9 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { auditDraft, type AuditDraft } from '../../src/domain/audit.js';
+import { auditDraft, type AuditDraft, type AuditEntry } from '../../src/domain/audit.js';
 import type { Customer, Subscription } from '../../src/domain/customer.js';
+import * as rules from '../../src/domain/delegation.js';
 import type { Offer } from '../../src/domain/delegation.js';
+import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../../src/domain/entraRoles.js';
+import type { Relationship } from '../../src/domain/relationship.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
 import { assignRole, rolesAfterProfileSaved, rolesAfterUpgrade, type RoleBook } from '../../src/domain/roles.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
@@ -30,6 +33,8 @@ export interface ContractStore {
   auditIds(partnerTenantId: string): Promise<string[]>;
   /** Makes the partner's stored data look as written before roles existed: no role book at all. */
   predateRoles(partnerTenantId: string): Promise<void>;
+  /** The partner's audit trail as stored, oldest first. */
+  trail(partnerTenantId: string): Promise<AuditEntry[]>;
   close(): Promise<void>;
 }
 
@@ -53,17 +58,38 @@ function profile(partnerId = '1234567', timeZone = 'Europe/Berlin'): PartnerProf
   return { organisationName: 'Contoso Partners', partnerId, cloudEssentials: true, timeZone, updatedAt: AT, updatedBy: 'user-1' };
 }
 
-/** An audit entry a change records (who and what do not matter to the store). */
-function entry(tenant: string, id: string) {
-  return auditDraft({ id, at: new Date(AT), partnerTenantId: tenant, actor: { name: 'Ada', objectId: 'user-1', role: 'admin' }, verb: 'contract', outcome: { result: 'done' } });
-}
-
 function subscription(overrides: Partial<Subscription> = {}): Subscription {
   return { id: unique('sub'), product: 'Office 365 E3', seats: 10, assignedSeats: 1, startDate: '2025-05-01', endDate: '2026-05-01', partnerOfRecord: '1234567', billing: 'partner', renewalIds: [], ...overrides };
 }
 
 function offer(overrides: Partial<Offer> = {}): Offer {
   return { id: randomUUID(), status: 'pending', message: 'Let us help', sentAt: AT, sentBy: { id: 'user-1', name: 'Ada' }, expiresAt: '2026-05-30T10:00:00.000Z', delivery: 'waiting', ...overrides };
+}
+
+function relationship(partnerTenantId: string, customerTenantId: string, overrides: Partial<Relationship> = {}): Relationship {
+  return {
+    id: randomUUID(),
+    displayName: unique('Helpdesk').slice(0, 50),
+    partnerTenantId,
+    customer: { tenantId: customerTenantId, displayName: 'Fabrikam' },
+    accessDetails: { unifiedRoles: [{ roleDefinitionId: USER_ADMINISTRATOR }, { roleDefinitionId: GLOBAL_ADMINISTRATOR }] },
+    duration: 'P730D',
+    autoExtendDuration: 'PT0S',
+    status: 'approvalPending',
+    createdDateTime: AT,
+    lastModifiedDateTime: AT,
+    ...overrides,
+  };
+}
+
+/** A request for a relationship, as the service saves it. */
+function request(partnerTenantId: string, customerTenantId: string, overrides: Partial<Relationship> = {}): Offer {
+  return offer({ relationship: relationship(partnerTenantId, customerTenantId, overrides), partnerConversation: conversation('a:partner') });
+}
+
+/** An audit entry a change records (who does not matter to the store). */
+function entry(partnerTenantId: string, id: string, verb = 'contract', customerTenantId?: string): AuditDraft {
+  return auditDraft({ id, at: new Date(AT), partnerTenantId, actor: { name: 'Ada', objectId: 'user-1', role: 'admin' }, verb, customerTenantId, outcome: { result: 'done' } });
 }
 
 function customer(overrides: Partial<Customer> = {}): Customer {
@@ -322,23 +348,6 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(mine(await a.customers.switchesDue(new Date('2026-03-01T20:00:00Z')))).to.deep.equal([{ partnerTenantId: partner, customerTenantId: c.tenantId, subscription: changed!.subscription }]);
       });
 
-      it('keeps one open offer per customer, and changes an offer', async () => {
-        const partner = unique('partner');
-        const c = customer();
-        await a.customers.add(partner, c);
-        const first = offer();
-        const racing = await Promise.all([a.customers.addOffer(partner, c.tenantId, first), b.customers.addOffer(partner, c.tenantId, offer())]);
-        expect(racing.filter((result) => result.added)).to.have.length(1);
-        const open = racing.find((result) => result.added)!;
-        expect(racing.find((result) => !result.added)).to.deep.equal({ added: false, open: open.added && open.offer });
-        const id = open.added ? open.offer.id : '';
-        const declined = await b.customers.updateOffer(partner, c.tenantId, id, (o) => ({ ...o, status: 'declined', partnerNotice: 'pending' }));
-        expect(declined?.status).to.equal('declined');
-        expect((await a.customers.withOfferWork()).filter((link) => link.customer.tenantId === c.tenantId)).to.have.length(1);
-        expect((await a.customers.addOffer(partner, c.tenantId, first.id === id ? offer() : first)).added).to.equal(true);
-        expect((await a.customers.get(partner, c.tenantId))?.offers.map((o) => o.status)).to.deep.equal(['declined', 'pending']);
-      });
-
       it('loses no change when both instances change one customer at once', async () => {
         const partner = unique('partner');
         const c = customer();
@@ -469,6 +478,140 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => claim([a, b][i % 2]!, `press-${i}`)));
         expect(claims.filter(Boolean)).to.have.length(1);
         expect((await b.customers.get(partner, c.tenantId))?.admin.pendingPasswordReset?.requestId).to.equal(requestId);
+      });
+    });
+
+    describe('delegation', () => {
+      /** A partner with one customer; `trail` lists the entries of the partner's trail by verb and id. */
+      async function partnerWithCustomer(overrides: Partial<Customer> = {}) {
+        const partner = unique('partner');
+        const c = customer(overrides);
+        await a.customers.add(partner, c);
+        const trail = async () => (await store.trail(partner)).map((e) => `${e.verb}:${e.id}`);
+        return { partner, c, trail };
+      }
+
+      it('keeps a request with its relationship, end reminders and chats as saved, and records it with its entry once', async () => {
+        const { partner, c, trail } = await partnerWithCustomer();
+        const saved = request(partner, c.tenantId, { status: 'active', activatedDateTime: AT, endDateTime: '2028-02-29T10:00:00.000Z', terminatedBy: 'customer' });
+        const full = { ...saved, status: 'accepted' as const, answeredAt: AT, answeredBy: { id: 'admin', name: 'Bea' }, delivery: 'delivered' as const, customerCard: { conversation: conversation('a:admin'), activityId: 'act-1' }, reminders: ['before30' as const, 'before7' as const], reminderDue: 'before7' as const, partnerNotice: 'pending' as const };
+        const added = await a.customers.addOffer(partner, c.tenantId, full, (o) => [entry(partner, `request:${o.id}`, 'delegation.request', c.tenantId)]);
+        expect(added).to.deep.equal({ added: true, offer: full });
+        expect((await b.customers.get(partner, c.tenantId))?.offers).to.deep.equal([full]);
+        expect((await b.customers.link(c.tenantId))?.customer.offers).to.deep.equal([full]);
+        // A second press of the same card: the offer there, nothing recorded again.
+        expect(await b.customers.addOffer(partner, c.tenantId, { ...full, message: 'again' }, (o) => [entry(partner, `again:${o.id}`, 'delegation.request')])).to.deep.equal({ added: false, existing: full });
+        expect(await trail()).to.deep.equal([`delegation.request:request:${full.id}`]);
+        // A customer added with its offers (an import) keeps them whole as well.
+        const copy = customer();
+        copy.offers = [request(partner, copy.tenantId), offer({ status: 'accepted' })];
+        await a.customers.add(partner, copy);
+        expect((await b.customers.get(partner, copy.tenantId))?.offers).to.deep.equal(copy.offers);
+        await expectRejection(a.customers.addOffer(partner, randomUUID(), request(partner, c.tenantId)));
+      });
+
+      it('lets a customer hold several relationships; one per relationship, a display name once per partner, and one open offer of the old kind', async () => {
+        const { partner, c } = await partnerWithCustomer();
+        const other = customer();
+        await a.customers.add(partner, other);
+        const onboarding = request(partner, c.tenantId, { displayName: 'Fabrikam onboarding', accessDetails: { unifiedRoles: [{ roleDefinitionId: GLOBAL_ADMINISTRATOR }] }, duration: 'P7D' });
+        const helpdesk = request(partner, c.tenantId, { displayName: 'Fabrikam helpdesk' });
+        for (const o of [onboarding, helpdesk]) expect((await a.customers.addOffer(partner, c.tenantId, o)).added).to.equal(true);
+        // The same relationship under another request, or its name in another case (with any customer): the one there.
+        expect(await b.customers.addOffer(partner, c.tenantId, { ...request(partner, c.tenantId), relationship: helpdesk.relationship })).to.deep.equal({ added: false, existing: helpdesk });
+        expect(await b.customers.addOffer(partner, other.tenantId, request(partner, other.tenantId, { displayName: 'FABRIKAM Onboarding' }))).to.deep.equal({ added: false, existing: onboarding });
+        // Another partner names its relationships as it likes.
+        const elsewhere = await partnerWithCustomer();
+        expect((await b.customers.addOffer(elsewhere.partner, elsewhere.c.tenantId, request(elsewhere.partner, elsewhere.c.tenantId, { displayName: 'Fabrikam onboarding' }))).added).to.equal(true);
+        // Ended or not, a name stays taken; an offer of the old kind stays one open per customer.
+        await a.customers.updateOffer(partner, c.tenantId, onboarding.id, (o) => rules.withdraw(o, o.sentBy, new Date(AT)));
+        expect((await a.customers.addOffer(partner, c.tenantId, request(partner, c.tenantId, { displayName: 'fabrikam onboarding' }))).added).to.equal(false);
+        const legacy = offer({ status: 'accepted' });
+        expect((await a.customers.addOffer(partner, c.tenantId, legacy)).added).to.equal(true);
+        expect(await b.customers.addOffer(partner, c.tenantId, offer())).to.deep.equal({ added: false, existing: legacy });
+        expect((await b.customers.addOffer(partner, other.tenantId, offer())).added).to.equal(true);
+        expect((await a.customers.get(partner, c.tenantId))?.offers.map((o) => o.relationship?.displayName ?? o.status)).to.deep.equal(['Fabrikam onboarding', 'Fabrikam helpdesk', 'accepted']);
+      });
+
+      it('takes one of two requests racing for one display name, from either instance', async () => {
+        const { partner, c } = await partnerWithCustomer();
+        const other = customer();
+        await a.customers.add(partner, other);
+        const racing = await Promise.all([
+          a.customers.addOffer(partner, c.tenantId, request(partner, c.tenantId, { displayName: 'Fabrikam security' })),
+          b.customers.addOffer(partner, other.tenantId, request(partner, other.tenantId, { displayName: 'Fabrikam Security' })),
+        ]);
+        expect(racing.filter((result) => result.added)).to.have.length(1);
+        const winner = racing.find((result) => result.added)!;
+        expect(racing.find((result) => !result.added)).to.deep.equal({ added: false, existing: winner.added && winner.offer });
+      });
+
+      it('applies two instances answering and ending one offer at once one after the other: one wins, its entry alone is recorded', async () => {
+        const { partner, c, trail } = await partnerWithCustomer();
+        const pending = request(partner, c.tenantId);
+        await a.customers.addOffer(partner, c.tenantId, pending);
+        const now = new Date('2026-03-02T10:00:00.000Z');
+        const onlyIfPending = (next: (o: Offer) => Offer) => (o: Offer) => (o.status === 'pending' ? next(o) : undefined);
+        const recorded = (verb: string) => (change: { before: Offer; offer: Offer }) => (change.before.status === 'pending' && change.offer.status !== 'pending' ? [entry(partner, `${verb}:${change.offer.id}`, verb, c.tenantId)] : []);
+        const [answered, withdrawn] = await Promise.all([
+          a.customers.updateOffer(partner, c.tenantId, pending.id, onlyIfPending((o) => rules.answer(o, true, { id: 'admin', name: 'Bea' }, now)), recorded('offer.accept')),
+          b.customers.updateOffer(partner, c.tenantId, pending.id, onlyIfPending((o) => rules.withdraw(o, o.sentBy, now)), recorded('delegation.end')),
+        ]);
+        const outcomes = [answered!, withdrawn!];
+        const winner = outcomes.find((o) => o.offer !== o.before)!;
+        const loser = outcomes.find((o) => o.offer === o.before)!;
+        expect(winner, 'one of them changed the offer').to.not.equal(undefined);
+        expect(loser, 'the other found it changed and left it').to.not.equal(undefined);
+        expect(winner.before.status).to.equal('pending');
+        expect(loser.before).to.deep.equal(winner.offer);
+        expect(loser.customer.offers).to.deep.equal([winner.offer]);
+        expect((await a.customers.get(partner, c.tenantId))?.offers).to.deep.equal([winner.offer]);
+        expect(await trail()).to.deep.equal([winner.offer.status === 'accepted' ? `offer.accept:offer.accept:${pending.id}` : `delegation.end:delegation.end:${pending.id}`]);
+      });
+
+      it('loses no change when both instances change different parts of one offer at once', async () => {
+        const { partner, c } = await partnerWithCustomer();
+        const accepted = { ...request(partner, c.tenantId, { status: 'active', activatedDateTime: AT, endDateTime: '2026-04-01T10:00:00.000Z' }), status: 'accepted' as const, partnerNotice: 'pending' as const };
+        await a.customers.addOffer(partner, c.tenantId, accepted);
+        await Promise.all([
+          a.customers.updateOffer(partner, c.tenantId, accepted.id, (o) => ({ ...o, partnerNotice: 'sent' })),
+          b.customers.updateOffer(partner, c.tenantId, accepted.id, (o) => ({ ...o, reminders: ['before30'], reminderDue: 'before30' })),
+          a.customers.updateOffer(partner, c.tenantId, accepted.id, (o) => ({ ...o, delivery: 'delivered' })),
+        ]);
+        expect((await b.customers.get(partner, c.tenantId))?.offers[0]).to.deep.include({ partnerNotice: 'sent', reminders: ['before30'], reminderDue: 'before30', delivery: 'delivered' });
+        expect(await a.customers.updateOffer(partner, c.tenantId, randomUUID(), (o) => o)).to.equal(undefined);
+        expect(await a.customers.updateOffer(partner, c.tenantId, 'not-a-uuid', (o) => o)).to.equal(undefined);
+        expect(await a.customers.updateOffer(unique('other'), c.tenantId, accepted.id, (o) => o)).to.equal(undefined);
+      });
+
+      it('finds the customers with offer work: open requests, notices to send, end reminders not all handled', async () => {
+        const mine = async (tenantId: string) => (await b.customers.withOfferWork()).filter((link) => link.customer.tenantId === tenantId).map((link) => link.partnerTenantId);
+        const cases: Array<[string, (partner: string, tenantId: string) => Offer, boolean]> = [
+          ['a pending request', (p, t) => request(p, t), true],
+          ['a notice to send', (p, t) => ({ ...request(p, t, { status: 'terminated', terminatedBy: 'customer' }), status: 'declined', partnerNotice: 'pending' }), true],
+          ['end reminders to handle', (p, t) => ({ ...request(p, t, { status: 'active' }), status: 'accepted', reminders: ['before30'] }), true],
+          ['the last reminder recorded, not yet sent', (p, t) => ({ ...request(p, t, { status: 'active' }), status: 'accepted', reminders: ['before30', 'before7', 'before1'], reminderDue: 'before1' }), true],
+          ['all reminders handled', (p, t) => ({ ...request(p, t, { status: 'active' }), status: 'accepted', reminders: ['before30', 'before7', 'before1'] }), false],
+          ['one that extends itself', (p, t) => ({ ...request(p, t, { status: 'active', autoExtendDuration: 'P180D', accessDetails: { unifiedRoles: [{ roleDefinitionId: USER_ADMINISTRATOR }] } }), status: 'accepted' }), false],
+          ['an ended one, told', (p, t) => ({ ...request(p, t, { status: 'terminated' }), status: 'ended', partnerNotice: 'sent' }), false],
+          ['the old kind, accepted', () => offer({ status: 'accepted' }), false],
+        ];
+        for (const [what, make, work] of cases) {
+          const { partner, c } = await partnerWithCustomer();
+          await a.customers.addOffer(partner, c.tenantId, make(partner, c.tenantId));
+          expect(await mine(c.tenantId), what).to.deep.equal(work ? [partner] : []);
+        }
+      });
+
+      it("records a change of a customer (the admin's chat saved) with its entry, in the same write", async () => {
+        const { partner, c, trail } = await partnerWithCustomer();
+        const contact = { conversation: conversation('a:admin'), reachable: true, updatedAt: AT };
+        const changed = await b.customers.update(partner, c.tenantId, (current) => ({ ...current, adminContact: contact }), (saved) => [entry(partner, `admin:${saved.tenantId}`, 'admin.recognise', saved.tenantId)]);
+        expect(changed?.adminContact).to.deep.equal(contact);
+        expect(await trail()).to.deep.equal([`admin.recognise:admin:${c.tenantId}`]);
+        // Nothing changed, nothing recorded.
+        expect(await a.customers.update(partner, c.tenantId, () => undefined, () => [entry(partner, 'nothing', 'admin.recognise')])).to.equal(undefined);
+        expect(await trail()).to.have.length(1);
       });
     });
 
@@ -1230,4 +1373,9 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
       });
     });
   });
+}
+
+async function expectRejection(promise: Promise<unknown>): Promise<void> {
+  const outcome = await promise.then(() => 'resolved', () => 'rejected');
+  expect(outcome).to.equal('rejected');
 }

@@ -66,8 +66,8 @@ export async function answerCustomer(turn: TurnWith<Needs>, link: CustomerLink, 
   const { m, delegation, partners } = turn;
   const partner = await partners.organisationName(link.partnerTenantId);
   if (!(await delegation.isAdmin(turn.actor, link, turn.signInName))) return notAdmin(m, link);
-  if (turn.reference) await delegation.rememberAdmin(link, turn.reference);
-  const current = delegation.link(link.customer.tenantId) ?? link;
+  if (turn.reference) await delegation.rememberAdmin(turn.actor, link, turn.reference);
+  const current = (await delegation.link(link.customer.tenantId)) ?? link;
   if (parseTextCommand(text)?.command === 'removeAccess') return accessEndCard(m, partner, await delegation.activeRelationships(current));
   const unseen = delegation.unseenOffers(current);
   const toShow = unseen.length > 0 ? unseen : delegation.pendingOffers(current);

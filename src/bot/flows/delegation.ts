@@ -36,7 +36,7 @@ function formOf(data: { templateId?: string; displayName?: string; roleIds?: str
 async function missingRole(turn: TurnWith<'partners' | 'delegation'>, customer: Customer, roleId: string): Promise<AdaptiveCard> {
   const { m, actor, partners } = turn;
   const text = fill(m.t.relationships.missingRole, { role: entraRole(roleId)?.name[m.language] ?? roleId, customer: customer.name });
-  if (!turn.delegation.eligible(actor.tenantId)) return customerCard(m, customer, turn.day, { notice: { text, style: 'warning' } });
+  if (!(await turn.delegation.eligible(actor.tenantId))) return customerCard(m, customer, turn.day, { notice: { text, style: 'warning' } });
   return composeCard(m, customer, await partners.organisationName(actor.tenantId), { roleId, takenNames: await turn.delegation.relationshipNames(actor.tenantId), notice: { text, style: 'warning' } });
 }
 
@@ -46,7 +46,7 @@ export const delegationVerbs = {
     const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
     // The article's rule stays: Cloud Essentials enrolment before any request.
-    if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
+    if (!(await delegation.eligible(actor.tenantId))) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
     return composeCard(m, customer, await partners.organisationName(actor.tenantId), { takenNames: await delegation.relationshipNames(actor.tenantId) });
   }),
 

@@ -6,12 +6,13 @@
 import type { Customer, PasswordResetRecord, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
+import type { Relationship } from '../../domain/relationship.js';
 import { CustomerChanges } from '../customerChanges.js';
-import type { AuditOf, CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
-import { defined, ensurePartner, iso } from './rows.js';
+import { defined, ensurePartner, iso, isUuid } from './rows.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -34,6 +35,26 @@ export function subscriptionFrom(row: Row): Subscription {
   }) as Subscription;
 }
 
+function relationshipFrom(row: Row): Relationship | undefined {
+  if (row.relationship_id === null) return undefined;
+  return defined({
+    id: row.relationship_id,
+    displayName: row.relationship_display_name,
+    partnerTenantId: row.partner_tenant_id,
+    customer: { tenantId: row.customer_tenant_id, displayName: row.relationship_customer_name },
+    accessDetails: { unifiedRoles: (row.relationship_role_ids as string[]).map((roleDefinitionId) => ({ roleDefinitionId })) },
+    duration: row.relationship_duration,
+    autoExtendDuration: row.relationship_auto_extend,
+    status: row.relationship_status,
+    createdDateTime: iso(row.relationship_created_at),
+    lastModifiedDateTime: iso(row.relationship_modified_at),
+    activatedDateTime: iso(row.relationship_activated_at),
+    endDateTime: iso(row.relationship_end_at),
+    terminatedBy: row.relationship_terminated_by,
+    legacy: row.relationship_legacy || undefined,
+  }) as Relationship;
+}
+
 function offerFrom(row: Row): Offer {
   return defined({
     id: row.id,
@@ -51,6 +72,9 @@ function offerFrom(row: Row): Offer {
     endedBy: person(row.ended_by_id, row.ended_by_name),
     partnerNotice: row.partner_notice,
     granting: iso(row.granting),
+    relationship: relationshipFrom(row),
+    reminders: row.reminders,
+    reminderDue: row.reminder_due,
   }) as Offer;
 }
 
@@ -63,6 +87,41 @@ function passwordResetFrom(row: Row, prefix: string): PasswordResetRecord {
 function passwordResetValues(reset: PasswordResetRecord | undefined): unknown[] {
   return [reset?.at ?? null, reset?.by.id ?? null, reset?.by.name ?? null, reset?.requestId ?? null];
 }
+
+/** An offer's columns, in the order `offerValues` gives them; the first three name its row. */
+const OFFER_COLUMNS = [
+  'id', 'customer_tenant_id', 'partner_tenant_id', 'position', 'status', 'message', 'sent_at', 'sent_by_id', 'sent_by_name', 'expires_at', 'partner_conversation', 'delivery',
+  'customer_card_conversation', 'customer_card_activity_id', 'answered_at', 'answered_by_id', 'answered_by_name', 'ended_at', 'ended_by_id', 'ended_by_name', 'partner_notice', 'granting',
+  'relationship_id', 'relationship_display_name', 'relationship_customer_name', 'relationship_role_ids', 'relationship_duration', 'relationship_auto_extend', 'relationship_status',
+  'relationship_created_at', 'relationship_modified_at', 'relationship_activated_at', 'relationship_end_at', 'relationship_terminated_by', 'relationship_legacy', 'reminders', 'reminder_due',
+] as const;
+
+function offerValues(partnerTenantId: string, customerTenantId: string, position: number, o: Offer): unknown[] {
+  const r = o.relationship;
+  // The columns name the offer's partner and customer once; a relationship of any other would not come back as it went in.
+  if (r && (r.partnerTenantId !== partnerTenantId || r.customer.tenantId !== customerTenantId)) throw new Error(`offer ${o.id} holds a relationship of another partner or customer`);
+  return [
+    o.id, customerTenantId, partnerTenantId, position, o.status, o.message, o.sentAt, o.sentBy.id, o.sentBy.name, o.expiresAt, o.partnerConversation ?? null, o.delivery,
+    o.customerCard?.conversation ?? null, o.customerCard?.activityId ?? null, o.answeredAt ?? null, o.answeredBy?.id ?? null, o.answeredBy?.name ?? null, o.endedAt ?? null, o.endedBy?.id ?? null, o.endedBy?.name ?? null, o.partnerNotice ?? null, o.granting ?? null,
+    r?.id ?? null, r?.displayName ?? null, r?.customer.displayName ?? null, r ? r.accessDetails.unifiedRoles.map((role) => role.roleDefinitionId) : null, r?.duration ?? null, r?.autoExtendDuration ?? null, r?.status ?? null,
+    r?.createdDateTime ?? null, r?.lastModifiedDateTime ?? null, r?.activatedDateTime ?? null, r?.endDateTime ?? null, r?.terminatedBy ?? null, r?.legacy === true, o.reminders ?? null, o.reminderDue ?? null,
+  ];
+}
+
+const OFFER_INSERT = `INSERT INTO offers (${OFFER_COLUMNS.join(', ')}) VALUES (${OFFER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+
+/** Inserts an offer, or writes it over the stored one with its id of the same customer (its position too, when `withPosition`). */
+function saveOffer(tx: Tx, values: unknown[], withPosition: boolean) {
+  const set = OFFER_COLUMNS.slice(3)
+    .filter((column) => withPosition || column !== 'position')
+    .map((column) => `${column} = EXCLUDED.${column}`)
+    .join(', ');
+  return tx.query(`${OFFER_INSERT} ON CONFLICT (id) DO UPDATE SET ${set} WHERE offers.customer_tenant_id = $2`, values);
+}
+
+/** Offers the offer sweep has work with (the SQL of the domain's hasOfferWork, as the index offers_with_work has it). */
+const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
+  OR (o.status = 'accepted' AND o.relationship_id IS NOT NULL AND (o.reminder_due IS NOT NULL OR (o.relationship_auto_extend = 'PT0S' AND coalesce(cardinality(o.reminders), 0) < 3))))`;
 
 function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], addedUsers: Customer['addedUsers']): Customer {
   return defined({
@@ -182,6 +241,46 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     });
   }
 
+  async addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer, audit?: AuditOf<Offer>): Promise<AddOfferResult> {
+    return transaction(this.pool, async (tx) => {
+      const { rows } = await tx.query('SELECT 1 FROM customers WHERE partner_tenant_id = $1 AND tenant_id = $2 FOR UPDATE', [partnerTenantId, customerTenantId]);
+      if (rows.length === 0) throw new Error(`customer ${customerTenantId} not found`);
+      const existing = await this.collidingOffer(tx, partnerTenantId, customerTenantId, offer);
+      if (existing) return { added: false, existing };
+      const { rows: last } = await tx.query('SELECT coalesce(max(position) + 1, 0) AS next FROM offers WHERE customer_tenant_id = $1', [customerTenantId]);
+      const values = offerValues(partnerTenantId, customerTenantId, last[0].next, offer);
+      // Another customer's offer may take the name meanwhile (the customer's row lock does not cover it): the unique index decides.
+      const { rowCount } = await tx.query(`${OFFER_INSERT} ON CONFLICT DO NOTHING`, values);
+      if (rowCount === 0) {
+        const taken = await this.collidingOffer(tx, partnerTenantId, customerTenantId, offer);
+        if (taken) return { added: false, existing: taken };
+        throw new Error(`offer id ${offer.id} is taken`);
+      }
+      await tx.query('UPDATE customers SET version = version + 1 WHERE tenant_id = $1', [customerTenantId]);
+      if (audit) await appendAudit(tx, audit(offer));
+      return { added: true, offer };
+    });
+  }
+
+  async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<OfferChange | undefined> {
+    if (!isUuid(offerId)) return undefined;
+    return transaction(this.pool, async (tx) => {
+      // The customer's row lock: two instances changing one offer apply one after the other.
+      const [customer] = await this.load(tx, partnerTenantId, customerTenantId, true);
+      const index = customer ? customer.offers.findIndex((o) => o.id === offerId) : -1;
+      if (!customer || index < 0) return undefined;
+      const before = customer.offers[index]!;
+      const next = change(structuredClone(before));
+      if (!next) return { customer, before, offer: before };
+      if (next.id !== offerId) throw new Error('a change may not give an offer another id');
+      await saveOffer(tx, offerValues(partnerTenantId, customerTenantId, index, next), false);
+      await tx.query('UPDATE customers SET version = version + 1 WHERE tenant_id = $1', [customerTenantId]);
+      const changed = { customer: { ...customer, offers: customer.offers.map((o, i) => (i === index ? next : o)) }, before, offer: next };
+      if (audit) await appendAudit(tx, audit(changed));
+      return changed;
+    });
+  }
+
   async pendingRenewals(): Promise<SubscriptionRef[]> {
     return this.subscriptionRefs('s.pending_renewal_request_id IS NOT NULL', []);
   }
@@ -192,11 +291,25 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
 
   async withOfferWork(): Promise<CustomerLink[]> {
     const { rows } = await this.pool.query(
-      `SELECT * FROM customers c WHERE EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = c.tenant_id AND (o.status = 'pending' OR o.partner_notice = 'pending'))
+      `SELECT * FROM customers c WHERE EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = c.tenant_id AND ${OFFER_WORK})
        ORDER BY c.partner_tenant_id, c.tenant_id`,
     );
     const customers = await assemble(this.pool, rows);
     return customers.map((customer, i) => ({ partnerTenantId: rows[i]!.partner_tenant_id, customer }));
+  }
+
+  /** The offer of the partner that `offer` repeats or collides with (see AddOfferResult), the strongest reason first. */
+  private async collidingOffer(tx: Tx, partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<Offer | undefined> {
+    const r = offer.relationship;
+    const { rows } = await tx.query(
+      `SELECT * FROM offers WHERE partner_tenant_id = $1
+         AND (id = $2 OR relationship_id = $3 OR lower(relationship_display_name) = lower($4)
+           OR ($3::text IS NULL AND customer_tenant_id = $5 AND relationship_id IS NULL AND status IN ('pending', 'accepted')))
+       ORDER BY CASE WHEN id = $2 THEN 0 WHEN relationship_id = $3 THEN 1 WHEN lower(relationship_display_name) = lower($4) THEN 2 ELSE 3 END
+       LIMIT 1`,
+      [partnerTenantId, offer.id, r?.id ?? null, r?.displayName ?? null, customerTenantId],
+    );
+    return rows[0] && offerFrom(rows[0]);
   }
 
   private async subscriptionRefs(where: string, values: unknown[]): Promise<SubscriptionRef[]> {
@@ -263,18 +376,7 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     }
     await refreshNextReminders(tx, kept, this.lifecycle);
     await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
-    for (const [position, o] of next.offers.entries()) {
-      await tx.query(
-        `INSERT INTO offers (id, customer_tenant_id, position, status, message, sent_at, sent_by_id, sent_by_name, expires_at, partner_conversation, delivery, customer_card_conversation,
-           customer_card_activity_id, answered_at, answered_by_id, answered_by_name, ended_at, ended_by_id, ended_by_name, partner_notice, granting)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-         ON CONFLICT (id) DO UPDATE SET position = $3, status = $4, message = $5, sent_at = $6, sent_by_id = $7, sent_by_name = $8, expires_at = $9, partner_conversation = $10, delivery = $11,
-           customer_card_conversation = $12, customer_card_activity_id = $13, answered_at = $14, answered_by_id = $15, answered_by_name = $16, ended_at = $17, ended_by_id = $18,
-           ended_by_name = $19, partner_notice = $20, granting = $21
-         WHERE offers.customer_tenant_id = $2`,
-        [o.id, next.tenantId, position, o.status, o.message, o.sentAt, o.sentBy.id, o.sentBy.name, o.expiresAt, o.partnerConversation ?? null, o.delivery, o.customerCard?.conversation ?? null, o.customerCard?.activityId ?? null, o.answeredAt ?? null, o.answeredBy?.id ?? null, o.answeredBy?.name ?? null, o.endedAt ?? null, o.endedBy?.id ?? null, o.endedBy?.name ?? null, o.partnerNotice ?? null, o.granting ?? null],
-      );
-    }
+    for (const [position, o] of next.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, next.tenantId, position, o), true);
     for (const u of next.addedUsers) {
       await tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [next.tenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
     }
