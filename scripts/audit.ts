@@ -3,6 +3,7 @@
  *   npm run audit -- verify [--tenant ID]
  *   npm run audit -- export --tenant ID [--from YYYY-MM-DD] [--to YYYY-MM-DD] > trail.csv
  * verify exits 1 when a trail does not verify, naming the first entry that does not fit.
+ * With DATABASE_URL set, the trail is the one in that PostgreSQL database; otherwise DATA_DIR's files.
  */
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -11,6 +12,9 @@ import { loadConfig } from '../src/config.js';
 import { describeBreak } from '../src/domain/audit.js';
 import { AUDIT_CSV_HEADER, auditCsvRow, csvRecord } from '../src/domain/auditCsv.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
+import type { AuditLog } from '../src/store/auditLog.js';
+import { PostgresAuditLog } from '../src/store/postgres/auditLog.js';
+import { openPool } from '../src/store/postgres/database.js';
 
 const usage = `Usage:
   npm run audit -- verify [--tenant ID]
@@ -26,7 +30,7 @@ function parseDay(text: string): Date | undefined {
   return date.toISOString().slice(0, 10) === text.trim() ? date : undefined;
 }
 
-async function verify(log: FileAuditLog, tenant: string | undefined): Promise<number> {
+async function verify(log: AuditLog, tenant: string | undefined): Promise<number> {
   const known = await log.partners();
   const partners = tenant ? [tenant] : known;
   if (tenant && !known.includes(tenant)) {
@@ -48,7 +52,7 @@ async function verify(log: FileAuditLog, tenant: string | undefined): Promise<nu
   return failed > 0 ? 1 : 0;
 }
 
-async function exportCsv(log: FileAuditLog, tenant: string | undefined, fromText: string | undefined, toText: string | undefined): Promise<number> {
+async function exportCsv(log: AuditLog, tenant: string | undefined, fromText: string | undefined, toText: string | undefined): Promise<number> {
   if (!tenant) {
     process.stderr.write(`export needs --tenant ID.\n${usage}\n`);
     return 2;
@@ -97,11 +101,19 @@ async function main(): Promise<number> {
   }
   const { positionals, values } = parsed;
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const log = FileAuditLog.in(loadConfig(process.env).DATA_DIR);
-  if (positionals[0] === 'verify' && positionals.length === 1) return verify(log, values.tenant);
-  if (positionals[0] === 'export' && positionals.length === 1) return exportCsv(log, values.tenant, values.from, values.to);
-  process.stderr.write(`${usage}\n`);
-  return 2;
+  const command = positionals.length === 1 ? positionals[0] : undefined;
+  if (command !== 'verify' && command !== 'export') {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const config = loadConfig(process.env);
+  const pool = config.DATABASE_URL ? await openPool(config.DATABASE_URL) : undefined;
+  try {
+    const log: AuditLog = pool ? new PostgresAuditLog(pool) : FileAuditLog.in(config.DATA_DIR);
+    return command === 'verify' ? await verify(log, values.tenant) : await exportCsv(log, values.tenant, values.from, values.to);
+  } finally {
+    await pool?.end();
+  }
 }
 
 main().then(

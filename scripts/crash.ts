@@ -19,7 +19,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { KeyIssuer } from '../src/commerce/keyIssuer.js';
+import { openFileKeyCatalog } from '../src/store/files/commerce.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
 import { createKeyHasher, loadKeyHashSecret, type KeyHasher } from '../src/commerce/keyHasher.js';
 import { addMonths } from '../src/domain/subscriptions.js';
@@ -669,7 +670,7 @@ async function main(): Promise<number> {
   try {
     console.log(`crash test: seed ${SEED}, ${TARGET_TURNS} turns, data in ${dataDir}, log in ${logFile}`);
     hasher = createKeyHasher(await loadKeyHashSecret(dataDir, SECRET));
-    const commerce = await EmbeddedCommerce.forKeyIssuing(dataDir, hasher, () => new Date());
+    const commerce = new KeyIssuer(await openFileKeyCatalog(dataDir), hasher, () => new Date());
     keyPool = await commerce.issueKeys({ product: PRODUCT, seats: 10, months: 12, count: KEY_COUNT });
     const issued = [...keyPool];
 

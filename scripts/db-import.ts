@@ -10,7 +10,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadKeyHashSecret, secretCheckOf } from '../src/commerce/keyHasher.js';
 import { loadConfig } from '../src/config.js';
+import { FileAuditLog } from '../src/store/auditFile.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { COUNTED, importFileStore, ImportRefused } from '../src/store/importFiles.js';
 import { lockDataDir } from '../src/store/instanceLock.js';
@@ -62,7 +64,8 @@ async function main(): Promise<number> {
   });
   try {
     process.stdout.write(`Copying ${dataDir} into ${describeUrl(config.DATABASE_URL)}…\n`);
-    const result = await importFileStore(source, repositories, pool, { force: values.force, now: new Date() });
+    const secret = config.KEY_HASH_SECRET ?? (existsSync(join(dataDir, SECRET_FILE)) ? await loadKeyHashSecret(dataDir, undefined) : undefined);
+    const result = await importFileStore(source, repositories, pool, { force: values.force, now: new Date(), trail: FileAuditLog.in(dataDir), ...(secret ? { secretCheck: secretCheckOf(secret) } : {}) });
     const width = Math.max(...COUNTED.map((name) => name.length));
     process.stdout.write(`\n${'what'.padEnd(width)}  files  database (before)\n`);
     for (const name of COUNTED) process.stdout.write(`${name.padEnd(width)}  ${String(result.files[name]).padStart(5)}  ${String(result.database[name]).padStart(8)} (${result.before[name]})${result.mismatches.includes(name) ? '  MISMATCH' : ''}\n`);

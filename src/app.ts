@@ -18,7 +18,7 @@ import { ChatMessenger } from './bot/messenger.js';
 import { reminderMessage } from './bot/reminderMessages.js';
 import type { Commerce } from './commerce/commerce.js';
 import { EmbeddedCommerce } from './commerce/embeddedCommerce.js';
-import { createKeyHasher, loadKeyHashSecret } from './commerce/keyHasher.js';
+import { createKeyHasher, ensureSameSecret, loadKeyHashSecret } from './commerce/keyHasher.js';
 import type { Config } from './config.js';
 import { DelegationService } from './delegation/delegationService.js';
 import { messagesFor } from './i18n/index.js';
@@ -65,6 +65,8 @@ export interface App {
 }
 
 const MAX_FIELD_LENGTH = 2000;
+/** A reminder's send claimed by an instance that died is taken over after this long. */
+const REMINDER_SEND_LEASE_MS = 60_000;
 /** Teams' activities are far smaller; a card payload with 25 keys and long fields stays well below. */
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -91,21 +93,24 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   // Only now, holding the folder: no other bot process can be writing these.
   const leftovers = await removeLeftoverTemps(config.DATA_DIR);
   if (leftovers > 0) log.info({ removed: leftovers }, 'removed temporary files a stopped process left behind');
-  const hashKey = createKeyHasher(await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET));
+  const keyHashSecret = await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET);
+  const hashKey = createKeyHasher(keyHashSecret);
   const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
-  const embeddedCommerce = await EmbeddedCommerce.open(config.DATA_DIR, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
-  const backend: Commerce = commerce ?? embeddedCommerce;
   const auditLog = FileAuditLog.in(config.DATA_DIR);
   const recorder = new AuditRecorder(auditLog);
   // The services move onto these one by one (issue 21); they wrap the same store, so both see one state.
   const files = await openFileRepositories(config.DATA_DIR, lifecycle, store, recorder);
-  const audit = new AuditTrail(store, auditLog, now, config.AUDIT_RETENTION_DAYS, log, recorder);
+  // Every instance and the key CLI must hash keys alike: a different secret is refused here.
+  await ensureSameSecret(files.repositories.keyCatalog, keyHashSecret);
+  const embeddedCommerce = await EmbeddedCommerce.open(files.repositories, hashKey, now, log, lifecycle, config.OFFER_DAYS);
+  const backend: Commerce = commerce ?? embeddedCommerce;
+  const audit = new AuditTrail(files.repositories.partners, auditLog, now, config.AUDIT_RETENTION_DAYS, log, { store, recorder });
   // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
-  const recovered = await audit.recover();
+  const recovered = await files.recoverAudit();
   if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
   const setups = new SetupService(
-    store,
+    files.repositories,
     backend,
     hashKey,
     now,
@@ -120,10 +125,12 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     },
     log,
     audit,
+    // The files belong to this one process (the data folder lock).
+    { soleInstance: true },
   );
   await setups.reconcile();
-  const accounts = new AccountService(store, backend, setups, now, log, audit);
-  const partners = new PartnerService(store, now, audit);
+  const accounts = new AccountService(files.repositories, backend, setups, now, log, audit);
+  const partners = new PartnerService(files.repositories, now, audit);
 
   const auth = new ReusedConnectorsAuthentication(
     config.localMode
@@ -144,14 +151,15 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log, serviceUrlAllowed);
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
-  const delegation = new DelegationService(store, backend, offers, now, config.OFFER_DAYS, log, audit);
-  const queue = new DeliveryQueue((conversation, message) => conversations.deliver(conversation, message), {
+  const delegation = new DelegationService(files.repositories, backend, offers, now, config.OFFER_DAYS, log, audit);
+  const queue = new DeliveryQueue(files.repositories.outbox, (conversation, activity) => conversations.deliver(conversation, activity), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
+    leaseMs: REMINDER_SEND_LEASE_MS,
   });
-  const reminders = new ReminderService(store, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
-  const renewals = new RenewalService(store, backend, setups, now, lifecycle, log, audit);
+  const reminders = new ReminderService(files.repositories, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
+  const renewals = new RenewalService(files.repositories, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   await renewals.resumeApplying();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
@@ -226,7 +234,8 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     });
     // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
     await step('queued reminders', () => reminders.deliverQueued());
-    await step('reminder schedule', () => scheduler.sync(reminders.timeZones()));
+    await step('reminder schedule', async () => scheduler.sync(await reminders.timeZones()));
+    await step('outbox retention', () => reminders.pruneOutbox());
     await step('audit retention', () => audit.prune());
     return released ?? 0;
   };

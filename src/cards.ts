@@ -65,6 +65,8 @@ export interface CardData {
     actions: boolean;
     relationships: Array<{ id: string; name: string; line: string; canEnd: boolean }>;
     canAddUser: boolean;
+    /** A fresh id for a press of "Reset admin password" on this card, so a second press of it makes no second password. */
+    resetRequestId: string;
     /** The customer's last audit entries, for Admin agents. */
     history?: string[];
   };

@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 
 export async function mintDemoKeysIfEmpty(config: Config, commerce: EmbeddedCommerce): Promise<string[]> {
   // With real credentials the bot serves real partners: demo keys would be free licenses.
-  if (!config.localMode || config.DEMO_KEY_COUNT === 0 || !commerce.isEmpty()) return [];
+  if (!config.localMode || config.DEMO_KEY_COUNT === 0 || !(await commerce.isEmpty())) return [];
   return commerce.issueKeys({ product: 'Microsoft 365 Business Standard', seats: 10, months: 12, count: config.DEMO_KEY_COUNT });
 }
 

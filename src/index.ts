@@ -4,7 +4,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { demoKeysBanner, mintDemoKeysIfEmpty } from './demoKeys.js';
 import { createLogger } from './logger.js';
-import { SecretFileError } from './commerce/keyHasher.js';
+import { SecretFileError, SecretMismatchError } from './commerce/keyHasher.js';
 import { DataDirLockedError, DataDirNotWritableError } from './store/instanceLock.js';
 import { StoreFileError } from './store/jsonFile.js';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad setting or an unreadable database file must stop the bot with a plain message.
-  const known = [ConfigError, StoreFileError, SecretFileError, DataDirLockedError, DataDirNotWritableError].some((type) => error instanceof type);
+  const known = [ConfigError, StoreFileError, SecretFileError, SecretMismatchError, DataDirLockedError, DataDirNotWritableError].some((type) => error instanceof type);
   process.stderr.write(`${known ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
   process.exit(1);
 });

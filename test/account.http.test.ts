@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
+import { fileNameFor } from '../src/store/fileNames.js';
 import { startBot, TEST_SECRET, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
@@ -155,6 +156,32 @@ describe('creating the customer account over HTTP', () => {
     expect(notices).to.have.length(1);
     expect(notices[0]).to.include('The account of Contoso GmbH (contoso.onmicrosoft.com), whose creation was interrupted, is now ready.');
     expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+  });
+
+  it('records a creation finished at start-up, and the confirmation before it, once each (issue 18)', async () => {
+    const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
+    const review = (await anna.press(form, 'Next', ACCOUNT)).card;
+    const setupId = buttons(review).find((b) => b.verb === 'account.create')!.data.setupId;
+    const trail = async () => {
+      const text = await readFile(join(bot.dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8');
+      return text.trim().split('\n').map((line) => JSON.parse(line).id as string);
+    };
+    const recorded = { confirmed: [`redeem.confirm:${setupId}`], created: [`account.create:${setupId}`] };
+    const ofSetup = async () => {
+      const ids = await trail();
+      return { confirmed: ids.filter((id) => id === recorded.confirmed[0]), created: ids.filter((id) => id === recorded.created[0]) };
+    };
+    // A crash after "creating" was saved, before the backend answered: finished and recorded at start.
+    await bot.app.setups.updateSetup(PARTNER, setupId, (s) => ({ ...s, status: 'creating' }));
+    await bot.restart();
+    expect(await ofSetup()).to.deep.equal(recorded);
+    // A crash after the customer (and its entry) was saved, before the setup was completed: the
+    // start finishes the setup and records nothing again.
+    await bot.app.setups.updateSetup(PARTNER, setupId, (s) => ({ ...s, status: 'creating' }));
+    await bot.restart();
+    expect((await bot.app.setups.find(PARTNER, setupId))?.status).to.equal('completed');
+    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+    expect(await ofSetup()).to.deep.equal(recorded);
   });
 
   it('finishes at the next sweep a creation whose customer could not be saved after the tenant was made', async () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CommerceError } from '../src/commerce/commerce.js';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { KeyIssuer } from '../src/commerce/keyIssuer.js';
+import { openFileCommerce, openFileKeyCatalog } from '../src/store/files/commerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { domainCandidates, validateAccount, type AccountInput } from '../src/domain/account.js';
 import { countryChoices, isOffered, lookUpCountry, OFFERED_COUNTRIES } from '../src/domain/countries.js';
@@ -150,7 +152,7 @@ describe('embedded commerce: creating tenants', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'psb-tenant-'));
-    commerce = await EmbeddedCommerce.open(dir, hash, now);
+    commerce = await EmbeddedCommerce.open(await openFileCommerce(dir), hash, now);
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -230,10 +232,10 @@ describe('embedded commerce: creating tenants', () => {
       await writeFile(join(tenantsDir, file), JSON.stringify(doc));
     }
     // The key CLI, opened beside the bot, leaves what looks half-done to the bot that owns it.
-    const cli = await EmbeddedCommerce.forKeyIssuing(dir, hash, now);
-    expect(await cli.isDomainAvailable('contoso')).to.equal(false);
-    expect((await cli.checkKey(keys[0]!)).status).to.equal('redeemed');
-    const reopened = await EmbeddedCommerce.open(dir, hash, now);
+    const cli = new KeyIssuer(await openFileKeyCatalog(dir), hash, now);
+    await cli.issueKeys({ product: 'P', seats: 1, months: 12, count: 1 });
+    expect((await (await openFileKeyCatalog(dir)).key(hash(keys[0]!)))?.status).to.equal('redeemed');
+    const reopened = await EmbeddedCommerce.open(await openFileCommerce(dir), hash, now);
     expect(await reopened.isDomainAvailable('contoso')).to.equal(true);
     expect((await reopened.checkKey(keys[0]!)).status).to.equal('valid');
   });

@@ -151,6 +151,29 @@ describe('the admin’s temporary password over HTTP', () => {
     expect(await filesWith(third)).to.deep.equal([]);
   });
 
+  it('makes one password for a double press of "Reset admin password", at once or one after the other, and a new one from the next card', async () => {
+    await anna.press(await reviewCard(), 'Create account');
+    const customer = (await anna.say('customer contoso'))[0]!;
+    const presses = await Promise.all([anna.press(customer, 'Reset admin password'), anna.press(customer, 'Reset admin password')]);
+    const late = (await anna.press(customer, 'Reset admin password')).card;
+    const answers = [...presses.map((press) => press.card), late];
+    const shown = answers.map(shownPassword).filter((password): password is string => password !== undefined);
+    expect(shown, 'passwords shown').to.have.length(1);
+    const [password] = shown;
+    for (const card of answers.filter((card) => shownPassword(card) === undefined)) {
+      expect(cardText(card)).to.include('This button was already pressed');
+      expect(cardText(card)).to.include('No second password was made.');
+    }
+    expect(outgoing().filter((activity) => activity.includes(password!))).to.have.length(1);
+    expect(await filesWith(password!)).to.deep.equal([]);
+    // The reset is recorded once; the card that answered carries a press of its own.
+    const stored = (await partnerFile(bot.dataDir, PARTNER)).customers[0].admin;
+    expect(stored.passwordReset).to.deep.include({ by: { id: 'user-anna', name: 'Anna Berg' } });
+    expect(stored).not.to.have.property('pendingPasswordReset');
+    const again = shownPassword((await anna.press(presses.find((press) => shownPassword(press.card))!.card, 'Reset admin password')).card);
+    expect(again).to.be.a('string').and.not.equal(password);
+  });
+
   it('tells the owner the password of a creation a restart finished, in that one message', async () => {
     const review = await reviewCard();
     const setupId = buttons(review).find((b) => b.verb === 'account.create')!.data.setupId;

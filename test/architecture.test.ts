@@ -49,6 +49,10 @@ describe('architecture: imports go one way (domain ← store, commerce ← servi
     expect(violations((l) => l === 'store' || l === 'commerce', (l) => SERVICES.includes(l) || l === 'bot' || l === 'i18n' || l === 'app.ts')).to.deep.equal([]);
   });
 
+  it('the embedded commerce keeps its state behind the repository interfaces only (either store)', () => {
+    expect(violations((l) => l === 'commerce', (l) => l === 'store').filter((edge) => !edge.endsWith('→ store/repositories.ts'))).to.deep.equal([]);
+  });
+
   it('services know no chat: no import of the bot layer, the wording or the composition root', () => {
     expect(violations((l) => SERVICES.includes(l), (l) => l === 'bot' || l === 'i18n' || l === 'cards.ts' || l === 'app.ts')).to.deep.equal([]);
   });

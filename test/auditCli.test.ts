@@ -1,32 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { auditDraft } from '../src/domain/audit.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
+import { runAudit } from './support/auditCli.js';
 
 const A = 'partner-a';
 const B = 'partner-b';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run audit -- …` as an operator runs it, on this data folder. */
-function audit(dataDir: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', ...args], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const audit = (dataDir: string, ...args: string[]) => runAudit({ DATA_DIR: dataDir }, ...args);
 
 describe('npm run audit (command line)', function () {
   // Each run starts node with tsx: seconds on the shared machine.

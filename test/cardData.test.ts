@@ -49,6 +49,7 @@ const samples: { [N in CardName]: CardData[N] } = {
     actions: true,
     relationships: [{ id: '22222222-2222-4222-8222-222222222222', name: 'Contoso – Helpdesk', line: 'Active, until 2 March 2028 · Helpdesk Administrator', canEnd: true }],
     canAddUser: true,
+    resetRequestId: '33333333-3333-4333-8333-333333333333',
     history: ['2 March 2026, 10:00 CET: Anna Berg (Admin agent): account.create'],
   },
   customers: { t: t.customers, notice, filter: 'con', page: 1, hasNext: true, showing: '1 to 1 of 11', rows: [{ tenantId: ids.customerId, name: 'Contoso', line: 'contoso.onmicrosoft.com', subscriptions: ['M365'], delegation: 'none' }] },

@@ -11,6 +11,7 @@ import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
+import { fileNameFor } from '../src/store/fileNames.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, PROFILE } from './support/journeys.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -23,6 +24,12 @@ const DEFAULT_NAME = 'Contoso GmbH – Users and licenses';
 
 async function partnerFile(dataDir: string): Promise<any> {
   return JSON.parse(await readFile(join(dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
+}
+
+/** The partner's audit trail as written. */
+async function trail(dataDir: string): Promise<any[]> {
+  const text = await readFile(join(dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8');
+  return text.trim().split('\n').map((line) => JSON.parse(line));
 }
 
 async function tenantRecord(dataDir: string): Promise<any> {
@@ -90,6 +97,24 @@ describe('delegated administration over HTTP', () => {
     await bot.stop();
     await partnerSide.stop();
     await customerSide.stop();
+  });
+
+  it("records the customer's admin, recognised at first sign-in, once in the partner's trail, written with the chat it saves", async () => {
+    const eva = customerUser('aad-eva-real');
+    customerSide.members.set('29:aad-eva-real', { id: '29:aad-eva-real', name: 'Eva Muster', userPrincipalName: customer.upn, aadObjectId: 'aad-eva-real' });
+    await eva.say('hi');
+    const file = await partnerFile(bot.dataDir);
+    expect(file.customers[0].adminContact).to.include({ reachable: true });
+    // In the outbox of the write that saved the chat: a crash before the trail's append loses neither.
+    const queued = file.auditOutbox.filter((e: any) => e.verb === 'admin.recognise');
+    expect(queued).to.have.length(1);
+    await eva.say('hello again');
+    // Teams gives the chat a new id (the app reinstalled): saved, but not recognised again.
+    await customerUser('aad-eva-real').say('hi from a new chat');
+    const recognised = (await trail(bot.dataDir)).filter((e) => e.verb === 'admin.recognise');
+    expect(recognised).to.have.length(1);
+    expect(recognised[0]).to.deep.include({ id: queued[0].id, customerTenantId: customer.tenantId, outcome: { result: 'done' } });
+    expect(recognised[0].actor).to.deep.equal({ name: 'Eva Muster', objectId: 'aad-eva-real', role: 'customerAdmin' });
   });
 
   it('pushes the request with its roles to a known admin chat; the admin accepts; the partner is told and may add users', async () => {

@@ -10,8 +10,9 @@ import { answer, expire, isDue, newOffer, offeredRelationships, type Offer } fro
 import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { approve, lockForApproval, newRelationship, terminate, type Relationship } from '../src/domain/relationship.js';
 import { JsonFileStore } from '../src/store/store.js';
-import { AuditTrail } from '../src/partners/auditTrail.js';
-import { FileAuditLog } from '../src/store/auditFile.js';
+import { fileAuditTrail } from './support/fileAuditTrail.js';
+import { openFileRepositories } from '../src/store/files/index.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 
 const now = new Date('2026-03-02T09:00:00Z');
 const anna = { id: 'anna', name: 'Anna' };
@@ -102,7 +103,8 @@ describe('delegation service', () => {
       listRelationships: async () => [],
       terminateRelationship: async () => (terminate(second.relationship!, 'partner', now) as { relationship: Relationship }).relationship,
     } as unknown as Commerce;
-    const service = new DelegationService(store, commerce, channel, () => later, 90, pino({ level: 'silent' }), new AuditTrail(store, FileAuditLog.in(dir), () => later, 730, pino({ level: 'silent' })));
+    const { repositories } = await openFileRepositories(dir, DEFAULT_LIFECYCLE, store);
+    const service = new DelegationService(repositories, commerce, channel, () => later, 90, pino({ level: 'silent' }), fileAuditTrail(store, dir, () => later));
 
     const sweep = service.sweep();
     await atFirstCard;
@@ -111,6 +113,32 @@ describe('delegation service', () => {
     const expired = await sweep;
     expect(store.partner('partner').data.customers.map((c) => c.offers[0]!.status)).to.deep.equal(['expired', 'withdrawn']);
     expect(expired, 'offers expired').to.equal(1);
+    await store.flush();
+  });
+  it('sends again at the next sweep a last end reminder recorded but not sent, once it is', async () => {
+    const store = await JsonFileStore.open(dir);
+    const approved = (approve(requestedRelationship('r1'), now) as { relationship: Relationship }).relationship;
+    // The 1-day reminder was recorded, and the process died before (or while) sending it.
+    const offer: Offer = { ...answer(newOffer('11111111-1111-4111-8111-111111111111', 'hi', anna, now, 90, undefined, approved), true, eva, now), partnerNotice: 'sent', reminders: ['before30', 'before7', 'before1'], reminderDue: 'before1' };
+    await store.partner('partner').update((doc) => void doc.customers.push(customer('c1', offer)));
+    const sent: string[] = [];
+    let reachable = false;
+    const channel: OfferChannel = {
+      sendOffer: async () => ({ ok: false, unreachable: false }),
+      refreshOffer: async () => undefined,
+      notifyPartner: async () => true,
+      remindPartner: async (_link, _offer, kind) => (reachable ? (sent.push(kind), true) : false),
+    };
+    const commerce = { listRelationships: async () => [approved] } as unknown as Commerce;
+    const { repositories } = await openFileRepositories(dir, DEFAULT_LIFECYCLE, store);
+    const service = new DelegationService(repositories, commerce, channel, () => now, 90, pino({ level: 'silent' }), fileAuditTrail(store, dir, () => now));
+    await service.sweep();
+    expect(sent, 'the chat cannot be reached').to.deep.equal([]);
+    reachable = true;
+    await service.sweep();
+    await service.sweep();
+    expect(sent).to.deep.equal(['before1']);
+    expect(store.partner('partner').data.customers[0]!.offers[0]).to.not.have.property('reminderDue');
     await store.flush();
   });
 });

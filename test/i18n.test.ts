@@ -39,6 +39,12 @@ describe('message catalogues', () => {
   it('fills placeholders with plain values and counts in each language', () => {
     expect(fill('Key {n} has {length}', { n: 2, length: 24 })).to.equal('Key 2 has 24');
     expect(fill('{a} {missing}', { a: '{missing}' })).to.equal('{missing} {missing}');
+    expect(fill('{a}{a} at the start, twice', { a: 'x' }), 'a placeholder used twice, at the start').to.equal('xx at the start, twice');
+    expect(fill('no placeholders', { a: 'x' })).to.equal('no placeholders');
+    expect(fill('{} { a } {a-b} {a', { a: 'x' }), 'braces that are no placeholder stay').to.equal('{} { a } {a-b} {a');
+    expect(fill('{n} and {n}', { n: 0 }), 'zero is a value').to.equal('0 and 0');
+    const en = messagesFor('en-GB');
+    expect([0, 1, 2, 1, 1.5].map((n) => en.count(en.t.common.keyCount, n)), 'each count in its form, also when asked again').to.deep.equal(['0 keys', '1 key', '2 keys', '1 key', '1.5 keys']);
     const de = messagesFor('de-DE');
     expect(de.count(de.t.common.keyCount, 1)).to.equal('1 Product Key');
     expect(de.count(de.t.common.keyCount, 2)).to.equal('2 Product Keys');

@@ -54,6 +54,9 @@ describe('reminders', () => {
     expect(dueReminder(END, on(31), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired']))?.send).to.equal('disabled');
     expect(dueReminder(END, on(113), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled'])), 'eight days before deletion').to.equal(undefined);
     expect(dueReminder(END, on(114), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled']))?.send).to.equal('deletionSoon');
+    // Missed while the bot was down: still sent on the last day the data is kept, not after.
+    expect(dueReminder(END, on(120), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled']))?.send, 'the last day the data is kept').to.equal('deletionSoon');
+    expect(dueReminder(END, on(121), new Set<ReminderKind>(['before60', 'before30', 'before7', 'before1', 'expired', 'disabled'])), 'the data is deleted').to.equal(undefined);
   });
 
   it('sends only the most urgent reminder after downtime and skips the ones it overtook', () => {

@@ -12,8 +12,9 @@ import { DelegationService } from '../src/delegation/delegationService.js';
 import { indexCustomer } from '../src/store/customerIndex.js';
 import { StoreFileError } from '../src/store/jsonFile.js';
 import { JsonFileStore } from '../src/store/store.js';
-import { AuditTrail } from '../src/partners/auditTrail.js';
-import { FileAuditLog } from '../src/store/auditFile.js';
+import { fileAuditTrail } from './support/fileAuditTrail.js';
+import { openFileRepositories } from '../src/store/files/index.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 
 function customer(tenantId: string, endDate: string): Customer {
   return {
@@ -146,9 +147,10 @@ describe('partner files and their summaries', () => {
     // The account service writes the index first; the process died before the partner's file.
     await indexCustomer(store, 'partner-a', 'c1');
     const reopened = await JsonFileStore.open(dir);
-    const delegation = new DelegationService(reopened, undefined as never, undefined as never, () => new Date(), 90, pino({ level: 'silent' }), new AuditTrail(reopened, FileAuditLog.in(dir), () => new Date(), 730, pino({ level: 'silent' })));
-    expect(delegation.link('c1'), 'no customer, so nobody is taken for its admin').to.equal(undefined);
+    const { repositories } = await openFileRepositories(dir, DEFAULT_LIFECYCLE, reopened);
+    const delegation = new DelegationService(repositories, undefined as never, undefined as never, () => new Date(), 90, pino({ level: 'silent' }), fileAuditTrail(reopened, dir, () => new Date()));
+    expect(await delegation.link('c1'), 'no customer, so nobody is taken for its admin').to.equal(undefined);
     await reopened.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
-    expect(delegation.link('c1')?.partnerTenantId).to.equal('partner-a');
+    expect((await delegation.link('c1'))?.partnerTenantId).to.equal('partner-a');
   });
 });

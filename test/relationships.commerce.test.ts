@@ -3,16 +3,52 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { CommerceError, type CreateRelationshipRequest } from '../src/commerce/commerce.js';
-import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { EmbeddedCommerce, type CommerceRepositories } from '../src/commerce/embeddedCommerce.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
+import type { Pool } from '../src/store/postgres/database.js';
+import { openPostgres } from '../src/store/postgres/index.js';
+import { freshDatabase } from './support/postgres.js';
+import { openFileCommerce } from '../src/store/files/commerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 
 const HELPDESK = '729827e3-9c14-49f7-bb1b-9608f156bbb8';
 const DAY = 86_400_000;
 
-describe('embedded commerce: delegated admin relationships', () => {
+/** Where the commerce keeps its state: each call of `repositories` is the state as a new start (files) or another instance (PostgreSQL) sees it. */
+interface CommerceStore {
+  repositories(): Promise<CommerceRepositories>;
+  close(): Promise<void>;
+}
+
+const STORES: Array<[name: string, open: (context: Mocha.Context) => Promise<CommerceStore>]> = [
+  [
+    'files',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'psb-gdap-'));
+      return { repositories: () => openFileCommerce(dir), close: () => rm(dir, { recursive: true, force: true }) };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async (context) => {
+      const url = await freshDatabase(context);
+      const pools: Pool[] = [];
+      return {
+        async repositories() {
+          const { pool, repositories } = await openPostgres(url, DEFAULT_LIFECYCLE);
+          pools.push(pool);
+          return repositories;
+        },
+        close: async () => void (await Promise.all(pools.map((pool) => pool.end()))),
+      };
+    },
+  ],
+];
+
+for (const [storeName, openStore] of STORES) describe(`embedded commerce: delegated admin relationships (${storeName})`, () => {
   const hash = createKeyHasher('g'.repeat(32));
-  let dir: string;
+  let store: CommerceStore;
   let clock: Date;
   let commerce: EmbeddedCommerce;
   let contoso: string;
@@ -49,14 +85,14 @@ describe('embedded commerce: delegated admin relationships', () => {
   const addUser = (idempotencyKey: string, signInName: string) =>
     commerce.addUser({ idempotencyKey, customerTenantId: contoso, partnerTenantId: 'partner', firstName: 'Max', lastName: 'Muster', signInName, product: 'Business Standard' });
 
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'psb-gdap-'));
+  beforeEach(async function () {
+    store = await openStore(this);
     clock = new Date('2026-01-31T10:00:00Z');
-    commerce = await EmbeddedCommerce.open(dir, hash, () => clock);
+    commerce = await EmbeddedCommerce.open(await store.repositories(), hash, () => clock);
     contoso = await tenant('contoso');
     fabrikam = await tenant('fabrikam');
   });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  afterEach(() => store?.close());
 
   it('creates a request awaiting approval with Graph fields, once per idempotency key, and keeps it in its files', async () => {
     const created = await commerce.createRelationship(request());
@@ -73,7 +109,7 @@ describe('embedded commerce: delegated admin relationships', () => {
     expect(created).not.to.have.property('idempotencyKey');
     expect(created.activatedDateTime).to.equal(undefined);
     expect(await commerce.createRelationship(request()), 'a retry').to.deep.equal(created);
-    const reopened = await EmbeddedCommerce.open(dir, hash, () => clock);
+    const reopened = await EmbeddedCommerce.open(await store.repositories(), hash, () => clock);
     expect(await reopened.listRelationships(contoso, 'partner')).to.deep.equal([created]);
     expect(await reopened.relationshipNames('partner')).to.deep.equal(['Contoso helpdesk']);
   });
@@ -120,7 +156,7 @@ describe('embedded commerce: delegated admin relationships', () => {
   });
 
   it('lets an unanswered request run out after the offer days', async () => {
-    const short = await EmbeddedCommerce.open(dir, hash, () => clock, undefined, undefined, 7);
+    const short = await EmbeddedCommerce.open(await store.repositories(), hash, () => clock, undefined, undefined, 7);
     const { id } = await short.createRelationship(request());
     later(7);
     expect((await short.listRelationships(contoso, 'partner'))[0]).to.deep.include({ status: 'expired', endDateTime: '2026-02-07T10:00:00.000Z' });

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { startBot } from './support/botHarness.js';
+import { startBot, TEST_SECRET } from './support/botHarness.js';
 import { FakeConnector } from './support/connector.js';
 import { TeamsUser } from './support/teams.js';
 
@@ -108,9 +108,22 @@ describe('starting the bot', function () {
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.include(`${backup} holds its previous version: stop the bot, copy tenant-a.json.bak over tenant-a.json and start again`);
     await copyFile(backup, path);
-    const restored = await runBot({ DATA_DIR: dir, PORT: String(await freePort()) }, /listening on/);
+    // The secret the first bot hashed keys with (another one is refused: see below).
+    const restored = await runBot({ DATA_DIR: dir, PORT: String(await freePort()), KEY_HASH_SECRET: TEST_SECRET }, /listening on/);
     expect(restored.stderr).not.to.include('Cannot read');
     expect(restored.stdout).to.include('listening on');
+  });
+
+  it('refuses to start with another key-hash secret than the key catalogue was made with, saying so', async () => {
+    const bot = await startBot({}, { dataDir: dir });
+    await bot.app.stop();
+    const refused = await runBot({ DATA_DIR: dir, PORT: String(await freePort()), KEY_HASH_SECRET: 'another-secret-another-secret-another-1' });
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/^The key-hash secret differs from the one the key catalogue was made with, so no stored key would be recognised\. Set KEY_HASH_SECRET to that secret on every instance/m);
+    expect(refused.stderr).not.to.match(/ at /);
+    expect(refused.stdout).not.to.include('listening on');
+    const started = await runBot({ DATA_DIR: dir, PORT: String(await freePort()), KEY_HASH_SECRET: TEST_SECRET }, /listening on/);
+    expect(started.stdout).to.include('listening on');
   });
 });
 
@@ -129,7 +142,7 @@ describe('authentication', () => {
         body: JSON.stringify({ type: 'message', text: 'help', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', from: { id: 'u' }, conversation: { id: 'c', tenantId: 't' }, channelData: { tenant: { id: 't' } } }),
       });
       expect(response.status).to.equal(401);
-      expect([...bot.app.setups.openSetups('t')]).to.have.length(0);
+      expect(await bot.app.setups.openSetups('t')).to.have.length(0);
     } finally {
       await bot.stop();
     }

@@ -7,6 +7,8 @@ import { Low } from 'lowdb';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { EmbeddedCommerce } from '../src/commerce/embeddedCommerce.js';
+import { KeyIssuer } from '../src/commerce/keyIssuer.js';
+import { openFileCommerce, openFileKeyCatalog } from '../src/store/files/commerce.js';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
 import { newSetup, addKeys, startReserving } from '../src/domain/setup.js';
 import { SetupService } from '../src/setups/setupService.js';
@@ -14,8 +16,9 @@ import { DocumentFile, StoreWriteError } from '../src/store/documentFile.js';
 import { lockFile } from '../src/store/fileLock.js';
 import { JsonFileWithBackup, StoreFileError } from '../src/store/jsonFile.js';
 import { JsonFileStore } from '../src/store/store.js';
-import { AuditTrail } from '../src/partners/auditTrail.js';
-import { FileAuditLog } from '../src/store/auditFile.js';
+import { fileAuditTrail } from './support/fileAuditTrail.js';
+import { openFileRepositories } from '../src/store/files/index.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 
 const Counter = z.object({ schemaVersion: z.literal(1), n: z.number() });
 const limits = { reservationDays: 14, retentionDays: 30, maxKeysPerSetup: 50, maxFieldLength: 2000, guessLimit: 10, guessWindowMinutes: 60, guessLockMinutes: 60 };
@@ -127,8 +130,9 @@ describe('JSON file store', () => {
     await store.reservations(orphan).update((d) => void (d.reservations[orphan] = { tenantId: 't', setupId: '22222222-2222-4222-8222-222222222222', reservedAt: now.toISOString() }));
 
     const reopened = await JsonFileStore.open(dir);
-    const commerce = await EmbeddedCommerce.open(dir, createKeyHasher('x'.repeat(32)), () => now);
-    const service = new SetupService(reopened, commerce, createKeyHasher('x'.repeat(32)), () => now, limits, pino({ level: 'silent' }), new AuditTrail(reopened, FileAuditLog.in(dir), () => now, 730, pino({ level: 'silent' })));
+    const { repositories } = await openFileRepositories(dir, DEFAULT_LIFECYCLE, reopened);
+    const commerce = await EmbeddedCommerce.open(repositories, createKeyHasher('x'.repeat(32)), () => now);
+    const service = new SetupService(repositories, commerce, createKeyHasher('x'.repeat(32)), () => now, limits, pino({ level: 'silent' }), fileAuditTrail(reopened, dir, () => now), { soleInstance: true });
     expect(await service.reconcile()).to.deep.equal({ undone: 1, dropped: 1 });
     expect(reopened.setupBook('t').data.setups[0]!.status).to.equal('reviewing');
     expect(Object.keys(reopened.reservations(key.ref).data.reservations)).to.have.length(0);
@@ -142,8 +146,8 @@ describe('embedded commerce', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('issues keys that check as valid, blocks them, and stores no key in full', async () => {
-    const commerce = await EmbeddedCommerce.open(dir, createKeyHasher('s'.repeat(32)), () => new Date());
-    expect(commerce.isEmpty()).to.equal(true);
+    const commerce = await EmbeddedCommerce.open(await openFileCommerce(dir), createKeyHasher('s'.repeat(32)), () => new Date());
+    expect(await commerce.isEmpty()).to.equal(true);
     const keys = await commerce.issueKeys({ product: 'Office 365 E3', seats: 5, months: 24, count: 3 });
     expect(new Set(keys).size).to.equal(3);
     expect(await commerce.checkKey(keys[0]!)).to.deep.include({ status: 'valid', product: 'Office 365 E3', seats: 5, termMonths: 24 });
@@ -158,8 +162,8 @@ describe('embedded commerce', () => {
 
   it('sees keys another process issued while it runs', async () => {
     const hash = createKeyHasher('s'.repeat(32));
-    const running = await EmbeddedCommerce.open(dir, hash, () => new Date());
-    const cli = await EmbeddedCommerce.forKeyIssuing(dir, hash, () => new Date());
+    const running = await EmbeddedCommerce.open(await openFileCommerce(dir), hash, () => new Date());
+    const cli = new KeyIssuer(await openFileKeyCatalog(dir), hash, () => new Date());
     const [key] = await cli.issueKeys({ product: 'P', seats: 1, months: 1, count: 1 });
     expect((await running.checkKey(key!)).status).to.equal('valid');
   });

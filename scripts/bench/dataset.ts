@@ -2,14 +2,14 @@
  * The synthetic data set of the benchmark, written straight into the store's on-disk layout:
  * `partners/<tenantId>.json` (one document per partner tenant, validated by PartnerDocSchema),
  * the customer index `customers/<xx>.json` (sharded by the SHA-256 of the customer tenant id) and a
- * key catalogue minted through EmbeddedCommerce.issueKeys with the bot's KEY_HASH_SECRET.
+ * key catalogue minted through KeyIssuer.issueKeys with the bot's KEY_HASH_SECRET.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { createKeyHasher } from '../../src/commerce/keyHasher.js';
-import { EmbeddedCommerce } from '../../src/commerce/embeddedCommerce.js';
+import { KeyIssuer } from '../../src/commerce/keyIssuer.js';
+import { openFileKeyCatalog } from '../../src/store/files/commerce.js';
 import type { z } from 'zod';
 import type { CustomerSchema, SubscriptionSchema } from '../../src/domain/customer.js';
 import { DEFAULT_LIFECYCLE, reminderSchedule } from '../../src/domain/lifecycle.js';
@@ -18,7 +18,7 @@ import { localDay } from '../../src/domain/lifecycle.js';
 import { reminderKey } from '../../src/reminders/reminderService.js';
 import { shardHash, shardName } from '../../src/store/shardedDocs.js';
 import { mulberry32 } from '../../test/support/random.js';
-import { CustomerIndexShardSchema, PARTNER_DOC_VERSION, PartnerDocSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
+import { CustomerIndexShardSchema, PARTNER_DOC_VERSION, PartnerDocSchema, ReminderRecordSchema, SCHEMA_VERSION, type CustomerIndexShard, type PartnerDoc } from '../../src/store/documents.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
 
 export interface DatasetOptions {
@@ -66,8 +66,8 @@ const COUNTRIES: Array<[country: string, language: string]> = [['DE', 'de'], ['A
 const WRITE_BATCH = 64;
 
 /** The records the daily reminder runs would have written for these subscriptions up to `today`. */
-function sentReminders(customers: CustomerInput[], today: string, recipient: string): Record<string, unknown> {
-  const records: Record<string, unknown> = {};
+function sentReminders(customers: CustomerInput[], today: string, recipient: string): Record<string, z.input<typeof ReminderRecordSchema>> {
+  const records: Record<string, z.input<typeof ReminderRecordSchema>> = {};
   for (const customer of customers) {
     for (const subscription of customer.subscriptions) {
       for (const { kind, due } of reminderSchedule(subscription.endDate, DEFAULT_LIFECYCLE)) {
@@ -92,12 +92,15 @@ function sentReminders(customers: CustomerInput[], today: string, recipient: str
 
 const DAY = 86_400_000;
 
-/** The conversation reference Teams' activities produce (TurnContext.getConversationReference). */
+/**
+ * A personal chat's reference as the bot stores it (src/bot/conversations.ts, personalReference):
+ * the ids of TurnContext.getConversationReference, without the names people typed.
+ */
 export function conversationRef(user: BenchUser, serviceUrl: string) {
   return {
     activityId: randomUUID(),
-    user: { id: `29:${user.userId}`, name: user.name, aadObjectId: user.userId },
-    bot: { id: '28:bot', name: 'Partner Setup Bot' },
+    user: { id: `29:${user.userId}` },
+    bot: { id: '28:bot' },
     conversation: { id: user.conversationId, conversationType: 'personal', tenantId: user.tenantId },
     channelId: 'msteams',
     locale: LOCALE,
@@ -172,7 +175,11 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
     const timeZone = TIME_ZONES[p % TIME_ZONES.length]!;
     const reminders = options.reminderState === 'today' ? sentReminders(docCustomers, localDay(now, timeZone), user.userId) : {};
     reminderRecords += Object.keys(reminders).length;
-    const raw = {
+    const profileSavedAt = new Date(now.getTime() - 30 * DAY).toISOString();
+    // As the current version leaves a partner file: the staff member who saved the profile holds
+    // Admin agent (a file without a role book would be upgraded, and written, on its first turn),
+    // and the outbox is empty (its entries leave with the next write once they are in the trail).
+    const raw: z.input<typeof PartnerDocSchema> = {
       schemaVersion: PARTNER_DOC_VERSION,
       tenantId,
       profile: {
@@ -180,7 +187,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
         partnerId,
         cloudEssentials: true,
         timeZone,
-        updatedAt: new Date(now.getTime() - 30 * DAY).toISOString(),
+        updatedAt: profileSavedAt,
         updatedBy: user.userId,
       },
       customers: docCustomers,
@@ -188,6 +195,8 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
         [user.userId]: { name: user.name, locale: LOCALE, conversation: conversationRef(user, serviceUrl), updatedAt: new Date(now.getTime() - DAY).toISOString() },
       },
       reminders,
+      roles: { [user.userId]: { role: 'admin', name: user.name, reason: 'firstProfile', assignedAt: profileSavedAt } },
+      auditOutbox: [],
     };
     const parsed = PartnerDocSchema.safeParse(raw);
     if (!parsed.success) {
@@ -220,7 +229,7 @@ export async function generateDataset(options: DatasetOptions): Promise<Dataset>
   await Promise.all(pending);
 
   // The catalogue through the embedded backend itself, so the shard layout and hashes are the bot's own.
-  const commerce = await EmbeddedCommerce.open(dir, createKeyHasher(options.keyHashSecret), () => now, pino({ level: 'silent' }));
+  const commerce = new KeyIssuer(await openFileKeyCatalog(dir), createKeyHasher(options.keyHashSecret), () => now);
   const keys = await commerce.issueKeys({ product: PRODUCTS[0]!, seats: 10, months: 12, count: options.keys });
 
   return { users, keys, partners: options.partners, customers, subscriptions, reminderRecords, generateMs: performance.now() - started, bytes };

@@ -1,4 +1,5 @@
 /** Cards of step 2 (the customer's account), the partner profile and the customer list. */
+import { randomUUID } from 'node:crypto';
 import { renderCard, type AdaptiveCard } from '../cards.js';
 import { ONMICROSOFT, userPrincipalName, type Account, type AccountError, type AccountField, type AccountInput } from '../domain/account.js';
 import { countryChoices, countryName } from '../domain/countries.js';
@@ -141,9 +142,11 @@ export function customerCard(
       actions: options.actions ?? true,
       relationships: rows,
       canAddUser,
+      resetRequestId: randomUUID(),
       ...(options.history?.length ? { history: options.history } : {}),
     },
-    temporaryPassword !== undefined,
+    // Never kept: a password is shown once, and each card's reset request id is its own.
+    true,
   );
 }
 

@@ -59,22 +59,21 @@ export class Conversations {
     private readonly serviceUrlAllowed: (serviceUrl: string) => boolean = () => true,
   ) {}
 
-  /** Saves a staff member's personal-chat reference, language and time zone when new or changed. */
-  async remember(actor: Actor, activity: Activity, client: { locale: string | undefined; timeZone: string | undefined }): Promise<void> {
-    const conversation = personalReference(activity);
+  /** Saves a staff member's personal-chat reference (personalReference of the activity), language and time zone when new or changed. */
+  async remember(actor: Actor, conversation: ConversationRef | undefined, client: { locale: string | undefined; timeZone: string | undefined }): Promise<void> {
     if (conversation) await this.members.rememberMember(actor, { ...client, conversation });
   }
 
   /** Sends to a staff member's personal chat; false when the bot cannot reach them. */
   async sendTo(tenantId: string, userId: string, message: Partial<Activity>): Promise<boolean> {
-    const member = this.members.member(tenantId, userId);
+    const member = await this.members.member(tenantId, userId);
     if (!member) return false;
     return (await this.deliver(member.conversation, message)).ok;
   }
 
   /** Sends a staff member a text composed in their language; false when the bot cannot reach them. */
-  tell(tenantId: string, userId: string, compose: (m: Messages) => string): Promise<boolean> {
-    return this.sendTo(tenantId, userId, MessageFactory.text(compose(this.messagesFor(tenantId, userId))));
+  async tell(tenantId: string, userId: string, compose: (m: Messages) => string): Promise<boolean> {
+    return this.sendTo(tenantId, userId, MessageFactory.text(compose(await this.messagesFor(tenantId, userId))));
   }
 
   /** Sends into a stored conversation and says whether Teams took it, or why not. */
@@ -119,8 +118,8 @@ export class Conversations {
   }
 
   /** A staff member's language, and their client's time zone as last reported (else the profile's), for a message sent later. */
-  messagesFor(tenantId: string, userId: string): Messages {
-    const member = this.members.member(tenantId, userId);
-    return messagesFor(member?.locale, member?.timeZone ?? timeZoneOf(this.members.profile(tenantId)));
+  async messagesFor(tenantId: string, userId: string): Promise<Messages> {
+    const member = await this.members.member(tenantId, userId);
+    return messagesFor(member?.locale, member?.timeZone ?? timeZoneOf(await this.members.profile(tenantId)));
   }
 }

@@ -21,22 +21,22 @@ export class TeamsOfferChannel {
   ) {}
 
   /** The customer's admin reads the card in the language chosen for the account, its dates in the partner's time zone (the admin's client is not known outside a turn). */
-  offerMessage(link: CustomerLink, offer: Offer) {
-    const card = offerCard(messagesFor(link.customer.language, timeZoneOf(this.partners.profile(link.partnerTenantId))), this.partners.organisationName(link.partnerTenantId), link.customer, offer);
+  async offerMessage(link: CustomerLink, offer: Offer) {
+    const card = offerCard(messagesFor(link.customer.language, timeZoneOf(await this.partners.profile(link.partnerTenantId))), await this.partners.organisationName(link.partnerTenantId), link.customer, offer);
     return MessageFactory.attachment(CardFactory.adaptiveCard(card));
   }
 
-  sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef) {
-    return this.conversations.deliver(conversation, this.offerMessage(link, offer));
+  async sendOffer(link: CustomerLink, offer: Offer, conversation: ConversationRef) {
+    return this.conversations.deliver(conversation, await this.offerMessage(link, offer));
   }
 
   async refreshOffer(link: CustomerLink, offer: Offer): Promise<void> {
-    if (offer.customerCard) await this.conversations.replace(offer.customerCard.conversation, offer.customerCard.activityId, this.offerMessage(link, offer));
+    if (offer.customerCard) await this.conversations.replace(offer.customerCard.conversation, offer.customerCard.activityId, await this.offerMessage(link, offer));
   }
 
   async notifyPartner(link: CustomerLink, offer: Offer): Promise<boolean> {
     if (!offer.partnerConversation) return true;
-    const m = this.conversations.messagesFor(link.partnerTenantId, offer.sentBy.id);
+    const m = await this.conversations.messagesFor(link.partnerTenantId, offer.sentBy.id);
     const d = m.t.delegation;
     const r = offer.relationship;
     const values = {
@@ -61,7 +61,7 @@ export class TeamsOfferChannel {
   /** The customer card, with the reminder on top and its "Request delegated administration" button to ask for a new one. */
   async remindPartner(link: CustomerLink, offer: Offer, kind: RelationshipReminderKind, today: string): Promise<boolean> {
     if (!offer.partnerConversation || !offer.relationship) return true;
-    const m = this.conversations.messagesFor(link.partnerTenantId, offer.sentBy.id);
+    const m = await this.conversations.messagesFor(link.partnerTenantId, offer.sentBy.id);
     const r = offer.relationship;
     const days = { before30: 30, before7: 7, before1: 1 }[kind];
     const text = fill(m.t.delegation.reminder, { customer: link.customer.name, name: r.displayName, roles: roleNames(m, roleIds(r)), date: m.date(r.endDateTime ?? today), days: m.count(m.t.common.dayCount, days) });

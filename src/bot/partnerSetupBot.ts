@@ -137,9 +137,9 @@ export class PartnerSetupBot extends ActivityHandler {
   private async welcomeOnInstall(context: TurnContext, turn: Turn): Promise<undefined> {
     const { actor, m, partners } = turn;
     const conversationId = String(context.activity.conversation?.id ?? '');
-    const sent = partners.recentWelcome(actor, conversationId);
+    const sent = await partners.recentWelcome(actor, conversationId);
     if (sent?.language === m.language) return undefined;
-    const message = MessageFactory.attachment(CardFactory.adaptiveCard(welcomeFor(turn)));
+    const message = MessageFactory.attachment(CardFactory.adaptiveCard(await welcomeFor(turn)));
     let activityId = sent?.activityId;
     if (activityId) await context.updateActivity({ ...message, id: activityId });
     else activityId = (await context.sendActivity(message))?.id;
@@ -167,12 +167,12 @@ export class PartnerSetupBot extends ActivityHandler {
       case 'profile':
         return profileShown(turn);
       case 'customers':
-        return customersCard(m, partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
+        return customersCard(m, await partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
       case 'customer':
       case 'delegate':
       case 'addUser':
       case 'addKeys': {
-        const matches = partners.customers(actor.tenantId, command.name);
+        const matches = await partners.customers(actor.tenantId, command.name);
         if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
         const customer = matches[0]!;
         if (command.command === 'customer') return customerShown(turn, customer);
@@ -202,8 +202,8 @@ export class PartnerSetupBot extends ActivityHandler {
   }
 
   /** The renewals overview as it first opens: the next 60 days, the page with the soonest. */
-  private remindersOverview({ actor, m, reminders }: Turn): AdaptiveCard {
-    return remindersCard(m, reminders.upcoming(actor.tenantId, 60), { range: '60', page: 1 });
+  private async remindersOverview({ actor, m, reminders }: Turn): Promise<AdaptiveCard> {
+    return remindersCard(m, await reminders.upcoming(actor.tenantId, 60), { range: '60', page: 1 });
   }
 
   /**
@@ -220,14 +220,16 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       const { setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, maxFieldLength } = this.deps;
-      const customer = delegation.link(actor.tenantId);
+      const customer = await delegation.link(actor.tenantId);
       // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
       const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };
-      if (!customer) await this.deps.conversations.remember(actor, context.activity, client);
+      // Made once per turn: it is remembered and handed to the turn's work.
+      const reference = personalReference(context.activity);
+      if (!customer) await this.deps.conversations.remember(actor, reference, client);
       // What the client says now, else what it said before, else the partner profile's zone.
-      const member = customer ? undefined : partners.member(actor.tenantId, actor.userId);
-      const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(partners.profile(customer?.partnerTenantId ?? actor.tenantId));
+      const member = customer ? undefined : await partners.member(actor.tenantId, actor.userId);
+      const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(await partners.profile(customer?.partnerTenantId ?? actor.tenantId));
       m = messagesFor(client.locale ?? member?.locale, timeZone);
       const requester: Requester = customer ? { side: 'customer' } : { side: 'partner', role: roleOf(roles, actor.userId), tenantHasAdmin: holdersOf(roles, 'admin').length > 0 };
       const type = context.activity.conversation?.conversationType;
@@ -244,11 +246,11 @@ export class PartnerSetupBot extends ActivityHandler {
         audit,
         requester,
         roles,
-        day: { today: renewals.today(actor.tenantId), lifecycle },
+        day: { today: await renewals.today(actor.tenantId), lifecycle },
         maxFieldLength,
         personal: !type || type === 'personal',
         customer,
-        reference: personalReference(context.activity),
+        reference,
         channel: channelReference(context.activity),
         signInName: async () => (await TeamsInfo.getMember(context, context.activity.from.id)).userPrincipalName,
       });

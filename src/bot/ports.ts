@@ -38,10 +38,10 @@ import type { Subscription } from '../domain/customer.js';
 type Changed = Promise<{ ok: true; setup: Setup } | Refusal>;
 
 export interface Setups {
-  find(tenantId: string, setupId: string): Setup | undefined;
-  openSetups(tenantId: string): Setup[];
-  open(actor: Actor, setupId: string): Setup | Refusal;
-  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: SetupStep): Refusal | undefined;
+  find(tenantId: string, setupId: string): Promise<Setup | undefined>;
+  openSetups(tenantId: string): Promise<Setup[]>;
+  open(actor: Actor, setupId: string): Promise<Setup | Refusal>;
+  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: SetupStep): Promise<Refusal | undefined>;
   checkAndAdd(actor: Actor, setupId: string, rev: number, fields: string[]): Promise<CheckResult | Refusal>;
   removeKey(actor: Actor, setupId: string, rev: number, keyId: string): Changed;
   backToEntry(actor: Actor, setupId: string, rev: number): Changed;
@@ -53,7 +53,8 @@ export interface Setups {
 export interface Accounts {
   check(actor: Actor, setupId: string, rev: number, input: AccountInput): Promise<AccountCheck | Refusal>;
   create(actor: Actor, setupId: string, rev: number): Promise<CreateResult | Refusal>;
-  resetAdminPassword(actor: Actor, customerTenantId: string): Promise<PasswordReset>;
+  /** `requestId`: the press, from the card; a second press of the same card makes no second password. */
+  resetAdminPassword(actor: Actor, customerTenantId: string, requestId?: string): Promise<PasswordReset>;
 }
 
 /** A staff member as the bot can reach them. */
@@ -66,20 +67,20 @@ export interface Member {
 }
 
 export interface Partners {
-  profile(tenantId: string): PartnerProfile | undefined;
-  organisationName(tenantId: string): string;
-  memberName(tenantId: string, userId: string): string;
+  profile(tenantId: string): Promise<PartnerProfile | undefined>;
+  organisationName(tenantId: string): Promise<string>;
+  memberName(tenantId: string, userId: string): Promise<string>;
   saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }>;
-  customers(tenantId: string, filter?: string): Customer[];
-  hasCustomers(tenantId: string): boolean;
-  customer(tenantId: string, customerTenantId: string): Customer | undefined;
-  member(tenantId: string, userId: string): Member | undefined;
+  customers(tenantId: string, filter?: string): Promise<Customer[]>;
+  hasCustomers(tenantId: string): Promise<boolean>;
+  customer(tenantId: string, customerTenantId: string): Promise<Customer | undefined>;
+  member(tenantId: string, userId: string): Promise<Member | undefined>;
   rememberMember(actor: Actor, contact: { locale: string | undefined; timeZone: string | undefined; conversation: ConversationRef }): Promise<void>;
-  recentWelcome(actor: Actor, conversationId: string): { activityId?: string; language: string } | undefined;
+  recentWelcome(actor: Actor, conversationId: string): Promise<{ activityId?: string; language: string } | undefined>;
   rememberWelcome(actor: Actor, welcome: { conversationId: string; activityId?: string; language: string }): Promise<void>;
   /** The role book, after upgrading a partner that predates roles (recorded). */
   ensureRoles(tenantId: string): Promise<RoleBook>;
-  people(tenantId: string): Array<Person & { role?: Role }>;
+  people(tenantId: string): Promise<Array<Person & { role?: Role }>>;
   assignRole(actor: Actor, target: string, role: Role | undefined): Promise<{ changed: boolean } | { refused: AssignRefusal }>;
 }
 
@@ -100,10 +101,10 @@ export interface Audit {
 export type AdminCheck = (link: CustomerLink) => Promise<boolean>;
 
 export interface Delegation {
-  link(customerTenantId: string): CustomerLink | undefined;
+  link(customerTenantId: string): Promise<CustomerLink | undefined>;
   isAdmin(actor: Actor, link: CustomerLink, signInName: () => Promise<string | undefined>): Promise<boolean>;
-  rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void>;
-  eligible(partnerTenantId: string): boolean;
+  rememberAdmin(actor: Actor, link: CustomerLink, conversation: ConversationRef): Promise<void>;
+  eligible(partnerTenantId: string): Promise<boolean>;
   relationshipNames(partnerTenantId: string): Promise<string[]>;
   activeRelationships(link: CustomerLink): Promise<Relationship[]>;
   request(actor: Actor, customerTenantId: string, requestId: string, input: RequestInput, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | RequestRefusal>;
@@ -118,21 +119,21 @@ export interface Delegation {
 }
 
 export interface Reminders {
-  upcoming(tenantId: string, days?: number): Upcoming[];
+  upcoming(tenantId: string, days?: number): Promise<Upcoming[]>;
   setChannel(actor: Actor, conversation: ConversationRef): Promise<void>;
-  snooze(actor: Actor, key: string): Snoozed | undefined;
+  snooze(actor: Actor, key: string): Promise<Snoozed | undefined>;
 }
 
 export interface Renewals {
-  find(tenantId: string, customerTenantId: string, subscriptionId: string): Switched | undefined;
-  today(tenantId: string): string;
-  allows(tenantId: string, target: SetupTarget): boolean;
+  find(tenantId: string, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined>;
+  today(tenantId: string): Promise<string>;
+  allows(tenantId: string, target: SetupTarget): Promise<boolean>;
   checkKeys(actor: Actor, setupId: string, rev: number, text: string, target: SetupTarget): Promise<CheckResult | Refusal | { refused: 'notAllowed' }>;
   applyKeys(actor: Actor, setupId: string, rev: number): Promise<ApplyResult | Refusal>;
   switchNow(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
   schedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | SwitchRefused | undefined>;
   unschedule(actor: Actor, customerTenantId: string, subscriptionId: string): Promise<Switched | undefined>;
-  switchDay(tenantId: string, subscription: Subscription): string;
+  switchDay(tenantId: string, subscription: Subscription): Promise<string>;
 }
 
 export interface Services {

@@ -6,8 +6,8 @@ import type { Conversations } from './conversations.js';
 import { reminderCard } from './renewalViews.js';
 
 export function reminderMessage(conversations: Conversations, lifecycle: LifecycleDays) {
-  return (context: ReminderContext): Partial<Activity> => {
-    const m = conversations.messagesFor(context.partnerTenantId, context.recipientId);
+  return async (context: ReminderContext): Promise<Partial<Activity>> => {
+    const m = await conversations.messagesFor(context.partnerTenantId, context.recipientId);
     const card = reminderCard(m, { key: context.key, kind: context.kind, customer: context.customer, subscription: context.subscription, today: context.today, lifecycle, inChannel: context.inChannel });
     return MessageFactory.attachment(CardFactory.adaptiveCard(card));
   };

@@ -1,24 +1,22 @@
 /**
  * The embedded commerce default: a key catalogue kept the way a distributor issues key cards, and
- * the customer tenants created from those keys. It stores a keyed hash and the last group of each
- * key, never the key itself.
+ * the customer tenants created from those keys, on the repositories (KeyCatalogRepository,
+ * CommerceTenantRepository), so it runs on the files and on PostgreSQL alike. It stores a keyed hash
+ * and the last group of each key, never the key itself. Every change of a tenant is one repository
+ * change (one transaction); the clock is read before it, so a change that runs again is the same.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { ONMICROSOFT, userPrincipalName } from '../domain/account.js';
 import { temporaryPassword } from '../domain/password.js';
-import { lastGroup, randomKey } from '../domain/productKey.js';
 import { isoDay, planSubscriptions } from '../domain/subscriptions.js';
-import { KeyedLock } from '../store/keyedLock.js';
-import { ShardedDocs, shardHash } from '../store/shardedDocs.js';
 import { daysBetween, DEFAULT_LIFECYCLE, subscriptionState, type LifecycleDays } from '../domain/lifecycle.js';
 import { addMonths } from '../domain/subscriptions.js';
 import { additionPlan, renewalPlan } from '../domain/keyChanges.js';
 import { entraRole, GLOBAL_ADMINISTRATOR } from '../domain/entraRoles.js';
 import * as gdap from '../domain/relationship.js';
 import type { AutoExtendDuration, Relationship } from '../domain/relationship.js';
+import type { CatalogKey, CommerceRelationship, CommerceTenant, CommerceTenantRepository, KeyCatalogRepository, RedeemForRenewal } from '../store/repositories.js';
 import {
   CommerceError,
   type AddKeysRequest,
@@ -34,25 +32,18 @@ import {
   type SubscriptionUpdate,
 } from './commerce.js';
 import type { KeyHasher } from './keyHasher.js';
-import { CatalogShardSchema, TenantShardSchema, type CatalogEntry, type CatalogShard, type TenantRecord, type TenantShard } from '../store/files/commerceDocuments.js';
+import { KeyIssuer, type IssueRequest } from './keyIssuer.js';
 
-
-export const IssueRequestSchema = z.object({
-  product: z.string().trim().min(1).max(100),
-  seats: z.number().int().min(1).max(300),
-  months: z.number().int().min(1).max(60),
-  count: z.number().int().min(1).max(1000),
-});
-export type IssueRequest = z.infer<typeof IssueRequestSchema>;
-
-const ADMIN_ROLE = 'Global Administrator';
-
-/** A key this same change of a tenant already redeemed: the tenant's write failed after it, and this is the retry. */
-function redeemedBy(entry: CatalogEntry, tenantId: string, change: string): boolean {
-  return entry.status === 'redeemed' && entry.renewal === change && entry.redeemedFor === tenantId;
+/** The repositories the embedded commerce keeps its state in: the ones the composition built for the process. */
+export interface CommerceRepositories {
+  keyCatalog: KeyCatalogRepository;
+  commerceTenants: CommerceTenantRepository;
 }
 
-function toUpdate(s: TenantRecord['subscriptions'][number]): SubscriptionUpdate {
+const ADMIN_ROLE = 'Global Administrator';
+const HASH = /^[0-9a-f]{64}$/;
+
+function toUpdate(s: CommerceTenant['subscriptions'][number]): SubscriptionUpdate {
   return { id: s.id, product: s.product, seats: s.seats, assignedSeats: s.assignedSeats, startDate: s.startDate, endDate: s.endDate, billing: s.billing };
 }
 
@@ -61,62 +52,46 @@ function newPassword(): string {
   return temporaryPassword(randomInt);
 }
 
-function toCreated(record: TenantRecord): CreatedTenant {
-  const admin = record.users[0]!;
+function toCreated(tenant: CommerceTenant): CreatedTenant {
+  const admin = tenant.users[0]!;
   return {
-    tenantId: record.tenantId,
-    domain: record.domain,
+    tenantId: tenant.tenantId,
+    domain: tenant.domain,
     admin: { objectId: admin.objectId, userPrincipalName: admin.userPrincipalName, roles: admin.roles, license: admin.licenses[0] ?? '', temporaryPassword: newPassword() },
-    subscriptions: record.subscriptions.map(({ renewals: _renewals, billing: _billing, ...s }) => s),
+    subscriptions: tenant.subscriptions.map(({ renewals: _renewals, billing: _billing, ...s }) => s),
   };
 }
 
-type StoredRelationship = TenantRecord['relationships'][number];
+const withoutKey = ({ idempotencyKey: _key, ...relationship }: CommerceRelationship): Relationship => relationship;
 
-const withoutKey = ({ idempotencyKey: _key, ...relationship }: StoredRelationship): Relationship => relationship;
+/** A key this same change of a tenant already redeemed: a retry of a change that went through. */
+function redeemedBy(key: CatalogKey, tenantId: string, change: string): boolean {
+  return key.status === 'redeemed' && key.renewal === change && key.redeemedFor === tenantId;
+}
 
 export class EmbeddedCommerce implements Commerce {
-  /** Changes of one tenant run one at a time: a change may await other files between read and write. */
-  private readonly tenantLock = new KeyedLock();
-  /** Creations of one partner's relationships run one at a time: display names are unique across its customers. */
-  private readonly partnerLock = new KeyedLock();
-  /** Tenant id → initial domain, the key of the tenant files; rebuilt from the files at open. */
-  private readonly domains = new Map<string, string>();
+  private readonly issuer: KeyIssuer;
 
   private constructor(
-    private readonly catalog: ShardedDocs<CatalogShard>,
-    private readonly tenants: ShardedDocs<TenantShard>,
+    private readonly catalog: KeyCatalogRepository,
+    private readonly tenants: CommerceTenantRepository,
     private readonly hash: KeyHasher,
     private readonly now: () => Date,
     private readonly lifecycle: LifecycleDays,
     /** Days an unanswered relationship request stays open (`OFFER_DAYS`). */
     private readonly offerDays: number,
   ) {
-    for (const shard of tenants.all()) for (const record of Object.values(shard.data.tenants)) this.domains.set(record.tenantId, record.domain);
-  }
-
-  /** Opens the backend for the bot, which owns it: work a crash interrupted is undone first. */
-  static async open(dataDir: string, hash: KeyHasher, now: () => Date, log?: Logger, lifecycle: LifecycleDays = DEFAULT_LIFECYCLE, offerDays = gdap.DEFAULT_OFFER_DAYS): Promise<EmbeddedCommerce> {
-    const commerce = await EmbeddedCommerce.load(dataDir, hash, now, lifecycle, offerDays);
-    const rolledBack = (await commerce.rollBackInterrupted()) + (await commerce.freeOrphanedRenewalKeys());
-    if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations and renewals a crash interrupted');
-    return commerce;
+    this.issuer = new KeyIssuer(catalog, hash, now);
   }
 
   /**
-   * Opens the key catalogue beside a running bot (the key CLI), to issue and block keys. Recovery
-   * stays with the bot: to another process, a tenant the bot is creating at that moment looks like
-   * one a crash left half-done, and undoing it would break the bot's work in progress.
+   * The backend for the bot, on the process's repositories; the bot owns the tenants, so work a
+   * crash interrupted is undone first (the key CLI opens the catalogue alone, with a KeyIssuer).
    */
-  static forKeyIssuing(dataDir: string, hash: KeyHasher, now: () => Date): Promise<EmbeddedCommerce> {
-    return EmbeddedCommerce.load(dataDir, hash, now, DEFAULT_LIFECYCLE, gdap.DEFAULT_OFFER_DAYS);
-  }
-
-  private static async load(dataDir: string, hash: KeyHasher, now: () => Date, lifecycle: LifecycleDays, offerDays: number): Promise<EmbeddedCommerce> {
-    // The key CLI writes the catalogue while the bot runs; the tenants only the bot writes.
-    const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }), { shared: true });
-    const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
-    return new EmbeddedCommerce(catalog, tenants, hash, now, lifecycle, offerDays);
+  static async open(repositories: CommerceRepositories, hash: KeyHasher, now: () => Date, log?: Logger, lifecycle: LifecycleDays = DEFAULT_LIFECYCLE, offerDays = gdap.DEFAULT_OFFER_DAYS): Promise<EmbeddedCommerce> {
+    const rolledBack = await repositories.commerceTenants.recoverInterrupted();
+    if (rolledBack > 0) log?.warn({ rolledBack }, 'rolled back tenant creations and renewals a crash interrupted');
+    return new EmbeddedCommerce(repositories.keyCatalog, repositories.commerceTenants, hash, now, lifecycle, offerDays);
   }
 
   checkKey(key: string): Promise<KeyCheck> {
@@ -124,78 +99,53 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   async recheckKey(ref: string): Promise<KeyCheck> {
-    if (!/^[0-9a-f]{64}$/.test(ref)) return { status: 'unknown' };
-    const entry = await this.entry(ref);
+    const entry = await this.catalog.key(ref);
     if (!entry) return { status: 'unknown' };
     if (entry.status !== 'available') return { status: entry.status };
     return { status: 'valid', product: entry.product, seats: entry.seats, termMonths: entry.termMonths, handle: ref };
   }
 
   async isDomainAvailable(prefix: string): Promise<boolean> {
-    const domain = `${prefix}.${ONMICROSOFT}`;
-    const shard = this.tenants.get(shardHash(domain));
-    await shard.refresh();
-    return !shard.data.tenants[domain];
+    return !(await this.tenants.domainInUse(`${prefix}.${ONMICROSOFT}`));
   }
 
   async createTenant(request: CreateTenantRequest): Promise<CreatedTenant> {
     const domain = `${request.domainPrefix}.${ONMICROSOFT}`;
-    const shard = this.tenants.get(shardHash(domain));
-    await shard.refresh();
-    const existing = shard.data.tenants[domain];
+    const existing = await this.tenants.byDomain(domain);
     // A retry is the same request of the same partner; anyone else asking for the domain finds it taken.
     if (existing && (existing.idempotencyKey !== request.idempotencyKey || existing.partnerTenantId !== request.partnerTenantId)) throw new CommerceError('domainTaken', `${domain} is taken`);
-    if (existing?.status === 'active') return toCreated(existing);
+    if (existing) return toCreated(existing);
     if (request.keyHandles.length === 0) throw new CommerceError('invalidRequest', 'no keys');
-
-    const record = existing ?? (await this.newRecord(request, domain));
-    if (!existing) {
-      await shard.update((draft) => {
-        if (draft.tenants[domain]) throw new CommerceError('domainTaken', `${domain} is taken`);
-        draft.tenants[domain] = record;
-      });
-    }
-    try {
-      for (const handle of record.keyHandles) {
-        const redeemed = await this.catalog.get(handle).update((draft) => {
-          const entry = draft.keys[handle];
-          if (entry?.status === 'redeemed' && entry.redeemedFor === record.tenantId) return true;
-          if (entry?.status !== 'available') return false;
-          entry.status = 'redeemed';
-          entry.redeemedFor = record.tenantId;
-          return true;
-        });
-        if (!redeemed) throw new CommerceError('keyUnavailable', 'a key is no longer available');
-      }
-      await shard.update((draft) => void (draft.tenants[domain]!.status = 'active'));
-      this.domains.set(record.tenantId, domain);
-    } catch (error) {
-      await this.rollBack(record);
-      throw error;
-    }
-    return toCreated({ ...record, status: 'active' });
+    const outcome = await this.tenants.create(await this.newTenant(request, domain));
+    if ('refused' in outcome) throw new CommerceError(outcome.refused, outcome.refused === 'domainTaken' ? `${domain} is taken` : 'a key is no longer available');
+    return toCreated('created' in outcome ? outcome.created : outcome.existing);
   }
 
   async setDelegatedAdmin(customerTenantId: string, partnerTenantId: string, active: boolean): Promise<void> {
-    await this.changeTenant(customerTenantId, (tenant) => {
+    const since = this.now().toISOString();
+    await this.change(customerTenantId, (tenant) => {
       tenant.delegatedAdmins = tenant.delegatedAdmins.filter((admin) => admin.partnerTenantId !== partnerTenantId);
-      if (active) tenant.delegatedAdmins.push({ partnerTenantId, roles: [ADMIN_ROLE], since: this.now().toISOString() });
+      if (active) tenant.delegatedAdmins.push({ partnerTenantId, roles: [ADMIN_ROLE], since });
     });
   }
 
   async resetAdminPassword(customerTenantId: string, partnerTenantId: string): Promise<AdminPassword> {
     const tenant = await this.activeTenant(customerTenantId);
-    const allowed = tenant.partnerTenantId === partnerTenantId || gdap.mayAct('resetAdminPassword', this.relationshipsOf(tenant, partnerTenantId), this.now()).allowed;
+    const now = this.now();
+    const allowed = tenant.partnerTenantId === partnerTenantId || gdap.mayAct('resetAdminPassword', this.relationshipsOf(tenant, partnerTenantId, now), now).allowed;
     if (!allowed) throw new CommerceError('notDelegated', 'neither the creating partner nor one with a role that may reset it');
+    // Nothing is stored: the password exists only in this answer.
     return { userPrincipalName: tenant.users[0]!.userPrincipalName, temporaryPassword: newPassword() };
   }
 
   async addUser(request: AddUserRequest): Promise<{ objectId: string; userPrincipalName: string }> {
-    return this.changeTenant(request.customerTenantId, (tenant) => {
+    const now = this.now();
+    const objectId = randomUUID();
+    return this.change(request.customerTenantId, (tenant) => {
       const done = tenant.addedUsers[request.idempotencyKey];
       const existing = done ? tenant.users.find((user) => user.objectId === done) : undefined;
       if (existing) return { objectId: existing.objectId, userPrincipalName: existing.userPrincipalName };
-      const gate = gdap.mayAct('addUser', this.relationshipsOf(tenant, request.partnerTenantId), this.now());
+      const gate = gdap.mayAct('addUser', this.relationshipsOf(tenant, request.partnerTenantId, now), now);
       if (!gate.allowed) throw new CommerceError('notDelegated', `needs ${entraRole(gate.missingRoleId)?.name.en} in an active relationship`);
       const prefix = tenant.domain.slice(0, -`.${ONMICROSOFT}`.length);
       const upn = userPrincipalName(request.signInName, prefix);
@@ -203,16 +153,15 @@ export class EmbeddedCommerce implements Commerce {
       const subscription = tenant.subscriptions.find((s) => s.product === request.product && s.assignedSeats < s.seats);
       if (!subscription) throw new CommerceError('noFreeSeats', `no free seat of ${request.product}`);
       subscription.assignedSeats += 1;
-      const user = { objectId: randomUUID(), userPrincipalName: upn, displayName: `${request.firstName} ${request.lastName}`, roles: [], licenses: [request.product] };
-      tenant.users.push(user);
-      tenant.addedUsers[request.idempotencyKey] = user.objectId;
-      return { objectId: user.objectId, userPrincipalName: upn };
+      tenant.users.push({ objectId, userPrincipalName: upn, displayName: `${request.firstName} ${request.lastName}`, roles: [], licenses: [request.product] });
+      tenant.addedUsers[request.idempotencyKey] = objectId;
+      return { objectId, userPrincipalName: upn };
     });
   }
 
   async renewSubscription(request: RenewRequest): Promise<SubscriptionUpdate> {
     const today = this.calendarDay(request.today);
-    return this.changeTenant(request.customerTenantId, async (tenant) => {
+    return this.change(request.customerTenantId, async (tenant, redeem) => {
       const subscription = tenant.subscriptions.find((s) => s.id === request.subscriptionId);
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
       if (subscription.renewals.includes(request.idempotencyKey)) return toUpdate(subscription);
@@ -220,7 +169,7 @@ export class EmbeddedCommerce implements Commerce {
       const keys = await this.usableKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
       const plan = renewalPlan(subscription, keys, today, this.lifecycle);
       if ('refused' in plan) throw new CommerceError(plan.refused === 'noKeys' ? 'invalidRequest' : plan.refused, plan.refused);
-      await this.redeemKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
+      await this.redeemKeys(request.keyHandles, request.idempotencyKey, redeem);
       subscription.endDate = plan.endAfter;
       subscription.seats = plan.seatsAfter;
       subscription.renewals.push(request.idempotencyKey);
@@ -230,7 +179,8 @@ export class EmbeddedCommerce implements Commerce {
 
   async addKeys(request: AddKeysRequest): Promise<SubscriptionUpdate[]> {
     const today = this.calendarDay(request.today);
-    return this.changeTenant(request.customerTenantId, async (tenant) => {
+    const newIds = request.keyHandles.map(() => randomUUID());
+    return this.change(request.customerTenantId, async (tenant, redeem) => {
       const done = tenant.subscriptions.filter((s) => s.renewals.includes(request.idempotencyKey));
       if (done.length > 0) return done.map(toUpdate);
       const partner = request.partnerTenantId;
@@ -238,8 +188,8 @@ export class EmbeddedCommerce implements Commerce {
       const keys = await this.usableKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
       if (keys.length === 0) throw new CommerceError('invalidRequest', 'no keys');
       const steps = additionPlan(tenant.subscriptions, keys, today, this.lifecycle);
-      await this.redeemKeys(request.keyHandles, tenant.tenantId, request.idempotencyKey);
-      const changed = steps.map((step) => {
+      await this.redeemKeys(request.keyHandles, request.idempotencyKey, redeem);
+      const changed = steps.map((step, i) => {
         if (step.kind === 'addSeats') {
           const subscription = tenant.subscriptions.find((s) => s.id === step.subscriptionId)!;
           subscription.seats = step.seatsAfter;
@@ -247,7 +197,7 @@ export class EmbeddedCommerce implements Commerce {
           return subscription;
         }
         const started = {
-          id: randomUUID(),
+          id: newIds[i]!,
           product: step.product,
           seats: step.seats,
           assignedSeats: 0,
@@ -265,56 +215,24 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   /** The keys' catalogue entries: each must be available, or redeemed already by this same change (its retry). */
-  private async usableKeys(handles: readonly string[], tenantId: string, change: string): Promise<CatalogEntry[]> {
-    const entries: CatalogEntry[] = [];
+  private async usableKeys(handles: readonly string[], tenantId: string, change: string): Promise<CatalogKey[]> {
+    const entries: CatalogKey[] = [];
     for (const handle of new Set(handles)) {
-      const entry = /^[0-9a-f]{64}$/.test(handle) ? await this.entry(handle) : undefined;
+      const entry = await this.catalog.key(handle);
       if (!entry || (entry.status !== 'available' && !redeemedBy(entry, tenantId, change))) throw new CommerceError('keyUnavailable', 'a key is not available');
       entries.push(entry);
     }
     return entries;
   }
 
-  /**
-   * Redeems keys for one change of an existing tenant, all or none. The tenant records the change
-   * after this; a crash in between leaves keys whose change no tenant knows, freed at the next open.
-   */
-  private async redeemKeys(handles: readonly string[], tenantId: string, change: string): Promise<void> {
-    const redeemed: string[] = [];
-    for (const handle of new Set(handles)) {
-      const ok = await this.catalog.get(handle).update((draft) => {
-        const entry = draft.keys[handle];
-        if (entry && redeemedBy(entry, tenantId, change)) return true;
-        if (entry?.status !== 'available') return false;
-        entry.status = 'redeemed';
-        entry.redeemedFor = tenantId;
-        entry.renewal = change;
-        return true;
-      });
-      if (!ok) {
-        await this.freeKeys(redeemed, (entry) => redeemedBy(entry, tenantId, change));
-        throw new CommerceError('keyUnavailable', 'a key is no longer available');
-      }
-      redeemed.push(handle);
-    }
-  }
-
-  /** Makes redeemed keys available again, those `mine` says belong to the change being undone. */
-  private async freeKeys(handles: readonly string[], mine: (entry: CatalogEntry) => boolean): Promise<void> {
-    for (const handle of handles) {
-      await this.catalog.get(handle).update((draft) => {
-        const entry = draft.keys[handle];
-        if (entry?.status !== 'redeemed' || !mine(entry)) return;
-        entry.status = 'available';
-        delete entry.redeemedFor;
-        delete entry.renewal;
-      });
-    }
+  /** Redeems keys for one change of an existing tenant, all or none: a refusal fails the change, which redeems nothing then. */
+  private async redeemKeys(handles: readonly string[], change: string, redeem: RedeemForRenewal): Promise<void> {
+    for (const handle of new Set(handles)) if (!(await redeem(handle, change))) throw new CommerceError('keyUnavailable', 'a key is no longer available');
   }
 
   async switchToDirectBilling(customerTenantId: string, subscriptionId: string, day: string): Promise<SubscriptionUpdate> {
     const today = this.calendarDay(day);
-    return this.changeTenant(customerTenantId, (tenant) => {
+    return this.change(customerTenantId, (tenant) => {
       const subscription = tenant.subscriptions.find((s) => s.id === subscriptionId);
       if (!subscription) throw new CommerceError('invalidRequest', 'no such subscription');
       if (subscription.billing === 'direct') return toUpdate(subscription);
@@ -329,34 +247,32 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   async createRelationship(request: CreateRelationshipRequest): Promise<Relationship> {
-    return this.partnerLock.run(request.partnerTenantId, () =>
-      this.changeTenant(request.customerTenantId, (tenant) => {
-        const done = tenant.relationships.find((r) => r.idempotencyKey === request.idempotencyKey && r.partnerTenantId === request.partnerTenantId);
-        if (done) return gdap.relationshipAt(withoutKey(done), this.now(), this.offerDays);
-        const checked = gdap.validateRequest(
-          { displayName: request.displayName, roleIds: request.roleIds, duration: request.duration, autoExtendDuration: request.autoExtendDuration },
-          this.namesOf(request.partnerTenantId),
-        );
-        if ('errors' in checked) {
-          const taken = checked.errors.some((e) => e.code === 'taken');
-          throw new CommerceError(taken ? 'displayNameTaken' : 'invalidRequest', checked.errors.map((e) => `${e.field}: ${e.code}`).join(', '));
-        }
-        const now = this.now();
-        const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
-        const created = gdap.newRelationship({ ...checked.request, id: randomUUID(), partnerTenantId: request.partnerTenantId, customer }, now);
-        const sent = this.applied(gdap.lockForApproval(created, now, this.offerDays), created);
-        tenant.relationships.push({ ...sent, idempotencyKey: request.idempotencyKey });
-        return sent;
-      }),
-    );
+    const now = this.now();
+    const id = randomUUID();
+    const outcome = await this.tenants.updateForPartner(request.customerTenantId, request.partnerTenantId, (tenant, takenNames) => {
+      const done = tenant.relationships.find((r) => r.idempotencyKey === request.idempotencyKey && r.partnerTenantId === request.partnerTenantId);
+      if (done) return gdap.relationshipAt(withoutKey(done), now, this.offerDays);
+      const checked = gdap.validateRequest({ displayName: request.displayName, roleIds: request.roleIds, duration: request.duration, autoExtendDuration: request.autoExtendDuration }, takenNames);
+      if ('errors' in checked) {
+        const taken = checked.errors.some((e) => e.code === 'taken');
+        throw new CommerceError(taken ? 'displayNameTaken' : 'invalidRequest', checked.errors.map((e) => `${e.field}: ${e.code}`).join(', '));
+      }
+      const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
+      const created = gdap.newRelationship({ ...checked.request, id, partnerTenantId: request.partnerTenantId, customer }, now);
+      const sent = this.applied(gdap.lockForApproval(created, now, this.offerDays), created);
+      tenant.relationships.push({ ...sent, idempotencyKey: request.idempotencyKey });
+      return sent;
+    });
+    if (!outcome.found) throw new CommerceError('unknownTenant', 'no such tenant');
+    return outcome.result;
   }
 
   async listRelationships(customerTenantId: string, partnerTenantId: string): Promise<Relationship[]> {
-    return this.tenantLock.run(customerTenantId, async () => this.relationshipsOf(await this.activeTenant(customerTenantId), partnerTenantId));
+    return this.relationshipsOf(await this.activeTenant(customerTenantId), partnerTenantId, this.now());
   }
 
-  async relationshipNames(partnerTenantId: string): Promise<string[]> {
-    return this.namesOf(partnerTenantId);
+  relationshipNames(partnerTenantId: string): Promise<string[]> {
+    return this.tenants.relationshipNames(partnerTenantId);
   }
 
   approveRelationship(customerTenantId: string, relationshipId: string): Promise<Relationship> {
@@ -381,22 +297,12 @@ export class EmbeddedCommerce implements Commerce {
     return this.changeRelationship(customerTenantId, relationshipId, partnerTenantId, (r, now) => gdap.removeGlobalAdministrator(r, now, this.offerDays), (r) => r.status !== 'terminated' && r.status !== 'expired' && !gdap.roleIds(r).includes(GLOBAL_ADMINISTRATOR));
   }
 
-  /** A customer's relationships with one partner as they stand now, the old delegated admin among them, oldest first. */
-  private relationshipsOf(tenant: TenantRecord, partnerTenantId: string): Relationship[] {
-    const now = this.now();
+  /** A customer's relationships with one partner as they stand at `now`, the old delegated admin among them, oldest first. */
+  private relationshipsOf(tenant: CommerceTenant, partnerTenantId: string, now: Date): Relationship[] {
     const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
     const legacy = tenant.delegatedAdmins.filter((admin) => admin.partnerTenantId === partnerTenantId).map((admin) => gdap.legacyRelationship(partnerTenantId, customer, admin.since));
     const granular = tenant.relationships.filter((r) => r.partnerTenantId === partnerTenantId).map((r) => gdap.relationshipAt(withoutKey(r), now, this.offerDays));
     return [...legacy, ...granular].sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime));
-  }
-
-  /** The display names of all of a partner's relationships; only this process writes the tenants, so memory is current. */
-  private namesOf(partnerTenantId: string): string[] {
-    const names: string[] = [];
-    for (const shard of this.tenants.all()) {
-      for (const tenant of Object.values(shard.data.tenants)) for (const r of tenant.relationships) if (r.partnerTenantId === partnerTenantId) names.push(r.displayName);
-    }
-    return names;
   }
 
   /**
@@ -411,8 +317,8 @@ export class EmbeddedCommerce implements Commerce {
     step: (relationship: Relationship, now: Date) => gdap.Transition,
     done: (relationship: Relationship) => boolean = () => false,
   ): Promise<Relationship> {
-    return this.changeTenant(customerTenantId, (tenant) => {
-      const now = this.now();
+    const now = this.now();
+    return this.change(customerTenantId, (tenant) => {
       const index = tenant.relationships.findIndex((r) => r.id === relationshipId && (partnerTenantId === undefined || r.partnerTenantId === partnerTenantId));
       if (index < 0) return this.changeLegacy(tenant, relationshipId, partnerTenantId, step, now);
       const stored = tenant.relationships[index]!;
@@ -426,7 +332,7 @@ export class EmbeddedCommerce implements Commerce {
   }
 
   /** The old delegated admin can only be ended (any other step is refused); that ends its rights too. */
-  private changeLegacy(tenant: TenantRecord, relationshipId: string, partnerTenantId: string | undefined, step: (relationship: Relationship, now: Date) => gdap.Transition, now: Date): Relationship {
+  private changeLegacy(tenant: CommerceTenant, relationshipId: string, partnerTenantId: string | undefined, step: (relationship: Relationship, now: Date) => gdap.Transition, now: Date): Relationship {
     const customer = { tenantId: tenant.tenantId, displayName: tenant.organisationName };
     const admin = tenant.delegatedAdmins.find((a) => (partnerTenantId === undefined || a.partnerTenantId === partnerTenantId) && gdap.legacyRelationship(a.partnerTenantId, customer, a.since).id === relationshipId);
     if (!admin) throw new CommerceError('unknownRelationship', 'no such relationship');
@@ -443,29 +349,16 @@ export class EmbeddedCommerce implements Commerce {
     throw new CommerceError('relationshipState', result.error, current);
   }
 
-  /** Changes an active tenant by its id; an unknown tenant is a refusal, not a failure. */
-  private changeTenant<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
-    return this.tenantLock.run(tenantId, () => this.changeTenantNow(tenantId, change));
+  /** Changes an active tenant by its id in one repository change; an unknown tenant is a refusal, not a failure. */
+  private async change<R>(tenantId: string, change: (tenant: CommerceTenant, redeem: RedeemForRenewal) => R | Promise<R>): Promise<R> {
+    const outcome = await this.tenants.update(tenantId, change);
+    if (!outcome.found) throw new CommerceError('unknownTenant', 'no such tenant');
+    return outcome.result;
   }
 
-  private async changeTenantNow<R>(tenantId: string, change: (tenant: TenantRecord) => R | Promise<R>): Promise<R> {
-    const tenant = await this.activeTenant(tenantId);
-    const domain = tenant.domain;
-    const shard = this.tenants.get(shardHash(domain));
-    // The change works on a copy, which is written only if it succeeds (it may await other files).
-    const draft = structuredClone(tenant);
-    const result = await change(draft);
-    await shard.update((doc) => void (doc.tenants[domain] = draft));
-    return result;
-  }
-
-  private async activeTenant(tenantId: string): Promise<TenantRecord> {
-    const domain = this.domains.get(tenantId);
-    if (!domain) throw new CommerceError('unknownTenant', 'no such tenant');
-    const shard = this.tenants.get(shardHash(domain));
-    await shard.refresh();
-    const tenant = shard.data.tenants[domain];
-    if (tenant?.status !== 'active' || tenant.tenantId !== tenantId) throw new CommerceError('unknownTenant', 'no such tenant');
+  private async activeTenant(tenantId: string): Promise<CommerceTenant> {
+    const tenant = await this.tenants.get(tenantId);
+    if (!tenant) throw new CommerceError('unknownTenant', 'no such tenant');
     return tenant;
   }
 
@@ -475,55 +368,27 @@ export class EmbeddedCommerce implements Commerce {
     return day;
   }
 
-  isEmpty(): boolean {
-    for (const shard of this.catalog.all()) if (Object.keys(shard.data.keys).length > 0) return false;
-    return true;
+  isEmpty(): Promise<boolean> {
+    return this.issuer.isEmpty();
   }
 
   /** Mints new keys and returns them; this is the only moment the full keys exist. */
-  async issueKeys(request: IssueRequest): Promise<string[]> {
-    const { product, seats, months, count } = IssueRequestSchema.parse(request);
-    const issued: string[] = [];
-    while (issued.length < count) {
-      const key = randomKey(randomInt);
-      const ref = this.hash(key);
-      const added = await this.changeEntry(ref, (keys) => {
-        if (keys[ref]) return false;
-        keys[ref] = { product, seats, termMonths: months, lastGroup: lastGroup(key), status: 'available', issuedAt: this.now().toISOString() };
-        return true;
-      });
-      if (added) issued.push(key);
-    }
-    return issued;
+  issueKeys(request: IssueRequest): Promise<string[]> {
+    return this.issuer.issueKeys(request);
   }
 
   /** Marks a key as blocked (for instance a key card reported stolen). Returns false for an unknown key. */
   blockKey(key: string): Promise<boolean> {
-    const ref = this.hash(key);
-    return this.changeEntry(ref, (keys) => {
-      const entry = keys[ref];
-      if (!entry) return false;
-      entry.status = 'blocked';
-      return true;
-    });
+    return this.issuer.blockKey(key);
   }
 
-  private async entry(ref: string): Promise<CatalogEntry | undefined> {
-    const shard = this.catalog.get(ref);
-    await shard.refresh();
-    return shard.data.keys[ref];
-  }
-
-  /** A catalogue shard is shared with the key CLI: its write locks the file and starts from its latest version. */
-  private changeEntry<R>(ref: string, change: (keys: CatalogShard['keys']) => R): Promise<R> {
-    return this.catalog.get(ref).update((draft) => change(draft.keys));
-  }
-
-  private async newRecord(request: CreateTenantRequest, domain: string): Promise<TenantRecord> {
-    const keys: Array<CatalogEntry & { handle: string }> = [];
+  private async newTenant(request: CreateTenantRequest, domain: string): Promise<CommerceTenant> {
+    const keys: Array<CatalogKey & { handle: string }> = [];
     for (const handle of new Set(request.keyHandles)) {
-      const entry = await this.entry(handle);
-      if (entry?.status !== 'available') throw new CommerceError('keyUnavailable', 'a key is no longer available');
+      const entry = HASH.test(handle) ? await this.catalog.key(handle) : undefined;
+      // A key redeemed meanwhile may be this very creation's, done by a retry racing this one: the
+      // repository's creation tells (the tenant made, or the key unavailable).
+      if (!entry || entry.status === 'blocked') throw new CommerceError('keyUnavailable', 'a key is no longer available');
       keys.push({ ...entry, handle });
     }
     const plans = planSubscriptions(keys, this.calendarDay(request.today));
@@ -545,7 +410,6 @@ export class EmbeddedCommerce implements Commerce {
       tenantId: randomUUID(),
       idempotencyKey: request.idempotencyKey,
       partnerTenantId: request.partnerTenantId,
-      status: 'provisioning',
       createdAt: this.now().toISOString(),
       organisationName: request.organisationName,
       country: request.country,
@@ -568,46 +432,5 @@ export class EmbeddedCommerce implements Commerce {
       addedUsers: {},
       relationships: [],
     };
-  }
-
-  /** Undoes a creation that did not finish: its keys become available again and the tenant is gone. */
-  private async rollBack(record: TenantRecord): Promise<void> {
-    await this.freeKeys(record.keyHandles, (entry) => entry.redeemedFor === record.tenantId);
-    await this.tenants.get(shardHash(record.domain)).update((draft) => {
-      if (draft.tenants[record.domain]?.tenantId === record.tenantId) delete draft.tenants[record.domain];
-    });
-  }
-
-  /** Keys redeemed for a renewal that the tenant never recorded (a crash between the two writes). */
-  private async freeOrphanedRenewalKeys(): Promise<number> {
-    let freed = 0;
-    for (const shard of this.catalog.all()) {
-      const orphans = Object.entries(shard.data.keys)
-        .filter(([, entry]) => entry.status === 'redeemed' && entry.renewal && !this.renewalRecorded(entry.redeemedFor, entry.renewal))
-        .map(([ref]) => ref);
-      if (orphans.length === 0) continue;
-      await shard.update((draft) => {
-        for (const ref of orphans) {
-          const entry = draft.keys[ref]!;
-          entry.status = 'available';
-          delete entry.redeemedFor;
-          delete entry.renewal;
-        }
-      });
-      freed += orphans.length;
-    }
-    return freed;
-  }
-
-  private renewalRecorded(tenantId: string | undefined, renewal: string): boolean {
-    const domain = tenantId && this.domains.get(tenantId);
-    const tenant = domain ? this.tenants.get(shardHash(domain)).data.tenants[domain] : undefined;
-    return tenant?.subscriptions.some((s) => s.renewals.includes(renewal)) ?? false;
-  }
-
-  private async rollBackInterrupted(): Promise<number> {
-    const interrupted = [...this.tenants.all()].flatMap((shard) => Object.values(shard.data.tenants).filter((t) => t.status === 'provisioning'));
-    for (const record of interrupted) await this.rollBack(record);
-    return interrupted.length;
   }
 }

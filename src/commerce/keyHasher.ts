@@ -6,6 +6,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { KeyCatalogRepository } from '../store/repositories.js';
 
 export type KeyHasher = (normalisedKey: string) => string;
 
@@ -37,4 +38,26 @@ export async function loadKeyHashSecret(dataDir: string, fromEnv: string | undef
   await writeFile(temporary, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   await rename(temporary, path);
   return secret;
+}
+
+/** What the store keeps of the secret: a keyed hash of a fixed text, from which the secret cannot be had. */
+export function secretCheckOf(secret: string): string {
+  return createHmac('sha256', secret).update('partner-setup-bot: key-hash secret check').digest('hex');
+}
+
+export class SecretMismatchError extends Error {
+  constructor() {
+    super(
+      'The key-hash secret differs from the one the key catalogue was made with, so no stored key would be recognised. Set KEY_HASH_SECRET to that secret on every instance and for the key CLI (without KEY_HASH_SECRET, the key-hash-secret file of the data folder is used).',
+    );
+  }
+}
+
+/**
+ * Makes sure every instance and the key CLI hash with one secret: the first to use a catalogue records
+ * the secret's check value in it, and anyone with another secret is refused (SecretMismatchError).
+ */
+export async function ensureSameSecret(catalog: Pick<KeyCatalogRepository, 'recordSecretCheck'>, secret: string): Promise<void> {
+  const check = secretCheckOf(secret);
+  if ((await catalog.recordSecretCheck(check)) !== check) throw new SecretMismatchError();
 }

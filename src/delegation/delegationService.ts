@@ -18,13 +18,9 @@ import { localDay } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import type { Actor } from '../domain/actor.js';
-import { indexCustomer } from '../store/customerIndex.js';
-import type { Store } from '../store/store.js';
+import type { AuditOf, OfferChange, Repositories } from '../store/repositories.js';
 import type { AuditDraft } from '../domain/audit.js';
 import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
-
-/** Makes the audit entry of a customer's change from the customer as changed. */
-type Entry = (customer: Customer) => AuditDraft | undefined;
 
 /** Sends a card or text to a conversation; the bot layer renders, this service decides. */
 export interface OfferChannel {
@@ -39,35 +35,36 @@ export interface OfferChannel {
 }
 
 export class DelegationService {
-  /** One change at a time per customer, so an answer and a withdrawal cannot both apply. */
+  /** One change at a time per customer in this instance, so the backend is not asked twice for one press; across instances each change is decided again on the offer as stored. */
   private readonly lock = new KeyedLock();
 
   constructor(
-    private readonly store: Store,
+    private readonly repositories: Pick<Repositories, 'customers' | 'partners'>,
     private readonly commerce: Commerce,
     private readonly channel: OfferChannel,
     private readonly now: () => Date,
     private readonly offerDays: number,
     private readonly log: Logger,
-    private readonly audit: AuditTrail,
+    private readonly audit: Pick<AuditTrail, 'draft'>,
   ) {}
 
-  /** The entry of a change of delegated administration, keyed by the verb and the offer (or request). */
+  private get customers() {
+    return this.repositories.customers;
+  }
+
+  /** The entry of a change of delegated administration, keyed by the verb and the offer (or request). Made before the change: a repository may run its change again. */
   private entry(partnerTenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, details: Record<string, string> = {}): AuditDraft {
     return this.audit.draft(partnerTenantId, actor, { id: `${verb}:${key}`, verb, customerTenantId, details, outcome: { result: 'done' } });
   }
 
   /** The customer record behind a customer tenant, if some partner set it up. */
-  link(customerTenantId: string): CustomerLink | undefined {
-    const entry = this.store.customerIndex(customerTenantId).data.customers[customerTenantId];
-    if (!entry) return undefined;
-    const customer = this.store.partner(entry.partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId);
-    return customer ? { partnerTenantId: entry.partnerTenantId, customer } : undefined;
+  link(customerTenantId: string): Promise<CustomerLink | undefined> {
+    return this.customers.link(customerTenantId);
   }
 
-  /** The same customer as it stands in the partner's file now, after changes made since `link` was read. */
-  private fresh(link: CustomerLink): CustomerLink {
-    const customer = this.store.partner(link.partnerTenantId).data.customers.find((c) => c.tenantId === link.customer.tenantId);
+  /** The same customer as it stands now, after changes made since `link` was read. */
+  private async fresh(link: CustomerLink): Promise<CustomerLink> {
+    const customer = await this.customers.get(link.partnerTenantId, link.customer.tenantId);
     return { partnerTenantId: link.partnerTenantId, customer: customer ?? link.customer };
   }
 
@@ -80,20 +77,35 @@ export class DelegationService {
     if (actor.userId === link.customer.admin.objectId) return true;
     const upn = (await signInName().catch(() => undefined))?.toLowerCase();
     if (!upn || upn !== link.customer.admin.userPrincipalName.toLowerCase()) return false;
-    await this.changeCustomer(link, (customer) => void (customer.admin.objectId = actor.userId));
+    await this.customers.update(link.partnerTenantId, link.customer.tenantId, (customer) => ({ ...customer, admin: { ...customer.admin, objectId: actor.userId } }));
     return true;
   }
 
-  /** Keeps the admin's personal chat, so requests can be pushed to it. */
-  async rememberAdmin(link: CustomerLink, conversation: ConversationRef): Promise<void> {
-    const known = link.customer.adminContact;
-    if (known?.reachable && known.conversation.conversation.id === conversation.conversation.id && known.conversation.serviceUrl === conversation.serviceUrl) return;
-    await this.changeCustomer(link, (customer) => void (customer.adminContact = { conversation, reachable: true, updatedAt: this.now().toISOString() }));
+  /**
+   * Keeps the admin's personal chat, so requests can be pushed to it. The first time, the admin is
+   * recognised: recorded in the partner's trail, in the same write as the chat.
+   */
+  async rememberAdmin(actor: Actor, link: CustomerLink, conversation: ConversationRef): Promise<void> {
+    const sameChat = (known: Customer['adminContact']) => known?.reachable === true && known.conversation.conversation.id === conversation.conversation.id && known.conversation.serviceUrl === conversation.serviceUrl;
+    if (sameChat(link.customer.adminContact)) return;
+    const { partnerTenantId, customer } = link;
+    const updatedAt = this.now().toISOString();
+    const recognised = this.entry(partnerTenantId, actor, 'admin.recognise', customer.tenantId, customer.tenantId, { admin: customer.admin.userPrincipalName });
+    let first = false;
+    await this.customers.update(
+      partnerTenantId,
+      customer.tenantId,
+      (current) => {
+        first = current.adminContact === undefined;
+        return sameChat(current.adminContact) ? undefined : { ...current, adminContact: { conversation, reachable: true, updatedAt } };
+      },
+      () => (first ? [recognised] : []),
+    );
   }
 
   /** The article's rule, kept for relationships: only a partner enrolled in Cloud Essentials may request delegated administration. */
-  eligible(partnerTenantId: string): boolean {
-    return this.store.head(partnerTenantId).profile?.cloudEssentials === true;
+  async eligible(partnerTenantId: string): Promise<boolean> {
+    return (await this.repositories.partners.profile(partnerTenantId))?.cloudEssentials === true;
   }
 
   /** The names the partner has given its relationships with any customer: a new one needs another. */
@@ -114,11 +126,11 @@ export class DelegationService {
    */
   request(actor: Actor, customerTenantId: string, requestId: string, input: RequestInput, message: string, from: ConversationRef | undefined): Promise<{ offer: Offer; delivery: DeliveryOutcome } | RequestRefusal> {
     return this.lock.run(customerTenantId, async () => {
-      const mine = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+      const mine = await this.customers.get(actor.tenantId, customerTenantId);
       if (!mine) return { refused: 'customerNotFound' };
       const existing = mine.offers.find((offer) => offer.id === requestId);
       if (existing) return { offer: existing, delivery: existing.delivery };
-      if (!this.eligible(actor.tenantId)) return { refused: 'notEligible' };
+      if (!(await this.eligible(actor.tenantId))) return { refused: 'notEligible' };
       // Whether the name is taken the backend decides, which also knows a retry of this request by its key.
       const checked = validateRequest(input, []);
       if ('errors' in checked) return { refused: 'invalid', errors: checked.errors };
@@ -130,31 +142,32 @@ export class DelegationService {
         throw error;
       }
       const offer = rules.newOffer(requestId, message, { id: actor.userId, name: actor.name }, new Date(relationship.createdDateTime), this.offerDays, from, relationship);
-      const link = { partnerTenantId: actor.tenantId, customer: mine };
-      await this.changeCustomer(link, (customer) => void customer.offers.push(offer), () => this.entry(actor.tenantId, actor, 'delegation.request', requestId, customerTenantId, { relationship: relationship.displayName }));
-      // The index entry may have failed to write when the customer was created; the request must reach the admin.
-      await indexCustomer(this.store, actor.tenantId, customerTenantId);
-      const delivery = await this.deliver(this.fresh(link), requestId);
-      return { offer: this.offer(actor.tenantId, customerTenantId, requestId)!, delivery };
+      const entry = this.entry(actor.tenantId, actor, 'delegation.request', requestId, customerTenantId, { relationship: relationship.displayName });
+      const added = await this.customers.addOffer(actor.tenantId, customerTenantId, offer, () => [entry]);
+      if (!added.added) {
+        // Another instance saved this very request first; anything else the backend would have refused.
+        if (added.existing.id !== requestId) throw new Error(`request ${requestId} collides with offer ${added.existing.id}`);
+        return { offer: added.existing, delivery: added.existing.delivery };
+      }
+      const delivered = await this.deliver(await this.fresh({ partnerTenantId: actor.tenantId, customer: mine }), requestId);
+      return { offer: delivered.offer, delivery: delivered.delivery };
     });
   }
 
   /** Pushes a pending request to the admin's known chat; remembers an unreachable chat and tells the partner. */
-  private async deliver(link: CustomerLink, offerId: string): Promise<DeliveryOutcome> {
+  private async deliver(link: CustomerLink, offerId: string): Promise<{ offer: Offer; delivery: DeliveryOutcome }> {
     const contact = link.customer.adminContact;
     const offer = link.customer.offers.find((o) => o.id === offerId)!;
-    if (!contact?.reachable) return 'waiting';
+    if (!contact?.reachable) return { offer, delivery: 'waiting' };
     const sent = await this.channel.sendOffer(link, offer, contact.conversation);
     if (sent.ok) {
-      await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'delivered', customerCard: sent.activityId ? { conversation: contact.conversation, activityId: sent.activityId } : undefined }));
-      return 'delivered';
+      const shown = await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'delivered', customerCard: sent.activityId ? { conversation: contact.conversation, activityId: sent.activityId } : undefined }));
+      return { offer: shown.offer, delivery: 'delivered' };
     }
-    if (!sent.unreachable) return 'waiting';
-    await this.changeCustomer(link, (customer) => {
-      if (customer.adminContact) customer.adminContact.reachable = false;
-    });
-    await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'unreachable' }));
-    return 'unreachable';
+    if (!sent.unreachable) return { offer, delivery: 'waiting' };
+    await this.customers.update(link.partnerTenantId, link.customer.tenantId, (customer) => (customer.adminContact ? { ...customer, adminContact: { ...customer.adminContact, reachable: false } } : undefined));
+    const marked = await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'unreachable' }));
+    return { offer: marked.offer, delivery: 'unreachable' };
   }
 
   /** Requests the admin has not been shown yet: they are shown in the reply to whatever the admin says. */
@@ -171,18 +184,15 @@ export class DelegationService {
     await this.changeOffer(link, offerId, (o) => ({ ...o, delivery: 'delivered', customerCard: activityId ? { conversation, activityId } : o.customerCard }));
   }
 
-  offer(partnerTenantId: string, customerTenantId: string, offerId: string): Offer | undefined {
-    return this.store.partner(partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId)?.offers.find((o) => o.id === offerId);
-  }
-
   /**
    * The customer's admin accepts or declines; the partner is told in the chat it sent the request
    * from. The backend answers first (a retry of an answer it took returns the same relationship),
-   * then the offer is saved: should that fail, pressing again or the next sweep finishes it.
+   * then the offer is saved if it is still pending: should that fail, pressing again or the next
+   * sweep finishes it; should another instance have settled it meanwhile, that answer stands.
    */
   answer(actor: Actor, offerId: string, accepted: boolean, isAdmin: (link: CustomerLink) => Promise<boolean>): Promise<{ link: CustomerLink; offer: Offer } | AnswerRefusal> {
     return this.lock.run(actor.tenantId, async () => {
-      const link = this.link(actor.tenantId);
+      const link = await this.link(actor.tenantId);
       const offer = link?.customer.offers.find((o) => o.id === offerId);
       // A request of another tenant is answered exactly like one that does not exist.
       if (!link || !offer) return { refused: 'offerNotFound' };
@@ -200,10 +210,13 @@ export class DelegationService {
         return { refused: 'alreadyAnswered', link: synced.link, offer: synced.offer };
       }
       const by = { id: actor.userId, name: actor.name };
-      const answered = await this.changeOffer(current.link, offerId, (o) => ({ ...rules.answer(o, accepted, by, this.now()), relationship }), () => this.entry(link.partnerTenantId, actor, accepted ? 'offer.accept' : 'offer.decline', offerId, tenantId));
+      const at = this.now();
+      const entry = this.entry(link.partnerTenantId, actor, accepted ? 'offer.accept' : 'offer.decline', offerId, tenantId);
+      const answered = await this.changeOffer(current.link, offerId, (o) => (o.status === 'pending' ? { ...rules.answer(o, accepted, by, at), relationship } : undefined), () => [entry]);
+      if (!answered.changed) return { refused: 'alreadyAnswered', link: answered.link, offer: answered.offer };
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: tenantId, offerId, relationshipId: relationship.id, accepted }, 'request for delegated administration answered');
       await this.tellPartner(answered.link, answered.offer);
-      return answered;
+      return { link: answered.link, offer: answered.offer };
     });
   }
 
@@ -214,20 +227,25 @@ export class DelegationService {
   private async sync(link: CustomerLink, offerId: string, relationship: Relationship): Promise<{ link: CustomerLink; offer: Offer }> {
     const now = this.now();
     const admin = { id: link.customer.admin.objectId, name: link.customer.admin.name };
-    const before = link.customer.offers.find((o) => o.id === offerId);
-    const changed = await this.changeOffer(link, offerId, (o) => {
-      if (o.status !== 'pending') return { ...o, relationship };
-      if (relationship.status === 'approvalPending') return o;
+    // What a pending offer becomes follows from the relationship alone, so its entry is made before the change.
+    const settle = (o: Offer): Offer => {
       if (relationship.activatedDateTime) return { ...rules.answer(o, true, admin, new Date(relationship.activatedDateTime)), relationship };
       if (relationship.status === 'terminated' && relationship.terminatedBy === 'customer') return { ...rules.answer(o, false, admin, now), relationship };
       if (relationship.status === 'terminated') return { ...rules.withdraw(o, o.sentBy, now), relationship };
       return { ...rules.expire(o, now), relationship };
-    }, (c) => {
-      const after = c.offers.find((o) => o.id === offerId)!;
-      if (before?.status !== 'pending' || after.status === 'pending') return undefined;
-      const verb = ({ accepted: 'offer.accept', declined: 'offer.decline', withdrawn: 'delegation.end', expired: 'offer.expire' } as Record<string, string>)[after.status] ?? `offer.${after.status}`;
-      return this.entry(link.partnerTenantId, SYSTEM, verb, verb === 'delegation.end' ? relationship.id : offerId, link.customer.tenantId);
-    });
+    };
+    const offer = link.customer.offers.find((o) => o.id === offerId)!;
+    const verb = ({ accepted: 'offer.accept', declined: 'offer.decline', withdrawn: 'delegation.end', expired: 'offer.expire' } as Record<string, string>)[settle(offer).status]!;
+    const entry = this.entry(link.partnerTenantId, SYSTEM, verb, verb === 'delegation.end' ? relationship.id : offerId, link.customer.tenantId);
+    const changed = await this.changeOffer(
+      link,
+      offerId,
+      (o) => {
+        if (o.status !== 'pending') return { ...o, relationship };
+        return relationship.status === 'approvalPending' ? undefined : settle(o);
+      },
+      (c) => (c.before.status === 'pending' && c.offer.status !== 'pending' ? [entry] : []),
+    );
     await this.channel.refreshOffer(changed.link, changed.offer);
     await this.tellPartner(changed.link, changed.offer);
     return changed;
@@ -239,7 +257,7 @@ export class DelegationService {
    */
   endByPartner(actor: Actor, customerTenantId: string, relationshipId: string): Promise<{ relationship: Relationship } | EndRefusal> {
     return this.lock.run(customerTenantId, async () => {
-      const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+      const customer = await this.customers.get(actor.tenantId, customerTenantId);
       if (!customer) return { refused: 'notFound' };
       const link = { partnerTenantId: actor.tenantId, customer };
       // The old delegated admin shows under its offer's id; the backend holds it under its own.
@@ -254,14 +272,23 @@ export class DelegationService {
         throw error;
       }
       const by = { id: actor.userId, name: actor.name };
+      const at = this.now();
+      const entry = this.entry(actor.tenantId, actor, 'delegation.end', relationship.id, customerTenantId, { relationship: relationship.displayName });
       const offer = this.offerOf(customer, relationship);
-      const entry = () => this.entry(actor.tenantId, actor, 'delegation.end', relationship.id, customerTenantId, { relationship: relationship.displayName });
       if (offer && (offer.status === 'pending' || offer.status === 'accepted')) {
-        const ended = await this.changeOffer(link, offer.id, (o) => ({ ...(o.status === 'pending' ? rules.withdraw(o, by, this.now()) : { ...o, status: 'ended' as const, endedAt: this.now().toISOString(), endedBy: by }), relationship: o.relationship && relationship }), entry);
+        const ended = await this.changeOffer(
+          link,
+          offer.id,
+          (o) => {
+            if (o.status !== 'pending' && o.status !== 'accepted') return undefined;
+            return { ...(o.status === 'pending' ? rules.withdraw(o, by, at) : { ...o, status: 'ended' as const, endedAt: at.toISOString(), endedBy: by }), relationship: o.relationship && relationship };
+          },
+          () => [entry],
+        );
         await this.channel.refreshOffer(ended.link, ended.offer);
       } else {
         // Nothing of ours changes (no offer behind it), but the ending is the partner's act all the same.
-        await this.changeCustomer(link, () => undefined, entry);
+        await this.customers.update(actor.tenantId, customerTenantId, (current) => current, () => [entry]);
       }
       this.log.info({ partnerTenantId: actor.tenantId, customerTenantId, relationshipId }, 'relationship ended by the partner');
       return { relationship };
@@ -279,7 +306,7 @@ export class DelegationService {
    */
   endByCustomer(actor: Actor, relationshipId: string | undefined, isAdmin: (link: CustomerLink) => Promise<boolean>): Promise<{ link: CustomerLink; ended: Relationship[] } | { refused: 'notCustomer' } | { refused: 'notAdmin' | 'notActive'; link: CustomerLink }> {
     return this.lock.run(actor.tenantId, async () => {
-      const link = this.link(actor.tenantId);
+      const link = await this.link(actor.tenantId);
       if (!link) return { refused: 'notCustomer' };
       if (!(await isAdmin(link))) return { refused: 'notAdmin', link };
       const chosen = (await this.activeRelationships(link)).filter((r) => relationshipId === undefined || r.id === relationshipId);
@@ -292,7 +319,10 @@ export class DelegationService {
         ended.push(relationship);
         const offer = this.offerOf(current.customer, relationship);
         if (!offer) continue;
-        const changed = await this.changeOffer(current, offer.id, (o) => ({ ...rules.end(o, by, this.now()), relationship: o.relationship && relationship }), () => this.entry(link.partnerTenantId, actor, 'access.end', relationship.id, link.customer.tenantId, { relationship: relationship.displayName }));
+        const at = this.now();
+        const entry = this.entry(link.partnerTenantId, actor, 'access.end', relationship.id, link.customer.tenantId, { relationship: relationship.displayName });
+        // Ended already (by another instance, at the same press): left as it is, recorded once.
+        const changed = await this.changeOffer(current, offer.id, (o) => (o.status === 'ended' ? undefined : { ...rules.end(o, by, at), relationship: o.relationship && relationship }), () => [entry]);
         current = changed.link;
         await this.tellPartner(current, changed.offer);
       }
@@ -302,75 +332,84 @@ export class DelegationService {
   }
 
   /**
-   * Expires pending requests past their date, finishes answers whose save failed, and sends notices
-   * a restart or an outage held back.
+   * Expires pending requests past their date, finishes answers whose save failed, sends notices
+   * a restart or an outage held back, and reminds of relationships' ends.
    */
   async sweep(): Promise<number> {
     let expired = 0;
-    for (const partner of this.store.partnersWith('offers')) {
-      for (const customer of partner.data.customers) {
-        if (customer.offers.length === 0) continue;
-        const link = { partnerTenantId: partner.data.tenantId, customer };
-        // One customer whose backend cannot be read now holds up no other.
-        expired += await this.lock.run(customer.tenantId, () => this.settleAll(link)).catch((error) => {
-          this.log.error({ err: error, partnerTenantId: link.partnerTenantId, customerTenantId: customer.tenantId }, 'requests not settled; tried again at the next sweep');
-          return 0;
-        });
-        const current = this.fresh(link);
-        for (const offer of current.customer.offers.filter((o) => o.partnerNotice === 'pending')) await this.tellPartner(current, offer);
-        await this.lock.run(customer.tenantId, () => this.remindOfEnds(this.fresh(link))).catch((error) => {
-          this.log.error({ err: error, partnerTenantId: link.partnerTenantId, customerTenantId: customer.tenantId }, 'relationship reminders not sent; tried again at the next sweep');
-        });
-      }
+    const zones = new Map<string, string>();
+    for (const link of await this.customers.withOfferWork()) {
+      const { partnerTenantId } = link;
+      const customerTenantId = link.customer.tenantId;
+      // One customer whose backend cannot be read now holds up no other.
+      expired += await this.lock.run(customerTenantId, () => this.settleAll(link)).catch((error) => {
+        this.log.error({ err: error, partnerTenantId, customerTenantId }, 'requests not settled; tried again at the next sweep');
+        return 0;
+      });
+      const current = await this.fresh(link);
+      for (const offer of current.customer.offers.filter((o) => o.partnerNotice === 'pending')) await this.tellPartner(current, offer);
+      if (!zones.has(partnerTenantId)) zones.set(partnerTenantId, timeZoneOf(await this.repositories.partners.profile(partnerTenantId)));
+      await this.lock.run(customerTenantId, async () => this.remindOfEnds(await this.fresh(link), zones.get(partnerTenantId)!)).catch((error) => {
+        this.log.error({ err: error, partnerTenantId, customerTenantId }, 'relationship reminders not sent; tried again at the next sweep');
+      });
     }
     return expired;
   }
 
   /**
    * Reminds the partner 30, 7 and 1 day before a relationship without auto-extension ends, on the
-   * partner's calendar day, each once: the reminder is recorded before it is sent, a failed send is
-   * sent again at the next sweep, and one overtaken while the bot was down is skipped.
+   * partner's calendar day, each once: the reminder is recorded before it is sent (decided on the
+   * offer as stored, so two sweeps record it once), a failed send is sent again at the next sweep,
+   * and one overtaken while the bot was down is skipped.
    */
-  private async remindOfEnds(link: CustomerLink): Promise<void> {
+  private async remindOfEnds(link: CustomerLink, zone: string): Promise<void> {
     const now = this.now();
-    const zone = timeZoneOf(this.store.head(link.partnerTenantId).profile);
     const today = localDay(now, zone);
+    // Every accepted relationship with reminders unhandled: one that extends itself gets them all marked handled.
+    const open = (o: Offer) => o.status === 'accepted' && o.relationship !== undefined && (o.reminderDue !== undefined || (o.reminders?.length ?? 0) < RELATIONSHIP_REMINDER_KINDS.length);
+    const record = (o: Offer): Offer | undefined => {
+      if (!open(o) || o.reminderDue) return undefined;
+      const handled = new Set(o.reminders ?? []);
+      const r = o.relationship!;
+      // One that ended or extends itself gets none: all are handled, so it is not looked at again.
+      const due = getsReminders(r, now) ? dueRelationshipReminder(localDay(new Date(r.endDateTime!), zone), today, handled) : { skip: RELATIONSHIP_REMINDER_KINDS.filter((k) => !handled.has(k)) };
+      if (!due) return undefined;
+      const send = 'send' in due ? due.send : undefined;
+      return { ...o, reminders: [...handled, ...due.skip, ...(send ? [send] : [])], ...(send ? { reminderDue: send } : {}) };
+    };
     for (const offer of link.customer.offers) {
-      if (offer.status !== 'accepted' || !offer.relationship || (offer.reminders?.length ?? 0) >= RELATIONSHIP_REMINDER_KINDS.length) continue;
+      if (!open(offer)) continue;
       let current = offer;
       if (!current.reminderDue) {
-        const handled = new Set(current.reminders ?? []);
-        const r = offer.relationship;
-        // One that ended or extends itself gets none: all are handled, so the partner's file is not read for it again.
-        const due = getsReminders(r, now) ? dueRelationshipReminder(localDay(new Date(r.endDateTime!), zone), today, handled) : { skip: RELATIONSHIP_REMINDER_KINDS.filter((k) => !handled.has(k)) };
-        if (!due) continue;
-        const send = 'send' in due ? due.send : undefined;
-        const changed = await this.changeOffer(link, offer.id, (o) => ({ ...o, reminders: [...handled, ...due.skip, ...(send ? [send] : [])], ...(send ? { reminderDue: send } : {}) }));
-        current = changed.offer;
-        link = changed.link;
+        // Most sweeps have nothing to record: the copy says so without a write.
+        if (!record(offer)) continue;
+        const recorded = await this.changeOffer(link, offer.id, record);
+        if (!recorded.changed) continue;
+        current = recorded.offer;
+        link = recorded.link;
       }
-      if (!current.reminderDue) continue;
-      if (await this.channel.remindPartner(link, current, current.reminderDue, today)) {
-        link = (await this.changeOffer(link, current.id, ({ reminderDue: _sent, ...o }) => o)).link;
-        this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, relationshipId: current.relationship!.id, kind: current.reminderDue }, 'relationship end reminder sent');
+      const kind = current.reminderDue;
+      if (!kind) continue;
+      if (await this.channel.remindPartner(link, current, kind, today)) {
+        link = (await this.changeOffer(link, current.id, ({ reminderDue, ...o }) => (reminderDue === kind ? o : undefined))).link;
+        this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, relationshipId: current.relationship!.id, kind }, 'relationship end reminder sent');
       }
     }
   }
 
   /** Settles the pending offers as stored once the lock is held: an answer or a withdrawal may have come since the sweep's copy. */
   private async settleAll(link: CustomerLink): Promise<number> {
-    const pending = this.fresh(link).customer.offers.filter((o) => o.status === 'pending');
+    const pending = (await this.fresh(link)).customer.offers.filter((o) => o.status === 'pending');
     if (pending.length === 0) return 0;
     const held = await this.commerce.listRelationships(link.customer.tenantId, link.partnerTenantId);
     let expired = 0;
     for (const offer of pending) {
       if (rules.isDue(offer, this.now())) {
-        await this.expireOffer(this.fresh(link), offer.id);
-        expired++;
+        if ((await this.expireOffer(await this.fresh(link), offer.id)).offer.status === 'expired') expired++;
         continue;
       }
       const relationship = held.find((r) => r.id === offer.relationship?.id);
-      if (relationship && relationship.status !== 'approvalPending') await this.sync(this.fresh(link), offer.id, relationship);
+      if (relationship && relationship.status !== 'approvalPending') await this.sync(await this.fresh(link), offer.id, relationship);
     }
     return expired;
   }
@@ -384,7 +423,7 @@ export class DelegationService {
     if ('errors' in checked) return { ok: false, reason: 'invalid', errors: checked.errors };
     const user = { requestId, ...checked.user };
     return this.lock.run(customerTenantId, async () => {
-      const customer = this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+      const customer = await this.customers.get(actor.tenantId, customerTenantId);
       if (!customer) return { ok: false, reason: 'customerNotFound' };
       const done = customer.addedUsers.find((u) => u.requestId === user.requestId);
       if (done) return { ok: true, userPrincipalName: done.userPrincipalName, customer, user };
@@ -399,14 +438,22 @@ export class DelegationService {
         if (error instanceof CommerceError && (error.code === 'noFreeSeats' || error.code === 'userExists')) return { ok: false, reason: error.code, user };
         throw error;
       }
-      const link = { partnerTenantId: actor.tenantId, customer };
-      const updated = await this.changeCustomer(link, (c) => {
-        c.addedUsers.push({ requestId: user.requestId, userPrincipalName: created.userPrincipalName, product: user.product, addedAt: this.now().toISOString() });
-        const subscription = c.subscriptions.find((s) => s.product === user.product && s.assignedSeats < s.seats);
-        if (subscription) subscription.assignedSeats += 1;
-        return c;
-      }, () => this.entry(actor.tenantId, actor, 'user.add', user.requestId, customerTenantId, { user: created.userPrincipalName, product: user.product }));
-      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated, user };
+      const addedAt = this.now().toISOString();
+      const entry = this.entry(actor.tenantId, actor, 'user.add', user.requestId, customerTenantId, { user: created.userPrincipalName, product: user.product });
+      const updated = await this.customers.update(
+        actor.tenantId,
+        customerTenantId,
+        (c) => {
+          // Another instance recorded this very request first (the backend made the user once).
+          if (c.addedUsers.some((u) => u.requestId === user.requestId)) return undefined;
+          c.addedUsers.push({ requestId: user.requestId, userPrincipalName: created.userPrincipalName, product: user.product, addedAt });
+          const subscription = c.subscriptions.find((s) => s.product === user.product && s.assignedSeats < s.seats);
+          if (subscription) subscription.assignedSeats += 1;
+          return c;
+        },
+        () => [entry],
+      );
+      return { ok: true, userPrincipalName: created.userPrincipalName, customer: updated ?? (await this.fresh({ partnerTenantId: actor.tenantId, customer })).customer, user };
     });
   }
 
@@ -418,12 +465,14 @@ export class DelegationService {
   /** Decided again in the transaction, on the offer as stored: only one still pending past its date expires. */
   private async expireOffer(link: CustomerLink, offerId: string): Promise<{ link: CustomerLink; offer: Offer }> {
     const now = this.now();
-    const wasPending = link.customer.offers.find((o) => o.id === offerId)?.status === 'pending';
-    const expired = await this.changeOffer(link, offerId, (o) => {
-      if (!rules.isDue(o, now)) return o;
-      return { ...rules.expire(o, now), relationship: o.relationship && { ...o.relationship, status: 'expired', endDateTime: o.expiresAt, lastModifiedDateTime: now.toISOString() } };
-    }, (c) => (wasPending && c.offers.find((o) => o.id === offerId)!.status === 'expired' ? this.entry(link.partnerTenantId, SYSTEM, 'offer.expire', offerId, link.customer.tenantId) : undefined));
-    if (expired.offer.status !== 'expired') return expired;
+    const entry = this.entry(link.partnerTenantId, SYSTEM, 'offer.expire', offerId, link.customer.tenantId);
+    const expired = await this.changeOffer(
+      link,
+      offerId,
+      (o) => (rules.isDue(o, now) ? { ...rules.expire(o, now), relationship: o.relationship && { ...o.relationship, status: 'expired', endDateTime: o.expiresAt, lastModifiedDateTime: now.toISOString() } } : undefined),
+      () => [entry],
+    );
+    if (!expired.changed) return expired;
     await this.channel.refreshOffer(expired.link, expired.offer);
     this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: link.customer.tenantId, offerId }, 'request for delegated administration expired');
     return expired;
@@ -431,30 +480,17 @@ export class DelegationService {
 
   private async tellPartner(link: CustomerLink, offer: Offer): Promise<void> {
     if (offer.partnerNotice !== 'pending') return;
-    if (await this.channel.notifyPartner(link, offer)) await this.changeOffer(link, offer.id, (o) => ({ ...o, partnerNotice: 'sent' }));
+    if (await this.channel.notifyPartner(link, offer)) await this.changeOffer(link, offer.id, (o) => (o.partnerNotice === 'pending' ? { ...o, partnerNotice: 'sent' } : undefined));
   }
 
-  /** Changes one customer; `entry`, when the change is one the trail records, is written with it. */
-  private changeCustomer<R>(link: CustomerLink, change: (customer: Customer) => R, entry?: (result: R) => AuditDraft | undefined): Promise<R> {
-    return this.audit.inPartner(link.partnerTenantId, (doc) => {
-      const customer = doc.customers.find((c) => c.tenantId === link.customer.tenantId);
-      if (!customer) throw new Error(`customer ${link.customer.tenantId} vanished`);
-      const result = change(customer);
-      return { result, entry: entry?.(result) };
-    });
-  }
-
-  /** Changes one offer; returns it with its customer as stored after the change, so nothing needs reading again. */
-  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer, entry?: Entry): Promise<{ link: CustomerLink; offer: Offer }> {
-    const customer = await this.changeCustomer(
-      link,
-      (c) => {
-        const index = c.offers.findIndex((o) => o.id === offerId);
-        c.offers[index] = change(c.offers[index]!);
-        return c;
-      },
-      entry,
-    );
-    return { link: { partnerTenantId: link.partnerTenantId, customer }, offer: customer.offers.find((o) => o.id === offerId)! };
+  /**
+   * Changes one offer as stored (`change` returns undefined to leave it as it is); returns it with its
+   * customer as stored after the change, so nothing needs reading again. `audit` records the change
+   * in the same write.
+   */
+  private async changeOffer(link: CustomerLink, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<{ link: CustomerLink; offer: Offer; changed: boolean }> {
+    const outcome = await this.customers.updateOffer(link.partnerTenantId, link.customer.tenantId, offerId, change, audit);
+    if (!outcome) throw new Error(`offer ${offerId} of customer ${link.customer.tenantId} vanished`);
+    return { link: { partnerTenantId: link.partnerTenantId, customer: outcome.customer }, offer: outcome.offer, changed: outcome.offer !== outcome.before };
   }
 }

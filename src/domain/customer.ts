@@ -21,6 +21,9 @@ export const SubscriptionSchema = z.object({
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 
+const PasswordResetSchema = z.object({ at: z.iso.datetime(), by: z.object({ id: z.string(), name: z.string() }), requestId: z.uuid().optional() });
+export type PasswordResetRecord = z.infer<typeof PasswordResetSchema>;
+
 export const CustomerSchema = z.object({
   tenantId: z.string().min(1),
   name: z.string(),
@@ -33,8 +36,13 @@ export const CustomerSchema = z.object({
     phone: z.string(),
     userPrincipalName: z.string(),
     objectId: z.string(),
-    /** The last time someone had a new temporary password made; the password itself is kept nowhere. */
-    passwordReset: z.object({ at: z.iso.datetime(), by: z.object({ id: z.string(), name: z.string() }) }).optional(),
+    /**
+     * The last time someone had a new temporary password made; the password itself is kept nowhere.
+     * `requestId` is the press of "Reset admin password" that made it (the card carries it).
+     */
+    passwordReset: PasswordResetSchema.optional(),
+    /** A press of "Reset admin password" under way: a second press of the same card finds it and makes no second password. */
+    pendingPasswordReset: PasswordResetSchema.required({ requestId: true }).optional(),
   }),
   createdAt: z.iso.datetime(),
   createdBy: z.object({ id: z.string(), name: z.string() }),

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ConversationRefSchema } from './conversation.js';
-import { legacyRelationship, RELATIONSHIP_REMINDER_KINDS, relationshipAt, RelationshipSchema, type Relationship } from './relationship.js';
+import { legacyRelationship, NO_AUTO_EXTEND, RELATIONSHIP_REMINDER_KINDS, relationshipAt, RelationshipSchema, type Relationship } from './relationship.js';
 
 const Person = z.object({ id: z.string(), name: z.string() });
 
@@ -80,6 +80,44 @@ export function offeredRelationships(customer: { tenantId: string; name: string;
     const ended = offer.status === 'ended' ? { status: 'terminated' as const, endDateTime: offer.endedAt ?? offer.sentAt } : {};
     return [{ offer, relationship: { ...legacy, ...ended } }];
   });
+}
+
+/** An accepted relationship whose end reminders are not all handled: one without auto-extension, or one recorded and not yet sent. */
+export function remindsOfEnd(offer: Offer): boolean {
+  if (offer.status !== 'accepted' || !offer.relationship) return false;
+  return offer.reminderDue !== undefined || (offer.relationship.autoExtendDuration === NO_AUTO_EXTEND && (offer.reminders?.length ?? 0) < RELATIONSHIP_REMINDER_KINDS.length);
+}
+
+/** Whether the offer sweep has work with an offer: a request still open, a notice to the partner to send, or end reminders. */
+export function hasOfferWork(offer: Offer): boolean {
+  return offer.status === 'pending' || offer.partnerNotice === 'pending' || remindsOfEnd(offer);
+}
+
+/** A relationship's display name as its uniqueness among a partner's relationships is checked by the stores. */
+function relationshipNameKey(offer: Offer): string | undefined {
+  return offer.relationship?.displayName.toLowerCase();
+}
+
+/**
+ * The offer that a new one would repeat or collide with among the partner's customers: the offer
+ * with its id (a second press), the offer of its relationship, the relationship with its display name
+ * (Graph wants names unique among a partner's relationships), or for an offer of the old kind, the
+ * customer's open one of that kind. A customer may hold several relationships; nothing else limits them.
+ */
+export function collidingOffer(customers: ReadonlyArray<{ tenantId: string; offers: readonly Offer[] }>, customerTenantId: string, offer: Offer): Offer | undefined {
+  const all = customers.flatMap((c) => c.offers.map((o) => ({ customerTenantId: c.tenantId, offer: o })));
+  const name = relationshipNameKey(offer);
+  const rules: Array<(o: Offer, of: string) => boolean> = [
+    (o) => o.id === offer.id,
+    (o) => offer.relationship !== undefined && o.relationship?.id === offer.relationship.id,
+    (o) => name !== undefined && relationshipNameKey(o) === name,
+    (o, of) => offer.relationship === undefined && of === customerTenantId && !o.relationship && (o.status === 'pending' || o.status === 'accepted'),
+  ];
+  for (const rule of rules) {
+    const found = all.find((x) => rule(x.offer, x.customerTenantId));
+    if (found) return found.offer;
+  }
+  return undefined;
 }
 
 export function isDue(offer: Offer, now: Date): boolean {

@@ -103,9 +103,17 @@ export function reminderSchedule(endDate: string, days: LifecycleDays = DEFAULT_
   return reminderOffsets(days).map(({ kind, offset }) => ({ kind, due: addDays(endDate, offset) }));
 }
 
+/**
+ * Whether a reminder cycle still runs `fromEnd` days after its end date: while the data is kept,
+ * through its last day (see subscriptionState). The one rule for when reminders stop.
+ */
+export function cycleRuns(fromEnd: number, days: LifecycleDays = DEFAULT_LIFECYCLE): boolean {
+  return fromEnd <= days.deprovisionDays;
+}
+
 /** The last reminder of the cycle due `fromEnd` days after the end date, if any is due yet and the cycle still runs (data not yet deleted). */
 export function latestDue(fromEnd: number, days: LifecycleDays = DEFAULT_LIFECYCLE): ReminderKind | undefined {
-  if (fromEnd > days.deprovisionDays) return undefined;
+  if (!cycleRuns(fromEnd, days)) return undefined;
   return reminderOffsets(days).findLast(({ offset }) => offset <= fromEnd)?.kind;
 }
 
@@ -114,7 +122,7 @@ export function latestDue(fromEnd: number, days: LifecycleDays = DEFAULT_LIFECYC
  * it overtakes (missed while the bot was down) are skipped rather than sent in a burst.
  */
 export function dueReminder(endDate: string, today: string, handled: ReadonlySet<ReminderKind>, days: LifecycleDays = DEFAULT_LIFECYCLE): { send: ReminderKind; skip: ReminderKind[] } | undefined {
-  if (daysBetween(endDate, today) >= days.deprovisionDays) return undefined;
+  if (!cycleRuns(daysBetween(endDate, today), days)) return undefined;
   const schedule = reminderSchedule(endDate, days);
   const due = schedule.filter((r) => r.due <= today && !handled.has(r.kind));
   const latest = due.at(-1);

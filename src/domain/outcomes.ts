@@ -62,7 +62,9 @@ export type CreateResult = { ok: true; setup: Setup; customer: Customer; tempora
 export type PasswordReset =
   | { ok: true; customer: Customer; temporaryPassword: string }
   | { ok: false; reason: 'customerNotFound' }
-  | { ok: false; reason: 'notAllowed' | 'failed'; customer: Customer };
+  | { ok: false; reason: 'notAllowed' | 'failed'; customer: Customer }
+  /** A second press of the same card: the first press made the password and showed it once. */
+  | { ok: false; reason: 'alreadyReset'; customer: Customer };
 
 /** Why keys for an existing customer could not be applied; the setup is back on its summary, its keys released. */
 export type ApplyRefusal = 'keyUnavailable' | 'productMismatch' | 'mixedTerms' | 'deprovisioned' | 'notPartnerBilled' | 'notDelegated';

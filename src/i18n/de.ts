@@ -176,6 +176,7 @@ export const de: Catalogue = {
     resetDone: 'Ein neues temporäres Kennwort wurde erstellt. Das vorherige gilt nicht mehr.',
     resetNotAllowed: 'Das Kennwort des Admins kann nur die Person zurücksetzen, die dieses Konto erstellt hat ({name}), oder jede Person in Ihrer Organisation, sobald {customer} Ihnen die delegierte Administration gewährt hat. Es wurde nichts geändert.',
     resetFailed: 'Das Kennwort des Admins konnte nicht zurückgesetzt werden, weil der Dienst für Product Keys und Kundenkonten nicht geantwortet hat. Es wurde nichts geändert; bitte versuchen Sie es erneut.',
+    resetAlready: 'Diese Schaltfläche wurde bereits gedrückt: Das neue temporäre Kennwort wurde einmal angezeigt, in der Antwort auf das erste Drücken, und wird nirgends gespeichert. Es wurde kein zweites Kennwort erstellt. Um ein weiteres zu erstellen, wählen Sie auf dieser Karte „Admin-Kennwort zurücksetzen“.',
     country: 'Land bzw. Region',
     createdBy: 'Eingerichtet von',
     subscriptionsTitle: 'Abonnements',

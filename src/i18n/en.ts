@@ -178,6 +178,7 @@ export const en = {
     resetDone: 'A new temporary password was made. The previous one no longer works.',
     resetNotAllowed: "Only the person who created this account ({name}) can reset the admin's password, or anyone in your organization once {customer} has granted you delegated administration. Nothing was changed.",
     resetFailed: "The admin's password could not be reset because the service for product keys and customer accounts did not answer. Nothing was changed; please try again.",
+    resetAlready: 'This button was already pressed: its new temporary password was shown once, in the answer to the first press, and is kept nowhere. No second password was made. To make another, press "Reset admin password" on this card.',
     country: 'Country or region',
     createdBy: 'Set up by',
     subscriptionsTitle: 'Subscriptions',

@@ -20,12 +20,33 @@ export function defuseLinks(text: string): string {
   return text.replaceAll('](', ']\u200b(');
 }
 
+/** Catalogue texts split at their placeholders, each once: a list fills the same few texts on every row. */
+const splitTexts = new Map<string, readonly string[]>();
+const MAX_SPLIT_TEXTS = 4096;
+
+/** `text` as [literal, name, literal, name, …, literal]. */
+function splitAtPlaceholders(text: string): readonly string[] {
+  let parts = splitTexts.get(text);
+  if (!parts) {
+    parts = text.split(/\{(\w+)\}/);
+    if (splitTexts.size >= MAX_SPLIT_TEXTS) splitTexts.clear();
+    splitTexts.set(text, parts);
+  }
+  return parts;
+}
+
 /**
  * Replaces each `{name}` with its value; values are plain data and are not interpreted further, nor
  * can a name someone typed turn into a link in another person's message.
  */
 export function fill(text: string, values: Record<string, string | number> = {}): string {
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? defuseLinks(String(values[name])) : whole));
+  const parts = splitAtPlaceholders(text);
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i]!;
+    out += (name in values ? defuseLinks(String(values[name])) : `{${name}}`) + parts[i + 1]!;
+  }
+  return out;
 }
 
 export interface Messages {
@@ -83,7 +104,19 @@ function dayTexts(tag: string): (day: string) => string {
 
 const TAGS: Record<Language, string> = { en: 'en-GB', de: 'de-DE' };
 const dayText: Record<Language, (day: string) => string> = { en: dayTexts(TAGS.en), de: dayTexts(TAGS.de) };
-const plurals: Record<Language, Intl.PluralRules> = { en: new Intl.PluralRules(TAGS.en), de: new Intl.PluralRules(TAGS.de) };
+/** A count's plural form per language, each count looked up once (lists count seats and days on every row). */
+function pluralForms(rules: Intl.PluralRules): (count: number) => Intl.LDMLPluralRule {
+  const forms = new Map<number, Intl.LDMLPluralRule>();
+  return (count) => {
+    let form = forms.get(count);
+    if (form === undefined) {
+      form = rules.select(count);
+      if (forms.size < MAX_REMEMBERED_DAYS) forms.set(count, form);
+    }
+    return form;
+  };
+}
+const plurals: Record<Language, (count: number) => Intl.LDMLPluralRule> = { en: pluralForms(new Intl.PluralRules(TAGS.en)), de: pluralForms(new Intl.PluralRules(TAGS.de)) };
 
 function makeMessages(language: Language, timeZone: string): Messages {
   const tag = TAGS[language];
@@ -93,7 +126,7 @@ function makeMessages(language: Language, timeZone: string): Messages {
     locale: tag,
     timeZone,
     t: catalogues[language],
-    count: (forms, count) => fill(plural.select(count) === 'one' ? forms.one : forms.other, { count }),
+    count: (forms, count) => fill(plural(count) === 'one' ? forms.one : forms.other, { count }),
     date: (at) => (typeof at === 'string' && at.length === 10 ? dayText[language](at) : format(tag, 'date', timeZone).format(new Date(at))),
     dateTime: (at) => format(tag, 'dateTime', timeZone).format(new Date(at)),
   };

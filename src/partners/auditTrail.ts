@@ -1,15 +1,17 @@
 /**
- * The audit trail as the services use it: entries made from the acting person, written in the same
- * write as the change they record (the document's outbox), refusals appended as they are, the
- * outboxes a crash left emptied at start, and old entries pruned by the sweep.
+ * The audit trail as the services use it: entries made from the acting person (with the role they
+ * hold, from the partner repository), refusals appended as they are, old entries pruned by the
+ * sweep, and the pages chat shows. A change's own entries are written by the repository that makes
+ * the change, in the same transaction (see AuditOf in repositories.ts).
  */
 import type { Logger } from 'pino';
 import type { Actor } from '../domain/actor.js';
 import { auditDraft, retentionCutoff, type AuditActor, type AuditDraft, type AuditDraftInput } from '../domain/audit.js';
-import { roleOf } from '../domain/roles.js';
+import { roleOf, type RoleBook } from '../domain/roles.js';
 import type { AuditLog, AuditPage, AuditQuery } from '../store/auditLog.js';
-import { AuditRecorder, type Recorded } from '../store/auditOutbox.js';
+import type { AuditRecorder, Recorded } from '../store/auditOutbox.js';
 import type { PartnerDoc, SetupBook } from '../store/documents.js';
+import type { PartnerRepository } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 
 /** What a use case says about its change; the trail adds when, who and where. */
@@ -18,49 +20,69 @@ export type AuditFacts = Omit<AuditDraftInput, 'at' | 'actor' | 'partnerTenantId
 /** The bot's own jobs (the release sweep, scheduled switches) act as the system. */
 export const SYSTEM: Actor = { tenantId: '', userId: 'partner-setup-bot', name: 'Partner Setup Bot' };
 
+/**
+ * The documents of the services not yet on the repositories (issue 21), for `inPartner` and
+ * `inSetupBook` only; both go with the last of those services.
+ */
+export interface DocumentAccess {
+  store: Store;
+  recorder: AuditRecorder;
+}
+
+/** Who acted, with the role they held in `book`: a customer's admin in their tenant, the system for jobs. */
+function auditActor(partnerTenantId: string, actor: Actor, book: Readonly<RoleBook> | undefined): AuditActor {
+  if (actor === SYSTEM) return { name: actor.name, objectId: actor.userId, role: 'system' };
+  if (actor.tenantId !== partnerTenantId) return { name: actor.name, objectId: actor.userId, role: 'customerAdmin' };
+  return { name: actor.name, objectId: actor.userId, role: roleOf(book ?? {}, actor.userId) ?? 'none' };
+}
+
 export class AuditTrail {
   constructor(
-    private readonly store: Store,
+    private readonly partners: Pick<PartnerRepository, 'roles'>,
     private readonly log: AuditLog,
     private readonly now: () => Date,
     private readonly retentionDays: number,
     private readonly logger: Logger,
-    /** Shared with the file repositories, which record their changes through it too. */
-    private readonly recorder = new AuditRecorder(log),
+    private readonly documents?: DocumentAccess,
   ) {}
 
-  /** Who acted, with the role they held: a customer's admin in their tenant, the system for jobs. */
-  actorOf(partnerTenantId: string, actor: Actor): AuditActor {
-    if (actor === SYSTEM) return { name: actor.name, objectId: actor.userId, role: 'system' };
-    if (actor.tenantId !== partnerTenantId) return { name: actor.name, objectId: actor.userId, role: 'customerAdmin' };
-    return { name: actor.name, objectId: actor.userId, role: roleOf(this.store.head(partnerTenantId).roles ?? {}, actor.userId) ?? 'none' };
+  /** Who acted, with the role they hold now: settle it before a transaction, whose callbacks stay pure. */
+  async actorOf(partnerTenantId: string, actor: Actor): Promise<AuditActor> {
+    if (actor === SYSTEM || actor.tenantId !== partnerTenantId) return auditActor(partnerTenantId, actor, undefined);
+    return auditActor(partnerTenantId, actor, await this.partners.roles(partnerTenantId));
   }
 
-  draft(partnerTenantId: string, actor: Actor, facts: AuditFacts): AuditDraft {
-    return auditDraft({ ...facts, at: this.now(), partnerTenantId, actor: this.actorOf(partnerTenantId, actor) });
+  /**
+   * An entry of a change, at the time asked. `who` is the person as `actorOf` gave them. A plain
+   * Actor is read from the partner's document: only for the services still on the documents, inside
+   * `inPartner`/`inSetupBook` (it goes with them).
+   */
+  draft(partnerTenantId: string, who: AuditActor | Actor, facts: AuditFacts, at = this.now()): AuditDraft {
+    const staff = !('objectId' in who) && who !== SYSTEM && who.tenantId === partnerTenantId;
+    const actor = 'objectId' in who ? who : auditActor(partnerTenantId, who, staff ? this.documentAccess().store.head(partnerTenantId).roles : undefined);
+    return auditDraft({ ...facts, at, partnerTenantId, actor });
+  }
+
+  private documentAccess(): DocumentAccess {
+    if (!this.documents) throw new Error('this audit trail is not on the document store');
+    return this.documents;
   }
 
   /** Changes the partner's file and records the change in the same write. */
   async inPartner<R>(tenantId: string, change: (doc: PartnerDoc, current: Readonly<PartnerDoc>) => Recorded<R>): Promise<R> {
-    return (await this.recorder.change(this.store.partner(tenantId), change)).result;
+    const { store, recorder } = this.documentAccess();
+    return (await recorder.change(store.partner(tenantId), change)).result;
   }
 
   /** Changes the partner's setup book and records the change in the same write. */
   async inSetupBook<R>(tenantId: string, change: (book: SetupBook, current: Readonly<SetupBook>) => Recorded<R>): Promise<R> {
-    return (await this.recorder.change(this.store.setupBook(tenantId), change)).result;
+    const { store, recorder } = this.documentAccess();
+    return (await recorder.change(store.setupBook(tenantId), change)).result;
   }
 
   /** A refusal changes nothing: its entry goes straight to the trail. */
   async refused(partnerTenantId: string, actor: Actor, facts: Omit<AuditFacts, 'outcome'>, reason: string): Promise<void> {
-    await this.recorder.refusal(this.draft(partnerTenantId, actor, { ...facts, outcome: { result: 'refused', reason } }));
-  }
-
-  /** At start, before any turn: appends what a crash left in outboxes and is not in the trail yet. */
-  async recover(): Promise<number> {
-    let count = 0;
-    for (const doc of this.store.partnersWith('auditOutbox')) count += (await this.recorder.recover(doc)).length;
-    for (const book of this.store.setupBooks()) if (book.data.auditOutbox.length > 0) count += (await this.recorder.recover(book)).length;
-    return count;
+    await this.log.append(this.draft(partnerTenantId, await this.actorOf(partnerTenantId, actor), { ...facts, outcome: { result: 'refused', reason } }));
   }
 
   /** Retention: each partner's entries older than the retention go, behind a checkpoint. */

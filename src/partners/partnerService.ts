@@ -1,13 +1,12 @@
 /** A partner organisation's own data: its profile, its customers and who holds which role. Only its own tenant reaches it. */
 import { randomUUID } from 'node:crypto';
-import { filterCustomers, type Customer } from '../domain/customer.js';
+import type { Customer } from '../domain/customer.js';
 import { validateProfile, type PartnerProfile, type ProfileError, type ProfileInput } from '../domain/profile.js';
 import type { ConversationRef } from '../domain/conversation.js';
-import type { Member } from '../store/documents.js';
-import type { Store } from '../store/store.js';
 import type { Actor } from '../domain/actor.js';
+import type { AuditActor, AuditDraft } from '../domain/audit.js';
 import { assignRole, rolesAfterProfileSaved, rolesAfterUpgrade, ROLE_NAMES, type AssignRefusal, type Person, type Role, type RoleBook, type RoleChange } from '../domain/roles.js';
-import type { AuditDraft } from '../domain/audit.js';
+import type { Member, Repositories } from '../store/repositories.js';
 import { SYSTEM, type AuditTrail } from './auditTrail.js';
 
 const collator = new Intl.Collator('en', { sensitivity: 'base' });
@@ -17,38 +16,39 @@ const WELCOME_WINDOW_MS = 10 * 60_000;
 
 export class PartnerService {
   constructor(
-    private readonly store: Store,
+    private readonly repositories: Pick<Repositories, 'partners' | 'customers'>,
     private readonly now: () => Date,
     private readonly audit: AuditTrail,
   ) {}
 
+  private get partners() {
+    return this.repositories.partners;
+  }
+
   /** The partner's role book; undefined only before the upgrade of a partner that predates roles. */
-  roles(tenantId: string): RoleBook | undefined {
-    return this.store.head(tenantId).roles;
+  roles(tenantId: string): Promise<RoleBook | undefined> {
+    return this.partners.roles(tenantId);
   }
 
   /**
-   * A partner whose file predates roles: everyone who could act before (the staff the bot has met,
+   * A partner whose data predates roles: everyone who could act before (the staff the bot has met,
    * who saved the profile, who set up a customer) becomes Admin agent, recorded, once.
    */
   async ensureRoles(tenantId: string): Promise<RoleBook> {
-    const known = this.roles(tenantId);
+    const known = await this.roles(tenantId);
     if (known) return known;
-    return this.audit.inPartner(tenantId, (doc) => {
-      if (doc.roles) return { result: doc.roles };
-      const names = new Map(Object.entries(doc.members).map(([userId, member]) => [userId, member.name]));
-      const staff: Person[] = [...names].map(([userId, name]) => ({ userId, name }));
-      if (doc.profile) staff.push({ userId: doc.profile.updatedBy, name: names.get(doc.profile.updatedBy) ?? doc.profile.updatedBy });
-      for (const customer of doc.customers) staff.push({ userId: customer.createdBy.id, name: customer.createdBy.name });
-      const { book, changes } = rolesAfterUpgrade(undefined, staff, this.now());
-      doc.roles = book;
-      return { result: book, entries: changes.map((change) => this.roleEntry(tenantId, SYSTEM, change)) };
-    });
+    const at = this.now();
+    const who = await this.audit.actorOf(tenantId, SYSTEM);
+    return this.partners.upgradeRoles(
+      tenantId,
+      (people) => rolesAfterUpgrade(undefined, people, at),
+      ({ changes }) => changes.map((change) => this.roleEntry(tenantId, who, change, at)),
+    );
   }
 
   /** People the bot has met in the tenant and people holding a role, by name. */
-  people(tenantId: string): Array<Person & { role?: Role }> {
-    const { members, roles = {} } = this.store.head(tenantId);
+  async people(tenantId: string): Promise<Array<Person & { role?: Role }>> {
+    const [members, roles = {}] = await Promise.all([this.partners.staff(tenantId), this.roles(tenantId)]);
     const ids = new Set([...Object.keys(members), ...Object.keys(roles)]);
     return [...ids]
       .map((userId) => ({ userId, name: members[userId]?.name ?? roles[userId]!.name, role: roles[userId]?.role }))
@@ -57,43 +57,51 @@ export class PartnerService {
 
   /** An Admin agent gives a person met in the tenant a role, or takes it (`role` undefined). */
   async assignRole(actor: Actor, target: string, role: Role | undefined): Promise<{ changed: boolean } | { refused: AssignRefusal }> {
-    return this.audit.inPartner<{ changed: boolean } | { refused: AssignRefusal }>(actor.tenantId, (doc) => {
-      const known = new Map(Object.entries(doc.members).map(([userId, member]) => [userId, member.name]));
-      const result = assignRole(doc.roles ?? {}, actor, target, role, known, this.now());
-      if ('refused' in result) return { result };
-      doc.roles = result.book;
-      if (!result.change) return { result: { changed: false } };
-      return { result: { changed: true }, entry: this.roleEntry(actor.tenantId, actor, result.change) };
-    });
+    const at = this.now();
+    const who = await this.audit.actorOf(actor.tenantId, actor);
+    const outcome = await this.partners.updateRoles<{ change?: RoleChange } | { refused: AssignRefusal }>(
+      actor.tenantId,
+      (book, staff) => {
+        const result = assignRole(book, actor, target, role, staff, at);
+        return 'refused' in result ? { result } : { book: result.book, result: { change: result.change } };
+      },
+      (result) => ('change' in result && result.change ? [this.roleEntry(actor.tenantId, who, result.change, at)] : []),
+    );
+    return 'refused' in outcome ? outcome : { changed: outcome.change !== undefined };
   }
 
-  private roleEntry(tenantId: string, actor: Actor, change: RoleChange): AuditDraft {
-    return this.audit.draft(tenantId, actor, {
-      // An upgrade happens once per person; an assignment has no key of its own (a role may go back and forth).
-      id: change.reason === 'upgrade' ? `role.upgrade:${change.userId}` : `role.${change.reason}:${randomUUID()}`,
-      verb: change.reason === 'upgrade' ? 'role.upgrade' : change.reason === 'firstProfile' ? 'role.firstProfile' : 'role.assign',
-      details: { person: change.name, personId: change.userId, from: change.from ? ROLE_NAMES[change.from] : 'none', to: change.to ? ROLE_NAMES[change.to] : 'none' },
-      outcome: { result: 'done' },
-    });
+  private roleEntry(tenantId: string, who: AuditActor, change: RoleChange, at: Date): AuditDraft {
+    return this.audit.draft(
+      tenantId,
+      who,
+      {
+        // An upgrade happens once per person; an assignment has no key of its own (a role may go back and forth).
+        id: change.reason === 'upgrade' ? `role.upgrade:${change.userId}` : `role.${change.reason}:${randomUUID()}`,
+        verb: change.reason === 'upgrade' ? 'role.upgrade' : change.reason === 'firstProfile' ? 'role.firstProfile' : 'role.assign',
+        details: { person: change.name, personId: change.userId, from: change.from ? ROLE_NAMES[change.from] : 'none', to: change.to ? ROLE_NAMES[change.to] : 'none' },
+        outcome: { result: 'done' },
+      },
+      at,
+    );
   }
 
-  profile(tenantId: string): PartnerProfile | undefined {
-    return this.store.head(tenantId).profile;
+  profile(tenantId: string): Promise<PartnerProfile | undefined> {
+    return this.partners.profile(tenantId);
   }
 
   /** The partner's name as customers read it: its profile's organisation name. */
-  organisationName(tenantId: string): string {
-    return this.profile(tenantId)?.organisationName ?? 'Your partner';
+  async organisationName(tenantId: string): Promise<string> {
+    return (await this.profile(tenantId))?.organisationName ?? 'Your partner';
   }
 
   /** The display name of the staff member who last changed the profile, as far as the bot knows it. */
-  memberName(tenantId: string, userId: string): string {
-    return this.store.head(tenantId).members[userId]?.name ?? userId;
+  async memberName(tenantId: string, userId: string): Promise<string> {
+    return (await this.member(tenantId, userId))?.name ?? userId;
   }
 
   /** Where a staff member can be reached, as the bot last saw them. */
-  member(tenantId: string, userId: string): Member | undefined {
-    return this.store.head(tenantId).members[userId];
+  member(tenantId: string, userId: string): Promise<Member | undefined> {
+    return this.partners.member(tenantId, userId);
   }
 
   /**
@@ -101,60 +109,64 @@ export class PartnerService {
    * without them (Teams' conversationUpdate carries no locale) keeps what an earlier one said.
    */
   async rememberMember(actor: Actor, contact: { locale: string | undefined; timeZone: string | undefined; conversation: ConversationRef }): Promise<void> {
-    const known = this.member(actor.tenantId, actor.userId);
+    const known = await this.member(actor.tenantId, actor.userId);
     const { conversation } = contact;
     const locale = contact.locale ?? known?.locale;
     const timeZone = contact.timeZone ?? known?.timeZone;
     const sameChat = known?.conversation.serviceUrl === conversation.serviceUrl && known.conversation.conversation.id === conversation.conversation.id;
     if (known?.reachable && known.name === actor.name && known.locale === locale && known.timeZone === timeZone && sameChat) return;
-    await this.store.partner(actor.tenantId).update((doc) => {
-      const { welcome } = doc.members[actor.userId] ?? {};
-      doc.members[actor.userId] = { name: actor.name, locale, timeZone, conversation, updatedAt: this.now().toISOString(), reachable: true, ...(welcome && { welcome }) };
-    });
+    await this.partners.rememberMember(actor.tenantId, actor.userId, { name: actor.name, locale, timeZone, conversation, updatedAt: this.now().toISOString(), reachable: true });
   }
 
   /** The welcome sent to this chat of the staff member in the last few minutes, if any: one install brings two events. */
-  recentWelcome(actor: Actor, conversationId: string): { activityId?: string; language: string } | undefined {
-    const welcome = this.member(actor.tenantId, actor.userId)?.welcome;
+  async recentWelcome(actor: Actor, conversationId: string): Promise<{ activityId?: string; language: string } | undefined> {
+    const welcome = (await this.member(actor.tenantId, actor.userId))?.welcome;
     if (welcome?.conversationId !== conversationId || this.now().getTime() - Date.parse(welcome.at) > WELCOME_WINDOW_MS) return undefined;
     return welcome;
   }
 
   async rememberWelcome(actor: Actor, welcome: { conversationId: string; activityId?: string; language: string }): Promise<void> {
-    await this.store.partner(actor.tenantId).update((doc) => {
-      const member = doc.members[actor.userId];
-      if (member) member.welcome = { ...welcome, at: this.now().toISOString() };
-    });
+    await this.partners.rememberWelcome(actor.tenantId, actor.userId, { ...welcome, at: this.now().toISOString() });
   }
 
   async saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }> {
-    const result = validateProfile(input, actor.userId, this.now());
+    const at = this.now();
+    const result = validateProfile(input, actor.userId, at);
     if ('errors' in result) return result;
-    await this.audit.inPartner(actor.tenantId, (doc) => {
-      doc.profile = result.profile;
-      const saved = this.audit.draft(actor.tenantId, actor, {
+    const who = await this.audit.actorOf(actor.tenantId, actor);
+    const saved = this.audit.draft(
+      actor.tenantId,
+      who,
+      {
         id: `profile.save:${randomUUID()}`,
         verb: 'profile.save',
         details: { organisationName: result.profile.organisationName, partnerId: result.profile.partnerId ?? '', timeZone: result.profile.timeZone },
         outcome: { result: 'done' },
-      });
+      },
+      at,
+    );
+    await this.partners.saveProfile(
+      actor.tenantId,
+      result.profile,
       // The first person to save the profile (while the tenant has no Admin agent) becomes one.
-      const { book, change } = rolesAfterProfileSaved(doc.roles ?? {}, actor, this.now());
-      doc.roles = book;
-      return { result: undefined, entries: [saved, ...(change ? [this.roleEntry(actor.tenantId, actor, change)] : [])] };
-    });
+      (book) => {
+        const { book: next, change } = rolesAfterProfileSaved(book, actor, at);
+        return { book: next, changes: change ? [change] : [] };
+      },
+      ({ changes }) => [saved, ...changes.map((change) => this.roleEntry(actor.tenantId, who, change, at))],
+    );
     return result;
   }
 
-  customers(tenantId: string, filter = ''): Customer[] {
-    return filterCustomers(this.store.partner(tenantId).data.customers, filter).sort((a, b) => collator.compare(a.name, b.name));
+  customers(tenantId: string, filter = ''): Promise<Customer[]> {
+    return this.repositories.customers.list(tenantId, filter);
   }
 
-  hasCustomers(tenantId: string): boolean {
-    return this.store.head(tenantId).hasCustomers;
+  hasCustomers(tenantId: string): Promise<boolean> {
+    return this.repositories.customers.hasCustomers(tenantId);
   }
 
-  customer(tenantId: string, customerTenantId: string): Customer | undefined {
-    return this.store.partner(tenantId).data.customers.find((c) => c.tenantId === customerTenantId);
+  customer(tenantId: string, customerTenantId: string): Promise<Customer | undefined> {
+    return this.repositories.customers.get(tenantId, customerTenantId);
   }
 }

@@ -10,7 +10,7 @@ import type { SetupService } from './setupService.js';
 export async function runReleaseSweep(setups: SetupService, messenger: Messenger, log: Logger): Promise<number> {
   await setups.reconcile();
   const released = await setups.releaseDue();
-  for (const { tenantId, setup } of setups.pendingReleaseNotices()) {
+  for (const { tenantId, setup } of await setups.pendingReleaseNotices()) {
     if (await messenger.tell(tenantId, setup.ownerId, { kind: 'reservationReleased', setup })) {
       await setups.markReleaseNoticeSent(tenantId, setup.id);
     } else {

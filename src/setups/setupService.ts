@@ -1,6 +1,10 @@
 /**
  * Redeeming keys into a setup and reserving them: loads persisted state, applies a domain rule,
  * saves, and only then reports success. Knows nothing of Teams or cards.
+ *
+ * Several instances may serve one partner: the in-process locks only spare a second press its
+ * wait, while correctness comes from the repositories (a change re-checks owner and revision under
+ * the setup's row lock; a key has one holder whoever asks at once).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -8,13 +12,13 @@ import type { Commerce, KeyCheck } from '../commerce/commerce.js';
 import { renewalMismatch } from '../domain/keyChanges.js';
 import type { KeyHasher } from '../commerce/keyHasher.js';
 import type { Actor } from '../domain/actor.js';
+import { auditDraft } from '../domain/audit.js';
 import { keyFieldError, type CancelOutcome, type CheckResult, type ConfirmResult, type FieldError, type Refusal } from '../domain/outcomes.js';
 import { lastGroup, parseKeyFields } from '../domain/productKey.js';
 import * as rules from '../domain/setup.js';
 import type { Setup, SetupKey, SetupTarget } from '../domain/setup.js';
-import type { Store } from '../store/store.js';
+import type { AuditOf, GuessLimits, Repositories, SetupRef } from '../store/repositories.js';
 import { KeyedLock } from '../store/keyedLock.js';
-import type { AuditDraft } from '../domain/audit.js';
 import { SYSTEM, type AuditTrail } from '../partners/auditTrail.js';
 
 export interface SetupLimits {
@@ -28,14 +32,19 @@ export interface SetupLimits {
   guessLockMinutes: number;
 }
 
-/** Who holds a key in the reservation index; a holder whose setup no longer holds keys is stale. */
+export interface SetupOptions {
+  /**
+   * True when this process is the only one on its store (the files): at start, every `reserving`
+   * setup was then interrupted. With several instances another one may be confirming right now, so
+   * only a confirmation older than a few minutes counts as interrupted.
+   */
+  soleInstance: boolean;
+}
+
+/** Who holds a setup's keys: the setup, by its tenant and id. */
 interface Holder {
   tenantId: string;
   setupId: string;
-}
-
-function sameHolder(a: Holder | undefined, b: Holder): boolean {
-  return a !== undefined && a.tenantId === b.tenantId && a.setupId === b.setupId;
 }
 
 class RefusedError extends Error {
@@ -44,52 +53,76 @@ class RefusedError extends Error {
   }
 }
 
+/** A confirmation in progress is `reserving` for moments; one older than this was interrupted. */
+const INTERRUPTED_AFTER_MS = 5 * 60_000;
+
+/** The refusal for acting on this setup (as stored) now, if any. `rev` is the revision the card showed. */
+function refusalOf(setup: Setup | undefined, actor: Actor, rev: number | undefined, step: rules.SetupStep, also: (setup: Setup) => boolean = () => true): Refusal | undefined {
+  if (!setup) return { refused: 'notFound' };
+  if (setup.ownerId !== actor.userId) return { refused: 'notOwner', setup };
+  if (setup.status === 'discarded') return { refused: 'discarded', setup };
+  if (setup.status === 'released') return { refused: 'released', setup };
+  if (rev !== undefined && rev !== setup.rev) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
+  if (!rules.allows(setup, step) || !also(setup)) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
+  return undefined;
+}
+
+/** Changes a setup only while it is still the one `seen` (same status and revision); otherwise leaves it. */
+function whileStill(seen: Setup, change: (setup: Setup) => Setup): (setup: Setup) => Setup {
+  return (setup) => (setup.status === seen.status && setup.rev === seen.rev ? change(setup) : setup);
+}
+
 export class SetupService {
-  /** One change at a time per setup: a second press waits and then sees what the first one did. */
+  /** One change at a time per setup in this process: a second press waits and then sees what the first one did. */
   private readonly lock = new KeyedLock();
   private readonly guessLock = new KeyedLock();
-  /** One reservation of a key at a time, keyed by its hash. */
+  /** One reservation of a key at a time in this process, keyed by its hash. */
   private readonly keyLock = new KeyedLock();
-  /** True until the start-up reconcile ran: then every `reserving` setup was interrupted. */
+  /** True until the start-up reconcile ran. */
   private starting = true;
 
   constructor(
-    private readonly store: Store,
+    private readonly repositories: Pick<Repositories, 'setups' | 'guessGuard' | 'customers'>,
     private readonly commerce: Commerce,
     private readonly hashKey: KeyHasher,
     private readonly now: () => Date,
     private readonly limits: SetupLimits,
     private readonly log: Logger,
     private readonly audit: AuditTrail,
+    private readonly options: SetupOptions,
   ) {}
 
-  /** The entry of a setup's change, keyed by the verb and the setup (each happens once to a setup). */
-  private entry(tenantId: string, actor: Actor, verb: string, setup: Setup): AuditDraft {
-    return this.audit.draft(tenantId, actor, { id: `${verb}:${setup.id}`, verb, keys: setup.keys.map((key) => key.lastGroup), details: { setup: setup.id, owner: setup.ownerName }, outcome: { result: 'done' } });
+  private get setups() {
+    return this.repositories.setups;
   }
 
-  find(tenantId: string, setupId: string): Setup | undefined {
-    return this.store.setupBook(tenantId).data.setups.find((setup) => setup.id === setupId);
+  private get guessLimits(): GuessLimits {
+    return { limit: this.limits.guessLimit, windowMinutes: this.limits.guessWindowMinutes, lockMinutes: this.limits.guessLockMinutes };
+  }
+
+  /**
+   * The entry of a setup's change, keyed by the verb and the setup (each happens once to a setup).
+   * Who acted and when are settled here, before the transaction, so that the callback stays pure.
+   */
+  private async entry(tenantId: string, actor: Actor, verb: string, at = this.now()): Promise<AuditOf<Setup>> {
+    const who = await this.audit.actorOf(tenantId, actor);
+    return (setup) => [
+      auditDraft({ id: `${verb}:${setup.id}`, at, partnerTenantId: tenantId, actor: who, verb, keys: setup.keys.map((key) => key.lastGroup), details: { setup: setup.id, owner: setup.ownerName }, outcome: { result: 'done' } }),
+    ];
+  }
+
+  find(tenantId: string, setupId: string): Promise<Setup | undefined> {
+    return this.setups.find(tenantId, setupId);
   }
 
   /** Setups of the actor's organisation that still hold or gather keys, newest first. */
-  openSetups(tenantId: string): Setup[] {
-    return this.store
-      .setupBook(tenantId)
-      .data.setups.filter(rules.isOpen)
-      .toSorted((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  openSetups(tenantId: string): Promise<Setup[]> {
+    return this.setups.open(tenantId);
   }
 
   /** The refusal for acting on this setup now, if any. `rev` is the revision the card showed. */
-  refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: rules.SetupStep, also: (setup: Setup) => boolean = () => true): Refusal | undefined {
-    const setup = this.find(actor.tenantId, setupId);
-    if (!setup) return { refused: 'notFound' };
-    if (setup.ownerId !== actor.userId) return { refused: 'notOwner', setup };
-    if (setup.status === 'discarded') return { refused: 'discarded', setup };
-    if (setup.status === 'released') return { refused: 'released', setup };
-    if (rev !== undefined && rev !== setup.rev) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
-    if (!rules.allows(setup, step) || !also(setup)) return { refused: setup.status === 'reserved' ? 'alreadyReserved' : 'stale', setup };
-    return undefined;
+  async refusalFor(actor: Actor, setupId: string, rev: number | undefined, step: rules.SetupStep, also?: (setup: Setup) => boolean): Promise<Refusal | undefined> {
+    return refusalOf(await this.find(actor.tenantId, setupId), actor, rev, step, also);
   }
 
   /**
@@ -102,9 +135,9 @@ export class SetupService {
 
   /** `target`: what a setup created now is for, when its keys are for an existing customer; a saved setup keeps its own. */
   private async checkAndAddNow(actor: Actor, setupId: string, rev: number, fields: string[], target: SetupTarget | undefined): Promise<CheckResult | Refusal> {
-    const existing = this.find(actor.tenantId, setupId);
+    const existing = await this.find(actor.tenantId, setupId);
     if (existing || rev !== 0) {
-      const refusal = this.refusalFor(actor, setupId, rev, 'editKeys');
+      const refusal = refusalOf(existing, actor, rev, 'editKeys');
       if (refusal) return refusal;
     }
     const fieldErrors: FieldError[][] = fields.map(() => []);
@@ -116,19 +149,22 @@ export class SetupService {
     // Nothing reaches the backend from a card that is wrong as a whole.
     if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
 
-    // Checks of one tenant run one at a time, so parallel presses cannot outrun the guessing guard.
+    // Checks of one tenant run one at a time here; across instances the guard's count is shared.
     const purpose = existing ? existing.target : target;
     const checked = await this.guessLock.run(actor.tenantId, () => this.checkEntries(actor, setupId, existing, entries, fieldErrors, purpose));
     if ('locked' in checked) return checked;
     if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
-    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, this.now(), purpose), checked.found, this.now()));
+    const now = this.now();
+    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, now, purpose), checked.found, now));
   }
 
   private async checkEntries(actor: Actor, setupId: string, existing: Setup | undefined, entries: ReturnType<typeof parseKeyFields>, fieldErrors: FieldError[][], target: SetupTarget | undefined): Promise<{ found: SetupKey[] } | { ok: false; locked: string }> {
-    const renewed = target?.kind === 'renew' ? this.store.partner(actor.tenantId).data.customers.find((c) => c.tenantId === target.customerId)?.subscriptions.find((s) => s.id === target.subscriptionId) : undefined;
-    const lockedUntil = this.lockedUntil(actor.tenantId);
+    const { tenantId } = actor;
+    const now = this.now();
+    const renewed = target?.kind === 'renew' ? (await this.repositories.customers.get(tenantId, target.customerId))?.subscriptions.find((s) => s.id === target.subscriptionId) : undefined;
+    const lockedUntil = await this.repositories.guessGuard.lockedUntil(tenantId, now);
     if (lockedUntil) return { ok: false, locked: lockedUntil };
-    const budget = this.unknownKeysLeft(actor.tenantId);
+    const budget = await this.repositories.guessGuard.unknownKeysLeft(tenantId, now, this.guessLimits);
     const found: SetupKey[] = [];
     let unknownKeys = 0;
     for (const entry of entries) {
@@ -144,18 +180,14 @@ export class SetupService {
         errors.push({ code: 'alreadyAdded', position });
         continue;
       }
-      const holder = this.liveHolder(ref);
-      if (holder && !sameHolder(holder, { tenantId: actor.tenantId, setupId })) {
-        const colleague = holder.tenantId === actor.tenantId ? this.find(actor.tenantId, holder.setupId) : undefined;
-        errors.push(colleague ? { code: 'reservedByColleague', position, name: colleague.ownerName } : { code: 'reservedElsewhere', position });
+      const holder = await this.setups.keyHolder(ref);
+      if (holder && !(holder.tenantId === tenantId && holder.setupId === setupId)) {
+        errors.push(holder.tenantId === tenantId ? { code: 'reservedByColleague', position, name: holder.ownerName } : { code: 'reservedElsewhere', position });
         continue;
       }
       const check = await this.checkWithBackend(key);
       if (check.status !== 'valid') {
-        if (check.status === 'unknown' && ++unknownKeys > budget) {
-          await this.recordUnknownKeys(actor.tenantId, unknownKeys);
-          return { ok: false, locked: this.lockedUntil(actor.tenantId)! };
-        }
+        if (check.status === 'unknown' && ++unknownKeys > budget) return { ok: false, locked: await this.recordUnknownKeys(tenantId, unknownKeys, now) };
         errors.push({ code: check.status, position });
         continue;
       }
@@ -166,7 +198,7 @@ export class SetupService {
       }
       found.push({ id: randomUUID(), ref, handle: check.handle, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
     }
-    if (unknownKeys > 0) await this.recordUnknownKeys(actor.tenantId, unknownKeys);
+    if (unknownKeys > 0) await this.recordUnknownKeys(tenantId, unknownKeys, now);
     return { found };
   }
 
@@ -182,35 +214,36 @@ export class SetupService {
     }
   }
 
-  /** The holder of a key in the index, unless its setup has since let go of it. */
-  private liveHolder(ref: string): Holder | undefined {
-    const holder = this.store.reservations(ref).data.reservations[ref];
-    if (!holder) return undefined;
-    const setup = this.find(holder.tenantId, holder.setupId);
-    return setup && (rules.holdsKeys(setup) || setup.status === 'reserving') ? holder : undefined;
-  }
-
   removeKey(actor: Actor, setupId: string, rev: number, keyId: string) {
     const hasKey = (setup: Setup) => setup.keys.some((key) => key.id === keyId);
-    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, this.now()), 'editKeys', hasKey));
+    return this.lock.run(setupId, () => {
+      const now = this.now();
+      return this.guarded(actor, setupId, rev, (setup) => rules.removeKey(setup, keyId, now), 'editKeys', hasKey);
+    });
   }
 
   backToEntry(actor: Actor, setupId: string, rev: number) {
-    return this.lock.run(setupId, () => this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, this.now()), 'review'));
+    return this.lock.run(setupId, () => {
+      const now = this.now();
+      return this.guarded(actor, setupId, rev, (setup) => rules.backToEntry(setup, now), 'review');
+    });
   }
 
   /**
    * Reserves the setup's keys for this partner. The intent is saved first, then each key's
-   * reservation, then the result; `reconcile` at start-up finishes or undoes an interrupted run.
+   * reservation, then the result; `reconcile` finishes or undoes an interrupted run.
    */
   confirm(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
     return this.lock.run(setupId, () => this.confirmNow(actor, setupId, rev));
   }
 
   private async confirmNow(actor: Actor, setupId: string, rev: number): Promise<ConfirmResult | Refusal> {
-    const refusal = this.refusalFor(actor, setupId, rev, 'review');
+    const { tenantId } = actor;
+    const refusal = await this.refusalFor(actor, setupId, rev, 'review');
     if (refusal) return refusal;
-    const reserving = await this.changeSetup(actor, setupId, rev, (setup) => rules.startReserving(setup!, this.now()));
+    const started = this.now();
+    // Of two presses of this revision (on any instance) one gets here; the other finds it stale.
+    const reserving = await this.changeSetup(actor, setupId, rev, (setup) => rules.startReserving(setup!, started));
     if ('refused' in reserving) return reserving;
 
     // Keys are reserved in one global order and the first conflict stops the run, so two setups
@@ -221,7 +254,7 @@ export class SetupService {
     try {
       for (const key of keys) {
         const stillValid = () => this.commerce.recheckKey(key.handle).then((check) => check.status === 'valid');
-        const got = await this.keyLock.run(key.ref, async () => (await stillValid()) && this.reserveKey(actor.tenantId, setupId, key));
+        const got = await this.keyLock.run(key.ref, async () => (await stillValid()) && this.setups.reserveKey(key.ref, tenantId, setupId, this.now()));
         if (!got) {
           taken = key;
           break;
@@ -229,19 +262,29 @@ export class SetupService {
         reserved.push(key);
       }
       if (!taken) {
-        const setup = await this.updateSetup(actor.tenantId, setupId, (s) => rules.markReserved(s, this.now(), this.limits.reservationDays), (done) => this.entry(actor.tenantId, actor, 'redeem.confirm', done));
-        return { ok: true, setup };
+        const now = this.now();
+        // Only the confirmation that started it ends it: one undone meanwhile (a sweep found it
+        // interrupted) has lost its keys, and is not marked reserved without them.
+        const setup = await this.updateSetup(tenantId, setupId, whileStill(reserving.setup, (s) => rules.markReserved(s, now, this.limits.reservationDays)), await this.entry(tenantId, actor, 'redeem.confirm', now));
+        if (setup.status === 'reserved') return { ok: true, setup };
+        await this.releaseKeys({ tenantId, setupId }, reserved);
+        return { refused: 'stale', setup };
       }
     } catch (error) {
-      await this.undoReserving(actor.tenantId, setupId).catch((undoError) => this.log.error({ err: undoError, setupId }, 'undo of a failed reservation failed; the next sweep reconciles'));
+      await this.undoReserving(tenantId, reserving.setup).catch((undoError) => this.log.error({ err: undoError, setupId }, 'undo of a failed reservation failed; the next sweep reconciles'));
       throw error;
     }
-    await this.releaseKeys({ tenantId: actor.tenantId, setupId }, reserved);
+    await this.releaseKeys({ tenantId, setupId }, reserved);
     const lost = taken;
-    const setup = await this.updateSetup(actor.tenantId, setupId, (s) => {
-      const kept = { ...s, keys: s.keys.filter((key) => key.id !== lost.id) };
-      return kept.keys.length === 0 ? rules.backToEntry(kept, this.now()) : rules.abandonReserving(kept, this.now());
-    });
+    const now = this.now();
+    const setup = await this.updateSetup(
+      tenantId,
+      setupId,
+      whileStill(reserving.setup, (s) => {
+        const kept = { ...s, keys: s.keys.filter((key) => key.id !== lost.id) };
+        return kept.keys.length === 0 ? rules.backToEntry(kept, now) : rules.abandonReserving(kept, now);
+      }),
+    );
     return { ok: false, taken: [lost.lastGroup], setup };
   }
 
@@ -251,8 +294,9 @@ export class SetupService {
   }
 
   private async discardNow(actor: Actor, setupId: string, rev: number | undefined): Promise<{ ok: true; setup?: Setup } | Refusal> {
-    if (!this.find(actor.tenantId, setupId) && rev === 0) return { ok: true };
-    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, this.now()), 'discard', undefined, (done) => this.entry(actor.tenantId, actor, 'setup.discard', done));
+    if (rev === 0 && !(await this.find(actor.tenantId, setupId))) return { ok: true };
+    const now = this.now();
+    const result = await this.guarded(actor, setupId, rev, (setup) => rules.discard(setup, now), 'discard', undefined, await this.entry(actor.tenantId, actor, 'setup.discard', now));
     if ('refused' in result) return result;
     // The discard is saved; a key whose release fails now is freed by the next sweep's reconcile.
     await this.releaseKeys({ tenantId: actor.tenantId, setupId }, result.setup.keys).catch((error) => this.log.warn({ err: error, setupId }, 'keys of a discarded setup not yet released'));
@@ -260,75 +304,57 @@ export class SetupService {
   }
 
   /** The setup as its card opens it, or why it cannot be shown to the actor. */
-  open(actor: Actor, setupId: string): Setup | Refusal {
-    return this.refusalFor(actor, setupId, undefined, 'open') ?? this.find(actor.tenantId, setupId)!;
+  async open(actor: Actor, setupId: string): Promise<Setup | Refusal> {
+    const setup = await this.find(actor.tenantId, setupId);
+    return refusalOf(setup, actor, undefined, 'open') ?? setup!;
   }
 
   /** "cancel": discards the person's latest unfinished setup, unless its keys are already reserved. */
   async cancelLatest(actor: Actor): Promise<CancelOutcome> {
-    const target = rules.cancelTarget(this.openSetups(actor.tenantId), actor.userId);
+    const target = rules.cancelTarget(await this.openSetups(actor.tenantId), actor.userId);
     if (target.outcome !== 'discard') return target;
     const result = await this.discard(actor, target.setup.id, target.setup.rev);
     return 'refused' in result ? { outcome: 'nothing' } : { outcome: 'discarded', setup: target.setup };
   }
 
   /** Releases reservations that ran out; returns the released setups with their tenant, for notices. */
-  async releaseDue(): Promise<Array<{ tenantId: string; setup: Setup }>> {
-    const released: Array<{ tenantId: string; setup: Setup }> = [];
-    for (const book of this.store.setupBooks()) {
-      const { tenantId } = book.data;
-      for (const due of book.data.setups.filter((setup) => rules.isReservationDue(setup, this.now()))) {
-        let releasedNow = false;
-        const setup = await this.updateSetup(
-          tenantId,
-          due.id,
-          (s) => {
-            releasedNow = rules.isReservationDue(s, this.now());
-            return releasedNow ? rules.release(s, this.now()) : s;
-          },
-          (done) => (releasedNow ? this.entry(tenantId, SYSTEM, 'reservation.release', done) : undefined),
-        );
-        if (!releasedNow) continue;
-        await this.releaseKeys({ tenantId, setupId: setup.id }, setup.keys);
-        this.log.info({ tenantId, setupId: setup.id, keys: setup.keys.length }, 'reservation ran out; keys released');
-        released.push({ tenantId, setup });
-      }
+  async releaseDue(): Promise<SetupRef[]> {
+    const released: SetupRef[] = [];
+    const now = this.now();
+    for (const { tenantId, setup: due } of await this.setups.reservationsDue(now)) {
+      // Released here, not by a press or another instance meanwhile: the change tells.
+      let releasedNow = false;
+      const setup = await this.setups.update(
+        tenantId,
+        due.id,
+        (s) => {
+          releasedNow = rules.isReservationDue(s, now);
+          return releasedNow ? rules.release(s, now) : s;
+        },
+        await this.entry(tenantId, SYSTEM, 'reservation.release', now),
+      );
+      if (!setup || !releasedNow) continue;
+      await this.releaseKeys({ tenantId, setupId: setup.id }, setup.keys);
+      this.log.info({ tenantId, setupId: setup.id, keys: setup.keys.length }, 'reservation ran out; keys released');
+      released.push({ tenantId, setup });
     }
     return released;
   }
 
-  /**
-   * Drops closed setups past their retention from every setup book that holds some (all books stay
-   * in memory, so they must not grow with a partner's history). Returns how many were dropped.
-   */
+  /** Drops closed setups past their retention, so no partner's setups grow with its history. Returns how many. */
   async dropPastRetention(): Promise<number> {
-    let dropped = 0;
-    // One reading of the clock for the whole sweep: a setup is judged the same when it is found and when it is dropped.
-    const now = this.now();
-    const past = (setup: Setup) => rules.isPastRetention(setup, now, this.limits.retentionDays);
-    for (const book of this.store.setupBooks()) {
-      if (!book.data.setups.some(past)) continue;
-      dropped += await book.update((doc) => {
-        const before = doc.setups.length;
-        doc.setups = doc.setups.filter((setup) => !past(setup));
-        return before - doc.setups.length;
-      });
-    }
+    const dropped = await this.setups.dropClosedBefore(new Date(this.now().getTime() - this.limits.retentionDays * 86_400_000));
     if (dropped > 0) this.log.info({ dropped }, 'closed setups past their retention dropped');
     return dropped;
   }
 
   /** Released setups whose owner has not been told yet (a notice survives a restart). */
-  pendingReleaseNotices(): Array<{ tenantId: string; setup: Setup }> {
-    const pending: Array<{ tenantId: string; setup: Setup }> = [];
-    for (const book of this.store.setupBooks()) {
-      for (const setup of book.data.setups) if (setup.releaseNotice === 'pending') pending.push({ tenantId: book.data.tenantId, setup });
-    }
-    return pending;
+  pendingReleaseNotices(): Promise<SetupRef[]> {
+    return this.setups.pendingReleaseNotices();
   }
 
   async markReleaseNoticeSent(tenantId: string, setupId: string): Promise<void> {
-    await this.updateSetup(tenantId, setupId, (setup) => ({ ...setup, releaseNotice: 'sent' }));
+    await this.updateSetup(tenantId, setupId, (setup) => (setup.releaseNotice === 'sent' ? setup : { ...setup, releaseNotice: 'sent' }));
   }
 
   /**
@@ -338,124 +364,86 @@ export class SetupService {
    */
   async reconcile(): Promise<{ undone: number; dropped: number }> {
     let undone = 0;
-    // A confirmation in progress is `reserving` for moments; one older than this was interrupted.
-    const interruptedBefore = this.now().getTime() - 5 * 60_000;
-    for (const book of this.store.setupBooks()) {
-      for (const setup of book.data.setups.filter((s) => s.status === 'reserving' && (this.starting || Date.parse(s.updatedAt) < interruptedBefore))) {
-        await this.undoReserving(book.data.tenantId, setup.id);
-        undone++;
-      }
+    const allInterrupted = this.starting && this.options.soleInstance;
+    const interruptedBefore = this.now().getTime() - INTERRUPTED_AFTER_MS;
+    for (const { tenantId, setup } of await this.setups.withStatus('reserving')) {
+      if (!allInterrupted && Date.parse(setup.updatedAt) >= interruptedBefore) continue;
+      if (await this.undoReserving(tenantId, setup)) undone++;
     }
-    let dropped = 0;
-    for (const shard of this.store.reservationShards()) {
-      const orphans = Object.entries(shard.data.reservations)
-        .filter(([, r]) => {
-          const setup = this.find(r.tenantId, r.setupId);
-          return !setup || !(rules.holdsKeys(setup) || setup.status === 'reserving');
-        })
-        .map(([ref]) => ref);
-      if (orphans.length === 0) continue;
-      await shard.update((draft) => orphans.forEach((ref) => delete draft.reservations[ref]));
-      dropped += orphans.length;
-    }
+    const dropped = await this.setups.dropOrphanReservations();
     if (undone + dropped > 0) this.log.warn({ undone, dropped }, 'reconciled setups and reservations after an interrupted run');
     this.starting = false;
     return { undone, dropped };
   }
 
-  private async undoReserving(tenantId: string, setupId: string): Promise<void> {
-    const setup = await this.updateSetup(tenantId, setupId, (s) => (s.status === 'reserving' ? rules.abandonReserving(s, this.now()) : s));
-    await this.releaseKeys({ tenantId, setupId }, setup.keys);
-  }
-
-  private async reserveKey(tenantId: string, setupId: string, key: SetupKey): Promise<boolean> {
-    return this.store.reservations(key.ref).update((shard) => {
-      const holder = shard.reservations[key.ref];
-      if (holder && !sameHolder(holder, { tenantId, setupId }) && this.liveHolder(key.ref)) return false;
-      shard.reservations[key.ref] = { tenantId, setupId, reservedAt: this.now().toISOString() };
-      return true;
-    });
-  }
-
-  /** Drops the setup's entries from the reservation index (released, discarded or redeemed keys). */
-  async releaseKeys(holder: Holder, keys: readonly SetupKey[]): Promise<void> {
-    for (const key of keys) {
-      const shard = this.store.reservations(key.ref);
-      if (!sameHolder(shard.data.reservations[key.ref], holder)) continue;
-      await shard.update((draft) => {
-        if (sameHolder(draft.reservations[key.ref], holder)) delete draft.reservations[key.ref];
-      });
-    }
-  }
-
-  /** How many more unknown keys the tenant may enter before redemption locks. */
-  private unknownKeysLeft(tenantId: string): number {
-    const windowStart = this.now().getTime() - this.limits.guessWindowMinutes * 60_000;
-    const recent = this.store.setupBook(tenantId).data.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart).length;
-    return Math.max(0, this.limits.guessLimit - recent);
-  }
-
-  private lockedUntil(tenantId: string): string | undefined {
-    const until = this.store.setupBook(tenantId).data.guard.lockedUntil;
-    return until && Date.parse(until) > this.now().getTime() ? until : undefined;
-  }
-
-  private async recordUnknownKeys(tenantId: string, count: number): Promise<void> {
+  /** Puts a confirmation back on its summary and lets go of its keys, unless it moved on meanwhile. */
+  private async undoReserving(tenantId: string, seen: Setup): Promise<boolean> {
     const now = this.now();
-    const windowStart = now.getTime() - this.limits.guessWindowMinutes * 60_000;
-    await this.store.setupBook(tenantId).update((doc) => {
-      const recent = doc.guard.unknownKeysAt.filter((at) => Date.parse(at) > windowStart);
-      for (let i = 0; i < count; i++) recent.push(now.toISOString());
-      doc.guard.unknownKeysAt = recent;
-      if (recent.length > this.limits.guessLimit) {
-        doc.guard.lockedUntil = new Date(now.getTime() + this.limits.guessLockMinutes * 60_000).toISOString();
-        doc.guard.unknownKeysAt = [];
-        this.log.warn({ tenantId, unknownKeys: recent.length, lockedUntil: doc.guard.lockedUntil }, 'too many unknown product keys; redemption locked for this tenant');
-      }
-    });
+    const setup = await this.setups.update(tenantId, seen.id, whileStill(seen, (s) => rules.abandonReserving(s, now)));
+    if (setup?.status !== 'reviewing' || setup.rev !== seen.rev + 1) return false;
+    await this.releaseKeys({ tenantId, setupId: seen.id }, setup.keys);
+    return true;
   }
 
-  /** Runs `task` while no other change of this setup runs. */
+  /** Drops the setup's reservations of these keys (released, discarded or redeemed keys). */
+  async releaseKeys(holder: Holder, keys: readonly SetupKey[]): Promise<void> {
+    if (keys.length > 0) await this.setups.releaseKeys(holder.setupId, keys.map((key) => key.ref));
+  }
+
+  /** Counts unknown keys in the shared guard; returns until when redemption is locked. */
+  private async recordUnknownKeys(tenantId: string, count: number, now: Date): Promise<string> {
+    const recorded = await this.repositories.guessGuard.recordUnknownKeys(tenantId, count, now, this.guessLimits);
+    if (recorded.lockedUntil) this.log.warn({ tenantId, lockedUntil: recorded.lockedUntil }, 'too many unknown product keys; redemption locked for this tenant');
+    // Another instance may have locked it a moment before: its lock is the one that holds.
+    return recorded.lockedUntil ?? (await this.repositories.guessGuard.lockedUntil(tenantId, now)) ?? new Date(now.getTime() + this.limits.guessLockMinutes * 60_000).toISOString();
+  }
+
+  /** Runs `task` while no other change of this setup runs in this process. */
   exclusive<T>(setupId: string, task: () => Promise<T>): Promise<T> {
     return this.lock.run(setupId, task);
   }
 
   /** Applies `change` to a setup the actor owns, if the card's revision is still current. */
-  guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, step: rules.SetupStep, also?: (setup: Setup) => boolean, entry?: (setup: Setup) => AuditDraft) {
-    const refusal = this.refusalFor(actor, setupId, rev, step, also);
-    if (refusal) return Promise.resolve(refusal);
-    return this.changeSetup(actor, setupId, rev, (setup) => change(setup!), entry);
+  async guarded(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup) => Setup, step: rules.SetupStep, also?: (setup: Setup) => boolean, audit?: AuditOf<Setup>): Promise<{ ok: true; setup: Setup } | Refusal> {
+    const refusal = await this.refusalFor(actor, setupId, rev, step, also);
+    if (refusal) return refusal;
+    return this.changeSetup(actor, setupId, rev, (setup) => change(setup!), audit);
   }
 
-  /** Re-checks ownership and revision inside the transaction, so two concurrent presses cannot both apply. */
-  private async changeSetup(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup | undefined) => Setup, entry?: (setup: Setup) => AuditDraft): Promise<{ ok: true; setup: Setup } | Refusal> {
+  /**
+   * Re-checks ownership and revision under the setup's row lock, so two concurrent presses (on any
+   * instance) cannot both apply. Revision 0 of a setup not saved yet creates it, once.
+   */
+  private async changeSetup(actor: Actor, setupId: string, rev: number | undefined, change: (setup: Setup | undefined) => Setup, audit?: AuditOf<Setup>): Promise<{ ok: true; setup: Setup } | Refusal> {
     try {
-      const setup = await this.audit.inSetupBook(actor.tenantId, (doc) => {
-        const index = doc.setups.findIndex((s) => s.id === setupId);
-        const current = doc.setups[index];
-        if (current && current.ownerId !== actor.userId) throw new RefusedError({ refused: 'notOwner', setup: current });
-        if (current && rev !== undefined && current.rev !== rev) throw new RefusedError({ refused: 'stale', setup: current });
-        if (!current && rev !== 0) throw new RefusedError({ refused: 'notFound' });
-        const next = change(current);
-        if (current) doc.setups[index] = next;
-        else doc.setups.push(next);
-        return { result: next, entry: entry?.(next) };
-      });
-      return { ok: true, setup };
+      const setup = await this.setups.update(
+        actor.tenantId,
+        setupId,
+        (current) => {
+          if (current.ownerId !== actor.userId) throw new RefusedError({ refused: 'notOwner', setup: current });
+          if (rev !== undefined && current.rev !== rev) throw new RefusedError({ refused: 'stale', setup: current });
+          return change(current);
+        },
+        audit,
+      );
+      if (setup) return { ok: true, setup };
     } catch (error) {
       if (error instanceof RefusedError) return error.refusal;
       throw error;
     }
+    if (rev !== 0) return { refused: 'notFound' };
+    const created = change(undefined);
+    if (await this.setups.insert(actor.tenantId, created)) return { ok: true, setup: created };
+    // Another press saved it first: this one met a setup it did not see.
+    const stored = await this.find(actor.tenantId, setupId);
+    if (!stored) throw new Error(`setup ${setupId} could not be saved`);
+    return stored.ownerId === actor.userId ? { refused: 'stale', setup: stored } : { refused: 'notOwner', setup: stored };
   }
 
   /** Rewrites a setup whatever its owner or revision: for the bot's own follow-up steps. */
-  updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup, entry?: (setup: Setup) => AuditDraft | undefined): Promise<Setup> {
-    return this.audit.inSetupBook(tenantId, (doc) => {
-      const index = doc.setups.findIndex((s) => s.id === setupId);
-      if (index < 0) throw new Error(`setup ${setupId} vanished from tenant ${tenantId}`);
-      const next = change(doc.setups[index]!);
-      doc.setups[index] = next;
-      return { result: next, entry: entry?.(next) };
-    });
+  async updateSetup(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup> {
+    const setup = await this.setups.update(tenantId, setupId, change, audit);
+    if (!setup) throw new Error(`setup ${setupId} vanished from tenant ${tenantId}`);
+    return setup;
   }
 }

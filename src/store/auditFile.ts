@@ -23,7 +23,7 @@ import {
   type AuditEntry,
   type ChainHead,
 } from '../domain/audit.js';
-import type { AuditLog, AuditPage, AuditQuery, AuditVerification } from './auditLog.js';
+import { pruneRecord, type AuditLog, type AuditPage, type AuditQuery, type AuditVerification } from './auditLog.js';
 import { fileNameFor } from './fileNames.js';
 import { hiddenSibling, StoreFileError } from './jsonFile.js';
 import { KeyedLock } from './keyedLock.js';
@@ -347,17 +347,7 @@ export class FileAuditLog implements AuditLog {
       }
       await syncFolder(this.dir);
       // Pruning is recorded in the trail it pruned.
-      await this.appendNow(
-        AuditDraftSchema.parse({
-          id: `audit.prune:${result.checkpoint!.seq}`,
-          at: now.toISOString(),
-          partnerTenantId,
-          actor: { name: 'Retention', objectId: 'system:retention', role: 'system' },
-          verb: 'audit.prune',
-          details: { through: String(result.checkpoint!.seq), entries: String(result.pruned), before: cutoff.toISOString() },
-          outcome: { result: 'done' },
-        }),
-      );
+      await this.appendNow(pruneRecord(partnerTenantId, result.checkpoint!.seq, result.pruned, cutoff, now));
       return result.pruned;
     });
   }

@@ -2,7 +2,7 @@
  * The audit trail's repository: append-only, one hash chain per partner. The file implementation is
  * auditFile.ts; a PostgreSQL one implements the same interface.
  */
-import type { AuditCheckpoint, AuditDraft, AuditEntry, ChainVerdict } from '../domain/audit.js';
+import { AuditDraftSchema, type AuditCheckpoint, type AuditDraft, type AuditEntry, type ChainVerdict } from '../domain/audit.js';
 
 export interface AuditQuery {
   /** Only entries about this customer tenant. */
@@ -54,4 +54,17 @@ export interface AuditLog {
   checkpoint(partnerTenantId: string): Promise<AuditCheckpoint | undefined>;
   /** The partners that have a trail. */
   partners(): Promise<string[]>;
+}
+
+/** The entry that records a pruning, in the trail it pruned: through which entry, how many, before when. */
+export function pruneRecord(partnerTenantId: string, throughSeq: number, pruned: number, cutoff: Date, now: Date): AuditDraft {
+  return AuditDraftSchema.parse({
+    id: `audit.prune:${throughSeq}`,
+    at: now.toISOString(),
+    partnerTenantId,
+    actor: { name: 'Retention', objectId: 'system:retention', role: 'system' },
+    verb: 'audit.prune',
+    details: { through: String(throughSeq), entries: String(pruned), before: cutoff.toISOString() },
+    outcome: { result: 'done' },
+  });
 }

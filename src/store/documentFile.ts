@@ -3,7 +3,7 @@
  * rename): validated on load and changed only through serialised transactions. A change becomes
  * visible to readers only after it is on disk.
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';
 import { Low } from 'lowdb';
 import { problemInChange } from './changedParts.js';
@@ -69,7 +69,7 @@ export class DocumentFile<T> implements Doc<T> {
   /** Reads the file, when there is one (the adapter gives null for none, and lowdb keeps the data). */
   private async load(): Promise<void> {
     // Only a shared file's time is used: it tells whether another process wrote the file since.
-    const mtime = this.options.shared ? await modifiedAt(this.path) : 0;
+    const mtime = this.options.shared ? modifiedAt(this.path) : 0;
     await this.db.read();
     this.committed = this.db.data;
     this.knownMtime = mtime;
@@ -87,7 +87,7 @@ export class DocumentFile<T> implements Doc<T> {
   }
 
   private async loadIfChanged(): Promise<void> {
-    const mtime = await modifiedAt(this.path);
+    const mtime = modifiedAt(this.path);
     if (mtime !== 0 && mtime !== this.knownMtime) await this.load();
   }
 
@@ -167,7 +167,7 @@ export class DocumentFile<T> implements Doc<T> {
       return;
     }
     this.committed = next;
-    if (this.options.shared) this.knownMtime = await modifiedAt(this.path);
+    if (this.options.shared) this.knownMtime = modifiedAt(this.path);
     for (const { item, result } of applied) item.resolve(result);
   }
 
@@ -178,9 +178,16 @@ export class DocumentFile<T> implements Doc<T> {
   }
 }
 
-/** A file's modification time; 0 when there is no file. */
-function modifiedAt(path: string): Promise<number> {
-  return stat(path).then((s) => s.mtimeMs, () => 0);
+/**
+ * A file's modification time; 0 when there is no file (or it cannot be looked at). Synchronous: a
+ * shared document is looked at before each use, and a stat is far cheaper than a thread-pool round trip.
+ */
+function modifiedAt(path: string): number {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**

@@ -4,22 +4,27 @@
  * Every write is idempotent (an insert that finds its row changes nothing), so a second run, or a
  * run after one that stopped half-way, copies only what is missing.
  */
+import { describeBreak } from '../domain/audit.js';
 import { SETUP_STATUSES } from '../domain/setup.js';
 import type { FileRepositories } from './files/index.js';
 import type { TenantRecord } from './files/commerceDocuments.js';
+import type { AuditLog } from './auditLog.js';
+import { PostgresAuditLog } from './postgres/auditLog.js';
 import type { Pool } from './postgres/database.js';
 import type { Repositories } from './repositories.js';
 
 /** The tables a bot's data lands in; any row in them makes the database not empty. */
-const TABLES = ['partners', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'outbox'] as const;
+const TABLES = ['partners', 'partner_roles', 'audit_entries', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'commerce_relationships', 'commerce_key_hash_check', 'outbox'] as const;
 
 /** What is counted on both sides at the end: the rows each kind of thing becomes. */
-export const COUNTED = ['profiles', 'staff', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants'] as const;
+export const COUNTED = ['profiles', 'staff', 'roles', 'auditEntries', 'reminderChannels', 'customers', 'subscriptions', 'offers', 'addedUsers', 'reminders', 'setups', 'reservations', 'guessLocks', 'keys', 'tenants', 'relationships'] as const;
 export type Counted = (typeof COUNTED)[number];
 
 const COUNT_SQL: Record<Counted, string> = {
   profiles: 'SELECT count(*) FROM partners WHERE organisation_name IS NOT NULL',
   staff: 'SELECT count(*) FROM staff_members',
+  roles: 'SELECT count(*) FROM partner_roles',
+  auditEntries: 'SELECT count(*) FROM audit_entries',
   reminderChannels: 'SELECT count(*) FROM reminder_channels',
   customers: 'SELECT count(*) FROM customers',
   subscriptions: 'SELECT count(*) FROM subscriptions',
@@ -31,6 +36,7 @@ const COUNT_SQL: Record<Counted, string> = {
   guessLocks: 'SELECT count(*) FROM guess_guards WHERE locked_until IS NOT NULL',
   keys: 'SELECT count(*) FROM commerce_keys',
   tenants: 'SELECT count(*) FROM commerce_tenants',
+  relationships: 'SELECT count(*) FROM commerce_relationships',
 };
 
 /** Left behind on purpose, with the reason; counted so the output can say how many. */
@@ -45,8 +51,6 @@ export interface Skipped {
   keysBlockedWithoutTenant: number;
   /** Unknown keys counted toward a partner's guessing limit (a lockout in force is copied). */
   recentUnknownKeys: number;
-  /** GDAP relationships of the embedded commerce's tenants: the database has no table for them yet. */
-  gdapRelationships: number;
 }
 
 export interface ImportResult {
@@ -81,13 +85,15 @@ async function isEmpty(pool: Pool): Promise<boolean> {
 
 /**
  * Copies `source` into `target` (the repositories on `pool`). Refuses a database that holds data
- * unless `force`; then copies only what is missing and keeps what is there.
+ * unless `force`; then copies only what is missing and keeps what is there. `secretCheck`: the check
+ * value (keyHasher.ts) of the key-hash secret of the files, recorded in the database so that an
+ * instance with another secret is refused.
  */
-export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date }): Promise<ImportResult> {
+export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog; secretCheck?: string }): Promise<ImportResult> {
   if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
   const before = await databaseCounts(pool);
   const files = zeros();
-  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0, gdapRelationships: 0 };
+  const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0 };
   const from = source.repositories;
 
   for (const [tenantId] of source.store.summaries()) {
@@ -121,10 +127,17 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     await target.reminders.record(tenantId, kept.map(({ partnerTenantId: _partner, ...record }) => record));
     for (const record of kept) for (const chat of record.deliveredTo) await target.reminders.markDelivered(tenantId, record, chat);
     files.reminders += kept.length;
+    // The role book, unless the target has one already (a run with --force keeps what is there). A
+    // file from before roles stays so: the bot upgrades its staff, recorded, on their first turn.
+    const roles = await from.partners.roles(tenantId);
+    if (roles) await target.partners.updateRoles(tenantId, (book) => ({ book: Object.keys(book).length > 0 ? undefined : roles, result: undefined }));
+    else await pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM partner_roles WHERE partner_tenant_id = $1)', [tenantId]);
+    files.roles += Object.keys(roles ?? {}).length;
   }
 
   await copySetups(source, target, files, skipped, options.now);
-  await copyCommerce(source, target, files, skipped);
+  files.auditEntries = await copyTrails(options.trail, new PostgresAuditLog(pool));
+  await copyCommerce(source, target, files, skipped, options.secretCheck);
   const database = await databaseCounts(pool);
   const wasEmpty = COUNTED.every((name) => before[name] === 0);
   const mismatches = COUNTED.filter((name) => database[name] < files[name] || (wasEmpty && database[name] !== files[name]));
@@ -162,44 +175,59 @@ async function copySetups(source: FileRepositories, target: Repositories, files:
 }
 
 /**
- * The catalogue and the tenants. A tenant's creation redeems its keys (all or nothing), so its keys
- * go in as available first and its creation redeems them; renewal keys are then redeemed by their
- * renewal, and blocked keys go in blocked.
+ * Each partner's audit trail as it is (numbers and hashes unchanged), from its checkpoint. A trail
+ * that does not verify is evidence of a change and is not copied: the import stops, naming it.
+ * Returns how many entries the files hold.
  */
-async function copyCommerce(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped): Promise<void> {
+async function copyTrails(from: AuditLog, to: PostgresAuditLog): Promise<number> {
+  let entries = 0;
+  for (const partner of await from.partners()) {
+    const { verdict, checkpoint } = await from.verify(partner);
+    if (!verdict.ok) throw new Error(`${describeBreak(partner, verdict.broken)} Its trail is not copied; see "npm run audit -- verify".`);
+    await to.copy(partner, checkpoint, from.entries(partner));
+    entries += verdict.entries;
+  }
+  return entries;
+}
+
+/**
+ * The catalogue, the key-hash secret's check value and the tenants with all they hold (users,
+ * subscriptions and their renewals, delegated admins, GDAP relationships). A tenant's creation
+ * redeems its keys (all or nothing), so its keys go in as available first and its creation redeems
+ * them; renewal keys are then redeemed by their renewal, and blocked keys go in blocked.
+ */
+async function copyCommerce(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped, secretCheck?: string): Promise<void> {
+  const from = source.repositories;
+  // The files' own record of their secret, else the one of the secret the caller knows them by.
+  const check = (await from.keyCatalog.secretCheck()) ?? secretCheck;
+  if (check !== undefined && (await target.keyCatalog.recordSecretCheck(check)) !== check) throw new Error('the database holds keys hashed with another key-hash secret than these files');
   const active = new Map<string, TenantRecord>();
   for (const shard of source.commerce.tenants.all()) {
     for (const record of Object.values(shard.data.tenants)) {
-      if (record.status !== 'active') {
-        skipped.interruptedTenants++;
-        continue;
-      }
-      active.set(record.tenantId, record);
-      skipped.gdapRelationships += record.relationships.length;
+      if (record.status !== 'active') skipped.interruptedTenants++;
+      else active.set(record.tenantId, record);
     }
   }
   const renewals: Array<{ ref: string; tenantId: string; renewal: string }> = [];
-  for (const shard of source.commerce.catalog.all()) {
-    for (const ref of Object.keys(shard.data.keys)) {
-      const key = (await source.repositories.keyCatalog.key(ref))!;
-      const tenant = key.redeemedFor === undefined ? undefined : active.get(key.redeemedFor);
-      // A renewal the tenant never recorded freed its key (the bot does so at start): available again.
-      const recordedRenewal = key.renewal !== undefined && tenant?.subscriptions.some((s) => s.renewals.includes(key.renewal!));
-      let status = key.status;
-      if (key.status === 'redeemed' && !tenant) {
-        status = 'blocked';
-        skipped.keysBlockedWithoutTenant++;
-      } else if (key.status === 'redeemed') status = 'available';
-      if (recordedRenewal) renewals.push({ ref, tenantId: tenant!.tenantId, renewal: key.renewal! });
-      await target.keyCatalog.issue({ ref, product: key.product, seats: key.seats, termMonths: key.termMonths, lastGroup: key.lastGroup, status, issuedAt: key.issuedAt });
-      files.keys++;
-    }
+  for (const key of await from.keyCatalog.list()) {
+    const tenant = key.redeemedFor === undefined ? undefined : active.get(key.redeemedFor);
+    // A renewal the tenant never recorded freed its key (the bot does so at start): available again.
+    const recordedRenewal = key.renewal !== undefined && tenant?.subscriptions.some((s) => s.renewals.includes(key.renewal!));
+    let status = key.status;
+    if (key.status === 'redeemed' && !tenant) {
+      status = 'blocked';
+      skipped.keysBlockedWithoutTenant++;
+    } else if (key.status === 'redeemed') status = 'available';
+    if (recordedRenewal) renewals.push({ ref: key.ref, tenantId: tenant!.tenantId, renewal: key.renewal! });
+    await target.keyCatalog.issue({ ref: key.ref, product: key.product, seats: key.seats, termMonths: key.termMonths, lastGroup: key.lastGroup, status, issuedAt: key.issuedAt });
+    files.keys++;
   }
   for (const record of active.values()) {
-    const { status: _status, relationships: _relationships, ...tenant } = record;
+    const tenant = (await from.commerceTenants.get(record.tenantId))!;
     const outcome = await target.commerceTenants.create(tenant);
     if ('refused' in outcome) throw new Error(`tenant ${record.domain} could not be created in the database: ${outcome.refused}`);
     files.tenants++;
+    files.relationships += tenant.relationships.length;
   }
   for (const { ref, tenantId, renewal } of renewals) {
     const redeemed = await target.commerceTenants.update(tenantId, (_, redeem) => redeem(ref, renewal));

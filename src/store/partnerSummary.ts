@@ -6,8 +6,7 @@
  */
 import { z } from 'zod';
 import { remindsPartner } from '../domain/customer.js';
-import type { Offer } from '../domain/delegation.js';
-import { NO_AUTO_EXTEND, RELATIONSHIP_REMINDER_KINDS } from '../domain/relationship.js';
+import { hasOfferWork } from '../domain/delegation.js';
 import { dayNumber, REMINDER_KINDS, type ReminderKind } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
 import { PartnerProfileSchema } from '../domain/profile.js';
@@ -41,6 +40,12 @@ export const PartnerSummarySchema = z.object({
    * kinds already recorded for that end date (bit i: REMINDER_KINDS[i]).
    */
   reminders: z.array(z.number().int()),
+  /**
+   * Two per triple of `reminders`: the customer tenant and the subscription it is of, so that due
+   * reminders are found without reading the file. Required: a cache written before they were kept
+   * does not parse, and is rebuilt from the partner files at the next start, once.
+   */
+  reminderIds: z.array(z.string()),
 });
 export type PartnerSummary = z.infer<typeof PartnerSummarySchema>;
 
@@ -48,11 +53,6 @@ export const NO_SWITCH = -1;
 
 export function kindBit(kind: ReminderKind): number {
   return 1 << REMINDER_KINDS.indexOf(kind);
-}
-
-/** An accepted relationship that ends unless renewed, whose end reminders are not all handled yet. */
-function remindsOfEnd(offer: Offer): boolean {
-  return offer.status === 'accepted' && offer.relationship?.autoExtendDuration === NO_AUTO_EXTEND && (offer.reminders?.length ?? 0) < RELATIONSHIP_REMINDER_KINDS.length;
 }
 
 export function summarise(doc: PartnerDoc): PartnerSummary {
@@ -66,16 +66,18 @@ export function summarise(doc: PartnerDoc): PartnerSummary {
     recorded.set(cycle, (recorded.get(cycle) ?? 0) | kindBit(record.kind));
   }
   const reminders: number[] = [];
+  const reminderIds: string[] = [];
   for (const customer of doc.customers) {
-    if (customer.offers.some((offer) => offer.status === 'pending' || offer.partnerNotice === 'pending' || remindsOfEnd(offer))) work.add('offers');
+    if (customer.offers.some(hasOfferWork)) work.add('offers');
     for (const subscription of customer.subscriptions) {
       if (subscription.pendingRenewal) work.add('pendingRenewal');
       if (subscription.scheduledSwitch) work.add('scheduledSwitch');
       if (!remindsPartner(doc.profile?.partnerId, subscription)) continue;
       const switchDay = subscription.scheduledSwitch ? dayNumber(subscription.scheduledSwitch.on) : NO_SWITCH;
       reminders.push(dayNumber(subscription.endDate), switchDay, recorded.get(`${subscription.id}|${subscription.endDate}`) ?? 0);
+      reminderIds.push(customer.tenantId, subscription.id);
     }
   }
   const head = { ...(doc.profile && { profile: doc.profile }), members: doc.members, hasCustomers: doc.customers.length > 0, ...(doc.roles && { roles: doc.roles }) };
-  return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders };
+  return { head, timeZone: timeZoneOf(doc.profile), work: [...work], reminders, reminderIds };
 }

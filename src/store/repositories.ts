@@ -18,8 +18,10 @@ import type { ConversationRef } from '../domain/conversation.js';
 import type { AuditDraft } from '../domain/audit.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
+import type { Relationship } from '../domain/relationship.js';
 import type { ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerProfile } from '../domain/profile.js';
+import type { Person, RoleBook, RoleChange } from '../domain/roles.js';
 import type { Setup, SetupStatus } from '../domain/setup.js';
 import type { Member, ReminderRecord } from './documents.js';
 
@@ -35,17 +37,48 @@ export interface ReminderChannel {
   reachable: boolean;
 }
 
-/** A partner organisation: its profile, its staff's chats and its reminder channel. */
+/** A change of the role book: the new book and the changes to record (none when nothing changed). */
+export interface RoleUpdate {
+  book: RoleBook;
+  changes: RoleChange[];
+}
+
+/** A staff member's last welcome card (see MemberSchema). */
+export type Welcome = NonNullable<Member['welcome']>;
+
+/** A partner organisation: its profile, its staff's chats, its role book and its reminder channel. */
 export interface PartnerRepository {
   profile(tenantId: string): Promise<PartnerProfile | undefined>;
-  saveProfile(tenantId: string, profile: PartnerProfile): Promise<void>;
+  /**
+   * Saves the profile. `roles`, when given, makes the role book anew from the stored one in the same
+   * transaction (the first person to save the profile becomes Admin agent), and `audit` records the
+   * save with the role changes.
+   */
+  saveProfile(tenantId: string, profile: PartnerProfile, roles?: (book: Readonly<RoleBook>) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<void>;
   /** Every staff member the bot can reach, by user id. */
   staff(tenantId: string): Promise<Record<string, Member>>;
-  /** Saves a staff member's chat (new or changed); they are reachable again. */
+  member(tenantId: string, userId: string): Promise<Member | undefined>;
+  /** Saves a staff member's chat (new or changed); they are reachable again. A stored welcome stays unless `member` brings one. */
   rememberMember(tenantId: string, userId: string, member: Member): Promise<void>;
+  /** Notes the welcome card sent to a staff member's chat; nothing for a member the bot does not know. */
+  rememberWelcome(tenantId: string, userId: string, welcome: Welcome): Promise<void>;
   markMemberUnreachable(tenantId: string, userId: string): Promise<void>;
+  /** The role book; undefined only for a partner whose data predates roles, until `upgradeRoles`. */
+  roles(tenantId: string): Promise<RoleBook | undefined>;
+  /**
+   * Gives a partner whose data predates roles its book, once: `upgrade` gets everyone who could act
+   * before (the staff the bot has met, who saved the profile, who set up a customer, in that order).
+   * A partner that has a book keeps it, unchanged and unrecorded. Returns the book.
+   */
+  upgradeRoles(tenantId: string, upgrade: (people: Person[]) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<RoleBook>;
+  /**
+   * Changes the role book under the partner's lock, so two Admin agents' changes apply one after the
+   * other (the last Admin agent stays). `change` gets the book and the names of the staff the bot has
+   * met, by user id; it returns a new book (or none to change nothing) and its result.
+   */
+  updateRoles<R>(tenantId: string, change: (book: Readonly<RoleBook>, staff: ReadonlyMap<string, string>) => { book?: RoleBook; result: R }, audit?: AuditOf<R>): Promise<R>;
   reminderChannel(tenantId: string): Promise<ReminderChannel | undefined>;
-  setReminderChannel(tenantId: string, channel: ReminderChannel): Promise<void>;
+  setReminderChannel(tenantId: string, channel: ReminderChannel, audit?: AuditOf<ReminderChannel>): Promise<void>;
   markReminderChannelUnreachable(tenantId: string): Promise<void>;
   /** The partners' time zones (UTC for a partner without a profile): the scheduler keeps one job per zone. */
   timeZones(): Promise<Set<string>>;
@@ -63,7 +96,21 @@ export interface SubscriptionRef {
   subscription: Subscription;
 }
 
-export type AddOfferResult = { added: true; offer: Offer } | { added: false; open: Offer };
+/**
+ * An offer added, or the one already there that it would repeat or collide with: the offer with its
+ * id (a second press of the same card), the offer of its relationship, the partner's relationship
+ * under its display name (unique among a partner's relationships, ignoring case), or, for an offer
+ * of the old kind (no relationship), the customer's open one of that kind.
+ */
+export type AddOfferResult = { added: true; offer: Offer } | { added: false; existing: Offer };
+
+/** An offer changed (or left as it was), with its customer as stored afterwards. */
+export interface OfferChange {
+  customer: Customer;
+  before: Offer;
+  /** The offer as stored now: `before` itself when the change left it as it was. */
+  offer: Offer;
+}
 
 /** Customers with their subscriptions, offers and added users; also the customer index. */
 export interface CustomerRepository {
@@ -74,24 +121,47 @@ export interface CustomerRepository {
   get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined>;
   /** Which partner set up a customer tenant, and the customer as it stands. */
   link(customerTenantId: string): Promise<CustomerLink | undefined>;
-  /** Records a created customer; a retry of the same creation (same tenant) changes nothing. */
-  add(partnerTenantId: string, customer: Customer): Promise<Customer>;
+  /**
+   * Records a created customer; a retry of the same creation (same tenant, or same setup id: one
+   * customer per setup) changes nothing and records nothing: `audit` runs only when the customer is
+   * new. Returns the customer as stored.
+   */
+  add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer>;
   /**
    * Changes one customer under a row lock (admin, contact, added users, seats); `change` gets the
-   * customer as stored and returns the new one, or undefined to change nothing.
+   * customer as stored and returns the new one, or undefined to change nothing (and record nothing).
    */
-  update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined>;
-  /** Changes one subscription under its customer's row lock; undefined when either is not found. */
-  updateSubscription(partnerTenantId: string, customerTenantId: string, subscriptionId: string, change: (subscription: Subscription) => Subscription): Promise<{ customer: Customer; subscription: Subscription } | undefined>;
-  /** Adds a pending offer unless the customer has an open (pending or accepted) one. */
-  addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<AddOfferResult>;
-  /** Changes one offer under its customer's row lock; undefined when not found. */
-  updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer): Promise<Offer | undefined>;
+  update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined>;
+  /**
+   * Changes one subscription under its customer's row lock; `change` may return undefined to change
+   * (and record) nothing. Undefined when the customer or subscription is not found or nothing changed.
+   */
+  updateSubscription(
+    partnerTenantId: string,
+    customerTenantId: string,
+    subscriptionId: string,
+    change: (subscription: Subscription) => Subscription | undefined,
+    audit?: AuditOf<{ customer: Customer; subscription: Subscription }>,
+  ): Promise<{ customer: Customer; subscription: Subscription } | undefined>;
+  /**
+   * Adds an offer to the customer (who may hold several relationships with its partner), unless it
+   * repeats or collides with one there (see AddOfferResult); throws when the customer is not found.
+   */
+  addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer, audit?: AuditOf<Offer>): Promise<AddOfferResult>;
+  /**
+   * Changes one offer under its customer's row lock, so two instances answering or ending it apply
+   * one after the other, each on the offer as the other left it; `change` returns undefined to leave
+   * it as it is (then nothing is written, nor audited). Undefined when the offer is not found.
+   */
+  updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<OfferChange | undefined>;
   /** Subscriptions with a renewal sent to the backend and not yet answered. */
   pendingRenewals(): Promise<SubscriptionRef[]>;
   /** Partner-billed subscriptions whose scheduled switch to direct billing is due on the partner's own day at `now`. */
   switchesDue(now: Date): Promise<SubscriptionRef[]>;
-  /** Customers with a pending offer or a notice to the partner still to send. */
+  /**
+   * Customers with a pending offer, a notice to the partner still to send, or a relationship whose
+   * end reminders are not all handled (accepted, without auto-extension).
+   */
   withOfferWork(): Promise<CustomerLink[]>;
 }
 
@@ -116,9 +186,12 @@ export interface SetupRepository {
   insert(tenantId: string, setup: Setup): Promise<boolean>;
   /**
    * Changes a setup under a row lock, so concurrent changes apply one after the other; `change` gets
-   * the setup as stored (it may throw to change nothing). Undefined when the setup is not found.
+   * the setup as stored and returns the new one. To change nothing it throws (a stale revision, a
+   * refusal: the error comes back to the caller) or returns the setup it got as it got it (then
+   * nothing changes and nothing is recorded). `audit` records the change, from the changed setup, in the
+   * same transaction. Undefined when the setup is not found.
    */
-  update(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup | undefined>;
+  update(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup | undefined>;
   /** Every partner's setups in this status (for start-up recovery and sweeps). */
   withStatus(status: SetupStatus): Promise<SetupRef[]>;
   /** Reserved setups whose reservation ran out by `now`. */
@@ -173,8 +246,10 @@ export interface ReminderCandidate {
   /** The partner's calendar day at the time asked. */
   today: string;
   customerTenantId: string;
-  subscription: Subscription;
-  /** Kinds already in the ledger for the subscription's current end date. */
+  subscriptionId: string;
+  /** The subscription's current end date: the cycle the reminder is of. */
+  endDate: string;
+  /** Kinds already in the ledger for the subscription's current end date, in the cycle's order. */
   recorded: ReminderKind[];
 }
 
@@ -182,9 +257,10 @@ export interface ReminderCandidate {
 export interface ReminderRepository {
   /**
    * Subscriptions whose partner is reminded of them and whose next unrecorded reminder is due on
-   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`.
+   * the partner's own day at `now` (a query on an index, not a scan); at most `limit`; only of
+   * partners in `timeZones` when given.
    */
-  dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]>;
+  dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]>;
   /** Records reminders (queued or skipped); one already recorded is left as it is. Returns how many were new. */
   record(partnerTenantId: string, records: readonly ReminderRecord[]): Promise<number>;
   get(partnerTenantId: string, id: ReminderId): Promise<StoredReminder | undefined>;
@@ -196,6 +272,11 @@ export interface ReminderRepository {
   markDelivered(partnerTenantId: string, id: ReminderId, target: string): Promise<void>;
   markSent(partnerTenantId: string, id: ReminderId, at: Date): Promise<void>;
   markSkipped(partnerTenantId: string, id: ReminderId): Promise<void>;
+  /**
+   * Drops the partner's sent and skipped records of cycles that ended before `endedBefore` and are no
+   * longer their subscription's current cycle (a renewal or a switch moved the end date); returns how many.
+   */
+  prune(partnerTenantId: string, endedBefore: string): Promise<number>;
 }
 
 export interface OutgoingMessage {
@@ -212,10 +293,22 @@ export interface ClaimedMessage extends OutgoingMessage {
   attempts: number;
 }
 
+/** Where a message stands: waiting (or being sent), sent, or given up. */
+export type OutboxState = { state: 'pending' } | { state: 'sent'; activityId?: string } | { state: 'failed'; error: string };
+
 /** Proactive messages, sent by whichever instance claims them; a dead sender's claims expire. */
 export interface OutboxRepository {
   /** True when queued now, false when a message with this key was queued before. */
   enqueue(message: OutgoingMessage): Promise<boolean>;
+  /**
+   * Claims the message with this key for `leaseMs`, whenever its next attempt was planned (the caller
+   * paces its own retries), unless it is sent, failed, or claimed by a worker whose lease still runs.
+   */
+  claimKey(uniqueKey: string, workerId: string, leaseMs: number): Promise<ClaimedMessage | undefined>;
+  /** The state of the message with this key; undefined when none was queued (or it was pruned). */
+  state(uniqueKey: string): Promise<OutboxState | undefined>;
+  /** Drops messages sent or failed before `finishedBefore`; returns how many. */
+  prune(finishedBefore: Date): Promise<number>;
   /** Claims up to `limit` messages due now for `leaseMs`; another worker cannot claim them meanwhile. */
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
   /** The connector accepted it; false when the claim had expired and another worker took it. */
@@ -258,11 +351,20 @@ export interface CatalogKey {
 /** The embedded commerce's key catalogue, shared by every instance and the key CLI. */
 export interface KeyCatalogRepository {
   key(ref: string): Promise<CatalogKey | undefined>;
+  /** Every key (or those in one status), oldest first: what the key CLI lists. */
+  list(status?: CatalogKey['status']): Promise<CatalogKey[]>;
   /** Adds a newly minted key; false when a key with this hash exists. */
   issue(key: CatalogKey): Promise<boolean>;
   /** Blocks a key (a key card reported stolen); false for an unknown key. */
   block(ref: string): Promise<boolean>;
   isEmpty(): Promise<boolean>;
+  /**
+   * The check value of the key-hash secret the catalogue's hashes are made with (see keyHasher.ts:
+   * a hash of the secret, never the secret), or undefined before anyone recorded one.
+   */
+  secretCheck(): Promise<string | undefined>;
+  /** Records the check value unless one is recorded already; returns the one in force (the first recorded). */
+  recordSecretCheck(check: string): Promise<string>;
 }
 
 export interface CommerceUser {
@@ -307,7 +409,12 @@ export interface CommerceTenant {
   delegatedAdmins: Array<{ partnerTenantId: string; roles: string[]; since: string }>;
   /** Idempotency keys of users a delegated admin added, with the user each made. */
   addedUsers: Record<string, string>;
+  /** Granular delegated admin relationships with any partner, as last changed (the time-driven status is worked out on reading). */
+  relationships: CommerceRelationship[];
 }
+
+/** A GDAP relationship as the embedded commerce keeps it: with the partner's request that made it, so a retry makes no second. */
+export type CommerceRelationship = Relationship & { idempotencyKey: string };
 
 export type CreateTenantOutcome = { created: CommerceTenant } | { existing: CommerceTenant } | { refused: 'domainTaken' | 'keyUnavailable' };
 
@@ -318,6 +425,10 @@ export type RedeemForRenewal = (ref: string, renewal: string) => Promise<boolean
 export interface CommerceTenantRepository {
   byDomain(domain: string): Promise<CommerceTenant | undefined>;
   get(tenantId: string): Promise<CommerceTenant | undefined>;
+  /** Whether a tenant has the domain, also one whose creation is under way. */
+  domainInUse(domain: string): Promise<boolean>;
+  /** The display names of all the partner's relationships, with every customer, whatever their status. */
+  relationshipNames(partnerTenantId: string): Promise<string[]>;
   /**
    * Creates the tenant and redeems its keys for it, all or nothing. A retry (same idempotency key and
    * partner) gets the tenant made first; anyone else asking for its domain finds it taken.
@@ -328,6 +439,17 @@ export interface CommerceTenantRepository {
    * so a renewal that fails leaves its key available. Not found: `{ found: false }`.
    */
   update<R>(tenantId: string, change: (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }>;
+  /**
+   * Changes a tenant as `update` does, given `relationshipNames(partnerTenantId)`: such changes of
+   * one partner run one after the other, so a display name checked free is given once.
+   */
+  updateForPartner<R>(tenantId: string, partnerTenantId: string, change: (tenant: CommerceTenant, takenNames: readonly string[]) => Promise<R> | R): Promise<{ found: false } | { found: true; result: R }>;
+  /**
+   * Undoes what a crash left half done (files: a creation under way, keys redeemed for a change the
+   * tenant never recorded); PostgreSQL has nothing to undo, each change being one transaction. Only
+   * the process that owns the tenants calls it, at its start. Returns how many it undid.
+   */
+  recoverInterrupted(): Promise<number>;
 }
 
 export interface Repositories {

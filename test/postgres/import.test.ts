@@ -10,14 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateDataset, type Dataset } from '../../scripts/bench/dataset.js';
-import { createKeyHasher } from '../../src/commerce/keyHasher.js';
+import { createKeyHasher, secretCheckOf } from '../../src/commerce/keyHasher.js';
+import { USER_ADMINISTRATOR } from '../../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
 import { openFileRepositories, type FileRepositories } from '../../src/store/files/index.js';
+import type { AuditEntry } from '../../src/domain/audit.js';
+import { FileAuditLog } from '../../src/store/auditFile.js';
+import type { AuditLog } from '../../src/store/auditLog.js';
+import { PostgresAuditLog } from '../../src/store/postgres/auditLog.js';
 import type { Pool } from '../../src/store/postgres/database.js';
 import { openPostgres } from '../../src/store/postgres/index.js';
 import type { Repositories } from '../../src/store/repositories.js';
 import { freshDatabase } from '../support/postgres.js';
+import { draft } from '../support/auditLogContract.js';
 
 interface Run {
   code: number | null;
@@ -83,15 +89,20 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
   async function addTheRest(): Promise<void> {
     const { repositories: r, close } = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
     const [p0, p1, p2, p3] = dataset.users;
-    await r.partners.setReminderChannel(p0!.tenantId, { conversation: { serviceUrl: 'https://smba.example/emea/', channelId: 'msteams', conversation: { id: '19:channel' } }, setBy: p0!.userId, setAt: now.toISOString(), reachable: true });
+    // Recorded in p0's audit trail; p2 gets a trail pruned behind a checkpoint; p1's role book changed (the generator gives each partner's profile saver Admin agent).
+    await r.partners.setReminderChannel(p0!.tenantId, { conversation: { serviceUrl: 'https://smba.example/emea/', channelId: 'msteams', conversation: { id: '19:channel' } }, setBy: p0!.userId, setAt: now.toISOString(), reachable: true }, () => [draft(p0!.tenantId, 1)]);
+    const trail = FileAuditLog.in(dir);
+    for (let n = 1; n <= 5; n++) await trail.append(draft(p2!.tenantId, n));
+    expect(await trail.prune(p2!.tenantId, new Date(Date.UTC(2026, 0, 1, 0, 2, 30)), now)).to.equal(2);
+    await r.partners.updateRoles(p1!.tenantId, () => ({ book: { [p1!.userId]: { role: 'admin', name: p1!.name, reason: 'assigned', assignedBy: p0!.userId, assignedAt: now.toISOString() } }, result: undefined }));
     await r.partners.markMemberUnreachable(p1!.tenantId, p1!.userId);
     const due = await r.reminders.dueReminders(now, 10_000);
     expect(due.length, 'the generated subscriptions have reminders due').to.be.greaterThan(3);
     for (const [i, d] of due.slice(0, 3).entries()) {
-      const kind = d.subscription.endDate <= d.today ? 'expired' : 'before60';
-      await r.reminders.record(d.partnerTenantId, [{ customerTenantId: d.customerTenantId, subscriptionId: d.subscription.id, endDate: d.subscription.endDate, kind, status: 'queued', createdAt: now.toISOString(), deliveredTo: [] }]);
-      if (i > 0) await r.reminders.markDelivered(d.partnerTenantId, { subscriptionId: d.subscription.id, endDate: d.subscription.endDate, kind }, `member:${p0!.userId}`);
-      if (i > 1) await r.reminders.markSent(d.partnerTenantId, { subscriptionId: d.subscription.id, endDate: d.subscription.endDate, kind }, now);
+      const kind = d.endDate <= d.today ? 'expired' : 'before60';
+      await r.reminders.record(d.partnerTenantId, [{ customerTenantId: d.customerTenantId, subscriptionId: d.subscriptionId, endDate: d.endDate, kind, status: 'queued', createdAt: now.toISOString(), deliveredTo: [] }]);
+      if (i > 0) await r.reminders.markDelivered(d.partnerTenantId, { subscriptionId: d.subscriptionId, endDate: d.endDate, kind }, `member:${p0!.userId}`);
+      if (i > 1) await r.reminders.markSent(d.partnerTenantId, { subscriptionId: d.subscriptionId, endDate: d.endDate, kind }, now);
     }
     const [customer] = await r.customers.list(p0!.tenantId);
     await r.customers.addOffer(p0!.tenantId, customer!.tenantId, { id: randomUUID(), status: 'pending', message: 'Let us help', sentAt: now.toISOString(), sentBy: { id: p0!.userId, name: p0!.name }, expiresAt: new Date(now.getTime() + 86_400_000).toISOString(), delivery: 'waiting' });
@@ -124,6 +135,23 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
       keyHandles: [hash(dataset.keys[1]!)],
       delegatedAdmins: [],
       addedUsers: {},
+      relationships: [
+        {
+          id: randomUUID(),
+          idempotencyKey: randomUUID(),
+          displayName: 'Fabrikam helpdesk',
+          partnerTenantId: p0!.tenantId,
+          customer: { tenantId, displayName: 'Fabrikam' },
+          accessDetails: { unifiedRoles: [{ roleDefinitionId: USER_ADMINISTRATOR }] },
+          duration: 'P730D',
+          autoExtendDuration: 'P180D',
+          status: 'active',
+          createdDateTime: at,
+          lastModifiedDateTime: at,
+          activatedDateTime: at,
+          endDateTime: new Date(now.getTime() + 730 * 86_400_000).toISOString(),
+        },
+      ],
     });
     expect(created).to.have.property('created');
     const renewed = await r.commerceTenants.update(tenantId, async (t, redeem) => {
@@ -143,8 +171,11 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     expect(first.stdout).to.match(/^subscriptions\s+60\s+60 \(0\)$/m);
     expect(first.stdout).to.match(/^keys\s+6\s+6 \(0\)$/m);
     expect(first.stdout).to.match(/^tenants\s+1\s+1 \(0\)$/m);
+    expect(first.stdout).to.match(/^relationships\s+1\s+1 \(0\)$/m);
     expect(first.stdout).to.match(/^setups\s+3\s+3 \(0\)$/m);
     expect(first.stdout).to.match(/^reservations\s+1\s+1 \(0\)$/m);
+    expect(first.stdout).to.match(/^roles\s+6\s+6 \(0\)$/m);
+    expect(first.stdout).to.match(/^auditEntries\s+5\s+5 \(0\)$/m);
     expect(first.stdout).to.include('orphanReservations 1').and.include('recentUnknownKeys 1');
     expect(first.stdout).to.include(`generated its secret into ${join(dir, 'key-hash-secret')}: set KEY_HASH_SECRET on every instance that uses the database to the contents of that file`);
     expect(first.stdout).to.include('The counts match');
@@ -158,6 +189,8 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     expect(await k.key(hash(dataset.keys[2]!))).to.deep.include({ status: 'redeemed', redeemedFor: tenantId, renewal: 'renewal-1' });
     expect((await k.key(hash(dataset.keys[3]!)))?.status).to.equal('blocked');
     expect(await k.key(createKeyHasher('another secret of 32 characters!!')(dataset.keys[4]!))).to.equal(undefined);
+    // The secret's check value went in with the hashes: an instance with another secret is refused.
+    expect(await k.secretCheck()).to.equal(secretCheckOf(secret));
   });
 
   it('answers the same questions with the same answers on both stores', async () => {
@@ -168,6 +201,7 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
       expect(await d.customers.hasCustomers(partner)).to.equal(await f.customers.hasCustomers(partner));
       expect(await d.partners.profile(partner), 'profile').to.deep.equal(await f.partners.profile(partner));
       expect(await d.partners.staff(partner), 'staff').to.deep.equal(await f.partners.staff(partner));
+      expect(await d.partners.roles(partner), 'role book').to.deep.equal(await f.partners.roles(partner));
       expect(await d.partners.reminderChannel(partner), 'reminder channel').to.deep.equal(await f.partners.reminderChannel(partner));
       expect(await d.reminders.forPartner(partner), 'reminder ledger').to.deep.equal(await f.reminders.forPartner(partner));
       expect(await d.setups.open(partner), 'open setups').to.deep.equal(await f.setups.open(partner));
@@ -185,6 +219,19 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
       expect(inDatabase, 'catalogue key').to.deep.equal(inFiles);
     }
     expect(await d.setups.keyHolder(hash(dataset.keys[0]!))).to.deep.include({ tenantId: dataset.users[1]!.tenantId });
+    // The audit trails as they were: same numbers and hashes, from the same checkpoint, and they verify.
+    const [fileTrail, databaseTrail] = [FileAuditLog.in(dir), new PostgresAuditLog(database.pool)];
+    expect(await databaseTrail.partners()).to.deep.equal(await fileTrail.partners()).and.to.have.length(2);
+    for (const partner of await fileTrail.partners()) {
+      const read = async (log: AuditLog) => {
+        const out: AuditEntry[] = [];
+        for await (const entry of log.entries(partner)) out.push(entry);
+        return out;
+      };
+      expect(await read(databaseTrail), 'trail').to.deep.equal(await read(fileTrail));
+      expect(await databaseTrail.checkpoint(partner), 'checkpoint').to.deep.equal(await fileTrail.checkpoint(partner));
+      expect((await databaseTrail.verify(partner)).verdict).to.deep.equal((await fileTrail.verify(partner)).verdict).and.to.include({ ok: true });
+    }
     expect(await d.commerceTenants.get(tenantId), 'tenant').to.deep.equal(await f.commerceTenants.get(tenantId));
     expect(await d.commerceTenants.byDomain('fabrikam.onmicrosoft.com')).to.deep.equal(await f.commerceTenants.byDomain('fabrikam.onmicrosoft.com'));
     expect(sorted(await d.customers.withOfferWork()), 'offer work').to.deep.equal(sorted(await f.customers.withOfferWork())).and.to.have.length(1);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
+import { entryFrom } from '../../src/store/postgres/audit.js';
 import { openPostgres, postgresRepositories } from '../../src/store/postgres/index.js';
 import { openPool, transaction, type Pool } from '../../src/store/postgres/database.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -13,6 +14,13 @@ repositoryContract('PostgreSQL', { severalInstances: true }, async (context) => 
   const second = await openPostgres(url, DEFAULT_LIFECYCLE);
   return {
     instances: [first.repositories, second.repositories],
+    auditIds: async (partnerTenantId) => (await first.pool.query('SELECT id FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [partnerTenantId])).rows.map((row) => row.id),
+    // As a partner already in the database when 003_partners added the role book.
+    predateRoles: async (partnerTenantId) => {
+      await first.pool.query('DELETE FROM partner_roles WHERE partner_tenant_id = $1', [partnerTenantId]);
+      await first.pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1', [partnerTenantId]);
+    },
+    trail: async (partnerTenantId) => (await first.pool.query('SELECT * FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [partnerTenantId])).rows.map(entryFrom),
     close: async () => void (await Promise.all([first.pool.end(), second.pool.end()])),
   };
 });

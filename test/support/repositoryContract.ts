@@ -8,15 +8,33 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { auditDraft, type AuditDraft, type AuditEntry } from '../../src/domain/audit.js';
 import type { Customer, Subscription } from '../../src/domain/customer.js';
+import * as rules from '../../src/domain/delegation.js';
 import type { Offer } from '../../src/domain/delegation.js';
+import { GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR } from '../../src/domain/entraRoles.js';
+import type { Relationship } from '../../src/domain/relationship.js';
 import type { PartnerProfile } from '../../src/domain/profile.js';
+import { assignRole, rolesAfterProfileSaved, rolesAfterUpgrade, type RoleBook } from '../../src/domain/roles.js';
 import type { Setup, SetupKey } from '../../src/domain/setup.js';
-import type { CatalogKey, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
+import type { CatalogKey, CommerceRelationship, CommerceTenant, Member, ReminderRecord, Repositories } from '../../src/store/repositories.js';
+import type { RunnerLock } from '../../src/store/repositories.js';
+import { pino } from 'pino';
+import { DEFAULT_LIFECYCLE, REMINDER_KINDS, addDays } from '../../src/domain/lifecycle.js';
+import type { ConversationRef, Delivery } from '../../src/domain/conversation.js';
+import { DeliveryQueue } from '../../src/reminders/deliveryQueue.js';
+import { ReminderService } from '../../src/reminders/reminderService.js';
+import type { AuditTrail } from '../../src/partners/auditTrail.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
   instances: [Repositories, Repositories];
+  /** The ids of a partner's audit entries in the trail, oldest first: what changes recorded with them. */
+  auditIds(partnerTenantId: string): Promise<string[]>;
+  /** Makes the partner's stored data look as written before roles existed: no role book at all. */
+  predateRoles(partnerTenantId: string): Promise<void>;
+  /** The partner's audit trail as stored, oldest first. */
+  trail(partnerTenantId: string): Promise<AuditEntry[]>;
   close(): Promise<void>;
 }
 
@@ -46,6 +64,32 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
 
 function offer(overrides: Partial<Offer> = {}): Offer {
   return { id: randomUUID(), status: 'pending', message: 'Let us help', sentAt: AT, sentBy: { id: 'user-1', name: 'Ada' }, expiresAt: '2026-05-30T10:00:00.000Z', delivery: 'waiting', ...overrides };
+}
+
+function relationship(partnerTenantId: string, customerTenantId: string, overrides: Partial<Relationship> = {}): Relationship {
+  return {
+    id: randomUUID(),
+    displayName: unique('Helpdesk').slice(0, 50),
+    partnerTenantId,
+    customer: { tenantId: customerTenantId, displayName: 'Fabrikam' },
+    accessDetails: { unifiedRoles: [{ roleDefinitionId: USER_ADMINISTRATOR }, { roleDefinitionId: GLOBAL_ADMINISTRATOR }] },
+    duration: 'P730D',
+    autoExtendDuration: 'PT0S',
+    status: 'approvalPending',
+    createdDateTime: AT,
+    lastModifiedDateTime: AT,
+    ...overrides,
+  };
+}
+
+/** A request for a relationship, as the service saves it. */
+function request(partnerTenantId: string, customerTenantId: string, overrides: Partial<Relationship> = {}): Offer {
+  return offer({ relationship: relationship(partnerTenantId, customerTenantId, overrides), partnerConversation: conversation('a:partner') });
+}
+
+/** An audit entry a change records (who does not matter to the store). */
+function entry(partnerTenantId: string, id: string, verb = 'contract', customerTenantId?: string): AuditDraft {
+  return auditDraft({ id, at: new Date(AT), partnerTenantId, actor: { name: 'Ada', objectId: 'user-1', role: 'admin' }, verb, customerTenantId, outcome: { result: 'done' } });
 }
 
 function customer(overrides: Partial<Customer> = {}): Customer {
@@ -94,6 +138,7 @@ function tenant(keyHandles: string[], overrides: Partial<CommerceTenant> = {}): 
     keyHandles,
     delegatedAdmins: [],
     addedUsers: {},
+    relationships: [],
     ...overrides,
   };
 }
@@ -129,13 +174,131 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect((await a.partners.staff(tenant))['user-1']).to.deep.equal({ ...member, name: 'Ada L.', reachable: true });
       });
 
-      it('keeps the reminder channel', async () => {
+      it('keeps the reminder channel, recorded with its change', async () => {
         const tenant = unique('partner');
         expect(await a.partners.reminderChannel(tenant)).to.equal(undefined);
         const channel = { conversation: conversation('19:channel'), setBy: 'user-1', setAt: AT, reachable: true };
-        await a.partners.setReminderChannel(tenant, channel);
+        await a.partners.setReminderChannel(tenant, channel, (set) => [entry(tenant, `reminders.channel:${set.conversation.conversation.id}`)]);
         await b.partners.markReminderChannelUnreachable(tenant);
         expect(await a.partners.reminderChannel(tenant)).to.deep.equal({ ...channel, reachable: false });
+        expect(await store.auditIds(tenant)).to.deep.equal(['reminders.channel:19:channel']);
+      });
+
+      it("keeps a staff member's time zone and last welcome; a chat saved again keeps the welcome", async () => {
+        const tenant = unique('partner');
+        const member: Member = { name: 'Ada', locale: 'de-DE', timeZone: 'Europe/Berlin', conversation: conversation('a:1'), updatedAt: AT, reachable: true };
+        const welcome = { conversationId: 'a:1', activityId: 'act-1', language: 'de', at: AT };
+        await a.partners.rememberWelcome(tenant, 'user-1', welcome);
+        expect(await b.partners.member(tenant, 'user-1'), 'no welcome for a member the bot does not know').to.equal(undefined);
+        await a.partners.rememberMember(tenant, 'user-1', member);
+        await b.partners.rememberWelcome(tenant, 'user-1', welcome);
+        expect(await a.partners.member(tenant, 'user-1')).to.deep.equal({ ...member, welcome });
+        const { locale: _locale, ...withoutLocale } = member;
+        await a.partners.rememberMember(tenant, 'user-1', { ...withoutLocale, timeZone: 'Pacific/Auckland' });
+        expect(await b.partners.member(tenant, 'user-1')).to.deep.equal({ ...withoutLocale, timeZone: 'Pacific/Auckland', welcome });
+        const withoutActivity = { conversationId: 'a:2', language: 'en', at: '2026-03-02T10:00:00.000Z' };
+        await b.partners.rememberMember(tenant, 'user-1', { ...member, welcome: withoutActivity });
+        expect((await a.partners.staff(tenant))['user-1']).to.deep.equal({ ...member, welcome: withoutActivity });
+        expect(await a.partners.member(tenant, 'user-2')).to.equal(undefined);
+      });
+    });
+
+    describe('partners: roles', () => {
+      const ada = { userId: 'user-ada', name: 'Ada' };
+      const bo = { userId: 'user-bo', name: 'Bo' };
+      const fromProfile = (by: { userId: string; name: string }) => (book: Readonly<RoleBook>) => {
+        const { book: next, change } = rolesAfterProfileSaved(book, by, new Date(AT));
+        return { book: next, changes: change ? [change] : [] };
+      };
+      const recordChanges = (tenant: string) => ({ changes }: { changes: Array<{ userId: string; reason: string }> }) => changes.map((change) => entry(tenant, `role.${change.reason}:${change.userId}`));
+
+      it('starts a new partner with an empty book; the first to save the profile becomes Admin agent, recorded with the save', async () => {
+        const tenant = unique('partner');
+        expect(await a.partners.roles(tenant)).to.deep.equal({});
+        await a.partners.saveProfile(tenant, profile(), fromProfile(ada), (update) => [entry(tenant, 'profile.save:1'), ...recordChanges(tenant)(update)]);
+        expect(await b.partners.roles(tenant)).to.deep.equal({ [ada.userId]: { role: 'admin', name: 'Ada', reason: 'firstProfile', assignedAt: AT } });
+        await b.partners.saveProfile(tenant, { ...profile(), updatedBy: bo.userId }, fromProfile(bo), (update) => [entry(tenant, 'profile.save:2'), ...recordChanges(tenant)(update)]);
+        expect(Object.keys((await a.partners.roles(tenant))!)).to.deep.equal([ada.userId]);
+        expect(await store.auditIds(tenant)).to.deep.equal(['profile.save:1', `role.firstProfile:${ada.userId}`, 'profile.save:2']);
+        expect((await a.partners.profile(tenant))?.updatedBy).to.equal(bo.userId);
+      });
+
+      it('changes the book with the names of the staff met, records a change, and writes nothing when the change gives no book', async () => {
+        const tenant = unique('partner');
+        await a.partners.rememberMember(tenant, bo.userId, { name: 'Bo', conversation: conversation('b:1'), updatedAt: AT, reachable: true });
+        await a.partners.saveProfile(tenant, profile(), fromProfile(ada));
+        const give = (repos: Repositories, role: 'sales' | undefined, by = ada) =>
+          repos.partners.updateRoles(
+            tenant,
+            (book, staff) => {
+              const result = assignRole(book, by, bo.userId, role, staff, new Date(AT));
+              return 'refused' in result ? { result: result.refused } : { book: result.book, result: result.change ? 'changed' : 'same' };
+            },
+            (result) => [entry(tenant, `role.assign:${result}:${role}`)],
+          );
+        expect(await give(b, 'sales')).to.equal('changed');
+        expect((await a.partners.roles(tenant))![bo.userId]).to.deep.equal({ role: 'sales', name: 'Bo', reason: 'assigned', assignedBy: ada.userId, assignedAt: AT });
+        expect(await give(a, 'sales', bo), 'refused: Bo is no Admin agent').to.equal('notAdmin');
+        expect(await give(a, undefined)).to.equal('changed');
+        expect((await b.partners.roles(tenant))![bo.userId]).to.equal(undefined);
+        expect(await store.auditIds(tenant)).to.deep.equal(['role.assign:changed:sales', 'role.assign:changed:undefined']);
+      });
+
+      it('keeps an Admin agent when two remove each other on two instances at once', async () => {
+        const tenant = unique('partner');
+        for (const person of [ada, bo]) await a.partners.rememberMember(tenant, person.userId, { name: person.name, conversation: conversation(person.userId), updatedAt: AT, reachable: true });
+        await a.partners.saveProfile(tenant, profile(), fromProfile(ada));
+        await a.partners.updateRoles(tenant, (book, staff) => {
+          const result = assignRole(book, ada, bo.userId, 'admin', staff, new Date(AT));
+          return 'refused' in result ? { result: false } : { book: result.book, result: true };
+        });
+        const remove = (repos: Repositories, by: typeof ada, target: typeof ada) =>
+          repos.partners.updateRoles(
+            tenant,
+            (book, staff) => {
+              const result = assignRole(book, by, target.userId, undefined, staff, new Date(AT));
+              return 'refused' in result ? { result: result.refused } : { book: result.book, result: `removed ${target.name}` };
+            },
+            (result) => [entry(tenant, result)],
+          );
+        const outcomes = await Promise.all([remove(a, ada, bo), remove(b, bo, ada)]);
+        expect(outcomes.filter((outcome) => outcome.startsWith('removed'))).to.have.length(1);
+        expect(outcomes.filter((outcome) => outcome === 'notAdmin')).to.have.length(1);
+        const admins = Object.values((await a.partners.roles(tenant))!).filter((assignment) => assignment.role === 'admin');
+        expect(admins).to.have.length(1);
+        expect(await store.auditIds(tenant)).to.deep.equal(outcomes.filter((outcome) => outcome.startsWith('removed')));
+      });
+
+      it('upgrades a partner that predates roles once, whichever instances ask at once: everyone who could act becomes Admin agent', async () => {
+        const tenant = unique('partner');
+        await a.partners.rememberMember(tenant, bo.userId, { name: 'Bo', conversation: conversation('b:1'), updatedAt: AT, reachable: true });
+        await a.partners.saveProfile(tenant, { ...profile(), updatedBy: ada.userId });
+        await a.customers.add(tenant, customer({ createdBy: { id: 'user-cy', name: 'Cy' } }));
+        await store.predateRoles(tenant);
+        expect(await b.partners.roles(tenant)).to.equal(undefined);
+        const asked: string[][] = [];
+        const upgrade = (repos: Repositories) =>
+          repos.partners.upgradeRoles(
+            tenant,
+            (people) => {
+              asked.push(people.map((person) => `${person.userId}:${person.name}`));
+              return rolesAfterUpgrade(undefined, people, new Date(AT));
+            },
+            recordChanges(tenant),
+          );
+        const books = await Promise.all([upgrade(a), upgrade(b)]);
+        expect(books[0]).to.deep.equal(books[1]);
+        expect(asked[0]).to.deep.equal(['user-bo:Bo', 'user-ada:user-ada', 'user-cy:Cy']);
+        expect(Object.fromEntries(Object.entries(books[0]).map(([userId, assignment]) => [userId, `${assignment.role}/${assignment.reason}`]))).to.deep.equal({
+          'user-bo': 'admin/upgrade',
+          'user-ada': 'admin/upgrade',
+          'user-cy': 'admin/upgrade',
+        });
+        expect(await a.partners.roles(tenant)).to.deep.equal(books[0]);
+        expect(await store.auditIds(tenant)).to.deep.equal(['role.upgrade:user-bo', 'role.upgrade:user-ada', 'role.upgrade:user-cy']);
+        // A partner with a book keeps it: asking again changes and records nothing.
+        expect(await upgrade(b)).to.deep.equal(books[0]);
+        expect(await store.auditIds(tenant)).to.have.length(3);
       });
     });
 
@@ -185,23 +348,6 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(mine(await a.customers.switchesDue(new Date('2026-03-01T20:00:00Z')))).to.deep.equal([{ partnerTenantId: partner, customerTenantId: c.tenantId, subscription: changed!.subscription }]);
       });
 
-      it('keeps one open offer per customer, and changes an offer', async () => {
-        const partner = unique('partner');
-        const c = customer();
-        await a.customers.add(partner, c);
-        const first = offer();
-        const racing = await Promise.all([a.customers.addOffer(partner, c.tenantId, first), b.customers.addOffer(partner, c.tenantId, offer())]);
-        expect(racing.filter((result) => result.added)).to.have.length(1);
-        const open = racing.find((result) => result.added)!;
-        expect(racing.find((result) => !result.added)).to.deep.equal({ added: false, open: open.added && open.offer });
-        const id = open.added ? open.offer.id : '';
-        const declined = await b.customers.updateOffer(partner, c.tenantId, id, (o) => ({ ...o, status: 'declined', partnerNotice: 'pending' }));
-        expect(declined?.status).to.equal('declined');
-        expect((await a.customers.withOfferWork()).filter((link) => link.customer.tenantId === c.tenantId)).to.have.length(1);
-        expect((await a.customers.addOffer(partner, c.tenantId, first.id === id ? offer() : first)).added).to.equal(true);
-        expect((await a.customers.get(partner, c.tenantId))?.offers.map((o) => o.status)).to.deep.equal(['declined', 'pending']);
-      });
-
       it('loses no change when both instances change one customer at once', async () => {
         const partner = unique('partner');
         const c = customer();
@@ -219,6 +365,253 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         const after = await a.customers.get(partner, c.tenantId);
         expect(after?.addedUsers.map((u) => u.requestId).sort()).to.deep.equal(users.map((u) => u.requestId).sort());
         expect(after?.subscriptions[0]!.assignedSeats).to.equal(1 + 5);
+      });
+    });
+
+    describe('customers and renewals', () => {
+      /** An entry of the change keyed by `id`, as a service records it. */
+      const entry = (partner: string, id: string, customerTenantId: string): AuditDraft =>
+        auditDraft({ id, at: new Date(AT), partnerTenantId: partner, actor: { name: 'Ada', objectId: 'user-1', role: 'admin' }, verb: id.split(':')[0]!, customerTenantId, outcome: { result: 'done' } });
+
+      it("keeps the admin's last password reset and a reset under way, and renewals in the order applied", async () => {
+        const partner = unique('partner');
+        const c = customer({ subscriptions: [subscription({ renewalIds: ['r-9', 'r-1', 'r-5'] })] });
+        c.admin.passwordReset = { at: AT, by: { id: 'user-2', name: 'Bo' } };
+        await a.customers.add(partner, c);
+        expect(await b.customers.get(partner, c.tenantId)).to.deep.equal(c);
+        const pending = { at: '2026-03-02T08:00:00.000Z', by: { id: 'user-1', name: 'Ada' }, requestId: randomUUID() };
+        await b.customers.update(partner, c.tenantId, (current) => ({ ...current, admin: { ...current.admin, pendingPasswordReset: pending } }));
+        expect((await a.customers.get(partner, c.tenantId))?.admin).to.deep.equal({ ...c.admin, pendingPasswordReset: pending });
+        const { pendingPasswordReset: _done, ...admin } = (await a.customers.get(partner, c.tenantId))!.admin;
+        await a.customers.update(partner, c.tenantId, (current) => ({ ...current, admin: { ...admin, passwordReset: pending } }));
+        await a.customers.updateSubscription(partner, c.tenantId, c.subscriptions[0]!.id, (s) => ({ ...s, renewalIds: [...s.renewalIds, 'r-0'] }));
+        const after = await b.customers.get(partner, c.tenantId);
+        expect(after?.admin).to.deep.equal({ ...c.admin, passwordReset: pending });
+        expect(after?.subscriptions[0]!.renewalIds).to.deep.equal(['r-9', 'r-1', 'r-5', 'r-0']);
+      });
+
+      it('writes the entries of a change with it, and none for a retried creation or a change that changes nothing', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        const subscriptionId = c.subscriptions[0]!.id;
+        await a.customers.add(partner, c, (added) => [entry(partner, `account.create:${added.setupId}`, added.tenantId)]);
+        await b.customers.add(partner, c, (added) => [entry(partner, `account.create:again-${added.setupId}`, added.tenantId)]);
+        // The same setup recorded with another tenant id (a backend that answered a retry anew): still one customer.
+        expect(await a.customers.add(partner, { ...c, tenantId: randomUUID() }, () => [entry(partner, 'account.create:other-tenant', c.tenantId)])).to.deep.equal(c);
+        expect((await b.customers.list(partner)).map((x) => x.tenantId)).to.deep.equal([c.tenantId]);
+        expect(await b.customers.update(partner, c.tenantId, () => undefined, () => [entry(partner, 'nothing:1', c.tenantId)])).to.equal(undefined);
+        expect(await a.customers.updateSubscription(partner, c.tenantId, subscriptionId, () => undefined, () => [entry(partner, 'nothing:2', c.tenantId)])).to.equal(undefined);
+        const scheduled = await b.customers.updateSubscription(
+          partner,
+          c.tenantId,
+          subscriptionId,
+          (s) => ({ ...s, scheduledSwitch: { on: '2026-04-30', by: { id: 'user-1', name: 'Ada' } } }),
+          ({ customer: changed, subscription }) => [entry(partner, `billing.schedule:${subscription.scheduledSwitch!.on}`, changed.tenantId)],
+        );
+        expect(scheduled?.subscription.scheduledSwitch?.on).to.equal('2026-04-30');
+        await a.customers.update(partner, c.tenantId, (current) => ({ ...current, name: 'Fabrikam GmbH' }), (changed) => [entry(partner, `customer.rename:${changed.name}`, changed.tenantId)]);
+        expect(await store.auditIds(partner)).to.deep.equal([`account.create:${c.setupId}`, 'billing.schedule:2026-04-30', 'customer.rename:Fabrikam GmbH']);
+        expect((await a.customers.get(partner, c.tenantId))?.name).to.equal('Fabrikam GmbH');
+      });
+
+      it('renews and switches a subscription once when both instances apply the same change at once', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        const subscriptionId = c.subscriptions[0]!.id;
+        await a.customers.add(partner, c);
+        // What mirroring the backend's answer does: conditional on the renewal (setup) id, recorded with it.
+        const renew = (repos: Repositories) =>
+          repos.customers.update(
+            partner,
+            c.tenantId,
+            (current) => {
+              const s = current.subscriptions[0]!;
+              if (s.renewalIds.includes('setup-1')) return undefined;
+              current.subscriptions[0] = { ...s, endDate: `${Number(s.endDate.slice(0, 4)) + 1}${s.endDate.slice(4)}`, seats: s.seats + 10, renewalIds: [...s.renewalIds, 'setup-1'] };
+              return current;
+            },
+            (changed) => [entry(partner, 'keys.apply:setup-1', changed.tenantId)],
+          );
+        const renewed = await Promise.all(Array.from({ length: 8 }, (_, i) => renew([a, b][i % 2]!)));
+        expect(renewed.filter(Boolean)).to.have.length(1);
+        const toDirect = (repos: Repositories) =>
+          repos.customers.updateSubscription(
+            partner,
+            c.tenantId,
+            subscriptionId,
+            (s) => (s.billing === 'partner' ? { ...s, billing: 'direct' as const, startDate: '2026-03-01', endDate: '2027-03-01' } : undefined),
+            ({ subscription }) => [entry(partner, `billing.switch:${subscription.id}`, c.tenantId)],
+          );
+        const switched = await Promise.all(Array.from({ length: 8 }, (_, i) => toDirect([a, b][i % 2]!)));
+        expect(switched.filter(Boolean)).to.have.length(1);
+        const after = (await b.customers.get(partner, c.tenantId))!.subscriptions[0]!;
+        expect(after).to.deep.include({ seats: 20, renewalIds: ['setup-1'], billing: 'direct', endDate: '2027-03-01' });
+        expect(await store.auditIds(partner)).to.deep.equal(['keys.apply:setup-1', `billing.switch:${subscriptionId}`]);
+      });
+
+      it('keeps the subscriptions keys add and a renewal to fewer seats than are assigned (the partner was warned)', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        await a.customers.add(partner, c);
+        const started = subscription({ product: 'Visio Plan 2', seats: 5, assignedSeats: 0, renewalIds: ['setup-2'] });
+        await b.customers.update(partner, c.tenantId, (current) => {
+          current.subscriptions[0] = { ...current.subscriptions[0]!, seats: 15, renewalIds: ['setup-2'] };
+          current.subscriptions.push(started);
+          return current;
+        });
+        const fewer = await a.customers.updateSubscription(partner, c.tenantId, c.subscriptions[0]!.id, (s) => ({ ...s, seats: 2, assignedSeats: 8, renewalIds: [...s.renewalIds, 'setup-3'] }));
+        expect(fewer?.subscription).to.deep.include({ seats: 2, assignedSeats: 8 });
+        expect((await b.customers.get(partner, c.tenantId))?.subscriptions).to.deep.equal([{ ...c.subscriptions[0]!, seats: 2, assignedSeats: 8, renewalIds: ['setup-2', 'setup-3'] }, started]);
+      });
+
+      it('lets one of two presses of the same "Reset admin password" at once claim the reset', async () => {
+        const partner = unique('partner');
+        const c = customer();
+        await a.customers.add(partner, c);
+        const requestId = randomUUID();
+        const claim = (repos: Repositories, by: string) =>
+          repos.customers.update(partner, c.tenantId, (current) =>
+            current.admin.pendingPasswordReset?.requestId === requestId || current.admin.passwordReset?.requestId === requestId
+              ? undefined
+              : { ...current, admin: { ...current.admin, pendingPasswordReset: { at: AT, by: { id: by, name: by }, requestId } } },
+          );
+        const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => claim([a, b][i % 2]!, `press-${i}`)));
+        expect(claims.filter(Boolean)).to.have.length(1);
+        expect((await b.customers.get(partner, c.tenantId))?.admin.pendingPasswordReset?.requestId).to.equal(requestId);
+      });
+    });
+
+    describe('delegation', () => {
+      /** A partner with one customer; `trail` lists the entries of the partner's trail by verb and id. */
+      async function partnerWithCustomer(overrides: Partial<Customer> = {}) {
+        const partner = unique('partner');
+        const c = customer(overrides);
+        await a.customers.add(partner, c);
+        const trail = async () => (await store.trail(partner)).map((e) => `${e.verb}:${e.id}`);
+        return { partner, c, trail };
+      }
+
+      it('keeps a request with its relationship, end reminders and chats as saved, and records it with its entry once', async () => {
+        const { partner, c, trail } = await partnerWithCustomer();
+        const saved = request(partner, c.tenantId, { status: 'active', activatedDateTime: AT, endDateTime: '2028-02-29T10:00:00.000Z', terminatedBy: 'customer' });
+        const full = { ...saved, status: 'accepted' as const, answeredAt: AT, answeredBy: { id: 'admin', name: 'Bea' }, delivery: 'delivered' as const, customerCard: { conversation: conversation('a:admin'), activityId: 'act-1' }, reminders: ['before30' as const, 'before7' as const], reminderDue: 'before7' as const, partnerNotice: 'pending' as const };
+        const added = await a.customers.addOffer(partner, c.tenantId, full, (o) => [entry(partner, `request:${o.id}`, 'delegation.request', c.tenantId)]);
+        expect(added).to.deep.equal({ added: true, offer: full });
+        expect((await b.customers.get(partner, c.tenantId))?.offers).to.deep.equal([full]);
+        expect((await b.customers.link(c.tenantId))?.customer.offers).to.deep.equal([full]);
+        // A second press of the same card: the offer there, nothing recorded again.
+        expect(await b.customers.addOffer(partner, c.tenantId, { ...full, message: 'again' }, (o) => [entry(partner, `again:${o.id}`, 'delegation.request')])).to.deep.equal({ added: false, existing: full });
+        expect(await trail()).to.deep.equal([`delegation.request:request:${full.id}`]);
+        // A customer added with its offers (an import) keeps them whole as well.
+        const copy = customer();
+        copy.offers = [request(partner, copy.tenantId), offer({ status: 'accepted' })];
+        await a.customers.add(partner, copy);
+        expect((await b.customers.get(partner, copy.tenantId))?.offers).to.deep.equal(copy.offers);
+        await expectRejection(a.customers.addOffer(partner, randomUUID(), request(partner, c.tenantId)));
+      });
+
+      it('lets a customer hold several relationships; one per relationship, a display name once per partner, and one open offer of the old kind', async () => {
+        const { partner, c } = await partnerWithCustomer();
+        const other = customer();
+        await a.customers.add(partner, other);
+        const onboarding = request(partner, c.tenantId, { displayName: 'Fabrikam onboarding', accessDetails: { unifiedRoles: [{ roleDefinitionId: GLOBAL_ADMINISTRATOR }] }, duration: 'P7D' });
+        const helpdesk = request(partner, c.tenantId, { displayName: 'Fabrikam helpdesk' });
+        for (const o of [onboarding, helpdesk]) expect((await a.customers.addOffer(partner, c.tenantId, o)).added).to.equal(true);
+        // The same relationship under another request, or its name in another case (with any customer): the one there.
+        expect(await b.customers.addOffer(partner, c.tenantId, { ...request(partner, c.tenantId), relationship: helpdesk.relationship })).to.deep.equal({ added: false, existing: helpdesk });
+        expect(await b.customers.addOffer(partner, other.tenantId, request(partner, other.tenantId, { displayName: 'FABRIKAM Onboarding' }))).to.deep.equal({ added: false, existing: onboarding });
+        // Another partner names its relationships as it likes.
+        const elsewhere = await partnerWithCustomer();
+        expect((await b.customers.addOffer(elsewhere.partner, elsewhere.c.tenantId, request(elsewhere.partner, elsewhere.c.tenantId, { displayName: 'Fabrikam onboarding' }))).added).to.equal(true);
+        // Ended or not, a name stays taken; an offer of the old kind stays one open per customer.
+        await a.customers.updateOffer(partner, c.tenantId, onboarding.id, (o) => rules.withdraw(o, o.sentBy, new Date(AT)));
+        expect((await a.customers.addOffer(partner, c.tenantId, request(partner, c.tenantId, { displayName: 'fabrikam onboarding' }))).added).to.equal(false);
+        const legacy = offer({ status: 'accepted' });
+        expect((await a.customers.addOffer(partner, c.tenantId, legacy)).added).to.equal(true);
+        expect(await b.customers.addOffer(partner, c.tenantId, offer())).to.deep.equal({ added: false, existing: legacy });
+        expect((await b.customers.addOffer(partner, other.tenantId, offer())).added).to.equal(true);
+        expect((await a.customers.get(partner, c.tenantId))?.offers.map((o) => o.relationship?.displayName ?? o.status)).to.deep.equal(['Fabrikam onboarding', 'Fabrikam helpdesk', 'accepted']);
+      });
+
+      it('takes one of two requests racing for one display name, from either instance', async () => {
+        const { partner, c } = await partnerWithCustomer();
+        const other = customer();
+        await a.customers.add(partner, other);
+        const racing = await Promise.all([
+          a.customers.addOffer(partner, c.tenantId, request(partner, c.tenantId, { displayName: 'Fabrikam security' })),
+          b.customers.addOffer(partner, other.tenantId, request(partner, other.tenantId, { displayName: 'Fabrikam Security' })),
+        ]);
+        expect(racing.filter((result) => result.added)).to.have.length(1);
+        const winner = racing.find((result) => result.added)!;
+        expect(racing.find((result) => !result.added)).to.deep.equal({ added: false, existing: winner.added && winner.offer });
+      });
+
+      it('applies two instances answering and ending one offer at once one after the other: one wins, its entry alone is recorded', async () => {
+        const { partner, c, trail } = await partnerWithCustomer();
+        const pending = request(partner, c.tenantId);
+        await a.customers.addOffer(partner, c.tenantId, pending);
+        const now = new Date('2026-03-02T10:00:00.000Z');
+        const onlyIfPending = (next: (o: Offer) => Offer) => (o: Offer) => (o.status === 'pending' ? next(o) : undefined);
+        const recorded = (verb: string) => (change: { before: Offer; offer: Offer }) => (change.before.status === 'pending' && change.offer.status !== 'pending' ? [entry(partner, `${verb}:${change.offer.id}`, verb, c.tenantId)] : []);
+        const [answered, withdrawn] = await Promise.all([
+          a.customers.updateOffer(partner, c.tenantId, pending.id, onlyIfPending((o) => rules.answer(o, true, { id: 'admin', name: 'Bea' }, now)), recorded('offer.accept')),
+          b.customers.updateOffer(partner, c.tenantId, pending.id, onlyIfPending((o) => rules.withdraw(o, o.sentBy, now)), recorded('delegation.end')),
+        ]);
+        const outcomes = [answered!, withdrawn!];
+        const winner = outcomes.find((o) => o.offer !== o.before)!;
+        const loser = outcomes.find((o) => o.offer === o.before)!;
+        expect(winner, 'one of them changed the offer').to.not.equal(undefined);
+        expect(loser, 'the other found it changed and left it').to.not.equal(undefined);
+        expect(winner.before.status).to.equal('pending');
+        expect(loser.before).to.deep.equal(winner.offer);
+        expect(loser.customer.offers).to.deep.equal([winner.offer]);
+        expect((await a.customers.get(partner, c.tenantId))?.offers).to.deep.equal([winner.offer]);
+        expect(await trail()).to.deep.equal([winner.offer.status === 'accepted' ? `offer.accept:offer.accept:${pending.id}` : `delegation.end:delegation.end:${pending.id}`]);
+      });
+
+      it('loses no change when both instances change different parts of one offer at once', async () => {
+        const { partner, c } = await partnerWithCustomer();
+        const accepted = { ...request(partner, c.tenantId, { status: 'active', activatedDateTime: AT, endDateTime: '2026-04-01T10:00:00.000Z' }), status: 'accepted' as const, partnerNotice: 'pending' as const };
+        await a.customers.addOffer(partner, c.tenantId, accepted);
+        await Promise.all([
+          a.customers.updateOffer(partner, c.tenantId, accepted.id, (o) => ({ ...o, partnerNotice: 'sent' })),
+          b.customers.updateOffer(partner, c.tenantId, accepted.id, (o) => ({ ...o, reminders: ['before30'], reminderDue: 'before30' })),
+          a.customers.updateOffer(partner, c.tenantId, accepted.id, (o) => ({ ...o, delivery: 'delivered' })),
+        ]);
+        expect((await b.customers.get(partner, c.tenantId))?.offers[0]).to.deep.include({ partnerNotice: 'sent', reminders: ['before30'], reminderDue: 'before30', delivery: 'delivered' });
+        expect(await a.customers.updateOffer(partner, c.tenantId, randomUUID(), (o) => o)).to.equal(undefined);
+        expect(await a.customers.updateOffer(partner, c.tenantId, 'not-a-uuid', (o) => o)).to.equal(undefined);
+        expect(await a.customers.updateOffer(unique('other'), c.tenantId, accepted.id, (o) => o)).to.equal(undefined);
+      });
+
+      it('finds the customers with offer work: open requests, notices to send, end reminders not all handled', async () => {
+        const mine = async (tenantId: string) => (await b.customers.withOfferWork()).filter((link) => link.customer.tenantId === tenantId).map((link) => link.partnerTenantId);
+        const cases: Array<[string, (partner: string, tenantId: string) => Offer, boolean]> = [
+          ['a pending request', (p, t) => request(p, t), true],
+          ['a notice to send', (p, t) => ({ ...request(p, t, { status: 'terminated', terminatedBy: 'customer' }), status: 'declined', partnerNotice: 'pending' }), true],
+          ['end reminders to handle', (p, t) => ({ ...request(p, t, { status: 'active' }), status: 'accepted', reminders: ['before30'] }), true],
+          ['the last reminder recorded, not yet sent', (p, t) => ({ ...request(p, t, { status: 'active' }), status: 'accepted', reminders: ['before30', 'before7', 'before1'], reminderDue: 'before1' }), true],
+          ['all reminders handled', (p, t) => ({ ...request(p, t, { status: 'active' }), status: 'accepted', reminders: ['before30', 'before7', 'before1'] }), false],
+          ['one that extends itself', (p, t) => ({ ...request(p, t, { status: 'active', autoExtendDuration: 'P180D', accessDetails: { unifiedRoles: [{ roleDefinitionId: USER_ADMINISTRATOR }] } }), status: 'accepted' }), false],
+          ['an ended one, told', (p, t) => ({ ...request(p, t, { status: 'terminated' }), status: 'ended', partnerNotice: 'sent' }), false],
+          ['the old kind, accepted', () => offer({ status: 'accepted' }), false],
+        ];
+        for (const [what, make, work] of cases) {
+          const { partner, c } = await partnerWithCustomer();
+          await a.customers.addOffer(partner, c.tenantId, make(partner, c.tenantId));
+          expect(await mine(c.tenantId), what).to.deep.equal(work ? [partner] : []);
+        }
+      });
+
+      it("records a change of a customer (the admin's chat saved) with its entry, in the same write", async () => {
+        const { partner, c, trail } = await partnerWithCustomer();
+        const contact = { conversation: conversation('a:admin'), reachable: true, updatedAt: AT };
+        const changed = await b.customers.update(partner, c.tenantId, (current) => ({ ...current, adminContact: contact }), (saved) => [entry(partner, `admin:${saved.tenantId}`, 'admin.recognise', saved.tenantId)]);
+        expect(changed?.adminContact).to.deep.equal(contact);
+        expect(await trail()).to.deep.equal([`admin.recognise:admin:${c.tenantId}`]);
+        // Nothing changed, nothing recorded.
+        expect(await a.customers.update(partner, c.tenantId, () => undefined, () => [entry(partner, 'nothing', 'admin.recognise')])).to.equal(undefined);
+        expect(await trail()).to.have.length(1);
       });
     });
 
@@ -305,6 +698,82 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
       });
     });
 
+    describe('setups', () => {
+      const entry = (tenant: string, id: string) => auditDraft({ id, at: new Date(AT), partnerTenantId: tenant, actor: { name: 'Ada', objectId: 'user-1', role: 'sales' }, verb: 'redeem.confirm', keys: ['AB12C'], outcome: { result: 'done' } });
+
+      it('keeps what a setup is for: renewing a subscription or adding keys to an existing customer', async () => {
+        const tenant = unique('partner');
+        const renew = setup({ target: { kind: 'renew', customerId: randomUUID(), subscriptionId: unique('sub') }, status: 'reviewing', keys: [key()] });
+        const add = setup({ target: { kind: 'add', customerId: randomUUID() } });
+        for (const s of [renew, add]) await a.setups.insert(tenant, s);
+        expect(await b.setups.find(tenant, renew.id)).to.deep.equal(renew);
+        expect(await b.setups.find(tenant, add.id)).to.deep.equal(add);
+        const completed = await b.setups.update(tenant, renew.id, (s) => ({ ...s, status: 'completed', customerId: renew.target!.customerId, closedAt: AT, rev: s.rev + 1 }));
+        expect(await a.setups.find(tenant, renew.id)).to.deep.equal(completed).and.to.deep.include({ target: renew.target });
+      });
+
+      it('records a change in the audit trail with the change, and nothing for a change refused or left as it was', async () => {
+        const tenant = unique('partner');
+        const s = setup({ status: 'reviewing', keys: [key()] });
+        await a.setups.insert(tenant, s);
+        const confirmed = await b.setups.update(tenant, s.id, (current) => ({ ...current, status: 'reserved', rev: current.rev + 1 }), (done) => [entry(tenant, `redeem.confirm:${done.id}`)]);
+        expect(confirmed?.status).to.equal('reserved');
+        expect(await store.auditIds(tenant)).to.deep.equal([`redeem.confirm:${s.id}`]);
+        // A refusal throws out of the change: nothing is written, nothing recorded.
+        const refused = await a.setups
+          .update(tenant, s.id, () => { throw new Error('stale'); }, () => [entry(tenant, 'refused')])
+          .catch((error: Error) => error.message);
+        expect(refused).to.equal('stale');
+        // The setup given back unchanged: nothing to write, nothing to record.
+        expect(await a.setups.update(tenant, s.id, (current) => current, () => [entry(tenant, 'unchanged')])).to.deep.equal(confirmed);
+        expect(await store.auditIds(tenant)).to.deep.equal([`redeem.confirm:${s.id}`]);
+        expect(await b.setups.find(tenant, s.id)).to.deep.equal(confirmed);
+      });
+
+      it('lets one of two instances pressing the same card apply it: the other finds its revision stale', async () => {
+        const tenant = unique('partner');
+        const s = setup({ status: 'reviewing', keys: [key()] });
+        await a.setups.insert(tenant, s);
+        // The service's press: owner and revision re-checked under the row lock, then the change.
+        const press = (repos: Repositories, i: number) =>
+          repos.setups
+            .update(
+              tenant,
+              s.id,
+              (current) => {
+                if (current.rev !== s.rev) throw new Error('stale');
+                return { ...current, status: 'reserving', rev: current.rev + 1, ownerName: `press ${i}` };
+              },
+              (done) => [entry(tenant, `press:${done.ownerName}`)],
+            )
+            .then(
+              (done) => done!.ownerName,
+              (error: Error) => error.message,
+            );
+        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => press([a, b][i % 2]!, i)));
+        const winners = outcomes.filter((outcome) => outcome !== 'stale');
+        expect(winners).to.have.length(1);
+        expect(await a.setups.find(tenant, s.id)).to.deep.include({ rev: 1, status: 'reserving', ownerName: winners[0] });
+        expect(await store.auditIds(tenant)).to.deep.equal([`press:${winners[0]}`]);
+      });
+
+      it("gives a key to one of two partners' setups racing on two instances, and the loser's release leaves it held", async () => {
+        const ref = hex64();
+        const racers = [unique('partner'), unique('partner')].map((tenant) => ({ tenant, s: setup({ status: 'reserving' }) }));
+        for (const { tenant, s } of racers) await a.setups.insert(tenant, s);
+        const won = await Promise.all(racers.map(({ tenant, s }, i) => [a, b][i]!.setups.reserveKey(ref, tenant, s.id, new Date(AT))));
+        expect(won.filter(Boolean)).to.have.length(1);
+        const winner = racers[won.indexOf(true)]!;
+        const loser = racers[won.indexOf(false)]!;
+        await b.setups.releaseKeys(loser.s.id, [ref]);
+        expect(await a.setups.keyHolder(ref)).to.deep.equal({ tenantId: winner.tenant, setupId: winner.s.id, ownerName: 'Ada' });
+        // The winner keeps it while it holds keys, whichever instance the loser asks again.
+        expect(await a.setups.reserveKey(ref, loser.tenant, loser.s.id, new Date(AT))).to.equal(false);
+        await a.setups.update(winner.tenant, winner.s.id, (s) => ({ ...s, status: 'reserved', rev: s.rev + 1 }));
+        expect(await b.setups.reserveKey(ref, loser.tenant, loser.s.id, new Date(AT))).to.equal(false);
+      });
+    });
+
     describe('guessing guard', () => {
       const limits = { limit: 10, windowMinutes: 60, lockMinutes: 60 };
 
@@ -349,14 +818,14 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         createdAt: AT,
         deliveredTo: [],
       });
-      const dueFor = async (repos: Repositories, at: string, subscriptionId: string) => (await repos.reminders.dueReminders(new Date(at), 10_000)).filter((due) => due.subscription.id === subscriptionId);
+      const dueFor = async (repos: Repositories, at: string, subscriptionId: string) => (await repos.reminders.dueReminders(new Date(at), 10_000)).filter((due) => due.subscriptionId === subscriptionId);
 
       it("finds a subscription whose reminder is due on its partner's own day, until it is recorded", async () => {
         const { partner, c, s } = await remindedCustomer('Pacific/Auckland');
         const utc = await remindedCustomer('UTC');
         // 28 February, 20:00 UTC: 1 March in Auckland, still 28 February in UTC.
         const due = await dueFor(b, '2026-02-28T20:00:00Z', s.id);
-        expect(due).to.deep.equal([{ partnerTenantId: partner, today: '2026-03-01', customerTenantId: c.tenantId, subscription: s, recorded: [] }]);
+        expect(due).to.deep.equal([{ partnerTenantId: partner, today: '2026-03-01', customerTenantId: c.tenantId, subscriptionId: s.id, endDate, recorded: [] }]);
         expect(await dueFor(b, '2026-02-28T20:00:00Z', utc.s.id)).to.deep.equal([]);
         expect(await a.reminders.record(partner, [record(c, s, 'before60')])).to.equal(1);
         expect(await dueFor(b, '2026-03-01T20:00:00Z', s.id)).to.deep.equal([]);
@@ -394,6 +863,175 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         await a.customers.updateSubscription(partner, c.tenantId, s.id, (current) => ({ ...current, endDate: '2026-05-01' }));
         // before60 of 1 May is due on 2 March: not yet recorded for the new end date.
         expect((await dueFor(b, '2026-03-02T12:00:00Z', s.id)).map((d) => d.recorded)).to.deep.equal([[]]);
+      });
+    });
+
+    describe('reminders', () => {
+      // Far from every other case's dates: nothing of theirs is due then. before60 of 30 June 2031 is due on 1 May 2031.
+      const endDate = '2031-06-30';
+      const AT_RUN = new Date('2031-05-01T10:00:00Z');
+      const log = pino({ level: 'silent' });
+      // setChannel is the only use of the trail, and no case here chooses a channel through the service.
+      const noTrail = undefined as unknown as AuditTrail;
+      /** Runs whatever another instance does: a run that outlived its lock (its holder's connection died). */
+      const noLock: RunnerLock = { runExclusive: async (_name, work) => ({ ran: true, result: await work() }) };
+      type Sent = { conversationId: string; text: string };
+
+      function instance(repos: Repositories, sent: Sent[], options: { lock?: RunnerLock; deliver?: (conversation: ConversationRef, activity: Record<string, unknown>) => Promise<Delivery>; leaseMs?: number } = {}) {
+        const deliver =
+          options.deliver ??
+          (async (conversation: ConversationRef, activity: Record<string, unknown>): Promise<Delivery> => {
+            // A send takes a moment, as over the network: the other instance's run gets in between.
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            sent.push({ conversationId: conversation.conversation.id, text: String(activity.text) });
+            return { ok: true, activityId: randomUUID() };
+          });
+        const queue = new DeliveryQueue(repos.outbox, deliver, { sendsPerSecond: 50, maxAttempts: 3, retryBaseMs: 1, leaseMs: options.leaseMs ?? 60_000 });
+        return new ReminderService({ ...repos, runnerLock: options.lock ?? repos.runnerLock }, queue, async (c) => ({ type: 'message', text: `${c.kind} ${c.subscription.id}` }), () => AT_RUN, DEFAULT_LIFECYCLE, log, noTrail);
+      }
+
+      /** A partner with `count` customers whose before60 is due at AT_RUN, its owner's chat and a reminder channel. */
+      async function remindedPartner(count: number) {
+        const partner = unique('partner');
+        await a.partners.saveProfile(partner, profile('1234567', 'UTC'));
+        const owner = unique('chat');
+        const channel = unique('channel');
+        await a.partners.rememberMember(partner, 'user-1', { name: 'Ada', conversation: conversation(owner), updatedAt: AT, reachable: true });
+        await a.partners.setReminderChannel(partner, { conversation: conversation(channel), setBy: 'user-1', setAt: AT, reachable: true });
+        const subscriptions: Subscription[] = [];
+        for (let i = 0; i < count; i++) {
+          const c = customer({ subscriptions: [subscription({ endDate })] });
+          await a.customers.add(partner, c);
+          subscriptions.push(c.subscriptions[0]!);
+        }
+        return { partner, owner, channel, subscriptions };
+      }
+
+      const expectOnceEach = async (sent: Sent[], p: Awaited<ReturnType<typeof remindedPartner>>) => {
+        const mine = sent.filter((s) => s.conversationId === p.owner || s.conversationId === p.channel).map((s) => `${s.conversationId} ${s.text}`);
+        const expected = p.subscriptions.flatMap((s) => [p.owner, p.channel].map((chat) => `${chat} before60 ${s.id}`));
+        expect(mine.sort()).to.deep.equal(expected.sort());
+        const ledger = await b.reminders.forPartner(p.partner);
+        expect(ledger.map((r) => [r.subscriptionId, r.kind, r.status, [...r.deliveredTo].sort()])).to.have.deep.members(p.subscriptions.map((s) => [s.id, 'before60', 'sent', ['channel', 'member:user-1']]));
+      };
+
+      it('records and sends each reminder once when a run starts on two instances at once', async () => {
+        const p = await remindedPartner(4);
+        const sent: Sent[] = [];
+        const runs = await Promise.all([instance(a, sent).run(), instance(b, sent).run()]);
+        expect(runs.reduce((sum, r) => sum + r.queued, 0), 'recorded once').to.be.at.least(4);
+        await expectOnceEach(sent, p);
+        // A later run finds nothing left to do.
+        const again: Sent[] = [];
+        await instance(b, again).run();
+        expect(again.filter((s) => s.conversationId === p.owner || s.conversationId === p.channel)).to.deep.equal([]);
+      });
+
+      it('sends each reminder once even when two runs overlap without the runner lock: the ledger and the outbox settle it', async () => {
+        const p = await remindedPartner(4);
+        const sent: Sent[] = [];
+        await Promise.all([instance(a, sent, { lock: noLock }).run(), instance(b, sent, { lock: noLock }).run()]);
+        await expectOnceEach(sent, p);
+      });
+
+      it("takes over the sends of an instance that died mid-run once its claim runs out, and sends nothing twice", async () => {
+        const p = await remindedPartner(1);
+        let release!: () => void;
+        const dying = new Promise<void>((resolve) => (release = resolve));
+        let reached!: () => void;
+        const sending = new Promise<void>((resolve) => (reached = resolve));
+        // The first instance claims its first message and hangs there (killed), its claim lasting 50 ms.
+        const dead = instance(a, [], {
+          lock: noLock,
+          leaseMs: 50,
+          deliver: async () => {
+            reached();
+            await dying;
+            return { ok: false, unreachable: false, status: 503 };
+          },
+        }).run();
+        await sending;
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        const sent: Sent[] = [];
+        await instance(b, sent).run();
+        release();
+        await dead;
+        await expectOnceEach(sent, p);
+      });
+
+      it('finds the due reminders of the partners in the time zones asked for only', async () => {
+        const zoned = async (timeZone: string) => {
+          const partner = unique('partner');
+          await a.partners.saveProfile(partner, profile('1234567', timeZone));
+          const c = customer({ subscriptions: [subscription({ endDate })] });
+          await a.customers.add(partner, c);
+          return c.subscriptions[0]!.id;
+        };
+        const [auckland, utc] = [await zoned('Pacific/Auckland'), await zoned('UTC')];
+        const ids = async (zones?: ReadonlySet<string>) => (await b.reminders.dueReminders(AT_RUN, 10_000, zones)).map((d) => d.subscriptionId).filter((id) => id === auckland || id === utc);
+        expect(await ids(new Set(['UTC']))).to.deep.equal([utc]);
+        expect(await ids(new Set(['Pacific/Auckland', 'Europe/Berlin']))).to.deep.equal([auckland]);
+        expect((await ids()).sort()).to.deep.equal([auckland, utc].sort());
+      });
+
+      it("finds a reminder missed while down through the last day the data is kept, and none the day after", async () => {
+        const partner = unique('partner');
+        await a.partners.saveProfile(partner, profile('1234567', 'UTC'));
+        const c = customer({ subscriptions: [subscription({ endDate })] });
+        await a.customers.add(partner, c);
+        const s = c.subscriptions[0]!;
+        const before = REMINDER_KINDS.filter((kind) => kind !== 'deletionSoon');
+        await a.reminders.record(partner, before.map((kind) => ({ customerTenantId: c.tenantId, subscriptionId: s.id, endDate, kind, status: 'sent' as const, createdAt: AT, sentAt: AT, deliveredTo: [] })));
+        const dueOn = async (day: string) => (await b.reminders.dueReminders(new Date(`${day}T12:00:00Z`), 10_000)).filter((d) => d.subscriptionId === s.id).map((d) => d.recorded.length);
+        expect(await dueOn(addDays(endDate, DEFAULT_LIFECYCLE.deprovisionDays)), 'the last day the data is kept').to.deep.equal([before.length]);
+        expect(await dueOn(addDays(endDate, DEFAULT_LIFECYCLE.deprovisionDays + 1)), 'the data is deleted').to.deep.equal([]);
+      });
+
+      it('prunes the records of cycles long past that a renewal replaced, and keeps queued ones and the current cycle', async () => {
+        const partner = unique('partner');
+        const c = customer({ subscriptions: [subscription({ endDate: '2026-04-30' })] });
+        await a.customers.add(partner, c);
+        const s = c.subscriptions[0]!;
+        const rec = (end: string, kind: ReminderRecord['kind'], status: ReminderRecord['status']): ReminderRecord => ({ customerTenantId: c.tenantId, subscriptionId: s.id, endDate: end, kind, status, createdAt: AT, ...(status === 'sent' && { sentAt: AT }), deliveredTo: [] });
+        await a.reminders.record(partner, [rec('2026-04-30', 'before60', 'sent'), rec('2026-04-30', 'before30', 'skipped'), rec('2026-04-30', 'before7', 'queued')]);
+        await a.customers.updateSubscription(partner, c.tenantId, s.id, (current) => ({ ...current, endDate: '2027-04-30' }));
+        await a.reminders.record(partner, [rec('2027-04-30', 'before60', 'sent')]);
+        expect(await b.reminders.prune(partner, '2026-04-30'), 'not ended before the day given').to.equal(0);
+        expect(await b.reminders.prune(partner, '2026-09-01')).to.equal(2);
+        expect((await a.reminders.forPartner(partner)).map((r) => `${r.endDate} ${r.kind}`).sort()).to.deep.equal(['2026-04-30 before7', '2027-04-30 before60']);
+        expect(await a.reminders.prune(partner, '2030-01-01'), 'the current cycle is kept').to.equal(0);
+      });
+
+      it('claims a message by its key for one worker, tells its state, and prunes finished ones', async () => {
+        const tenant = unique('partner');
+        const m = { uniqueKey: unique('msg'), tenantId: tenant, conversation: conversation('a:1'), activity: { type: 'message', text: 'Renew Fabrikam' } };
+        expect(await a.outbox.state(m.uniqueKey)).to.equal(undefined);
+        expect(await a.outbox.claimKey(m.uniqueKey, 'worker-a', 60_000)).to.equal(undefined);
+        await a.outbox.enqueue(m);
+        expect(await b.outbox.state(m.uniqueKey)).to.deep.equal({ state: 'pending' });
+        const [first, second] = await Promise.all([a.outbox.claimKey(m.uniqueKey, 'worker-a', 60_000), b.outbox.claimKey(m.uniqueKey, 'worker-b', 60_000)]);
+        const claimed = [first, second].filter((x) => x !== undefined);
+        expect(claimed).to.have.length(1);
+        expect(claimed[0]).to.deep.include({ ...m, attempts: 1 });
+        const worker = first ? 'worker-a' : 'worker-b';
+        await a.outbox.retryLater(claimed[0]!.id, worker, 3_600_000, '503');
+        // Its sender paces its own retries: a message waiting for its next attempt can be claimed by key.
+        const again = await b.outbox.claimKey(m.uniqueKey, 'worker-b', 60_000);
+        expect(again?.attempts).to.equal(2);
+        expect(await a.outbox.markSent(again!.id, 'worker-b', 'activity-1')).to.equal(true);
+        expect(await a.outbox.state(m.uniqueKey)).to.deep.equal({ state: 'sent', activityId: 'activity-1' });
+        expect(await a.outbox.claimKey(m.uniqueKey, 'worker-a', 60_000)).to.equal(undefined);
+        const gone = { ...m, uniqueKey: unique('msg') };
+        await a.outbox.enqueue(gone);
+        const doomed = await a.outbox.claimKey(gone.uniqueKey, 'worker-a', 60_000);
+        await a.outbox.fail(doomed!.id, 'worker-a', 'unreachable');
+        expect(await b.outbox.state(gone.uniqueKey)).to.deep.equal({ state: 'failed', error: 'unreachable' });
+        const waiting = { ...m, uniqueKey: unique('msg') };
+        await a.outbox.enqueue(waiting);
+        expect(await b.outbox.prune(new Date(Date.now() + 60_000))).to.be.at.least(2);
+        expect(await a.outbox.state(m.uniqueKey)).to.equal(undefined);
+        expect(await a.outbox.state(gone.uniqueKey)).to.equal(undefined);
+        expect(await a.outbox.state(waiting.uniqueKey), 'not finished: kept').to.deep.equal({ state: 'pending' });
       });
     });
 
@@ -544,6 +1182,154 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
       });
     });
 
+    describe('commerce', () => {
+      const relationship = (t: CommerceTenant, overrides: Partial<CommerceRelationship> = {}): CommerceRelationship => ({
+        id: randomUUID(),
+        idempotencyKey: randomUUID(),
+        displayName: unique('Helpdesk'),
+        partnerTenantId: t.partnerTenantId,
+        customer: { tenantId: t.tenantId, displayName: t.organisationName },
+        accessDetails: { unifiedRoles: [{ roleDefinitionId: 'fe930be7-5e62-47db-91af-98c3a49a38b1' }, { roleDefinitionId: '729827e3-9c14-49f7-bb1b-9608f156bbb8' }] },
+        duration: 'P730D',
+        autoExtendDuration: 'P180D',
+        status: 'approvalPending',
+        createdDateTime: AT,
+        lastModifiedDateTime: AT,
+        ...overrides,
+      });
+      const created = async (overrides: Partial<CommerceTenant> = {}) => {
+        const k = catalogKey();
+        await a.keyCatalog.issue(k);
+        const t = tenant([k.ref], overrides);
+        expect(await a.commerceTenants.create(t)).to.have.property('created');
+        return t;
+      };
+
+      it("keeps a tenant's GDAP relationships through their life cycle, and the partner's names across its customers", async () => {
+        const partner = unique('partner');
+        const t = await created({ partnerTenantId: partner });
+        const other = await created({ partnerTenantId: partner });
+        const pending = relationship(t);
+        await a.commerceTenants.update(t.tenantId, (current) => void current.relationships.push(pending));
+        expect((await b.commerceTenants.get(t.tenantId))?.relationships).to.deep.equal([pending]);
+        // Approved, later ended by the customer: every field as Graph names it, the optional ones too.
+        const active = { ...pending, status: 'active' as const, activatedDateTime: '2026-03-02T08:00:00.000Z', lastModifiedDateTime: '2026-03-02T08:00:00.000Z', endDateTime: '2028-03-01T08:00:00.000Z' };
+        await b.commerceTenants.update(t.tenantId, (current) => void (current.relationships[0] = active));
+        const ended = { ...active, status: 'terminated' as const, autoExtendDuration: 'PT0S' as const, terminatedBy: 'customer' as const, lastModifiedDateTime: '2026-04-01T08:00:00.000Z', endDateTime: '2026-04-01T08:00:00.000Z' };
+        const legacy = relationship(t, { id: `dap-1-${partner}`, idempotencyKey: `dap-1-${partner}`, displayName: 'Delegated admin (DAP)', duration: undefined, autoExtendDuration: 'PT0S', status: 'terminated', legacy: true, terminatedBy: 'partner', createdDateTime: '2025-01-01T00:00:00.000Z' });
+        delete (legacy as { duration?: string }).duration;
+        await a.commerceTenants.update(t.tenantId, (current) => {
+          current.relationships[0] = ended;
+          current.relationships.push(legacy);
+        });
+        const stored = (await b.commerceTenants.get(t.tenantId))?.relationships;
+        // In the order they were added, whatever their dates.
+        expect(stored).to.deep.equal([ended, legacy]);
+        expect(await a.commerceTenants.byDomain(t.domain)).to.deep.include({ relationships: stored });
+        const second = relationship(other, { displayName: 'Security' });
+        await b.commerceTenants.update(other.tenantId, (current) => void current.relationships.push(second));
+        expect((await a.commerceTenants.relationshipNames(partner)).sort()).to.deep.equal([pending.displayName, 'Delegated admin (DAP)', 'Security'].sort());
+        expect(await a.commerceTenants.relationshipNames(unique('partner'))).to.deep.equal([]);
+      });
+
+      it('gives a display name to one of many requests racing for it across the partner\'s customers', async () => {
+        const partner = unique('partner');
+        const tenants = [await created({ partnerTenantId: partner }), await created({ partnerTenantId: partner })];
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            [a, b][i % 2]!.commerceTenants.updateForPartner(tenants[i % 2]!.tenantId, partner, (current, taken) => {
+              if (taken.some((name) => name.toLowerCase() === 'onboarding')) return false;
+              current.relationships.push(relationship(current, { displayName: i % 3 === 0 ? 'Onboarding' : 'onboarding' }));
+              return true;
+            }),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.found && outcome.result)).to.have.length(1);
+        expect(await b.commerceTenants.relationshipNames(partner)).to.have.length(1);
+        expect(await a.commerceTenants.updateForPartner(randomUUID(), partner, () => 1)).to.deep.equal({ found: false });
+      });
+
+      it('loses no change of seats or users when both instances change one tenant at once', async () => {
+        const t = await created();
+        await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            [a, b][i % 2]!.commerceTenants.update(t.tenantId, (current) => {
+              current.subscriptions[0]!.assignedSeats += 1;
+              const user = { objectId: randomUUID(), userPrincipalName: `user${i}@${t.domain}`, displayName: `User ${i}`, roles: [], licenses: ['Office 365 E3'] };
+              current.users.push(user);
+              current.addedUsers[`request-${i}`] = user.objectId;
+            }),
+          ),
+        );
+        const after = await a.commerceTenants.get(t.tenantId);
+        expect(after?.subscriptions[0]?.assignedSeats).to.equal(9);
+        expect(after?.users).to.have.length(9);
+        expect(Object.keys(after?.addedUsers ?? {})).to.have.length(8);
+      });
+
+      it('redeems a key for one of many renewals racing for it, whichever instance and tenant asks', async () => {
+        const k = catalogKey();
+        await a.keyCatalog.issue(k);
+        const tenants = [await created(), await created()];
+        const renewals = Array.from({ length: 20 }, () => unique('renewal'));
+        const outcomes = await Promise.all(
+          renewals.map((renewal, i) =>
+            [a, b][i % 2]!.commerceTenants.update(tenants[i % 2]!.tenantId, async (current, redeem) => {
+              if (!(await redeem(k.ref, renewal))) return false;
+              current.subscriptions[0]!.renewals.push(renewal);
+              return true;
+            }),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.found && outcome.result)).to.have.length(1);
+        const key = await b.keyCatalog.key(k.ref);
+        const winner = tenants.find((t) => t.tenantId === key?.redeemedFor);
+        expect((await a.commerceTenants.get(winner!.tenantId))?.subscriptions[0]?.renewals).to.deep.equal([key?.renewal]);
+      });
+
+      it('redeems several keys for one renewal', async () => {
+        const keys = [catalogKey(), catalogKey()];
+        for (const k of keys) await a.keyCatalog.issue(k);
+        const t = await created();
+        const renewal = unique('renewal');
+        const outcome = await b.commerceTenants.update(t.tenantId, async (current, redeem) => {
+          for (const k of keys) if (!(await redeem(k.ref, renewal))) return false;
+          current.subscriptions[0]!.renewals.push(renewal);
+          return true;
+        });
+        expect(outcome).to.deep.equal({ found: true, result: true });
+        for (const k of keys) expect(await a.keyCatalog.key(k.ref)).to.deep.include({ status: 'redeemed', redeemedFor: t.tenantId, renewal });
+      });
+
+      it('knows the domains in use, and has nothing to recover when nothing was interrupted', async () => {
+        const t = await created();
+        expect(await b.commerceTenants.domainInUse(t.domain)).to.equal(true);
+        expect(await b.commerceTenants.domainInUse(`${unique('free')}.onmicrosoft.com`)).to.equal(false);
+        expect(await a.commerceTenants.recoverInterrupted()).to.equal(0);
+        expect(await b.commerceTenants.get(t.tenantId)).to.deep.include({ domain: t.domain });
+      });
+
+      it('lists the catalogue oldest first, in one status or all', async () => {
+        const issued = [catalogKey({ issuedAt: '2000-01-01T00:00:00.000Z' }), catalogKey({ issuedAt: '2000-01-02T00:00:00.000Z', status: 'blocked' })];
+        for (const k of [...issued].reverse()) await b.keyCatalog.issue(k);
+        const all = await a.keyCatalog.list();
+        expect(all.slice(0, 2)).to.deep.equal(issued);
+        expect(all.map((k) => k.issuedAt)).to.deep.equal([...all.map((k) => k.issuedAt)].sort());
+        const blocked = await a.keyCatalog.list('blocked');
+        expect(blocked[0]).to.deep.equal(issued[1]);
+        expect(blocked.every((k) => k.status === 'blocked')).to.equal(true);
+      });
+
+      it("keeps the first check value of the key-hash secret, whoever records one after", async () => {
+        const first = hex64();
+        expect(await a.keyCatalog.secretCheck()).to.equal(undefined);
+        const recorded = await Promise.all([a.keyCatalog.recordSecretCheck(first), b.keyCatalog.recordSecretCheck(first)]);
+        expect(recorded).to.deep.equal([first, first]);
+        expect(await b.keyCatalog.recordSecretCheck(hex64())).to.equal(first);
+        expect(await a.keyCatalog.secretCheck()).to.equal(first);
+      });
+    });
+
     describe('runner lock', () => {
       it('runs a job on one instance at a time', async () => {
         let finish!: () => void;
@@ -587,4 +1373,9 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
       });
     });
   });
+}
+
+async function expectRejection(promise: Promise<unknown>): Promise<void> {
+  const outcome = await promise.then(() => 'resolved', () => 'rejected');
+  expect(outcome).to.equal('rejected');
 }

@@ -18,19 +18,19 @@ const accountInputs = z.object(Object.fromEntries(ACCOUNT_FIELDS.map((field) => 
 const profileInputs = z.object(Object.fromEntries(PROFILE_FIELDS.map((field) => [field, typed])) as Record<(typeof PROFILE_FIELDS)[number], typeof typed>);
 
 /** The account form, or first the profile when the organisation has none yet; the service says whether the setup allows it. */
-function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number | undefined): AdaptiveCard {
+async function accountStep(turn: TurnWith<Needs>, setupId: string, rev: number | undefined): Promise<AdaptiveCard> {
   const { actor, m, setups, partners } = turn;
-  const refusal = setups.refusalFor(actor, setupId, rev, 'account');
+  const refusal = await setups.refusalFor(actor, setupId, rev, 'account');
   if (refusal) return refused(turn, refusal);
-  const setup = setups.find(actor.tenantId, setupId)!;
-  const profile = partners.profile(actor.tenantId);
+  const setup = (await setups.find(actor.tenantId, setupId))!;
+  const profile = await partners.profile(actor.tenantId);
   if (!profile) return profileCard(m, undefined, turn.day.today, { then: setup.id, notice: { text: m.t.profile.firstTime, style: 'accent' } });
   return accountCard(m, setup, profile);
 }
 
-export function profileShown({ actor, m, partners, day }: TurnWith<'partners'>, then?: string): AdaptiveCard {
-  const profile = partners.profile(actor.tenantId);
-  return profileCard(m, profile, day.today, { then, updatedByName: profile && partners.memberName(actor.tenantId, profile.updatedBy) });
+export async function profileShown({ actor, m, partners, day }: TurnWith<'partners'>, then?: string): Promise<AdaptiveCard> {
+  const profile = await partners.profile(actor.tenantId);
+  return profileCard(m, profile, day.today, { then, updatedByName: profile && (await partners.memberName(actor.tenantId, profile.updatedBy)) });
 }
 
 export const accountVerbs = {
@@ -43,9 +43,9 @@ export const accountVerbs = {
     const input: AccountInput = { ...data, domainPrefix: data.useDomain ?? data.domainPrefix };
     const result = await accounts.check(actor, data.setupId, data.rev, input);
     if (isRefusal(result)) return refused(turn, result);
-    if (result.ok) return currentCard(m, result.setup, setupContext(turn));
-    const setup = setups.find(actor.tenantId, data.setupId)!;
-    return accountCard(m, setup, partners.profile(actor.tenantId), { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
+    if (result.ok) return currentCard(m, result.setup, await setupContext(turn));
+    const setup = (await setups.find(actor.tenantId, data.setupId))!;
+    return accountCard(m, setup, await partners.profile(actor.tenantId), { values: input, errors: result.errors, suggestions: result.suggestions }, { text: m.t.account.fix, style: 'attention' });
   }),
 
   'account.create': verb(onSetup, async (turn, data) => {
@@ -53,20 +53,22 @@ export const accountVerbs = {
     const result = await accounts.create(actor, data.setupId, data.rev);
     if (isRefusal(result)) {
       const created = result.refused !== 'notFound' && result.refused !== 'notOwner' && result.setup.status === 'completed';
-      const customer = created ? turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
+      const customer = created ? await turn.partners.customer(actor.tenantId, result.setup.customerId!) : undefined;
       if (customer) return customerCard(m, customer, turn.day, { created: true, notice: { text: m.t.customer.alreadyCreated, style: 'good' } });
       return refused(turn, result);
     }
     if (result.ok) return customerCard(m, result.customer, turn.day, { created: true, temporaryPassword: result.temporaryPassword });
-    return currentCard(m, result.setup, setupContext(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
+    return currentCard(m, result.setup, await setupContext(turn), { text: m.t.account.failed[result.reason], style: 'attention' });
   }),
 
   // A personal-chat verb (see actions.ts): the new password is shown only in the chat of the person who asked.
-  'password.reset': verb(z.object({ customerId }), async ({ actor, m, accounts, day }, data) => {
-    const result = await accounts.resetAdminPassword(actor, data.customerId);
+  // `requestId`: the press, made with the card; cards from before it carry none (each press is then a reset of its own).
+  'password.reset': verb(z.object({ customerId, requestId: z.uuid().optional() }), async ({ actor, m, accounts, day }, data) => {
+    const result = await accounts.resetAdminPassword(actor, data.customerId, data.requestId);
     if (!result.ok && result.reason === 'customerNotFound') return notFound(m);
     if (result.ok) return customerCard(m, result.customer, day, { temporaryPassword: result.temporaryPassword, notice: { text: m.t.customer.resetDone, style: 'good' } });
     const { customer } = result;
+    if (result.reason === 'alreadyReset') return customerCard(m, customer, day, { notice: { text: m.t.customer.resetAlready, style: 'accent' } });
     const text = result.reason === 'notAllowed' ? fill(m.t.customer.resetNotAllowed, { name: customer.createdBy.name, customer: customer.name }) : m.t.customer.resetFailed;
     return customerCard(m, customer, day, { notice: { text, style: 'attention' } });
   }),
@@ -77,20 +79,20 @@ export const accountVerbs = {
     const { actor, m, partners, setups, day } = turn;
     const input: ProfileInput = data;
     const result = await partners.saveProfile(actor, input);
-    if ('errors' in result) return profileCard(m, partners.profile(actor.tenantId), day.today, { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
+    if ('errors' in result) return profileCard(m, await partners.profile(actor.tenantId), day.today, { values: input, errors: result.errors, then: data.then, notice: { text: m.t.account.fix, style: 'attention' } });
     // Back to the setup that asked for the profile, if the service would let the actor go on with it.
-    const next = data.then && !setups.refusalFor(actor, data.then, undefined, 'account') ? setups.find(actor.tenantId, data.then) : undefined;
+    const next = data.then && !(await setups.refusalFor(actor, data.then, undefined, 'account')) ? await setups.find(actor.tenantId, data.then) : undefined;
     if (next) return accountCard(m, next, result.profile, {}, { text: m.t.profile.saved, style: 'good' });
     return profileCard(m, result.profile, day.today, { notice: { text: m.t.profile.saved, style: 'good' }, updatedByName: actor.name });
   }),
 
   'customers.list': verb(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners, day }, data) => {
     const filter = (data.filter ?? '').trim();
-    return customersCard(m, partners.customers(actor.tenantId, filter), filter, data.page, day);
+    return customersCard(m, await partners.customers(actor.tenantId, filter), filter, data.page, day);
   }),
 
   'customer.open': verb(z.object({ tenantId: customerId }), async (turn, data) => {
-    const customer = turn.partners.customer(turn.actor.tenantId, data.tenantId);
+    const customer = await turn.partners.customer(turn.actor.tenantId, data.tenantId);
     // Another partner's customer is answered exactly like one that does not exist.
     return customer ? customerShown(turn, customer) : notFound(turn.m);
   }),

@@ -32,9 +32,9 @@ function offerAnswer(accepted: boolean) {
       const answered = { text: m.t.offer.alreadyAnswered, style: 'warning' as const };
       // An offer of the old kind, made before relationships, has no request to show.
       if (!result.offer.relationship) return noticeCard(m, answered);
-      return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer, answered);
+      return offerCard(m, await partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer, answered);
     }
-    return offerCard(m, partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer);
+    return offerCard(m, await partners.organisationName(result.link.partnerTenantId), result.link.customer, result.offer);
   });
 }
 
@@ -49,9 +49,9 @@ export const customerVerbs = {
     if ('refused' in result) {
       if (result.refused === 'notCustomer') return noticeCard(m, { text: m.t.offer.notYours, style: 'attention' });
       if (result.refused === 'notAdmin') return notAdmin(m, result.link);
-      return accessEndCard(m, partners.organisationName(result.link.partnerTenantId), await delegation.activeRelationships(result.link));
+      return accessEndCard(m, await partners.organisationName(result.link.partnerTenantId), await delegation.activeRelationships(result.link));
     }
-    const partner = partners.organisationName(result.link.partnerTenantId);
+    const partner = await partners.organisationName(result.link.partnerTenantId);
     const names = result.ended.map((r) => `${r.legacy ? m.t.relationships.legacyName : r.displayName} (${roleNames(m, r.accessDetails.unifiedRoles.map((u) => u.roleDefinitionId))})`).join('; ');
     return accessEndCard(m, partner, await delegation.activeRelationships(result.link), { text: fill(m.t.offer.removed, { partner, names }), style: 'good' });
   }),
@@ -64,10 +64,10 @@ export const customerVerbs = {
  */
 export async function answerCustomer(turn: TurnWith<Needs>, link: CustomerLink, text: string | undefined, send: (card: AdaptiveCard) => Promise<string | undefined>): Promise<AdaptiveCard | undefined> {
   const { m, delegation, partners } = turn;
-  const partner = partners.organisationName(link.partnerTenantId);
+  const partner = await partners.organisationName(link.partnerTenantId);
   if (!(await delegation.isAdmin(turn.actor, link, turn.signInName))) return notAdmin(m, link);
-  if (turn.reference) await delegation.rememberAdmin(link, turn.reference);
-  const current = delegation.link(link.customer.tenantId) ?? link;
+  if (turn.reference) await delegation.rememberAdmin(turn.actor, link, turn.reference);
+  const current = (await delegation.link(link.customer.tenantId)) ?? link;
   if (parseTextCommand(text)?.command === 'removeAccess') return accessEndCard(m, partner, await delegation.activeRelationships(current));
   const unseen = delegation.unseenOffers(current);
   const toShow = unseen.length > 0 ? unseen : delegation.pendingOffers(current);

@@ -36,46 +36,46 @@ function formOf(data: { templateId?: string; displayName?: string; roleIds?: str
 async function missingRole(turn: TurnWith<'partners' | 'delegation'>, customer: Customer, roleId: string): Promise<AdaptiveCard> {
   const { m, actor, partners } = turn;
   const text = fill(m.t.relationships.missingRole, { role: entraRole(roleId)?.name[m.language] ?? roleId, customer: customer.name });
-  if (!turn.delegation.eligible(actor.tenantId)) return customerCard(m, customer, turn.day, { notice: { text, style: 'warning' } });
-  return composeCard(m, customer, partners.organisationName(actor.tenantId), { roleId, takenNames: await turn.delegation.relationshipNames(actor.tenantId), notice: { text, style: 'warning' } });
+  if (!(await turn.delegation.eligible(actor.tenantId))) return customerCard(m, customer, turn.day, { notice: { text, style: 'warning' } });
+  return composeCard(m, customer, await partners.organisationName(actor.tenantId), { roleId, takenNames: await turn.delegation.relationshipNames(actor.tenantId), notice: { text, style: 'warning' } });
 }
 
 export const delegationVerbs = {
   'delegation.compose': verb(z.object({ customerId }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
-    const customer = partners.customer(actor.tenantId, data.customerId);
+    const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
     // The article's rule stays: Cloud Essentials enrolment before any request.
-    if (!delegation.eligible(actor.tenantId)) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
-    return composeCard(m, customer, partners.organisationName(actor.tenantId), { takenNames: await delegation.relationshipNames(actor.tenantId) });
+    if (!(await delegation.eligible(actor.tenantId))) return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
+    return composeCard(m, customer, await partners.organisationName(actor.tenantId), { takenNames: await delegation.relationshipNames(actor.tenantId) });
   }),
 
   /** Puts the chosen template's roles on the form, keeping everything else typed. */
   'delegation.template': verb(z.object({ customerId, ...requestFields }), async (turn, data) => {
     const { actor, m, partners } = turn;
-    const customer = partners.customer(actor.tenantId, data.customerId);
+    const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
     const template = roleTemplate(data.templateId ?? '');
     const form = formOf(data);
     // Microsoft allows no auto-extension with Global Administrator.
     const roles = template ? { roleIds: template.roleIds.join(','), ...(template.roleIds.includes(GLOBAL_ADMINISTRATOR) ? { autoExtendDuration: NO_AUTO_EXTEND } : {}) } : {};
-    return composeCard(m, customer, partners.organisationName(actor.tenantId), { form: { ...form, ...roles }, requestId: data.requestId });
+    return composeCard(m, customer, await partners.organisationName(actor.tenantId), { form: { ...form, ...roles }, requestId: data.requestId });
   }),
 
   'delegation.request': verb(z.object({ customerId, ...requestFields }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
-    const customer = partners.customer(actor.tenantId, data.customerId);
+    const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
     const form = formOf(data);
-    const message = form.message!.trim() || fill(m.t.delegation.defaultMessage, { admin: customer.admin.name, partner: partners.organisationName(actor.tenantId) });
+    const message = form.message!.trim() || fill(m.t.delegation.defaultMessage, { admin: customer.admin.name, partner: await partners.organisationName(actor.tenantId) });
     const input = { displayName: form.displayName, roleIds: form.roleIds!.split(','), duration: form.duration, autoExtendDuration: form.autoExtendDuration };
     const result = await delegation.request(actor, data.customerId, data.requestId, input, message, turn.reference);
     if ('refused' in result) {
       if (result.refused === 'notEligible') return noticeCard(m, { text: m.t.delegation.notEligible, style: 'warning' });
       if (result.refused === 'customerNotFound') return notFound(m);
-      return composeCard(m, customer, partners.organisationName(actor.tenantId), { form, errors: result.errors, requestId: data.requestId });
+      return composeCard(m, customer, await partners.organisationName(actor.tenantId), { form, errors: result.errors, requestId: data.requestId });
     }
-    const current = partners.customer(actor.tenantId, data.customerId)!;
+    const current = (await partners.customer(actor.tenantId, data.customerId))!;
     const values = { admin: customer.admin.name, customer: customer.name, name: result.offer.relationship?.displayName ?? '' };
     const text = result.delivery === 'delivered' ? m.t.delegation.sentDelivered : result.delivery === 'waiting' ? m.t.delegation.sentWaiting : m.t.delegation.undeliverable;
     return customerCard(m, current, turn.day, { notice: { text: fill(text, values), style: result.delivery === 'unreachable' ? 'attention' : 'good' } });
@@ -85,7 +85,7 @@ export const delegationVerbs = {
   'delegation.end': verb(z.object({ customerId, relationshipId: z.string().min(1).max(200) }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
     const result = await delegation.endByPartner(actor, data.customerId, data.relationshipId);
-    const customer = partners.customer(actor.tenantId, data.customerId);
+    const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer || ('refused' in result && result.refused === 'notFound')) return notFound(m);
     if ('refused' in result) return customerCard(m, customer, turn.day, { notice: { text: fill(m.t.delegation.notEndable, { name: result.relationship.displayName }), style: 'warning' } });
     const { relationship } = result;
@@ -96,7 +96,7 @@ export const delegationVerbs = {
 
   'user.compose': verb(z.object({ customerId }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
-    const customer = partners.customer(actor.tenantId, data.customerId);
+    const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
     const gate = await delegation.mayAddUsers(actor.tenantId, data.customerId);
     if (!gate.allowed) return missingRole(turn, customer, gate.missingRoleId);
@@ -105,7 +105,7 @@ export const delegationVerbs = {
 
   'user.add': verb(z.object({ customerId, requestId: z.uuid(), firstName: typed, lastName: typed, signInName: typed, product: typed }), async (turn, data) => {
     const { actor, m, partners, delegation } = turn;
-    const customer = partners.customer(actor.tenantId, data.customerId);
+    const customer = await partners.customer(actor.tenantId, data.customerId);
     if (!customer) return notFound(m);
     const values = { firstName: data.firstName ?? '', lastName: data.lastName ?? '', signInName: data.signInName ?? '', product: data.product ?? '' };
     const result = await delegation.addUser(actor, data.customerId, data.requestId, values);

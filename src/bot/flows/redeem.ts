@@ -22,9 +22,9 @@ function typedFields(data: z.infer<typeof keyFields>, maxLength: number): string
   });
 }
 
-export function welcomeFor({ actor, m, setups, partners }: TurnWith<'setups' | 'partners'>): AdaptiveCard {
-  const hasProfile = partners.profile(actor.tenantId) !== undefined;
-  return welcomeCard(m, actor.userId, setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: partners.hasCustomers(actor.tenantId) });
+export async function welcomeFor({ actor, m, setups, partners }: TurnWith<'setups' | 'partners'>): Promise<AdaptiveCard> {
+  const hasProfile = (await partners.profile(actor.tenantId)) !== undefined;
+  return welcomeCard(m, actor.userId, await setups.openSetups(actor.tenantId), { hasProfile, hasCustomers: await partners.hasCustomers(actor.tenantId) });
 }
 
 /** A new, empty key entry: from the welcome card's button and from the typed "redeem". */
@@ -54,7 +54,7 @@ export const redeemVerbs = {
     const values = typedFields(data, maxFieldLength).map((value) => value.slice(0, maxFieldLength));
     const full = values.length >= MAX_FIELDS;
     const notice = full ? { text: fill(m.t.entry.fieldsFull, { max: MAX_FIELDS }), style: 'warning' as const } : undefined;
-    return entryCard(m, data.setupId, setups.find(actor.tenantId, data.setupId), { values: full ? values : [...values, ''] }, notice);
+    return entryCard(m, data.setupId, await setups.find(actor.tenantId, data.setupId), { values: full ? values : [...values, ''] }, notice);
   }),
 
   'redeem.next': verb(keyFields, async (turn, data) => {
@@ -65,31 +65,31 @@ export const redeemVerbs = {
     if (result.ok) return reviewCard(m, result.setup);
     const kept = { values: values.map((value) => value.slice(0, maxFieldLength)) };
     if ('locked' in result) {
-      return entryCard(m, data.setupId, setups.find(actor.tenantId, data.setupId), kept, { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' });
+      return entryCard(m, data.setupId, await setups.find(actor.tenantId, data.setupId), kept, { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' });
     }
     return entryCard(m, data.setupId, result.setup, { ...kept, errors: result.fieldErrors }, { text: m.t.entry.fix, style: 'attention' });
   }),
 
   'redeem.removeKey': verb(onSetup.extend({ keyId: z.uuid() }), async (turn, data) => {
     const result = await turn.setups.removeKey(turn.actor, data.setupId, data.rev, data.keyId);
-    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, setupContext(turn));
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, await setupContext(turn));
   }),
 
   'redeem.back': verb(onSetup, async (turn, data) => {
     const result = await turn.setups.backToEntry(turn.actor, data.setupId, data.rev);
-    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, setupContext(turn));
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result.setup, await setupContext(turn));
   }),
 
   'redeem.confirm': verb(onSetup, async (turn, data) => {
     const result = await turn.setups.confirm(turn.actor, data.setupId, data.rev);
     if (isRefusal(result)) return refused(turn, result);
     if (result.ok) return setupCard(turn.m, result.setup, { actions: false, continueStep: true });
-    return currentCard(turn.m, result.setup, setupContext(turn), { text: fill(turn.m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' });
+    return currentCard(turn.m, result.setup, await setupContext(turn), { text: fill(turn.m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' });
   }),
 
   'setup.open': verb(z.object({ setupId }), async (turn, data) => {
-    const result = turn.setups.open(turn.actor, data.setupId);
-    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result, setupContext(turn));
+    const result = await turn.setups.open(turn.actor, data.setupId);
+    return isRefusal(result) ? refused(turn, result) : currentCard(turn.m, result, await setupContext(turn));
   }),
 
   'setup.discard': verb(onSetup, async (turn, data) => {

@@ -28,10 +28,10 @@ function targetOf(data: z.infer<typeof keysTyped>): SetupTarget | undefined {
 }
 
 /** A fresh key entry for a target the partner may give keys to now. */
-function startKeys(turn: KeysTurn, target: SetupTarget): AdaptiveCard {
-  const customer = turn.partners.customer(turn.actor.tenantId, target.customerId);
+async function startKeys(turn: KeysTurn, target: SetupTarget): Promise<AdaptiveCard> {
+  const customer = await turn.partners.customer(turn.actor.tenantId, target.customerId);
   if (!customer) return notFound(turn.m);
-  if (!turn.renewals.allows(turn.actor.tenantId, target)) return noticeCard(turn.m, { text: turn.m.t.renew.notAllowed, style: 'attention' });
+  if (!(await turn.renewals.allows(turn.actor.tenantId, target))) return noticeCard(turn.m, { text: turn.m.t.renew.notAllowed, style: 'attention' });
   return keysEntryCard(turn.m, randomUUID(), undefined, target, customer, turn.day);
 }
 
@@ -47,8 +47,8 @@ function appliedText(m: Messages, result: Extract<ApplyResult, { ok: true }>): s
   return fill(m.t.addKeys.added, { customer: customer.name, changes });
 }
 
-function billing({ m, renewals, actor, day }: TurnWith<'renewals'>, found: Switched, notice?: Notice): AdaptiveCard {
-  return billingCard(m, found, renewals.switchDay(actor.tenantId, found.subscription), day, notice);
+async function billing({ m, renewals, actor, day }: TurnWith<'renewals'>, found: Switched, notice?: Notice): Promise<AdaptiveCard> {
+  return billingCard(m, found, await renewals.switchDay(actor.tenantId, found.subscription), day, notice);
 }
 
 export const renewalVerbs = {
@@ -63,11 +63,11 @@ export const renewalVerbs = {
     const text = data.key ?? '';
     const result = await renewals.checkKeys(actor, data.setupId, data.rev, text, target);
     if ('refused' in result) return result.refused === 'notAllowed' ? noticeCard(m, { text: m.t.renew.notAllowed, style: 'attention' }) : refused(turn, result);
-    if (result.ok) return currentCard(m, result.setup, setupContext(turn));
+    if (result.ok) return currentCard(m, result.setup, await setupContext(turn));
     // What was typed stays on the card with what is wrong with it.
-    const setup = turn.setups.find(actor.tenantId, data.setupId);
+    const setup = await turn.setups.find(actor.tenantId, data.setupId);
     const shown = setup?.target ?? target;
-    const customer = turn.partners.customer(actor.tenantId, shown.customerId);
+    const customer = await turn.partners.customer(actor.tenantId, shown.customerId);
     if (!customer) return notFound(m);
     const form = { key: text.slice(0, maxFieldLength), errors: 'fieldErrors' in result ? result.fieldErrors.flat() : [] };
     const notice = 'locked' in result ? { text: fill(m.t.entry.locked, { time: m.dateTime(result.locked) }), style: 'attention' as const } : { text: m.t.entry.fix, style: 'attention' as const };
@@ -80,11 +80,11 @@ export const renewalVerbs = {
     if (isRefusal(result)) return refused(turn, result);
     if (result.ok) return customerCard(m, result.customer, turn.day, { notice: { text: appliedText(m, result), style: 'good' } });
     const notice = 'taken' in result ? { text: fill(m.t.review.taken, { keys: result.taken.join(', ') }), style: 'attention' as const } : { text: m.t.keys.refused[result.reason], style: 'attention' as const };
-    return currentCard(m, result.setup, setupContext(turn), notice);
+    return currentCard(m, result.setup, await setupContext(turn), notice);
   }),
 
   'billing.compose': verb(onSubscription, async (turn, data) => {
-    const found = turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
+    const found = await turn.renewals.find(turn.actor.tenantId, data.customerId, data.subscriptionId);
     return found ? billing(turn, found) : notFound(turn.m);
   }),
 
@@ -112,8 +112,8 @@ export const renewalVerbs = {
 
   'reminder.snooze': verb(z.object({ key: z.string().max(200).regex(/^[\w-]+\|\d{4}-\d{2}-\d{2}\|\w+$/) }), async (turn, data) => {
     const { m, reminders, renewals, actor } = turn;
-    const snoozed = reminders.snooze(actor, data.key);
-    const found = snoozed && renewals.find(actor.tenantId, snoozed.customerTenantId, snoozed.subscriptionId);
+    const snoozed = await reminders.snooze(actor, data.key);
+    const found = snoozed && (await renewals.find(actor.tenantId, snoozed.customerTenantId, snoozed.subscriptionId));
     if (!snoozed || !found) return noticeCard(m, { text: m.t.reminder.gone, style: 'attention' });
     const text = snoozed.next ? fill(m.t.reminder.snoozed, { date: m.date(snoozed.next.due) }) : m.t.reminder.snoozedLast;
     return reminderCard(m, { key: data.key, kind: snoozed.kind, ...found, ...turn.day }, { text, style: 'good' });
@@ -121,7 +121,7 @@ export const renewalVerbs = {
 
   // The overview of every customer's reminders: a range from the list, and pages of it.
   'reminders.list': verb(z.object({ range: z.enum(REMINDER_RANGES).catch('60'), page: z.number().int().min(1).max(10_000).catch(1) }), async ({ actor, m, reminders }, data) =>
-    remindersCard(m, reminders.upcoming(actor.tenantId, rangeDays(data.range)), data),
+    remindersCard(m, await reminders.upcoming(actor.tenantId, rangeDays(data.range)), data),
   ),
 };
 

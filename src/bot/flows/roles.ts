@@ -26,8 +26,8 @@ export async function customerShown(turn: TurnWith<Needs>, customer: Customer): 
   return customerCard(m, customer, day, { history: historyLines(m, page.entries) });
 }
 
-export function rolesShown({ actor, m, partners }: TurnWith<Needs>, notice?: Notice): AdaptiveCard {
-  return rolesCard(m, partners.people(actor.tenantId), notice);
+export async function rolesShown({ actor, m, partners }: TurnWith<Needs>, notice?: Notice): Promise<AdaptiveCard> {
+  return rolesCard(m, await partners.people(actor.tenantId), notice);
 }
 
 const filterText = z.string().max(100).optional().catch(undefined);
@@ -41,19 +41,19 @@ export async function historyShown(turn: TurnWith<Needs>, query: z.infer<typeof 
   const { actor, m, partners, audit } = turn;
   const customerFilter = (query.customer ?? '').trim();
   const personFilter = (query.person ?? '').trim();
-  const customers = partners.customers(actor.tenantId);
+  const customers = await partners.customers(actor.tenantId);
   const customerNames = new Map(customers.map((customer) => [customer.tenantId, customer.name]));
   // A filter that names no customer, or several, matches no entry.
   const NOBODY = '\u0000';
   let customerTenantId: string | undefined;
   if (customerFilter) {
-    const matches = customerNames.has(customerFilter) ? [customerFilter] : partners.customers(actor.tenantId, customerFilter).map((customer) => customer.tenantId);
+    const matches = customerNames.has(customerFilter) ? [customerFilter] : (await partners.customers(actor.tenantId, customerFilter)).map((customer) => customer.tenantId);
     customerTenantId = matches.length === 1 ? matches[0] : NOBODY;
   }
   let objectId: string | undefined;
   if (personFilter) {
     const lower = personFilter.toLowerCase();
-    const people = partners.people(actor.tenantId);
+    const people = await partners.people(actor.tenantId);
     const matches = people.some((person) => person.userId === personFilter) ? [personFilter] : people.filter((person) => person.name.toLowerCase().includes(lower)).map((person) => person.userId);
     objectId = matches.length === 1 ? matches[0] : personFilter;
   }
@@ -85,7 +85,7 @@ export const roleVerbs = {
       const text = result.refused === 'lastAdmin' ? m.t.roles.lastAdmin : m.t.roles.unknownPerson;
       return rolesShown(turn, { text, style: 'attention' });
     }
-    const name = partners.people(actor.tenantId).find((person) => person.userId === data.userId)?.name ?? data.userId;
+    const name = (await partners.people(actor.tenantId)).find((person) => person.userId === data.userId)?.name ?? data.userId;
     const text = !result.changed ? fill(m.t.roles.unchanged, { name }) : role ? fill(m.t.roles.saved, { name, role: roleName(m, role) }) : fill(m.t.roles.removed, { name });
     return rolesShown(turn, { text, style: result.changed ? 'good' : 'accent' });
   }),
@@ -99,7 +99,7 @@ export const roleVerbs = {
     if (!(await turn.delegation.isAdmin(turn.actor, customer, turn.signInName))) return noticeCard(m, { text: fill(m.t.offer.notAdmin, { upn: customer.customer.admin.userPrincipalName }), style: 'attention' });
     const page = await audit.pageForCustomer(customer.partnerTenantId, customer.customer.tenantId, { before: data.before, limit: HISTORY_PAGE });
     return historyCard(m, {
-      title: fill(m.t.audit.activityTitle, { partner: partners.organisationName(customer.partnerTenantId) }),
+      title: fill(m.t.audit.activityTitle, { partner: await partners.organisationName(customer.partnerTenantId) }),
       verb: 'activity.show',
       filters: false,
       customer: '',
@@ -108,7 +108,7 @@ export const roleVerbs = {
       customerNames: new Map([[customer.customer.tenantId, customer.customer.name]]),
       next: page.next,
       paged: data.before !== undefined,
-      partnerName: partners.organisationName(customer.partnerTenantId),
+      partnerName: await partners.organisationName(customer.partnerTenantId),
     });
   }),
 };

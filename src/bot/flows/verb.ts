@@ -69,13 +69,13 @@ export function notFound(m: Messages): AdaptiveCard {
 }
 
 /** What a card about a setup needs besides the setup. */
-export function setupContext({ actor, partners, day }: TurnWith<'partners'>): SetupContext {
-  return { profile: partners.profile(actor.tenantId), customers: partners.customers(actor.tenantId), day };
+export async function setupContext({ actor, partners, day }: TurnWith<'partners'>): Promise<SetupContext> {
+  return { profile: await partners.profile(actor.tenantId), customers: await partners.customers(actor.tenantId), day };
 }
 
 /** Why an action on a setup was not applied, on top of the state it met. */
-export function refused(turn: TurnWith<'partners'>, refusal: Refusal): AdaptiveCard {
-  return refusalCard(turn.m, refusal, setupContext(turn));
+export async function refused(turn: TurnWith<'partners'>, refusal: Refusal): Promise<AdaptiveCard> {
+  return refusalCard(turn.m, refusal, await setupContext(turn));
 }
 
 export function isRefusal(result: object): result is Refusal {

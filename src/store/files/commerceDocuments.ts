@@ -1,8 +1,8 @@
 /**
  * The embedded commerce's files: the key catalogue (`commerce/catalog/<xx>.json`, sharded by the
  * key's hash, shared with the key CLI) and the customer tenants (`commerce/tenants/<xx>.json`,
- * sharded by the hash of the tenant's initial domain): the documents src/commerce/embeddedCommerce.ts
- * and the file repositories both read and write, described once.
+ * sharded by the hash of the tenant's initial domain), which the file repositories (./commerce.ts)
+ * read and write, and the check value of the key-hash secret (`commerce/key-hash-check`).
  */
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -66,7 +66,7 @@ export const TenantRecordSchema = z.object({
   keyHandles: z.array(hex64),
   delegatedAdmins: z.array(z.object({ partnerTenantId: z.string(), roles: z.array(z.string()), since: z.iso.datetime() })).default([]),
   addedUsers: z.record(z.string(), z.string()).default({}),
-  /** Granular delegated admin relationships (not part of the repositories yet: kept as they are). */
+  /** Granular delegated admin relationships, with the idempotency key of the request that made each. */
   relationships: z.array(RelationshipSchema.extend({ idempotencyKey: z.string() })).default([]),
 });
 export type TenantRecord = z.infer<typeof TenantRecordSchema>;
@@ -74,14 +74,27 @@ export type TenantRecord = z.infer<typeof TenantRecordSchema>;
 export const TenantShardSchema = z.object({ schemaVersion: z.literal(1), tenants: z.record(z.string(), TenantRecordSchema) });
 export type TenantShard = z.infer<typeof TenantShardSchema>;
 
-export interface CommerceFiles {
+export interface CatalogFiles {
   catalog: ShardedDocs<CatalogShard>;
+  /** Where the check value of the key-hash secret is kept. */
+  secretCheckPath: string;
+}
+
+export interface CommerceFiles extends CatalogFiles {
   tenants: ShardedDocs<TenantShard>;
 }
 
-export async function openCommerceFiles(dataDir: string): Promise<CommerceFiles> {
+/** The key catalogue alone, as the key CLI opens it beside a running bot. */
+export async function openCatalogFiles(dataDir: string): Promise<CatalogFiles> {
   // The key CLI writes the catalogue while the bot runs; the tenants only the bot writes.
   const catalog = await ShardedDocs.open(join(dataDir, 'commerce', 'catalog'), CatalogShardSchema, () => ({ schemaVersion: 1 as const, keys: {} }), { shared: true });
-  const tenants = await ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} }));
-  return { catalog, tenants };
+  return { catalog, secretCheckPath: join(dataDir, 'commerce', 'key-hash-check') };
+}
+
+export async function openCommerceFiles(dataDir: string): Promise<CommerceFiles> {
+  const [catalog, tenants] = await Promise.all([
+    openCatalogFiles(dataDir),
+    ShardedDocs.open(join(dataDir, 'commerce', 'tenants'), TenantShardSchema, () => ({ schemaVersion: 1 as const, tenants: {} })),
+  ]);
+  return { ...catalog, tenants };
 }

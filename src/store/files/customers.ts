@@ -4,13 +4,15 @@
  * transaction on the partner's file, so changes of one partner's customers apply one after the other.
  */
 import { filterCustomers, type Customer } from '../../domain/customer.js';
+import { collidingOffer, hasOfferWork, type Offer } from '../../domain/delegation.js';
 import { localDay } from '../../domain/lifecycle.js';
 import { timeZoneOf } from '../../domain/profile.js';
 import { CustomerChanges } from '../customerChanges.js';
 import { indexCustomer } from '../customerIndex.js';
+import type { AuditRecorder, Recorded } from '../auditOutbox.js';
 import type { PartnerDoc } from '../documents.js';
 import type { PartnerWork } from '../partnerSummary.js';
-import type { CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
 import type { Store } from '../store.js';
 
 /** Name order ignoring case, then tenant id: the order PostgreSQL gives (C collation). */
@@ -21,7 +23,10 @@ function byName(a: Customer, b: Customer): number {
 }
 
 export class FileCustomers extends CustomerChanges implements CustomerRepository {
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly recorder: AuditRecorder,
+  ) {
     super();
   }
 
@@ -46,31 +51,78 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     return customer && { partnerTenantId: partnerTenantId!, customer };
   }
 
-  async add(partnerTenantId: string, customer: Customer): Promise<Customer> {
+  async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {
     const owner = this.partnerOf(customer.tenantId);
     if (owner !== undefined && owner !== partnerTenantId) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
-    const stored = await this.store.partner(partnerTenantId).update((draft, current) => {
-      const existing = current.customers.find((c) => c.tenantId === customer.tenantId);
-      if (existing) return structuredClone(existing);
-      draft.customers.push(customer);
-      return customer;
-    });
+    // The index first: an entry whose customer never reached the partner's file points at nothing
+    // and is harmless, while a customer missing from the index would not know its partner.
     await indexCustomer(this.store, partnerTenantId, customer.tenantId);
-    return stored;
+    return this.recorded(partnerTenantId, (draft, current) => {
+      // The same creation again: the same tenant, or the same setup (one customer per setup).
+      const existing = current.customers.find((c) => c.tenantId === customer.tenantId) ?? current.customers.find((c) => c.setupId === customer.setupId);
+      if (existing) return { result: structuredClone(existing) };
+      draft.customers.push(customer);
+      return { result: customer, entries: audit && [...audit(customer)] };
+    });
   }
 
-  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined> {
+  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined> {
     // Nothing to change: the partner's file is not written (nor made, for an unknown partner).
     if (!(await this.get(partnerTenantId, customerTenantId))) return undefined;
-    return this.store.partner(partnerTenantId).update((draft, current) => {
+    return this.recorded(partnerTenantId, (draft, current) => {
       const index = current.customers.findIndex((c) => c.tenantId === customerTenantId);
-      if (index < 0) return undefined;
+      if (index < 0) return { result: undefined };
       const next = change(structuredClone(current.customers[index]!));
-      if (!next) return undefined;
+      if (!next) return { result: undefined };
       if (next.tenantId !== customerTenantId) throw new Error('a change may not move a customer to another tenant id');
       draft.customers[index] = next;
-      return next;
+      return { result: next, entries: audit && [...audit(next)] };
     });
+  }
+
+  /** A change of the partner's file, with the audit entries that record it in the same write (auditOutbox.ts). */
+  private async recorded<R>(partnerTenantId: string, change: (draft: PartnerDoc, current: Readonly<PartnerDoc>) => Recorded<R>): Promise<R> {
+    return (await this.recorder.change(this.store.partner(partnerTenantId), change)).result;
+  }
+
+  async addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer, audit?: AuditOf<Offer>): Promise<AddOfferResult> {
+    const known = await this.get(partnerTenantId, customerTenantId);
+    // The partner's file holds all its customers, so one write checks the offer against all their relationships.
+    const result = known && (await this.recorded(partnerTenantId, (draft, current): Recorded<AddOfferResult | undefined> => {
+      const index = current.customers.findIndex((c) => c.tenantId === customerTenantId);
+      if (index < 0) return { result: undefined };
+      const existing = collidingOffer(current.customers, customerTenantId, offer);
+      if (existing) return { result: { added: false, existing: structuredClone(existing) } };
+      draft.customers[index]!.offers.push(offer);
+      return { result: { added: true, offer: structuredClone(offer) }, entries: audit && [...audit(offer)] };
+    }));
+    if (!result) throw new Error(`customer ${customerTenantId} not found`);
+    // The index entry may have failed to write when the customer was created; the request must reach the admin.
+    if (result.added) await indexCustomer(this.store, partnerTenantId, customerTenantId);
+    return result;
+  }
+
+  async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<OfferChange | undefined> {
+    const stored = await this.get(partnerTenantId, customerTenantId);
+    const known = stored?.offers.find((o) => o.id === offerId);
+    if (!stored || !known) return undefined;
+    // The file in memory is the stored one: a change that would leave the offer as it is writes nothing.
+    if (!change(structuredClone(known))) return { customer: stored, before: known, offer: known };
+    const changed = await this.recorded(partnerTenantId, (draft, current): Recorded<{ customer: Customer; before: Offer; index: number; changed: boolean } | undefined> => {
+      const at = current.customers.findIndex((c) => c.tenantId === customerTenantId);
+      const index = at < 0 ? -1 : current.customers[at]!.offers.findIndex((o) => o.id === offerId);
+      if (index < 0) return { result: undefined };
+      const before = structuredClone(current.customers[at]!.offers[index]!);
+      const next = change(structuredClone(before));
+      if (!next) return { result: { customer: structuredClone(current.customers[at]!), before, index, changed: false } };
+      if (next.id !== offerId) throw new Error('a change may not give an offer another id');
+      const customer = draft.customers[at]!;
+      customer.offers[index] = next;
+      return { result: { customer, before, index, changed: true }, entries: audit && [...audit({ customer, before, offer: next })] };
+    });
+    if (!changed) return undefined;
+    // Left as it was: the very offer read before, so a caller sees that nothing changed.
+    return { customer: changed.customer, before: changed.before, offer: changed.changed ? changed.customer.offers[changed.index]! : changed.before };
   }
 
   async pendingRenewals(): Promise<SubscriptionRef[]> {
@@ -86,9 +138,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
 
   async withOfferWork(): Promise<CustomerLink[]> {
     return this.store.partnersWith('offers').flatMap((partner) =>
-      partner.data.customers
-        .filter((c) => c.offers.some((o) => o.status === 'pending' || o.partnerNotice === 'pending'))
-        .map((customer) => ({ partnerTenantId: partner.data.tenantId, customer: structuredClone(customer) })),
+      partner.data.customers.filter((c) => c.offers.some(hasOfferWork)).map((customer) => ({ partnerTenantId: partner.data.tenantId, customer: structuredClone(customer) })),
     );
   }
 

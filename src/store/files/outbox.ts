@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConversationRefSchema } from '../documents.js';
 import { DocumentFile } from '../documentFile.js';
-import type { ClaimedMessage, OutboxRepository, OutgoingMessage, RunnerLock } from '../repositories.js';
+import type { ClaimedMessage, OutboxRepository, OutboxState, OutgoingMessage, RunnerLock } from '../repositories.js';
 
 const MessageSchema = z.object({
   uniqueKey: z.string().min(1),
   tenantId: z.string(),
-  conversation: ConversationRefSchema,
-  activity: z.record(z.string(), z.unknown()),
+  // Dropped once the message is sent or failed: only its state is kept then, so the file stays small.
+  conversation: ConversationRefSchema.optional(),
+  activity: z.record(z.string(), z.unknown()).optional(),
   attempts: z.number().int().nonnegative(),
   nextAttemptAt: z.number(),
   lockedBy: z.string().optional(),
@@ -30,11 +31,15 @@ type OutboxDoc = z.infer<typeof OutboxDocSchema>;
 
 export class FileOutbox implements OutboxRepository {
   private readonly slots = new Map<string, { windowStart: number; used: number }>();
+  /** Message ids by unique key, so that enqueuing and looking up one does not walk them all. */
+  private readonly byKey = new Map<string, string>();
 
   private constructor(
     private readonly doc: DocumentFile<OutboxDoc>,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    for (const [id, m] of Object.entries(doc.data.messages)) this.byKey.set(m.uniqueKey, id);
+  }
 
   static async open(dataDir: string, clock: () => number = Date.now): Promise<FileOutbox> {
     const doc = await DocumentFile.open(join(dataDir, 'outbox.json'), OutboxDocSchema, () => ({ schemaVersion: 1 as const, nextId: 1, messages: {} }));
@@ -42,11 +47,54 @@ export class FileOutbox implements OutboxRepository {
   }
 
   enqueue(message: OutgoingMessage): Promise<boolean> {
-    return this.doc.update((draft, current) => {
-      if (Object.values(current.messages).some((m) => m.uniqueKey === message.uniqueKey)) return false;
-      draft.messages[String(draft.nextId++)] = { ...structuredClone(message), attempts: 0, nextAttemptAt: this.clock() };
+    return this.doc.update((draft) => {
+      if (this.byKey.has(message.uniqueKey)) return false;
+      const id = String(draft.nextId++);
+      draft.messages[id] = { ...structuredClone(message), attempts: 0, nextAttemptAt: this.clock() };
+      this.byKey.set(message.uniqueKey, id);
       return true;
+    }).catch((error: unknown) => {
+      // Not written: the key is free again.
+      if (!this.doc.data.messages[this.byKey.get(message.uniqueKey) ?? '']) this.byKey.delete(message.uniqueKey);
+      throw error;
     });
+  }
+
+  async claimKey(uniqueKey: string, workerId: string, leaseMs: number): Promise<ClaimedMessage | undefined> {
+    const id = this.byKey.get(uniqueKey);
+    if (id === undefined) return undefined;
+    const claimable = (m: Message | undefined, now: number): m is Message => m !== undefined && !m.sentAt && !m.failedAt && (m.lockedUntil === undefined || m.lockedUntil <= now);
+    if (!claimable(this.doc.data.messages[id], this.clock())) return undefined;
+    return this.doc.update((draft, current) => {
+      const now = this.clock();
+      const m = current.messages[id];
+      if (!claimable(m, now)) return undefined;
+      const attempts = m.attempts + 1;
+      Object.assign(draft.messages[id]!, { lockedBy: workerId, lockedUntil: now + leaseMs, attempts });
+      return { id, uniqueKey, tenantId: m.tenantId, conversation: structuredClone(m.conversation!), activity: structuredClone(m.activity!), attempts };
+    });
+  }
+
+  async state(uniqueKey: string): Promise<OutboxState | undefined> {
+    const m = this.doc.data.messages[this.byKey.get(uniqueKey) ?? ''];
+    if (!m) return undefined;
+    if (m.sentAt) return { state: 'sent', ...(m.activityId !== undefined && { activityId: m.activityId }) };
+    if (m.failedAt) return { state: 'failed', error: m.lastError ?? '' };
+    return { state: 'pending' };
+  }
+
+  async prune(finishedBefore: Date): Promise<number> {
+    const cutoff = finishedBefore.toISOString();
+    const done = (m: Message) => (m.sentAt ?? m.failedAt ?? '\uffff') < cutoff;
+    if (!Object.values(this.doc.data.messages).some(done)) return 0;
+    const keys = await this.doc.update((draft, current) => {
+      const ids = Object.keys(current.messages).filter((id) => done(current.messages[id]!));
+      for (const id of ids) delete draft.messages[id];
+      return ids.map((id) => current.messages[id]!.uniqueKey);
+    });
+    // Only once written: a key forgotten before would let its message be queued twice.
+    for (const key of keys) this.byKey.delete(key);
+    return keys.length;
   }
 
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
@@ -60,13 +108,13 @@ export class FileOutbox implements OutboxRepository {
       return ready.map(([id, m]) => {
         const attempts = m.attempts + 1;
         Object.assign(draft.messages[id]!, { lockedBy: workerId, lockedUntil: now + leaseMs, attempts });
-        return { id, uniqueKey: m.uniqueKey, tenantId: m.tenantId, conversation: structuredClone(m.conversation), activity: structuredClone(m.activity), attempts };
+        return { id, uniqueKey: m.uniqueKey, tenantId: m.tenantId, conversation: structuredClone(m.conversation!), activity: structuredClone(m.activity!), attempts };
       });
     });
   }
 
   markSent(id: string, workerId: string, activityId?: string): Promise<boolean> {
-    return this.change(id, workerId, (m) => Object.assign(m, { sentAt: new Date(this.clock()).toISOString(), activityId, lastError: undefined }));
+    return this.change(id, workerId, (m) => Object.assign(m, { sentAt: new Date(this.clock()).toISOString(), activityId, lastError: undefined, conversation: undefined, activity: undefined }));
   }
 
   async retryLater(id: string, workerId: string, delayMs: number, error: string): Promise<void> {
@@ -74,7 +122,7 @@ export class FileOutbox implements OutboxRepository {
   }
 
   async fail(id: string, workerId: string, error: string): Promise<void> {
-    await this.change(id, workerId, (m) => Object.assign(m, { failedAt: new Date(this.clock()).toISOString(), lastError: error }));
+    await this.change(id, workerId, (m) => Object.assign(m, { failedAt: new Date(this.clock()).toISOString(), lastError: error, conversation: undefined, activity: undefined }));
   }
 
   async takeSendSlot(tenantId: string, perSecond: number, at: Date): Promise<number> {

@@ -1,64 +1,106 @@
 /**
  * The reminder ledger on the files: each partner's records in its file, keyed by subscription, end
  * date and kind, so each is recorded once. Due reminders are found from the partners' summaries
- * (kept in memory), and only the files of partners with something due are read.
+ * (kept in memory, with each reminded subscription's end day, switch day, recorded kinds and ids):
+ * from each summary a schedule is made once, ordered by the day the next reminder falls due (a
+ * summary is replaced, never changed, when its file changes), so a run looks at each partner's
+ * schedule only up to today and reads no file.
  */
-import { remindsPartner } from '../../domain/customer.js';
-import { dayNumber, daysBetween, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
+import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
+import { addDays, cycleRuns, dayNumber, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../documents.js';
-import { kindBit, NO_SWITCH } from '../partnerSummary.js';
-import { nextReminderOn, reminderKey } from '../reminderCycle.js';
+import { kindBit, NO_SWITCH, type PartnerSummary } from '../partnerSummary.js';
+import { reminderKey } from '../reminderCycle.js';
 import type { ReminderCandidate, ReminderId, ReminderRepository, StoredReminder } from '../repositories.js';
 import type { Store } from '../store.js';
 
 const compare = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 const byOrder = <T>(...keys: Array<(item: T) => string | number>) => (a: T, b: T) => keys.reduce((order, key) => order || compare(key(a), key(b)), 0);
 
+type Due = ReminderCandidate & { dueOn: string };
+
+/**
+ * A summary's subscriptions by the day their next unrecorded reminder falls due, soonest first: each
+ * entry is day × SLOTS + the triple's index, so that one numeric sort orders them.
+ */
+type Schedule = Float64Array;
+/** Subscriptions scheduled between two yields to the event loop. */
+const SUBSCRIPTIONS_PER_SLICE = 10_000;
+const SLOTS = 2 ** 24;
+
 export class FileReminders implements ReminderRepository {
+  private readonly schedules = new WeakMap<PartnerSummary, Schedule>();
+
+  /** Days from the end date to each reminder of the cycle, in REMINDER_KINDS order. */
+  private readonly offsets: number[];
+
   constructor(
     private readonly store: Store,
     private readonly lifecycle: LifecycleDays,
-  ) {}
+  ) {
+    this.offsets = reminderOffsets(lifecycle).map(({ offset }) => offset);
+  }
 
-  async dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]> {
-    const found: Array<ReminderCandidate & { dueOn: string }> = [];
+  async dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]> {
+    const found: Due[] = [];
+    const days = new Map<string, string>();
+    let made = 0;
     for (const [tenantId, summary] of this.store.summaries()) {
-      const today = localDay(now, summary.timeZone);
-      if (!this.anyDue(summary.reminders, dayNumber(today))) continue;
-      found.push(...this.dueIn(this.store.partner(tenantId).data, today));
+      if (timeZones && !timeZones.has(summary.timeZone)) continue;
+      let today = days.get(summary.timeZone);
+      if (today === undefined) days.set(summary.timeZone, (today = localDay(now, summary.timeZone)));
+      // Making schedules anew (after a start, or for many changed partners) yields now and then, so turns get in between.
+      if (!this.schedules.has(summary) && (made += summary.reminders.length / 3) >= SUBSCRIPTIONS_PER_SLICE) {
+        made = 0;
+        await nextTurnOfTheLoop();
+      }
+      found.push(...this.dueFrom(tenantId, summary, today));
     }
     // The order PostgreSQL gives: by the day the reminder fell due, then by subscription.
     return found
-      .sort(byOrder((c) => c.dueOn, (c) => c.subscription.id))
+      .sort(byOrder((c) => c.dueOn, (c) => c.subscriptionId))
       .slice(0, limit)
       .map(({ dueOn: _dueOn, ...candidate }) => candidate);
   }
 
-  /** Whether a summary's triples (end day, switch day, recorded kinds) have a next reminder due by `todayNumber`. */
-  private anyDue(reminders: readonly number[], todayNumber: number): boolean {
-    const offsets = reminderOffsets(this.lifecycle);
-    for (let i = 0; i < reminders.length; i += 3) {
-      const [endDay, switchDay, mask] = [reminders[i]!, reminders[i + 1]!, reminders[i + 2]!];
-      const lastRecorded = offsets.findLastIndex(({ kind }) => (mask & kindBit(kind)) !== 0);
-      const next = offsets[lastRecorded + 1];
-      if (!next || endDay + next.offset > todayNumber || todayNumber - endDay >= this.lifecycle.deprovisionDays) continue;
-      if (switchDay === NO_SWITCH || switchDay > todayNumber) return true;
+  /** The summary's subscriptions due by `today`, from its schedule: only those due are looked at. */
+  private dueFrom(tenantId: string, summary: PartnerSummary, today: string): Due[] {
+    const todayNumber = dayNumber(today);
+    const { reminders, reminderIds } = summary;
+    const out: Due[] = [];
+    for (const entry of this.schedule(summary)) {
+      const day = Math.floor(entry / SLOTS);
+      if (day > todayNumber) break;
+      const at = entry - day * SLOTS;
+      const [endDay, switchDay, mask] = [reminders[at * 3]!, reminders[at * 3 + 1]!, reminders[at * 3 + 2]!];
+      if (!cycleRuns(todayNumber - endDay, this.lifecycle) || (switchDay !== NO_SWITCH && switchDay <= todayNumber)) continue;
+      const recorded = REMINDER_KINDS.filter((kind) => (mask & kindBit(kind)) !== 0);
+      out.push({ partnerTenantId: tenantId, today, customerTenantId: reminderIds[at * 2]!, subscriptionId: reminderIds[at * 2 + 1]!, endDate: fromDayNumber(endDay), recorded, dueOn: fromDayNumber(day) });
     }
-    return false;
+    return out;
   }
 
-  private dueIn(doc: Readonly<PartnerDoc>, today: string): Array<ReminderCandidate & { dueOn: string }> {
-    return doc.customers.flatMap((customer) =>
-      customer.subscriptions.flatMap((subscription) => {
-        if (!remindsPartner(doc.profile?.partnerId, subscription)) return [];
-        if (subscription.scheduledSwitch && subscription.scheduledSwitch.on <= today) return [];
-        if (daysBetween(subscription.endDate, today) >= this.lifecycle.deprovisionDays) return [];
-        const recorded = REMINDER_KINDS.filter((kind) => doc.reminders[reminderKey(subscription.id, subscription.endDate, kind)]);
-        const dueOn = nextReminderOn(subscription.endDate, recorded, this.lifecycle);
-        if (dueOn === null || dueOn > today) return [];
-        return [{ partnerTenantId: doc.tenantId, today, customerTenantId: customer.tenantId, subscription: structuredClone(subscription), recorded, dueOn }];
-      }),
-    );
+  /**
+   * Made once per summary: for each triple (end day, switch day, recorded kinds) the day its next
+   * reminder falls due, leaving out those a scheduled switch makes moot, soonest first.
+   */
+  private schedule(summary: PartnerSummary): Schedule {
+    let schedule = this.schedules.get(summary);
+    if (schedule) return schedule;
+    const reminders = summary.reminders;
+    const entries: number[] = [];
+    for (let i = 0; i < reminders.length; i += 3) {
+      const [endDay, switchDay, mask] = [reminders[i]!, reminders[i + 1]!, reminders[i + 2]!];
+      // Bit k is REMINDER_KINDS[k]: the next kind is the one after the highest bit set.
+      const next = this.offsets[mask === 0 ? 0 : 32 - Math.clz32(mask)];
+      if (next === undefined) continue;
+      const day = endDay + next;
+      if (switchDay !== NO_SWITCH && switchDay <= day) continue;
+      entries.push(day * SLOTS + i / 3);
+    }
+    schedule = Float64Array.from(entries).sort();
+    this.schedules.set(summary, schedule);
+    return schedule;
   }
 
   async record(partnerTenantId: string, records: readonly ReminderRecord[]): Promise<number> {
@@ -90,6 +132,23 @@ export class FileReminders implements ReminderRepository {
       .flatMap((partner) => this.records(partner.data.tenantId, (r) => r.status === 'queued'))
       .sort(byOrder((r) => r.createdAt, (r) => r.subscriptionId, (r) => r.kind))
       .slice(0, limit);
+  }
+
+  async prune(partnerTenantId: string, endedBefore: string): Promise<number> {
+    const doc = this.store.partner(partnerTenantId).data;
+    const stale = (d: Readonly<PartnerDoc>) => {
+      const current = new Set(d.customers.flatMap((c) => c.subscriptions.map((s) => `${s.id}|${s.endDate}`)));
+      return Object.entries(d.reminders)
+        .filter(([, r]) => r.status !== 'queued' && r.endDate < endedBefore && !current.has(`${r.subscriptionId}|${r.endDate}`))
+        .map(([key]) => key);
+    };
+    // Looked for in the file as read first: a partner with nothing to drop is not written.
+    if (stale(doc).length === 0) return 0;
+    return this.store.partner(partnerTenantId).update((draft, current) => {
+      const keys = stale(current);
+      for (const key of keys) delete draft.reminders[key];
+      return keys.length;
+    });
   }
 
   async markDelivered(partnerTenantId: string, id: ReminderId, target: string): Promise<void> {
@@ -124,4 +183,9 @@ export class FileReminders implements ReminderRepository {
       .filter(matches)
       .map((record) => ({ ...structuredClone(record), partnerTenantId }));
   }
+}
+
+/** The calendar day (YYYY-MM-DD) of a day number (see dayNumber). */
+function fromDayNumber(day: number): string {
+  return addDays('1970-01-01', day);
 }

@@ -4,8 +4,9 @@
  * its shard, so of setups racing for a key one wins. The guessing guard lives in the setup book too.
  */
 import type { Setup, SetupStatus } from '../../domain/setup.js';
+import type { AuditRecorder, Recorded } from '../auditOutbox.js';
 import type { Reservation } from '../documents.js';
-import type { GuessGuardRepository, GuessLimits, KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
+import type { AuditOf, GuessGuardRepository, GuessLimits, KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
 import type { Store } from '../store.js';
 
 /** Statuses in which a setup holds (or is reserving) its keys, as on PostgreSQL. */
@@ -13,7 +14,10 @@ const HOLDING: readonly SetupStatus[] = ['reserving', 'reserved', 'creating'];
 const OPEN: readonly SetupStatus[] = ['entering', 'reviewing', 'reserved', 'creating'];
 
 export class FileSetups implements SetupRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly recorder: AuditRecorder,
+  ) {}
 
   async find(tenantId: string, setupId: string): Promise<Setup | undefined> {
     const setup = this.stored(tenantId, setupId);
@@ -33,16 +37,20 @@ export class FileSetups implements SetupRepository {
     });
   }
 
-  async update(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup | undefined> {
+  async update(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup | undefined> {
     if (!this.stored(tenantId, setupId)) return undefined;
-    return this.store.setupBook(tenantId).update((doc, current) => {
+    const { result } = await this.recorder.change(this.store.setupBook(tenantId), (doc, current): Recorded<Setup | undefined> => {
       const index = current.setups.findIndex((s) => s.id === setupId);
-      if (index < 0) return undefined;
-      const next = change(structuredClone(current.setups[index]!));
+      if (index < 0) return { result: undefined };
+      const given = structuredClone(current.setups[index]!);
+      const next = change(given);
+      if (next === given) return { result: next };
       if (next.id !== setupId) throw new Error('a change may not give a setup another id');
       doc.setups[index] = next;
-      return next;
+      // In the book's outbox, written with the change (see auditOutbox.ts).
+      return { result: next, entries: audit && [...audit(next)] };
     });
+    return result;
   }
 
   async withStatus(status: SetupStatus): Promise<SetupRef[]> {

@@ -55,32 +55,37 @@ export async function appendAudit(tx: Tx, drafts: readonly AuditDraft[]): Promis
       continue;
     }
     const entry = chainEntry(draft, head);
-    await tx.query(
-      `INSERT INTO audit_entries (partner_tenant_id, seq, id, at, actor_name, actor_object_id, actor_role, verb, customer_tenant_id, subscription_id, keys, details, outcome, reason, prev, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [
-        tenant,
-        entry.seq,
-        entry.id,
-        entry.at,
-        entry.actor.name,
-        entry.actor.objectId,
-        entry.actor.role,
-        entry.verb,
-        entry.customerTenantId ?? null,
-        entry.subscriptionId ?? null,
-        entry.keys,
-        JSON.stringify(entry.details),
-        entry.outcome.result,
-        entry.outcome.result === 'refused' ? entry.outcome.reason : null,
-        entry.prev,
-        entry.hash,
-      ],
-    );
+    await insertEntry(tx, entry);
     head = { seq: entry.seq, hash: entry.hash };
     heads.set(tenant, head);
     out.push(entry);
   }
   for (const [tenant, head] of heads) await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE partner_tenant_id = $1', [tenant, head.seq, head.hash]);
   return out;
+}
+
+/** Inserts an entry as it is, numbered and hashed; its partner's head is the caller's to move. */
+export async function insertEntry(tx: Tx, entry: AuditEntry): Promise<void> {
+  await tx.query(
+    `INSERT INTO audit_entries (partner_tenant_id, seq, id, at, actor_name, actor_object_id, actor_role, verb, customer_tenant_id, subscription_id, keys, details, outcome, reason, prev, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    [
+      entry.partnerTenantId,
+      entry.seq,
+      entry.id,
+      entry.at,
+      entry.actor.name,
+      entry.actor.objectId,
+      entry.actor.role,
+      entry.verb,
+      entry.customerTenantId ?? null,
+      entry.subscriptionId ?? null,
+      entry.keys,
+      JSON.stringify(entry.details),
+      entry.outcome.result,
+      entry.outcome.result === 'refused' ? entry.outcome.reason : null,
+      entry.prev,
+      entry.hash,
+    ],
+  );
 }

@@ -3,14 +3,16 @@
  * users. A change locks the customer's row, reads the aggregate, applies the caller's pure change
  * and writes what it holds back, all in one transaction.
  */
-import type { Customer, Subscription } from '../../domain/customer.js';
+import type { Customer, PasswordResetRecord, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
+import type { Relationship } from '../../domain/relationship.js';
 import { CustomerChanges } from '../customerChanges.js';
-import type { CustomerLink, CustomerRepository, SubscriptionRef } from '../repositories.js';
+import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
+import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
-import { defined, ensurePartner, iso } from './rows.js';
+import { defined, ensurePartner, iso, isUuid } from './rows.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -33,6 +35,26 @@ export function subscriptionFrom(row: Row): Subscription {
   }) as Subscription;
 }
 
+function relationshipFrom(row: Row): Relationship | undefined {
+  if (row.relationship_id === null) return undefined;
+  return defined({
+    id: row.relationship_id,
+    displayName: row.relationship_display_name,
+    partnerTenantId: row.partner_tenant_id,
+    customer: { tenantId: row.customer_tenant_id, displayName: row.relationship_customer_name },
+    accessDetails: { unifiedRoles: (row.relationship_role_ids as string[]).map((roleDefinitionId) => ({ roleDefinitionId })) },
+    duration: row.relationship_duration,
+    autoExtendDuration: row.relationship_auto_extend,
+    status: row.relationship_status,
+    createdDateTime: iso(row.relationship_created_at),
+    lastModifiedDateTime: iso(row.relationship_modified_at),
+    activatedDateTime: iso(row.relationship_activated_at),
+    endDateTime: iso(row.relationship_end_at),
+    terminatedBy: row.relationship_terminated_by,
+    legacy: row.relationship_legacy || undefined,
+  }) as Relationship;
+}
+
 function offerFrom(row: Row): Offer {
   return defined({
     id: row.id,
@@ -50,8 +72,56 @@ function offerFrom(row: Row): Offer {
     endedBy: person(row.ended_by_id, row.ended_by_name),
     partnerNotice: row.partner_notice,
     granting: iso(row.granting),
+    relationship: relationshipFrom(row),
+    reminders: row.reminders,
+    reminderDue: row.reminder_due,
   }) as Offer;
 }
+
+/** A password reset's columns (`prefix`_at, _by_id, _by_name, _request_id) as the domain keeps it. */
+function passwordResetFrom(row: Row, prefix: string): PasswordResetRecord {
+  return defined({ at: iso(row[`${prefix}_at`]), by: { id: row[`${prefix}_by_id`], name: row[`${prefix}_by_name`] }, requestId: row[`${prefix}_request_id`] });
+}
+
+/** The values of those columns, in that order (nulls when there is none). */
+function passwordResetValues(reset: PasswordResetRecord | undefined): unknown[] {
+  return [reset?.at ?? null, reset?.by.id ?? null, reset?.by.name ?? null, reset?.requestId ?? null];
+}
+
+/** An offer's columns, in the order `offerValues` gives them; the first three name its row. */
+const OFFER_COLUMNS = [
+  'id', 'customer_tenant_id', 'partner_tenant_id', 'position', 'status', 'message', 'sent_at', 'sent_by_id', 'sent_by_name', 'expires_at', 'partner_conversation', 'delivery',
+  'customer_card_conversation', 'customer_card_activity_id', 'answered_at', 'answered_by_id', 'answered_by_name', 'ended_at', 'ended_by_id', 'ended_by_name', 'partner_notice', 'granting',
+  'relationship_id', 'relationship_display_name', 'relationship_customer_name', 'relationship_role_ids', 'relationship_duration', 'relationship_auto_extend', 'relationship_status',
+  'relationship_created_at', 'relationship_modified_at', 'relationship_activated_at', 'relationship_end_at', 'relationship_terminated_by', 'relationship_legacy', 'reminders', 'reminder_due',
+] as const;
+
+function offerValues(partnerTenantId: string, customerTenantId: string, position: number, o: Offer): unknown[] {
+  const r = o.relationship;
+  // The columns name the offer's partner and customer once; a relationship of any other would not come back as it went in.
+  if (r && (r.partnerTenantId !== partnerTenantId || r.customer.tenantId !== customerTenantId)) throw new Error(`offer ${o.id} holds a relationship of another partner or customer`);
+  return [
+    o.id, customerTenantId, partnerTenantId, position, o.status, o.message, o.sentAt, o.sentBy.id, o.sentBy.name, o.expiresAt, o.partnerConversation ?? null, o.delivery,
+    o.customerCard?.conversation ?? null, o.customerCard?.activityId ?? null, o.answeredAt ?? null, o.answeredBy?.id ?? null, o.answeredBy?.name ?? null, o.endedAt ?? null, o.endedBy?.id ?? null, o.endedBy?.name ?? null, o.partnerNotice ?? null, o.granting ?? null,
+    r?.id ?? null, r?.displayName ?? null, r?.customer.displayName ?? null, r ? r.accessDetails.unifiedRoles.map((role) => role.roleDefinitionId) : null, r?.duration ?? null, r?.autoExtendDuration ?? null, r?.status ?? null,
+    r?.createdDateTime ?? null, r?.lastModifiedDateTime ?? null, r?.activatedDateTime ?? null, r?.endDateTime ?? null, r?.terminatedBy ?? null, r?.legacy === true, o.reminders ?? null, o.reminderDue ?? null,
+  ];
+}
+
+const OFFER_INSERT = `INSERT INTO offers (${OFFER_COLUMNS.join(', ')}) VALUES (${OFFER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+
+/** Inserts an offer, or writes it over the stored one with its id of the same customer (its position too, when `withPosition`). */
+function saveOffer(tx: Tx, values: unknown[], withPosition: boolean) {
+  const set = OFFER_COLUMNS.slice(3)
+    .filter((column) => withPosition || column !== 'position')
+    .map((column) => `${column} = EXCLUDED.${column}`)
+    .join(', ');
+  return tx.query(`${OFFER_INSERT} ON CONFLICT (id) DO UPDATE SET ${set} WHERE offers.customer_tenant_id = $2`, values);
+}
+
+/** Offers the offer sweep has work with (the SQL of the domain's hasOfferWork, as the index offers_with_work has it). */
+const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
+  OR (o.status = 'accepted' AND o.relationship_id IS NOT NULL AND (o.reminder_due IS NOT NULL OR (o.relationship_auto_extend = 'PT0S' AND coalesce(cardinality(o.reminders), 0) < 3))))`;
 
 function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], addedUsers: Customer['addedUsers']): Customer {
   return defined({
@@ -60,7 +130,15 @@ function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], 
     domain: row.domain,
     country: row.country,
     language: row.language,
-    admin: { name: row.admin_name, email: row.admin_email, phone: row.admin_phone, userPrincipalName: row.admin_user_principal_name, objectId: row.admin_object_id },
+    admin: {
+      name: row.admin_name,
+      email: row.admin_email,
+      phone: row.admin_phone,
+      userPrincipalName: row.admin_user_principal_name,
+      objectId: row.admin_object_id,
+      ...(row.admin_password_reset_at !== null && { passwordReset: passwordResetFrom(row, 'admin_password_reset') }),
+      ...(row.admin_password_reset_pending_at !== null && { pendingPasswordReset: passwordResetFrom(row, 'admin_password_reset_pending') as Required<PasswordResetRecord> }),
+    },
     createdAt: iso(row.created_at),
     createdBy: { id: row.created_by_id, name: row.created_by_name },
     setupId: row.setup_id,
@@ -77,7 +155,7 @@ async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
   const ids = rows.map((row) => row.tenant_id as string);
   // One after the other: a transaction's client runs one query at a time anyway.
   const subscriptions = await db.query(
-    `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+    `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.seq) AS renewal_ids
      FROM subscriptions s WHERE s.customer_tenant_id = ANY($1) ORDER BY s.customer_tenant_id, s.position`,
     [ids],
   );
@@ -128,31 +206,78 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
   }
 
-  async add(partnerTenantId: string, customer: Customer): Promise<Customer> {
+  async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {
     return transaction(this.pool, async (tx) => {
       await ensurePartner(tx, partnerTenantId);
-      // A retry of the same creation finds its customer; the primary key decides between racing ones.
+      // A retry of the same creation (same tenant, or same setup: one customer per setup) finds its
+      // customer; the primary key and the setup's unique key decide between racing ones.
       const { rowCount } = await tx.query(
         `INSERT INTO customers (tenant_id, partner_tenant_id, name, domain, country, language, admin_name, admin_email, admin_phone, admin_user_principal_name, admin_object_id, created_at, created_by_id, created_by_name, setup_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
         [customer.tenantId, partnerTenantId, customer.name, customer.domain, customer.country, customer.language, customer.admin.name, customer.admin.email, customer.admin.phone, customer.admin.userPrincipalName, customer.admin.objectId, customer.createdAt, customer.createdBy.id, customer.createdBy.name, customer.setupId],
       );
+      if (rowCount === 0) {
+        const { rows } = await tx.query('SELECT * FROM customers WHERE partner_tenant_id = $1 AND (tenant_id = $2 OR setup_id = $3) ORDER BY tenant_id = $2 DESC LIMIT 1', [partnerTenantId, customer.tenantId, customer.setupId]);
+        const [recorded] = await assemble(tx, rows);
+        if (!recorded) throw new Error(`customer tenant ${customer.tenantId} (or its setup) belongs to another partner`);
+        return recorded;
+      }
       const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
-      if (!existing) throw new Error(`customer tenant ${customer.tenantId} belongs to another partner`);
-      if (rowCount === 0) return existing;
-      await this.write(tx, partnerTenantId, existing, customer);
+      await this.write(tx, partnerTenantId, existing!, customer);
+      if (audit) await appendAudit(tx, audit(customer));
       return customer;
     });
   }
 
-  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined): Promise<Customer | undefined> {
+  async update(partnerTenantId: string, customerTenantId: string, change: (customer: Customer) => Customer | undefined, audit?: AuditOf<Customer>): Promise<Customer | undefined> {
     return transaction(this.pool, async (tx) => {
       const [current] = await this.load(tx, partnerTenantId, customerTenantId, true);
       if (!current) return undefined;
       const next = change(structuredClone(current));
       if (!next) return undefined;
       await this.write(tx, partnerTenantId, current, next);
+      if (audit) await appendAudit(tx, audit(next));
       return next;
+    });
+  }
+
+  async addOffer(partnerTenantId: string, customerTenantId: string, offer: Offer, audit?: AuditOf<Offer>): Promise<AddOfferResult> {
+    return transaction(this.pool, async (tx) => {
+      const { rows } = await tx.query('SELECT 1 FROM customers WHERE partner_tenant_id = $1 AND tenant_id = $2 FOR UPDATE', [partnerTenantId, customerTenantId]);
+      if (rows.length === 0) throw new Error(`customer ${customerTenantId} not found`);
+      const existing = await this.collidingOffer(tx, partnerTenantId, customerTenantId, offer);
+      if (existing) return { added: false, existing };
+      const { rows: last } = await tx.query('SELECT coalesce(max(position) + 1, 0) AS next FROM offers WHERE customer_tenant_id = $1', [customerTenantId]);
+      const values = offerValues(partnerTenantId, customerTenantId, last[0].next, offer);
+      // Another customer's offer may take the name meanwhile (the customer's row lock does not cover it): the unique index decides.
+      const { rowCount } = await tx.query(`${OFFER_INSERT} ON CONFLICT DO NOTHING`, values);
+      if (rowCount === 0) {
+        const taken = await this.collidingOffer(tx, partnerTenantId, customerTenantId, offer);
+        if (taken) return { added: false, existing: taken };
+        throw new Error(`offer id ${offer.id} is taken`);
+      }
+      await tx.query('UPDATE customers SET version = version + 1 WHERE tenant_id = $1', [customerTenantId]);
+      if (audit) await appendAudit(tx, audit(offer));
+      return { added: true, offer };
+    });
+  }
+
+  async updateOffer(partnerTenantId: string, customerTenantId: string, offerId: string, change: (offer: Offer) => Offer | undefined, audit?: AuditOf<OfferChange>): Promise<OfferChange | undefined> {
+    if (!isUuid(offerId)) return undefined;
+    return transaction(this.pool, async (tx) => {
+      // The customer's row lock: two instances changing one offer apply one after the other.
+      const [customer] = await this.load(tx, partnerTenantId, customerTenantId, true);
+      const index = customer ? customer.offers.findIndex((o) => o.id === offerId) : -1;
+      if (!customer || index < 0) return undefined;
+      const before = customer.offers[index]!;
+      const next = change(structuredClone(before));
+      if (!next) return { customer, before, offer: before };
+      if (next.id !== offerId) throw new Error('a change may not give an offer another id');
+      await saveOffer(tx, offerValues(partnerTenantId, customerTenantId, index, next), false);
+      await tx.query('UPDATE customers SET version = version + 1 WHERE tenant_id = $1', [customerTenantId]);
+      const changed = { customer: { ...customer, offers: customer.offers.map((o, i) => (i === index ? next : o)) }, before, offer: next };
+      if (audit) await appendAudit(tx, audit(changed));
+      return changed;
     });
   }
 
@@ -166,16 +291,30 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
 
   async withOfferWork(): Promise<CustomerLink[]> {
     const { rows } = await this.pool.query(
-      `SELECT * FROM customers c WHERE EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = c.tenant_id AND (o.status = 'pending' OR o.partner_notice = 'pending'))
+      `SELECT * FROM customers c WHERE EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = c.tenant_id AND ${OFFER_WORK})
        ORDER BY c.partner_tenant_id, c.tenant_id`,
     );
     const customers = await assemble(this.pool, rows);
     return customers.map((customer, i) => ({ partnerTenantId: rows[i]!.partner_tenant_id, customer }));
   }
 
+  /** The offer of the partner that `offer` repeats or collides with (see AddOfferResult), the strongest reason first. */
+  private async collidingOffer(tx: Tx, partnerTenantId: string, customerTenantId: string, offer: Offer): Promise<Offer | undefined> {
+    const r = offer.relationship;
+    const { rows } = await tx.query(
+      `SELECT * FROM offers WHERE partner_tenant_id = $1
+         AND (id = $2 OR relationship_id = $3 OR lower(relationship_display_name) = lower($4)
+           OR ($3::text IS NULL AND customer_tenant_id = $5 AND relationship_id IS NULL AND status IN ('pending', 'accepted')))
+       ORDER BY CASE WHEN id = $2 THEN 0 WHEN relationship_id = $3 THEN 1 WHEN lower(relationship_display_name) = lower($4) THEN 2 ELSE 3 END
+       LIMIT 1`,
+      [partnerTenantId, offer.id, r?.id ?? null, r?.displayName ?? null, customerTenantId],
+    );
+    return rows[0] && offerFrom(rows[0]);
+  }
+
   private async subscriptionRefs(where: string, values: unknown[]): Promise<SubscriptionRef[]> {
     const { rows } = await this.pool.query(
-      `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.request_id) AS renewal_ids
+      `SELECT s.*, array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.seq) AS renewal_ids
        FROM subscriptions s JOIN partners p ON p.tenant_id = s.partner_tenant_id
        WHERE ${where} ORDER BY s.partner_tenant_id, s.customer_tenant_id, s.position`,
       values,
@@ -195,9 +334,27 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     const contact = next.adminContact;
     await tx.query(
       `UPDATE customers SET name = $2, domain = $3, country = $4, language = $5, admin_name = $6, admin_email = $7, admin_phone = $8, admin_user_principal_name = $9,
-         admin_object_id = $10, admin_conversation = $11, admin_reachable = $12, admin_contact_updated_at = $13, version = version + 1
+         admin_object_id = $10, admin_conversation = $11, admin_reachable = $12, admin_contact_updated_at = $13, version = version + 1,
+         admin_password_reset_at = $14, admin_password_reset_by_id = $15, admin_password_reset_by_name = $16, admin_password_reset_request_id = $17,
+         admin_password_reset_pending_at = $18, admin_password_reset_pending_by_id = $19, admin_password_reset_pending_by_name = $20, admin_password_reset_pending_request_id = $21
        WHERE tenant_id = $1`,
-      [next.tenantId, next.name, next.domain, next.country, next.language, next.admin.name, next.admin.email, next.admin.phone, next.admin.userPrincipalName, next.admin.objectId, contact?.conversation ?? null, contact?.reachable ?? null, contact?.updatedAt ?? null],
+      [
+        next.tenantId,
+        next.name,
+        next.domain,
+        next.country,
+        next.language,
+        next.admin.name,
+        next.admin.email,
+        next.admin.phone,
+        next.admin.userPrincipalName,
+        next.admin.objectId,
+        contact?.conversation ?? null,
+        contact?.reachable ?? null,
+        contact?.updatedAt ?? null,
+        ...passwordResetValues(next.admin.passwordReset),
+        ...passwordResetValues(next.admin.pendingPasswordReset),
+      ],
     );
     const kept = next.subscriptions.map((s) => s.id);
     await tx.query('DELETE FROM subscriptions WHERE customer_tenant_id = $1 AND NOT (id = ANY($2))', [next.tenantId, kept]);
@@ -214,22 +371,12 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
         [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null, partnerTenantId],
       );
       await tx.query('DELETE FROM subscription_renewals WHERE subscription_id = $1 AND NOT (request_id = ANY($2))', [s.id, s.renewalIds]);
-      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
+      // In the order applied (seq), as the files keep them.
+      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) ORDER BY n ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
     }
     await refreshNextReminders(tx, kept, this.lifecycle);
     await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
-    for (const [position, o] of next.offers.entries()) {
-      await tx.query(
-        `INSERT INTO offers (id, customer_tenant_id, position, status, message, sent_at, sent_by_id, sent_by_name, expires_at, partner_conversation, delivery, customer_card_conversation,
-           customer_card_activity_id, answered_at, answered_by_id, answered_by_name, ended_at, ended_by_id, ended_by_name, partner_notice, granting)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-         ON CONFLICT (id) DO UPDATE SET position = $3, status = $4, message = $5, sent_at = $6, sent_by_id = $7, sent_by_name = $8, expires_at = $9, partner_conversation = $10, delivery = $11,
-           customer_card_conversation = $12, customer_card_activity_id = $13, answered_at = $14, answered_by_id = $15, answered_by_name = $16, ended_at = $17, ended_by_id = $18,
-           ended_by_name = $19, partner_notice = $20, granting = $21
-         WHERE offers.customer_tenant_id = $2`,
-        [o.id, next.tenantId, position, o.status, o.message, o.sentAt, o.sentBy.id, o.sentBy.name, o.expiresAt, o.partnerConversation ?? null, o.delivery, o.customerCard?.conversation ?? null, o.customerCard?.activityId ?? null, o.answeredAt ?? null, o.answeredBy?.id ?? null, o.answeredBy?.name ?? null, o.endedAt ?? null, o.endedBy?.id ?? null, o.endedBy?.name ?? null, o.partnerNotice ?? null, o.granting ?? null],
-      );
-    }
+    for (const [position, o] of next.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, next.tenantId, position, o), true);
     for (const u of next.addedUsers) {
       await tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [next.tenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
     }

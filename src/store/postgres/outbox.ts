@@ -3,7 +3,7 @@
  * and a lease (so instances never claim the same row, and a dead sender's rows come back when the
  * lease ends), then marks each sent, retried later, or failed.
  */
-import type { ClaimedMessage, OutboxRepository, OutgoingMessage } from '../repositories.js';
+import type { ClaimedMessage, OutboxRepository, OutboxState, OutgoingMessage } from '../repositories.js';
 import type { Pool } from './database.js';
 
 export class PostgresOutbox implements OutboxRepository {
@@ -17,6 +17,32 @@ export class PostgresOutbox implements OutboxRepository {
       message.activity,
     ]);
     return rowCount === 1;
+  }
+
+  async claimKey(uniqueKey: string, workerId: string, leaseMs: number): Promise<ClaimedMessage | undefined> {
+    // One statement: a second worker waits for the first's row lock, then finds the lease taken.
+    const { rows } = await this.pool.query(
+      `UPDATE outbox SET locked_by = $2, locked_until = now() + $3 * interval '1 millisecond', attempts = attempts + 1
+       WHERE unique_key = $1 AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < now())
+       RETURNING id, unique_key, tenant_id, conversation, activity, attempts`,
+      [uniqueKey, workerId, leaseMs],
+    );
+    const row = rows[0];
+    return row && { id: String(row.id), uniqueKey: row.unique_key, tenantId: row.tenant_id, conversation: row.conversation, activity: row.activity, attempts: row.attempts };
+  }
+
+  async state(uniqueKey: string): Promise<OutboxState | undefined> {
+    const { rows } = await this.pool.query('SELECT sent_at, activity_id, failed_at, last_error FROM outbox WHERE unique_key = $1', [uniqueKey]);
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.sent_at) return { state: 'sent', ...(row.activity_id !== null && { activityId: row.activity_id }) };
+    if (row.failed_at) return { state: 'failed', error: row.last_error ?? '' };
+    return { state: 'pending' };
+  }
+
+  async prune(finishedBefore: Date): Promise<number> {
+    const { rowCount } = await this.pool.query('DELETE FROM outbox WHERE sent_at < $1 OR failed_at < $1', [finishedBefore]);
+    return rowCount ?? 0;
   }
 
   async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {

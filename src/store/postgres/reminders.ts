@@ -3,12 +3,11 @@
  * subscriptions.next_reminder_on (kept in step with the ledger) makes finding the due ones a query
  * on an index, in each partner's own calendar day.
  */
-import { reminderSchedule, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
+import { REMINDER_KINDS, reminderSchedule, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { ReminderCandidate, ReminderId, ReminderRecord, ReminderRepository, StoredReminder } from '../repositories.js';
 import { transaction, type Pool } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
 import { defined, ensurePartner, iso } from './rows.js';
-import { subscriptionFrom } from './customers.js';
 
 type Row = Record<string, any>;
 
@@ -35,11 +34,12 @@ export class PostgresReminders implements ReminderRepository {
     private readonly lifecycle: LifecycleDays,
   ) {}
 
-  async dueReminders(now: Date, limit: number): Promise<ReminderCandidate[]> {
+  async dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]> {
     // No zone is more than a day ahead of UTC (+14 hours at most): the first condition is the index's range.
+    // The last condition is the domain's cycleRuns: reminders stop after the last day the data is kept.
     const { rows } = await this.pool.query(
       `WITH due AS (
-         SELECT s.*, local.today
+         SELECT s.id, s.end_date, s.next_reminder_on, s.partner_tenant_id, s.customer_tenant_id, local.today
          FROM subscriptions s
          JOIN partners p ON p.tenant_id = s.partner_tenant_id
          CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE p.time_zone)::date AS today) AS local
@@ -47,24 +47,24 @@ export class PostgresReminders implements ReminderRepository {
            AND s.next_reminder_on <= local.today
            AND s.billing = 'partner' AND s.partner_of_record IS NOT NULL AND (p.partner_id IS NULL OR p.partner_id = s.partner_of_record)
            AND (s.scheduled_switch_on IS NULL OR s.scheduled_switch_on > local.today)
-           AND local.today - s.end_date < $3
+           AND local.today - s.end_date <= $3
+           AND ($4::text[] IS NULL OR p.time_zone = ANY ($4))
          ORDER BY s.next_reminder_on, s.id
          LIMIT $2
        )
-       -- What each found subscription carries, read for the few found only.
-       SELECT due.*,
-         array(SELECT r.request_id FROM subscription_renewals r WHERE r.subscription_id = due.id ORDER BY r.request_id) AS renewal_ids,
-         array(SELECT r.kind FROM reminders r WHERE r.subscription_id = due.id AND r.end_date = due.end_date) AS recorded
+       -- What each found subscription has recorded, read for the few found only.
+       SELECT due.*, array(SELECT r.kind FROM reminders r WHERE r.subscription_id = due.id AND r.end_date = due.end_date) AS recorded
        FROM due
        ORDER BY due.next_reminder_on, due.id`,
-      [now, limit, this.lifecycle.deprovisionDays],
+      [now, limit, this.lifecycle.deprovisionDays, timeZones ? [...timeZones] : null],
     );
     return rows.map((row) => ({
       partnerTenantId: row.partner_tenant_id,
       today: row.today,
       customerTenantId: row.customer_tenant_id,
-      subscription: subscriptionFrom(row),
-      recorded: row.recorded as ReminderKind[],
+      subscriptionId: row.id,
+      endDate: row.end_date,
+      recorded: (row.recorded as ReminderKind[]).sort((a, b) => REMINDER_KINDS.indexOf(a) - REMINDER_KINDS.indexOf(b)),
     }));
   }
 
@@ -108,6 +108,15 @@ export class PostgresReminders implements ReminderRepository {
 
   async markSent(partnerTenantId: string, id: ReminderId, at: Date): Promise<void> {
     await this.pool.query(`UPDATE reminders SET status = 'sent', sent_at = $5 WHERE ${BY_ID} AND status = 'queued'`, [...idValues(partnerTenantId, id), at]);
+  }
+
+  async prune(partnerTenantId: string, endedBefore: string): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM reminders r WHERE r.partner_tenant_id = $1 AND r.end_date < $2 AND r.status <> 'queued'
+         AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = r.subscription_id AND s.end_date = r.end_date)`,
+      [partnerTenantId, endedBefore],
+    );
+    return rowCount ?? 0;
   }
 
   async markSkipped(partnerTenantId: string, id: ReminderId): Promise<void> {

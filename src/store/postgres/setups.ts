@@ -3,8 +3,9 @@
  * row; a reservation is one statement whose primary key makes one setup the holder of a key.
  */
 import type { Account } from '../../domain/account.js';
-import type { Setup, SetupKey, SetupStatus } from '../../domain/setup.js';
-import type { KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
+import type { Setup, SetupKey, SetupStatus, SetupTarget } from '../../domain/setup.js';
+import type { AuditOf, KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
+import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { defined, ensurePartner, iso, isUuid } from './rows.js';
 
@@ -33,6 +34,12 @@ function accountFrom(row: Row): Account | undefined {
   };
 }
 
+function targetFrom(row: Row): SetupTarget | undefined {
+  if (row.target_kind === 'renew') return { kind: 'renew', customerId: row.target_customer_id, subscriptionId: row.target_subscription_id };
+  if (row.target_kind === 'add') return { kind: 'add', customerId: row.target_customer_id };
+  return undefined;
+}
+
 function setupFrom(row: Row, keys: SetupKey[]): Setup {
   return defined({
     id: row.id,
@@ -48,6 +55,7 @@ function setupFrom(row: Row, keys: SetupKey[]): Setup {
     releaseNotice: row.release_notice,
     account: accountFrom(row),
     customerId: row.customer_tenant_id,
+    target: targetFrom(row),
   }) as Setup;
 }
 
@@ -96,16 +104,19 @@ export class PostgresSetups implements SetupRepository {
     });
   }
 
-  async update(tenantId: string, setupId: string, change: (setup: Setup) => Setup): Promise<Setup | undefined> {
+  async update(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup | undefined> {
     if (!isUuid(setupId)) return undefined;
     return transaction(this.pool, async (tx) => {
       // The row lock makes a second change of the same setup wait and then start from this one's result.
       const { rows } = await tx.query(`${SELECT_SETUP} WHERE s.partner_tenant_id = $1 AND s.id = $2 FOR UPDATE OF s`, [tenantId, setupId]);
       const [current] = await assemble(tx, rows);
       if (!current) return undefined;
-      const next = change(structuredClone(current));
+      const next = change(current);
+      if (next === current) return next;
       if (next.id !== current.id) throw new Error('a change may not give a setup another id');
       await this.write(tx, next);
+      // The entries commit with the change or not at all.
+      if (audit) await appendAudit(tx, audit(next));
       return next;
     });
   }
@@ -167,8 +178,23 @@ export class PostgresSetups implements SetupRepository {
   /** Writes the setup's row, keys and account (the row exists and is locked or new). */
   private async write(tx: Tx, setup: Setup): Promise<void> {
     await tx.query(
-      `UPDATE setups SET owner_id = $2, owner_name = $3, updated_at = $4, rev = $5, status = $6, reserved_until = $7, closed_at = $8, release_notice = $9, customer_tenant_id = $10 WHERE id = $1`,
-      [setup.id, setup.ownerId, setup.ownerName, setup.updatedAt, setup.rev, setup.status, setup.reservedUntil ?? null, setup.closedAt ?? null, setup.releaseNotice ?? null, setup.customerId ?? null],
+      `UPDATE setups SET owner_id = $2, owner_name = $3, updated_at = $4, rev = $5, status = $6, reserved_until = $7, closed_at = $8, release_notice = $9, customer_tenant_id = $10,
+         target_kind = $11, target_customer_id = $12, target_subscription_id = $13 WHERE id = $1`,
+      [
+        setup.id,
+        setup.ownerId,
+        setup.ownerName,
+        setup.updatedAt,
+        setup.rev,
+        setup.status,
+        setup.reservedUntil ?? null,
+        setup.closedAt ?? null,
+        setup.releaseNotice ?? null,
+        setup.customerId ?? null,
+        setup.target?.kind ?? null,
+        setup.target?.customerId ?? null,
+        setup.target?.kind === 'renew' ? setup.target.subscriptionId : null,
+      ],
     );
     await tx.query('DELETE FROM setup_keys WHERE setup_id = $1', [setup.id]);
     if (setup.keys.length > 0) {
