@@ -105,7 +105,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   await ensureSameSecret(files.repositories.keyCatalog, keyHashSecret);
   const embeddedCommerce = await EmbeddedCommerce.open(files.repositories, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const backend: Commerce = commerce ?? embeddedCommerce;
-  const audit = new AuditTrail(files.repositories.partners, auditLog, now, config.AUDIT_RETENTION_DAYS, log, { store, recorder });
+  const audit = new AuditTrail(files.repositories.partners, auditLog, now, config.AUDIT_RETENTION_DAYS, log);
   // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
   const recovered = await files.recoverAudit();
   if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');

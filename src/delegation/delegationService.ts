@@ -45,7 +45,7 @@ export class DelegationService {
     private readonly now: () => Date,
     private readonly offerDays: number,
     private readonly log: Logger,
-    private readonly audit: Pick<AuditTrail, 'draft'>,
+    private readonly audit: Pick<AuditTrail, 'draft' | 'actorOf'>,
   ) {}
 
   private get customers() {
@@ -53,8 +53,8 @@ export class DelegationService {
   }
 
   /** The entry of a change of delegated administration, keyed by the verb and the offer (or request). Made before the change: a repository may run its change again. */
-  private entry(partnerTenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, details: Record<string, string> = {}): AuditDraft {
-    return this.audit.draft(partnerTenantId, actor, { id: `${verb}:${key}`, verb, customerTenantId, details, outcome: { result: 'done' } });
+  private async entry(partnerTenantId: string, actor: Actor, verb: string, key: string, customerTenantId: string, details: Record<string, string> = {}): Promise<AuditDraft> {
+    return this.audit.draft(partnerTenantId, await this.audit.actorOf(partnerTenantId, actor), { id: `${verb}:${key}`, verb, customerTenantId, details, outcome: { result: 'done' } });
   }
 
   /** The customer record behind a customer tenant, if some partner set it up. */
@@ -90,7 +90,7 @@ export class DelegationService {
     if (sameChat(link.customer.adminContact)) return;
     const { partnerTenantId, customer } = link;
     const updatedAt = this.now().toISOString();
-    const recognised = this.entry(partnerTenantId, actor, 'admin.recognise', customer.tenantId, customer.tenantId, { admin: customer.admin.userPrincipalName });
+    const recognised = await this.entry(partnerTenantId, actor, 'admin.recognise', customer.tenantId, customer.tenantId, { admin: customer.admin.userPrincipalName });
     let first = false;
     await this.customers.update(
       partnerTenantId,
@@ -142,7 +142,7 @@ export class DelegationService {
         throw error;
       }
       const offer = rules.newOffer(requestId, message, { id: actor.userId, name: actor.name }, new Date(relationship.createdDateTime), this.offerDays, from, relationship);
-      const entry = this.entry(actor.tenantId, actor, 'delegation.request', requestId, customerTenantId, { relationship: relationship.displayName });
+      const entry = await this.entry(actor.tenantId, actor, 'delegation.request', requestId, customerTenantId, { relationship: relationship.displayName });
       const added = await this.customers.addOffer(actor.tenantId, customerTenantId, offer, () => [entry]);
       if (!added.added) {
         // Another instance saved this very request first; anything else the backend would have refused.
@@ -211,7 +211,7 @@ export class DelegationService {
       }
       const by = { id: actor.userId, name: actor.name };
       const at = this.now();
-      const entry = this.entry(link.partnerTenantId, actor, accepted ? 'offer.accept' : 'offer.decline', offerId, tenantId);
+      const entry = await this.entry(link.partnerTenantId, actor, accepted ? 'offer.accept' : 'offer.decline', offerId, tenantId);
       const answered = await this.changeOffer(current.link, offerId, (o) => (o.status === 'pending' ? { ...rules.answer(o, accepted, by, at), relationship } : undefined), () => [entry]);
       if (!answered.changed) return { refused: 'alreadyAnswered', link: answered.link, offer: answered.offer };
       this.log.info({ partnerTenantId: link.partnerTenantId, customerTenantId: tenantId, offerId, relationshipId: relationship.id, accepted }, 'request for delegated administration answered');
@@ -236,7 +236,7 @@ export class DelegationService {
     };
     const offer = link.customer.offers.find((o) => o.id === offerId)!;
     const verb = ({ accepted: 'offer.accept', declined: 'offer.decline', withdrawn: 'delegation.end', expired: 'offer.expire' } as Record<string, string>)[settle(offer).status]!;
-    const entry = this.entry(link.partnerTenantId, SYSTEM, verb, verb === 'delegation.end' ? relationship.id : offerId, link.customer.tenantId);
+    const entry = await this.entry(link.partnerTenantId, SYSTEM, verb, verb === 'delegation.end' ? relationship.id : offerId, link.customer.tenantId);
     const changed = await this.changeOffer(
       link,
       offerId,
@@ -273,7 +273,7 @@ export class DelegationService {
       }
       const by = { id: actor.userId, name: actor.name };
       const at = this.now();
-      const entry = this.entry(actor.tenantId, actor, 'delegation.end', relationship.id, customerTenantId, { relationship: relationship.displayName });
+      const entry = await this.entry(actor.tenantId, actor, 'delegation.end', relationship.id, customerTenantId, { relationship: relationship.displayName });
       const offer = this.offerOf(customer, relationship);
       if (offer && (offer.status === 'pending' || offer.status === 'accepted')) {
         const ended = await this.changeOffer(
@@ -320,7 +320,7 @@ export class DelegationService {
         const offer = this.offerOf(current.customer, relationship);
         if (!offer) continue;
         const at = this.now();
-        const entry = this.entry(link.partnerTenantId, actor, 'access.end', relationship.id, link.customer.tenantId, { relationship: relationship.displayName });
+        const entry = await this.entry(link.partnerTenantId, actor, 'access.end', relationship.id, link.customer.tenantId, { relationship: relationship.displayName });
         // Ended already (by another instance, at the same press): left as it is, recorded once.
         const changed = await this.changeOffer(current, offer.id, (o) => (o.status === 'ended' ? undefined : { ...rules.end(o, by, at), relationship: o.relationship && relationship }), () => [entry]);
         current = changed.link;
@@ -439,7 +439,7 @@ export class DelegationService {
         throw error;
       }
       const addedAt = this.now().toISOString();
-      const entry = this.entry(actor.tenantId, actor, 'user.add', user.requestId, customerTenantId, { user: created.userPrincipalName, product: user.product });
+      const entry = await this.entry(actor.tenantId, actor, 'user.add', user.requestId, customerTenantId, { user: created.userPrincipalName, product: user.product });
       const updated = await this.customers.update(
         actor.tenantId,
         customerTenantId,
@@ -465,7 +465,7 @@ export class DelegationService {
   /** Decided again in the transaction, on the offer as stored: only one still pending past its date expires. */
   private async expireOffer(link: CustomerLink, offerId: string): Promise<{ link: CustomerLink; offer: Offer }> {
     const now = this.now();
-    const entry = this.entry(link.partnerTenantId, SYSTEM, 'offer.expire', offerId, link.customer.tenantId);
+    const entry = await this.entry(link.partnerTenantId, SYSTEM, 'offer.expire', offerId, link.customer.tenantId);
     const expired = await this.changeOffer(
       link,
       offerId,

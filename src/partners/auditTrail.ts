@@ -9,25 +9,13 @@ import type { Actor } from '../domain/actor.js';
 import { auditDraft, retentionCutoff, type AuditActor, type AuditDraft, type AuditDraftInput } from '../domain/audit.js';
 import { roleOf, type RoleBook } from '../domain/roles.js';
 import type { AuditLog, AuditPage, AuditQuery } from '../store/auditLog.js';
-import type { AuditRecorder, Recorded } from '../store/auditOutbox.js';
-import type { PartnerDoc, SetupBook } from '../store/documents.js';
 import type { PartnerRepository } from '../store/repositories.js';
-import type { Store } from '../store/store.js';
 
 /** What a use case says about its change; the trail adds when, who and where. */
 export type AuditFacts = Omit<AuditDraftInput, 'at' | 'actor' | 'partnerTenantId'>;
 
 /** The bot's own jobs (the release sweep, scheduled switches) act as the system. */
 export const SYSTEM: Actor = { tenantId: '', userId: 'partner-setup-bot', name: 'Partner Setup Bot' };
-
-/**
- * The documents of the services not yet on the repositories (issue 21), for `inPartner` and
- * `inSetupBook` only; both go with the last of those services.
- */
-export interface DocumentAccess {
-  store: Store;
-  recorder: AuditRecorder;
-}
 
 /** Who acted, with the role they held in `book`: a customer's admin in their tenant, the system for jobs. */
 function auditActor(partnerTenantId: string, actor: Actor, book: Readonly<RoleBook> | undefined): AuditActor {
@@ -43,7 +31,6 @@ export class AuditTrail {
     private readonly now: () => Date,
     private readonly retentionDays: number,
     private readonly logger: Logger,
-    private readonly documents?: DocumentAccess,
   ) {}
 
   /** Who acted, with the role they hold now: settle it before a transaction, whose callbacks stay pure. */
@@ -52,32 +39,9 @@ export class AuditTrail {
     return auditActor(partnerTenantId, actor, await this.partners.roles(partnerTenantId));
   }
 
-  /**
-   * An entry of a change, at the time asked. `who` is the person as `actorOf` gave them. A plain
-   * Actor is read from the partner's document: only for the services still on the documents, inside
-   * `inPartner`/`inSetupBook` (it goes with them).
-   */
-  draft(partnerTenantId: string, who: AuditActor | Actor, facts: AuditFacts, at = this.now()): AuditDraft {
-    const staff = !('objectId' in who) && who !== SYSTEM && who.tenantId === partnerTenantId;
-    const actor = 'objectId' in who ? who : auditActor(partnerTenantId, who, staff ? this.documentAccess().store.head(partnerTenantId).roles : undefined);
+  /** An entry of a change, at the time asked; `actor` is the person as `actorOf` gave them. */
+  draft(partnerTenantId: string, actor: AuditActor, facts: AuditFacts, at = this.now()): AuditDraft {
     return auditDraft({ ...facts, at, partnerTenantId, actor });
-  }
-
-  private documentAccess(): DocumentAccess {
-    if (!this.documents) throw new Error('this audit trail is not on the document store');
-    return this.documents;
-  }
-
-  /** Changes the partner's file and records the change in the same write. */
-  async inPartner<R>(tenantId: string, change: (doc: PartnerDoc, current: Readonly<PartnerDoc>) => Recorded<R>): Promise<R> {
-    const { store, recorder } = this.documentAccess();
-    return (await recorder.change(store.partner(tenantId), change)).result;
-  }
-
-  /** Changes the partner's setup book and records the change in the same write. */
-  async inSetupBook<R>(tenantId: string, change: (book: SetupBook, current: Readonly<SetupBook>) => Recorded<R>): Promise<R> {
-    const { store, recorder } = this.documentAccess();
-    return (await recorder.change(store.setupBook(tenantId), change)).result;
   }
 
   /** A refusal changes nothing: its entry goes straight to the trail. */

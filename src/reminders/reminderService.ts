@@ -237,7 +237,7 @@ export class ReminderService {
   /** "send reminders here" in a team channel; recorded in the same write, since every reminder goes there from now on. */
   async setChannel(actor: Actor, conversation: ConversationRef): Promise<void> {
     // Made outside the change: a retried transaction records the same entry.
-    const entry = this.audit.draft(actor.tenantId, actor, { id: `reminders.channel:${randomUUID()}`, verb: 'send reminders here', details: { conversationId: conversation.conversation.id }, outcome: { result: 'done' } });
+    const entry = this.audit.draft(actor.tenantId, await this.audit.actorOf(actor.tenantId, actor), { id: `reminders.channel:${randomUUID()}`, verb: 'send reminders here', details: { conversationId: conversation.conversation.id }, outcome: { result: 'done' } });
     await this.repos.partners.setReminderChannel(actor.tenantId, { conversation, setBy: actor.userId, setAt: this.now().toISOString(), reachable: true }, () => [entry]);
   }
 

@@ -9,5 +9,5 @@ import type { Store } from '../../src/store/store.js';
 export function fileAuditTrail(store: Store, dataDir: string, now: () => Date): AuditTrail {
   const log = FileAuditLog.in(dataDir);
   const recorder = new AuditRecorder(log);
-  return new AuditTrail(new FilePartners(store, recorder), log, now, 730, pino({ level: 'silent' }), { store, recorder });
+  return new AuditTrail(new FilePartners(store, recorder), log, now, 730, pino({ level: 'silent' }));
 }
