@@ -32,15 +32,10 @@ import { runReleaseSweep } from './setups/releaseJob.js';
 import { notifyResumedCreations } from './setups/resumeNotices.js';
 import { SetupService } from './setups/setupService.js';
 import { AuditTrail } from './partners/auditTrail.js';
-import { FileAuditLog } from './store/auditFile.js';
-import { AuditRecorder } from './store/auditOutbox.js';
-import { openFileRepositories } from './store/files/index.js';
-import { StoreWriteError } from './store/documentFile.js';
 import { serviceUrlMatcher } from './domain/serviceUrl.js';
 import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
-import { lockDataDir, type InstanceLock } from './store/instanceLock.js';
-import { removeLeftoverTemps } from './store/leftoverTemps.js';
-import { JsonFileStore } from './store/store.js';
+import { openStore, type OpenedStore } from './store/open.js';
+import type { LifecycleDays } from './domain/lifecycle.js';
 
 export interface AppOptions {
   config: Config;
@@ -77,40 +72,30 @@ const ActivityShape = z.looseObject({
   locale: z.string().max(100).optional(),
 });
 
-/** Takes the data folder for this process first: nothing is read or written before that. */
+/** Opens the store first (on the files: takes the data folder's lock before anything else). */
 export async function createApp(options: AppOptions): Promise<App> {
-  const instance = await lockDataDir(options.config.DATA_DIR);
-  if (instance.tookOver) options.log.warn({ previous: { pid: instance.tookOver.pid, host: instance.tookOver.host, since: instance.tookOver.since } }, 'took over the data folder lock of a process that is gone');
+  const lifecycle = { graceDays: options.config.GRACE_DAYS, deprovisionDays: options.config.DEPROVISION_DAYS };
+  const store = await openStore(options.config, lifecycle, options.log);
   try {
-    return await assemble(options, instance);
+    return await assemble(options, store, lifecycle);
   } catch (error) {
-    await instance.release();
+    await store.close();
     throw error;
   }
 }
 
-async function assemble({ config, log, now = () => new Date(), commerce }: AppOptions, instance: InstanceLock): Promise<App> {
-  // Only now, holding the folder: no other bot process can be writing these.
-  const leftovers = await removeLeftoverTemps(config.DATA_DIR);
-  if (leftovers > 0) log.info({ removed: leftovers }, 'removed temporary files a stopped process left behind');
-  const keyHashSecret = await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET);
+async function assemble({ config, log, now = () => new Date(), commerce }: AppOptions, store: OpenedStore, lifecycle: LifecycleDays): Promise<App> {
+  const { repositories } = store;
+  // On PostgreSQL the secret comes from KEY_HASH_SECRET (openStore insists): nothing is written to DATA_DIR.
+  const keyHashSecret = config.KEY_HASH_SECRET ?? (await loadKeyHashSecret(config.DATA_DIR, undefined));
   const hashKey = createKeyHasher(keyHashSecret);
-  const lifecycle = { graceDays: config.GRACE_DAYS, deprovisionDays: config.DEPROVISION_DAYS };
-  const store = await JsonFileStore.open(config.DATA_DIR, { residentPartners: config.STORE_RESIDENT_PARTNERS });
-  const auditLog = FileAuditLog.in(config.DATA_DIR);
-  const recorder = new AuditRecorder(auditLog);
-  // The services move onto these one by one (issue 21); they wrap the same store, so both see one state.
-  const files = await openFileRepositories(config.DATA_DIR, lifecycle, store, recorder);
   // Every instance and the key CLI must hash keys alike: a different secret is refused here.
-  await ensureSameSecret(files.repositories.keyCatalog, keyHashSecret);
-  const embeddedCommerce = await EmbeddedCommerce.open(files.repositories, hashKey, now, log, lifecycle, config.OFFER_DAYS);
+  await ensureSameSecret(repositories.keyCatalog, keyHashSecret);
+  const embeddedCommerce = await EmbeddedCommerce.open(repositories, hashKey, now, log, lifecycle, config.OFFER_DAYS);
   const backend: Commerce = commerce ?? embeddedCommerce;
-  const audit = new AuditTrail(files.repositories.partners, auditLog, now, config.AUDIT_RETENTION_DAYS, log);
-  // Entries a crash kept from the trail are appended before any change, so none is lost or doubled.
-  const recovered = await files.recoverAudit();
-  if (recovered > 0) log.info({ entries: recovered }, 'audit entries recovered from outboxes');
+  const audit = new AuditTrail(repositories.partners, store.auditLog, now, config.AUDIT_RETENTION_DAYS, log);
   const setups = new SetupService(
-    files.repositories,
+    repositories,
     backend,
     hashKey,
     now,
@@ -125,12 +110,12 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     },
     log,
     audit,
-    // The files belong to this one process (the data folder lock).
-    { soleInstance: true },
+    // The files belong to this one process (the data folder lock); a database may be shared.
+    { soleInstance: !store.shared },
   );
   await setups.reconcile();
-  const accounts = new AccountService(files.repositories, backend, setups, now, log, audit);
-  const partners = new PartnerService(files.repositories, now, audit);
+  const accounts = new AccountService(repositories, backend, setups, now, log, audit);
+  const partners = new PartnerService(repositories, now, audit);
 
   const auth = new ReusedConnectorsAuthentication(
     config.localMode
@@ -151,20 +136,19 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
   const conversations = new Conversations(partners, adapter, config.MicrosoftAppId ?? '', log, serviceUrlAllowed);
   const messenger = new ChatMessenger(conversations);
   const offers = new TeamsOfferChannel(partners, conversations, lifecycle);
-  const delegation = new DelegationService(files.repositories, backend, offers, now, config.OFFER_DAYS, log, audit);
-  const queue = new DeliveryQueue(files.repositories.outbox, (conversation, activity) => conversations.deliver(conversation, activity), {
+  const delegation = new DelegationService(repositories, backend, offers, now, config.OFFER_DAYS, log, audit);
+  const queue = new DeliveryQueue(repositories.outbox, (conversation, activity) => conversations.deliver(conversation, activity), {
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
     leaseMs: REMINDER_SEND_LEASE_MS,
   });
-  const reminders = new ReminderService(files.repositories, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
-  const renewals = new RenewalService(files.repositories, backend, setups, now, lifecycle, log, audit);
+  const reminders = new ReminderService(repositories, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
+  const renewals = new RenewalService(repositories, backend, setups, now, lifecycle, log, audit);
   await renewals.resumePending();
   await renewals.resumeApplying();
   const scheduler = new ReminderScheduler(config.REMINDER_CRON, (zones) => reminders.run(zones), log);
-  const isNotSaved = (error: unknown) => error instanceof StoreWriteError;
-  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, conversations, log, isNotSaved, maxFieldLength: MAX_FIELD_LENGTH });
+  const bot = new PartnerSetupBot({ setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, conversations, log, isNotSaved: store.notSaved, maxFieldLength: MAX_FIELD_LENGTH });
   // Creations a crash interrupted are finished before the first turn, and their owners told.
   await notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log);
 
@@ -206,9 +190,9 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     }
   });
   server.get('/healthz', async (_req, res) => {
-    // Ready only while the data folder can be written: every turn that saves would fail otherwise.
-    const writable = await instance.writable();
-    res.send(writable ? 200 : 503, writable ? { status: 'ok' } : { status: 'not ready', reason: 'the data folder cannot be written' });
+    // Ready only while a change can be saved: every turn that saves would fail otherwise.
+    const reason = await store.notReady();
+    res.send(reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ok' });
   });
 
   // One sweep at a time: a scheduled one that meets a running one joins it instead of sending twice.
@@ -223,21 +207,26 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
       return undefined;
     }
   };
+  // The sweep's work runs on one instance at a time (the runner lock: on PostgreSQL another instance
+  // takes over when its holder dies); every instance keeps its own reminder schedule in step.
   const maintain = async () => {
-    const released = await step('release reservations', () => runReleaseSweep(setups, messenger, log));
-    // Work a failed write left half done in a turn is finished here, not only at the next start.
-    await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log));
-    await step('finish renewals and keys for existing customers', async () => (await renewals.resumePending()) + (await renewals.resumeApplying()));
-    await step('expire offers, take back rights of unsaved acceptances', () => delegation.sweep());
-    await step('scheduled switches', async () => {
-      for (const { tenantId, byId, customer, subscription } of await renewals.runScheduled()) await messenger.tell(tenantId, byId, { kind: 'switchRan', customer, subscription });
+    const exclusive = await repositories.runnerLock.runExclusive('sweep', async () => {
+      const released = await step('release reservations', () => runReleaseSweep(setups, messenger, log));
+      // Work a failed write left half done in a turn is finished here, not only at the next start.
+      await step('finish account creations', async () => notifyResumedCreations(await accounts.resumeInterrupted(), messenger, log));
+      await step('finish renewals and keys for existing customers', async () => (await renewals.resumePending()) + (await renewals.resumeApplying()));
+      await step('expire offers, take back rights of unsaved acceptances', () => delegation.sweep());
+      await step('scheduled switches', async () => {
+        for (const { tenantId, byId, customer, subscription } of await renewals.runScheduled()) await messenger.tell(tenantId, byId, { kind: 'switchRan', customer, subscription });
+      });
+      // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
+      await step('queued reminders', () => reminders.deliverQueued());
+      await step('outbox retention', () => reminders.pruneOutbox());
+      await step('audit retention', () => audit.prune());
+      return released ?? 0;
     });
-    // Reminders a failed send left queued go out now; new ones wait for their zone's schedule.
-    await step('queued reminders', () => reminders.deliverQueued());
     await step('reminder schedule', async () => scheduler.sync(await reminders.timeZones()));
-    await step('outbox retention', () => reminders.pruneOutbox());
-    await step('audit retention', () => audit.prune());
-    return released ?? 0;
+    return exclusive.ran ? exclusive.result : 0;
   };
   const sweep = () => (running ??= maintain().finally(() => (running = undefined)));
   let job: ScheduledTask | undefined;
@@ -270,8 +259,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
       await scheduler.stop();
       await startupRun;
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await files.close();
-      await instance.release();
+      await store.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import { createLogger } from './logger.js';
 import { SecretFileError, SecretMismatchError } from './commerce/keyHasher.js';
 import { DataDirLockedError, DataDirNotWritableError } from './store/instanceLock.js';
 import { StoreFileError } from './store/jsonFile.js';
+import { DatabaseError } from './store/postgres/database.js';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad setting or an unreadable database file must stop the bot with a plain message.
-  const known = [ConfigError, StoreFileError, SecretFileError, SecretMismatchError, DataDirLockedError, DataDirNotWritableError].some((type) => error instanceof type);
+  const known = [ConfigError, StoreFileError, SecretFileError, SecretMismatchError, DataDirLockedError, DataDirNotWritableError, DatabaseError].some((type) => error instanceof type);
   process.stderr.write(`${known ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
   process.exit(1);
 });
