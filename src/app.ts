@@ -36,6 +36,7 @@ import { serviceUrlMatcher } from './domain/serviceUrl.js';
 import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './http.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import type { LifecycleDays } from './domain/lifecycle.js';
+import type { Repositories } from './store/repositories.js';
 
 export interface AppOptions {
   config: Config;
@@ -47,6 +48,9 @@ export interface AppOptions {
 
 export interface App {
   server: restify.Server;
+  /** What the bot keeps, behind the repositories (for tools and tests that look at it). */
+  repositories: Repositories;
+  store: OpenedStore['kind'];
   embeddedCommerce: EmbeddedCommerce;
   setups: SetupService;
   delegation: DelegationService;
@@ -234,6 +238,8 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
 
   return {
     server,
+    repositories,
+    store: store.kind,
     embeddedCommerce,
     setups,
     delegation,

@@ -74,6 +74,7 @@ async function openDatabase(config: Config, url: string, lifecycle: LifecycleDay
   // A secret of one instance's own would hash keys unlike the others: the catalogue would not know them.
   if (!config.KEY_HASH_SECRET) throw new ConfigError('KEY_HASH_SECRET must be set when DATABASE_URL is set, to the same value on every instance (see "Running several instances" in the README).');
   const { pool, repositories } = await openPostgres(url, lifecycle, log);
+  let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',
     repositories,
@@ -89,6 +90,7 @@ async function openDatabase(config: Config, url: string, lifecycle: LifecycleDay
       }
     },
     notSaved: isUnavailable,
-    close: () => pool.end(),
+    // A second close (a stop after a failed restart) finds the pool ended already.
+    close: () => (closed ??= pool.end()),
   };
 }
