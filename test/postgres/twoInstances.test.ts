@@ -3,6 +3,7 @@
  * alternate between them, and partners racing for one key through both get it once.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,9 @@ import { buttons, cardText, type Card } from '../support/cardQuery.js';
 import { FakeConnector } from '../support/connector.js';
 import { ACCOUNT, PROFILE } from '../support/journeys.js';
 import { freshDatabase } from '../support/postgres.js';
+import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
+import { openPostgres } from '../../src/store/postgres/index.js';
+import type { Customer } from '../../src/domain/customer.js';
 import { TeamsUser } from '../support/teams.js';
 
 /** Mints keys into the database's catalogue with `npm run keys`, as a distributor would. */
@@ -88,6 +92,52 @@ describe('two bot processes on one PostgreSQL database', function () {
     expect(receipts.every(({ httpStatus }) => httpStatus === 200)).to.equal(true);
     const { rows } = await db.query("SELECT count(*)::int AS n FROM key_reservations r JOIN setups s ON s.id = r.setup_id WHERE s.partner_tenant_id LIKE 'b1b2b3b4-%'");
     expect(rows[0].n).to.equal(1);
+  });
+
+  it('sends each due reminder once when two instances start their reminder run at the same moment', async () => {
+    // Partners whose customers' subscriptions end in 20 days (the 30-day reminder is due), each with
+    // the staff member who set the customer up reachable in a chat at the connector.
+    const { pool, repositories } = await openPostgres(databaseUrl, DEFAULT_LIFECYCLE);
+    const ends = new Date(Date.now() + 20 * 86_400_000).toISOString().slice(0, 10);
+    const at = new Date().toISOString();
+    const chats: string[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const tenant = `c1c2c3c4-0000-4000-8000-${String(i).padStart(12, '0')}`;
+        const chat = `a:reminders-${i}`;
+        chats.push(chat);
+        await repositories.partners.saveProfile(tenant, { organisationName: `Partner ${i}`, partnerId: '1234567', cloudEssentials: true, timeZone: 'UTC', updatedAt: at, updatedBy: 'owner' });
+        await repositories.partners.rememberMember(tenant, 'owner', { name: `Owner ${i}`, conversation: { serviceUrl: connector.url, channelId: 'msteams', conversation: { id: chat }, bot: { id: '28:bot' }, user: { id: '29:owner' } }, updatedAt: at, reachable: true });
+        const customer: Customer = {
+          tenantId: randomUUID(),
+          name: `Customer ${i}`,
+          domain: `customer${i}.onmicrosoft.com`,
+          country: 'DE',
+          language: 'de',
+          admin: { name: 'Bea Admin', email: 'bea@example.com', phone: '+49 30 1234', userPrincipalName: `bea@customer${i}.onmicrosoft.com`, objectId: randomUUID() },
+          createdAt: at,
+          createdBy: { id: 'owner', name: `Owner ${i}` },
+          setupId: randomUUID(),
+          subscriptions: [{ id: randomUUID(), product: 'Microsoft 365 Business Standard', seats: 10, assignedSeats: 1, startDate: '2026-01-01', endDate: ends, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }],
+          offers: [],
+          addedUsers: [],
+        };
+        await repositories.customers.add(tenant, customer);
+      }
+      // Both start now: each runs the reminders at start-up, at the same moment as the other.
+      const pair = dataDirs.map((dir) => new BotProcess({ DATABASE_URL: databaseUrl, DATA_DIR: dir }));
+      bots.push(...pair);
+      await Promise.all(pair.map((bot) => bot.url()));
+      const sent = () => connector.sent.filter((s) => chats.includes(s.conversationId));
+      const ledger = async () => (await pool.query("SELECT count(*)::int AS n FROM reminders WHERE status = 'sent' AND partner_tenant_id LIKE 'c1c2c3c4-%'")).rows[0].n as number;
+      for (let waited = 0; (await ledger()) < chats.length && waited < 60_000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
+      // A moment more, for a second send that would come late.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await ledger()).to.equal(chats.length);
+      expect(sent().map((s) => s.conversationId).sort()).to.deep.equal([...chats].sort());
+    } finally {
+      await pool.end();
+    }
   });
 
   it('writes nothing into either instance’s data folder: everything is in the database', async () => {
