@@ -64,8 +64,6 @@ export interface App {
 }
 
 const MAX_FIELD_LENGTH = 2000;
-/** A reminder's send claimed by an instance that died is taken over after this long. */
-const REMINDER_SEND_LEASE_MS = 60_000;
 /** Teams' activities are far smaller; a card payload with 25 keys and long fields stays well below. */
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -145,7 +143,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
     sendsPerSecond: config.REMINDER_SENDS_PER_SECOND,
     maxAttempts: config.REMINDER_MAX_ATTEMPTS,
     retryBaseMs: config.REMINDER_RETRY_BASE_MS,
-    leaseMs: REMINDER_SEND_LEASE_MS,
+    leaseMs: config.REMINDER_SEND_LEASE_SECONDS * 1000,
   });
   const reminders = new ReminderService(repositories, queue, reminderMessage(conversations, lifecycle), now, lifecycle, log, audit);
   const renewals = new RenewalService(repositories, backend, setups, now, lifecycle, log, audit);

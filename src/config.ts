@@ -32,6 +32,8 @@ const EnvSchema = z
     REMINDER_SENDS_PER_SECOND: z.coerce.number().positive().max(50).default(4),
     REMINDER_MAX_ATTEMPTS: count(5, 1, 20),
     REMINDER_RETRY_BASE_MS: count(1000, 1, 600_000),
+    /** How long an instance holds a claimed proactive message; another takes it over after that if the first died. */
+    REMINDER_SEND_LEASE_SECONDS: count(60, 1, 3600),
     GRACE_DAYS: count(30, 1, 365),
     DEPROVISION_DAYS: count(120, 2, 730),
     DEMO_KEY_COUNT: count(3, 0, 20),
