@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { auditDraft } from '../src/domain/audit.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
-import { runAudit } from './support/auditCli.js';
+import { runAudit } from './support/scripts.js';
 
 const A = 'partner-a';
 const B = 'partner-b';

@@ -3,7 +3,6 @@
  * of DATABASE_URL: keys it mints are the ones the embedded commerce then finds (same secret, same
  * hashes), it lists only last groups, blocks, and refuses a key-hash secret the catalogue was not made with.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,24 +15,10 @@ import { openFileCommerce } from '../src/store/files/commerce.js';
 import type { Pool } from '../src/store/postgres/database.js';
 import { openPostgres } from '../src/store/postgres/index.js';
 import { freshDatabase } from './support/postgres.js';
+import { runScript } from './support/scripts.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function keysCli(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const keysCli = (env: Record<string, string>, ...args: string[]) => runScript('keys.ts', env, ...args);
 
 const KEY = /^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$/;
 

@@ -7,7 +7,7 @@ import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
 import { PostgresAuditLog } from '../../src/store/postgres/auditLog.js';
 import type { Pool } from '../../src/store/postgres/database.js';
 import { openPostgres } from '../../src/store/postgres/index.js';
-import { runAudit } from '../support/auditCli.js';
+import { runAudit } from '../support/scripts.js';
 import { draft } from '../support/auditLogContract.js';
 import { freshDatabase } from '../support/postgres.js';
 

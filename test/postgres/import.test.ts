@@ -3,7 +3,6 @@
  * everything else a bot leaves in its files, copied into an empty database by the real script; the
  * same questions through both stores then get the same answers.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,25 +23,12 @@ import { openPostgres } from '../../src/store/postgres/index.js';
 import type { Repositories } from '../../src/store/repositories.js';
 import { freshDatabase } from '../support/postgres.js';
 import { draft } from '../support/auditLogContract.js';
+import { runScript, type Run } from '../support/scripts.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** The script as an operator runs it (asynchronously: the test's PostgreSQL server logs to this process). */
-function dbImport(url: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/db-import.ts', ...args], { env: { ...process.env, DATABASE_URL: url, KEY_HASH_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// Everything of this process's environment but the key-hash secret: the import must find it in the data folder.
+const dbImport = (url: string, ...args: string[]) => runScript('db-import.ts', { ...(process.env as Record<string, string>), DATABASE_URL: url, KEY_HASH_SECRET: '' }, ...args);
 
 /** Every table's rows as one digest: equal digests, equal contents. */
 async function digest(pool: Pool): Promise<Record<string, string>> {
