@@ -89,7 +89,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 async function assemble({ config, log, now = () => new Date(), commerce }: AppOptions, store: OpenedStore, lifecycle: LifecycleDays): Promise<App> {
   const { repositories } = store;
   // On PostgreSQL the secret comes from KEY_HASH_SECRET (openStore insists): nothing is written to DATA_DIR.
-  const keyHashSecret = config.KEY_HASH_SECRET ?? (await loadKeyHashSecret(config.DATA_DIR, undefined));
+  const keyHashSecret = await loadKeyHashSecret(config.DATA_DIR, config.KEY_HASH_SECRET);
   const hashKey = createKeyHasher(keyHashSecret);
   // Every instance and the key CLI must hash keys alike: a different secret is refused here.
   await ensureSameSecret(repositories.keyCatalog, keyHashSecret);
