@@ -34,6 +34,8 @@ export const TEST_STORE: 'file' | 'postgres' = process.env.TEST_STORE === 'postg
 export interface RunningBot {
   app: App;
   store: 'file' | 'postgres';
+  /** The database the bot runs on (PostgreSQL store only). */
+  databaseUrl?: string;
   url: string;
   dataDir: string;
   clock: FakeClock;
@@ -61,6 +63,7 @@ export async function startBot(env: Record<string, string> = {}, options: { data
   const running: RunningBot = {
     app: await open(),
     store: config.DATABASE_URL === undefined ? 'file' : 'postgres',
+    ...(config.DATABASE_URL !== undefined && { databaseUrl: config.DATABASE_URL }),
     url: '',
     dataDir,
     clock,
