@@ -934,7 +934,7 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         await expectOnceEach(sent, p);
       });
 
-      it("takes over the sends of an instance that died mid-run once its claim runs out, and sends nothing twice", async () => {
+      it("takes over the send of an instance that died mid-run, in the same run once its claim runs out, and sends nothing twice", async () => {
         const p = await remindedPartner(1);
         let release!: () => void;
         const dying = new Promise<void>((resolve) => (release = resolve));
@@ -951,7 +951,7 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
           },
         }).run();
         await sending;
-        await new Promise((resolve) => setTimeout(resolve, 80));
+        // The other instance's run starts while the dead one's claim still holds: it waits the claim out.
         const sent: Sent[] = [];
         await instance(b, sent).run();
         release();
