@@ -6,8 +6,7 @@
  * messages and presses over HTTP.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateDataset, type Dataset } from '../../scripts/bench/dataset.js';
@@ -17,6 +16,7 @@ import { buttons, cardText, type Card } from '../support/cardQuery.js';
 import { FakeConnector } from '../support/connector.js';
 import { freshDatabase } from '../support/postgres.js';
 import { runScript } from '../support/scripts.js';
+import { newBotFolder } from '../support/testRun.js';
 import { TeamsUser } from '../support/teams.js';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -56,7 +56,9 @@ describe('db:import: the imported store answers the same turns with the same car
 
   before(async function () {
     const url = await freshDatabase(this);
-    dir = await mkdtemp(join(tmpdir(), 'import-turns-'));
+    // In the test run's folder, so the secrets scan after all suites reads what the bot on the files wrote.
+    dir = join(newBotFolder(), 'data');
+    await mkdir(dir, { recursive: true });
     // The secret as the bot generates it into its data folder on first start.
     await writeFile(join(dir, 'key-hash-secret'), `${secret}\n`, { mode: 0o600 });
     // Enough customers for a second page of the customer list; every reminder due so far recorded as sent.
@@ -93,7 +95,6 @@ describe('db:import: the imported store answers the same turns with the same car
       await bot.stop();
       await connector.stop();
     }
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** The turns, for one bot: every card each answer holds, in order. */
@@ -131,7 +132,9 @@ describe('db:import: the imported store answers the same turns with the same car
       const compose = await press(user, customer, 'Request delegated administration');
       expect(buttons(compose).map((b) => b.title)).to.include('Send request');
       const entry = await say(user, 'redeem');
-      await press(user, entry, 'Next', { key0: dataset.keys[3 + p]! });
+      const review = await press(user, entry, 'Next', { key0: dataset.keys[3 + p]! });
+      const receipt = await press(user, review, 'Product keys were added');
+      await press(user, receipt, "Step 2: Create the customer's account");
       await say(user, 'profile');
     }
     return transcript;
