@@ -3,9 +3,10 @@
  * is killed with SIGKILL at random moments while several partners redeem keys, create customers,
  * offer delegated administration and renew subscriptions over HTTP. A request that dies with the
  * process is sent again after the restart with exactly the same data, as Teams would. Afterwards the
- * store is read directly (the files, or the tables): every operation the bot acknowledged must be there exactly once,
- * and no key, tenant or customer may be doubled or half-done. The bot logs at the most verbose level
- * to a file beside its data, and neither may hold any of the run's product keys in full.
+ * store is read directly (the files, or the tables): every operation the bot acknowledged must be
+ * there exactly once, and no key, tenant or customer may be doubled or half-done. The bot logs at
+ * the most verbose level to a file beside its data, and neither may hold any of the run's product
+ * keys in full.
  *
  *   npx tsx scripts/crash.ts [--seed 1234] [--turns 300] [--store file|postgres] [--tamper]
  *
@@ -28,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { KeyIssuer } from '../src/commerce/keyIssuer.js';
 import { createKeyHasher, ensureSameSecret, loadKeyHashSecret, type KeyHasher } from '../src/commerce/keyHasher.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
 import type { AuditLog } from '../src/store/auditLog.js';
 import { openFileKeyCatalog } from '../src/store/files/commerce.js';
@@ -149,7 +151,7 @@ async function crashDatabase(): Promise<string> {
 
 async function postgresStore(): Promise<CrashStore> {
   const url = await crashDatabase();
-  const { pool, repositories } = await openPostgres(url, { graceDays: 30, deprovisionDays: 120 });
+  const { pool, repositories } = await openPostgres(url, DEFAULT_LIFECYCLE);
   const trail = new PostgresAuditLog(pool);
   return {
     kind: 'postgres',
