@@ -44,7 +44,7 @@ export async function storedTenants(bot: Bot): Promise<CommerceTenant[]> {
 /** Who holds each reserved key. */
 export async function reservationHolders(bot: Bot): Promise<Array<{ tenantId: string; setupId: string }>> {
   if (bot.store === 'file') return fileReservationHolders(bot.dataDir);
-  const { rows } = await queryDatabase<{ tenantId: string; setupId: string }>(bot, 'SELECT tenant_id AS "tenantId", setup_id AS "setupId" FROM key_reservations');
+  const { rows } = await queryDatabase<{ tenantId: string; setupId: string }>(bot, 'SELECT s.partner_tenant_id AS "tenantId", r.setup_id AS "setupId" FROM key_reservations r JOIN setups s ON s.id = r.setup_id');
   return rows;
 }
 
