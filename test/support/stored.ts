@@ -3,10 +3,15 @@
  * PostgreSQL database (TEST_STORE=postgres). On the files it reads the bytes on disk, not the bot's
  * memory, so "stored" means written; on PostgreSQL it reads the rows through a connection of its own.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
+import type { AuditEntry } from '../../src/domain/audit.js';
 import type { Customer } from '../../src/domain/customer.js';
 import type { RoleBook } from '../../src/domain/roles.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
+import { fileNameFor } from '../../src/store/fileNames.js';
+import { entryFrom } from '../../src/store/postgres/audit.js';
 import type { CommerceTenant } from '../../src/store/repositories.js';
 import { TEST_STORE, type RunningBot } from './botHarness.js';
 import { changedFiles, commerceTenants, reservationHolders as fileReservationHolders, snapshotFiles, type Snapshot } from './dataFiles.js';
@@ -99,4 +104,14 @@ export function onlyOn(store: RunningBot['store'], context: Mocha.Context, why: 
     context.test!.title += ` (${store} store only: ${why})`;
     context.skip();
   }
+}
+
+/** A partner's audit trail as stored, oldest first: the lines of its `.jsonl` file, or its rows. */
+export async function auditTrail(bot: Bot, tenantId: string): Promise<AuditEntry[]> {
+  if (bot.store === 'file') {
+    const text = await readFile(join(bot.dataDir, 'audit', fileNameFor(tenantId).replace(/\.json$/, '.jsonl')), 'utf8');
+    return text.trim().split('\n').map((line) => JSON.parse(line));
+  }
+  const { rows } = await queryDatabase(bot, 'SELECT * FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [tenantId]);
+  return rows.map(entryFrom);
 }
