@@ -184,7 +184,7 @@ describe('races over HTTP', function () {
       const { customers } = await partnerState(bot, PARTNER);
       expect(customers).to.have.length(1);
       expect((await setupsOf(PARTNER)).map((s) => s.status)).to.deep.equal(['completed']);
-      expect((await theTenant()).tenantId).to.equal(customers[0].tenantId);
+      expect((await theTenant()).tenantId).to.equal(customers[0]!.tenantId);
       expect(await reservationCount(bot)).to.equal(0);
     });
   });
