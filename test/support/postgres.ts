@@ -191,10 +191,14 @@ export async function freshDatabase(context: Mocha.Context): Promise<string> {
   }
 }
 
-/** A fresh, empty database on the shared server; throws when no server can be had. */
-export async function databaseUrl(): Promise<string> {
+/**
+ * A fresh database on the shared server, empty or a copy of the database of `copyOf` (of the same
+ * server, with nobody connected to it); throws when no server can be had.
+ */
+export async function databaseUrl(copyOf?: string): Promise<string> {
   const name = `test_${randomUUID().replace(/-/g, '')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const template = copyOf === undefined ? '' : ` TEMPLATE ${pg.escapeIdentifier(new URL(copyOf).pathname.slice(1))}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}${template}`));
   created.push(name);
   return withDatabase((await sharedServer()).adminUrl, name);
 }

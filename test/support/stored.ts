@@ -115,3 +115,33 @@ export async function auditTrail(bot: Bot, tenantId: string): Promise<AuditEntry
   const { rows } = await queryDatabase(bot, 'SELECT * FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [tenantId]);
   return rows.map(entryFrom);
 }
+
+/**
+ * Like snapshotStore, but on PostgreSQL the rows of each partner apart: one entry per table and
+ * partner tenant (`audit_entries/<tenant>`; a table without a partner column stays one entry), so a
+ * test can tell whose rows changed. The files are one per partner already.
+ */
+export async function snapshotByPartner(bot: Bot): Promise<Snapshot> {
+  if (bot.store === 'file') return snapshotFiles(bot.dataDir);
+  const { rows: tables } = await queryDatabase<{ name: string; partner: string | null }>(
+    bot,
+    `SELECT quote_ident(t.tablename) AS name, CASE WHEN t.tablename = 'partners' THEN 'tenant_id' ELSE c.column_name END AS partner
+       FROM pg_tables t LEFT JOIN information_schema.columns c ON c.table_schema = t.schemaname AND c.table_name = t.tablename AND c.column_name = 'partner_tenant_id'
+      WHERE t.schemaname = 'public' ORDER BY t.tablename`,
+  );
+  const rows = new Map<string, string[]>();
+  for (const table of tables) {
+    const { rows: found } = await queryDatabase<{ partner: string | null; row: string }>(bot, `SELECT ${table.partner ?? 'NULL'}::text AS partner, row_to_json(t)::text AS row FROM ${table.name} t`);
+    for (const { partner, row } of found) {
+      const name = partner === null ? table.name : `${table.name}/${partner}`;
+      if (!rows.has(name)) rows.set(name, []);
+      rows.get(name)!.push(row);
+    }
+  }
+  return new Map([...rows].map(([name, texts]) => [name, Buffer.from(texts.sort().join('\n'))]));
+}
+
+/** The environment that starts another bot on the same store as `bot`: its database on PostgreSQL (the files go by the data folder). */
+export function sameStoreAs(bot: Pick<RunningBot, 'databaseUrl'>): Record<string, string> {
+  return bot.databaseUrl === undefined ? {} : { DATABASE_URL: bot.databaseUrl };
+}
