@@ -25,6 +25,17 @@ interface Server {
 
 let server: Promise<Server> | undefined;
 const created: string[] = [];
+/** Called with a server's maintenance URL before it stops (or its databases are dropped), while they can still be read. */
+const stopping: Array<(adminUrl: string) => Promise<void>> = [];
+
+/** Registers work on a server's databases before the server goes (the secrets scan reads them). */
+export function beforeServerStops(listener: (adminUrl: string) => Promise<void>): void {
+  stopping.push(listener);
+}
+
+async function announceStop(adminUrl: string): Promise<void> {
+  for (const listener of stopping) await listener(adminUrl);
+}
 
 /** The uid and gid of the `postgres` user: initdb and postgres refuse to run as root. */
 function postgresUser(): { uid: number; gid: number } | undefined {
@@ -122,11 +133,13 @@ async function startCluster(): Promise<OwnServer> {
       lastError = error;
       continue;
     }
+    const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
     return {
-      adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      adminUrl,
       pause: halt,
       resume: () => run(port),
       async stop() {
+        await announceStop(adminUrl);
         process.off('exit', killOnExit);
         await halt();
         rmSync(dir, { recursive: true, force: true });
@@ -215,6 +228,7 @@ function unavailable(context: Mocha.Context, error: unknown): never {
 export async function stopPostgres(): Promise<void> {
   if (!server) return;
   const running = await server.catch(() => undefined);
+  if (running) await announceStop(running.adminUrl);
   server = undefined;
   if (!running) return;
   // A server of your own keeps nothing of the run; a throwaway one goes whole.
