@@ -3,10 +3,15 @@
  * PostgreSQL database (TEST_STORE=postgres). On the files it reads the bytes on disk, not the bot's
  * memory, so "stored" means written; on PostgreSQL it reads the rows through a connection of its own.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
+import type { AuditEntry } from '../../src/domain/audit.js';
 import type { Customer } from '../../src/domain/customer.js';
 import type { RoleBook } from '../../src/domain/roles.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
+import { fileNameFor } from '../../src/store/fileNames.js';
+import { entryFrom } from '../../src/store/postgres/audit.js';
 import type { CommerceTenant } from '../../src/store/repositories.js';
 import { TEST_STORE, type RunningBot } from './botHarness.js';
 import { changedFiles, commerceTenants, reservationHolders as fileReservationHolders, snapshotFiles, type Snapshot } from './dataFiles.js';
@@ -44,7 +49,7 @@ export async function storedTenants(bot: Bot): Promise<CommerceTenant[]> {
 /** Who holds each reserved key. */
 export async function reservationHolders(bot: Bot): Promise<Array<{ tenantId: string; setupId: string }>> {
   if (bot.store === 'file') return fileReservationHolders(bot.dataDir);
-  const { rows } = await queryDatabase<{ tenantId: string; setupId: string }>(bot, 'SELECT tenant_id AS "tenantId", setup_id AS "setupId" FROM key_reservations');
+  const { rows } = await queryDatabase<{ tenantId: string; setupId: string }>(bot, 'SELECT s.partner_tenant_id AS "tenantId", r.setup_id AS "setupId" FROM key_reservations r JOIN setups s ON s.id = r.setup_id');
   return rows;
 }
 
@@ -99,4 +104,44 @@ export function onlyOn(store: RunningBot['store'], context: Mocha.Context, why: 
     context.test!.title += ` (${store} store only: ${why})`;
     context.skip();
   }
+}
+
+/** A partner's audit trail as stored, oldest first: the lines of its `.jsonl` file, or its rows. */
+export async function auditTrail(bot: Bot, tenantId: string): Promise<AuditEntry[]> {
+  if (bot.store === 'file') {
+    const text = await readFile(join(bot.dataDir, 'audit', fileNameFor(tenantId).replace(/\.json$/, '.jsonl')), 'utf8');
+    return text.trim().split('\n').map((line) => JSON.parse(line));
+  }
+  const { rows } = await queryDatabase(bot, 'SELECT * FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [tenantId]);
+  return rows.map(entryFrom);
+}
+
+/**
+ * Like snapshotStore, but on PostgreSQL the rows of each partner apart: one entry per table and
+ * partner tenant (`audit_entries/<tenant>`; a table without a partner column stays one entry), so a
+ * test can tell whose rows changed. The files are one per partner already.
+ */
+export async function snapshotByPartner(bot: Bot): Promise<Snapshot> {
+  if (bot.store === 'file') return snapshotFiles(bot.dataDir);
+  const { rows: tables } = await queryDatabase<{ name: string; partner: string | null }>(
+    bot,
+    `SELECT quote_ident(t.tablename) AS name, CASE WHEN t.tablename = 'partners' THEN 'tenant_id' ELSE c.column_name END AS partner
+       FROM pg_tables t LEFT JOIN information_schema.columns c ON c.table_schema = t.schemaname AND c.table_name = t.tablename AND c.column_name = 'partner_tenant_id'
+      WHERE t.schemaname = 'public' ORDER BY t.tablename`,
+  );
+  const rows = new Map<string, string[]>();
+  for (const table of tables) {
+    const { rows: found } = await queryDatabase<{ partner: string | null; row: string }>(bot, `SELECT ${table.partner ?? 'NULL'}::text AS partner, row_to_json(t)::text AS row FROM ${table.name} t`);
+    for (const { partner, row } of found) {
+      const name = partner === null ? table.name : `${table.name}/${partner}`;
+      if (!rows.has(name)) rows.set(name, []);
+      rows.get(name)!.push(row);
+    }
+  }
+  return new Map([...rows].map(([name, texts]) => [name, Buffer.from(texts.sort().join('\n'))]));
+}
+
+/** The environment that starts another bot on the same store as `bot`: its database on PostgreSQL (the files go by the data folder). */
+export function sameStoreAs(bot: Pick<RunningBot, 'databaseUrl'>): Record<string, string> {
+  return bot.databaseUrl === undefined ? {} : { DATABASE_URL: bot.databaseUrl };
 }
