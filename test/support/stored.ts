@@ -3,10 +3,15 @@
  * PostgreSQL database (TEST_STORE=postgres). On the files it reads the bytes on disk, not the bot's
  * memory, so "stored" means written; on PostgreSQL it reads the rows through a connection of its own.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
+import type { AuditEntry } from '../../src/domain/audit.js';
 import type { Customer } from '../../src/domain/customer.js';
 import type { RoleBook } from '../../src/domain/roles.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
+import { fileNameFor } from '../../src/store/fileNames.js';
+import { entryFrom } from '../../src/store/postgres/audit.js';
 import type { CommerceTenant } from '../../src/store/repositories.js';
 import { TEST_STORE, type RunningBot } from './botHarness.js';
 import { changedFiles, commerceTenants, reservationHolders as fileReservationHolders, snapshotFiles, type Snapshot } from './dataFiles.js';
@@ -44,7 +49,7 @@ export async function storedTenants(bot: Bot): Promise<CommerceTenant[]> {
 /** Who holds each reserved key. */
 export async function reservationHolders(bot: Bot): Promise<Array<{ tenantId: string; setupId: string }>> {
   if (bot.store === 'file') return fileReservationHolders(bot.dataDir);
-  const { rows } = await queryDatabase<{ tenantId: string; setupId: string }>(bot, 'SELECT tenant_id AS "tenantId", setup_id AS "setupId" FROM key_reservations');
+  const { rows } = await queryDatabase<{ tenantId: string; setupId: string }>(bot, 'SELECT s.partner_tenant_id AS "tenantId", r.setup_id AS "setupId" FROM key_reservations r JOIN setups s ON s.id = r.setup_id');
   return rows;
 }
 
@@ -99,4 +104,14 @@ export function onlyOn(store: RunningBot['store'], context: Mocha.Context, why: 
     context.test!.title += ` (${store} store only: ${why})`;
     context.skip();
   }
+}
+
+/** A partner's audit trail as stored, oldest first: the lines of its `.jsonl` file, or its rows. */
+export async function auditTrail(bot: Bot, tenantId: string): Promise<AuditEntry[]> {
+  if (bot.store === 'file') {
+    const text = await readFile(join(bot.dataDir, 'audit', fileNameFor(tenantId).replace(/\.json$/, '.jsonl')), 'utf8');
+    return text.trim().split('\n').map((line) => JSON.parse(line));
+  }
+  const { rows } = await queryDatabase(bot, 'SELECT * FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [tenantId]);
+  return rows.map(entryFrom);
 }
