@@ -115,3 +115,41 @@ export async function auditTrail(bot: Bot, tenantId: string): Promise<AuditEntry
   const { rows } = await queryDatabase(bot, 'SELECT * FROM audit_entries WHERE partner_tenant_id = $1 ORDER BY seq', [tenantId]);
   return rows.map(entryFrom);
 }
+
+/** A fault `failWrites` made in the database, as a DiskFault: its removal, and how many writes it failed (counted when cleared). */
+export interface DatabaseFault {
+  hits: number;
+  clear(): Promise<void>;
+}
+
+/**
+ * PostgreSQL's counterpart of a disk fault: the bot's inserts and updates of `table` (those rows
+ * `when`, an SQL condition on NEW, picks) fail as when the server shuts down under them (SQLSTATE
+ * 57P01), until cleared. A trigger of the database's own, so the bot's code runs unchanged; its
+ * count is a sequence, which a rolled-back transaction does not undo.
+ */
+export async function failWrites(bot: Bot, table: string, when = 'true'): Promise<DatabaseFault> {
+  const name = `test_fault_${table}`;
+  await queryDatabase(
+    bot,
+    `CREATE SEQUENCE ${name};
+     CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF ${when} THEN
+           PERFORM nextval('${name}');
+           RAISE EXCEPTION 'a fault of the test: writes to ${table} fail' USING ERRCODE = '57P01';
+         END IF;
+         RETURN NEW;
+       END $$;
+     CREATE TRIGGER ${name} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}();`,
+  );
+  const fault: DatabaseFault = {
+    hits: 0,
+    async clear() {
+      const { rows } = await queryDatabase<{ n: string }>(bot, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM ${name}`);
+      fault.hits = Number(rows[0]!.n);
+      await queryDatabase(bot, `DROP TRIGGER ${name} ON ${table}; DROP FUNCTION ${name}(); DROP SEQUENCE ${name};`);
+    },
+  };
+  return fault;
+}
