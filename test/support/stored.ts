@@ -12,7 +12,7 @@ import type { RoleBook } from '../../src/domain/roles.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
 import { entryFrom } from '../../src/store/postgres/audit.js';
-import type { CommerceTenant } from '../../src/store/repositories.js';
+import type { CommerceTenant, ReminderRecord } from '../../src/store/repositories.js';
 import { TEST_STORE, type RunningBot } from './botHarness.js';
 import { changedFiles, commerceTenants, reservationHolders as fileReservationHolders, snapshotFiles, type Snapshot } from './dataFiles.js';
 import { partnerFile, reservationCount as fileReservationCount } from './journeys.js';
@@ -152,4 +152,10 @@ export async function failWrites(bot: Bot, table: string, when = 'true'): Promis
     },
   };
   return fault;
+}
+
+/** A partner's reminder ledger as stored: the records in its file, or its rows. */
+export async function storedReminders(bot: Bot, tenantId: string): Promise<ReminderRecord[]> {
+  if (bot.store === 'file') return Object.values((await partnerFile(bot.dataDir, tenantId)).reminders ?? {});
+  return bot.app.repositories.reminders.forPartner(tenantId);
 }
