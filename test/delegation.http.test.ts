@@ -14,7 +14,7 @@ import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, PROFILE } from './support/journeys.js';
-import { auditTrail, failWrites, partnerState, storedTenants } from './support/stored.js';
+import { auditTrail, failWrites, partnerState, sameStoreAs, storedTenants } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'd1b2c3d4-0000-4000-8000-000000000001';
@@ -480,9 +480,9 @@ describe('delegated administration over HTTP', () => {
       const doc = JSON.parse(await readFile(file, 'utf8'));
       doc.customers[0].offers.push(...oldOffers);
       await writeFile(file, JSON.stringify(doc));
-      bot = await startBot({}, { dataDir: bot.dataDir, clock: bot.clock });
-    } else {
-      bot = await startBot({ DATABASE_URL: bot.databaseUrl! }, { dataDir: bot.dataDir, clock: bot.clock });
+    }
+    bot = await startBot(sameStoreAs(bot), { dataDir: bot.dataDir, clock: bot.clock });
+    if (bot.store === 'postgres') {
       expect(await bot.app.repositories.customers.addOffer(PARTNER, customer.tenantId, old)).to.deep.include({ added: true });
     }
     for (const user of [anna, eva]) user.options.botUrl = bot.url;
