@@ -12,7 +12,7 @@ import type { RoleBook } from '../../src/domain/roles.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
 import { fileNameFor } from '../../src/store/fileNames.js';
 import { entryFrom } from '../../src/store/postgres/audit.js';
-import type { CommerceTenant } from '../../src/store/repositories.js';
+import type { CommerceTenant, ReminderRecord } from '../../src/store/repositories.js';
 import { TEST_STORE, type RunningBot } from './botHarness.js';
 import { changedFiles, commerceTenants, reservationHolders as fileReservationHolders, snapshotFiles, type Snapshot } from './dataFiles.js';
 import { partnerFile, reservationCount as fileReservationCount } from './journeys.js';
@@ -144,4 +144,48 @@ export async function snapshotByPartner(bot: Bot): Promise<Snapshot> {
 /** The environment that starts another bot on the same store as `bot`: its database on PostgreSQL (the files go by the data folder). */
 export function sameStoreAs(bot: Pick<RunningBot, 'databaseUrl'>): Record<string, string> {
   return bot.databaseUrl === undefined ? {} : { DATABASE_URL: bot.databaseUrl };
+}
+
+/** A fault `failWrites` made in the database, as a DiskFault: its removal, and how many writes it failed (counted when cleared). */
+export interface DatabaseFault {
+  hits: number;
+  clear(): Promise<void>;
+}
+
+/**
+ * PostgreSQL's counterpart of a disk fault: the bot's inserts and updates of `table` (those rows
+ * `when`, an SQL condition on NEW, picks) fail as when the server shuts down under them (SQLSTATE
+ * 57P01), until cleared. A trigger of the database's own, so the bot's code runs unchanged; its
+ * count is a sequence, which a rolled-back transaction does not undo.
+ */
+export async function failWrites(bot: Bot, table: string, when = 'true'): Promise<DatabaseFault> {
+  const name = `test_fault_${table}`;
+  await queryDatabase(
+    bot,
+    `CREATE SEQUENCE ${name};
+     CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF ${when} THEN
+           PERFORM nextval('${name}');
+           RAISE EXCEPTION 'a fault of the test: writes to ${table} fail' USING ERRCODE = '57P01';
+         END IF;
+         RETURN NEW;
+       END $$;
+     CREATE TRIGGER ${name} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}();`,
+  );
+  const fault: DatabaseFault = {
+    hits: 0,
+    async clear() {
+      const { rows } = await queryDatabase<{ n: string }>(bot, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM ${name}`);
+      fault.hits = Number(rows[0]!.n);
+      await queryDatabase(bot, `DROP TRIGGER ${name} ON ${table}; DROP FUNCTION ${name}(); DROP SEQUENCE ${name};`);
+    },
+  };
+  return fault;
+}
+
+/** A partner's reminder ledger as stored: the records in its file, or its rows. */
+export async function storedReminders(bot: Bot, tenantId: string): Promise<ReminderRecord[]> {
+  if (bot.store === 'file') return Object.values((await partnerFile(bot.dataDir, tenantId)).reminders ?? {});
+  return bot.app.repositories.reminders.forPartner(tenantId);
 }
