@@ -191,12 +191,18 @@ export interface CardData {
 /*
  * Cards built in code instead of expanding their template: the customer list is the hottest large
  * card, and expanding its template evaluates every expression of every row on every turn (about
- * two thirds of a list turn's CPU in the profile). Each view builds exactly what its template in
+ * two thirds of a list turn's CPU in the profile); the review card answers every key step (a
+ * tenth of a `redeem.next` turn's CPU). Each view builds exactly what its template in
  * cards/ expands to for the same data (test/cardViews.test.ts compares the JSON of both for varied
  * and hostile data); the template stays the reference. Typed text is only ever placed as a value
  * here, never read as an expression.
  */
 const SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
+
+/** A notice on top of a card, as the templates' first element. */
+function noticeBlock(notice: Notice): Record<string, unknown> {
+  return { type: 'Container', style: notice.style, items: [{ type: 'TextBlock', text: notice.text, wrap: true }] };
+}
 
 function listAction(title: string, page: number): Record<string, unknown> {
   return { type: 'Action.Execute', title, verb: 'customers.list', data: { page } };
@@ -206,7 +212,7 @@ function listAction(title: string, page: number): Record<string, unknown> {
 export function customersView(data: CardData['customers']): AdaptiveCard {
   const { t } = data;
   const body: unknown[] = [];
-  if (data.notice !== undefined) body.push({ type: 'Container', style: data.notice.style, items: [{ type: 'TextBlock', text: data.notice.text, wrap: true }] });
+  if (data.notice !== undefined) body.push(noticeBlock(data.notice));
   body.push(
     { type: 'TextBlock', text: t.title, size: 'Large', weight: 'Bolder', wrap: true },
     {
@@ -234,6 +240,41 @@ export function customersView(data: CardData['customers']): AdaptiveCard {
   const actions: unknown[] = [];
   if (data.page > 1) actions.push(listAction(t.previous, data.page - 1));
   if (data.hasNext) actions.push(listAction(t.next, data.page + 1));
+  return { type: 'AdaptiveCard', $schema: SCHEMA, version: '1.5', body, actions };
+}
+
+/** cards/review.json: the answer to every key step, a new setup's each time (so the render memo never holds it). */
+export function reviewView(data: CardData['review']): AdaptiveCard {
+  const { t, setupId, rev, editable } = data;
+  const body: unknown[] = [];
+  if (data.notice !== undefined) body.push(noticeBlock(data.notice));
+  body.push({ type: 'TextBlock', text: t.title, size: 'Large', weight: 'Bolder', wrap: true }, { type: 'TextBlock', text: t.intro, wrap: true });
+  for (const key of data.keys) {
+    body.push({
+      type: 'Container',
+      separator: true,
+      items: [
+        { type: 'TextBlock', text: key.masked, fontType: 'Monospace', weight: 'Bolder', wrap: true },
+        {
+          type: 'FactSet',
+          spacing: 'Small',
+          facts: [
+            { title: t.product, value: key.product },
+            { title: t.seats, value: key.seats },
+            { title: t.term, value: key.term },
+          ],
+        },
+        ...(editable ? [{ type: 'ActionSet', actions: [{ type: 'Action.Execute', title: t.remove, verb: 'redeem.removeKey', associatedInputs: 'none', data: { setupId, rev, keyId: key.id } }] }] : []),
+      ],
+    });
+  }
+  body.push({
+    type: 'Container',
+    separator: true,
+    items: [{ type: 'TextBlock', text: t.totalsTitle, weight: 'Bolder', wrap: true }, ...data.totals.map((text) => ({ type: 'TextBlock', text, wrap: true, spacing: 'Small' }))],
+  });
+  const step = (title: string, verb: string, style?: string) => ({ type: 'Action.Execute', title, verb, ...(style && { style }), associatedInputs: 'none', data: { setupId, rev } });
+  const actions = editable ? [step(t.confirm, 'redeem.confirm', 'positive'), step(t.back, 'redeem.back'), step(t.cancel, 'setup.discard')] : [];
   return { type: 'AdaptiveCard', $schema: SCHEMA, version: '1.5', body, actions };
 }
 
@@ -280,7 +321,7 @@ const MAX_RENDERED = 256;
 const MAX_KEPT_DATA = 4096;
 
 /** Cards built in code (above), each equal to its template's expansion. */
-const views: { [N in CardName]?: (data: CardData[N]) => AdaptiveCard } = { customers: customersView };
+const views: { [N in CardName]?: (data: CardData[N]) => AdaptiveCard } = { customers: customersView, review: reviewView };
 
 /** The template's own expansion, whether or not the card has a view in code: the reference a view is tested against. */
 export function expandTemplate<N extends CardName>(name: N, data: CardData[N]): AdaptiveCard {

@@ -5,7 +5,7 @@
  * which must stay data in both.
  */
 import { expect } from 'chai';
-import { customersView, expandTemplate, renderCard, type CardData } from '../src/cards.js';
+import { customersView, expandTemplate, renderCard, reviewView, type CardData } from '../src/cards.js';
 import { messagesFor } from '../src/i18n/index.js';
 
 const HOSTILE = [
@@ -60,6 +60,35 @@ function samples(): Array<[string, CardData['customers']]> {
   return out;
 }
 
+function keyRow(i: number, text: string) {
+  return { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, masked: `XXXXX-XXXXX-XXXXX-XXXXX-${text}`, product: `${text} product`, seats: String(i), term: `${text} 12 months` };
+}
+
+function reviewSamples(): Array<[string, CardData['review']]> {
+  const out: Array<[string, CardData['review']]> = [];
+  for (const language of ['en-US', 'de-DE']) {
+    const t = messagesFor(language).t.review;
+    for (const editable of [true, false]) {
+      out.push([`${language} ${editable ? 'editable' : 'read-only'}, no keys, no totals`, { t, setupId: keyRow(0, '').id, rev: 0, editable, keys: [], totals: [] }]);
+      HOSTILE.forEach((text, i) => {
+        out.push([
+          `${language} ${editable ? 'editable' : 'read-only'} hostile ${JSON.stringify(text)}`,
+          {
+            t,
+            notice: i % 2 ? { text, style: 'attention' } : undefined,
+            setupId: keyRow(i, '').id,
+            rev: i * 7,
+            editable,
+            keys: Array.from({ length: (i % 4) + 1 }, (_, k) => keyRow(k, text)),
+            totals: Array.from({ length: i % 3 }, (_, k) => `${text} total ${k}`),
+          },
+        ]);
+      });
+    }
+  }
+  return out;
+}
+
 describe('cards built in code', () => {
   for (const [name, data] of samples()) {
     it(`customers equals its template's expansion: ${name}`, () => {
@@ -69,10 +98,18 @@ describe('cards built in code', () => {
     });
   }
 
+  for (const [name, data] of reviewSamples()) {
+    it(`review equals its template's expansion: ${name}`, () => {
+      expect(JSON.stringify(renderCard('review', data))).to.equal(JSON.stringify(expandTemplate('review', data)));
+    });
+  }
+
   it('keeps typed text as data: an expression a user typed reaches the card verbatim', () => {
     const t = messagesFor('en-US').t.customers;
     const card = customersView({ t, filter: '${t.title}', page: 1, hasNext: false, rows: [row(1, '${$root.t.open}', 1)] });
     const text = JSON.stringify(card);
     expect(text).to.include('${t.title}').and.include('${$root.t.open} 1');
+    const review = JSON.stringify(reviewView({ t: messagesFor('en-US').t.review, setupId: keyRow(1, '').id, rev: 1, editable: true, keys: [keyRow(1, '${$root.setupId}')], totals: ['${t.title}'] }));
+    expect(review).to.include('${$root.setupId} product').and.include('"text":"${t.title}"');
   });
 });

@@ -13,7 +13,7 @@ import { maskKeysInText } from '../domain/productKey.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import { holdersOf, roleOf, type Requester } from '../domain/roles.js';
 import { refusalOf, runAction, VERBS } from './actions.js';
-import { customersCard } from './accountViews.js';
+import { customersCard, CUSTOMERS_PAGE_SIZE } from './accountViews.js';
 import { customerShown } from './flows/roles.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
@@ -167,14 +167,14 @@ export class PartnerSetupBot extends ActivityHandler {
       case 'profile':
         return profileShown(turn);
       case 'customers':
-        return customersCard(m, await partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
+        return customersCard(m, await partners.customerPage(actor.tenantId, command.filter, 1, CUSTOMERS_PAGE_SIZE), command.filter, turn.day);
       case 'customer':
       case 'delegate':
       case 'addUser':
       case 'addKeys': {
-        const matches = await partners.customers(actor.tenantId, command.name);
-        if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
-        const customer = matches[0]!;
+        const matches = await partners.customerPage(actor.tenantId, command.name, 1, CUSTOMERS_PAGE_SIZE);
+        if (matches.total !== 1) return customersCard(m, matches, command.name, turn.day);
+        const customer = matches.shown[0]!;
         if (command.command === 'customer') return customerShown(turn, customer);
         // The same as the customer card's buttons, which check the rest.
         const verb = command.command === 'delegate' ? 'delegation.compose' : command.command === 'addUser' ? 'user.compose' : 'keys.compose';

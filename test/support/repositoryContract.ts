@@ -331,6 +331,27 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(await b.customers.hasCustomers(partner)).to.equal(true);
       });
 
+      it('gives a page of the list: the same customers in the same order, how many match, the last page for one past it', async () => {
+        const partner = unique('partner');
+        expect(await b.customers.page(partner, '', 1, 3)).to.deep.equal({ page: 1, start: 0, shown: [], hasNext: false, total: 0 });
+        // Names that sort differently by case, and two customers of the same name (then by tenant id).
+        for (const name of ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'alpha', 'Foxtrot']) await a.customers.add(partner, customer({ name, domain: `${name.toLowerCase()}.onmicrosoft.com` }));
+        const all = await b.customers.list(partner);
+        const pages = [1, 2, 3].map((page) => b.customers.page(partner, '', page, 3));
+        expect(await Promise.all(pages)).to.deep.equal([
+          { page: 1, start: 0, shown: all.slice(0, 3), hasNext: true, total: 7 },
+          { page: 2, start: 3, shown: all.slice(3, 6), hasNext: true, total: 7 },
+          { page: 3, start: 6, shown: all.slice(6), hasNext: false, total: 7 },
+        ]);
+        expect(await a.customers.page(partner, '', 99, 3), 'past the last page').to.deep.equal(await b.customers.page(partner, '', 3, 3));
+        expect(await a.customers.page(partner, ' ALPHA', 1, 3)).to.deep.equal({ page: 1, start: 0, shown: all.filter((c) => c.name.toLowerCase() === 'alpha'), hasNext: false, total: 2 });
+        // A page is the caller's own copy: changing it changes nothing stored.
+        const { shown } = await a.customers.page(partner, '', 1, 3);
+        shown[0]!.name = 'changed by the caller';
+        shown[0]!.subscriptions.pop();
+        expect(await b.customers.list(partner)).to.deep.equal(all);
+      });
+
       it('changes one subscription and finds renewals under way and switches due on the partner\'s own day', async () => {
         const partner = unique('partner');
         await a.partners.saveProfile(partner, profile('1234567', 'Pacific/Auckland'));

@@ -6,6 +6,7 @@
 import { filterCustomers, type Customer } from '../../domain/customer.js';
 import { collidingOffer, hasOfferWork, type Offer } from '../../domain/delegation.js';
 import { localDay } from '../../domain/lifecycle.js';
+import { pageOf, type Page } from '../../domain/paging.js';
 import { timeZoneOf } from '../../domain/profile.js';
 import { CustomerChanges } from '../customerChanges.js';
 import { indexCustomer } from '../customerIndex.js';
@@ -31,8 +32,19 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
+    return structuredClone(this.matching(partnerTenantId, filter));
+  }
+
+  async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
+    // Sorted as stored, and only the page shown copied: copying all of them cost a list turn more than the rest of it.
+    const shown = pageOf(this.matching(partnerTenantId, filter), page, size);
+    return { ...shown, shown: structuredClone(shown.shown) };
+  }
+
+  /** The stored customers `list` gives, in its order: read-only, shared with the partner's document. */
+  private matching(partnerTenantId: string, filter: string): Array<Readonly<Customer>> {
     if (!this.store.head(partnerTenantId).hasCustomers) return [];
-    return structuredClone(filterCustomers(this.store.partner(partnerTenantId).data.customers, filter)).sort(byName);
+    return filterCustomers(this.store.partner(partnerTenantId).data.customers, filter).sort(byName);
   }
 
   async hasCustomers(partnerTenantId: string): Promise<boolean> {

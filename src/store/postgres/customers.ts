@@ -6,6 +6,7 @@
 import type { Customer, PasswordResetRecord, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
+import { pageOf, type Page } from '../../domain/paging.js';
 import type { Relationship } from '../../domain/relationship.js';
 import { CustomerChanges } from '../customerChanges.js';
 import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
@@ -189,6 +190,10 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
       [partnerTenantId, needle],
     );
     return assemble(this.pool, rows);
+  }
+
+  async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
+    return pageOf(await this.list(partnerTenantId, filter), page, size);
   }
 
   async hasCustomers(partnerTenantId: string): Promise<boolean> {
