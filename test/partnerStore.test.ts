@@ -81,6 +81,26 @@ describe('partner files and their summaries', () => {
     expect(reopened.partner('in-use').data.customers.map((c) => c.tenantId)).to.deep.equal(['c1', 'c2']);
   });
 
+  it('keeps partners only looked at while memory has room, and only those', async () => {
+    const tenants = Array.from({ length: 12 }, (_, i) => `partner-${i}`);
+    const writer = await JsonFileStore.open(dir);
+    for (const [i, tenantId] of tenants.entries()) await writer.partner(tenantId).update((doc) => void doc.customers.push(customer(`c${i}`, '2027-03-02')));
+    await writer.flush();
+    // A restart: nothing in memory, every file unchanged since its summary.
+    const store = await JsonFileStore.open(dir, { residentPartners: 2 });
+    for (const [i, tenantId] of tenants.entries()) expect(store.partner(tenantId).data.customers[0]!.tenantId).to.equal(`c${i}`);
+    // Damaged behind the bot's back, size and time kept: only a partner not in memory is read again.
+    for (const tenantId of tenants) {
+      const path = partnerFile(dir, tenantId);
+      const { size, atime, mtime } = await stat(path);
+      await writeFile(path, '#'.repeat(size));
+      await utimes(path, atime, mtime);
+    }
+    expect(store.partner('partner-0').data.customers[0]!.tenantId, 'kept: there was room').to.equal('c0');
+    expect(store.partner('partner-1').data.customers[0]!.tenantId, 'kept: there was room').to.equal('c1');
+    expect(() => store.partner('partner-2').data, 'looked at once when memory was full').to.throw(StoreFileError);
+  });
+
   it('reads an unchanged file only when it is first used', async () => {
     const store = await JsonFileStore.open(dir);
     await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));

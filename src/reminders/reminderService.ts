@@ -6,7 +6,6 @@
  * time (RunnerLock); another takes over what a dead one left queued.
  */
 import { randomUUID } from 'node:crypto';
-import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ConversationRef, OutgoingMessage } from '../domain/conversation.js';
 import { remindsPartner, type Customer, type Subscription } from '../domain/customer.js';
@@ -16,6 +15,7 @@ import type { Actor } from '../domain/actor.js';
 import type { ReminderContext, Snoozed, Upcoming } from '../domain/outcomes.js';
 import { KeyedLock } from '../store/keyedLock.js';
 import { reminderKey } from '../store/reminderCycle.js';
+import { TimeSlices } from '../store/timeSlices.js';
 import type { Member, ReminderCandidate, ReminderChannel, ReminderId, ReminderRecord, Repositories, StoredReminder } from '../store/repositories.js';
 import type { DeliveryQueue } from './deliveryQueue.js';
 import type { AuditTrail } from '../partners/auditTrail.js';
@@ -76,7 +76,10 @@ export class ReminderService {
   private async recordDue(candidates: readonly ReminderCandidate[]): Promise<{ queued: number; recorded: number }> {
     const byPartner = new Map<string, { today: string; records: ReminderRecord[] }>();
     const createdAt = this.now().toISOString();
+    // Thousands of candidates held the loop for 20–30 ms in one go: the choices are made in slices.
+    const slices = new TimeSlices();
     for (const { partnerTenantId, today, customerTenantId, subscriptionId, endDate, recorded } of candidates) {
+      await slices.pause();
       const choice = dueReminder(endDate, today, new Set(recorded), this.lifecycle);
       if (!choice) continue;
       const base = { customerTenantId, subscriptionId, endDate, createdAt, deliveredTo: [] };
@@ -89,7 +92,7 @@ export class ReminderService {
     for (const [partnerTenantId, { today, records }] of byPartner) {
       // Each partner's write in a turn of the loop of its own (on the files, reading and serialising
       // a partner file is synchronous), so that turns waiting meanwhile get in between.
-      await nextTurnOfTheLoop();
+      await slices.next();
       const added = await this.repos.reminders.record(partnerTenantId, records);
       recorded += added;
       // Recorded together: either this run added them, or another run (instance) did first.

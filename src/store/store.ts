@@ -259,10 +259,11 @@ export class JsonFileStore implements Store {
 
   /**
    * The partner's document in memory, read from its file when not there (a small file: read at once).
-   * A file read only to be read is kept on its second use, or when it is changed: a single look, such
-   * as a customer list of each of many partners in turn, would otherwise drop from memory the
-   * partners in active use, one per look, and every look would read a file (and leave a whole
-   * document for the garbage collector) again.
+   * A file read only to be read is kept on its second use, when it is changed, or while memory has
+   * room for it (keeping it then drops no other): once memory is full, a single look, such as a
+   * customer list of each of many partners in turn, would otherwise drop from memory the partners in
+   * active use, one per look, and every look would read a file (and leave a whole document for the
+   * garbage collector) again.
    */
   private document(tenantId: string, change = true): DocumentFile<PartnerDoc> {
     const kept = this.resident.get(tenantId);
@@ -275,7 +276,7 @@ export class JsonFileStore implements Store {
     const looked = this.probation.get(tenantId);
     this.probation.delete(tenantId);
     const doc = looked ?? this.read(tenantId);
-    if (change || looked) this.keep(tenantId, doc);
+    if (change || looked || this.resident.size < this.capacity) this.keep(tenantId, doc);
     else {
       this.probation.set(tenantId, doc);
       // Never changed while here (a change keeps it first), so nothing needs remembering.

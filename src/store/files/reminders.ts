@@ -6,11 +6,11 @@
  * summary is replaced, never changed, when its file changes), so a run looks at each partner's
  * schedule only up to today and reads no file.
  */
-import { setImmediate as nextTurnOfTheLoop } from 'node:timers/promises';
 import { addDays, cycleRuns, dayNumber, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../documents.js';
 import { kindBit, NO_SWITCH, type PartnerSummary } from '../partnerSummary.js';
 import { reminderKey } from '../reminderCycle.js';
+import { TimeSlices } from '../timeSlices.js';
 import type { ReminderCandidate, ReminderId, ReminderRepository, StoredReminder } from '../repositories.js';
 import type { Store } from '../store.js';
 
@@ -24,8 +24,6 @@ type Due = ReminderCandidate & { dueOn: string };
  * entry is day × SLOTS + the triple's index, so that one numeric sort orders them.
  */
 type Schedule = Float64Array;
-/** Subscriptions scheduled between two yields to the event loop. */
-const SUBSCRIPTIONS_PER_SLICE = 10_000;
 const SLOTS = 2 ** 24;
 
 export class FileReminders implements ReminderRepository {
@@ -44,16 +42,13 @@ export class FileReminders implements ReminderRepository {
   async dueReminders(now: Date, limit: number, timeZones?: ReadonlySet<string>): Promise<ReminderCandidate[]> {
     const found: Due[] = [];
     const days = new Map<string, string>();
-    let made = 0;
+    // Over every partner, even with each schedule made already, the walk held the loop for 20–30 ms: it yields now and then.
+    const slices = new TimeSlices();
     for (const [tenantId, summary] of this.store.summaries()) {
       if (timeZones && !timeZones.has(summary.timeZone)) continue;
       let today = days.get(summary.timeZone);
       if (today === undefined) days.set(summary.timeZone, (today = localDay(now, summary.timeZone)));
-      // Making schedules anew (after a start, or for many changed partners) yields now and then, so turns get in between.
-      if (!this.schedules.has(summary) && (made += summary.reminders.length / 3) >= SUBSCRIPTIONS_PER_SLICE) {
-        made = 0;
-        await nextTurnOfTheLoop();
-      }
+      await slices.pause();
       found.push(...this.dueFrom(tenantId, summary, today));
     }
     // The order PostgreSQL gives: by the day the reminder fell due, then by subscription.
