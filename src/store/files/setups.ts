@@ -30,8 +30,9 @@ export class FileSetups implements SetupRepository {
   }
 
   insert(tenantId: string, setup: Setup): Promise<boolean> {
-    return this.store.setupBook(tenantId).update((doc) => {
-      if (doc.setups.some((s) => s.id === setup.id)) return false;
+    return this.store.setupBook(tenantId).update((doc, current) => {
+      // Looked for in the book as stored: through the draft, each setup passed would get a draft of its own.
+      if (current.setups.some((s) => s.id === setup.id)) return false;
       doc.setups.push(setup);
       return true;
     });
