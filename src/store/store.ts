@@ -37,7 +37,10 @@ import { ShardedDocs, inBatches, jsonFilesIn, shardHash } from './shardedDocs.js
 export interface Store {
   /** The partner tenant's document (loaded on first use); an empty one when the tenant is new. */
   partner(tenantId: string): Doc<PartnerDoc>;
-  /** The small part of the partner's file most turns read, without loading the file. */
+  /**
+   * The small part of the partner's file most turns read, without loading the file. Replaced by a
+   * new object with every change of the file, never changed: the same head means the same file.
+   */
   head(tenantId: string): PartnerHead;
   /** The partners whose files hold work of this kind for a background job. */
   partnersWith(work: PartnerWork): Array<Doc<PartnerDoc>>;

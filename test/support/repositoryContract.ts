@@ -350,6 +350,14 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         shown[0]!.name = 'changed by the caller';
         shown[0]!.subscriptions.pop();
         expect(await b.customers.list(partner)).to.deep.equal(all);
+        // The same page asked for again after a change shows the change, in the new order.
+        expect((await b.customers.page(partner, '', 1, 3)).shown).to.deep.equal(all.slice(0, 3));
+        await a.customers.update(partner, all[0]!.tenantId, (c) => ({ ...c, name: 'Zulu' }));
+        await a.customers.update(partner, all[4]!.tenantId, (c) => ({ ...c, subscriptions: [] }));
+        const changed = await b.customers.list(partner);
+        expect(changed.map((c) => c.name)).to.deep.equal([...all.slice(1).map((c) => c.name), 'Zulu']);
+        expect(await b.customers.page(partner, '', 1, 3)).to.deep.equal({ page: 1, start: 0, shown: changed.slice(0, 3), hasNext: true, total: 7 });
+        expect((await b.customers.page(partner, '', 2, 3)).shown[0]!.subscriptions, 'a change that keeps the order').to.deep.equal([]);
       });
 
       it('changes one subscription and finds renewals under way and switches due on the partner\'s own day', async () => {

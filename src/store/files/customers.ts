@@ -12,7 +12,7 @@ import { CustomerChanges } from '../customerChanges.js';
 import { indexCustomer } from '../customerIndex.js';
 import type { AuditRecorder, Recorded } from '../auditOutbox.js';
 import type { PartnerDoc } from '../documents.js';
-import type { PartnerWork } from '../partnerSummary.js';
+import type { PartnerHead, PartnerWork } from '../partnerSummary.js';
 import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
 import type { Store } from '../store.js';
 
@@ -23,7 +23,24 @@ function byName(a: Customer, b: Customer): number {
   return a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0;
 }
 
+/**
+ * Pages kept: about 25 KB each (ten customers), so a list of each of a thousand partners in turn
+ * reads no file, where keeping their whole files would take five times the memory.
+ */
+const KEPT_PAGES = 1024;
+
+interface KeptPage {
+  /** The partner's head when the page was made: a new one replaces it with every change of the file. */
+  head: PartnerHead;
+  filter: string;
+  size: number;
+  page: Page<Readonly<Customer>>;
+}
+
 export class FileCustomers extends CustomerChanges implements CustomerRepository {
+  /** The page last shown of each partner looked at lately (most recent last), as stored: copied for each caller. */
+  private readonly keptPages = new Map<string, KeptPage>();
+
   constructor(
     private readonly store: Store,
     private readonly recorder: AuditRecorder,
@@ -36,8 +53,16 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   }
 
   async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
+    // The same page of an unchanged file again (a list of each of many partners in turn, paging back
+    // and forth) reads and sorts nothing: the partner's file may no longer be in memory.
+    const head = this.store.head(partnerTenantId);
+    const last = this.keptPages.get(partnerTenantId);
+    this.keptPages.delete(partnerTenantId);
+    const same = last !== undefined && last.head === head && last.filter === filter && last.size === size && last.page.page === Math.max(1, page);
     // Sorted as stored, and only the page shown copied: copying all of them cost a list turn more than the rest of it.
-    const shown = pageOf(this.matching(partnerTenantId, filter), page, size);
+    const shown = same ? last.page : pageOf(this.matching(partnerTenantId, filter), page, size);
+    this.keptPages.set(partnerTenantId, { head, filter, size, page: shown });
+    if (this.keptPages.size > KEPT_PAGES) this.keptPages.delete(this.keptPages.keys().next().value!);
     return { ...shown, shown: structuredClone(shown.shown) };
   }
 
