@@ -1,6 +1,6 @@
 /**
  * Long synchronous work (a reminder run over every partner) cut into slices of the event loop:
- * `due()` says when the current slice has run its share, and `next()` yields to the loop so that
+ * `pause()` yields to the loop once the current slice has run its share, `next()` at once, so that
  * turns and timers waiting meanwhile get in between. Time rather than a count of items: an item's
  * cost varies (a partner with three subscriptions or three hundred), the time a turn waits does not.
  */
@@ -12,11 +12,9 @@ const SLICE_MS = 4;
 export class TimeSlices {
   private started = performance.now();
 
-  constructor(private readonly sliceMs = SLICE_MS) {}
-
   /** Yields to the event loop if this slice has run its share; cheap to call for every item. */
   async pause(): Promise<void> {
-    if (performance.now() - this.started < this.sliceMs) return;
+    if (performance.now() - this.started < SLICE_MS) return;
     await this.next();
   }
 
