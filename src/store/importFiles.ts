@@ -66,6 +66,9 @@ export interface ImportResult {
   mismatches: Counted[];
 }
 
+/** Partners copied at once: fewer than the pool's connections (openPostgres's default is 10). */
+const PARALLEL_PARTNERS = 8;
+
 export class ImportRefused extends Error {}
 
 function zeros(): Record<Counted, number> {
@@ -96,7 +99,10 @@ export async function importFileStore(source: FileRepositories, target: Reposito
   const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0 };
   const from = source.repositories;
 
-  for (const [tenantId] of source.store.summaries()) {
+  // Partners are independent of each other (rows of their own, a transaction per write): a few are
+  // copied at once, each over its own connection, which is what makes a large store quick to copy.
+  const tenants = [...source.store.summaries()].map(([tenantId]) => tenantId);
+  const copyPartner = async (tenantId: string) => {
     const profile = await from.partners.profile(tenantId);
     if (profile) {
       await target.partners.saveProfile(tenantId, profile);
@@ -133,7 +139,12 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     if (roles) await target.partners.updateRoles(tenantId, (book) => ({ book: Object.keys(book).length > 0 ? undefined : roles, result: undefined }));
     else await pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM partner_roles WHERE partner_tenant_id = $1)', [tenantId]);
     files.roles += Object.keys(roles ?? {}).length;
-  }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < tenants.length) await copyPartner(tenants[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTNERS, tenants.length) }, worker));
 
   await copySetups(source, target, files, skipped, options.now);
   files.auditEntries = await copyTrails(options.trail, new PostgresAuditLog(pool));
