@@ -40,7 +40,7 @@ import type { LoadResult } from './bench/load.js';
 import { foreignShare, snapshot, waitForQuietMachine } from './bench/machine.js';
 import { summarise } from './bench/profileSummary.js';
 import type { LoopFigures } from './bench/protocol.js';
-import { judge, medians, ratios, table, TARGETS, verdicts, type Figures } from './bench/report.js';
+import { judge, medians, ratios, table, targetsFor, verdicts, type Figures } from './bench/report.js';
 import type { TurnKind } from './bench/turns.js';
 import { JsonFileStore } from '../src/store/store.js';
 import { databaseUrl, stopPostgres } from './support/postgresServer.js';
@@ -468,7 +468,7 @@ async function main(): Promise<void> {
     }
     const summary = medians(runs);
     const reminderKind = summary.reminderKind === 1 ? 'real app.reminders.scan' : 'STAND-IN: app.reminders.scan not found';
-    const list = judge(summary);
+    const list = judge(summary, targetsFor(settings.store));
     say(`\nPartner Setup Bot benchmark (${settings.store} store) — ${settings.runs} run(s), ${settings.concurrency} conversations, ${settings.durationMs / 1000} s per phase${settings.profile ? ' — PROFILED (figures slowed by the profiler)' : ''}`);
     say(table(runs, summary, reminderKind));
     say(`\ntargets (${settings.runs > 1 ? 'medians' : 'single run'}):\n${verdicts(list)}`);
@@ -485,7 +485,7 @@ async function main(): Promise<void> {
       runs,
       problems,
       notes: [...notes],
-      settings: { ...settings, targets: TARGETS },
+      settings: { ...settings, targets: targetsFor(settings.store) },
       dataset: { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions, reminderRecords: data.reminderRecords, reminderState: settings.reminderState, jsonMB: data.bytes / 1024 / 1024, generateMs: data.generateMs, importMs: data.importMs },
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
       commit: gitCommit(),
