@@ -222,8 +222,8 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
         if (!recorded) throw new Error(`customer tenant ${customer.tenantId} (or its setup) belongs to another partner`);
         return recorded;
       }
-      const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
-      await this.write(tx, partnerTenantId, existing!, customer);
+      // The row was just inserted (and is locked by this transaction): nothing to read back first.
+      await this.write(tx, partnerTenantId, customer, customer);
       if (audit) await appendAudit(tx, audit(customer));
       return customer;
     });
@@ -360,20 +360,49 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     await tx.query('DELETE FROM subscriptions WHERE customer_tenant_id = $1 AND NOT (id = ANY($2))', [next.tenantId, kept]);
     // Positions move out of the way first, so a reordering never collides with itself.
     await tx.query('UPDATE subscriptions SET position = -1 - position WHERE customer_tenant_id = $1', [next.tenantId]);
-    for (const [position, s] of next.subscriptions.entries()) {
-      await tx.query(
-        `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
-           scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (id) DO UPDATE SET position = $3, product = $4, seats = $5, assigned_seats = $6, start_date = $7, end_date = $8, partner_of_record = $9, billing = $10,
-           scheduled_switch_on = $11, scheduled_switch_by_id = $12, scheduled_switch_by_name = $13, pending_renewal_request_id = $14, pending_renewal_key_handle = $15
-         WHERE subscriptions.customer_tenant_id = $2`,
-        [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null, partnerTenantId],
-      );
-      await tx.query('DELETE FROM subscription_renewals WHERE subscription_id = $1 AND NOT (request_id = ANY($2))', [s.id, s.renewalIds]);
-      // In the order applied (seq), as the files keep them.
-      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) ORDER BY n ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
-    }
+    // All of them in one statement each (a customer write is a few round trips, however many it holds).
+    const subs = next.subscriptions;
+    await tx.query(
+      `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
+         scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
+       SELECT v.id, $1, v.position, v.product, v.seats, v.assigned_seats, v.start_date, v.end_date, v.partner_of_record, v.billing,
+         v.switch_on, v.switch_by_id, v.switch_by_name, v.renewal_request_id, v.renewal_key_handle, $2
+       FROM unnest($3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8::date[], $9::date[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::text[], $16::text[])
+         AS v(id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing, switch_on, switch_by_id, switch_by_name, renewal_request_id, renewal_key_handle)
+       ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, product = EXCLUDED.product, seats = EXCLUDED.seats, assigned_seats = EXCLUDED.assigned_seats,
+         start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, partner_of_record = EXCLUDED.partner_of_record, billing = EXCLUDED.billing,
+         scheduled_switch_on = EXCLUDED.scheduled_switch_on, scheduled_switch_by_id = EXCLUDED.scheduled_switch_by_id, scheduled_switch_by_name = EXCLUDED.scheduled_switch_by_name,
+         pending_renewal_request_id = EXCLUDED.pending_renewal_request_id, pending_renewal_key_handle = EXCLUDED.pending_renewal_key_handle
+       WHERE subscriptions.customer_tenant_id = $1`,
+      [
+        next.tenantId,
+        partnerTenantId,
+        kept,
+        subs.map((_, position) => position),
+        subs.map((s) => s.product),
+        subs.map((s) => s.seats),
+        subs.map((s) => s.assignedSeats),
+        subs.map((s) => s.startDate),
+        subs.map((s) => s.endDate),
+        subs.map((s) => s.partnerOfRecord ?? null),
+        subs.map((s) => s.billing),
+        subs.map((s) => s.scheduledSwitch?.on ?? null),
+        subs.map((s) => s.scheduledSwitch?.by.id ?? null),
+        subs.map((s) => s.scheduledSwitch?.by.name ?? null),
+        subs.map((s) => s.pendingRenewal?.requestId ?? null),
+        subs.map((s) => s.pendingRenewal?.keyHandle ?? null),
+      ],
+    );
+    // Renewals as (subscription, request) pairs: the ones no longer held go, new ones are appended in
+    // the order applied (seq), as the files keep them.
+    const renewals = subs.flatMap((s) => s.renewalIds.map((requestId) => [s.id, requestId] as const));
+    const [renewalSubs, renewalIds] = [renewals.map(([id]) => id), renewals.map(([, requestId]) => requestId)];
+    await tx.query(
+      `DELETE FROM subscription_renewals r WHERE r.subscription_id = ANY($1)
+         AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS v(s, q) WHERE v.s = r.subscription_id AND v.q = r.request_id)`,
+      [kept, renewalSubs, renewalIds],
+    );
+    if (renewals.length > 0) await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT s, q FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(s, q, n) ORDER BY n ON CONFLICT DO NOTHING', [renewalSubs, renewalIds]);
     await refreshNextReminders(tx, kept, this.lifecycle);
     await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
     for (const [position, o] of next.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, next.tenantId, position, o), true);
