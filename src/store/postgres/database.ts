@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { forgetTurnReads } from '../turnReads.js';
 
 export type Pool = pg.Pool;
 export type Tx = pg.PoolClient;
@@ -151,6 +152,8 @@ async function once<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
+    // The turn's reads from before may be out of date now (src/store/turnReads.ts).
+    forgetTurnReads();
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));

@@ -4,6 +4,7 @@ import type { Person, RoleBook } from '../../domain/roles.js';
 import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, Welcome } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
+import { forgetTurnReads, readOnce } from '../turnReads.js';
 import { defined, ensurePartner, iso } from './rows.js';
 
 const MEMBER_COLUMNS = 'user_id, name, locale, time_zone, conversation, reachable, updated_at, welcome_conversation_id, welcome_activity_id, welcome_language, welcome_at';
@@ -54,7 +55,11 @@ async function writeBook(tx: Tx, tenantId: string, book: RoleBook): Promise<void
 export class PostgresPartners implements PartnerRepository {
   constructor(private readonly pool: Pool) {}
 
-  async profile(tenantId: string): Promise<PartnerProfile | undefined> {
+  profile(tenantId: string): Promise<PartnerProfile | undefined> {
+    return readOnce(`profile:${tenantId}`, () => this.readProfile(tenantId));
+  }
+
+  private async readProfile(tenantId: string): Promise<PartnerProfile | undefined> {
     const { rows } = await this.pool.query(
       'SELECT organisation_name, partner_id, cloud_essentials, time_zone, profile_updated_at, profile_updated_by FROM partners WHERE tenant_id = $1 AND organisation_name IS NOT NULL',
       [tenantId],
@@ -85,7 +90,11 @@ export class PostgresPartners implements PartnerRepository {
     return Object.fromEntries(rows.map((row) => [row.user_id, memberFrom(row)]));
   }
 
-  async member(tenantId: string, userId: string): Promise<Member | undefined> {
+  member(tenantId: string, userId: string): Promise<Member | undefined> {
+    return readOnce(`member:${tenantId}:${userId}`, () => this.readMember(tenantId, userId));
+  }
+
+  private async readMember(tenantId: string, userId: string): Promise<Member | undefined> {
     const { rows } = await this.pool.query(`SELECT ${MEMBER_COLUMNS} FROM staff_members WHERE partner_tenant_id = $1 AND user_id = $2`, [tenantId, userId]);
     return rows[0] && memberFrom(rows[0]);
   }
@@ -117,10 +126,12 @@ export class PostgresPartners implements PartnerRepository {
       welcome.language,
       welcome.at,
     ]);
+    forgetTurnReads();
   }
 
   async markMemberUnreachable(tenantId: string, userId: string): Promise<void> {
     await this.pool.query('UPDATE staff_members SET reachable = false WHERE partner_tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+    forgetTurnReads();
   }
 
   async roles(tenantId: string): Promise<RoleBook | undefined> {
