@@ -59,6 +59,22 @@ function setupFrom(row: Row, keys: SetupKey[]): Setup {
   }) as Setup;
 }
 
+/** The columns a change of a setup writes, from updated_at to target_subscription_id. */
+function setupValues(setup: Setup): unknown[] {
+  return [
+    setup.updatedAt,
+    setup.rev,
+    setup.status,
+    setup.reservedUntil ?? null,
+    setup.closedAt ?? null,
+    setup.releaseNotice ?? null,
+    setup.customerId ?? null,
+    setup.target?.kind ?? null,
+    setup.target?.customerId ?? null,
+    setup.target?.kind === 'renew' ? setup.target.subscriptionId : null,
+  ];
+}
+
 async function assemble(db: Queryable, rows: Row[]): Promise<Setup[]> {
   if (rows.length === 0) return [];
   const { rows: keyRows } = await db.query('SELECT * FROM setup_keys WHERE setup_id = ANY($1::uuid[]) ORDER BY setup_id, position', [rows.map((row) => row.id)]);
@@ -95,11 +111,13 @@ export class PostgresSetups implements SetupRepository {
     return transaction(this.pool, async (tx) => {
       await ensurePartner(tx, tenantId);
       const { rowCount } = await tx.query(
-        `INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-        [setup.id, tenantId, setup.ownerId, setup.ownerName, setup.createdAt, setup.updatedAt, setup.rev, setup.status],
+        `INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status, reserved_until, closed_at, release_notice, customer_tenant_id, target_kind, target_customer_id, target_subscription_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
+        [setup.id, tenantId, setup.ownerId, setup.ownerName, setup.createdAt, ...setupValues(setup)],
       );
       if (rowCount === 0) return false;
-      await this.write(tx, setup);
+      // A new row: its keys and account go in, with nothing of its own to replace.
+      await this.writeParts(tx, setup, true);
       return true;
     });
   }
@@ -180,23 +198,14 @@ export class PostgresSetups implements SetupRepository {
     await tx.query(
       `UPDATE setups SET owner_id = $2, owner_name = $3, updated_at = $4, rev = $5, status = $6, reserved_until = $7, closed_at = $8, release_notice = $9, customer_tenant_id = $10,
          target_kind = $11, target_customer_id = $12, target_subscription_id = $13 WHERE id = $1`,
-      [
-        setup.id,
-        setup.ownerId,
-        setup.ownerName,
-        setup.updatedAt,
-        setup.rev,
-        setup.status,
-        setup.reservedUntil ?? null,
-        setup.closedAt ?? null,
-        setup.releaseNotice ?? null,
-        setup.customerId ?? null,
-        setup.target?.kind ?? null,
-        setup.target?.customerId ?? null,
-        setup.target?.kind === 'renew' ? setup.target.subscriptionId : null,
-      ],
+      [setup.id, setup.ownerId, setup.ownerName, ...setupValues(setup)],
     );
-    await tx.query('DELETE FROM setup_keys WHERE setup_id = $1', [setup.id]);
+    await this.writeParts(tx, setup, false);
+  }
+
+  /** The setup's keys and account; `fresh`: a row just inserted, which holds none yet. */
+  private async writeParts(tx: Tx, setup: Setup, fresh: boolean): Promise<void> {
+    if (!fresh) await tx.query('DELETE FROM setup_keys WHERE setup_id = $1', [setup.id]);
     if (setup.keys.length > 0) {
       const column = <K extends keyof SetupKey>(key: K) => setup.keys.map((k) => k[key]);
       await tx.query(
@@ -207,8 +216,9 @@ export class PostgresSetups implements SetupRepository {
       );
     }
     const a = setup.account;
-    if (!a) await tx.query('DELETE FROM setup_accounts WHERE setup_id = $1', [setup.id]);
-    else {
+    if (!a) {
+      if (!fresh) await tx.query('DELETE FROM setup_accounts WHERE setup_id = $1', [setup.id]);
+    } else {
       await tx.query(
         `INSERT INTO setup_accounts (setup_id, country, organisation_name, first_name, last_name, email, phone, domain_prefix, sign_in_name, language, partner_of_record)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
