@@ -11,7 +11,8 @@ import type { TenantRecord } from './files/commerceDocuments.js';
 import type { AuditLog } from './auditLog.js';
 import { PostgresAuditLog } from './postgres/auditLog.js';
 import type { Pool } from './postgres/database.js';
-import type { Repositories } from './repositories.js';
+import type { PostgresRepositories } from './postgres/index.js';
+import type { Repositories, StoredReminder } from './repositories.js';
 
 /** The tables a bot's data lands in; any row in them makes the database not empty. */
 const TABLES = ['partners', 'partner_roles', 'audit_entries', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'commerce_relationships', 'commerce_key_hash_check', 'outbox'] as const;
@@ -92,7 +93,7 @@ async function isEmpty(pool: Pool): Promise<boolean> {
  * value (keyHasher.ts) of the key-hash secret of the files, recorded in the database so that an
  * instance with another secret is refused.
  */
-export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog; secretCheck?: string }): Promise<ImportResult> {
+export async function importFileStore(source: FileRepositories, target: PostgresRepositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog; secretCheck?: string }): Promise<ImportResult> {
   if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
   const before = await databaseCounts(pool);
   const files = zeros();
@@ -119,8 +120,10 @@ export async function importFileStore(source: FileRepositories, target: Reposito
       files.reminderChannels++;
     }
     const subscriptions = new Set<string>();
-    for (const customer of await from.customers.list(tenantId)) {
-      await target.customers.add(tenantId, customer);
+    const customers = await from.customers.list(tenantId);
+    // All of the partner's customers in one transaction of a few statements (the same rows as `add` writes).
+    await target.customers.addMany(tenantId, customers);
+    for (const customer of customers) {
       customer.subscriptions.forEach((s) => subscriptions.add(s.id));
       files.customers++;
       files.subscriptions += customer.subscriptions.length;
@@ -131,7 +134,7 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     const kept = ledger.filter((record) => subscriptions.has(record.subscriptionId));
     skipped.remindersWithoutSubscription += ledger.length - kept.length;
     await target.reminders.record(tenantId, kept.map(({ partnerTenantId: _partner, ...record }) => record));
-    for (const record of kept) for (const chat of record.deliveredTo) await target.reminders.markDelivered(tenantId, record, chat);
+    await copyDeliveries(pool, tenantId, kept);
     files.reminders += kept.length;
     // The role book, unless the target has one already (a run with --force keeps what is there). A
     // file from before roles stays so: the bot upgrades its staff, recorded, on their first turn.
@@ -153,6 +156,22 @@ export async function importFileStore(source: FileRepositories, target: Reposito
   const wasEmpty = COUNTED.every((name) => before[name] === 0);
   const mismatches = COUNTED.filter((name) => database[name] < files[name] || (wasEmpty && database[name] !== files[name]));
   return { before, files, database, skipped, mismatches };
+}
+
+/**
+ * The chats each reminder was delivered to, in one statement for the partner: as markDelivered
+ * appends them one by one (in order, each once), so a run again adds nothing.
+ */
+async function copyDeliveries(pool: Pool, tenantId: string, records: readonly StoredReminder[]): Promise<void> {
+  const delivered = records.filter((record) => record.deliveredTo.length > 0);
+  if (delivered.length === 0) return;
+  await pool.query(
+    `UPDATE reminders r SET delivered_to = r.delivered_to || ARRAY(
+       SELECT c.chat FROM jsonb_array_elements_text(v.chats::jsonb) WITH ORDINALITY AS c(chat, n) WHERE NOT c.chat = ANY (r.delivered_to) ORDER BY c.n)
+     FROM unnest($2::text[], $3::date[], $4::text[], $5::text[]) AS v(subscription_id, end_date, kind, chats)
+     WHERE r.partner_tenant_id = $1 AND r.subscription_id = v.subscription_id AND r.end_date = v.end_date AND r.kind = v.kind`,
+    [tenantId, delivered.map((r) => r.subscriptionId), delivered.map((r) => r.endDate), delivered.map((r) => r.kind), delivered.map((r) => JSON.stringify(r.deliveredTo))],
+  );
 }
 
 async function copySetups(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped, now: Date): Promise<void> {

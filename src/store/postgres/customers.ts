@@ -123,6 +123,84 @@ function saveOffer(tx: Tx, values: unknown[], withPosition: boolean) {
 const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
   OR (o.status = 'accepted' AND o.relationship_id IS NOT NULL AND (o.reminder_due IS NOT NULL OR (o.relationship_auto_extend = 'PT0S' AND coalesce(cardinality(o.reminders), 0) < 3))))`;
 
+/**
+ * Inserts or updates the subscriptions these customers hold and their renewals, each statement for
+ * all of them at once: a customer write (or a partner's import) is a few round trips, however many
+ * subscriptions it holds.
+ */
+async function saveSubscriptions(tx: Tx, partnerTenantId: string, customers: readonly Customer[]): Promise<void> {
+  const held = customers.flatMap((customer) => customer.subscriptions.map((s, position) => ({ customer: customer.tenantId, position, s })));
+  if (held.length === 0) return;
+  const column = <T>(value: (entry: (typeof held)[number]) => T) => held.map(value);
+  await tx.query(
+    `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
+       scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
+     SELECT v.id, v.customer, v.position, v.product, v.seats, v.assigned_seats, v.start_date, v.end_date, v.partner_of_record, v.billing,
+       v.switch_on, v.switch_by_id, v.switch_by_name, v.renewal_request_id, v.renewal_key_handle, $1
+     FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8::date[], $9::date[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::text[], $16::text[])
+       AS v(id, customer, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing, switch_on, switch_by_id, switch_by_name, renewal_request_id, renewal_key_handle)
+     ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, product = EXCLUDED.product, seats = EXCLUDED.seats, assigned_seats = EXCLUDED.assigned_seats,
+       start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, partner_of_record = EXCLUDED.partner_of_record, billing = EXCLUDED.billing,
+       scheduled_switch_on = EXCLUDED.scheduled_switch_on, scheduled_switch_by_id = EXCLUDED.scheduled_switch_by_id, scheduled_switch_by_name = EXCLUDED.scheduled_switch_by_name,
+       pending_renewal_request_id = EXCLUDED.pending_renewal_request_id, pending_renewal_key_handle = EXCLUDED.pending_renewal_key_handle
+     WHERE subscriptions.customer_tenant_id = EXCLUDED.customer_tenant_id`,
+    [
+      partnerTenantId,
+      column((e) => e.s.id),
+      column((e) => e.customer),
+      column((e) => e.position),
+      column((e) => e.s.product),
+      column((e) => e.s.seats),
+      column((e) => e.s.assignedSeats),
+      column((e) => e.s.startDate),
+      column((e) => e.s.endDate),
+      column((e) => e.s.partnerOfRecord ?? null),
+      column((e) => e.s.billing),
+      column((e) => e.s.scheduledSwitch?.on ?? null),
+      column((e) => e.s.scheduledSwitch?.by.id ?? null),
+      column((e) => e.s.scheduledSwitch?.by.name ?? null),
+      column((e) => e.s.pendingRenewal?.requestId ?? null),
+      column((e) => e.s.pendingRenewal?.keyHandle ?? null),
+    ],
+  );
+  // Renewals as (subscription, request) pairs: the ones no longer held go, new ones are appended in
+  // the order applied (seq), as the files keep them.
+  const renewals = held.flatMap(({ s }) => s.renewalIds.map((requestId) => [s.id, requestId] as const));
+  const [renewalSubs, renewalIds] = [renewals.map(([id]) => id), renewals.map(([, requestId]) => requestId)];
+  await tx.query(
+    `DELETE FROM subscription_renewals r WHERE r.subscription_id = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS v(s, q) WHERE v.s = r.subscription_id AND v.q = r.request_id)`,
+    [column((e) => e.s.id), renewalSubs, renewalIds],
+  );
+  if (renewals.length > 0) await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT s, q FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(s, q, n) ORDER BY n ON CONFLICT DO NOTHING', [renewalSubs, renewalIds]);
+}
+
+function addUser(tx: Tx, customerTenantId: string, u: Customer['addedUsers'][number]) {
+  return tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [customerTenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
+}
+
+/** The customer row's columns, as `customerRow` names them. */
+const CUSTOMER_COLUMNS = [
+  'tenant_id', 'partner_tenant_id', 'name', 'domain', 'country', 'language', 'admin_name', 'admin_email', 'admin_phone', 'admin_user_principal_name', 'admin_object_id',
+  'created_at', 'created_by_id', 'created_by_name', 'setup_id', 'admin_conversation', 'admin_reachable', 'admin_contact_updated_at',
+  'admin_password_reset_at', 'admin_password_reset_by_id', 'admin_password_reset_by_name', 'admin_password_reset_request_id',
+  'admin_password_reset_pending_at', 'admin_password_reset_pending_by_id', 'admin_password_reset_pending_by_name', 'admin_password_reset_pending_request_id',
+].join(', ');
+
+/** A customer's row as JSON, for jsonb_populate_recordset (absent values are NULL). */
+function customerRow(partnerTenantId: string, c: Customer): Record<string, unknown> {
+  const [resetAt, resetById, resetByName, resetRequest] = passwordResetValues(c.admin.passwordReset);
+  const [pendingAt, pendingById, pendingByName, pendingRequest] = passwordResetValues(c.admin.pendingPasswordReset);
+  return {
+    tenant_id: c.tenantId, partner_tenant_id: partnerTenantId, name: c.name, domain: c.domain, country: c.country, language: c.language,
+    admin_name: c.admin.name, admin_email: c.admin.email, admin_phone: c.admin.phone, admin_user_principal_name: c.admin.userPrincipalName, admin_object_id: c.admin.objectId,
+    created_at: c.createdAt, created_by_id: c.createdBy.id, created_by_name: c.createdBy.name, setup_id: c.setupId,
+    admin_conversation: c.adminContact?.conversation ?? null, admin_reachable: c.adminContact?.reachable ?? null, admin_contact_updated_at: c.adminContact?.updatedAt ?? null,
+    admin_password_reset_at: resetAt, admin_password_reset_by_id: resetById, admin_password_reset_by_name: resetByName, admin_password_reset_request_id: resetRequest,
+    admin_password_reset_pending_at: pendingAt, admin_password_reset_pending_by_id: pendingById, admin_password_reset_pending_by_name: pendingByName, admin_password_reset_pending_request_id: pendingRequest,
+  };
+}
+
 function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], addedUsers: Customer['addedUsers']): Customer {
   return defined({
     tenantId: row.tenant_id,
@@ -226,6 +304,34 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
       await this.write(tx, partnerTenantId, customer, customer);
       if (audit) await appendAudit(tx, audit(customer));
       return customer;
+    });
+  }
+
+  /**
+   * Copies a partner's customers in (the import: db:import, the benchmark): one transaction, a few
+   * statements for all of them. One already there (a run again) is kept as it is, as `add` keeps
+   * it; one of another partner is refused. Returns how many were added.
+   */
+  async addMany(partnerTenantId: string, customers: readonly Customer[]): Promise<number> {
+    if (customers.length === 0) return 0;
+    return transaction(this.pool, async (tx) => {
+      await ensurePartner(tx, partnerTenantId);
+      const { rows } = await tx.query<{ tenant_id: string }>(
+        `INSERT INTO customers (${CUSTOMER_COLUMNS}) SELECT ${CUSTOMER_COLUMNS} FROM jsonb_populate_recordset(NULL::customers, $1) ON CONFLICT DO NOTHING RETURNING tenant_id`,
+        [JSON.stringify(customers.map((customer) => customerRow(partnerTenantId, customer)))],
+      );
+      const added = new Set(rows.map((row) => row.tenant_id));
+      const kept = customers.filter((customer) => !added.has(customer.tenantId)).map((customer) => customer.tenantId);
+      const { rows: ours } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM customers WHERE partner_tenant_id = $1 AND tenant_id = ANY($2)', [partnerTenantId, kept]);
+      if (ours[0]!.n !== kept.length) throw new Error(`a customer tenant (or its setup) of partner ${partnerTenantId} belongs to another partner`);
+      const fresh = customers.filter((customer) => added.has(customer.tenantId));
+      await saveSubscriptions(tx, partnerTenantId, fresh);
+      await refreshNextReminders(tx, fresh.flatMap((customer) => customer.subscriptions.map((s) => s.id)), this.lifecycle);
+      for (const customer of fresh) {
+        for (const [position, o] of customer.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, customer.tenantId, position, o), true);
+        for (const u of customer.addedUsers) await addUser(tx, customer.tenantId, u);
+      }
+      return fresh.length;
     });
   }
 
@@ -360,54 +466,10 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     await tx.query('DELETE FROM subscriptions WHERE customer_tenant_id = $1 AND NOT (id = ANY($2))', [next.tenantId, kept]);
     // Positions move out of the way first, so a reordering never collides with itself.
     await tx.query('UPDATE subscriptions SET position = -1 - position WHERE customer_tenant_id = $1', [next.tenantId]);
-    // All of them in one statement each (a customer write is a few round trips, however many it holds).
-    const subs = next.subscriptions;
-    await tx.query(
-      `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
-         scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
-       SELECT v.id, $1, v.position, v.product, v.seats, v.assigned_seats, v.start_date, v.end_date, v.partner_of_record, v.billing,
-         v.switch_on, v.switch_by_id, v.switch_by_name, v.renewal_request_id, v.renewal_key_handle, $2
-       FROM unnest($3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8::date[], $9::date[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::text[], $16::text[])
-         AS v(id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing, switch_on, switch_by_id, switch_by_name, renewal_request_id, renewal_key_handle)
-       ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, product = EXCLUDED.product, seats = EXCLUDED.seats, assigned_seats = EXCLUDED.assigned_seats,
-         start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, partner_of_record = EXCLUDED.partner_of_record, billing = EXCLUDED.billing,
-         scheduled_switch_on = EXCLUDED.scheduled_switch_on, scheduled_switch_by_id = EXCLUDED.scheduled_switch_by_id, scheduled_switch_by_name = EXCLUDED.scheduled_switch_by_name,
-         pending_renewal_request_id = EXCLUDED.pending_renewal_request_id, pending_renewal_key_handle = EXCLUDED.pending_renewal_key_handle
-       WHERE subscriptions.customer_tenant_id = $1`,
-      [
-        next.tenantId,
-        partnerTenantId,
-        kept,
-        subs.map((_, position) => position),
-        subs.map((s) => s.product),
-        subs.map((s) => s.seats),
-        subs.map((s) => s.assignedSeats),
-        subs.map((s) => s.startDate),
-        subs.map((s) => s.endDate),
-        subs.map((s) => s.partnerOfRecord ?? null),
-        subs.map((s) => s.billing),
-        subs.map((s) => s.scheduledSwitch?.on ?? null),
-        subs.map((s) => s.scheduledSwitch?.by.id ?? null),
-        subs.map((s) => s.scheduledSwitch?.by.name ?? null),
-        subs.map((s) => s.pendingRenewal?.requestId ?? null),
-        subs.map((s) => s.pendingRenewal?.keyHandle ?? null),
-      ],
-    );
-    // Renewals as (subscription, request) pairs: the ones no longer held go, new ones are appended in
-    // the order applied (seq), as the files keep them.
-    const renewals = subs.flatMap((s) => s.renewalIds.map((requestId) => [s.id, requestId] as const));
-    const [renewalSubs, renewalIds] = [renewals.map(([id]) => id), renewals.map(([, requestId]) => requestId)];
-    await tx.query(
-      `DELETE FROM subscription_renewals r WHERE r.subscription_id = ANY($1)
-         AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS v(s, q) WHERE v.s = r.subscription_id AND v.q = r.request_id)`,
-      [kept, renewalSubs, renewalIds],
-    );
-    if (renewals.length > 0) await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT s, q FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(s, q, n) ORDER BY n ON CONFLICT DO NOTHING', [renewalSubs, renewalIds]);
+    await saveSubscriptions(tx, partnerTenantId, [next]);
     await refreshNextReminders(tx, kept, this.lifecycle);
     await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
     for (const [position, o] of next.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, next.tenantId, position, o), true);
-    for (const u of next.addedUsers) {
-      await tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [next.tenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
-    }
+    for (const u of next.addedUsers) await addUser(tx, next.tenantId, u);
   }
 }
