@@ -3,33 +3,48 @@
  * is killed with SIGKILL at random moments while several partners redeem keys, create customers,
  * offer delegated administration and renew subscriptions over HTTP. A request that dies with the
  * process is sent again after the restart with exactly the same data, as Teams would. Afterwards the
- * database files are read directly: every operation the bot acknowledged must be there exactly once,
- * and no key, tenant or customer may be doubled or half-done. The bot logs at the most verbose level
- * to a file beside its data, and neither may hold any of the run's product keys in full.
+ * store is read directly (the files, or the tables): every operation the bot acknowledged must be
+ * there exactly once, and no key, tenant or customer may be doubled or half-done. The bot logs at
+ * the most verbose level to a file beside its data, and neither may hold any of the run's product
+ * keys in full.
  *
- *   npx tsx scripts/crash.ts [--seed 1234] [--turns 300]
+ *   npx tsx scripts/crash.ts [--seed 1234] [--turns 300] [--store file|postgres] [--tamper]
  *
- * Exits 0 when no violation was found, 1 otherwise.
+ * `--store postgres` runs the bot on PostgreSQL: DATABASE_URL (an empty database), else a fresh
+ * database on PG_TEST_URL's server or on a throwaway server started here (test/support/postgres.ts).
+ * The checks then read the tables, and the scan for keys covers every row of every table.
+ * `--tamper` (PostgreSQL) then spoils the checked data in a few ways, each in a transaction rolled
+ * back, and expects the checks to find each: proof that they can fail.
+ *
+ * Exits 0 when no violation was found (and, with --tamper, every tampering was found), 1 otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { KeyIssuer } from '../src/commerce/keyIssuer.js';
-import { openFileKeyCatalog } from '../src/store/files/commerce.js';
+import { createKeyHasher, ensureSameSecret, loadKeyHashSecret, type KeyHasher } from '../src/commerce/keyHasher.js';
+import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
-import { createKeyHasher, loadKeyHashSecret, type KeyHasher } from '../src/commerce/keyHasher.js';
-import { addMonths } from '../src/domain/subscriptions.js';
+import type { AuditLog } from '../src/store/auditLog.js';
+import { openFileKeyCatalog } from '../src/store/files/commerce.js';
+import { PostgresAuditLog } from '../src/store/postgres/auditLog.js';
+import { openPostgres } from '../src/store/postgres/index.js';
+import type { KeyCatalogRepository } from '../src/store/repositories.js';
 import { button, buttons, cardText, inputs, type Card } from '../test/support/cardQuery.js';
 import { FakeConnector } from '../test/support/connector.js';
 import { ACCOUNT, PROFILE } from '../test/support/journeys.js';
+import { databaseUrl, stopPostgres } from '../test/support/postgres.js';
 import { TeamsUser } from '../test/support/teams.js';
 import { mulberry32 } from '../test/support/random.js';
-import { filesUnder, scanForKeys } from '../test/support/secretScan.js';
+import { compact, filesUnder, keysIn, scanForKeys } from '../test/support/secretScan.js';
+import { auditedChanges, checkStored, type Acknowledged } from './crash/checks.js';
+import { databaseText, partnerFiles, readDatabase, readFileStore, setupBooks, type Stored } from './crash/stored.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'crash-test-key-hash-secret-0123456789abc';
@@ -46,6 +61,8 @@ function argument(name: string): string | undefined {
 }
 const SEED = Number(argument('seed') ?? process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const TARGET_TURNS = Number(argument('turns') ?? 300);
+const STORE = argument('store') ?? 'file';
+const TAMPER = process.argv.includes('--tamper');
 
 const random = mulberry32(SEED);
 const randomInt = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
@@ -58,6 +75,96 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the bot keeps its data, and how the checks read it
+
+interface CrashStore {
+  readonly kind: 'file' | 'postgres';
+  /** What the bot process gets on top of its data folder. */
+  readonly env: Record<string, string>;
+  readonly trail: AuditLog;
+  catalog(): Promise<KeyCatalogRepository>;
+  read(): Promise<Stored>;
+  /**
+   * The audit entry ids a partner's changes can be found under right after a kill: on the files the
+   * trail and the outboxes of the documents written with a change (the start appends those); on
+   * PostgreSQL the trail alone, written in the change's own transaction.
+   */
+  auditIdsAfterKill(tenantId: string): Promise<Set<string>>;
+  /**
+   * Makes confirmations a kill interrupted look old enough to be taken back, and says how many. On
+   * the files the start takes them all back (one process owns the folder); on a shared database an
+   * instance takes back only those untouched for five minutes (another instance may still be
+   * confirming a younger one), so the run would otherwise end before their recovery is due.
+   */
+  ageInterrupted(): Promise<number>;
+  /** Writes what the store holds beyond the data folder into `dir`, for the scan for keys. */
+  dumpInto(dir: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function trailIds(trail: AuditLog, tenantId: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const entry of trail.entries(tenantId)) ids.add(entry.id);
+  return ids;
+}
+
+function fileStore(dataDir: string): CrashStore {
+  const trail = FileAuditLog.in(dataDir);
+  return {
+    kind: 'file',
+    // Files even when the shell has a DATABASE_URL.
+    env: { DATABASE_URL: '' },
+    trail,
+    catalog: () => openFileKeyCatalog(dataDir),
+    read: () => readFileStore(dataDir),
+    async auditIdsAfterKill(tenantId) {
+      const partner = (await partnerFiles(dataDir)).find((p) => p.tenantId === tenantId);
+      const book = (await setupBooks(dataDir)).find((b) => b.tenantId === tenantId);
+      const ids = await trailIds(trail, tenantId);
+      for (const entry of [...(partner?.auditOutbox ?? []), ...(book?.auditOutbox ?? [])]) ids.add(entry.id);
+      return ids;
+    },
+    ageInterrupted: async () => 0,
+    dumpInto: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/** The database to run on: DATABASE_URL if it names an empty one, else a fresh one of the test servers. */
+async function crashDatabase(): Promise<string> {
+  const url = process.env.DATABASE_URL;
+  if (!url) return databaseUrl();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT to_regclass('public.partners') IS NOT NULL AS migrated");
+    const used = rows[0].migrated && (await client.query('SELECT EXISTS (SELECT 1 FROM partners) OR EXISTS (SELECT 1 FROM commerce_keys) AS used')).rows[0].used;
+    if (used) throw new Error('DATABASE_URL names a database that holds data: the crash test needs an empty one (or unset DATABASE_URL for a throwaway one)');
+  } finally {
+    await client.end();
+  }
+  return url;
+}
+
+async function postgresStore(): Promise<CrashStore> {
+  const url = await crashDatabase();
+  const { pool, repositories } = await openPostgres(url, DEFAULT_LIFECYCLE);
+  const trail = new PostgresAuditLog(pool);
+  return {
+    kind: 'postgres',
+    env: { DATABASE_URL: url },
+    trail,
+    catalog: async () => repositories.keyCatalog,
+    read: () => readDatabase(pool),
+    auditIdsAfterKill: (tenantId) => trailIds(trail, tenantId),
+    // INTERRUPTED_AFTER_MS of src/setups/setupService.ts, and a minute more.
+    ageInterrupted: async () => (await pool.query("UPDATE setups SET updated_at = updated_at - interval '6 minutes' WHERE status = 'reserving'")).rowCount ?? 0,
+    dumpInto: async (dir) => writeFile(join(dir, 'database.txt'), await databaseText(pool)),
+    close: () => pool.end(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +185,7 @@ class BotProcess {
 
   constructor(
     readonly dataDir: string,
+    readonly store: CrashStore,
     readonly port: number,
     /** Everything every start of the bot wrote to stdout and stderr. */
     private readonly log: WriteStream,
@@ -102,7 +210,7 @@ class BotProcess {
     this.down = true;
     this.kills++;
     this.readyPromise = this.killNow('SIGKILL')
-      .then(() => checkAuditAfterKill(this.dataDir, this.kills))
+      .then(() => checkAuditAfterKill(this.store, this.kills))
       .then(() => this.spawnAndWait());
     return this.readyPromise;
   }
@@ -132,6 +240,7 @@ class BotProcess {
       env: {
         ...process.env,
         DATA_DIR: this.dataDir,
+        ...this.store.env,
         PORT: String(this.port),
         LOG_LEVEL: 'trace',
         KEY_HASH_SECRET: SECRET,
@@ -239,30 +348,7 @@ interface Press {
   data: Record<string, unknown>;
 }
 
-interface Receipt {
-  tenantId: string;
-  setupId: string;
-  keyRefs: string[];
-}
-interface Creation {
-  tenantId: string;
-  setupId: string;
-  name: string;
-  domain: string;
-}
-interface OfferAck {
-  tenantId: string;
-  customerId: string;
-  offerId: string;
-}
-interface RenewalAck {
-  tenantId: string;
-  customerId: string;
-  subscriptionId: string;
-  requestId: string;
-}
-
-const acked = { redeem: [] as Receipt[], create: [] as Creation[], offer: [] as OfferAck[], renew: [] as RenewalAck[] };
+const acked: Acknowledged = { redeem: [], create: [], offer: [], renew: [] };
 const violations: string[] = [];
 const stats = { turns: 0, reads: 0, retries: 0, lostToKill: 0, abandoned: new Map<string, number>(), byVerb: new Map<string, number>() };
 const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
@@ -291,7 +377,8 @@ let keyPool: string[] = [];
 let bot: BotProcess;
 let hasher: KeyHasher;
 let nextKillAt = 0;
-const startedAt = Date.now();
+/** When driving began (after the set-up, which on PostgreSQL may start a server). */
+let startedAt = Date.now();
 
 function done(): boolean {
   return stats.turns >= TARGET_TURNS || Date.now() - startedAt > DRIVE_BUDGET_MS;
@@ -477,171 +564,87 @@ async function runWorker(worker: Worker): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The files, read directly
-
-async function jsonFiles(dir: string): Promise<any[]> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.json'));
-  return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(dir, name), 'utf8'))));
+/** Right after a kill, before the restart: every change stored has its audit entry (see auditIdsAfterKill). */
+async function checkAuditAfterKill(store: CrashStore, kill: number): Promise<void> {
+  for (const partner of (await store.read()).partners) {
+    const ids = await store.auditIdsAfterKill(partner.tenantId);
+    for (const id of auditedChanges(partner.customers)) if (!ids.has(id)) violations.push(`after kill ${kill}: a change has no audit entry ${id}, in the trail or an outbox`);
+  }
 }
 
-function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) bump(counts, key(item));
-  return counts;
+/** One way of spoiling an acknowledged result in the database, and what the checks must say to it. */
+interface Tampering {
+  what: string;
+  /** Undefined when the run acknowledged nothing of the kind to spoil. */
+  sql?: Array<{ text: string; values: unknown[] }>;
+  /** Found by the scan for keys rather than by the invariants. */
+  secret?: boolean;
 }
 
-/** The audit entry ids the changes in a partner file must have: its customers, requests and renewals. */
-function auditedChanges(partner: any): string[] {
-  return partner.customers.flatMap((customer: any) => [
-    `account.create:${customer.setupId}`,
-    ...customer.offers.map((o: any) => `delegation.request:${o.id}`),
-    ...customer.subscriptions.flatMap((sub: any) => sub.renewalIds.map((id: string) => `keys.apply:${id}`)),
-  ]);
+function tamperings(leakedKey: string): Tampering[] {
+  const created = acked.create[0];
+  const receipt = acked.redeem[0];
+  const renewal = acked.renew[0];
+  return [
+    { what: 'an acknowledged account deleted', ...(created && { sql: [{ text: 'DELETE FROM customers WHERE setup_id = $1', values: [created.setupId] }] }) },
+    { what: 'an acknowledged receipt deleted', ...(receipt && { sql: [{ text: 'DELETE FROM setups WHERE id = $1', values: [receipt.setupId] }] }) },
+    {
+      // The unique constraints would refuse the copy: dropped in the same transaction, which rolls back.
+      what: 'an acknowledged tenant stored twice',
+      ...(created && {
+        sql: [
+          { text: 'ALTER TABLE commerce_tenants DROP CONSTRAINT commerce_tenants_idempotency_key_key, DROP CONSTRAINT commerce_tenants_domain_key', values: [] },
+          {
+            text: `INSERT INTO commerce_tenants (tenant_id, idempotency_key, partner_tenant_id, created_at, organisation_name, country, language, domain)
+                   SELECT gen_random_uuid(), idempotency_key, partner_tenant_id, created_at, organisation_name, country, language, domain FROM commerce_tenants WHERE idempotency_key = $1`,
+            values: [created.setupId],
+          },
+        ],
+      }),
+    },
+    { what: 'an acknowledged renewal lost in the backend', ...(renewal && { sql: [{ text: 'DELETE FROM commerce_subscription_renewals WHERE idempotency_key = $1', values: [renewal.requestId] }] }) },
+    {
+      what: 'a full product key in an audit entry',
+      secret: true,
+      sql: [{ text: "UPDATE audit_entries SET details = details || jsonb_build_object('note', $1::text) WHERE (partner_tenant_id, seq) IN (SELECT partner_tenant_id, seq FROM audit_entries ORDER BY seq LIMIT 1)", values: [leakedKey] }],
+    },
+  ];
 }
 
 /**
- * Right after a kill, before the restart: every change in the files has its audit entry, in the
- * trail or still in the outbox of the document written with it (the start appends those).
+ * --tamper: each spoiling in a transaction of its own, the checks run on what that transaction sees
+ * (the audit chains are verified on the untouched data), then rolled back. Returns the spoilings
+ * the checks missed.
  */
-async function checkAuditAfterKill(dataDir: string, kill: number): Promise<void> {
-  const trail = FileAuditLog.in(dataDir);
-  const books = await jsonFiles(join(dataDir, 'setups'));
-  for (const partner of await jsonFiles(join(dataDir, 'partners'))) {
-    const book = books.find((b) => b.tenantId === partner.tenantId);
-    const ids = new Set<string>([...(partner.auditOutbox ?? []), ...(book?.auditOutbox ?? [])].map((entry: any) => entry.id));
-    for await (const entry of trail.entries(partner.tenantId)) ids.add(entry.id);
-    for (const id of auditedChanges(partner)) if (!ids.has(id)) violations.push(`after kill ${kill}: a change has no audit entry ${id}, in the trail or an outbox`);
-  }
-}
-
-async function checkFiles(dataDir: string): Promise<void> {
-  const fail = (text: string) => violations.push(text);
-  const partners = await jsonFiles(join(dataDir, 'partners'));
-  const books = await jsonFiles(join(dataDir, 'setups'));
-  const reservations = new Map<string, { tenantId: string; setupId: string }>();
-  for (const shard of await jsonFiles(join(dataDir, 'reservations'))) for (const [ref, r] of Object.entries<any>(shard.reservations)) reservations.set(ref, r);
-  const catalog = new Map<string, any>();
-  for (const shard of await jsonFiles(join(dataDir, 'commerce', 'catalog'))) for (const [ref, entry] of Object.entries<any>(shard.keys)) catalog.set(ref, entry);
-  const tenants: any[] = [];
-  for (const shard of await jsonFiles(join(dataDir, 'commerce', 'tenants'))) tenants.push(...Object.values<any>(shard.tenants));
-
-  const setups = books.flatMap((p) => p.setups.map((s: any) => ({ tenantId: p.tenantId as string, setup: s })));
-  const customers = partners.flatMap((p) => p.customers.map((c: any) => ({ tenantId: p.tenantId as string, customer: c })));
-  const setupCount = countBy(setups, (s) => `${s.tenantId}/${s.setup.id}`);
-
-  // Nothing half-done after the last recovery.
-  for (const { tenantId, setup } of setups) if (setup.status === 'reserving' || setup.status === 'creating') fail(`setup ${tenantId}/${setup.id} left ${setup.status} after recovery`);
-
-  // Receipts: reserved keys, unless a creation redeemed them since.
-  for (const r of acked.redeem) {
-    const found = setups.filter((s) => s.tenantId === r.tenantId && s.setup.id === r.setupId);
-    if (found.length !== 1) {
-      fail(`acknowledged receipt ${r.setupId}: ${found.length} setups in the file`);
-      continue;
-    }
-    const setup = found[0]!.setup;
-    const refs = setup.keys.map((k: any) => k.ref).sort();
-    if (JSON.stringify(refs) !== JSON.stringify([...r.keyRefs].sort())) fail(`acknowledged receipt ${r.setupId}: the setup holds other keys than were added`);
-    for (const ref of r.keyRefs) {
-      const entry = catalog.get(ref);
-      if (setup.status === 'reserved') {
-        const holder = reservations.get(ref);
-        if (holder?.tenantId !== r.tenantId || holder.setupId !== r.setupId) fail(`acknowledged receipt ${r.setupId}: key …${entry?.lastGroup} not reserved for it`);
-        if (entry?.status !== 'available') fail(`acknowledged receipt ${r.setupId}: reserved key …${entry?.lastGroup} is ${entry?.status} in the catalogue`);
-      } else if (setup.status === 'completed') {
-        if (entry?.status !== 'redeemed' || entry.redeemedFor !== setup.customerId) fail(`receipt ${r.setupId} consumed by a creation, but key …${entry?.lastGroup} is ${entry?.status} for ${entry?.redeemedFor}`);
-      } else fail(`acknowledged receipt ${r.setupId}: setup is ${setup.status}`);
-    }
-  }
-
-  // Creations: one customer each, one tenant each; no domain, tenant or setup twice anywhere.
-  for (const c of acked.create) {
-    const found = customers.filter((x) => x.tenantId === c.tenantId && x.customer.setupId === c.setupId);
-    if (found.length !== 1) fail(`acknowledged creation ${c.name}: ${found.length} customers in the partner file`);
-    const customer = found[0]?.customer;
-    if (customer && customer.domain !== c.domain) fail(`acknowledged creation ${c.name}: domain ${customer.domain}, expected ${c.domain}`);
-    const records = tenants.filter((t) => t.idempotencyKey === c.setupId);
-    if (records.length !== 1) fail(`acknowledged creation ${c.name}: ${records.length} commerce tenants`);
-    else if (customer && (records[0].tenantId !== customer.tenantId || records[0].status !== 'active')) fail(`acknowledged creation ${c.name}: commerce tenant ${records[0].tenantId} (${records[0].status}) is not customer ${customer.tenantId}`);
-  }
-  for (const [domain, n] of countBy(customers, (x) => x.customer.domain)) if (n > 1) fail(`${n} customers with domain ${domain}`);
-  for (const [id, n] of countBy(customers, (x) => x.customer.tenantId)) if (n > 1) fail(`customer tenant ${id} recorded ${n} times`);
-  for (const [id, n] of countBy(customers, (x) => x.customer.setupId)) if (n > 1) fail(`setup ${id} made ${n} customers`);
-  for (const [key, n] of setupCount) if (n > 1) fail(`setup ${key} stored ${n} times`);
-  for (const [id, n] of countBy(tenants, (t) => t.tenantId)) if (n > 1) fail(`commerce tenant ${id} stored ${n} times`);
-  for (const [key, n] of countBy(tenants, (t) => t.idempotencyKey)) if (n > 1) fail(`setup ${key} made ${n} commerce tenants`);
-  for (const t of tenants) {
-    if (t.status !== 'active') fail(`commerce tenant ${t.domain} left ${t.status}`);
-    const owners = customers.filter((x) => x.customer.tenantId === t.tenantId);
-    if (owners.length !== 1 || owners[0]!.tenantId !== t.partnerTenantId) fail(`commerce tenant ${t.domain} has ${owners.length} customer records at its partner`);
-    for (const handle of t.keyHandles) if (catalog.get(handle)?.redeemedFor !== t.tenantId) fail(`commerce tenant ${t.domain}: key …${catalog.get(handle)?.lastGroup} not redeemed for it`);
-  }
-  // A redeemed key must have made a tenant or a renewal: one redeemed for nothing was lost.
-  const redeemedFor = countBy([...catalog.values()].filter((e) => e.status === 'redeemed'), (e) => e.redeemedFor);
-  for (const t of tenants) {
-    const used = t.keyHandles.length + t.subscriptions.reduce((n: number, s: any) => n + s.renewals.length, 0);
-    const redeemed = redeemedFor.get(t.tenantId) ?? 0;
-    if (redeemed !== used) fail(`${t.domain}: ${redeemed} keys redeemed for it, but ${t.keyHandles.length} made it and ${used - t.keyHandles.length} renewed it (${redeemed - used} key(s) lost)`);
-  }
-  const tenantIds = new Set(tenants.map((t) => t.tenantId));
-  for (const [ref, entry] of catalog) {
-    if (entry.status === 'redeemed' && !tenantIds.has(entry.redeemedFor)) fail(`key …${entry.lastGroup} redeemed for ${entry.redeemedFor}, which does not exist`);
-    if (entry.status === 'redeemed' && reservations.has(ref)) fail(`key …${entry.lastGroup} is both reserved and redeemed`);
-  }
-  for (const [ref, holder] of reservations) {
-    const setup = setups.find((s) => s.tenantId === holder.tenantId && s.setup.id === holder.setupId)?.setup;
-    if (!setup || setup.status !== 'reserved') fail(`reservation of key …${catalog.get(ref)?.lastGroup} points to a setup that is ${setup?.status ?? 'missing'}`);
-  }
-
-  // Requests: each acknowledged one exactly once, with its relationship once in the backend.
-  const offers = customers.flatMap((x) => x.customer.offers.map((o: any) => ({ tenantId: x.tenantId, customerId: x.customer.tenantId as string, offer: o })));
-  for (const o of acked.offer) {
-    const found = offers.filter((x) => x.offer.id === o.offerId);
-    if (found.length !== 1 || found[0]!.tenantId !== o.tenantId || found[0]!.customerId !== o.customerId) fail(`acknowledged offer ${o.offerId}: found ${found.length} times`);
-  }
-  for (const [id, n] of countBy(offers, (x) => x.offer.id)) if (n > 1) fail(`offer ${id} stored ${n} times`);
-  const relationships = tenants.flatMap((t) => (t.relationships ?? []).map((r: any) => ({ tenantId: t.tenantId as string, relationship: r })));
-  for (const [key, n] of countBy(relationships, (x) => `${x.relationship.partnerTenantId}|${x.relationship.idempotencyKey}`)) if (n > 1) fail(`relationship request ${key} created ${n} times`);
-  for (const { customerId, offer } of offers.filter((x) => x.offer.relationship)) {
-    const held = relationships.filter((x) => x.tenantId === customerId && x.relationship.id === offer.relationship.id).length;
-    if (held !== 1) fail(`request ${offer.id}: its relationship is ${held} times in the backend`);
-  }
-
-  // The audit trail: every chain verifies, no entry twice, and no change without its entry.
-  const trail = FileAuditLog.in(dataDir);
-  const entryIds = new Map<string, Set<string>>();
-  for (const partner of new Set(partners.map((p) => p.tenantId as string))) {
-    const { verdict } = await trail.verify(partner);
-    if (!verdict.ok) fail(`audit trail of ${partner} does not verify: ${verdict.broken.problem} at position ${verdict.broken.position}`);
-    const ids: string[] = [];
-    for await (const entry of trail.entries(partner)) ids.push(entry.id);
-    for (const [id, n] of countBy(ids, (id) => id)) if (n > 1) fail(`audit entry ${id} of ${partner} recorded ${n} times`);
-    entryIds.set(partner, new Set(ids));
-  }
-  for (const partner of partners) for (const id of auditedChanges(partner)) if (!entryIds.get(partner.tenantId)?.has(id)) fail(`a change has no audit entry ${id}`);
-
-  // Renewals: once each in the backend and in the partner's mirror; the end date moved once per renewal.
-  const tenantById = new Map(tenants.map((t) => [t.tenantId, t]));
-  for (const r of acked.renew) {
-    const sub = tenantById.get(r.customerId)?.subscriptions.find((s: any) => s.id === r.subscriptionId);
-    const mirror = customers.find((x) => x.customer.tenantId === r.customerId)?.customer.subscriptions.find((s: any) => s.id === r.subscriptionId);
-    const inBackend = sub?.renewals.filter((id: string) => id === r.requestId).length ?? 0;
-    const inMirror = mirror?.renewalIds.filter((id: string) => id === r.requestId).length ?? 0;
-    if (inBackend !== 1 || inMirror !== 1) fail(`acknowledged renewal ${r.requestId}: ${inBackend}× in the backend, ${inMirror}× in the partner file`);
-  }
-  for (const t of tenants) {
-    for (const sub of t.subscriptions) {
-      let expected = addMonths(sub.startDate, 12);
-      for (let i = 0; i < sub.renewals.length; i++) expected = addMonths(expected, 12);
-      if (sub.endDate !== expected) fail(`${t.domain}: ends ${sub.endDate} after ${sub.renewals.length} renewals, expected ${expected}`);
-      const mirror = customers.find((x) => x.customer.tenantId === t.tenantId)?.customer.subscriptions.find((s: any) => s.id === sub.id);
-      if (mirror && mirror.endDate !== sub.endDate) {
-        const lost = sub.renewals.filter((id: string) => !mirror.renewalIds.includes(id));
-        fail(`${t.domain}: the partner file says it ends ${mirror.endDate}, the backend ${sub.endDate} (renewals not mirrored: ${lost.join(', ')})`);
+async function tamperCheck(url: string, trail: AuditLog, issued: readonly string[]): Promise<string[]> {
+  const keys = new Set(issued.map(compact));
+  // What the checks say of the untouched data: only what a spoiling adds to it counts as found.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const missed: string[] = [];
+  try {
+    const before = new Set(await checkStored(await readDatabase(client), acked, trail));
+    for (const tampering of tamperings(issued[0]!)) {
+      if (!tampering.sql) {
+        console.log(`tamper:           ${tampering.what}: nothing of the kind acknowledged, not tried`);
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        for (const statement of tampering.sql) await client.query(statement.text, statement.values);
+        const found = tampering.secret
+          ? [...keysIn(await databaseText(client), keys)].map((key) => `the database holds the key ending in ${key.slice(-5)}`)
+          : (await checkStored(await readDatabase(client), acked, trail)).filter((violation) => !before.has(violation));
+        console.log(`tamper:           ${tampering.what}: ${found.length > 0 ? `found (${found[0]})` : 'MISSED'}`);
+        if (found.length === 0) missed.push(tampering.what);
+      } finally {
+        await client.query('ROLLBACK');
       }
     }
+  } finally {
+    await client.end();
   }
+  return missed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,13 +655,18 @@ async function main(): Promise<number> {
   const dataDir = join(runDir, 'data');
   const logFile = join(runDir, 'bot.log');
   const log = createWriteStream(logFile);
+  if (STORE !== 'file' && STORE !== 'postgres') throw new Error(`--store: file or postgres, not ${STORE}`);
+  if (TAMPER && STORE !== 'postgres') throw new Error('--tamper checks the PostgreSQL checks: use it with --store postgres');
   const connector = await new FakeConnector().start();
+  let store: CrashStore | undefined;
   let cleaned = false;
   const cleanUp = async () => {
     if (cleaned) return;
     cleaned = true;
     await bot?.forceKill().catch(() => undefined);
     await connector.stop().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    await stopPostgres().catch(() => undefined);
     log.end();
     // A failed run keeps its data and log to look at.
     if (violations.length > 0) console.log(`data and log kept in ${runDir}`);
@@ -668,14 +676,18 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    console.log(`crash test: seed ${SEED}, ${TARGET_TURNS} turns, data in ${dataDir}, log in ${logFile}`);
-    hasher = createKeyHasher(await loadKeyHashSecret(dataDir, SECRET));
-    const commerce = new KeyIssuer(await openFileKeyCatalog(dataDir), hasher, () => new Date());
-    keyPool = await commerce.issueKeys({ product: PRODUCT, seats: 10, months: 12, count: KEY_COUNT });
+    store = STORE === 'postgres' ? await postgresStore() : fileStore(dataDir);
+    console.log(`crash test: seed ${SEED}, ${TARGET_TURNS} turns, ${store.kind} store, data in ${dataDir}, log in ${logFile}`);
+    const secret = await loadKeyHashSecret(dataDir, SECRET);
+    hasher = createKeyHasher(secret);
+    const catalog = await store.catalog();
+    await ensureSameSecret(catalog, secret);
+    keyPool = await new KeyIssuer(catalog, hasher, () => new Date()).issueKeys({ product: PRODUCT, seats: 10, months: 12, count: KEY_COUNT });
     const issued = [...keyPool];
 
-    bot = new BotProcess(dataDir, await freePort(), log);
+    bot = new BotProcess(dataDir, store, await freePort(), log);
     await bot.start();
+    startedAt = Date.now();
     nextKillAt = randomInt(5, 40);
     const workers: Worker[] = [];
     for (let t = 1; t <= TENANTS; t++) {
@@ -697,11 +709,17 @@ async function main(): Promise<number> {
     const reachedTarget = stats.turns >= TARGET_TURNS;
     const driveMs = Date.now() - startedAt;
 
-    // One last kill at rest, a recovery start, then a clean stop before the files are read.
+    // One last kill at rest, a recovery start, then a clean stop before the store is read.
     await bot.ready();
     await bot.crashAndRestart();
     await bot.stop();
-    await checkFiles(dataDir);
+    const aged = await store.ageInterrupted();
+    if (aged > 0) {
+      await bot.start();
+      await bot.stop();
+    }
+    violations.push(...(await checkStored(await store.read(), acked, store.trail)));
+    await store.dumpInto(runDir);
     await new Promise((resolve) => log.end(resolve));
     const secrets = await scanForKeys(await filesUnder(runDir), issued);
     for (const hit of secrets.hits) violations.push(`${hit.file} holds the product key ending in ${hit.lastGroup} in full`);
@@ -710,12 +728,13 @@ async function main(): Promise<number> {
     // A run in which no journey got past its first step checked nothing: most likely the answers it
     // looks for were reworded.
     for (const [step, done] of Object.entries(acked)) if (done.length === 0) violations.push(`no ${step} step was acknowledged in the whole run`);
+    if (TAMPER) for (const missed of await tamperCheck(store.env.DATABASE_URL!, store.trail, issued)) violations.push(`the checks did not notice ${missed}`);
 
     const verbs = [...stats.byVerb].map(([verb, n]) => `${verb} ${n}`).join(', ');
     const abandoned = [...stats.abandoned].map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
     const repairs = [...bot.recoveries].map(([msg, n]) => `${msg} ×${n}`).join('; ') || 'none';
     console.log(`turns driven:     ${stats.turns} state-changing (${verbs}); ${stats.reads} reads; ${Math.round(driveMs / 1000)} s`);
-    console.log(`kills survived:   ${bot.kills} SIGKILLs, ${bot.starts} starts; ${stats.lostToKill} requests lost to a kill, ${stats.retries} retries with the same data`);
+    console.log(`kills survived:   ${bot.kills} SIGKILLs, ${bot.starts} starts; ${stats.lostToKill} requests lost to a kill, ${stats.retries} retries with the same data${aged > 0 ? `; ${aged} interrupted confirmation(s) aged for one more start to take back` : ''}`);
     console.log(`acknowledged:     ${acked.redeem.length} receipts, ${acked.create.length} accounts created, ${acked.offer.length} offers, ${acked.renew.length} renewals`);
     console.log(`journeys stopped: ${abandoned}`);
     console.log(`bot warnings:     ${repairs}`);

@@ -1,14 +1,14 @@
 /** Step 2 over real HTTP: partner profile, the customer's account, the tenant, and the customer list. */
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createKeyHasher } from '../src/commerce/keyHasher.js';
-import { fileNameFor } from '../src/store/fileNames.js';
 import { startBot, TEST_SECRET, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
-import { ACCOUNT, grantRole, openAccountForm, partnerFile, PROFILE, reservationCount, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, grantRole, openAccountForm, PROFILE, reserveKeys } from './support/journeys.js';
+import { auditTrail, failWrites, partnerState, reservationCount, storedTenants } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'b1b2c3d4-0000-4000-8000-000000000001';
@@ -43,7 +43,7 @@ describe('creating the customer account over HTTP', () => {
     expect(cardText(form)).to.include('Your partner profile was saved.');
     expect(cardText(form)).to.include("Step 2: Create your customer's account");
     expect(JSON.stringify(form)).to.include('Add me as Partner of Record (partner ID 1234567)');
-    expect((await partnerFile(bot.dataDir, PARTNER)).profile).to.include({ partnerId: '1234567', timeZone: 'Europe/Berlin', cloudEssentials: true });
+    expect((await partnerState(bot, PARTNER)).profile).to.include({ partnerId: '1234567', timeZone: 'Europe/Berlin', cloudEssentials: true });
 
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
     const reviewText = cardText(review);
@@ -64,11 +64,11 @@ describe('creating the customer account over HTTP', () => {
     expect(text).to.include('Partner of Record: 1234567');
     expect(buttons(result).map((b) => b.title)).to.include.members(['Add users', 'Set up email', 'Add a domain', 'Migrate mail and data']);
 
-    const doc = await partnerFile(bot.dataDir, PARTNER);
+    const doc = await partnerState(bot, PARTNER);
     expect(doc.customers).to.have.length(1);
-    expect(doc.customers[0].subscriptions.every((s: any) => s.partnerOfRecord === '1234567')).to.equal(true);
-    expect(doc.setups[0].status).to.equal('completed');
-    expect(await reservationCount(bot.dataDir)).to.equal(0);
+    expect(doc.customers[0]!.subscriptions.every((s) => s.partnerOfRecord === '1234567')).to.equal(true);
+    expect(doc.setups[0]!.status).to.equal('completed');
+    expect(await reservationCount(bot)).to.equal(0);
     for (const key of keys) expect((await bot.app.embeddedCommerce.checkKey(key)).status).to.equal('redeemed');
   });
 
@@ -77,12 +77,12 @@ describe('creating the customer account over HTTP', () => {
     const review = (await anna.press(form, 'Next', { ...ACCOUNT, partnerOfRecord: 'false' })).card;
     expect(cardText(review)).to.include('Partner of Record: No');
     await anna.press(review, 'Create account');
-    expect((await partnerFile(bot.dataDir, PARTNER)).customers[0].subscriptions[0]).not.to.have.property('partnerOfRecord');
+    expect((await partnerState(bot, PARTNER)).customers[0]!.subscriptions[0]).not.to.have.property('partnerOfRecord');
   });
 
   it('names every wrong field, keeps what was typed, and saves nothing', async () => {
     const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
-    const before = (await partnerFile(bot.dataDir, PARTNER)).setups;
+    const before = (await partnerState(bot, PARTNER)).setups;
     const typed = { ...ACCOUNT, country: 'Kuba', organisationName: '', firstName: 'E'.repeat(65), email: 'eva@', phone: '12', domainPrefix: 'con toso', signInName: '.eva' };
     const card = (await anna.press(form, 'Next', typed)).card;
     const text = cardText(card);
@@ -99,7 +99,7 @@ describe('creating the customer account over HTTP', () => {
     const more = cardText((await anna.press(card, 'Next', { ...ACCOUNT, country: 'Atlantis', domainPrefix: '-contoso' })).card);
     expect(more).to.include('Choose a country or region from the list.');
     expect(more).to.include('The domain cannot start or end with a hyphen.');
-    expect((await partnerFile(bot.dataDir, PARTNER)).setups).to.deep.equal(before);
+    expect((await partnerState(bot, PARTNER)).setups).to.deep.equal(before);
   });
 
   it('suggests free domains when the prefix is taken, and uses one on a click', async () => {
@@ -126,11 +126,8 @@ describe('creating the customer account over HTTP', () => {
     expect(texts.filter((t) => t.includes('This account was already created. Nothing was created twice.'))).to.have.length(1);
     const again = cardText((await anna.press(review, 'Create account')).card);
     expect(again).to.include('already created');
-    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
-    const tenantFiles = (await readdir(join(bot.dataDir, 'commerce', 'tenants'))).filter((name) => name.endsWith('.json'));
-    let tenants = 0;
-    for (const file of tenantFiles) tenants += Object.keys(JSON.parse(await readFile(join(bot.dataDir, 'commerce', 'tenants', file), 'utf8')).tenants).length;
-    expect(tenants).to.equal(1);
+    expect((await partnerState(bot, PARTNER)).customers).to.have.length(1);
+    expect(await storedTenants(bot)).to.have.length(1);
   });
 
   it('keeps the reviewed account across a restart and creates it afterwards', async () => {
@@ -155,17 +152,14 @@ describe('creating the customer account over HTTP', () => {
     const notices = connector.since(from, anna.conversationId).map((s) => s.activity.text);
     expect(notices).to.have.length(1);
     expect(notices[0]).to.include('The account of Contoso GmbH (contoso.onmicrosoft.com), whose creation was interrupted, is now ready.');
-    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+    expect((await partnerState(bot, PARTNER)).customers).to.have.length(1);
   });
 
   it('records a creation finished at start-up, and the confirmation before it, once each (issue 18)', async () => {
     const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
     const setupId = buttons(review).find((b) => b.verb === 'account.create')!.data.setupId;
-    const trail = async () => {
-      const text = await readFile(join(bot.dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8');
-      return text.trim().split('\n').map((line) => JSON.parse(line).id as string);
-    };
+    const trail = async () => (await auditTrail(bot, PARTNER)).map((entry) => entry.id);
     const recorded = { confirmed: [`redeem.confirm:${setupId}`], created: [`account.create:${setupId}`] };
     const ofSetup = async () => {
       const ids = await trail();
@@ -180,36 +174,37 @@ describe('creating the customer account over HTTP', () => {
     await bot.app.setups.updateSetup(PARTNER, setupId, (s) => ({ ...s, status: 'creating' }));
     await bot.restart();
     expect((await bot.app.setups.find(PARTNER, setupId))?.status).to.equal('completed');
-    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+    expect((await partnerState(bot, PARTNER)).customers).to.have.length(1);
     expect(await ofSetup()).to.deep.equal(recorded);
   });
 
   it('finishes at the next sweep a creation whose customer could not be saved after the tenant was made', async () => {
     const form = await openAccountForm(anna, await reserveKeys(anna, await bot.mintKeys(1)));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
-    // Only the partner's file fails: the backend has made the tenant, the customer is not recorded.
-    const fault = injectDiskFault(join(bot.dataDir, 'partners'), 'rename', 'EPERM');
+    // Only the customer's save fails (the partner's file, or the customers table): the backend has
+    // made the tenant, the customer is not recorded.
+    const fault = bot.store === 'file' ? injectDiskFault(join(bot.dataDir, 'partners'), 'rename', 'EPERM') : await failWrites(bot, 'customers');
     try {
       expect(cardText((await anna.press(review, 'Create account')).card)).to.include('could not be saved');
     } finally {
-      fault.clear();
+      await fault.clear();
     }
     expect(fault.hits, 'the press met the fault').to.be.above(0);
-    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(0);
+    expect((await partnerState(bot, PARTNER)).customers).to.have.length(0);
 
     const from = connector.sent.length;
     await bot.app.sweep();
     const notices = connector.since(from, anna.conversationId).map((s) => s.activity.text);
     expect(notices).to.have.length(1);
     expect(notices[0]).to.include('The account of Contoso GmbH (contoso.onmicrosoft.com), whose creation was interrupted, is now ready.');
-    expect((await partnerFile(bot.dataDir, PARTNER)).customers).to.have.length(1);
+    expect((await partnerState(bot, PARTNER)).customers).to.have.length(1);
     await bot.app.sweep();
     expect(connector.since(from, anna.conversationId), 'told once').to.have.length(1);
     expect(cardText((await anna.press(review, 'Create account')).card)).to.include('already created');
   });
 
   it('keeps the keys reserved and creates nothing when the backend fails half-way', async () => {
-    // Two keys stored in different catalogue files, so the second can fail after the first succeeded.
+    // Two keys stored in different catalogue files (rows on PostgreSQL), so the second can fail after the first succeeded.
     const hash = createKeyHasher(TEST_SECRET);
     const shardOf = (key: string) => join(bot.dataDir, 'commerce', 'catalog', `${hash(key).slice(0, 2)}.json`);
     const pool = await bot.mintKeys(3);
@@ -218,15 +213,19 @@ describe('creating the customer account over HTTP', () => {
     expect(second, 'three random keys in one file').to.be.a('string');
     const form = await openAccountForm(anna, await reserveKeys(anna, [first, second]));
     const review = (await anna.press(form, 'Next', ACCOUNT)).card;
-    await rm(shardOf(second));
-    await mkdir(shardOf(second)); // a write onto a folder fails, as a full disk would
+    let fault: { clear(): Promise<unknown> };
+    if (bot.store === 'file') {
+      await rm(shardOf(second));
+      await mkdir(shardOf(second)); // a write onto a folder fails, as a full disk would
+      fault = { clear: () => rm(shardOf(second), { recursive: true }) };
+    } else fault = await failWrites(bot, 'commerce_keys', `NEW.ref = '${hash(second)}'`);
     const failed = (await anna.press(review, 'Create account')).card;
     expect(cardText(failed)).to.include('Nothing was created and your keys stay reserved');
-    await rm(shardOf(second), { recursive: true });
-    const doc = await partnerFile(bot.dataDir, PARTNER);
+    await fault.clear();
+    const doc = await partnerState(bot, PARTNER);
     expect(doc.customers).to.have.length(0);
-    expect(doc.setups[0].status).to.equal('reserved');
-    expect(await reservationCount(bot.dataDir)).to.equal(2);
+    expect(doc.setups[0]!.status).to.equal('reserved');
+    expect(await reservationCount(bot)).to.equal(2);
     expect((await bot.app.embeddedCommerce.checkKey(first)).status).to.equal('valid');
     expect(await bot.app.embeddedCommerce.isDomainAvailable('contoso')).to.equal(true);
   });
@@ -249,7 +248,7 @@ describe('creating the customer account over HTTP', () => {
     const eve = user(OTHER_PARTNER, 'user-eve', 'Eve');
     const [foreignList] = await eve.say('customers');
     expect(cardText(foreignList!)).to.include('You have not set up any customers yet.');
-    const customerId = (await partnerFile(bot.dataDir, PARTNER)).customers[0].tenantId;
+    const customerId = (await partnerState(bot, PARTNER)).customers[0]!.tenantId;
     const foreign = await eve.invoke('customer.open', { tenantId: customerId });
     expect(cardText(foreign.card)).to.include('does not exist or is not available to you');
     expect(JSON.stringify(foreign.card)).not.to.include('contoso');
@@ -262,7 +261,7 @@ describe('creating the customer account over HTTP', () => {
     expect(cardText(wrong)).to.include('A partner ID has 5 to 10 digits.');
     expect(cardText(wrong)).to.include('This is not a known time zone.');
     expect(inputs(wrong).partnerId).to.equal('12ab');
-    expect((await partnerFile(bot.dataDir, PARTNER).catch(() => ({}))).profile).to.equal(undefined);
+    expect((await partnerState(bot, PARTNER).catch(() => undefined))?.profile).to.equal(undefined);
     const saved = (await anna.press(wrong, 'Save profile', PROFILE)).card;
     expect(cardText(saved)).to.include('Your partner profile was saved.');
     const ben = user(PARTNER, 'user-ben', 'Ben');

@@ -11,9 +11,10 @@ import { meetsComplexity } from '../src/domain/password.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { ACCOUNT, grantRole, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, grantRole, offerDelegation, openAccountForm, reserveKeys } from './support/journeys.js';
 import { PRIVILEGED_AUTHENTICATION_ADMINISTRATOR } from '../src/domain/entraRoles.js';
 import { filesUnder } from './support/secretScan.js';
+import { partnerState, storedTexts } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'a0a0a0a0-0000-4000-8000-000000000001';
@@ -47,12 +48,13 @@ describe('the admin’s temporary password over HTTP', () => {
   /** Every activity the bot sent out, to a connector or as the answer to a post. */
   const outgoing = () => [...connector.sent.map((s) => JSON.stringify(s.activity)), ...[anna, ben].flatMap((user) => user.answers.map((answer) => JSON.stringify(answer ?? null)))];
 
-  /** The files of the bot's data folder and its log that contain `secret`. */
+  /** The files of the bot's data folder and its log that contain `secret`, and its database (PostgreSQL) when that does. */
   async function filesWith(secret: string): Promise<string[]> {
     const files = await filesUnder(dirname(bot.dataDir));
     expect(files.some((file) => file.endsWith('bot.log')), 'the log is among the files').to.equal(true);
     const hits: string[] = [];
     for (const file of files) if ((await readFile(file, 'latin1')).includes(secret)) hits.push(file);
+    if (bot.store === 'postgres' && (await storedTexts(bot)).includes(secret)) hits.push('the database');
     return hits;
   }
 
@@ -127,7 +129,7 @@ describe('the admin’s temporary password over HTTP', () => {
     expect(second).not.to.equal(first);
     expect(cardText(reset)).to.include('A new temporary password was made. The previous one no longer works.');
     expect(cardText(reset)).to.include('The admin must change it at first sign-in.');
-    const stored = (await partnerFile(bot.dataDir, PARTNER)).customers[0].admin.passwordReset;
+    const stored = (await partnerState(bot, PARTNER)).customers[0]!.admin.passwordReset;
     expect(stored).to.deep.include({ by: { id: 'user-anna', name: 'Anna Berg' } });
 
     const later = (await anna.say('customer contoso'))[0]!;
@@ -138,7 +140,7 @@ describe('the admin’s temporary password over HTTP', () => {
     }
 
     // Once the customer's admin has granted a relationship with a role that may reset it, a colleague may reset it too.
-    const { tenantId, admin } = (await partnerFile(bot.dataDir, PARTNER)).customers[0];
+    const { tenantId, admin } = (await partnerState(bot, PARTNER)).customers[0]!;
     const eva = new TeamsUser({ botUrl: bot.url, connector, tenantId, userId: admin.objectId, name: 'Eva Muster' });
     await eva.say('hello');
     await offerDelegation(ben, 'contoso', { roleIds: PRIVILEGED_AUTHENTICATION_ADMINISTRATOR });
@@ -167,7 +169,7 @@ describe('the admin’s temporary password over HTTP', () => {
     expect(outgoing().filter((activity) => activity.includes(password!))).to.have.length(1);
     expect(await filesWith(password!)).to.deep.equal([]);
     // The reset is recorded once; the card that answered carries a press of its own.
-    const stored = (await partnerFile(bot.dataDir, PARTNER)).customers[0].admin;
+    const stored = (await partnerState(bot, PARTNER)).customers[0]!.admin;
     expect(stored.passwordReset).to.deep.include({ by: { id: 'user-anna', name: 'Anna Berg' } });
     expect(stored).not.to.have.property('pendingPasswordReset');
     const again = shownPassword((await anna.press(presses.find((press) => shownPassword(press.card))!.card, 'Reset admin password')).card);

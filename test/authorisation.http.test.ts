@@ -7,8 +7,8 @@
  * the same payload and gets through, which proves the payload itself was good.
  *
  * The world (three customers, an open offer, an active delegation, setups at each step, a reminder)
- * is built once; each row runs on its own copy of the data folder, so a row's legitimate press never
- * changes what the next row starts from.
+ * is built once; each row runs on its own copy of the data folder (on PostgreSQL, of the database),
+ * so a row's legitimate press never changes what the next row starts from.
  */
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,14 +20,20 @@ import { fileNameFor } from '../src/store/fileNames.js';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { changedFiles, snapshotFiles } from './support/dataFiles.js';
-import { ACCOUNT, createCustomer, grantRole, offerDelegation, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, createCustomer, grantRole, offerDelegation, openAccountForm, reserveKeys } from './support/journeys.js';
+import { databaseUrl } from './support/postgres.js';
+import type { Snapshot } from './support/dataFiles.js';
+import { auditTrail, changedParts, partnerState, snapshotByPartner } from './support/stored.js';
 import { pressData, TeamsUser } from './support/teams.js';
 
 const PARTNER = '5ec00000-0000-4000-8000-000000000001';
 const OTHER_PARTNER = '5ec00000-0000-4000-8000-000000000002';
 /** The other partner's own file and its backup: the only files it may change, and only on its own organisation. */
 const OTHER_PARTNER_FILES = [`partners/${fileNameFor(OTHER_PARTNER)}`, `partners/${fileNameFor(OTHER_PARTNER)}.bak`, `audit/${fileNameFor(OTHER_PARTNER).replace(/\.json$/, '.jsonl')}`];
+/** Whether a changed part of the store is the other partner's own: one of its files, or its rows of a table (snapshotByPartner). */
+const otherPartnersOwn = (part: string) => OTHER_PARTNER_FILES.includes(part) || part.endsWith(`/${OTHER_PARTNER}`);
+/** A partner's audit trail: its file, or its rows (the entries and the chain's head). */
+const trailOf = (part: string): string | undefined => (part.startsWith('audit/') ? part : /^audit_(entries|heads)\/(.+)$/.exec(part)?.[2]);
 /** 09:00 in Berlin on the day the 60-day reminders of subscriptions set up on 2 March 2026 are due. */
 const REMINDER_DAY = new Date('2027-01-01T08:00:00Z');
 
@@ -197,7 +203,9 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
   this.timeout(60_000);
   let partnerSide: FakeConnector;
   let customerSide: FakeConnector;
-  let baseDir: string;
+  /** The bot the world was built on, stopped; its folder or database is what each row copies. */
+  let base: RunningBot;
+  let worldStored: Snapshot;
   let world: World;
   /** Each actor in a personal chat and in a team channel of their tenant. */
   const actors = { personal: {} as Record<ActorName, TeamsUser>, channel: {} as Record<ActorName, TeamsUser> };
@@ -228,8 +236,8 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
 
     const customerKeys = await bot.mintKeys(3);
     for (const [i, account] of [CONTOSO, NORTHWIND, TAILSPIN].entries()) await createCustomer(anna, [customerKeys[i]!], account);
-    const customers = (await partnerFile(bot.dataDir, PARTNER)).customers;
-    const tenantOf = (name: string) => customers.find((c: any) => c.name === name);
+    const customers = (await partnerState(bot, PARTNER)).customers;
+    const tenantOf = (name: string) => customers.find((c) => c.name === name)!;
     const [x, y] = [tenantOf('Contoso GmbH'), tenantOf('Northwind Traders')];
     addActor('evaX', customerSide, x.tenantId, x.admin.objectId, 'Eva Muster');
     addActor('bobX', customerSide, x.tenantId, 'user-bob-x', 'Bob Contoso');
@@ -295,19 +303,20 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
   }
 
   /**
-   * A bot on a fresh copy of the world's data folder, with every actor pointed at it. File times are
-   * kept, so the store sees its summaries' cache as current and the start-up writes nothing.
+   * A bot on a fresh copy of the world's data folder (file times kept, so the store sees its
+   * summaries' cache as current and the start-up writes nothing) or database, with every actor pointed at it.
    */
   async function worldCopy(): Promise<RunningBot> {
     const dataDir = await mkdtemp(join(tmpdir(), 'psb-authz-'));
-    await cp(baseDir, dataDir, { recursive: true, preserveTimestamps: true });
+    if (base.store === 'file') await cp(base.dataDir, dataDir, { recursive: true, preserveTimestamps: true });
+    const database: Record<string, string> = base.databaseUrl === undefined ? {} : { DATABASE_URL: await databaseUrl(base.databaseUrl) };
     // The world's clock is months past the setups it closed: a long retention keeps the start-up sweep from dropping them.
-    const bot = await startBot({ SETUP_RETENTION_DAYS: '3650' }, { dataDir, clock: new FakeClock(new Date(world.clock)) });
+    const bot = await startBot({ SETUP_RETENTION_DAYS: '3650', ...database }, { dataDir, clock: new FakeClock(new Date(world.clock)) });
     for (const user of everyone()) user.options.botUrl = bot.url;
     return bot;
   }
 
-  /** Stops a bot on a folder of this test's own and removes the folder. */
+  /** Stops a bot on a folder of this test's own and removes the folder (a database copy stays for the secrets scan). */
   async function discard(bot: RunningBot): Promise<void> {
     await bot.app.stop();
     await rm(bot.dataDir, { recursive: true, force: true });
@@ -338,18 +347,18 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
   async function wrongActorProblems(bot: RunningBot, row: Row, name: ActorName, sent: string): Promise<string[]> {
     const who = `${ACTOR_LABELS[name]} (${name})`;
     const problems: string[] = [];
-    const before = await snapshotFiles(bot.dataDir);
+    const before = await snapshotByPartner(bot);
     const answer = await attempt(row, name);
-    // Another partner acting on its own organisation changes its own file, and only that.
+    // Another partner acting on its own organisation changes its own file or rows, and only those.
     const ownView = (row.ownOrganisation === true && name === 'eve') || row.ownTenant?.includes(name) === true;
-    const allChanged = changedFiles(before, await snapshotFiles(bot.dataDir)).filter((path) => !(ownView && OTHER_PARTNER_FILES.includes(path)));
+    const allChanged = changedParts(before, await snapshotByPartner(bot)).filter((part) => !(ownView && otherPartnersOwn(part)));
     // A press the role does not allow is recorded as refused: the trail grows by that entry, and nothing else changes.
-    const trails = allChanged.filter((path) => path.startsWith('audit/'));
-    for (const trail of trails) {
-      const last = JSON.parse((await readFile(join(bot.dataDir, trail), 'utf8')).trim().split('\n').at(-1)!);
+    const trails = allChanged.filter((part) => trailOf(part) !== undefined);
+    for (const trail of new Set(trails.map(trailOf))) {
+      const last = trail!.startsWith('audit/') ? JSON.parse((await readFile(join(bot.dataDir, trail!), 'utf8')).trim().split('\n').at(-1)!) : (await auditTrail(bot, trail!)).at(-1)!;
       if (last.outcome.result !== 'refused') problems.push(`${who} added a ${last.outcome.result} entry to ${trail}`);
     }
-    const changed = allChanged.filter((path) => !trails.includes(path));
+    const changed = allChanged.filter((part) => !trails.includes(part));
     if (changed.length > 0) problems.push(`${who} changed ${changed.join(', ')}`);
     if (FAILURES.some((failure) => answer.includes(failure)) || answer.startsWith('HTTP')) problems.push(`${who} got a failure, not a refusal: ${answer.slice(0, 200)}`);
     const leaked = secretsFor(name, sent).filter((secret) => answer.includes(secret));
@@ -366,16 +375,16 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
     addActor('anna', partnerSide, PARTNER, 'user-anna', 'Anna Berg');
     addActor('ben', partnerSide, PARTNER, 'user-ben', 'Ben Colleague');
     addActor('eve', partnerSide, OTHER_PARTNER, 'user-eve', 'Eve Outsider');
-    baseDir = await mkdtemp(join(tmpdir(), 'psb-authz-world-'));
-    const bot = await startBot({}, { dataDir: baseDir });
-    world = await buildWorld(bot);
-    // Stopped, not removed: the rows start from copies of this folder.
-    await bot.app.stop();
+    base = await startBot({}, { dataDir: await mkdtemp(join(tmpdir(), 'psb-authz-world-')) });
+    world = await buildWorld(base);
+    // Stopped, not removed: the rows start from copies of this folder or database.
+    await base.app.stop();
+    worldStored = await snapshotByPartner(base);
   });
 
   after(async () => {
     console.log(`      authorisation: ${ROWS.length} rows, ${tally.refusals} refusals checked, ${tally.ownViews} own-organisation answers checked, ${tally.legitimate} legitimate presses got through`);
-    await rm(baseDir, { recursive: true, force: true });
+    await rm(base.dataDir, { recursive: true, force: true });
     await partnerSide.stop();
     await customerSide.stop();
   });
@@ -393,18 +402,17 @@ describe('wrong actors over HTTP, for every verb and state-changing command', fu
       const bot = await worldCopy();
       try {
         const sent = JSON.stringify(sentBy(row));
-        const start = await snapshotFiles(bot.dataDir);
-        expect(changedFiles(await snapshotFiles(baseDir), start), 'the copy starts as the world was left').to.deep.equal([]);
+        expect(changedParts(worldStored, await snapshotByPartner(bot)), 'the copy starts as the world was left').to.deep.equal([]);
         const problems: string[] = [];
         for (const name of WRONG_ACTORS[row.legit]) problems.push(...(await wrongActorProblems(bot, row, name, sent)));
         expect(problems).to.deep.equal([]);
 
         // The same payload from the legitimate actor gets through: the refusals above were about who sent it.
-        // Compared with the folder as the refusals left it: they may have added refused entries to a trail.
-        const beforeLegit = await snapshotFiles(bot.dataDir);
+        // Compared with the store as the refusals left it: they may have added refused entries to a trail.
+        const beforeLegit = await snapshotByPartner(bot);
         const answer = await attempt(row, LEGIT_ACTOR[row.legit]);
         expect(FAILURES.some((failure) => answer.includes(failure)), `the legitimate actor's press failed: ${answer.slice(0, 300)}`).to.equal(false);
-        const changed = changedFiles(beforeLegit, await snapshotFiles(bot.dataDir));
+        const changed = changedParts(beforeLegit, await snapshotByPartner(bot));
         // A change proves the press got through; a card that only shows something must not be a refusal.
         if (row.changes) expect(changed, 'the legitimate press changes the data').not.to.deep.equal([]);
         else expect({ changed, refused: isRefusal(answer) }, answer.slice(0, 300)).to.deep.equal({ changed: [], refused: false });

@@ -3,16 +3,18 @@
  * a relationship with roles, the customer's admin answers in its own tenant, either side ends it,
  * and what the partner may do for the customer follows the roles in force.
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { GLOBAL_ADMINISTRATOR, roleTemplate, USER_ADMINISTRATOR } from '../src/domain/entraRoles.js';
+import type { Offer } from '../src/domain/delegation.js';
+import type { CommerceTenant } from '../src/store/repositories.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
-import { fileNameFor } from '../src/store/fileNames.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, PROFILE } from './support/journeys.js';
+import { auditTrail, failWrites, partnerState, sameStoreAs, storedTenants } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'd1b2c3d4-0000-4000-8000-000000000001';
@@ -22,22 +24,9 @@ const NOT_SAVED = 'Sorry, this step could not be saved, so nothing was changed. 
 const HELPDESK = roleTemplate('helpdesk')!.roleIds.join(',');
 const DEFAULT_NAME = 'Contoso GmbH – Users and licenses';
 
-async function partnerFile(dataDir: string): Promise<any> {
-  return JSON.parse(await readFile(join(dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
-}
-
-/** The partner's audit trail as written. */
-async function trail(dataDir: string): Promise<any[]> {
-  const text = await readFile(join(dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8');
-  return text.trim().split('\n').map((line) => JSON.parse(line));
-}
-
-async function tenantRecord(dataDir: string): Promise<any> {
-  const dir = join(dataDir, 'commerce', 'tenants');
-  for (const file of (await readdir(dir)).filter((name) => name.endsWith('.json'))) {
-    const tenants = Object.values<any>(JSON.parse(await readFile(join(dir, file), 'utf8')).tenants);
-    if (tenants.length > 0) return tenants[0];
-  }
+/** The customer's tenant as the embedded backend holds it (each test sets up one). */
+async function tenantRecord(bot: RunningBot): Promise<CommerceTenant> {
+  return (await storedTenants(bot))[0]!;
 }
 
 describe('delegated administration over HTTP', () => {
@@ -74,7 +63,12 @@ describe('delegated administration over HTTP', () => {
 
   /** The relationships the backend holds for the customer, as stored: name → status. */
   async function stored(): Promise<Record<string, string>> {
-    return Object.fromEntries((await tenantRecord(bot.dataDir)).relationships.map((r: any) => [r.displayName, r.status]));
+    return Object.fromEntries((await tenantRecord(bot)).relationships.map((r: any) => [r.displayName, r.status]));
+  }
+
+  /** The partner's file cannot be written (a full disk), or on PostgreSQL the offers table. */
+  async function offersCannotBeSaved(): Promise<{ hits: number; clear(): unknown }> {
+    return bot.store === 'file' ? injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC') : failWrites(bot, 'offers');
   }
 
   async function admin(): Promise<TeamsUser> {
@@ -89,7 +83,7 @@ describe('delegated administration over HTTP', () => {
     bot = await startBot();
     anna = new TeamsUser({ botUrl: bot.url, connector: partnerSide, tenantId: PARTNER, userId: 'user-anna', name: 'Anna Berg' });
     await createCustomer(anna, await bot.mintKeys(1), ACCOUNT);
-    const created = (await partnerFile(bot.dataDir)).customers[0];
+    const created = (await partnerState(bot, PARTNER)).customers[0]!;
     customer = { tenantId: created.tenantId, adminObjectId: created.admin.objectId, upn: created.admin.userPrincipalName };
   });
 
@@ -103,18 +97,20 @@ describe('delegated administration over HTTP', () => {
     const eva = customerUser('aad-eva-real');
     customerSide.members.set('29:aad-eva-real', { id: '29:aad-eva-real', name: 'Eva Muster', userPrincipalName: customer.upn, aadObjectId: 'aad-eva-real' });
     await eva.say('hi');
-    const file = await partnerFile(bot.dataDir);
-    expect(file.customers[0].adminContact).to.include({ reachable: true });
-    // In the outbox of the write that saved the chat: a crash before the trail's append loses neither.
-    const queued = file.auditOutbox.filter((e: any) => e.verb === 'admin.recognise');
+    const partner = await partnerState(bot, PARTNER);
+    expect(partner.customers[0]!.adminContact).to.include({ reachable: true });
+    // In the outbox of the write that saved the chat (a crash before the trail's append loses
+    // neither), or on PostgreSQL in the trail, written in the transaction that saved the chat.
+    const written = bot.store === 'file' ? partner.auditOutbox : await auditTrail(bot, PARTNER);
+    const queued = written.filter((e: any) => e.verb === 'admin.recognise');
     expect(queued).to.have.length(1);
     await eva.say('hello again');
     // Teams gives the chat a new id (the app reinstalled): saved, but not recognised again.
     await customerUser('aad-eva-real').say('hi from a new chat');
-    const recognised = (await trail(bot.dataDir)).filter((e) => e.verb === 'admin.recognise');
+    const recognised = (await auditTrail(bot, PARTNER)).filter((e) => e.verb === 'admin.recognise');
     expect(recognised).to.have.length(1);
     expect(recognised[0]).to.deep.include({ id: queued[0].id, customerTenantId: customer.tenantId, outcome: { result: 'done' } });
-    expect(recognised[0].actor).to.deep.equal({ name: 'Eva Muster', objectId: 'aad-eva-real', role: 'customerAdmin' });
+    expect(recognised[0]!.actor).to.deep.equal({ name: 'Eva Muster', objectId: 'aad-eva-real', role: 'customerAdmin' });
   });
 
   it('pushes the request with its roles to a known admin chat; the admin accepts; the partner is told and may add users', async () => {
@@ -144,7 +140,7 @@ describe('delegated administration over HTTP', () => {
     expect(notices).to.deep.equal([`Contoso GmbH approved your request "${DEFAULT_NAME}" (Eva Muster, 2 March 2026). You hold these roles until 1 March 2028: Directory Readers, User Administrator, License Administrator.`]);
     expect(cardText(await customerCard())).to.include(`${DEFAULT_NAME}\nActive, until 1 March 2028 · Directory Readers, User Administrator, License Administrator`);
     expect(await stored()).to.deep.equal({ [DEFAULT_NAME]: 'active' });
-    expect((await tenantRecord(bot.dataDir)).subscriptions[0].assignedSeats, 'the partner uses no license').to.equal(1);
+    expect((await tenantRecord(bot)).subscriptions[0]!.assignedSeats, 'the partner uses no license').to.equal(1);
 
     const [form] = await anna.say('add user to contoso');
     const added = (await anna.press(form!, 'Add user', { firstName: 'Max', lastName: 'Mustermann', signInName: 'max' })).card;
@@ -163,7 +159,7 @@ describe('delegated administration over HTTP', () => {
     await eva.say('hi');
     const shown = lastCustomerCard(eva);
     expect(cardText(shown)).to.include('Fabrikam IT asks for delegated administration');
-    expect((await partnerFile(bot.dataDir)).customers[0].admin.objectId).to.equal('aad-eva-real');
+    expect((await partnerState(bot, PARTNER)).customers[0]!.admin.objectId).to.equal('aad-eva-real');
     const declined = (await eva.press(shown, 'Decline')).card;
     expect(cardText(declined)).to.include('Declined by Eva Muster');
     expect(partnerSide.sent.at(-1)!.activity.text).to.equal(`Contoso GmbH declined your request "${DEFAULT_NAME}" (Eva Muster, 2 March 2026).`);
@@ -211,8 +207,8 @@ describe('delegated administration over HTTP', () => {
     expect(cardText(answer)).to.include('Only partners enrolled in the Microsoft Cloud Essentials program');
     const [typed] = await anna.say('delegate contoso');
     expect(cardText(typed!)).to.include('Only partners enrolled');
-    expect((await partnerFile(bot.dataDir)).customers[0].offers).to.have.length(0);
-    expect((await tenantRecord(bot.dataDir)).relationships).to.have.length(0);
+    expect((await partnerState(bot, PARTNER)).customers[0]!.offers).to.have.length(0);
+    expect((await tenantRecord(bot)).relationships).to.have.length(0);
   });
 
   it('answers bad input on the request form plainly, keeps what was typed, and creates nothing', async () => {
@@ -241,7 +237,7 @@ describe('delegated administration over HTTP', () => {
     const taken = (await anna.press(await composeCard(), 'Send request', { displayName: 'CONTOSO HELPDESK' })).card;
     expect(cardText(taken)).to.include('You already have a relationship with this name.');
     expect(Object.keys(await stored())).to.deep.equal(['Contoso helpdesk']);
-    expect((await partnerFile(bot.dataDir)).customers[0].offers).to.have.length(1);
+    expect((await partnerState(bot, PARTNER)).customers[0]!.offers).to.have.length(1);
     // A forged verb with roles outside the catalogue changes nothing either.
     const forged = await anna.invoke('delegation.request', { customerId: customer.tenantId, requestId: '99999999-9999-4999-8999-999999999999', roleIds: '__proto__', displayName: 'Forged' });
     expect(cardText(forged.card)).to.include('These roles are not known: __proto__.');
@@ -265,7 +261,7 @@ describe('delegated administration over HTTP', () => {
     await request();
     const pushed = lastCustomerCard(eva);
     const offerId = buttons(pushed).find((b) => b.verb === 'offer.accept')!.data.offerId;
-    const before = JSON.stringify([(await partnerFile(bot.dataDir)).customers[0].offers, await stored()]);
+    const before = JSON.stringify([(await partnerState(bot, PARTNER)).customers[0]!.offers, await stored()]);
 
     const actors: Array<[string, TeamsUser, string]> = [
       ['the partner', anna, 'This request is not for your organization'],
@@ -283,7 +279,7 @@ describe('delegated administration over HTTP', () => {
     expect(cardText(forged.card)).to.include('This request is not for your organization');
     const stray = await customerUser('aad-bob', 'Bob').invoke('access.end', { all: true });
     expect(cardText(stray.card)).to.include('Only the admin');
-    expect(JSON.stringify([(await partnerFile(bot.dataDir)).customers[0].offers, await stored()])).to.equal(before);
+    expect(JSON.stringify([(await partnerState(bot, PARTNER)).customers[0]!.offers, await stored()])).to.equal(before);
 
     await eva.press(pushed, 'Accept');
     const replay = (await eva.press(pushed, 'Decline')).card;
@@ -378,7 +374,7 @@ describe('delegated administration over HTTP', () => {
     // Straight at the verb too: nothing is added.
     const forced = await anna.invoke('user.add', { customerId: customer.tenantId, requestId: '88888888-8888-4888-8888-888888888888', firstName: 'Max', lastName: 'Muster', signInName: 'max', product: 'Microsoft 365 Business Standard' });
     expect(cardText(forced.card)).to.include('This needs the User Administrator role');
-    expect((await tenantRecord(bot.dataDir)).users).to.have.length(1);
+    expect((await tenantRecord(bot)).users).to.have.length(1);
     // Requesting the role from the refusal; once approved, the user is added.
     await anna.press(refused, 'Send request', { displayName: 'Contoso users' });
     await eva.press(lastCustomerCard(eva), 'Accept');
@@ -390,12 +386,13 @@ describe('delegated administration over HTTP', () => {
     const eva = await admin();
     await request();
     const pushed = lastCustomerCard(eva);
-    const fault = injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC');
+    const fault = await offersCannotBeSaved();
     try {
       expect(cardText((await eva.press(pushed, 'Accept')).card)).to.equal(NOT_SAVED);
     } finally {
-      fault.clear();
+      await fault.clear();
     }
+    expect(fault.hits, 'the press met the fault').to.be.above(0);
     expect(await stored(), 'the backend took the answer').to.deep.equal({ [DEFAULT_NAME]: 'active' });
     const from = partnerSide.sent.length;
     expect(cardText((await eva.press(pushed, 'Accept')).card)).to.include('Accepted by Eva Muster on 2 March 2026.');
@@ -406,12 +403,13 @@ describe('delegated administration over HTTP', () => {
   it('finishes at the sweep after a restart an acceptance whose save failed, and tells the partner', async () => {
     const eva = await admin();
     await request();
-    const fault = injectDiskFault(join(bot.dataDir, 'partners'), 'writeFile', 'ENOSPC');
+    const fault = await offersCannotBeSaved();
     try {
       expect(cardText((await eva.press(lastCustomerCard(eva), 'Accept')).card)).to.equal(NOT_SAVED);
     } finally {
-      fault.clear();
+      await fault.clear();
     }
+    expect(fault.hits, 'the press met the fault').to.be.above(0);
     await bot.restart();
     anna.options.botUrl = bot.url;
     const from = partnerSide.sent.length;
@@ -459,23 +457,34 @@ describe('delegated administration over HTTP', () => {
     ]);
     at('2026-04-12');
     expect(await remindersFrom(partnerSide.sent.length), 'none after the end').to.deep.equal([]);
-    const offers = (await partnerFile(bot.dataDir)).customers[0].offers;
+    const offers = (await partnerState(bot, PARTNER)).customers[0]!.offers;
     expect(offers.map((o: any) => o.reminders)).to.deep.equal([['before30', 'before7', 'before1'], ['before30', 'before7', 'before1']]);
     expect(cardText(await customerCard())).to.include('Contoso short\nExpired, on 11 April 2026').and.include('Contoso helpdesk\nActive, extends itself on 8 October 2026');
   });
 
-  /** A customer whose admin accepted an offer before relationships existed (and left a second one open), as a file of then holds it. */
+  /**
+   * A customer whose admin accepted an offer before relationships existed (and left a second one
+   * open), as a file of then holds it. On PostgreSQL the accepted one alone, as an import of such a
+   * file holds it: the database keeps one open offer of the old kind per customer (the rule of then),
+   * so the one left open cannot be there.
+   */
   async function withOldDelegatedAdmin(): Promise<TeamsUser> {
     const eva = await admin();
     await bot.app.embeddedCommerce.setDelegatedAdmin(customer.tenantId, PARTNER, true);
+    const old = { id: '77777777-7777-4777-8777-777777777777', status: 'accepted', message: 'Old offer', sentAt: '2026-03-01T09:00:00.000Z', sentBy: { id: 'user-anna', name: 'Anna Berg' }, expiresAt: '2026-05-30T09:00:00.000Z', delivery: 'delivered', answeredAt: '2026-03-01T10:00:00.000Z', answeredBy: { id: customer.adminObjectId, name: 'Eva Muster' }, partnerNotice: 'sent' } as const;
     await bot.stop();
-    const file = join(bot.dataDir, 'partners', `${PARTNER}.json`);
-    const doc = JSON.parse(await readFile(file, 'utf8'));
-    const old = { id: '77777777-7777-4777-8777-777777777777', status: 'accepted', message: 'Old offer', sentAt: '2026-03-01T09:00:00.000Z', sentBy: { id: 'user-anna', name: 'Anna Berg' }, expiresAt: '2026-05-30T09:00:00.000Z', delivery: 'delivered', answeredAt: '2026-03-01T10:00:00.000Z', answeredBy: { id: customer.adminObjectId, name: 'Eva Muster' }, partnerNotice: 'sent' };
-    const { answeredAt: _a, answeredBy: _b, partnerNotice: _n, ...unanswered } = old;
-    doc.customers[0].offers.push(old, { ...unanswered, id: '77777777-7777-4777-8777-777777777778', status: 'pending' });
-    await writeFile(file, JSON.stringify(doc));
-    bot = await startBot({}, { dataDir: bot.dataDir, clock: bot.clock });
+    if (bot.store === 'file') {
+      const { answeredAt: _a, answeredBy: _b, partnerNotice: _n, ...unanswered } = old;
+      const oldOffers: Offer[] = [old, { ...unanswered, id: '77777777-7777-4777-8777-777777777778', status: 'pending' }];
+      const file = join(bot.dataDir, 'partners', `${PARTNER}.json`);
+      const doc = JSON.parse(await readFile(file, 'utf8'));
+      doc.customers[0].offers.push(...oldOffers);
+      await writeFile(file, JSON.stringify(doc));
+    }
+    bot = await startBot(sameStoreAs(bot), { dataDir: bot.dataDir, clock: bot.clock });
+    if (bot.store === 'postgres') {
+      expect(await bot.app.repositories.customers.addOffer(PARTNER, customer.tenantId, old)).to.deep.include({ added: true });
+    }
     for (const user of [anna, eva]) user.options.botUrl = bot.url;
 
     return eva;
@@ -486,14 +495,16 @@ describe('delegated administration over HTTP', () => {
     expect(cardText(await customerCard())).to.include('Delegated administration (no end date)\nActive, no end date · Global Administrator');
     const [form] = await anna.say('add user to contoso');
     expect(cardText(form!)).to.include('Add a user to Contoso GmbH');
-    const late = await eva.invoke('offer.accept', { offerId: '77777777-7777-4777-8777-777777777778' });
-    expect(cardText(late.card)).to.include('This request was already answered or has ended; nothing was changed.');
+    if (bot.store === 'file') {
+      const late = await eva.invoke('offer.accept', { offerId: '77777777-7777-4777-8777-777777777778' });
+      expect(cardText(late.card)).to.include('This request was already answered or has ended; nothing was changed.');
+    }
 
     const [confirm] = await eva.say('remove partner access');
     expect(cardText(confirm!)).to.include('Delegated administration (no end date): Global Administrator (no end date)');
     expect(cardText((await eva.press(confirm!, 'End this relationship')).card)).to.include('Ended: Delegated administration (no end date) (Global Administrator).');
-    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.deep.equal([]);
-    expect((await partnerFile(bot.dataDir)).customers[0].offers.map((o: any) => o.status)).to.deep.equal(['ended', 'pending']);
+    expect((await tenantRecord(bot)).delegatedAdmins).to.deep.equal([]);
+    expect((await partnerState(bot, PARTNER)).customers[0]!.offers.map((o) => o.status)).to.deep.equal(bot.store === 'file' ? ['ended', 'pending'] : ['ended']);
     expect(cardText((await anna.press(form!, 'Add user', { firstName: 'Max', lastName: 'Muster', signInName: 'max' })).card)).to.include('This needs the User Administrator role');
   });
 
@@ -502,6 +513,6 @@ describe('delegated administration over HTTP', () => {
     const ended = (await anna.press(await customerCard(), 'End')).card;
     expect(cardText(ended)).to.include('The relationship "Delegated administration (no end date)" with Contoso GmbH was ended.');
     expect(cardText(ended)).to.include('Delegated administration (no end date)\nEnded');
-    expect((await tenantRecord(bot.dataDir)).delegatedAdmins).to.deep.equal([]);
+    expect((await tenantRecord(bot)).delegatedAdmins).to.deep.equal([]);
   });
 });

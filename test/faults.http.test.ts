@@ -1,6 +1,9 @@
 /**
  * Database faults at the bot: a full disk or a permission error during a card action is told to the
  * user in plain words, changes no file, and the same press succeeds once the fault is gone.
+ * Disk faults are the file store's own; on PostgreSQL the counterpart, a database that fails under a
+ * turn ("nothing was changed", nothing half-written, the same press then succeeds), is
+ * test/postgres/outage.test.ts.
  */
 import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
@@ -9,6 +12,7 @@ import { FakeConnector } from './support/connector.js';
 import { changedFiles, commerceTenants, snapshotFiles } from './support/dataFiles.js';
 import { injectDiskFault, type FaultCode, type FaultyOperation } from './support/diskFaults.js';
 import { ACCOUNT, createCustomer, openAccountForm, partnerFile, reservationCount, reserveKeys } from './support/journeys.js';
+import { onlyOn } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'f1b2c3d4-0000-4000-8000-000000000001';
@@ -91,7 +95,8 @@ describe('database faults over HTTP', () => {
   });
 
   for (const { action, fault: [operation, code], prepare, button, saved, again, effects, once } of cases) {
-    it(`${action}: says ${code} was not saved, changes no file, and the same press succeeds once it is gone`, async () => {
+    it(`${action}: says ${code} was not saved, changes no file, and the same press succeeds once it is gone`, async function () {
+      onlyOn('file', this, 'a fault of the data folder; PostgreSQL failing under a turn is test/postgres/outage.test.ts');
       const card = await prepare(bot, anna);
       const before = await snapshotFiles(bot.dataDir);
 

@@ -15,7 +15,8 @@ import { ACCOUNT_FIELDS } from '../src/domain/account.js';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, inputs, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { ACCOUNT, grantRole, openAccountForm, partnerFile, reserveKeys } from './support/journeys.js';
+import { ACCOUNT, grantRole, openAccountForm, reserveKeys } from './support/journeys.js';
+import { partnerState, queryDatabase } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 import { mulberry32 } from './support/random.js';
 
@@ -249,7 +250,7 @@ describe('fuzzed activities and card payloads over HTTP', function () {
   this.timeout(60_000);
   let bot: RunningBot;
   let connector: FakeConnector;
-  let victimFile: Buffer;
+  let victimStored: Buffer | string;
   let secrets: Array<{ text: string; caseSensitive: boolean }> = [];
   const victimCards: Card[] = [];
   const fuzzerCards: Card[] = [];
@@ -269,8 +270,31 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     }
   }
 
+  /**
+   * The victim as stored: its partner file's bytes, or on PostgreSQL everything the store keeps of it
+   * (profile, staff, roles, customers with their subscriptions and offers, setups), read back.
+   */
+  async function storedVictim(): Promise<Buffer | string> {
+    return bot.store === 'file' ? readFile(join(bot.dataDir, 'partners', `${VICTIM}.json`)) : JSON.stringify(await partnerState(bot, VICTIM));
+  }
+
+  /** The stored state of every partner but the victim, as text: its partner and setup files, or what the store keeps of it. */
+  async function othersStored(): Promise<string[]> {
+    if (bot.store === 'postgres') {
+      const { rows } = await queryDatabase<{ tenant_id: string }>(bot, 'SELECT tenant_id FROM partners WHERE tenant_id <> $1', [VICTIM]);
+      return Promise.all(rows.map(async (row) => JSON.stringify(await partnerState(bot, row.tenant_id))));
+    }
+    const texts: string[] = [];
+    for (const dir of ['partners', 'setups'].map((folder) => join(bot.dataDir, folder))) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name !== `${VICTIM}.json` && name.endsWith('.json')) texts.push(await readFile(join(dir, name), 'utf8'));
+      }
+    }
+    return texts;
+  }
+
   async function refreshPools(): Promise<void> {
-    const b = await partnerFile(bot.dataDir, FUZZER);
+    const b = await partnerState(bot, FUZZER);
     pools.bSetups = b.setups.map((s: any) => ({ id: s.id, rev: s.rev }));
     pools.bKeyIds = b.setups.flatMap((s: any) => s.keys.map((k: any) => k.id));
     pools.bCustomers = b.customers.map((c: any) => c.tenantId);
@@ -304,13 +328,13 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     const review3 = (await anna.press(entry!, 'Next', { key0: aKeys[2]! })).card;
     victimCards.push(receipt, form, review, created, compose, offered, renewForm, renewReview, billing, receipt2, entry!, review3);
 
-    const a = await partnerFile(bot.dataDir, VICTIM);
+    const a = await partnerState(bot, VICTIM);
     pools.aSetups = a.setups.map((s: any) => s.id);
     pools.aKeyIds = a.setups.flatMap((s: any) => s.keys.map((k: any) => k.id));
     pools.aCustomers = a.customers.map((c: any) => c.tenantId);
     pools.aSubscriptions = a.customers.flatMap((c: any) => c.subscriptions.map((s: any) => s.id));
     pools.aOffers = a.customers.flatMap((c: any) => c.offers.map((o: any) => o.id));
-    const customer = a.customers[0];
+    const customer = a.customers[0]!;
     secrets = [
       ...['Victimcorp Zyx', 'victimzyx', 'Zyxwar', 'Victim Partners', 'Victim offer message', customer.admin.objectId, ...pools.aCustomers, ...pools.aSubscriptions, ...pools.aOffers, ...pools.aSetups].map((t) => ({ text: t, caseSensitive: false })),
       ...aKeys.map((key) => ({ text: key.slice(-5), caseSensitive: true })),
@@ -334,7 +358,7 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     fuzzerCards.push(bReceipt, bForm, bReview, bCreated, bCompose, bOffered, bRenew, bReceipt2, bEntry!, bReview3);
     await refreshPools();
 
-    victimFile = await readFile(join(bot.dataDir, 'partners', `${VICTIM}.json`));
+    victimStored = await storedVictim();
   });
 
   after(async () => {
@@ -343,10 +367,13 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     await connector?.stop();
   });
 
-  it('answers thousands of fuzzed inputs below 500, keeps working, and leaks and evaluates nothing', async () => {
+  it('answers thousands of fuzzed inputs below 500, keeps working, and leaks and evaluates nothing', async function () {
+    // A fixed number of turns (each bounded by 5 s): on PostgreSQL, with a round trip per read, and on
+    // a loaded machine they take longer than a minute.
+    this.timeout(180_000);
     console.log(`      fuzz seed ${SEED} (repeat with FUZZ_SEED=${SEED})`);
-    const bFile = await partnerFile(bot.dataDir, FUZZER);
-    const bCustomer = bFile.customers[0];
+    const bFile = await partnerState(bot, FUZZER);
+    const bCustomer = bFile.customers[0]!;
     const bert = user(FUZZER, 'fuzz-bert', 'Bert «S1»${t.title}«/S1» [b](https://evil.example)');
     const actors = {
       bert,
@@ -468,17 +495,8 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     const problems: string[] = [];
     /** A victim's text in an answer that the request did not hold: a leak unless a fuzzed request stored it earlier. */
     let leaks: Array<{ secret: { text: string; caseSensitive: boolean }; problem: string }> = [];
-    const storedByOthers = async (secret: { text: string; caseSensitive: boolean }): Promise<boolean> => {
-      // A partner's customers are in its partner file, its setups in its setup book.
-      for (const dir of ['partners', 'setups'].map((folder) => join(bot.dataDir, folder))) {
-        for (const name of await readdir(dir).catch(() => [] as string[])) {
-          if (name === `${VICTIM}.json` || !name.endsWith('.json')) continue;
-          const content = await readFile(join(dir, name), 'utf8');
-          if (secret.caseSensitive ? content.includes(secret.text) : content.toLowerCase().includes(secret.text.toLowerCase())) return true;
-        }
-      }
-      return false;
-    };
+    const storedByOthers = async (secret: { text: string; caseSensitive: boolean }): Promise<boolean> =>
+      (await othersStored()).some((content) => (secret.caseSensitive ? content.includes(secret.text) : content.toLowerCase().includes(secret.text.toLowerCase())));
     const markdownInTextBlocks = new Map<string, number>();
     let inputs_ = 0;
     const bump = (map: Map<string, number>, key: string, n = 1) => map.set(key, (map.get(key) ?? 0) + n);
@@ -620,7 +638,7 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     // Still working: a new colleague redeems a key to the receipt.
     const late = user(FUZZER, 'fuzz-late', 'Late Larry');
     // Once the fuzzing saved a profile, its first saver is Admin agent and gives the newcomer the role to redeem.
-    const roles: Record<string, { role: string; name: string }> = (await partnerFile(bot.dataDir, FUZZER)).roles ?? {};
+    const roles: Record<string, { role: string; name: string }> = (await partnerState(bot, FUZZER)).roles ?? {};
     const adminId = Object.keys(roles).find((id) => roles[id]!.role === 'admin');
     if (adminId) await grantRole(user(FUZZER, adminId, roles[adminId]!.name), late, 'sales');
     const lateKey = (await bot.mintKeys(1))[0]!;
@@ -637,7 +655,7 @@ describe('fuzzed activities and card payloads over HTTP', function () {
     expect(unhandled, 'unhandled promise rejections').to.deep.equal([]);
     expect(({} as any).polluted, 'Object.prototype polluted').to.equal(undefined);
     expect(Object.keys(Object.prototype), 'nothing added to Object.prototype').to.deep.equal([]);
-    expect(await readFile(join(bot.dataDir, 'partners', `${VICTIM}.json`)), "the victim's partner file").to.deep.equal(victimFile);
+    expect(await storedVictim(), "the victim's partner file or rows").to.deep.equal(victimStored);
   });
 
   // Findings of the fuzzing, each cut down to one request and kept as a regression test: each was

@@ -7,8 +7,8 @@ import { expect } from 'chai';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { commerceTenants } from './support/dataFiles.js';
-import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys, offerDelegation, partnerFile } from './support/journeys.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys, offerDelegation } from './support/journeys.js';
+import { partnerState, storedTenants } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'e1b2c3d4-0000-4000-8000-0000000000c5';
@@ -16,8 +16,8 @@ const ACCOUNT = { ...BASE_ACCOUNT, language: 'en' };
 const M365 = 'Microsoft 365 Business Standard';
 
 /** The customer's tenant as the embedded backend holds it (each test sets up one). */
-async function backendTenant(dataDir: string): Promise<any> {
-  return (await commerceTenants(dataDir))[0];
+async function backendTenant(bot: RunningBot): Promise<any> {
+  return (await storedTenants(bot))[0];
 }
 
 describe('product keys for existing customers over HTTP', function () {
@@ -26,11 +26,11 @@ describe('product keys for existing customers over HTTP', function () {
   let connector: FakeConnector;
   let anna: TeamsUser;
 
-  /** What the partner's file and the backend hold of each subscription: product, seats, end date. */
+  /** What the partner's stored state and the backend hold of each subscription: product, seats, end date. */
   async function subscriptions(): Promise<{ mirrored: string[]; backend: string[] }> {
     const line = (s: any) => `${s.product}: ${s.seats} seats, ${s.assignedSeats} assigned, ${s.startDate} to ${s.endDate}`;
-    const customer = (await partnerFile(bot.dataDir, PARTNER)).customers[0];
-    return { mirrored: customer.subscriptions.map(line), backend: (await backendTenant(bot.dataDir)).subscriptions.map(line) };
+    const customer = (await partnerState(bot, PARTNER)).customers[0]!;
+    return { mirrored: customer.subscriptions.map(line), backend: (await backendTenant(bot)).subscriptions.map(line) };
   }
 
   async function customerCard(): Promise<Card> {
@@ -67,7 +67,7 @@ describe('product keys for existing customers over HTTP', function () {
     expect(cardText(result)).to.include(`Renewed: ${M365} for Contoso GmbH now ends on 2 March 2028 and has 20 seats.`);
     expect(await subscriptions()).to.deep.equal({ mirrored: [`${M365}: 20 seats, 1 assigned, 2026-03-02 to 2028-03-02`], backend: [`${M365}: 20 seats, 1 assigned, 2026-03-02 to 2028-03-02`] });
     for (const key of keys) expect((await bot.app.embeddedCommerce.checkKey(key)).status).to.equal('redeemed');
-    expect((await partnerFile(bot.dataDir, PARTNER)).setups.at(-1), 'the renewal is done').to.include({ status: 'completed' });
+    expect((await partnerState(bot, PARTNER)).setups.find((setup) => setup.target?.kind === 'renew'), 'the renewal is done').to.include({ status: 'completed' });
   });
 
   it('refuses keys of another product, naming both products, and changes nothing', async () => {
@@ -75,20 +75,20 @@ describe('product keys for existing customers over HTTP', function () {
     const entry = (await anna.press(await customerCard(), 'Renew')).card;
     const [right] = await bot.mintKeys(1, M365, 10, 12);
     const [other] = await bot.mintKeys(1, 'Office 365 E3', 10, 12);
-    const before = await partnerFile(bot.dataDir, PARTNER);
+    const before = await partnerState(bot, PARTNER);
 
     const refused = (await anna.press(entry, 'Next', { key: `${right!}\n${other!}` })).card;
     expect(cardText(refused)).to.include(`Key 2 is for Office 365 E3, not ${M365}. A renewal takes keys of the subscription's product only.`);
     expect(cardText(refused)).not.to.include('Key 1');
     expect(buttons(refused).map((b) => b.title), 'still the key entry').to.include('Next');
     expect(JSON.stringify(refused), 'what was typed stays in the field').to.include(other!);
-    const after = await partnerFile(bot.dataDir, PARTNER);
+    const after = await partnerState(bot, PARTNER);
     expect(after.setups, 'no setup saved').to.deep.equal(before.setups);
     expect(after.customers).to.deep.equal(before.customers);
     for (const key of [right!, other!]) expect((await bot.app.embeddedCommerce.checkKey(key)).status).to.equal('valid');
 
     // The backend refuses them too, should a forged summary get that far.
-    const tenant = await backendTenant(bot.dataDir);
+    const tenant = await backendTenant(bot);
     const handle = ((await bot.app.embeddedCommerce.checkKey(other!)) as { handle: string }).handle;
     const renewal = { idempotencyKey: 'forged', customerTenantId: tenant.tenantId, subscriptionId: tenant.subscriptions[0].id, keyHandles: [handle], today: '2026-03-02' };
     await bot.app.embeddedCommerce.renewSubscription(renewal).then(
@@ -126,7 +126,7 @@ describe('product keys for existing customers over HTTP', function () {
       mirrored: [`${M365}: 12 seats, 1 assigned, 2026-03-02 to 2027-03-02`, 'Office 365 E3: 10 seats, 0 assigned, 2026-04-01 to 2028-04-01'],
       backend: [`${M365}: 12 seats, 1 assigned, 2026-03-02 to 2027-03-02`, 'Office 365 E3: 10 seats, 0 assigned, 2026-04-01 to 2028-04-01'],
     });
-    const started = (await partnerFile(bot.dataDir, PARTNER)).customers[0].subscriptions[1];
+    const started = (await partnerState(bot, PARTNER)).customers[0]!.subscriptions[1]!;
     expect(started.partnerOfRecord, "the customer's Partner of Record").to.equal('1234567');
 
     // 60 days before its end, at nine in Berlin (CEST).
@@ -140,7 +140,7 @@ describe('product keys for existing customers over HTTP', function () {
   it('warns before confirming a renewal with fewer seats than licenses are assigned', async () => {
     await createCustomer(anna, await bot.mintKeys(1, M365, 10, 12), ACCOUNT);
     // Two more licensed users, added as delegated admin: three licenses assigned.
-    const customer = (await partnerFile(bot.dataDir, PARTNER)).customers[0];
+    const customer = (await partnerState(bot, PARTNER)).customers[0]!;
     const eva = new TeamsUser({ botUrl: bot.url, connector, tenantId: customer.tenantId, userId: customer.admin.objectId, name: 'Eva Muster' });
     await eva.say('hello');
     await offerDelegation(anna, 'contoso');

@@ -8,8 +8,8 @@ import { addMonths } from '../src/domain/subscriptions.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { button, buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { commerceTenants, reservationHolders } from './support/dataFiles.js';
-import { ACCOUNT as BASE_ACCOUNT, createCustomer, grantRole, offerDelegation, openAccountForm, partnerFile, reservationCount, reserveKeys } from './support/journeys.js';
+import { partnerState, reservationCount, reservationHolders, storedTenants } from './support/stored.js';
+import { ACCOUNT as BASE_ACCOUNT, createCustomer, grantRole, offerDelegation, openAccountForm, reserveKeys } from './support/journeys.js';
 import { TeamsUser, type InvokeResult } from './support/teams.js';
 
 const PARTNER = '9ace0000-0000-4000-8000-000000000001';
@@ -58,12 +58,12 @@ describe('races over HTTP', function () {
   /** Texts (not cards) the bot sent to a partner's chat since `from`: the notices about offers. */
   const noticesSince = (from: number, who: TeamsUser): string[] => partnerSide.since(from, who.conversationId).flatMap((s) => (s.activity.text ? [s.activity.text] : []));
 
-  const setupsOf = async (tenantId: string): Promise<any[]> => (await partnerFile(bot.dataDir, tenantId)).setups;
+  const setupsOf = async (tenantId: string): Promise<any[]> => (await partnerState(bot, tenantId)).setups;
 
-  const theCustomer = async (): Promise<any> => (await partnerFile(bot.dataDir, PARTNER)).customers[0];
+  const theCustomer = async (): Promise<any> => (await partnerState(bot, PARTNER)).customers[0];
 
   async function theTenant(): Promise<any> {
-    const tenants = await commerceTenants(bot.dataDir);
+    const tenants = await storedTenants(bot);
     expect(tenants, 'one customer tenant in the commerce data').to.have.length(1);
     return tenants[0];
   }
@@ -134,7 +134,7 @@ describe('races over HTTP', function () {
       summaries = await Promise.all(partners.map((who, i) => who.press(entries[i]!, 'Next', { key0: key! })));
       expectNoServerErrors(summaries);
       expect(countSaying(summaries, 'Does everything look right?')).to.equal(RACERS);
-      expect(await reservationCount(bot.dataDir)).to.equal(0);
+      expect(await reservationCount(bot)).to.equal(0);
     });
 
     await race(async () => {
@@ -146,7 +146,7 @@ describe('races over HTTP', function () {
       winner = partners[won.indexOf(true)]!;
       expect(countSaying(answers, `The key ending in ${key!.slice(-5)} can no longer be reserved`), 'losers told').to.equal(RACERS - 1);
 
-      const holders = await reservationHolders(bot.dataDir);
+      const holders = await reservationHolders(bot);
       expect(holders.map((h) => h.tenantId)).to.deep.equal([winner.options.tenantId]);
       for (const who of partners) {
         const setups = await setupsOf(who.options.tenantId);
@@ -162,7 +162,7 @@ describe('races over HTTP', function () {
       const retries = await Promise.all(losers.map(async (who) => who.press(await who.reply('redeem'), 'Next', { key0: key! })));
       expectNoServerErrors(retries);
       expect(countSaying(retries, 'Key 1 is already being redeemed in another setup.')).to.equal(RACERS - 1);
-      expect(await reservationCount(bot.dataDir)).to.equal(1);
+      expect(await reservationCount(bot)).to.equal(1);
     });
   });
 
@@ -181,11 +181,11 @@ describe('races over HTTP', function () {
       expect(cardText(colleague.card)).to.include('This setup belongs to Anna Berg');
       expect(buttons(colleague.card).filter((b) => /^(redeem|setup|account)\./.test(b.verb ?? '')), 'no buttons for the setup').to.deep.equal([]);
 
-      const { customers } = await partnerFile(bot.dataDir, PARTNER);
+      const { customers } = await partnerState(bot, PARTNER);
       expect(customers).to.have.length(1);
       expect((await setupsOf(PARTNER)).map((s) => s.status)).to.deep.equal(['completed']);
-      expect((await theTenant()).tenantId).to.equal(customers[0].tenantId);
-      expect(await reservationCount(bot.dataDir)).to.equal(0);
+      expect((await theTenant()).tenantId).to.equal(customers[0]!.tenantId);
+      expect(await reservationCount(bot)).to.equal(0);
     });
   });
 
@@ -212,10 +212,10 @@ describe('races over HTTP', function () {
         const [discarding, creating] = await together(round, () => anna.press(welcome, 'Discard', {}, discardThis), () => anna.press(review, 'Create account'));
         expectNoServerErrors([discarding, creating]);
         const { status } = (await setupsOf(PARTNER)).find((s) => s.id === setupId);
-        const created = (await partnerFile(bot.dataDir, PARTNER)).customers.filter((c: any) => c.setupId === setupId);
-        const tenants = (await commerceTenants(bot.dataDir)).filter((t: any) => t.idempotencyKey === setupId);
+        const created = (await partnerState(bot, PARTNER)).customers.filter((c: any) => c.setupId === setupId);
+        const tenants = (await storedTenants(bot)).filter((t: any) => t.idempotencyKey === setupId);
         const keyStatus = (await bot.app.embeddedCommerce.checkKey(key!)).status;
-        expect(await reservationCount(bot.dataDir), 'redeemed or released, the key is no longer reserved').to.equal(0);
+        expect(await reservationCount(bot), 'redeemed or released, the key is no longer reserved').to.equal(0);
         if (status === 'completed') {
           expect(cardText(creating.card)).to.include('The account was created');
           expect(cardText(discarding.card)).not.to.include('Setup discarded');
@@ -404,7 +404,7 @@ describe('races over HTTP', function () {
       const summary = (await eve.press(await eve.reply('redeem'), 'Next', { key0: key! })).card;
       const renew = await renewalSummary(anna, key!);
       const endDate = (await theCustomer()).subscriptions[0].endDate;
-      const reservedBefore = await reservationCount(bot.dataDir);
+      const reservedBefore = await reservationCount(bot);
 
       await race(async () => {
         const [reserving, renewing] = await together(round, () => eve.press(summary, 'Product keys were added'), () => anna.press(renew, 'Renew'));
@@ -419,13 +419,13 @@ describe('races over HTTP', function () {
         if (renewed) {
           tally.renewed++;
           expect(cardText(reserving.card)).to.include(`The key ending in ${key!.slice(-5)} can no longer be reserved`);
-          expect(await reservationCount(bot.dataDir)).to.equal(reservedBefore);
+          expect(await reservationCount(bot)).to.equal(reservedBefore);
           expect(keyStatus).to.equal('redeemed');
           expect(subscription.endDate).to.equal(addMonths(endDate, 12));
         } else {
           tally.reserved++;
           expect(cardText(renewing.card)).to.include(`The key ending in ${key!.slice(-5)} can no longer be reserved`);
-          expect(await reservationCount(bot.dataDir)).to.equal(reservedBefore + 1);
+          expect(await reservationCount(bot)).to.equal(reservedBefore + 1);
           expect(keyStatus).to.equal('valid');
           expect(subscription.endDate).to.equal(endDate);
         }

@@ -1,5 +1,4 @@
 /** Renewal reminders over real HTTP with a fake clock: a year of days, renewals, downtime, restarts and a flaky connector. */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { addDays } from '../src/domain/lifecycle.js';
@@ -10,8 +9,8 @@ import { button, buttons, cardText, type Card } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
 import { injectDiskFault } from './support/diskFaults.js';
 import { ACCOUNT as BASE_ACCOUNT, createCustomer, enterKeys, grantRole } from './support/journeys.js';
+import { auditTrail, failWrites, partnerState, storedReminders } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
-import { fileNameFor } from '../src/store/fileNames.js';
 
 const PARTNER = 'e1b2c3d4-0000-4000-8000-000000000001';
 const ACCOUNT = { ...BASE_ACCOUNT, email: 'eva@contoso.example', language: 'en' };
@@ -36,6 +35,11 @@ describe('renewal reminders over HTTP', function () {
   async function runOn(day: string): Promise<void> {
     bot.clock.current = nineInBerlin(day);
     await bot.app.reminders.run();
+  }
+
+  /** The embedded backend's tenants cannot be written: their files, or on PostgreSQL their subscriptions' rows. */
+  async function backendFault(): Promise<{ hits: number; clear(): unknown }> {
+    return bot.store === 'file' ? injectDiskFault(join(bot.dataDir, 'commerce', 'tenants'), 'rename', 'EPERM') : failWrites(bot, 'commerce_subscriptions');
   }
 
   beforeEach(async () => {
@@ -148,8 +152,7 @@ describe('renewal reminders over HTTP', function () {
   it('delivers reminders queued before a crash once, after the restart', async () => {
     bot.clock.current = nineInBerlin('2027-01-01');
     expect(await bot.app.reminders.scan()).to.equal(1); // recorded, then the process dies before sending
-    const doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
-    expect(Object.values<any>(doc.reminders).map((r) => r.status)).to.deep.equal(['queued']);
+    expect((await storedReminders(bot, PARTNER)).map((r) => r.status)).to.deep.equal(['queued']);
     const from = connector.sent.length;
     await bot.restart();
     await runOn('2027-01-01');
@@ -170,9 +173,8 @@ describe('renewal reminders over HTTP', function () {
 
     connector.failWith = { status: 403, code: 'ConversationBlockedByUser' };
     await runOn('2027-02-23');
-    let doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
-    expect(doc.members['user-anna'].reachable).to.equal(false);
-    expect(Object.values<any>(doc.reminders).filter((r) => r.status === 'queued')).to.have.length(1);
+    expect((await partnerState(bot, PARTNER)).members['user-anna'].reachable).to.equal(false);
+    expect((await storedReminders(bot, PARTNER)).filter((r) => r.status === 'queued')).to.have.length(1);
 
     connector.failWith = undefined;
     const ben = new TeamsUser({ botUrl: bot.url, connector, tenantId: PARTNER, userId: 'user-ben', name: 'Ben' });
@@ -181,8 +183,7 @@ describe('renewal reminders over HTTP', function () {
     await bot.app.sweep();
     expect(titlesSince(from, ben.conversationId)).to.deep.equal(['Microsoft 365 Business Standard for Contoso GmbH ends in 7 days']);
     await bot.app.sweep();
-    doc = JSON.parse(await readFile(join(bot.dataDir, 'partners', `${PARTNER}.json`), 'utf8'));
-    expect(Object.values<any>(doc.reminders).filter((r) => r.status === 'queued')).to.have.length(0);
+    expect((await storedReminders(bot, PARTNER)).filter((r) => r.status === 'queued')).to.have.length(0);
     expect(connector.since(from)).to.have.length(1);
   });
 
@@ -192,7 +193,7 @@ describe('renewal reminders over HTTP', function () {
     const [answer] = await channel.say('<at>Partner Setup Bot</at> send reminders here');
     expect(cardText(answer!)).to.include('Renewal reminders will also be sent to this channel.');
     // Recorded once, with who chose the channel, in the audit trail.
-    const trail = (await readFile(join(bot.dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const trail = await auditTrail(bot, PARTNER);
     const chosen = trail.filter((entry) => entry.verb === 'send reminders here');
     expect(chosen.map((entry) => [entry.actor.objectId, entry.details.conversationId, entry.outcome.result])).to.deep.equal([['user-ben', channel.conversationId, 'done']]);
     const from = connector.sent.length;
@@ -296,12 +297,12 @@ describe('renewal reminders over HTTP', function () {
     bot.clock.current = nineInBerlin('2027-03-01');
     await bot.app.scheduler.stop();
     expect(bot.app.scheduler.zones()).to.deep.equal([]);
-    // The backend's tenant files cannot be written: the switch fails.
-    const fault = injectDiskFault(join(bot.dataDir, 'commerce', 'tenants'), 'rename', 'EPERM');
+    // The backend's tenants cannot be written: the switch fails.
+    const fault = await backendFault();
     try {
       await bot.app.sweep();
     } finally {
-      fault.clear();
+      await fault.clear();
     }
     expect(fault.hits, 'the switch met the fault').to.be.above(0);
     expect(bot.app.scheduler.zones(), 'the reminder schedule was still set up').to.deep.equal(['Europe/Berlin']);
@@ -318,7 +319,7 @@ describe('renewal reminders over HTTP', function () {
     const [card] = await anna.say('customer contoso');
     const renew = (await anna.press(card!, 'Renew')).card;
     const [key] = await bot.mintKeys(1, 'Microsoft 365 Business Standard', 10, 12);
-    const fault = injectDiskFault(join(bot.dataDir, 'commerce', 'tenants'), 'rename', 'EPERM');
+    const fault = await backendFault();
     try {
       expect(cardText((await enterKeys(anna, renew, [key!])).result)).not.to.include('Renewed');
       await bot.restart();
@@ -328,8 +329,9 @@ describe('renewal reminders over HTTP', function () {
       // The start-up sweep meets the fault too; a sweep asked for while it runs would only join it.
       await bot.app.sweep();
     } finally {
-      fault.clear();
+      await fault.clear();
     }
+    expect(fault.hits, 'the renewal met the fault').to.be.above(0);
     await bot.app.sweep();
     const [after] = await anna.say('customer contoso');
     expect(cardText(after!)).to.include('2 March 2028');
@@ -342,16 +344,16 @@ describe('renewal reminders over HTTP', function () {
     // The backend switches; then the partner's file cannot be written.
     const commerce = bot.app.embeddedCommerce;
     const realSwitch = commerce.switchToDirectBilling.bind(commerce);
-    let fault: ReturnType<typeof injectDiskFault> | undefined;
+    let fault: { hits: number; clear(): unknown } | undefined;
     commerce.switchToDirectBilling = async (...args) => {
       const update = await realSwitch(...args);
-      fault = injectDiskFault(join(bot.dataDir, 'partners'), 'rename', 'EPERM');
+      fault = bot.store === 'file' ? injectDiskFault(join(bot.dataDir, 'partners'), 'rename', 'EPERM') : await failWrites(bot, 'subscriptions');
       return update;
     };
     try {
       expect(cardText((await anna.press(billing, 'Switch now')).card)).to.include('could not be saved');
     } finally {
-      fault?.clear();
+      await fault?.clear();
       commerce.switchToDirectBilling = realSwitch;
     }
     expect(fault?.hits, 'the answer met the fault').to.be.above(0);

@@ -11,7 +11,8 @@ import { fileNameFor } from '../src/store/fileNames.js';
 import { startBot, type RunningBot } from './support/botHarness.js';
 import { buttons, cardText } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { ACCOUNT, createCustomer, enterKeys, grantRole, offerDelegation, partnerFile } from './support/journeys.js';
+import { ACCOUNT, createCustomer, enterKeys, grantRole, offerDelegation } from './support/journeys.js';
+import { auditTrail, partnerState, queryDatabase } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 import { readmeTable } from './permissionTable.test.js';
 
@@ -32,9 +33,18 @@ function readmeAccess(): Map<string, Set<string>> {
   );
 }
 
-async function trail(bot: RunningBot): Promise<any[]> {
-  const text = await readFile(join(bot.dataDir, 'audit', fileNameFor(PARTNER).replace(/\.json$/, '.jsonl')), 'utf8');
-  return text.trim().split('\n').map((line) => JSON.parse(line));
+const trail = (bot: RunningBot): Promise<any[]> => auditTrail(bot, PARTNER);
+
+/** Makes the partner look as the version before roles left it: the file without its role book, or the rows as migration 003 found them. */
+async function forgetRoles(bot: RunningBot): Promise<void> {
+  if (bot.store === 'postgres') {
+    await queryDatabase(bot, 'DELETE FROM partner_roles WHERE partner_tenant_id = $1', [PARTNER]);
+    await queryDatabase(bot, 'UPDATE partners SET has_role_book = false WHERE tenant_id = $1', [PARTNER]);
+    return;
+  }
+  const path = join(bot.dataDir, 'partners', fileNameFor(PARTNER));
+  const { roles: _dropped, ...before } = JSON.parse(await readFile(path, 'utf8'));
+  await writeFile(path, JSON.stringify(before));
 }
 
 describe('roles and the audit trail over HTTP', function () {
@@ -82,7 +92,7 @@ describe('roles and the audit trail over HTTP', function () {
 
   it('makes the first profile saver Admin agent, keeps the last one, and changes nothing for someone it never met', async () => {
     await createCustomer(anna, await bot.mintKeys(1));
-    expect((await partnerFile(bot.dataDir, PARTNER)).roles['user-anna']).to.include({ role: 'admin', reason: 'firstProfile' });
+    expect((await partnerState(bot, PARTNER)).roles!['user-anna']).to.include({ role: 'admin', reason: 'firstProfile' });
     const roles = await anna.reply('roles');
     const stepDown = await anna.invoke('role.assign', { userId: 'user-anna', field: 'role0', role0: 'sales' });
     expect(cardText(stepDown.card)).to.include('the last one cannot give up the role');
@@ -91,7 +101,7 @@ describe('roles and the audit trail over HTTP', function () {
     // Someone of another tenant the bot has met is still no one it met in this one.
     await user('70100000-0000-4000-8000-000000000002', 'user-eve', 'Eve Outsider').say('hello');
     expect(cardText((await anna.invoke('role.assign', { userId: 'user-eve', field: 'role0', role0: 'admin' })).card)).to.include('not someone I have met');
-    expect(Object.keys((await partnerFile(bot.dataDir, PARTNER)).roles)).to.deep.equal(['user-anna']);
+    expect(Object.keys((await partnerState(bot, PARTNER)).roles!)).to.deep.equal(['user-anna']);
     expect(cardText(roles)).to.include('Anna Berg');
 
     const ben = user(PARTNER, 'user-ben', 'Ben Colleague');
@@ -112,10 +122,7 @@ describe('roles and the audit trail over HTTP', function () {
     const ben = user(PARTNER, 'user-ben', 'Ben Colleague');
     await ben.say('hello');
     await bot.stop();
-    // The file as the version before roles wrote it.
-    const path = join(bot.dataDir, 'partners', fileNameFor(PARTNER));
-    const { roles: _dropped, ...before } = JSON.parse(await readFile(path, 'utf8'));
-    await writeFile(path, JSON.stringify(before));
+    await forgetRoles(bot);
     await bot.restart();
     for (const who of [anna, ben]) who.options.botUrl = bot.url;
 
@@ -123,8 +130,8 @@ describe('roles and the audit trail over HTTP', function () {
     expect(cardText(customers!)).to.include('Contoso GmbH');
     const [history] = await anna.say('history');
     expect(cardText(history!)).to.include('role.upgrade');
-    const roles = (await partnerFile(bot.dataDir, PARTNER)).roles;
-    expect(Object.fromEntries(Object.entries<any>(roles).map(([id, r]) => [id, [r.role, r.reason]]))).to.deep.equal({ 'user-anna': ['admin', 'upgrade'], 'user-ben': ['admin', 'upgrade'] });
+    const roles = (await partnerState(bot, PARTNER)).roles;
+    expect(Object.fromEntries(Object.entries<any>(roles!).map(([id, r]) => [id, [r.role, r.reason]]))).to.deep.equal({ 'user-anna': ['admin', 'upgrade'], 'user-ben': ['admin', 'upgrade'] });
     expect((await trail(bot)).filter((entry) => entry.verb === 'role.upgrade')).to.have.length(2);
   });
 
@@ -141,7 +148,7 @@ describe('roles and the audit trail over HTTP', function () {
     // The same summary pressed again answers the outcome and records nothing more.
     await sam.press(renewed.review, 'Renew');
 
-    const contoso = (await partnerFile(bot.dataDir, PARTNER)).customers[0];
+    const contoso: any = (await partnerState(bot, PARTNER)).customers[0];
     const applied = (await trail(bot)).filter((entry) => entry.verb === 'keys.apply');
     expect(applied.map((entry) => entry.id)).to.deep.equal([`keys.apply:${renewSetup}`, `keys.apply:${contoso.subscriptions[1].renewalIds[0]}`]);
     expect(applied.map((entry) => ({ change: entry.details.change, keys: entry.keys, customer: entry.customerTenantId, actor: entry.actor }))).to.deep.equal([
@@ -158,7 +165,7 @@ describe('roles and the audit trail over HTTP', function () {
     await createCustomer(anna, await bot.mintKeys(1), { ...ACCOUNT, language: 'en' });
     await createCustomer(anna, await bot.mintKeys(1), { ...ACCOUNT, organisationName: 'Northwind Traders', domainPrefix: 'northwind', signInName: 'nina' });
     await offerDelegation(anna, 'contoso');
-    const contoso = (await partnerFile(bot.dataDir, PARTNER)).customers.find((c: any) => c.name === 'Contoso GmbH');
+    const contoso = (await partnerState(bot, PARTNER)).customers.find((c: any) => c.name === 'Contoso GmbH')!;
     const eva = user(contoso.tenantId, contoso.admin.objectId, 'Eva Muster');
     await eva.say('hello');
     await eva.press(eva.latestCardWith('offer.accept'), 'Accept');

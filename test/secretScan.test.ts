@@ -7,7 +7,9 @@ import { startBot } from './support/botHarness.js';
 import { FakeConnector } from './support/connector.js';
 import { productKeysSeen } from './support/productKeysSeen.js';
 import { partnerFile } from './support/journeys.js';
-import { keysIn, scanForKeys } from './support/secretScan.js';
+import pg from 'pg';
+import { freshDatabase } from './support/postgres.js';
+import { databaseTables, keysIn, scanForKeys, scanTexts } from './support/secretScan.js';
 import { TeamsUser } from './support/teams.js';
 
 const KEY = 'VK7JG-NPHTM-C97JM-9MPGT-3V66T';
@@ -36,6 +38,21 @@ describe('the secrets scan', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('names each table of a database that holds a key, in a text, an array or a JSON column', async function () {
+    const url = await freshDatabase(this);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE clean (note text); CREATE TABLE entries (keys text[], details jsonb); CREATE TABLE empty (x int)');
+      await client.query("INSERT INTO clean VALUES ('•••••-•••••-•••••-•••••-3V66T')");
+      await client.query('INSERT INTO entries VALUES ($1, $2)', [['x'], { typed: KEY.toLowerCase().replace(/-/g, ' ') }]);
+    } finally {
+      await client.end();
+    }
+    const result = scanTexts('db', await databaseTables(url), [KEY]);
+    expect(result).to.deep.include({ files: 3, hits: [{ file: 'db#entries', key: KEY.replace(/-/g, ''), lastGroup: '3V66T' }] });
   });
 
   it('knows every key a test typed into a bot, even one never minted; a key in a display name is stored masked', async () => {

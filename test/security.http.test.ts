@@ -18,6 +18,7 @@ import { BotProcess } from './support/botProcess.js';
 import { FakeConnector } from './support/connector.js';
 import { snapshotFiles, changedFiles } from './support/dataFiles.js';
 import { createCustomer } from './support/journeys.js';
+import { onlyOn, sameStoreAs } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'c1c2c3d4-0000-4000-8000-000000000001';
@@ -29,6 +30,9 @@ const CREDENTIALS = {
 };
 /** Shaped like a product key, so that a leak of it is easy to find. */
 const KEY = 'QWERT-ZUIOP-ASDFG-HJKLY-XCVBN';
+
+/** Why the cases of the data folder's lock run on the files only. */
+const INSTANCE_LOCK = "the data folder's instance lock; instances on PostgreSQL share one database by design (test/postgres/twoInstances.test.ts)";
 
 /** The RSS of a process in bytes, from /proc. */
 function rssOf(pid: number): number {
@@ -138,7 +142,8 @@ describe('security: what the review found, over HTTP', function () {
   });
 
   describe('two processes on one data folder', () => {
-    it('refuses the second with a message naming the first; the first keeps answering; a dead one is taken over', async () => {
+    it('refuses the second with a message naming the first; the first keeps answering; a dead one is taken over', async function () {
+      onlyOn('file', this, INSTANCE_LOCK);
       const connector = await new FakeConnector().start();
       const dataDir = join(dir, 'data');
       const first = new BotProcess({ DATA_DIR: dataDir });
@@ -182,7 +187,8 @@ describe('security: what the review found, over HTTP', function () {
       return path;
     };
 
-    it('is respected while its holder keeps touching it', async () => {
+    it('is respected while its holder keeps touching it', async function () {
+      onlyOn('file', this, INSTANCE_LOCK);
       const dataDir = join(dir, 'data');
       await lockFrom(dataDir, 0);
       const error = await startBot({}, { dataDir }).then(
@@ -192,7 +198,8 @@ describe('security: what the review found, over HTTP', function () {
       expect(error?.message).to.include('in use by another Partner Setup Bot: process 4242 on host another-host');
     });
 
-    it('is taken over once untouched for a minute (a container recreated on the same volume)', async () => {
+    it('is taken over once untouched for a minute (a container recreated on the same volume)', async function () {
+      onlyOn('file', this, INSTANCE_LOCK);
       const dataDir = join(dir, 'data');
       const path = await lockFrom(dataDir, 2);
       const bot = await startBot({}, { dataDir });
@@ -227,7 +234,8 @@ describe('security: what the review found, over HTTP', function () {
     }
   });
 
-  it('keeps data files 0600 and folders 0700 after a full flow, backups and the data folder included', async () => {
+  it('keeps data files 0600 and folders 0700 after a full flow, backups and the data folder included', async function () {
+    onlyOn('file', this, 'the modes of the data folder and its files; on PostgreSQL the server guards the data');
     const connector = await new FakeConnector().start();
     const bot = await startBot({}, { dataDir: join(dir, 'data') });
     try {
@@ -269,7 +277,8 @@ describe('security: what the review found, over HTTP', function () {
       mounted = false;
     });
 
-    it('is reported not ready by /healthz once it cannot be written, and refused at start naming it', async () => {
+    it('is reported not ready by /healthz once it cannot be written, and refused at start naming it', async function () {
+      onlyOn('file', this, 'a read-only data folder; an unreachable database is test/postgres/outage.test.ts');
       const dataDir = join(dir, 'data');
       const bot = new BotProcess({ DATA_DIR: dataDir });
       try {
@@ -290,6 +299,7 @@ describe('security: what the review found, over HTTP', function () {
   });
 
   describe('odd files in place of a partner file', () => {
+    const ODD_FILES = 'what lies in the data folder in place of a partner file';
     /** A data folder with one partner, made by a bot that is stopped again. */
     async function folderWithPartner(): Promise<string> {
       const connector = await new FakeConnector().start();
@@ -301,7 +311,8 @@ describe('security: what the review found, over HTTP', function () {
       return dataDir;
     }
 
-    it('a folder: start-up stops with the message that names the file, not a stack trace', async () => {
+    it('a folder: start-up stops with the message that names the file, not a stack trace', async function () {
+      onlyOn('file', this, ODD_FILES);
       const dataDir = await folderWithPartner();
       const path = join(dataDir, 'partners', 'tenant-a.json');
       await rm(path);
@@ -312,7 +323,8 @@ describe('security: what the review found, over HTTP', function () {
       expect(run.stderr).not.to.match(/EISDIR|\n\s+at /);
     });
 
-    it('a symbolic link: not followed, and nothing of the file it points to is quoted', async () => {
+    it('a symbolic link: not followed, and nothing of the file it points to is quoted', async function () {
+      onlyOn('file', this, ODD_FILES);
       const dataDir = await folderWithPartner();
       const path = join(dataDir, 'partners', 'tenant-a.json');
       const outside = join(dir, 'outside.txt');
@@ -326,7 +338,8 @@ describe('security: what the review found, over HTTP', function () {
       expect(run.stderr).not.to.include('root:');
     });
 
-    it('a damaged file: the message does not quote its content', async () => {
+    it('a damaged file: the message does not quote its content', async function () {
+      onlyOn('file', this, ODD_FILES);
       const dataDir = await folderWithPartner();
       const path = join(dataDir, 'partners', 'tenant-a.json');
       await writeFile(path, 'SECRET-CONTENT not json');
@@ -366,13 +379,13 @@ describe('security: what the review found, over HTTP', function () {
       // 60 days before the subscription ends, 9:00 in the partner's Berlin: the first reminder is due.
       const reminderDay = () => new FakeClock(new Date('2027-01-01T08:00:00Z'));
       try {
-        const restricted = await startBot({ SERVICE_URL_ALLOW: 'https://smba.trafficmanager.net' }, { dataDir, clock: reminderDay() });
+        const restricted = await startBot({ SERVICE_URL_ALLOW: 'https://smba.trafficmanager.net', ...sameStoreAs(setUp) }, { dataDir, clock: reminderDay() });
         const attempts = connector.attempts;
         await restricted.app.reminders.run();
         await restricted.stop();
         expect(connector.attempts - attempts, 'sends to a host outside the list').to.equal(0);
         // With the connector allowed, the reminder kept for Anna's next reachable chat goes out: it was due.
-        const open = await startBot({}, { dataDir, clock: reminderDay() });
+        const open = await startBot(sameStoreAs(setUp), { dataDir, clock: reminderDay() });
         await new TeamsUser({ botUrl: open.url, connector, tenantId: PARTNER, userId: 'user-anna', name: 'Anna Berg' }).say('help');
         const from = connector.sent.length;
         await open.app.reminders.run();

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { FakeClock, startBot, type RunningBot } from './support/botHarness.js';
 import { cardText } from './support/cardQuery.js';
 import { FakeConnector } from './support/connector.js';
-import { createCustomer, grantRole, partnerFile, PROFILE } from './support/journeys.js';
+import { createCustomer, grantRole, PROFILE } from './support/journeys.js';
+import { partnerState } from './support/stored.js';
 import { TeamsUser } from './support/teams.js';
 
 const PARTNER = 'a1a1a1a1-0000-4000-8000-000000000001';
@@ -36,7 +37,7 @@ describe('dates in the reader’s time zone over HTTP', () => {
 
   it('shows when a customer was set up on the profile’s day, or on the day of the zone the client reports', async () => {
     await createCustomer(anna, await bot.mintKeys(1));
-    expect((await partnerFile(bot.dataDir, PARTNER)).profile.timeZone).to.equal(PROFILE.timeZone);
+    expect((await partnerState(bot, PARTNER)).profile.timeZone).to.equal(PROFILE.timeZone);
     // Anna saved the profile first and is Admin agent; Ben sees customers as a Sales agent.
     await grantRole(anna, ben, 'sales');
     expect(cardText((await anna.say('customer contoso'))[0]!)).to.include('Set up by: Anna Berg, 3 March 2026');
@@ -44,7 +45,7 @@ describe('dates in the reader’s time zone over HTTP', () => {
     // The zone Ben's client reported is remembered for turns (and messages) that carry none.
     const benWithout = new TeamsUser({ ...ben.options, timeZone: undefined });
     expect(cardText((await benWithout.say('customer contoso'))[0]!)).to.include('Set up by: Anna Berg, 2 March 2026');
-    expect((await partnerFile(bot.dataDir, PARTNER)).members['user-ben'].timeZone).to.equal('America/New_York');
+    expect((await partnerState(bot, PARTNER)).members['user-ben'].timeZone).to.equal('America/New_York');
     // The end date is a calendar day (the partner's): the same for both.
     for (const who of [anna, ben]) expect(cardText((await who.say('customer contoso'))[0]!)).to.include('ends 3 March 2027');
   });

@@ -23,6 +23,17 @@ export interface Server {
 
 let server: Promise<Server> | undefined;
 const created: string[] = [];
+/** Called with a server's maintenance URL before it stops (or its databases are dropped), while they can still be read. */
+const stopping: Array<(adminUrl: string) => Promise<void>> = [];
+
+/** Registers work on a server's databases before the server goes (the tests' secrets scan reads them). */
+export function beforeServerStops(listener: (adminUrl: string) => Promise<void>): void {
+  stopping.push(listener);
+}
+
+async function announceStop(adminUrl: string): Promise<void> {
+  for (const listener of stopping) await listener(adminUrl);
+}
 
 /** The uid and gid of the `postgres` user: initdb and postgres refuse to run as root. */
 function postgresUser(): { uid: number; gid: number } | undefined {
@@ -120,11 +131,13 @@ export async function startCluster(): Promise<OwnServer> {
       lastError = error;
       continue;
     }
+    const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
     return {
-      adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      adminUrl,
       pause: halt,
       resume: () => run(port),
       async stop() {
+        await announceStop(adminUrl);
         process.off('exit', killOnExit);
         await halt();
         rmSync(dir, { recursive: true, force: true });
@@ -161,10 +174,14 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh, empty database on the shared server; throws when no server can be had. */
-export async function databaseUrl(): Promise<string> {
+/**
+ * A fresh database on the shared server, empty or a copy of the database of `copyOf` (of the same
+ * server, with nobody connected to it); throws when no server can be had.
+ */
+export async function databaseUrl(copyOf?: string): Promise<string> {
   const name = `test_${randomUUID().replace(/-/g, '')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const template = copyOf === undefined ? '' : ` TEMPLATE ${pg.escapeIdentifier(new URL(copyOf).pathname.slice(1))}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}${template}`));
   created.push(name);
   return withDatabase((await sharedServer()).adminUrl, name);
 }
@@ -173,6 +190,7 @@ export async function databaseUrl(): Promise<string> {
 export async function stopPostgres(): Promise<void> {
   if (!server) return;
   const running = await server.catch(() => undefined);
+  if (running) await announceStop(running.adminUrl);
   server = undefined;
   if (!running) return;
   // A server of your own keeps nothing of the run; a throwaway one goes whole.

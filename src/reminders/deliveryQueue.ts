@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ConversationRef, Delivery } from '../domain/conversation.js';
-import type { OutboxRepository, OutgoingMessage } from '../store/repositories.js';
+import type { OutboxRepository, OutboxState, OutgoingMessage } from '../store/repositories.js';
 
 /** `later`: not sent yet (Teams kept failing, or another sender holds it); it stays queued for the next run. */
 export type SendOutcome = 'sent' | 'unreachable' | 'later';
@@ -26,6 +26,8 @@ export interface QueueOptions {
 
 const RETRYABLE = new Set([412, 429, 500, 502, 503, 504]);
 const UNREACHABLE = 'unreachable';
+/** How often a sender waiting for another's claim looks whether it was sent meanwhile. */
+const HOLDER_POLL_MS = 500;
 
 export class DeliveryQueue {
   /** This process's name in the outbox's claims. */
@@ -41,9 +43,20 @@ export class DeliveryQueue {
   /** Queues the message (once per unique key) and sends it unless it was sent before. */
   async send(message: OutgoingMessage): Promise<SendOutcome> {
     await this.outbox.enqueue(message);
-    for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
+    let waitedMs = 0;
+    for (let attempt = 1; attempt <= this.options.maxAttempts; ) {
       const claimed = await this.outbox.claimKey(message.uniqueKey, this.workerId, this.options.leaseMs);
-      if (!claimed) return this.settled(message.uniqueKey);
+      if (!claimed) {
+        const state = await this.outbox.state(message.uniqueKey);
+        // Another sender holds it: one sending it now, or one that died mid-send (its claim runs out
+        // within a lease). Waiting for either here, instead of leaving it to the next sweep, is what
+        // lets the instance that takes a dead one's run over finish it.
+        if (state?.state !== 'pending' || waitedMs >= this.options.leaseMs) return outcomeOf(state);
+        const wait = Math.min((state.heldForMs ?? 0) + 10, HOLDER_POLL_MS, this.options.leaseMs - waitedMs);
+        await this.sleep(wait);
+        waitedMs += wait;
+        continue;
+      }
       await this.pace(claimed.tenantId);
       const result = await this.deliver(claimed.conversation, claimed.activity);
       if (result.ok) {
@@ -59,16 +72,8 @@ export class DeliveryQueue {
       const backoff = result.status === 429 && result.retryAfterMs !== undefined ? result.retryAfterMs : this.options.retryBaseMs * 2 ** (attempt - 1);
       await this.outbox.retryLater(claimed.id, this.workerId, backoff, `status ${result.status ?? 'none'}`);
       if (!retryable) return 'later';
-      if (attempt < this.options.maxAttempts) await this.sleep(backoff);
+      if (++attempt <= this.options.maxAttempts) await this.sleep(backoff);
     }
-    return 'later';
-  }
-
-  /** What became of a message this sender could not claim. */
-  private async settled(uniqueKey: string): Promise<SendOutcome> {
-    const state = await this.outbox.state(uniqueKey);
-    if (state?.state === 'sent') return 'sent';
-    if (state?.state === 'failed' && state.error === UNREACHABLE) return 'unreachable';
     return 'later';
   }
 
@@ -80,4 +85,11 @@ export class DeliveryQueue {
   private take(tenantId: string): Promise<number> {
     return this.outbox.takeSendSlot(tenantId, this.options.sendsPerSecond, new Date());
   }
+}
+
+/** What became of a message another sender took care of. */
+function outcomeOf(state: OutboxState | undefined): SendOutcome {
+  if (state?.state === 'sent') return 'sent';
+  if (state?.state === 'failed' && state.error === UNREACHABLE) return 'unreachable';
+  return 'later';
 }

@@ -294,7 +294,8 @@ export interface ClaimedMessage extends OutgoingMessage {
 }
 
 /** Where a message stands: waiting (or being sent), sent, or given up. */
-export type OutboxState = { state: 'pending' } | { state: 'sent'; activityId?: string } | { state: 'failed'; error: string };
+/** `heldForMs`: another sender's claim on the pending message runs out in this many milliseconds. */
+export type OutboxState = { state: 'pending'; heldForMs?: number } | { state: 'sent'; activityId?: string } | { state: 'failed'; error: string };
 
 /** Proactive messages, sent by whichever instance claims them; a dead sender's claims expire. */
 export interface OutboxRepository {

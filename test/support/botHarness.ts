@@ -1,6 +1,7 @@
 /**
  * Builds the real app (restify, CloudAdapter, JSON files) on a fake clock, in a folder of the test
- * run that keeps its data and its log (at the most verbose level) for the secrets scan after all suites.
+ * run that keeps its data and its log (at the most verbose level) for the secrets scan after all suites
+ * (which also reads the database of a bot on PostgreSQL).
  * With TEST_STORE=postgres the same bot runs on PostgreSQL instead: a fresh database of the test
  * server per bot (`npm run test:postgres` runs the HTTP suites so).
  */
@@ -12,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { databaseUrl } from './postgres.js';
 import { noteKeys, noteTypedKeys } from './productKeysSeen.js';
-import { newBotFolder, recordBot } from './testRun.js';
+import { newBotFolder, recordBot, type BotTrace } from './testRun.js';
 
 /** The key-hash secret of every test bot, so a test can find where a key is stored. */
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-42';
@@ -54,10 +55,13 @@ export async function startBot(env: Record<string, string> = {}, options: { data
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'trace', KEY_HASH_SECRET: TEST_SECRET, ...database, ...env });
   const logFile = join(folder, 'bot.log');
   const log = createLogger(config.LOG_LEVEL, pino.destination({ dest: logFile, sync: true }));
-  recordBot({ dataDir, logFile, keyHashSecret: await loadKeyHashSecret(dataDir, config.KEY_HASH_SECRET) });
+  const trace: BotTrace = { dataDir, logFile, keyHashSecret: await loadKeyHashSecret(dataDir, config.KEY_HASH_SECRET) };
+  recordBot(trace);
   const open = async () => {
     const app = await createApp({ config, log, now: clock.now });
     noteTypedKeys(app.server);
+    // Only a database the bot reached is the scan's to read (a test may start one on a wrong URL).
+    if (config.DATABASE_URL !== undefined) trace.databaseUrl = config.DATABASE_URL;
     return app;
   };
   const running: RunningBot = {

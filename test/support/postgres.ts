@@ -6,7 +6,7 @@
  */
 import { databaseUrl, startCluster, type OwnServer } from '../../scripts/support/postgresServer.js';
 
-export { databaseUrl, stopPostgres, type OwnServer } from '../../scripts/support/postgresServer.js';
+export { beforeServerStops, databaseUrl, stopPostgres, type OwnServer } from '../../scripts/support/postgresServer.js';
 
 /**
  * A throwaway server for one suite alone, which it may pause and resume (a database outage); the

@@ -934,7 +934,7 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         await expectOnceEach(sent, p);
       });
 
-      it("takes over the sends of an instance that died mid-run once its claim runs out, and sends nothing twice", async () => {
+      it("takes over the send of an instance that died mid-run, in the same run once its claim runs out, and sends nothing twice", async () => {
         const p = await remindedPartner(1);
         let release!: () => void;
         const dying = new Promise<void>((resolve) => (release = resolve));
@@ -951,7 +951,7 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
           },
         }).run();
         await sending;
-        await new Promise((resolve) => setTimeout(resolve, 80));
+        // The other instance's run starts while the dead one's claim still holds: it waits the claim out.
         const sent: Sent[] = [];
         await instance(b, sent).run();
         release();
@@ -1179,6 +1179,21 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(after?.delegatedAdmins).to.deep.equal([{ partnerTenantId: 'partner-1', roles: ['Global Administrator'], since: AT }]);
         expect(after?.keyHandles).to.deep.equal([k.ref]);
         expect(await a.commerceTenants.update(randomUUID(), () => 1)).to.deep.equal({ found: false });
+      });
+
+      it("keeps a tenant's subscriptions in the order they were added, and more seats assigned than paid for after a renewal", async () => {
+        const t = tenant([]);
+        await a.commerceTenants.create(t);
+        const products = ['Office 365 E3', 'Microsoft 365 Business Standard', 'Exchange Online (Plan 1)', 'Office 365 E1', 'Microsoft 365 Business Basic'];
+        await b.commerceTenants.update(t.tenantId, (current) => {
+          for (const product of products.slice(1)) current.subscriptions.push({ ...current.subscriptions[0]!, id: randomUUID(), product });
+          // Keys for fewer seats than are assigned: the partner was warned and unassigns afterwards.
+          current.subscriptions[0]!.seats = 1;
+          current.subscriptions[0]!.assignedSeats = 3;
+        });
+        const after = await a.commerceTenants.get(t.tenantId);
+        expect(after?.subscriptions.map((s) => s.product)).to.deep.equal(products);
+        expect(after?.subscriptions[0]).to.include({ seats: 1, assignedSeats: 3 });
       });
     });
 

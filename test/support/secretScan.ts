@@ -1,14 +1,17 @@
 /**
- * Finds product keys in files however they were written: with or without hyphens, spaced, in any
- * case. A file is read once; its letters and digits (hyphens and white space dropped) are cut into
- * every window of a key's length and looked up, so the cost follows the bytes, not the keys.
+ * Finds product keys in files and databases however they were written: with or without hyphens,
+ * spaced, in any case. A file (or a table) is read once; its letters and digits (hyphens and white
+ * space dropped) are cut into every window of a key's length and looked up, so the cost follows the
+ * bytes, not the keys.
  */
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { KEY_LENGTH } from '../../src/domain/productKey.js';
 
 export interface KeyHit {
+  /** The file, or the database and table (`postgres://…/db#table`). */
   file: string;
   /** The whole key, compact, to match with other records; never printed. */
   key: string;
@@ -60,6 +63,33 @@ export async function scanForKeys(files: readonly string[], keys: Iterable<strin
     result.files++;
     result.bytes += text.length;
     for (const key of keysIn(text, wanted)) result.hits.push({ file, key, lastGroup: key.slice(-5) });
+  }
+  return result;
+}
+
+/** Every table's text in a PostgreSQL database, by table: each row as JSON, in one round trip. */
+export async function databaseTables(url: string): Promise<Map<string, string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query<{ name: string }>("SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+    if (tables.length === 0) return new Map();
+    const union = tables.map(({ name }) => `SELECT ${pg.escapeLiteral(name)} AS name, string_agg(row_to_json(t)::text, E'\\n') AS text FROM ${name} t`).join(' UNION ALL ');
+    const { rows } = await client.query<{ name: string; text: string | null }>(union);
+    return new Map(rows.map((row) => [row.name, row.text ?? '']));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Scans texts by name (the tables of a database, each named `where#table`) as scanForKeys scans files. */
+export function scanTexts(where: string, texts: ReadonlyMap<string, string>, keys: Iterable<string>): ScanResult {
+  const wanted = new Set([...keys].map(compact));
+  const result: ScanResult = { files: 0, bytes: 0, keys: wanted.size, hits: [] };
+  for (const [name, text] of texts) {
+    result.files++;
+    result.bytes += text.length;
+    for (const key of keysIn(text, wanted)) result.hits.push({ file: `${where}#${name}`, key, lastGroup: key.slice(-5) });
   }
   return result;
 }

@@ -13,6 +13,8 @@ export interface BotTrace {
   logFile: string;
   /** The secret of the key hashes in the bot's catalogue. */
   keyHashSecret: string;
+  /** The database the bot ran on (PostgreSQL store), set once the bot has connected to it. */
+  databaseUrl?: string;
 }
 
 let folder: string | undefined;

@@ -80,7 +80,8 @@ export class FileOutbox implements OutboxRepository {
     if (!m) return undefined;
     if (m.sentAt) return { state: 'sent', ...(m.activityId !== undefined && { activityId: m.activityId }) };
     if (m.failedAt) return { state: 'failed', error: m.lastError ?? '' };
-    return { state: 'pending' };
+    const heldForMs = (m.lockedUntil ?? 0) - this.clock();
+    return { state: 'pending', ...(heldForMs > 0 && { heldForMs }) };
   }
 
   async prune(finishedBefore: Date): Promise<number> {

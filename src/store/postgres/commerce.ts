@@ -94,7 +94,7 @@ async function assemble(db: Queryable, row: Row | undefined): Promise<CommerceTe
   const users = await db.query('SELECT * FROM commerce_users WHERE tenant_id = $1 ORDER BY position', [id]);
   const subscriptions = await db.query(
     `SELECT s.*, array(SELECT r.idempotency_key FROM commerce_subscription_renewals r WHERE r.subscription_id = s.id ORDER BY r.idempotency_key) AS renewals
-     FROM commerce_subscriptions s WHERE s.tenant_id = $1 ORDER BY s.id`,
+     FROM commerce_subscriptions s WHERE s.tenant_id = $1 ORDER BY s.position`,
     [id],
   );
   const keys = await db.query('SELECT ref FROM commerce_keys WHERE redeemed_for = $1 AND renewal IS NULL ORDER BY ref', [id]);
@@ -267,14 +267,14 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
         [u.objectId, tenant.tenantId, position, u.userPrincipalName, u.displayName, u.email ?? null, u.phone ?? null, u.roles, u.licenses, addedBy.get(u.objectId) ?? null],
       );
     }
-    for (const s of tenant.subscriptions) {
-      if (kept(s, before?.subscriptions.find((b) => b.id === s.id))) continue;
+    for (const [position, s] of tenant.subscriptions.entries()) {
+      if (kept(s, before?.subscriptions[position])) continue;
       await tx.query(
-        `INSERT INTO commerce_subscriptions (id, tenant_id, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO UPDATE SET product = $3, seats = $4, assigned_seats = $5, start_date = $6, end_date = $7, partner_of_record = $8, billing = $9
+        `INSERT INTO commerce_subscriptions (id, tenant_id, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET product = $3, seats = $4, assigned_seats = $5, start_date = $6, end_date = $7, partner_of_record = $8, billing = $9, position = $10
          WHERE commerce_subscriptions.tenant_id = $2`,
-        [s.id, tenant.tenantId, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing],
+        [s.id, tenant.tenantId, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, position],
       );
       await tx.query('INSERT INTO commerce_subscription_renewals (subscription_id, idempotency_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [s.id, s.renewals]);
     }

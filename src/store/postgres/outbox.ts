@@ -32,12 +32,16 @@ export class PostgresOutbox implements OutboxRepository {
   }
 
   async state(uniqueKey: string): Promise<OutboxState | undefined> {
-    const { rows } = await this.pool.query('SELECT sent_at, activity_id, failed_at, last_error FROM outbox WHERE unique_key = $1', [uniqueKey]);
+    const { rows } = await this.pool.query(
+      `SELECT sent_at, activity_id, failed_at, last_error, CASE WHEN locked_until > now() THEN ceil(extract(epoch FROM locked_until - now()) * 1000)::int END AS held_for_ms
+       FROM outbox WHERE unique_key = $1`,
+      [uniqueKey],
+    );
     const row = rows[0];
     if (!row) return undefined;
     if (row.sent_at) return { state: 'sent', ...(row.activity_id !== null && { activityId: row.activity_id }) };
     if (row.failed_at) return { state: 'failed', error: row.last_error ?? '' };
-    return { state: 'pending' };
+    return { state: 'pending', ...(row.held_for_ms !== null && { heldForMs: row.held_for_ms }) };
   }
 
   async prune(finishedBefore: Date): Promise<number> {
