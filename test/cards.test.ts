@@ -2,7 +2,8 @@
 import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { CARD_NAMES, renderCard } from '../src/cards.js';
-import { accountCard, accountReviewCard, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
+import { accountCard, accountReviewCard, CUSTOMERS_PAGE_SIZE, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
+import { pageOf } from '../src/domain/paging.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from '../src/bot/delegationViews.js';
 import { billingCard, reminderCard, remindersCard } from '../src/bot/renewalViews.js';
 import { ENTRA_ROLES } from '../src/domain/entraRoles.js';
@@ -148,8 +149,8 @@ describe('card templates', () => {
         ['customer, created, with the temporary password', customerCard(m, customer, day, { created: true, temporaryPassword: 'Xy7#kP2m$qR9wT4v' })],
         ...(['2026-03-02', '2027-03-20', '2027-05-01', '2027-08-01'] as const).map((today): [string, object] => [`customer on ${today}`, customerCard(m, customer, { ...day, today })]),
         ['customer, direct billing and a scheduled switch', customerCard(m, { ...customer, subscriptions: [{ ...customer.subscriptions[0]!, billing: 'direct' }, { ...customer.subscriptions[0]!, id: 's2', scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: `A ${LINK}` } } }] }, day)],
-        ['customers, a page', customersCard(m, Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), '', 2, day)],
-        ['customers, none', customersCard(m, [], `zzz ${LINK}`, 1, day)],
+        ['customers, a page', customersCard(m, pageOf(Array.from({ length: 23 }, (_, i) => ({ ...customer, tenantId: `t${i}`, name: `Customer ${i}` })), 2, CUSTOMERS_PAGE_SIZE), '', day)],
+        ['customers, none', customersCard(m, pageOf([], 1, CUSTOMERS_PAGE_SIZE), `zzz ${LINK}`, day)],
         ...(['before60', 'before1', 'expired', 'disabled', 'deletionSoon'] as const).map((kind): [string, object] => [`reminder ${kind}`, reminderCard(m, { key: 'k', kind, customer, subscription: customer.subscriptions[0]!, ...day, today: kind === 'before60' ? '2027-01-01' : kind === 'before1' ? '2027-03-01' : kind === 'expired' ? '2027-03-03' : kind === 'disabled' ? '2027-04-02' : '2027-06-24' })]),
         ['reminder, in a team channel', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day, inChannel: true })],
         ['reminder, snoozed', reminderCard(m, { key: 'k', kind: 'before30', customer, subscription: customer.subscriptions[0]!, ...day }, { text: 'x', style: 'good' })],

@@ -13,7 +13,7 @@ import type { Setup } from '../domain/setup.js';
 import { fill, type Messages } from '../i18n/index.js';
 import { delegationSummary, relationshipRows } from './delegationViews.js';
 import type { Notice, Today } from './notice.js';
-import { pageOf } from './paging.js';
+import type { Page } from '../domain/paging.js';
 import { stateText } from './renewalViews.js';
 
 export const CUSTOMERS_PAGE_SIZE = 10;
@@ -150,17 +150,18 @@ export function customerCard(
   );
 }
 
-export function customersCard(m: Messages, customers: readonly Customer[], filter: string, page: number, day: Today, notice?: Notice): AdaptiveCard {
+/** A page of the customer list (`listed`: the page the store gave, or `pageOf` a list in hand). */
+export function customersCard(m: Messages, listed: Page<Customer>, filter: string, day: Today, notice?: Notice): AdaptiveCard {
   const t = m.t.customers;
-  const { page: current, start, shown, hasNext } = pageOf(customers, page, CUSTOMERS_PAGE_SIZE);
-  const empty = customers.length === 0 ? { text: filter ? fill(t.noMatch, { filter }) : t.empty, style: 'accent' as const } : undefined;
+  const { page, start, shown, hasNext, total } = listed;
+  const empty = total === 0 ? { text: filter ? fill(t.noMatch, { filter }) : t.empty, style: 'accent' as const } : undefined;
   return renderCard('customers', {
     t,
     notice: notice ?? empty,
     filter,
-    page: current,
+    page,
     hasNext,
-    showing: customers.length > 0 ? fill(t.showing, { from: start + 1, to: start + shown.length, total: customers.length }) : undefined,
+    showing: total > 0 ? fill(t.showing, { from: start + 1, to: start + shown.length, total }) : undefined,
     rows: shown.map((customer) => ({
       tenantId: customer.tenantId,
       name: customer.name,

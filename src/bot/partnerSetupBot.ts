@@ -10,10 +10,11 @@ import type { LifecycleDays } from '../domain/lifecycle.js';
 import { timeZoneOf } from '../domain/profile.js';
 import { canonicalTimeZone, isTimeZone } from '../domain/timeZones.js';
 import { maskKeysInText } from '../domain/productKey.js';
+import { pageOf } from '../domain/paging.js';
 import { fill, messagesFor } from '../i18n/index.js';
 import { holdersOf, roleOf, type Requester } from '../domain/roles.js';
 import { refusalOf, runAction, VERBS } from './actions.js';
-import { customersCard } from './accountViews.js';
+import { CUSTOMERS_PAGE_SIZE, customersCard } from './accountViews.js';
 import { customerShown } from './flows/roles.js';
 import { actorFrom } from './actor.js';
 import { channelReference, personalReference, type Conversations } from './conversations.js';
@@ -167,13 +168,13 @@ export class PartnerSetupBot extends ActivityHandler {
       case 'profile':
         return profileShown(turn);
       case 'customers':
-        return customersCard(m, await partners.customers(actor.tenantId, command.filter), command.filter, 1, turn.day);
+        return customersCard(m, await partners.customerPage(actor.tenantId, command.filter, 1, CUSTOMERS_PAGE_SIZE), command.filter, turn.day);
       case 'customer':
       case 'delegate':
       case 'addUser':
       case 'addKeys': {
         const matches = await partners.customers(actor.tenantId, command.name);
-        if (matches.length !== 1) return customersCard(m, matches, command.name, 1, turn.day);
+        if (matches.length !== 1) return customersCard(m, pageOf(matches, 1, CUSTOMERS_PAGE_SIZE), command.name, turn.day);
         const customer = matches[0]!;
         if (command.command === 'customer') return customerShown(turn, customer);
         // The same as the customer card's buttons, which check the rest.

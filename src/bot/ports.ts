@@ -8,6 +8,7 @@ import type { Actor } from '../domain/actor.js';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Customer } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
+import type { Page } from '../domain/paging.js';
 import type { Relationship, RequestInput } from '../domain/relationship.js';
 import type { PartnerProfile, ProfileError, ProfileInput } from '../domain/profile.js';
 import type {
@@ -72,6 +73,8 @@ export interface Partners {
   memberName(tenantId: string, userId: string): Promise<string>;
   saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }>;
   customers(tenantId: string, filter?: string): Promise<Customer[]>;
+  /** One page of that list, read as a page (see CustomerRepository.page). */
+  customerPage(tenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>>;
   hasCustomers(tenantId: string): Promise<boolean>;
   customer(tenantId: string, customerTenantId: string): Promise<Customer | undefined>;
   member(tenantId: string, userId: string): Promise<Member | undefined>;

@@ -5,7 +5,7 @@ import { daysBetween, lastDays, subscriptionActions, subscriptionState, type Rem
 import type { Upcoming } from '../domain/outcomes.js';
 import { fill, type Messages } from '../i18n/index.js';
 import type { Notice, Today } from './notice.js';
-import { pageOf } from './paging.js';
+import { pageOf } from '../domain/paging.js';
 
 /** One line on a subscription's state and days left, as the customer card and reminders show it. */
 export function stateText(m: Messages, subscription: Subscription, { today, lifecycle }: Today): string {

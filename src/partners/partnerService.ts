@@ -1,6 +1,7 @@
 /** A partner organisation's own data: its profile, its customers and who holds which role. Only its own tenant reaches it. */
 import { randomUUID } from 'node:crypto';
 import type { Customer } from '../domain/customer.js';
+import type { Page } from '../domain/paging.js';
 import { validateProfile, type PartnerProfile, type ProfileError, type ProfileInput } from '../domain/profile.js';
 import type { ConversationRef } from '../domain/conversation.js';
 import type { Actor } from '../domain/actor.js';
@@ -160,6 +161,10 @@ export class PartnerService {
 
   customers(tenantId: string, filter = ''): Promise<Customer[]> {
     return this.repositories.customers.list(tenantId, filter);
+  }
+
+  customerPage(tenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
+    return this.repositories.customers.page(tenantId, filter, page, size);
   }
 
   hasCustomers(tenantId: string): Promise<boolean> {

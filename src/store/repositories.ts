@@ -18,6 +18,7 @@ import type { ConversationRef } from '../domain/conversation.js';
 import type { AuditDraft } from '../domain/audit.js';
 import type { Customer, Subscription } from '../domain/customer.js';
 import type { Offer } from '../domain/delegation.js';
+import type { Page } from '../domain/paging.js';
 import type { Relationship } from '../domain/relationship.js';
 import type { ReminderKind } from '../domain/lifecycle.js';
 import type { PartnerProfile } from '../domain/profile.js';
@@ -116,6 +117,8 @@ export interface OfferChange {
 export interface CustomerRepository {
   /** The partner's customers whose name or domain contains `filter` (ignoring case), in name order. */
   list(partnerTenantId: string, filter?: string): Promise<Customer[]>;
+  /** One page of `size` of that list (kept within the pages there are) and how many it holds: a turn reads the customers it shows, not all. */
+  page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>>;
   hasCustomers(partnerTenantId: string): Promise<boolean>;
   /** A customer of this partner; another partner's customer is not found. */
   get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined>;

@@ -27,6 +27,12 @@ export async function readOnce<T>(key: string, read: () => Promise<T>): Promise<
   return structuredClone(await pending);
 }
 
+/** A value that another read of this turn brought along (two reads in one query): remembered unless read already. */
+export function rememberRead(key: string, value: unknown): void {
+  const memo = reads.getStore();
+  if (memo && !memo.has(key)) memo.set(key, Promise.resolve(value));
+}
+
 /** After a write: what the turn read before may have changed. */
 export function forgetTurnReads(): void {
   reads.getStore()?.clear();

@@ -4,7 +4,7 @@ import { beforeRoles, staff } from '../../domain/roles.js';
 import type { AdaptiveCard } from '../../cards.js';
 import { ACCOUNT_FIELDS, type AccountInput } from '../../domain/account.js';
 import { PROFILE_FIELDS, type ProfileInput } from '../../domain/profile.js';
-import { accountCard, customerCard, customersCard, profileCard } from '../accountViews.js';
+import { accountCard, CUSTOMERS_PAGE_SIZE, customerCard, customersCard, profileCard } from '../accountViews.js';
 import { fill } from '../../i18n/index.js';
 import { currentCard } from '../views.js';
 import { onSetup } from './redeem.js';
@@ -88,7 +88,7 @@ export const accountVerbs = {
 
   'customers.list': verb(z.object({ page: z.number().int().min(1).max(10_000).catch(1), filter: z.string().max(100).optional().catch(undefined) }), async ({ actor, m, partners, day }, data) => {
     const filter = (data.filter ?? '').trim();
-    return customersCard(m, await partners.customers(actor.tenantId, filter), filter, data.page, day);
+    return customersCard(m, await partners.customerPage(actor.tenantId, filter, data.page, CUSTOMERS_PAGE_SIZE), filter, day);
   }),
 
   'customer.open': verb(z.object({ tenantId: customerId }), async (turn, data) => {

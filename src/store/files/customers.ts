@@ -6,6 +6,7 @@
 import { filterCustomers, type Customer } from '../../domain/customer.js';
 import { collidingOffer, hasOfferWork, type Offer } from '../../domain/delegation.js';
 import { localDay } from '../../domain/lifecycle.js';
+import { pageOf, type Page } from '../../domain/paging.js';
 import { timeZoneOf } from '../../domain/profile.js';
 import { CustomerChanges } from '../customerChanges.js';
 import { indexCustomer } from '../customerIndex.js';
@@ -31,8 +32,19 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
+    return structuredClone(this.sorted(partnerTenantId, filter));
+  }
+
+  async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
+    // Only the page is copied out.
+    const listed = pageOf(this.sorted(partnerTenantId, filter), page, size);
+    return { ...listed, shown: structuredClone(listed.shown) };
+  }
+
+  /** The stored customers themselves, filtered and in name order: never handed out uncopied. */
+  private sorted(partnerTenantId: string, filter: string): Customer[] {
     if (!this.store.head(partnerTenantId).hasCustomers) return [];
-    return structuredClone(filterCustomers(this.store.partner(partnerTenantId).data.customers, filter)).sort(byName);
+    return filterCustomers(this.store.partner(partnerTenantId).data.customers, filter).sort(byName);
   }
 
   async hasCustomers(partnerTenantId: string): Promise<boolean> {

@@ -5,6 +5,7 @@
  */
 import type { Customer, PasswordResetRecord, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
+import { pageWithin, type Page } from '../../domain/paging.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
 import type { Relationship } from '../../domain/relationship.js';
 import { CustomerChanges } from '../customerChanges.js';
@@ -122,6 +123,10 @@ function saveOffer(tx: Tx, values: unknown[], withPosition: boolean) {
 /** Offers the offer sweep has work with (the SQL of the domain's hasOfferWork, as the index offers_with_work has it). */
 const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
   OR (o.status = 'accepted' AND o.relationship_id IS NOT NULL AND (o.reminder_due IS NOT NULL OR (o.relationship_auto_extend = 'PT0S' AND coalesce(cardinality(o.reminders), 0) < 3))))`;
+
+/** A partner's customers whose name or domain contains $2 (ignoring case; all when empty), in name order. */
+const MATCHING = `WHERE partner_tenant_id = $1 AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)`;
+const LISTED = `${MATCHING} ORDER BY lower(name), tenant_id`;
 
 /**
  * Inserts or updates the subscriptions these customers hold and their renewals, each statement for
@@ -259,14 +264,23 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
   }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
-    const needle = filter.trim();
-    const { rows } = await this.pool.query(
-      `SELECT * FROM customers WHERE partner_tenant_id = $1
-         AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)
-       ORDER BY lower(name), tenant_id`,
-      [partnerTenantId, needle],
-    );
+    const { rows } = await this.pool.query(`SELECT * FROM customers ${LISTED}`, [partnerTenantId, filter.trim()]);
     return assemble(this.pool, rows);
+  }
+
+  async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
+    const needle = filter.trim();
+    // The page's rows and the count of all in one statement (the window counts before LIMIT).
+    const read = (start: number) => this.pool.query(`SELECT *, count(*) OVER ()::int AS total FROM customers ${LISTED} LIMIT $3 OFFSET $4`, [partnerTenantId, needle, size, start]);
+    let { rows } = await read((Math.max(1, page) - 1) * size);
+    let total: number = rows[0]?.total ?? 0;
+    // A page past the end (the list shrank since the card was sent): count, then read the last page.
+    if (rows.length === 0 && page > 1) {
+      const { rows: counted } = await this.pool.query(`SELECT count(*)::int AS total FROM customers ${MATCHING}`, [partnerTenantId, needle]);
+      total = counted[0].total;
+      if (total > 0) ({ rows } = await read(pageWithin(total, page, size).start));
+    }
+    return { ...pageWithin(total, page, size), shown: await assemble(this.pool, rows), total };
   }
 
   async hasCustomers(partnerTenantId: string): Promise<boolean> {

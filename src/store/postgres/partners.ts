@@ -4,7 +4,7 @@ import type { Person, RoleBook } from '../../domain/roles.js';
 import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, Welcome } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { forgetTurnReads, readOnce } from '../turnReads.js';
+import { forgetTurnReads, readOnce, rememberRead } from '../turnReads.js';
 import { defined, ensurePartner, iso } from './rows.js';
 
 const MEMBER_COLUMNS = 'user_id, name, locale, time_zone, conversation, reachable, updated_at, welcome_conversation_id, welcome_activity_id, welcome_language, welcome_at';
@@ -13,6 +13,16 @@ function memberFrom(row: Record<string, any>): Member {
   const welcome = row.welcome_conversation_id === null ? undefined : defined({ conversationId: row.welcome_conversation_id, activityId: row.welcome_activity_id, language: row.welcome_language, at: iso(row.welcome_at) });
   return defined({ name: row.name, locale: row.locale, timeZone: row.time_zone, welcome, conversation: row.conversation, updatedAt: iso(row.updated_at), reachable: row.reachable }) as Member;
 }
+
+const PROFILE_COLUMNS = 'p.organisation_name, p.partner_id, p.cloud_essentials, p.time_zone, p.profile_updated_at, p.profile_updated_by';
+
+/** The partner's profile from its row, if it was ever saved. */
+function profileFrom(row: Record<string, any>): PartnerProfile | undefined {
+  if (row.organisation_name === null) return undefined;
+  return { organisationName: row.organisation_name, partnerId: row.partner_id, cloudEssentials: row.cloud_essentials, timeZone: row.time_zone, updatedAt: iso(row.profile_updated_at), updatedBy: row.profile_updated_by };
+}
+
+const profileKey = (tenantId: string) => `profile:${tenantId}`;
 
 function bookFrom(rows: Array<Record<string, any>>): RoleBook {
   return Object.fromEntries(rows.map((row) => [row.user_id, defined({ role: row.role, name: row.name, reason: row.reason, assignedBy: row.assigned_by, assignedAt: iso(row.assigned_at) })])) as RoleBook;
@@ -56,17 +66,10 @@ export class PostgresPartners implements PartnerRepository {
   constructor(private readonly pool: Pool) {}
 
   profile(tenantId: string): Promise<PartnerProfile | undefined> {
-    return readOnce(`profile:${tenantId}`, () => this.readProfile(tenantId));
-  }
-
-  private async readProfile(tenantId: string): Promise<PartnerProfile | undefined> {
-    const { rows } = await this.pool.query(
-      'SELECT organisation_name, partner_id, cloud_essentials, time_zone, profile_updated_at, profile_updated_by FROM partners WHERE tenant_id = $1 AND organisation_name IS NOT NULL',
-      [tenantId],
-    );
-    const row = rows[0];
-    if (!row) return undefined;
-    return { organisationName: row.organisation_name, partnerId: row.partner_id, cloudEssentials: row.cloud_essentials, timeZone: row.time_zone, updatedAt: iso(row.profile_updated_at), updatedBy: row.profile_updated_by };
+    return readOnce(profileKey(tenantId), async () => {
+      const { rows } = await this.pool.query(`SELECT ${PROFILE_COLUMNS} FROM partners p WHERE tenant_id = $1`, [tenantId]);
+      return rows[0] && profileFrom(rows[0]);
+    });
   }
 
   async saveProfile(tenantId: string, profile: PartnerProfile, roles?: (book: Readonly<RoleBook>) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<void> {
@@ -135,11 +138,13 @@ export class PostgresPartners implements PartnerRepository {
   }
 
   async roles(tenantId: string): Promise<RoleBook | undefined> {
+    // The profile comes along from the same row: a turn reads both, first the book.
     const { rows } = await this.pool.query(
-      `SELECT p.has_role_book, r.user_id, r.role, r.name, r.reason, r.assigned_by, r.assigned_at
+      `SELECT p.has_role_book, r.user_id, r.role, r.name, r.reason, r.assigned_by, r.assigned_at, ${PROFILE_COLUMNS}
        FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
       [tenantId],
     );
+    rememberRead(profileKey(tenantId), rows[0] && profileFrom(rows[0]));
     // A tenant the bot has not met yet starts with an empty book.
     if (rows.length === 0) return {};
     if (!rows[0].has_role_book) return undefined;
