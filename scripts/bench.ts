@@ -37,7 +37,7 @@ import { BenchConnector } from './bench/connector.js';
 import { BenchDatabases } from './bench/postgresData.js';
 import { DatasetSchemaError, generateDataset, type Dataset } from './bench/dataset.js';
 import type { LoadResult } from './bench/load.js';
-import { foreignShare, snapshot, waitForQuietMachine } from './bench/machine.js';
+import { foreignShare, serverCpuMs, snapshot, waitForQuietMachine } from './bench/machine.js';
 import { summarise } from './bench/profileSummary.js';
 import type { LoopFigures } from './bench/protocol.js';
 import { judge, medians, ratios, table, targetsFor, verdicts, type Figures } from './bench/report.js';
@@ -100,6 +100,8 @@ if (settings.store !== 'file' && settings.store !== 'postgres') throw new Error(
 
 /** The data set's databases when the store is PostgreSQL (made by `dataset`). */
 let databases: BenchDatabases | undefined;
+/** The database server's main process when it runs on this machine: its CPU is the turns' too, not another's. */
+let databasePid: number | undefined;
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -131,8 +133,10 @@ interface Measured {
   connectorMaxLoopMs: number;
   /** Longest delay of the idle probe process meanwhile: the machine's scheduling floor. */
   idleProbeMaxDelayMs: number;
-  /** Share of the machine's CPU other processes used during the phase. */
+  /** Share of the machine's CPU other processes (not the bot, the load generator, nor the database server) used during the phase. */
   foreign?: number;
+  /** CPU time of the database server (PostgreSQL on this machine) during the phase. */
+  databaseCpuMs?: number;
   profile?: string;
 }
 
@@ -151,15 +155,18 @@ async function phase(child: BotChild, { loader, probe }: Helpers, name: string, 
   await Promise.all([child.resetLoop(), loader.resetLoop(), probe.resetLoop()]);
   if (settings.profile) await child.profileStart();
   const machine = snapshot();
+  const databaseBefore = databasePid === undefined ? undefined : serverCpuMs(databasePid);
   const ownLoop = monitorEventLoopDelay({ resolution: 1 });
   ownLoop.enable();
   const load = await run();
   ownLoop.disable();
   const profile = settings.profile ? await child.profileStop(name) : undefined;
   const [loop, loaderLoop, idle] = await Promise.all([child.loop(), loader.loop(), probe.loop()]);
-  const foreign = foreignShare(machine, loop.cpuMs + loaderLoop.cpuMs);
+  const databaseAfter = databasePid === undefined ? undefined : serverCpuMs(databasePid);
+  const databaseCpuMs = databaseBefore === undefined || databaseAfter === undefined ? undefined : databaseAfter - databaseBefore;
+  const foreign = foreignShare(machine, loop.cpuMs + loaderLoop.cpuMs + (databaseCpuMs ?? 0));
   if (foreign !== undefined && foreign > 0.1) note(`${name} phase: other processes used ${(foreign * 100).toFixed(0)} % of the machine's CPU meanwhile; its figures are distorted`);
-  return { load, loop, foreign, profile, loadGeneratorMaxLoopMs: loaderLoop.maxMs, connectorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
+  return { load, loop, foreign, profile, databaseCpuMs, loadGeneratorMaxLoopMs: loaderLoop.maxMs, connectorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
 }
 
 /** Checks the connector's sample of replies: each must be an Adaptive Card (or text) containing `expected`. */
@@ -197,6 +204,7 @@ function loadFigures(prefix: string, measured: Measured): Figures {
     [`${prefix}GcShare`]: loop.gcTotalMs / load.durationMs,
     [`${prefix}GcMaxMs`]: loop.gcMaxMs,
     [`${prefix}CpuMsPerTurn`]: loop.cpuMs / Math.max(1, load.turns),
+    ...(measured.databaseCpuMs !== undefined && { [`${prefix}DatabaseCpuMsPerTurn`]: measured.databaseCpuMs / Math.max(1, load.turns) }),
     [`${prefix}LoadGeneratorMaxLoopMs`]: measured.loadGeneratorMaxLoopMs,
     [`${prefix}ConnectorMaxLoopMs`]: measured.connectorMaxLoopMs,
     [`${prefix}IdleProbeMaxDelayMs`]: measured.idleProbeMaxDelayMs,
@@ -384,6 +392,7 @@ async function dataset(dir: string, connector: BenchConnector, partners: number)
     say('  copying it into PostgreSQL (the import)');
     const { importMs } = await databases.load(dir, KEY_HASH_SECRET);
     data.importMs = importMs;
+    databasePid = await databases.serverPid();
     say(`  imported in ${(importMs / 1000).toFixed(0)} s`);
   }
   return data;

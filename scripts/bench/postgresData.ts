@@ -12,6 +12,7 @@ import { FileAuditLog } from '../../src/store/auditFile.js';
 import { openFileRepositories } from '../../src/store/files/index.js';
 import { importFileStore } from '../../src/store/importFiles.js';
 import { openPostgres } from '../../src/store/postgres/index.js';
+import { parentPid } from './machine.js';
 
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
@@ -58,6 +59,18 @@ export class BenchDatabases {
       await pool.end();
     }
     return { importMs: performance.now() - started };
+  }
+
+  /** The server's main process (the parent of a connection's backend), when it runs on this machine. */
+  async serverPid(): Promise<number | undefined> {
+    const client = new pg.Client({ connectionString: this.serverUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      return parentPid(rows[0]!.pid);
+    } finally {
+      await client.end();
+    }
   }
 
   /** A fresh copy of the loaded data set for one run. */
