@@ -128,6 +128,10 @@ const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
 const MATCHING = `WHERE partner_tenant_id = $1 AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)`;
 const LISTED = `${MATCHING} ORDER BY lower(name), tenant_id`;
 
+/** Whether a customer row has offers and added users (most have none): `assemble` then reads only those that do. */
+const HOLDS = `EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = customers.tenant_id) AS has_offers,
+  EXISTS (SELECT 1 FROM added_users u WHERE u.customer_tenant_id = customers.tenant_id) AS has_added_users`;
+
 /**
  * Inserts or updates the subscriptions these customers hold and their renewals, each statement for
  * all of them at once: a customer write (or a partner's import) is a few round trips, however many
@@ -242,8 +246,11 @@ async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
      FROM subscriptions s WHERE s.customer_tenant_id = ANY($1) ORDER BY s.customer_tenant_id, s.position`,
     [ids],
   );
-  const offers = await db.query('SELECT * FROM offers WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, position', [ids]);
-  const added = await db.query('SELECT * FROM added_users WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, added_at, request_id', [ids]);
+  // Rows that say they hold none (a list's rows, HOLDS) spare a query.
+  const holding = (flag: string) => rows.filter((row) => row[flag] !== false).map((row) => row.tenant_id as string);
+  const [withOffers, withUsers] = [holding('has_offers'), holding('has_added_users')];
+  const offers = withOffers.length === 0 ? { rows: [] } : await db.query('SELECT * FROM offers WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, position', [withOffers]);
+  const added = withUsers.length === 0 ? { rows: [] } : await db.query('SELECT * FROM added_users WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, added_at, request_id', [withUsers]);
   const by = <T>(list: Row[], map: (row: Row) => T) => {
     const grouped = new Map<string, T[]>();
     for (const row of list) grouped.set(row.customer_tenant_id, [...(grouped.get(row.customer_tenant_id) ?? []), map(row)]);
@@ -264,14 +271,14 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
   }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
-    const { rows } = await this.pool.query(`SELECT * FROM customers ${LISTED}`, [partnerTenantId, filter.trim()]);
+    const { rows } = await this.pool.query(`SELECT *, ${HOLDS} FROM customers ${LISTED}`, [partnerTenantId, filter.trim()]);
     return assemble(this.pool, rows);
   }
 
   async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
     const needle = filter.trim();
     // The page's rows and the count of all in one statement (the window counts before LIMIT).
-    const read = (start: number) => this.pool.query(`SELECT *, count(*) OVER ()::int AS total FROM customers ${LISTED} LIMIT $3 OFFSET $4`, [partnerTenantId, needle, size, start]);
+    const read = (start: number) => this.pool.query(`SELECT *, ${HOLDS}, count(*) OVER ()::int AS total FROM customers ${LISTED} LIMIT $3 OFFSET $4`, [partnerTenantId, needle, size, start]);
     let { rows } = await read((Math.max(1, page) - 1) * size);
     let total: number = rows[0]?.total ?? 0;
     // A page past the end (the list shrank since the card was sent): count, then read the last page.
