@@ -221,10 +221,12 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       const { setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, maxFieldLength } = this.deps;
+      // The member as stored before this turn (read first: on PostgreSQL the role book comes with it,
+      // and whether the tenant is a customer's). Remembering below keeps what the client does not say
+      // now, so the language and zone are the same.
+      const known = await partners.member(actor.tenantId, actor.userId);
       const customer = await delegation.link(actor.tenantId);
-      // The member as stored before this turn (read first: on PostgreSQL the role book comes with it).
-      // Remembering below keeps what the client does not say now, so the language and zone are the same.
-      const member = customer ? undefined : await partners.member(actor.tenantId, actor.userId);
+      const member = customer ? undefined : known;
       // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
       const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };

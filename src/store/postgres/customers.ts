@@ -13,7 +13,8 @@ import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferCh
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
-import { defined, ensurePartner, iso, isUuid } from './rows.js';
+import { defined, ensurePartner, iso, isUuid, linkKey } from './rows.js';
+import { readOnce } from '../turnReads.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -299,10 +300,13 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     return (await this.load(this.pool, partnerTenantId, customerTenantId, false))[0];
   }
 
-  async link(customerTenantId: string): Promise<CustomerLink | undefined> {
-    const { rows } = await this.pool.query('SELECT * FROM customers WHERE tenant_id = $1', [customerTenantId]);
-    const [customer] = await assemble(this.pool, rows);
-    return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
+  link(customerTenantId: string): Promise<CustomerLink | undefined> {
+    // Once per turn; PostgresPartners.member tells a turn that its tenant is no customer's.
+    return readOnce(linkKey(customerTenantId), async () => {
+      const { rows } = await this.pool.query('SELECT * FROM customers WHERE tenant_id = $1', [customerTenantId]);
+      const [customer] = await assemble(this.pool, rows);
+      return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
+    });
   }
 
   async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {

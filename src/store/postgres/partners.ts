@@ -5,7 +5,7 @@ import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, W
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { forgetTurnReads, readOnce, rememberRead } from '../turnReads.js';
-import { defined, ensurePartner, iso } from './rows.js';
+import { defined, ensurePartner, iso, linkKey } from './rows.js';
 
 const MEMBER_FIELDS = ['user_id', 'name', 'locale', 'time_zone', 'conversation', 'reachable', 'updated_at', 'welcome_conversation_id', 'welcome_activity_id', 'welcome_language', 'welcome_at'];
 const MEMBER_COLUMNS = MEMBER_FIELDS.join(', ');
@@ -104,15 +104,18 @@ export class PostgresPartners implements PartnerRepository {
 
   member(tenantId: string, userId: string): Promise<Member | undefined> {
     return readOnce(`member:${tenantId}:${userId}`, async () => {
-      // The partner's role book and profile come along: a turn reads who is asking and then those.
+      // The partner's role book and profile come along, and whether the tenant is a customer's: a turn
+      // reads who is asking and then those.
       const { rows } = await this.pool.query(
-        `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS} FROM (SELECT $1::text AS tenant_id) t
+        `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS}, EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id) AS customer_tenant
+         FROM (SELECT $1::text AS tenant_id) t
            LEFT JOIN partners p ON p.tenant_id = t.tenant_id LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id
            LEFT JOIN staff_members m ON m.partner_tenant_id = t.tenant_id AND m.user_id = $2
          ORDER BY r.user_id`,
         [tenantId, userId],
       );
       this.rememberBook(tenantId, rows);
+      if (!rows[0]!.customer_tenant) rememberRead(linkKey(tenantId), undefined);
       return rows[0]!.m_user_id === null ? undefined : memberFrom(rows[0]!, 'm_');
     });
   }

@@ -20,6 +20,9 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
+/** The turn's remembered read (src/store/turnReads.ts) of which partner set up a customer tenant. */
+export const linkKey = (customerTenantId: string) => `link:${customerTenantId}`;
+
 /** The partner's row, which everything of the partner refers to; made on first use. */
 export async function ensurePartner(tx: Tx, tenantId: string): Promise<void> {
   await tx.query('INSERT INTO partners (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING', [tenantId]);
