@@ -254,7 +254,11 @@ async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
   const added = withUsers.length === 0 ? { rows: [] } : await db.query('SELECT * FROM added_users WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, added_at, request_id', [withUsers]);
   const by = <T>(list: Row[], map: (row: Row) => T) => {
     const grouped = new Map<string, T[]>();
-    for (const row of list) grouped.set(row.customer_tenant_id, [...(grouped.get(row.customer_tenant_id) ?? []), map(row)]);
+    for (const row of list) {
+      const group = grouped.get(row.customer_tenant_id);
+      if (group) group.push(map(row));
+      else grouped.set(row.customer_tenant_id, [map(row)]);
+    }
     return grouped;
   };
   const subs = by(subscriptions.rows, subscriptionFrom);
