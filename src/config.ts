@@ -5,15 +5,18 @@ import { parseServiceUrlPattern, TEAMS_SERVICE_URLS } from './domain/serviceUrl.
 
 const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().trim().min(1).optional());
 const count = (fallback: number, min = 1, max = 100_000) => z.coerce.number().int().min(min).max(max).default(fallback);
-const cronExpression = (fallback: string) =>
-  z.string().trim().default(fallback).refine((expression) => cron.validate(expression), { message: 'is not a valid cron expression (five fields, e.g. "*/15 * * * *")' });
+const cronRule = (expression: string | undefined) => expression === undefined || cron.validate(expression);
+const CRON_MESSAGE = { message: 'is not a valid cron expression (five fields, e.g. "*/15 * * * *")' };
+const cronExpression = (fallback: string) => z.string().trim().default(fallback).refine(cronRule, CRON_MESSAGE);
+/** The sweep's default: on a shared database every minute, so an instance takes a dead one's scheduled work over within a minute. */
+const SWEEP_CRON = { files: '*/15 * * * *', database: '* * * * *' };
 
 const EnvSchema = z
   .object({
     PORT: count(3978, 0, 65_535),
     HOST: optionalText,
     DATA_DIR: z.string().trim().min(1).default('./data'),
-    /** The PostgreSQL database (in progress: `npm run db:migrate`); never shown in messages, it may hold a password. */
+    /** The PostgreSQL database, shared by every instance; never shown in messages, it may hold a password. */
     DATABASE_URL: optionalText.refine((url) => url === undefined || /^postgres(ql)?:\/\/[^/?#\s]/.test(url), { message: 'must be a postgres:// or postgresql:// URL naming a host' }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MicrosoftAppId: optionalText,
@@ -26,7 +29,7 @@ const EnvSchema = z
     GUESS_LIMIT: count(10, 1, 1000),
     GUESS_WINDOW_MINUTES: count(60, 1, 10_080),
     GUESS_LOCK_MINUTES: count(60, 1, 10_080),
-    RELEASE_CRON: cronExpression('*/15 * * * *'),
+    RELEASE_CRON: optionalText.refine(cronRule, CRON_MESSAGE),
     OFFER_DAYS: count(90, 1, 730),
     REMINDER_CRON: cronExpression('0 9 * * *'),
     REMINDER_SENDS_PER_SECOND: z.coerce.number().positive().max(50).default(4),
@@ -52,7 +55,9 @@ const EnvSchema = z
     if (env.MicrosoftAppType !== 'MultiTenant' && !env.MicrosoftAppTenantId) ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required when MicrosoftAppType is ${env.MicrosoftAppType}` });
   });
 
-export type Config = z.infer<typeof EnvSchema> & {
+export type Config = Omit<z.infer<typeof EnvSchema>, 'RELEASE_CRON'> & {
+  /** When the sweep runs (released reservations, interrupted work, queued reminders): RELEASE_CRON, or SWEEP_CRON's default for the store. */
+  RELEASE_CRON: string;
   /** No bot credentials: anonymous requests, loopback only. */
   localMode: boolean;
   host: string;
@@ -73,5 +78,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const host = localMode ? '127.0.0.1' : (parsed.data.HOST ?? '0.0.0.0');
   // With credentials, only Teams' own hosts unless told otherwise; a local bot talks to any test connector.
   const serviceUrlAllow = parsed.data.SERVICE_URL_ALLOW ?? (localMode ? ['*'] : TEAMS_SERVICE_URLS);
-  return { ...parsed.data, localMode, host, serviceUrlAllow };
+  const RELEASE_CRON = parsed.data.RELEASE_CRON ?? (parsed.data.DATABASE_URL ? SWEEP_CRON.database : SWEEP_CRON.files);
+  return { ...parsed.data, RELEASE_CRON, localMode, host, serviceUrlAllow };
 }

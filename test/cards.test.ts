@@ -235,11 +235,11 @@ describe('card templates', () => {
     // A calendar day (an end date) is the same day wherever it is read, however often it is formatted.
     const days = ['UTC', 'America/Los_Angeles', 'Pacific/Auckland', 'America/Los_Angeles'].map((zone) => messagesFor('en-GB', zone).date('2026-12-04'));
     expect(days).to.deep.equal(Array(4).fill('4 December 2026'));
-    expect(messagesFor('de-DE').date('2026-12-04')).to.equal('4. Dezember 2026');
+    expect(messagesFor('de-DE').date('2026-12-04')).to.equal('4.\u00a0Dezember 2026');
     // 23:30 UTC on 4 December is already 5 December in Berlin, still 4 December in New York.
     const moment = '2026-12-04T23:30:00.000Z';
-    expect(messagesFor('de-DE', 'Europe/Berlin').date(moment)).to.equal('5. Dezember 2026');
-    expect(messagesFor('de-DE', 'Europe/Berlin').dateTime(moment)).to.equal('5. Dezember 2026 um 00:30 MEZ');
+    expect(messagesFor('de-DE', 'Europe/Berlin').date(moment)).to.equal('5.\u00a0Dezember 2026');
+    expect(messagesFor('de-DE', 'Europe/Berlin').dateTime(moment)).to.equal('5.\u00a0Dezember 2026 um 00:30 MEZ');
     expect(messagesFor('en-US', 'America/New_York').date(moment)).to.equal('4 December 2026');
     expect(messagesFor('en-US', 'America/New_York').dateTime(moment)).to.equal('4 December 2026 at 18:30 GMT-5');
     expect(messagesFor('en-US').dateTime(moment)).to.equal('4 December 2026 at 23:30 UTC');
@@ -269,13 +269,13 @@ describe('card templates', () => {
     const de = messagesFor('de-DE');
     const subscription = customer.subscriptions[0]!;
     // "seit" takes the dative: "seit 9 Tagen", not "seit 9 Tage".
-    expect(cardText(customerCard(de, customer, { ...day, today: '2027-03-11' }))).to.include('seit 9 Tagen abgelaufen, noch nutzbar bis zum 1. April 2027');
+    expect(cardText(customerCard(de, customer, { ...day, today: '2027-03-11' }))).to.include('seit 9 Tagen abgelaufen, noch nutzbar bis zum 1.\u00a0April 2027');
     expect(cardText(customerCard(de, customer, { ...day, today: '2027-03-03' }))).to.include('seit 1 Tag abgelaufen');
     const oneDayGrace = cardText(reminderCard(de, { key: 'k', kind: 'expired', customer, subscription, today: '2027-03-03', lifecycle: { graceDays: 1, deprovisionDays: 120 } }));
     expect(oneDayGrace).to.include('noch 1 Tag lang nutzen').and.include('(120 Tage nach dem Ablauf)');
-    expect(cardText(customerCard(de, { ...customer, offers: [offer('accepted')] }, day))).to.include('Aktiv, bis 2. März 2028 · Verzeichnisleseberechtigte');
+    expect(cardText(customerCard(de, { ...customer, offers: [offer('accepted')] }, day))).to.include('Aktiv, bis 2.\u00a0März 2028 · Verzeichnisleseberechtigte');
     const scheduled = { ...subscription, scheduledSwitch: { on: '2027-03-01', by: { id: 'a', name: 'A' } } };
-    expect(cardText(customerCard(de, { ...customer, subscriptions: [scheduled] }, day))).to.include('Umstellung auf die Direktabrechnung für den 1. März 2027 geplant');
-    expect(JSON.stringify(billingCard(de, { customer, subscription }, '2027-03-01', day))).to.include('Für den 1. März 2027 planen');
+    expect(cardText(customerCard(de, { ...customer, subscriptions: [scheduled] }, day))).to.include('Umstellung auf die Direktabrechnung für den 1.\u00a0März 2027 geplant');
+    expect(JSON.stringify(billingCard(de, { customer, subscription }, '2027-03-01', day))).to.include('Für den 1.\u00a0März 2027 planen');
   });
 });

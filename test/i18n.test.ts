@@ -48,7 +48,23 @@ describe('message catalogues', () => {
     const de = messagesFor('de-DE');
     expect(de.count(de.t.common.keyCount, 1)).to.equal('1 Product Key');
     expect(de.count(de.t.common.keyCount, 2)).to.equal('2 Product Keys');
-    expect(de.date('2026-03-16T09:00:00Z')).to.equal('16. März 2026');
+    expect(de.date('2026-03-16T09:00:00Z')).to.equal('16.\u00a0März 2026');
+  });
+});
+
+describe('dates in card texts', () => {
+  // CommonMark's ordered list marker: up to nine digits, "." or ")", then a space, a tab or the end.
+  const startsList = (text: string) => /^ {0,3}\d{1,9}[.)]( |\t|$)/.test(text);
+
+  it('never starts a numbered list with a German date, in a day, a moment or a moment with its time', () => {
+    const de = messagesFor('de-DE', 'Europe/Berlin');
+    const texts = ['2027-03-02', '2026-12-31', '2026-12-31T23:30:00Z'].flatMap((at) => [de.date(at), de.dateTime(at)]);
+    expect(texts.filter(startsList)).to.deep.equal([]);
+    // Read as words, a no-break space is a space: the day stays "2. März 2027".
+    expect(de.date('2027-03-02').replace(/\s/g, ' ')).to.equal('2. März 2027');
+    expect(de.dateTime('2026-12-31T23:30:00Z').replace(/\s/g, ' ')).to.equal('1. Januar 2027 um 00:30 MEZ');
+    const en = messagesFor('en-GB');
+    expect(en.date('2027-03-02')).to.equal('2 March 2027');
   });
 });
 

@@ -409,5 +409,12 @@ describe('security: what the review found, over HTTP', function () {
       expect(serviceUrlMatcher(['https://*.example.com'])('https://a.example.com/x')).to.equal(true);
       expect(serviceUrlMatcher(['https://*.example.com'])('https://example.com/x')).to.equal(false);
     });
+
+    it('sweeps every 15 minutes on the files and every minute on a shared database unless RELEASE_CRON says otherwise', () => {
+      expect(loadConfig({}).RELEASE_CRON).to.equal('*/15 * * * *');
+      expect(loadConfig({ DATABASE_URL: 'postgres://db.example/partners' }).RELEASE_CRON).to.equal('* * * * *');
+      expect(loadConfig({ DATABASE_URL: 'postgres://db.example/partners', RELEASE_CRON: '*/5 * * * *' }).RELEASE_CRON).to.equal('*/5 * * * *');
+      expect(() => loadConfig({ RELEASE_CRON: 'every minute' })).to.throw('RELEASE_CRON: is not a valid cron expression');
+    });
   });
 });

@@ -83,6 +83,15 @@ function format(tag: string, kind: 'date' | 'dateTime', timeZone: string): Intl.
   return made;
 }
 
+/**
+ * German writes the day as an ordinal ("2. März 2027"). A text that starts with it is a numbered list
+ * in Markdown, as Teams renders card texts ("2." turns into a list marker, or "1." on some clients);
+ * a no-break space after the dot, which German typography puts there anyway, is no list marker's space.
+ */
+function keepDayWithMonth(text: string): string {
+  return text.replace(/^(\d{1,2})\. /, '$1.\u00a0');
+}
+
 /** Calendar days formatted at most this many per language before the memo starts over. */
 const MAX_REMEMBERED_DAYS = 4096;
 
@@ -95,7 +104,7 @@ function dayTexts(tag: string): (day: string) => string {
     if (text === undefined) {
       if (days.size >= MAX_REMEMBERED_DAYS) days.clear();
       // A calendar day read as UTC midnight and shown in UTC stays the same day.
-      text = format(tag, 'date', 'UTC').format(new Date(day));
+      text = keepDayWithMonth(format(tag, 'date', 'UTC').format(new Date(day)));
       days.set(day, text);
     }
     return text;
@@ -127,8 +136,8 @@ function makeMessages(language: Language, timeZone: string): Messages {
     timeZone,
     t: catalogues[language],
     count: (forms, count) => fill(plural(count) === 'one' ? forms.one : forms.other, { count }),
-    date: (at) => (typeof at === 'string' && at.length === 10 ? dayText[language](at) : format(tag, 'date', timeZone).format(new Date(at))),
-    dateTime: (at) => format(tag, 'dateTime', timeZone).format(new Date(at)),
+    date: (at) => (typeof at === 'string' && at.length === 10 ? dayText[language](at) : keepDayWithMonth(format(tag, 'date', timeZone).format(new Date(at)))),
+    dateTime: (at) => keepDayWithMonth(format(tag, 'dateTime', timeZone).format(new Date(at))),
   };
 }
 

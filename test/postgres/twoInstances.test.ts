@@ -146,6 +146,35 @@ describe('two bot processes on one PostgreSQL database', function () {
     }
   });
 
+  it('takes a killed instance’s reminder run over within a minute by the sweep of an instance already running (the default on a database)', async function () {
+    this.timeout(240_000);
+    const { pool, repositories } = await openPostgres(databaseUrl, DEFAULT_LIFECYCLE);
+    try {
+      const chats = await seedDueReminders(repositories, connector.url, 'f1f2f3f4', 40);
+      const sent = () => connector.sent.filter((s) => chats.includes(s.conversationId));
+      const dying = new BotProcess({ DATABASE_URL: databaseUrl, DATA_DIR: dataDirs[0]!, REMINDER_SEND_LEASE_SECONDS: '2' });
+      bots.push(dying);
+      await dying.url();
+      for (let waited = 0; sent().length < 8 && waited < 60_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      await dying.kill('SIGKILL');
+      const killedAt = Date.now();
+      expect(sent().length, 'killed in the middle of its run').to.be.within(8, chats.length - 10);
+      // Nothing is started now: the two instances of this suite, running since its start with the
+      // default sweep (every minute on a database), find the run's queued reminders at their next one.
+      const ledger = async () => (await pool.query("SELECT count(*)::int AS n FROM reminders WHERE status = 'sent' AND partner_tenant_id LIKE 'f1f2f3f4-%'")).rows[0].n as number;
+      while ((await ledger()) < chats.length && Date.now() - killedAt < 120_000) await new Promise((resolve) => setTimeout(resolve, 200));
+      // Within the minute of the next sweep, and the seconds its sends and the dead one's lease take.
+      expect(Date.now() - killedAt, 'taken over within a minute').to.be.below(75_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await ledger()).to.equal(chats.length);
+      const received = sent().map((s) => s.conversationId);
+      expect(new Set(received)).to.deep.equal(new Set(chats));
+      expect(received.length - chats.length).to.be.at.most(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('writes nothing into either instance’s data folder: everything is in the database', async () => {
     for (const dir of dataDirs) expect(await readdir(dir), dir).to.deep.equal([]);
   });

@@ -52,7 +52,9 @@ export async function startBot(env: Record<string, string> = {}, options: { data
   const dataDir = options.dataDir ?? join(folder, 'data');
   const clock = options.clock ?? new FakeClock();
   const database = TEST_STORE === 'postgres' && env.DATABASE_URL === undefined ? { DATABASE_URL: await databaseUrl() } : {};
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'trace', KEY_HASH_SECRET: TEST_SECRET, ...database, ...env });
+  // Sweeps run when a test asks (app.sweep()) on its fake clock, not when the wall clock's minute turns:
+  // one in between would do a test's work before the test looks.
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'trace', KEY_HASH_SECRET: TEST_SECRET, RELEASE_CRON: '0 0 1 1 *', ...database, ...env });
   const logFile = join(folder, 'bot.log');
   const log = createLogger(config.LOG_LEVEL, pino.destination({ dest: logFile, sync: true }));
   const trace: BotTrace = { dataDir, logFile, keyHashSecret: await loadKeyHashSecret(dataDir, config.KEY_HASH_SECRET) };
