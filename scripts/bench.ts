@@ -4,6 +4,7 @@
  *   npx tsx scripts/bench.ts [--runs 3] [--duration 5] [--warmup 1.5] [--concurrency 16] [--profile]
  *                            [--reminder-state today|none] [--bot-node-options="--trace-gc"]
  *   npx tsx scripts/bench.ts --scale [--scale-partners 100,1000,5000]
+ *   DATABASE_URL=postgres://… npx tsx scripts/bench.ts   (or --store postgres: a throwaway server)
  *
  * Builds a synthetic data set (1,000 partner tenants, 50,000 customers, 150,000 subscriptions) in the
  * store's on-disk layout in a temporary folder, starts the real bot (createApp, local mode) and a
@@ -17,6 +18,10 @@
  * where the time goes (profiling slows the bot, so its figures are marked as profiled).
  * `--scale` runs the same phases once per data-set size (100, 1,000 and 5,000 partners by default,
  * 50 customers each) and writes bench-results/scale.json.
+ * On PostgreSQL (`--store postgres`, the default when DATABASE_URL is set) the generated files are
+ * copied once into a database of their own with the import, each run gets a clone of it, and the
+ * bot runs with DATABASE_URL on that clone. Without DATABASE_URL a throwaway server is started (as
+ * the tests start theirs). Needs a user allowed to CREATE DATABASE.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -29,14 +34,16 @@ import { parseArgs } from 'node:util';
 import { messageActivity } from './bench/activities.js';
 import { BotChild, liveChildren, startScriptNodeOptions } from './bench/child.js';
 import { BenchConnector } from './bench/connector.js';
+import { BenchDatabases } from './bench/postgresData.js';
 import { DatasetSchemaError, generateDataset, type Dataset } from './bench/dataset.js';
 import type { LoadResult } from './bench/load.js';
-import { foreignShare, snapshot, waitForQuietMachine } from './bench/machine.js';
+import { foreignShare, serverCpuMs, snapshot, waitForQuietMachine } from './bench/machine.js';
 import { summarise } from './bench/profileSummary.js';
 import type { LoopFigures } from './bench/protocol.js';
-import { judge, medians, ratios, table, TARGETS, verdicts, type Figures } from './bench/report.js';
+import { judge, medians, ratios, table, targetsFor, verdicts, type Figures } from './bench/report.js';
 import type { TurnKind } from './bench/turns.js';
 import { JsonFileStore } from '../src/store/store.js';
+import { databaseUrl, stopPostgres } from './support/postgresServer.js';
 
 /** The bot's key-hash secret in the benchmark; the catalogue is minted with the same one. */
 const KEY_HASH_SECRET = 'bench-secret-bench-secret-bench-secret-42';
@@ -66,6 +73,8 @@ const { values: args } = parseArgs({
     /** Growth: the help, list and write turns and the reminder run at 100, 1,000 and 5,000 partners. */
     scale: { type: 'boolean', default: false },
     'scale-partners': { type: 'string', default: '100,1000,5000' },
+    /** `file` or `postgres`; PostgreSQL by default when DATABASE_URL is set. */
+    store: { type: 'string', default: process.env.DATABASE_URL ? 'postgres' : 'file' },
   },
 });
 
@@ -85,7 +94,14 @@ const settings = {
   botNodeOptions: (args['bot-node-options'] ?? '').split(/\s+/).filter(Boolean),
   scale: args.scale,
   scalePartners: args['scale-partners']!.split(',').map(Number).filter((n) => n > 0),
+  store: args.store as 'file' | 'postgres',
 };
+if (settings.store !== 'file' && settings.store !== 'postgres') throw new Error(`--store ${String(settings.store)}: file or postgres`);
+
+/** The data set's databases when the store is PostgreSQL (made by `dataset`). */
+let databases: BenchDatabases | undefined;
+/** The database server's main process when it runs on this machine: its CPU is the turns' too, not another's. */
+let databasePid: number | undefined;
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -117,8 +133,10 @@ interface Measured {
   connectorMaxLoopMs: number;
   /** Longest delay of the idle probe process meanwhile: the machine's scheduling floor. */
   idleProbeMaxDelayMs: number;
-  /** Share of the machine's CPU other processes used during the phase. */
+  /** Share of the machine's CPU other processes (not the bot, the load generator, nor the database server) used during the phase. */
   foreign?: number;
+  /** CPU time of the database server (PostgreSQL on this machine) during the phase. */
+  databaseCpuMs?: number;
   profile?: string;
 }
 
@@ -137,15 +155,18 @@ async function phase(child: BotChild, { loader, probe }: Helpers, name: string, 
   await Promise.all([child.resetLoop(), loader.resetLoop(), probe.resetLoop()]);
   if (settings.profile) await child.profileStart();
   const machine = snapshot();
+  const databaseBefore = databasePid === undefined ? undefined : serverCpuMs(databasePid);
   const ownLoop = monitorEventLoopDelay({ resolution: 1 });
   ownLoop.enable();
   const load = await run();
   ownLoop.disable();
   const profile = settings.profile ? await child.profileStop(name) : undefined;
   const [loop, loaderLoop, idle] = await Promise.all([child.loop(), loader.loop(), probe.loop()]);
-  const foreign = foreignShare(machine, loop.cpuMs + loaderLoop.cpuMs);
+  const databaseAfter = databasePid === undefined ? undefined : serverCpuMs(databasePid);
+  const databaseCpuMs = databaseBefore === undefined || databaseAfter === undefined ? undefined : databaseAfter - databaseBefore;
+  const foreign = foreignShare(machine, loop.cpuMs + loaderLoop.cpuMs + (databaseCpuMs ?? 0));
   if (foreign !== undefined && foreign > 0.1) note(`${name} phase: other processes used ${(foreign * 100).toFixed(0)} % of the machine's CPU meanwhile; its figures are distorted`);
-  return { load, loop, foreign, profile, loadGeneratorMaxLoopMs: loaderLoop.maxMs, connectorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
+  return { load, loop, foreign, profile, databaseCpuMs, loadGeneratorMaxLoopMs: loaderLoop.maxMs, connectorMaxLoopMs: ownLoop.max / 1e6, idleProbeMaxDelayMs: idle.maxMs };
 }
 
 /** Checks the connector's sample of replies: each must be an Adaptive Card (or text) containing `expected`. */
@@ -183,6 +204,7 @@ function loadFigures(prefix: string, measured: Measured): Figures {
     [`${prefix}GcShare`]: loop.gcTotalMs / load.durationMs,
     [`${prefix}GcMaxMs`]: loop.gcMaxMs,
     [`${prefix}CpuMsPerTurn`]: loop.cpuMs / Math.max(1, load.turns),
+    ...(measured.databaseCpuMs !== undefined && { [`${prefix}DatabaseCpuMsPerTurn`]: measured.databaseCpuMs / Math.max(1, load.turns) }),
     [`${prefix}LoadGeneratorMaxLoopMs`]: measured.loadGeneratorMaxLoopMs,
     [`${prefix}ConnectorMaxLoopMs`]: measured.connectorMaxLoopMs,
     [`${prefix}IdleProbeMaxDelayMs`]: measured.idleProbeMaxDelayMs,
@@ -200,10 +222,15 @@ function note(problem: string): void {
 
 async function runOnce(run: number, pristine: string, tmp: string, data: Dataset, connector: BenchConnector, helpers: Helpers, profileDir: string | undefined): Promise<Figures> {
   const dataDir = join(tmp, `run-${run}`);
-  await cp(pristine, dataDir, { recursive: true });
-  // The bot caches each partner file's summary on its first start: opening the store once makes the
-  // measured start a restart, as every start after the first is (a first start reads every file).
-  await (await JsonFileStore.open(dataDir)).flush();
+  let store: Record<string, string>;
+  if (databases) store = { BENCH_DATABASE_URL: await databases.clone(run) };
+  else {
+    await cp(pristine, dataDir, { recursive: true });
+    // The bot caches each partner file's summary on its first start: opening the store once makes the
+    // measured start a restart, as every start after the first is (a first start reads every file).
+    await (await JsonFileStore.open(dataDir)).flush();
+    store = { BENCH_DATA_DIR: dataDir };
+  }
   const serviceUrl = connector.url;
   const { users, keys } = data;
   const load = (url: string, durationMs: number, kind: TurnKind) =>
@@ -219,7 +246,7 @@ async function runOnce(run: number, pristine: string, tmp: string, data: Dataset
   say(`run ${run}: starting the bot on the data set (load average ${figures.loadAverageAtStart.toFixed(2)})`);
   const bot = await BotChild.spawn({
     script: 'botProcess.ts',
-    env: { BENCH_DATA_DIR: dataDir, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
+    env: { ...store, BENCH_KEY_HASH_SECRET: KEY_HASH_SECRET, ...(profileDir ? { BENCH_PROFILE_DIR: join(profileDir, `run${run}-bot`) } : {}) },
     probeBody: messageActivity(users[0]!, serviceUrl, 'help'),
     nodeOptions: [...startScriptNodeOptions(), ...settings.botNodeOptions],
     timeoutMs: 120_000,
@@ -359,6 +386,15 @@ async function dataset(dir: string, connector: BenchConnector, partners: number)
     throw error;
   }
   say(`  ${data.customers} customers, ${data.subscriptions} subscriptions, ${data.reminderRecords} reminder records, ${(data.bytes / 1024 / 1024).toFixed(0)} MB of JSON in ${data.generateMs.toFixed(0)} ms`);
+  if (settings.store === 'postgres') {
+    await databases?.drop();
+    databases = new BenchDatabases(process.env.DATABASE_URL ?? (await databaseUrl()));
+    say('  copying it into PostgreSQL (the import)');
+    const { importMs } = await databases.load(dir, KEY_HASH_SECRET);
+    data.importMs = importMs;
+    databasePid = await databases.serverPid();
+    say(`  imported in ${(importMs / 1000).toFixed(0)} s`);
+  }
   return data;
 }
 
@@ -397,7 +433,7 @@ async function scale(tmp: string, connector: BenchConnector, helpers: Helpers, s
   const out = join(resultsDir, 'scale.json');
   await mkdir(resultsDir, { recursive: true });
   const result = {
-    store: 'embedded (JSON files)',
+    store: settings.store,
     sizes: sizes.map((f) => Object.fromEntries(SCALE_FIGURES.map((name) => [name, f[name]]))),
     growth,
     runs: sizes,
@@ -441,8 +477,8 @@ async function main(): Promise<void> {
     }
     const summary = medians(runs);
     const reminderKind = summary.reminderKind === 1 ? 'real app.reminders.scan' : 'STAND-IN: app.reminders.scan not found';
-    const list = judge(summary);
-    say(`\nPartner Setup Bot benchmark — ${settings.runs} run(s), ${settings.concurrency} conversations, ${settings.durationMs / 1000} s per phase${settings.profile ? ' — PROFILED (figures slowed by the profiler)' : ''}`);
+    const list = judge(summary, targetsFor(settings.store));
+    say(`\nPartner Setup Bot benchmark (${settings.store} store) — ${settings.runs} run(s), ${settings.concurrency} conversations, ${settings.durationMs / 1000} s per phase${settings.profile ? ' — PROFILED (figures slowed by the profiler)' : ''}`);
     say(table(runs, summary, reminderKind));
     say(`\ntargets (${settings.runs > 1 ? 'medians' : 'single run'}):\n${verdicts(list)}`);
     if (notes.size > 0) say(`\nnotes:\n${[...notes].map((n) => `  ${n}`).join('\n')}`);
@@ -450,6 +486,7 @@ async function main(): Promise<void> {
 
     await mkdir(resultsDir, { recursive: true });
     const result = {
+      store: settings.store,
       ...summary,
       reminderScanKind: summary.reminderKind === 1 ? 'real' : 'stand-in',
       targets: Object.fromEntries(list.map((v) => [v.name, { value: v.value, op: v.op, limit: v.limit, pass: v.pass, ...(v.echoValues && { echo: v.echoValues }) }])),
@@ -457,8 +494,8 @@ async function main(): Promise<void> {
       runs,
       problems,
       notes: [...notes],
-      settings: { ...settings, targets: TARGETS },
-      dataset: { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions, reminderRecords: data.reminderRecords, reminderState: settings.reminderState, jsonMB: data.bytes / 1024 / 1024, generateMs: data.generateMs },
+      settings: { ...settings, targets: targetsFor(settings.store) },
+      dataset: { partners: data.partners, customers: data.customers, subscriptions: data.subscriptions, reminderRecords: data.reminderRecords, reminderState: settings.reminderState, jsonMB: data.bytes / 1024 / 1024, generateMs: data.generateMs, importMs: data.importMs },
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
       commit: gitCommit(),
       finishedAt: new Date().toISOString(),
@@ -470,6 +507,8 @@ async function main(): Promise<void> {
   } finally {
     await connector.stop();
     for (const child of liveChildren) child.kill('SIGKILL');
+    await databases?.drop();
+    await stopPostgres();
     await rm(tempRoot, { recursive: true, force: true });
     tempRoot = undefined;
   }

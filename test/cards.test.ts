@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { CARD_NAMES, renderCard } from '../src/cards.js';
-import { accountCard, accountReviewCard, customerCard, customersCard, CUSTOMERS_PAGE_SIZE, profileCard } from '../src/bot/accountViews.js';
+import { accountCard, accountReviewCard, CUSTOMERS_PAGE_SIZE, customerCard, customersCard, profileCard } from '../src/bot/accountViews.js';
 import { accessEndCard, composeCard, offerCard, userAddCard } from '../src/bot/delegationViews.js';
 import { billingCard, reminderCard, remindersCard } from '../src/bot/renewalViews.js';
 import { ENTRA_ROLES } from '../src/domain/entraRoles.js';

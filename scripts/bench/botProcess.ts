@@ -1,6 +1,6 @@
 /**
  * The real Partner Setup Bot in a child process of the benchmark: createApp on the synthetic data,
- * local mode (anonymous), measured from the inside (event-loop blocks, peak RSS, boot phases).
+ * local mode (anonymous), on the files (BENCH_DATA_DIR) or PostgreSQL (BENCH_DATABASE_URL), measured from the inside (event-loop blocks, peak RSS, boot phases).
  * Started by scripts/bench.ts as `node --import tsx scripts/bench/botProcess.ts`.
  *
  * The bot runs on the real clock. Only for the reminder run is it set to the day the parent asks
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const importsDone = performance.now();
   let offsetMs = 0;
   const now = () => new Date(Date.now() + offsetMs);
-  const config = loadConfig({ DATA_DIR: process.env.BENCH_DATA_DIR, PORT: '0', LOG_LEVEL: 'silent', KEY_HASH_SECRET: process.env.BENCH_KEY_HASH_SECRET });
+  const config = loadConfig({ DATA_DIR: process.env.BENCH_DATA_DIR, DATABASE_URL: process.env.BENCH_DATABASE_URL, PORT: '0', LOG_LEVEL: 'silent', KEY_HASH_SECRET: process.env.BENCH_KEY_HASH_SECRET });
   const app = await createApp({ config, log: pino({ level: 'silent' }), now });
   const created = performance.now();
   const { url } = await app.start();

@@ -56,6 +56,8 @@ export interface Dataset {
   subscriptions: number;
   reminderRecords: number;
   generateMs: number;
+  /** On PostgreSQL: how long copying it into the database took (scripts/bench/postgresData.ts). */
+  importMs?: number;
   bytes: number;
 }
 

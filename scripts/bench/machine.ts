@@ -4,7 +4,7 @@
  * that others used, and a run waits for a quiet machine before it starts. Linux only (/proc/stat);
  * elsewhere the figures are left out.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -61,4 +61,38 @@ export async function waitForQuietMachine(maxWaitMs: number, share = 0.15): Prom
     if (quietSeconds >= 2) return { waitedMs: performance.now() - started - 2000, quiet: true };
   }
   return { waitedMs: performance.now() - started, quiet: false };
+}
+
+/** The fields of /proc/<pid>/stat after the command's name (state is [0], ppid [1], utime [11], stime [12], cutime [13], cstime [14]). */
+function statOf(pid: number | string): number[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent of a process on this machine, if it is on this machine (Linux only). */
+export function parentPid(pid: number): number | undefined {
+  return statOf(pid)?.[1];
+}
+
+/**
+ * CPU time of a server process and its children (a PostgreSQL postmaster and its backends), those
+ * that exited included (the parent's cutime), in ms; undefined where /proc cannot tell.
+ */
+export function serverCpuMs(pid: number): number | undefined {
+  const root = statOf(pid);
+  if (!root) return undefined;
+  let ticks = root[11]! + root[12]! + root[13]! + root[14]!;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = statOf(entry);
+    if (stat?.[1] === pid) ticks += stat[11]! + stat[12]!;
+  }
+  return ticks * TICK_MS;
 }

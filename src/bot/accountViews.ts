@@ -150,16 +150,16 @@ export function customerCard(
   );
 }
 
-/** A page of the partner's customers (Partners.customerPage with CUSTOMERS_PAGE_SIZE). */
-export function customersCard(m: Messages, customers: Page<Customer>, filter: string, day: Today, notice?: Notice): AdaptiveCard {
+/** A page of the customer list (`listed`: the page the store gave, or `pageOf` a list in hand). */
+export function customersCard(m: Messages, listed: Page<Customer>, filter: string, day: Today, notice?: Notice): AdaptiveCard {
   const t = m.t.customers;
-  const { page: current, start, shown, hasNext, total } = customers;
+  const { page, start, shown, hasNext, total } = listed;
   const empty = total === 0 ? { text: filter ? fill(t.noMatch, { filter }) : t.empty, style: 'accent' as const } : undefined;
   return renderCard('customers', {
     t,
     notice: notice ?? empty,
     filter,
-    page: current,
+    page,
     hasNext,
     showing: total > 0 ? fill(t.showing, { from: start + 1, to: start + shown.length, total }) : undefined,
     rows: shown.map((customer) => ({

@@ -220,7 +220,12 @@ export class PartnerSetupBot extends ActivityHandler {
       }
       // Staff of a partner are remembered as staff; a customer's admin is remembered with the customer.
       const { setups, accounts, partners, delegation, reminders, renewals, audit, lifecycle, maxFieldLength } = this.deps;
+      // The member as stored before this turn (read first: on PostgreSQL the role book comes with it,
+      // and whether the tenant is a customer's). Remembering below keeps what the client does not say
+      // now, so the language and zone are the same.
+      const known = await partners.member(actor.tenantId, actor.userId);
       const customer = await delegation.link(actor.tenantId);
+      const member = customer ? undefined : known;
       // Roles before remembering: a partner that predates roles upgrades the staff it knew, not a newcomer.
       const roles = customer ? {} : await partners.ensureRoles(actor.tenantId);
       const client = { locale: localeOf(context), timeZone: clientTimeZone(context) };
@@ -228,7 +233,6 @@ export class PartnerSetupBot extends ActivityHandler {
       const reference = personalReference(context.activity);
       if (!customer) await this.deps.conversations.remember(actor, reference, client);
       // What the client says now, else what it said before, else the partner profile's zone.
-      const member = customer ? undefined : await partners.member(actor.tenantId, actor.userId);
       const timeZone = client.timeZone ?? member?.timeZone ?? timeZoneOf(await partners.profile(customer?.partnerTenantId ?? actor.tenantId));
       m = messagesFor(client.locale ?? member?.locale, timeZone);
       const requester: Requester = customer ? { side: 'customer' } : { side: 'partner', role: roleOf(roles, actor.userId), tenantHasAdmin: holdersOf(roles, 'admin').length > 0 };

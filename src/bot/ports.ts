@@ -73,6 +73,7 @@ export interface Partners {
   memberName(tenantId: string, userId: string): Promise<string>;
   saveProfile(actor: Actor, input: ProfileInput): Promise<{ profile: PartnerProfile } | { errors: ProfileError[] }>;
   customers(tenantId: string, filter?: string): Promise<Customer[]>;
+  /** One page of that list, read as a page (see CustomerRepository.page). */
   customerPage(tenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>>;
   hasCustomers(tenantId: string): Promise<boolean>;
   customer(tenantId: string, customerTenantId: string): Promise<Customer | undefined>;

@@ -1,18 +1,23 @@
 /** One page of a list for a card: the page asked for, kept within the pages there are. */
-export function pageOf<T>(items: readonly T[], page: number, size: number): Page<T> {
-  const pages = Math.max(1, Math.ceil(items.length / size));
-  const current = Math.min(Math.max(1, page), pages);
-  const start = (current - 1) * size;
-  return { page: current, start, shown: items.slice(start, start + size), hasNext: current < pages, total: items.length };
-}
-
 export interface Page<T> {
-  /** The page shown (1-based), within the pages there are. */
   page: number;
-  /** The index of its first item in the whole list. */
+  /** Where the page starts in the whole list (0-based). */
   start: number;
   shown: T[];
   hasNext: boolean;
   /** How many items the whole list holds. */
   total: number;
+}
+
+/** Where page `page` of `size` items starts in a list of `total`, kept within the pages there are (page 1 when empty). */
+export function pageWithin(total: number, page: number, size: number): { page: number; start: number; hasNext: boolean } {
+  const pages = Math.max(1, Math.ceil(total / size));
+  const current = Math.min(Math.max(1, page), pages);
+  return { page: current, start: (current - 1) * size, hasNext: current < pages };
+}
+
+/** One page of a list held whole. */
+export function pageOf<T>(items: readonly T[], page: number, size: number): Page<T> {
+  const within = pageWithin(items.length, page, size);
+  return { ...within, shown: items.slice(within.start, within.start + size), total: items.length };
 }

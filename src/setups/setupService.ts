@@ -155,7 +155,14 @@ export class SetupService {
     if ('locked' in checked) return checked;
     if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
     const now = this.now();
-    return this.changeSetup(actor, setupId, rev, (setup) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, now, purpose), checked.found, now));
+    const add = (setup: Setup | undefined) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, now, purpose), checked.found, now);
+    // A first press (none saved above): created straight away, sparing a locked read that finds nothing.
+    // Should another press have saved it meanwhile, the change below refuses this one as it always did.
+    if (!existing && rev === 0) {
+      const created = add(undefined);
+      if (await this.setups.insert(actor.tenantId, created)) return { ok: true, setup: created };
+    }
+    return this.changeSetup(actor, setupId, rev, add);
   }
 
   private async checkEntries(actor: Actor, setupId: string, existing: Setup | undefined, entries: ReturnType<typeof parseKeyFields>, fieldErrors: FieldError[][], target: SetupTarget | undefined): Promise<{ found: SetupKey[] } | { ok: false; locked: string }> {

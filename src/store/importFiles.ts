@@ -11,7 +11,8 @@ import type { TenantRecord } from './files/commerceDocuments.js';
 import type { AuditLog } from './auditLog.js';
 import { PostgresAuditLog } from './postgres/auditLog.js';
 import type { Pool } from './postgres/database.js';
-import type { Repositories } from './repositories.js';
+import type { PostgresRepositories } from './postgres/index.js';
+import type { Repositories, StoredReminder } from './repositories.js';
 
 /** The tables a bot's data lands in; any row in them makes the database not empty. */
 const TABLES = ['partners', 'partner_roles', 'audit_entries', 'staff_members', 'reminder_channels', 'customers', 'subscriptions', 'offers', 'added_users', 'reminders', 'setups', 'key_reservations', 'guess_guards', 'commerce_keys', 'commerce_tenants', 'commerce_relationships', 'commerce_key_hash_check', 'outbox'] as const;
@@ -66,6 +67,9 @@ export interface ImportResult {
   mismatches: Counted[];
 }
 
+/** Partners copied at once: fewer than the pool's connections (openPostgres's default is 10). */
+const PARALLEL_PARTNERS = 8;
+
 export class ImportRefused extends Error {}
 
 function zeros(): Record<Counted, number> {
@@ -89,14 +93,17 @@ async function isEmpty(pool: Pool): Promise<boolean> {
  * value (keyHasher.ts) of the key-hash secret of the files, recorded in the database so that an
  * instance with another secret is refused.
  */
-export async function importFileStore(source: FileRepositories, target: Repositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog; secretCheck?: string }): Promise<ImportResult> {
+export async function importFileStore(source: FileRepositories, target: PostgresRepositories, pool: Pool, options: { force: boolean; now: Date; trail: AuditLog; secretCheck?: string }): Promise<ImportResult> {
   if (!options.force && !(await isEmpty(pool))) throw new ImportRefused('The database already holds data. Import into an empty database, or run again with --force to copy what is missing and keep what is there.');
   const before = await databaseCounts(pool);
   const files = zeros();
   const skipped: Skipped = { remindersWithoutSubscription: 0, orphanReservations: 0, interruptedTenants: 0, keysBlockedWithoutTenant: 0, recentUnknownKeys: 0 };
   const from = source.repositories;
 
-  for (const [tenantId] of source.store.summaries()) {
+  // Partners are independent of each other (rows of their own, a transaction per write): a few are
+  // copied at once, each over its own connection, which is what makes a large store quick to copy.
+  const tenants = [...source.store.summaries()].map(([tenantId]) => tenantId);
+  const copyPartner = async (tenantId: string) => {
     const profile = await from.partners.profile(tenantId);
     if (profile) {
       await target.partners.saveProfile(tenantId, profile);
@@ -113,8 +120,10 @@ export async function importFileStore(source: FileRepositories, target: Reposito
       files.reminderChannels++;
     }
     const subscriptions = new Set<string>();
-    for (const customer of await from.customers.list(tenantId)) {
-      await target.customers.add(tenantId, customer);
+    const customers = await from.customers.list(tenantId);
+    // All of the partner's customers in one transaction of a few statements (the same rows as `add` writes).
+    await target.customers.addMany(tenantId, customers);
+    for (const customer of customers) {
       customer.subscriptions.forEach((s) => subscriptions.add(s.id));
       files.customers++;
       files.subscriptions += customer.subscriptions.length;
@@ -125,7 +134,7 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     const kept = ledger.filter((record) => subscriptions.has(record.subscriptionId));
     skipped.remindersWithoutSubscription += ledger.length - kept.length;
     await target.reminders.record(tenantId, kept.map(({ partnerTenantId: _partner, ...record }) => record));
-    for (const record of kept) for (const chat of record.deliveredTo) await target.reminders.markDelivered(tenantId, record, chat);
+    await copyDeliveries(pool, tenantId, kept);
     files.reminders += kept.length;
     // The role book, unless the target has one already (a run with --force keeps what is there). A
     // file from before roles stays so: the bot upgrades its staff, recorded, on their first turn.
@@ -133,7 +142,12 @@ export async function importFileStore(source: FileRepositories, target: Reposito
     if (roles) await target.partners.updateRoles(tenantId, (book) => ({ book: Object.keys(book).length > 0 ? undefined : roles, result: undefined }));
     else await pool.query('UPDATE partners SET has_role_book = false WHERE tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM partner_roles WHERE partner_tenant_id = $1)', [tenantId]);
     files.roles += Object.keys(roles ?? {}).length;
-  }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < tenants.length) await copyPartner(tenants[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTNERS, tenants.length) }, worker));
 
   await copySetups(source, target, files, skipped, options.now);
   files.auditEntries = await copyTrails(options.trail, new PostgresAuditLog(pool));
@@ -142,6 +156,22 @@ export async function importFileStore(source: FileRepositories, target: Reposito
   const wasEmpty = COUNTED.every((name) => before[name] === 0);
   const mismatches = COUNTED.filter((name) => database[name] < files[name] || (wasEmpty && database[name] !== files[name]));
   return { before, files, database, skipped, mismatches };
+}
+
+/**
+ * The chats each reminder was delivered to, in one statement for the partner: as markDelivered
+ * appends them one by one (in order, each once), so a run again adds nothing.
+ */
+async function copyDeliveries(pool: Pool, tenantId: string, records: readonly StoredReminder[]): Promise<void> {
+  const delivered = records.filter((record) => record.deliveredTo.length > 0);
+  if (delivered.length === 0) return;
+  await pool.query(
+    `UPDATE reminders r SET delivered_to = r.delivered_to || ARRAY(
+       SELECT c.chat FROM jsonb_array_elements_text(v.chats::jsonb) WITH ORDINALITY AS c(chat, n) WHERE NOT c.chat = ANY (r.delivered_to) ORDER BY c.n)
+     FROM unnest($2::text[], $3::date[], $4::text[], $5::text[]) AS v(subscription_id, end_date, kind, chats)
+     WHERE r.partner_tenant_id = $1 AND r.subscription_id = v.subscription_id AND r.end_date = v.end_date AND r.kind = v.kind`,
+    [tenantId, delivered.map((r) => r.subscriptionId), delivered.map((r) => r.endDate), delivered.map((r) => r.kind), delivered.map((r) => JSON.stringify(r.deliveredTo))],
+  );
 }
 
 async function copySetups(source: FileRepositories, target: Repositories, files: Record<Counted, number>, skipped: Skipped, now: Date): Promise<void> {

@@ -117,7 +117,7 @@ export interface OfferChange {
 export interface CustomerRepository {
   /** The partner's customers whose name or domain contains `filter` (ignoring case), in name order. */
   list(partnerTenantId: string, filter?: string): Promise<Customer[]>;
-  /** One page of `list` (pageOf: a page past the last is the last), and how many customers match in all. */
+  /** One page of `size` of that list (kept within the pages there are) and how many it holds: a turn reads the customers it shows, not all. */
   page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>>;
   hasCustomers(partnerTenantId: string): Promise<boolean>;
   /** A customer of this partner; another partner's customer is not found. */

@@ -93,6 +93,15 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     const [customer] = await r.customers.list(p0!.tenantId);
     await r.customers.addOffer(p0!.tenantId, customer!.tenantId, { id: randomUUID(), status: 'pending', message: 'Let us help', sentAt: now.toISOString(), sentBy: { id: p0!.userId, name: p0!.name }, expiresAt: new Date(now.getTime() + 86_400_000).toISOString(), delivery: 'waiting' });
     await r.customers.updateSubscription(p0!.tenantId, customer!.tenantId, customer!.subscriptions[0]!.id, (s) => ({ ...s, scheduledSwitch: { on: s.endDate, by: { id: p0!.userId, name: p0!.name } } }));
+    // The parts of a customer the bulk copy writes beside its row: the admin's contact, password resets, added users, applied renewals.
+    const by = { id: p0!.userId, name: p0!.name };
+    await r.customers.update(p0!.tenantId, customer!.tenantId, (c) => ({
+      ...c,
+      admin: { ...c.admin, passwordReset: { at: now.toISOString(), by, requestId: randomUUID() }, pendingPasswordReset: { at: now.toISOString(), by, requestId: randomUUID() } },
+      adminContact: { conversation: { serviceUrl: 'https://smba.example/emea/', channelId: 'msteams', conversation: { id: 'a:admin-chat' } }, reachable: false, updatedAt: now.toISOString() },
+      addedUsers: [{ requestId: randomUUID(), userPrincipalName: 'ann@customer.onmicrosoft.com', product: 'Microsoft 365 Business Standard', addedAt: now.toISOString() }],
+      subscriptions: c.subscriptions.map((s, i) => (i === 1 ? { ...s, renewalIds: ['renewal-b', 'renewal-a'] } : s)),
+    }));
     const at = now.toISOString();
     const key = (k: string) => ({ id: randomUUID(), ref: hash(k), handle: hash(k), lastGroup: k.slice(-5), product: 'Microsoft 365 Business Standard', seats: 10, termMonths: 12 });
     const reserved: Setup = { id: randomUUID(), ownerId: p1!.userId, ownerName: p1!.name, createdAt: at, updatedAt: at, rev: 4, status: 'reserved', keys: [key(dataset.keys[0]!)], reservedUntil: new Date(now.getTime() + 14 * 86_400_000).toISOString() };

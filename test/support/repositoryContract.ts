@@ -358,6 +358,25 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(changed.map((c) => c.name)).to.deep.equal([...all.slice(1).map((c) => c.name), 'Zulu']);
         expect(await b.customers.page(partner, '', 1, 3)).to.deep.equal({ page: 1, start: 0, shown: changed.slice(0, 3), hasNext: true, total: 7 });
         expect((await b.customers.page(partner, '', 2, 3)).shown[0]!.subscriptions, 'a change that keeps the order').to.deep.equal([]);
+        });
+
+      it('gives one page of that list and how many it holds, a page past the end as the last page', async () => {
+        const partner = unique('partner');
+        const page = (filter: string, at: number, size: number) => b.customers.page(partner, filter, at, size);
+        expect(await page('', 3, 10)).to.deep.equal({ page: 1, start: 0, shown: [], hasNext: false, total: 0 });
+        for (const name of ['northwind', 'Contoso', 'Fabrikam', 'Adatum', 'Litware']) await a.customers.add(partner, customer({ name, domain: `${name.toLowerCase()}.onmicrosoft.com` }));
+        await a.customers.add(unique('other'), customer({ name: 'Alpine' }));
+        const all = await b.customers.list(partner);
+        expect(await page('', 1, 2)).to.deep.equal({ page: 1, start: 0, shown: all.slice(0, 2), hasNext: true, total: 5 });
+        const names = async (filter: string, at: number, size: number) => {
+          const { shown, ...rest } = await page(filter, at, size);
+          return { ...rest, names: shown.map((c) => c.name) };
+        };
+        expect(await names('', 3, 2)).to.deep.equal({ page: 3, start: 4, names: ['northwind'], hasNext: false, total: 5 });
+        expect(await names('', 9, 2), 'past the end').to.deep.equal({ page: 3, start: 4, names: ['northwind'], hasNext: false, total: 5 });
+        expect(await names(' A ', 2, 2), 'filtered').to.deep.equal({ page: 2, start: 2, names: ['Litware'], hasNext: false, total: 3 });
+        expect(await names('A', 1, 2), 'filtered').to.deep.equal({ page: 1, start: 0, names: ['Adatum', 'Fabrikam'], hasNext: true, total: 3 });
+        expect(await names('nothing like it', 2, 2)).to.deep.equal({ page: 1, start: 0, names: [], hasNext: false, total: 0 });
       });
 
       it('changes one subscription and finds renewals under way and switches due on the partner\'s own day', async () => {

@@ -5,15 +5,16 @@
  */
 import type { Customer, PasswordResetRecord, Subscription } from '../../domain/customer.js';
 import type { Offer } from '../../domain/delegation.js';
+import { pageWithin, type Page } from '../../domain/paging.js';
 import type { LifecycleDays } from '../../domain/lifecycle.js';
-import { pageOf, type Page } from '../../domain/paging.js';
 import type { Relationship } from '../../domain/relationship.js';
 import { CustomerChanges } from '../customerChanges.js';
 import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
-import { defined, ensurePartner, iso, isUuid } from './rows.js';
+import { defined, ensurePartner, iso, isUuid, linkKey } from './rows.js';
+import { readOnce } from '../turnReads.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -124,6 +125,92 @@ function saveOffer(tx: Tx, values: unknown[], withPosition: boolean) {
 const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
   OR (o.status = 'accepted' AND o.relationship_id IS NOT NULL AND (o.reminder_due IS NOT NULL OR (o.relationship_auto_extend = 'PT0S' AND coalesce(cardinality(o.reminders), 0) < 3))))`;
 
+/** A partner's customers whose name or domain contains $2 (ignoring case; all when empty), in name order. */
+const MATCHING = `WHERE partner_tenant_id = $1 AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)`;
+const LISTED = `${MATCHING} ORDER BY lower(name), tenant_id`;
+
+/** Whether a customer row has offers and added users (most have none): `assemble` then reads only those that do. */
+const HOLDS = `EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = customers.tenant_id) AS has_offers,
+  EXISTS (SELECT 1 FROM added_users u WHERE u.customer_tenant_id = customers.tenant_id) AS has_added_users`;
+
+/**
+ * Inserts or updates the subscriptions these customers hold and their renewals, each statement for
+ * all of them at once: a customer write (or a partner's import) is a few round trips, however many
+ * subscriptions it holds.
+ */
+async function saveSubscriptions(tx: Tx, partnerTenantId: string, customers: readonly Customer[]): Promise<void> {
+  const held = customers.flatMap((customer) => customer.subscriptions.map((s, position) => ({ customer: customer.tenantId, position, s })));
+  if (held.length === 0) return;
+  const column = <T>(value: (entry: (typeof held)[number]) => T) => held.map(value);
+  await tx.query(
+    `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
+       scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
+     SELECT v.id, v.customer, v.position, v.product, v.seats, v.assigned_seats, v.start_date, v.end_date, v.partner_of_record, v.billing,
+       v.switch_on, v.switch_by_id, v.switch_by_name, v.renewal_request_id, v.renewal_key_handle, $1
+     FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8::date[], $9::date[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::text[], $16::text[])
+       AS v(id, customer, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing, switch_on, switch_by_id, switch_by_name, renewal_request_id, renewal_key_handle)
+     ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, product = EXCLUDED.product, seats = EXCLUDED.seats, assigned_seats = EXCLUDED.assigned_seats,
+       start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, partner_of_record = EXCLUDED.partner_of_record, billing = EXCLUDED.billing,
+       scheduled_switch_on = EXCLUDED.scheduled_switch_on, scheduled_switch_by_id = EXCLUDED.scheduled_switch_by_id, scheduled_switch_by_name = EXCLUDED.scheduled_switch_by_name,
+       pending_renewal_request_id = EXCLUDED.pending_renewal_request_id, pending_renewal_key_handle = EXCLUDED.pending_renewal_key_handle
+     WHERE subscriptions.customer_tenant_id = EXCLUDED.customer_tenant_id`,
+    [
+      partnerTenantId,
+      column((e) => e.s.id),
+      column((e) => e.customer),
+      column((e) => e.position),
+      column((e) => e.s.product),
+      column((e) => e.s.seats),
+      column((e) => e.s.assignedSeats),
+      column((e) => e.s.startDate),
+      column((e) => e.s.endDate),
+      column((e) => e.s.partnerOfRecord ?? null),
+      column((e) => e.s.billing),
+      column((e) => e.s.scheduledSwitch?.on ?? null),
+      column((e) => e.s.scheduledSwitch?.by.id ?? null),
+      column((e) => e.s.scheduledSwitch?.by.name ?? null),
+      column((e) => e.s.pendingRenewal?.requestId ?? null),
+      column((e) => e.s.pendingRenewal?.keyHandle ?? null),
+    ],
+  );
+  // Renewals as (subscription, request) pairs: the ones no longer held go, new ones are appended in
+  // the order applied (seq), as the files keep them.
+  const renewals = held.flatMap(({ s }) => s.renewalIds.map((requestId) => [s.id, requestId] as const));
+  const [renewalSubs, renewalIds] = [renewals.map(([id]) => id), renewals.map(([, requestId]) => requestId)];
+  await tx.query(
+    `DELETE FROM subscription_renewals r WHERE r.subscription_id = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS v(s, q) WHERE v.s = r.subscription_id AND v.q = r.request_id)`,
+    [column((e) => e.s.id), renewalSubs, renewalIds],
+  );
+  if (renewals.length > 0) await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT s, q FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(s, q, n) ORDER BY n ON CONFLICT DO NOTHING', [renewalSubs, renewalIds]);
+}
+
+function addUser(tx: Tx, customerTenantId: string, u: Customer['addedUsers'][number]) {
+  return tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [customerTenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
+}
+
+/** The customer row's columns, as `customerRow` names them. */
+const CUSTOMER_COLUMNS = [
+  'tenant_id', 'partner_tenant_id', 'name', 'domain', 'country', 'language', 'admin_name', 'admin_email', 'admin_phone', 'admin_user_principal_name', 'admin_object_id',
+  'created_at', 'created_by_id', 'created_by_name', 'setup_id', 'admin_conversation', 'admin_reachable', 'admin_contact_updated_at',
+  'admin_password_reset_at', 'admin_password_reset_by_id', 'admin_password_reset_by_name', 'admin_password_reset_request_id',
+  'admin_password_reset_pending_at', 'admin_password_reset_pending_by_id', 'admin_password_reset_pending_by_name', 'admin_password_reset_pending_request_id',
+].join(', ');
+
+/** A customer's row as JSON, for jsonb_populate_recordset (absent values are NULL). */
+function customerRow(partnerTenantId: string, c: Customer): Record<string, unknown> {
+  const [resetAt, resetById, resetByName, resetRequest] = passwordResetValues(c.admin.passwordReset);
+  const [pendingAt, pendingById, pendingByName, pendingRequest] = passwordResetValues(c.admin.pendingPasswordReset);
+  return {
+    tenant_id: c.tenantId, partner_tenant_id: partnerTenantId, name: c.name, domain: c.domain, country: c.country, language: c.language,
+    admin_name: c.admin.name, admin_email: c.admin.email, admin_phone: c.admin.phone, admin_user_principal_name: c.admin.userPrincipalName, admin_object_id: c.admin.objectId,
+    created_at: c.createdAt, created_by_id: c.createdBy.id, created_by_name: c.createdBy.name, setup_id: c.setupId,
+    admin_conversation: c.adminContact?.conversation ?? null, admin_reachable: c.adminContact?.reachable ?? null, admin_contact_updated_at: c.adminContact?.updatedAt ?? null,
+    admin_password_reset_at: resetAt, admin_password_reset_by_id: resetById, admin_password_reset_by_name: resetByName, admin_password_reset_request_id: resetRequest,
+    admin_password_reset_pending_at: pendingAt, admin_password_reset_pending_by_id: pendingById, admin_password_reset_pending_by_name: pendingByName, admin_password_reset_pending_request_id: pendingRequest,
+  };
+}
+
 function customerFrom(row: Row, subscriptions: Subscription[], offers: Offer[], addedUsers: Customer['addedUsers']): Customer {
   return defined({
     tenantId: row.tenant_id,
@@ -160,11 +247,18 @@ async function assemble(db: Queryable, rows: Row[]): Promise<Customer[]> {
      FROM subscriptions s WHERE s.customer_tenant_id = ANY($1) ORDER BY s.customer_tenant_id, s.position`,
     [ids],
   );
-  const offers = await db.query('SELECT * FROM offers WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, position', [ids]);
-  const added = await db.query('SELECT * FROM added_users WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, added_at, request_id', [ids]);
+  // Rows that say they hold none (a list's rows, HOLDS) spare a query.
+  const holding = (flag: string) => rows.filter((row) => row[flag] !== false).map((row) => row.tenant_id as string);
+  const [withOffers, withUsers] = [holding('has_offers'), holding('has_added_users')];
+  const offers = withOffers.length === 0 ? { rows: [] } : await db.query('SELECT * FROM offers WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, position', [withOffers]);
+  const added = withUsers.length === 0 ? { rows: [] } : await db.query('SELECT * FROM added_users WHERE customer_tenant_id = ANY($1) ORDER BY customer_tenant_id, added_at, request_id', [withUsers]);
   const by = <T>(list: Row[], map: (row: Row) => T) => {
     const grouped = new Map<string, T[]>();
-    for (const row of list) grouped.set(row.customer_tenant_id, [...(grouped.get(row.customer_tenant_id) ?? []), map(row)]);
+    for (const row of list) {
+      const group = grouped.get(row.customer_tenant_id);
+      if (group) group.push(map(row));
+      else grouped.set(row.customer_tenant_id, [map(row)]);
+    }
     return grouped;
   };
   const subs = by(subscriptions.rows, subscriptionFrom);
@@ -182,18 +276,23 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
   }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
-    const needle = filter.trim();
-    const { rows } = await this.pool.query(
-      `SELECT * FROM customers WHERE partner_tenant_id = $1
-         AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)
-       ORDER BY lower(name), tenant_id`,
-      [partnerTenantId, needle],
-    );
+    const { rows } = await this.pool.query(`SELECT *, ${HOLDS} FROM customers ${LISTED}`, [partnerTenantId, filter.trim()]);
     return assemble(this.pool, rows);
   }
 
   async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
-    return pageOf(await this.list(partnerTenantId, filter), page, size);
+    const needle = filter.trim();
+    // The page's rows and the count of all in one statement (the window counts before LIMIT).
+    const read = (start: number) => this.pool.query(`SELECT *, ${HOLDS}, count(*) OVER ()::int AS total FROM customers ${LISTED} LIMIT $3 OFFSET $4`, [partnerTenantId, needle, size, start]);
+    let { rows } = await read((Math.max(1, page) - 1) * size);
+    let total: number = rows[0]?.total ?? 0;
+    // A page past the end (the list shrank since the card was sent): count, then read the last page.
+    if (rows.length === 0 && page > 1) {
+      const { rows: counted } = await this.pool.query(`SELECT count(*)::int AS total FROM customers ${MATCHING}`, [partnerTenantId, needle]);
+      total = counted[0].total;
+      if (total > 0) ({ rows } = await read(pageWithin(total, page, size).start));
+    }
+    return { ...pageWithin(total, page, size), shown: await assemble(this.pool, rows), total };
   }
 
   async hasCustomers(partnerTenantId: string): Promise<boolean> {
@@ -205,10 +304,13 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     return (await this.load(this.pool, partnerTenantId, customerTenantId, false))[0];
   }
 
-  async link(customerTenantId: string): Promise<CustomerLink | undefined> {
-    const { rows } = await this.pool.query('SELECT * FROM customers WHERE tenant_id = $1', [customerTenantId]);
-    const [customer] = await assemble(this.pool, rows);
-    return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
+  link(customerTenantId: string): Promise<CustomerLink | undefined> {
+    // Once per turn; PostgresPartners.member tells a turn that its tenant is no customer's.
+    return readOnce(linkKey(customerTenantId), async () => {
+      const { rows } = await this.pool.query('SELECT * FROM customers WHERE tenant_id = $1', [customerTenantId]);
+      const [customer] = await assemble(this.pool, rows);
+      return customer && { partnerTenantId: rows[0]!.partner_tenant_id, customer };
+    });
   }
 
   async add(partnerTenantId: string, customer: Customer, audit?: AuditOf<Customer>): Promise<Customer> {
@@ -227,10 +329,38 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
         if (!recorded) throw new Error(`customer tenant ${customer.tenantId} (or its setup) belongs to another partner`);
         return recorded;
       }
-      const [existing] = await this.load(tx, partnerTenantId, customer.tenantId, true);
-      await this.write(tx, partnerTenantId, existing!, customer);
+      // The row was just inserted (and is locked by this transaction): nothing to read back first.
+      await this.write(tx, partnerTenantId, customer, customer);
       if (audit) await appendAudit(tx, audit(customer));
       return customer;
+    });
+  }
+
+  /**
+   * Copies a partner's customers in (the import: db:import, the benchmark): one transaction, a few
+   * statements for all of them. One already there (a run again) is kept as it is, as `add` keeps
+   * it; one of another partner is refused. Returns how many were added.
+   */
+  async addMany(partnerTenantId: string, customers: readonly Customer[]): Promise<number> {
+    if (customers.length === 0) return 0;
+    return transaction(this.pool, async (tx) => {
+      await ensurePartner(tx, partnerTenantId);
+      const { rows } = await tx.query<{ tenant_id: string }>(
+        `INSERT INTO customers (${CUSTOMER_COLUMNS}) SELECT ${CUSTOMER_COLUMNS} FROM jsonb_populate_recordset(NULL::customers, $1) ON CONFLICT DO NOTHING RETURNING tenant_id`,
+        [JSON.stringify(customers.map((customer) => customerRow(partnerTenantId, customer)))],
+      );
+      const added = new Set(rows.map((row) => row.tenant_id));
+      const kept = customers.filter((customer) => !added.has(customer.tenantId)).map((customer) => customer.tenantId);
+      const { rows: ours } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM customers WHERE partner_tenant_id = $1 AND tenant_id = ANY($2)', [partnerTenantId, kept]);
+      if (ours[0]!.n !== kept.length) throw new Error(`a customer tenant (or its setup) of partner ${partnerTenantId} belongs to another partner`);
+      const fresh = customers.filter((customer) => added.has(customer.tenantId));
+      await saveSubscriptions(tx, partnerTenantId, fresh);
+      await refreshNextReminders(tx, fresh.flatMap((customer) => customer.subscriptions.map((s) => s.id)), this.lifecycle);
+      for (const customer of fresh) {
+        for (const [position, o] of customer.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, customer.tenantId, position, o), true);
+        for (const u of customer.addedUsers) await addUser(tx, customer.tenantId, u);
+      }
+      return fresh.length;
     });
   }
 
@@ -365,25 +495,10 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     await tx.query('DELETE FROM subscriptions WHERE customer_tenant_id = $1 AND NOT (id = ANY($2))', [next.tenantId, kept]);
     // Positions move out of the way first, so a reordering never collides with itself.
     await tx.query('UPDATE subscriptions SET position = -1 - position WHERE customer_tenant_id = $1', [next.tenantId]);
-    for (const [position, s] of next.subscriptions.entries()) {
-      await tx.query(
-        `INSERT INTO subscriptions (id, customer_tenant_id, position, product, seats, assigned_seats, start_date, end_date, partner_of_record, billing,
-           scheduled_switch_on, scheduled_switch_by_id, scheduled_switch_by_name, pending_renewal_request_id, pending_renewal_key_handle, partner_tenant_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (id) DO UPDATE SET position = $3, product = $4, seats = $5, assigned_seats = $6, start_date = $7, end_date = $8, partner_of_record = $9, billing = $10,
-           scheduled_switch_on = $11, scheduled_switch_by_id = $12, scheduled_switch_by_name = $13, pending_renewal_request_id = $14, pending_renewal_key_handle = $15
-         WHERE subscriptions.customer_tenant_id = $2`,
-        [s.id, next.tenantId, position, s.product, s.seats, s.assignedSeats, s.startDate, s.endDate, s.partnerOfRecord ?? null, s.billing, s.scheduledSwitch?.on ?? null, s.scheduledSwitch?.by.id ?? null, s.scheduledSwitch?.by.name ?? null, s.pendingRenewal?.requestId ?? null, s.pendingRenewal?.keyHandle ?? null, partnerTenantId],
-      );
-      await tx.query('DELETE FROM subscription_renewals WHERE subscription_id = $1 AND NOT (request_id = ANY($2))', [s.id, s.renewalIds]);
-      // In the order applied (seq), as the files keep them.
-      await tx.query('INSERT INTO subscription_renewals (subscription_id, request_id) SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) ORDER BY n ON CONFLICT DO NOTHING', [s.id, s.renewalIds]);
-    }
+    await saveSubscriptions(tx, partnerTenantId, [next]);
     await refreshNextReminders(tx, kept, this.lifecycle);
     await tx.query('DELETE FROM offers WHERE customer_tenant_id = $1 AND NOT (id = ANY($2::uuid[]))', [next.tenantId, next.offers.map((o) => o.id)]);
     for (const [position, o] of next.offers.entries()) await saveOffer(tx, offerValues(partnerTenantId, next.tenantId, position, o), true);
-    for (const u of next.addedUsers) {
-      await tx.query('INSERT INTO added_users (customer_tenant_id, request_id, user_principal_name, product, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [next.tenantId, u.requestId, u.userPrincipalName, u.product, u.addedAt]);
-    }
+    for (const u of next.addedUsers) await addUser(tx, next.tenantId, u);
   }
 }

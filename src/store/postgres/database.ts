@@ -2,8 +2,10 @@
  * The PostgreSQL connection: one pool per process, built from DATABASE_URL, and the one helper every
  * repository uses for a use case: a transaction on one client that always ends and is always released.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { forgetTurnReads } from '../turnReads.js';
 
 export type Pool = pg.Pool;
 export type Tx = pg.PoolClient;
@@ -52,7 +54,32 @@ export function poolConfig(url: string, max = 10): pg.PoolConfig {
   }
   const ssl = sslFor(parsed.searchParams.get('sslmode'));
   parsed.searchParams.delete('sslmode');
-  return { connectionString: parsed.toString(), ssl, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, types: { getTypeParser } };
+  return { connectionString: parsed.toString(), ssl, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, types: { getTypeParser }, Client: PreparingClient };
+}
+
+const statementNames = new Map<string, string>();
+
+/** A name per query text (PostgreSQL allows 63 bytes), the same in every connection. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `q${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A client that runs every query with parameters as a named prepared statement: each connection
+ * parses and plans a repository's query once and then only binds and runs it, which is most of the
+ * server's work per query in a turn. The texts are the repositories' constants, so their number is fixed.
+ */
+class PreparingClient extends pg.Client {
+  // One implementation for all of pg's overloads (hence `any`): strings with values become named statements.
+  override query(config: any, values?: any, callback?: any): any {
+    if (typeof config === 'string' && Array.isArray(values)) return super.query({ name: statementName(config), text: config, values }, callback);
+    return super.query(config, values, callback);
+  }
 }
 
 const DATE_OID = 1082;
@@ -125,6 +152,8 @@ async function once<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
+    // The turn's reads from before may be out of date now (src/store/turnReads.ts).
+    forgetTurnReads();
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));

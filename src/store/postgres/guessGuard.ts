@@ -2,21 +2,25 @@
 import type { GuessGuardRepository, GuessLimits } from '../repositories.js';
 import { transaction, type Pool } from './database.js';
 import { ensurePartner, iso } from './rows.js';
+import { readOnce } from '../turnReads.js';
 
 export class PostgresGuessGuard implements GuessGuardRepository {
   constructor(private readonly pool: Pool) {}
 
+  /** The partner's row, read once per turn: a key check asks for the lock and then for the budget. */
+  private guard(tenantId: string): Promise<{ locked_until: Date | null; unknown_keys_at: Date[] } | undefined> {
+    return readOnce(`guess:${tenantId}`, async () => (await this.pool.query('SELECT locked_until, unknown_keys_at FROM guess_guards WHERE partner_tenant_id = $1', [tenantId])).rows[0]);
+  }
+
   async lockedUntil(tenantId: string, now: Date): Promise<string | undefined> {
-    const { rows } = await this.pool.query('SELECT locked_until FROM guess_guards WHERE partner_tenant_id = $1 AND locked_until > $2', [tenantId, now]);
-    return rows[0] && iso(rows[0].locked_until);
+    const lockedUntil = (await this.guard(tenantId))?.locked_until;
+    return lockedUntil && lockedUntil > now ? iso(lockedUntil) : undefined;
   }
 
   async unknownKeysLeft(tenantId: string, now: Date, limits: GuessLimits): Promise<number> {
-    const { rows } = await this.pool.query(
-      `SELECT count(*)::int AS recent FROM guess_guards, unnest(unknown_keys_at) AS at WHERE partner_tenant_id = $1 AND at > $2`,
-      [tenantId, new Date(now.getTime() - limits.windowMinutes * 60_000)],
-    );
-    return Math.max(0, limits.limit - (rows[0]?.recent ?? 0));
+    const windowStart = now.getTime() - limits.windowMinutes * 60_000;
+    const recent = (await this.guard(tenantId))?.unknown_keys_at.filter((at) => at.getTime() > windowStart).length ?? 0;
+    return Math.max(0, limits.limit - recent);
   }
 
   async recordUnknownKeys(tenantId: string, count: number, now: Date, limits: GuessLimits): Promise<{ lockedUntil?: string }> {

@@ -13,7 +13,10 @@ import { PostgresReminders } from './reminders.js';
 import { PostgresRunnerLock } from './runnerLock.js';
 import { PostgresSetups } from './setups.js';
 
-export function postgresRepositories(pool: Pool, lifecycle: LifecycleDays): Repositories {
+/** The repositories on PostgreSQL; the customers' also copy many in at once (the import). */
+export type PostgresRepositories = Repositories & { customers: PostgresCustomers };
+
+export function postgresRepositories(pool: Pool, lifecycle: LifecycleDays): PostgresRepositories {
   return {
     partners: new PostgresPartners(pool),
     customers: new PostgresCustomers(pool, lifecycle),
@@ -28,7 +31,7 @@ export function postgresRepositories(pool: Pool, lifecycle: LifecycleDays): Repo
 }
 
 /** Connects (failing with the host named if it cannot), applies pending migrations, and builds the repositories. */
-export async function openPostgres(url: string, lifecycle: LifecycleDays, log?: Logger): Promise<{ pool: Pool; repositories: Repositories }> {
+export async function openPostgres(url: string, lifecycle: LifecycleDays, log?: Logger): Promise<{ pool: Pool; repositories: PostgresRepositories }> {
   const pool = await openPool(url, log);
   try {
     const applied = await migrate(pool);

@@ -4,14 +4,34 @@ import type { Person, RoleBook } from '../../domain/roles.js';
 import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, Welcome } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { defined, ensurePartner, iso } from './rows.js';
+import { forgetTurnReads, readOnce, rememberRead } from '../turnReads.js';
+import { defined, ensurePartner, iso, linkKey } from './rows.js';
 
-const MEMBER_COLUMNS = 'user_id, name, locale, time_zone, conversation, reachable, updated_at, welcome_conversation_id, welcome_activity_id, welcome_language, welcome_at';
+const MEMBER_FIELDS = ['user_id', 'name', 'locale', 'time_zone', 'conversation', 'reachable', 'updated_at', 'welcome_conversation_id', 'welcome_activity_id', 'welcome_language', 'welcome_at'];
+const MEMBER_COLUMNS = MEMBER_FIELDS.join(', ');
+/** The member's columns named `m_…`, beside the role book's and the profile's in one row. */
+const MEMBER_COLUMNS_BESIDE = MEMBER_FIELDS.map((field) => `m.${field} AS m_${field}`).join(', ');
 
-function memberFrom(row: Record<string, any>): Member {
-  const welcome = row.welcome_conversation_id === null ? undefined : defined({ conversationId: row.welcome_conversation_id, activityId: row.welcome_activity_id, language: row.welcome_language, at: iso(row.welcome_at) });
-  return defined({ name: row.name, locale: row.locale, timeZone: row.time_zone, welcome, conversation: row.conversation, updatedAt: iso(row.updated_at), reachable: row.reachable }) as Member;
+/** A staff member from a row, its columns named with `prefix`. */
+function memberFrom(row: Record<string, any>, prefix = ''): Member {
+  const at = (field: string) => row[prefix + field];
+  const welcome = at('welcome_conversation_id') === null ? undefined : defined({ conversationId: at('welcome_conversation_id'), activityId: at('welcome_activity_id'), language: at('welcome_language'), at: iso(at('welcome_at')) });
+  return defined({ name: at('name'), locale: at('locale'), timeZone: at('time_zone'), welcome, conversation: at('conversation'), updatedAt: iso(at('updated_at')), reachable: at('reachable') }) as Member;
 }
+
+const PROFILE_COLUMNS = 'p.organisation_name, p.partner_id, p.cloud_essentials, p.time_zone, p.profile_updated_at, p.profile_updated_by';
+
+/** The partner's profile from its row, if it was ever saved. */
+function profileFrom(row: Record<string, any>): PartnerProfile | undefined {
+  if (row.organisation_name === null) return undefined;
+  return { organisationName: row.organisation_name, partnerId: row.partner_id, cloudEssentials: row.cloud_essentials, timeZone: row.time_zone, updatedAt: iso(row.profile_updated_at), updatedBy: row.profile_updated_by };
+}
+
+const profileKey = (tenantId: string) => `profile:${tenantId}`;
+const rolesKey = (tenantId: string) => `roles:${tenantId}`;
+
+/** The role book's rows with the partner's row (has_role_book and the profile) on each. */
+const ROLE_BOOK_COLUMNS = `p.has_role_book, r.user_id, r.role, r.name, r.reason, r.assigned_by, r.assigned_at, ${PROFILE_COLUMNS}`;
 
 function bookFrom(rows: Array<Record<string, any>>): RoleBook {
   return Object.fromEntries(rows.map((row) => [row.user_id, defined({ role: row.role, name: row.name, reason: row.reason, assignedBy: row.assigned_by, assignedAt: iso(row.assigned_at) })])) as RoleBook;
@@ -54,14 +74,11 @@ async function writeBook(tx: Tx, tenantId: string, book: RoleBook): Promise<void
 export class PostgresPartners implements PartnerRepository {
   constructor(private readonly pool: Pool) {}
 
-  async profile(tenantId: string): Promise<PartnerProfile | undefined> {
-    const { rows } = await this.pool.query(
-      'SELECT organisation_name, partner_id, cloud_essentials, time_zone, profile_updated_at, profile_updated_by FROM partners WHERE tenant_id = $1 AND organisation_name IS NOT NULL',
-      [tenantId],
-    );
-    const row = rows[0];
-    if (!row) return undefined;
-    return { organisationName: row.organisation_name, partnerId: row.partner_id, cloudEssentials: row.cloud_essentials, timeZone: row.time_zone, updatedAt: iso(row.profile_updated_at), updatedBy: row.profile_updated_by };
+  profile(tenantId: string): Promise<PartnerProfile | undefined> {
+    return readOnce(profileKey(tenantId), async () => {
+      const { rows } = await this.pool.query(`SELECT ${PROFILE_COLUMNS} FROM partners p WHERE tenant_id = $1`, [tenantId]);
+      return rows[0] && profileFrom(rows[0]);
+    });
   }
 
   async saveProfile(tenantId: string, profile: PartnerProfile, roles?: (book: Readonly<RoleBook>) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<void> {
@@ -85,9 +102,22 @@ export class PostgresPartners implements PartnerRepository {
     return Object.fromEntries(rows.map((row) => [row.user_id, memberFrom(row)]));
   }
 
-  async member(tenantId: string, userId: string): Promise<Member | undefined> {
-    const { rows } = await this.pool.query(`SELECT ${MEMBER_COLUMNS} FROM staff_members WHERE partner_tenant_id = $1 AND user_id = $2`, [tenantId, userId]);
-    return rows[0] && memberFrom(rows[0]);
+  member(tenantId: string, userId: string): Promise<Member | undefined> {
+    return readOnce(`member:${tenantId}:${userId}`, async () => {
+      // The partner's role book and profile come along, and whether the tenant is a customer's: a turn
+      // reads who is asking and then those.
+      const { rows } = await this.pool.query(
+        `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS}, EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id) AS customer_tenant
+         FROM (SELECT $1::text AS tenant_id) t
+           LEFT JOIN partners p ON p.tenant_id = t.tenant_id LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id
+           LEFT JOIN staff_members m ON m.partner_tenant_id = t.tenant_id AND m.user_id = $2
+         ORDER BY r.user_id`,
+        [tenantId, userId],
+      );
+      this.rememberBook(tenantId, rows);
+      if (!rows[0]!.customer_tenant) rememberRead(linkKey(tenantId), undefined);
+      return rows[0]!.m_user_id === null ? undefined : memberFrom(rows[0]!, 'm_');
+    });
   }
 
   async rememberMember(tenantId: string, userId: string, member: Member): Promise<void> {
@@ -117,22 +147,35 @@ export class PostgresPartners implements PartnerRepository {
       welcome.language,
       welcome.at,
     ]);
+    forgetTurnReads();
   }
 
   async markMemberUnreachable(tenantId: string, userId: string): Promise<void> {
     await this.pool.query('UPDATE staff_members SET reachable = false WHERE partner_tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+    forgetTurnReads();
   }
 
-  async roles(tenantId: string): Promise<RoleBook | undefined> {
-    const { rows } = await this.pool.query(
-      `SELECT p.has_role_book, r.user_id, r.role, r.name, r.reason, r.assigned_by, r.assigned_at
-       FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
-      [tenantId],
-    );
+  roles(tenantId: string): Promise<RoleBook | undefined> {
+    return readOnce(rolesKey(tenantId), async () => {
+      const { rows } = await this.pool.query(
+        `SELECT ${ROLE_BOOK_COLUMNS} FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
+        [tenantId],
+      );
+      return this.rememberBook(tenantId, rows);
+    });
+  }
+
+  /**
+   * The role book from ROLE_BOOK_COLUMNS' rows (none, or one per role; a partner not met yet has no
+   * row, or only NULLs), remembered for the turn with the profile of the same row; returns the book.
+   */
+  private rememberBook(tenantId: string, rows: Array<Record<string, any>>): RoleBook | undefined {
+    const partner = rows.find((row) => row.has_role_book !== null);
     // A tenant the bot has not met yet starts with an empty book.
-    if (rows.length === 0) return {};
-    if (!rows[0].has_role_book) return undefined;
-    return bookFrom(rows.filter((row) => row.user_id !== null));
+    const book = !partner ? {} : partner.has_role_book ? bookFrom(rows.filter((row) => row.user_id !== null)) : undefined;
+    rememberRead(profileKey(tenantId), partner && profileFrom(partner));
+    rememberRead(rolesKey(tenantId), book);
+    return book;
   }
 
   async upgradeRoles(tenantId: string, upgrade: (people: Person[]) => RoleUpdate, audit?: AuditOf<RoleUpdate>): Promise<RoleBook> {

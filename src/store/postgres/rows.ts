@@ -10,7 +10,10 @@ export function iso(value: Date | null): string | undefined {
 
 /** Leaves out the properties that are undefined, as the domain's optional fields are absent, not undefined. */
 export function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as { [K in keyof T]: Exclude<T[K], null> };
+  // A loop, not entries/filter/fromEntries: every row of a list passes here.
+  const out: Record<string, unknown> = {};
+  for (const key in value) if (value[key] !== undefined && value[key] !== null) out[key] = value[key];
+  return out as { [K in keyof T]: Exclude<T[K], null> };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,6 +22,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/** The turn's remembered read (src/store/turnReads.ts) of which partner set up a customer tenant. */
+export const linkKey = (customerTenantId: string) => `link:${customerTenantId}`;
 
 /** The partner's row, which everything of the partner refers to; made on first use. */
 export async function ensurePartner(tx: Tx, tenantId: string): Promise<void> {

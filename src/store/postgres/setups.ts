@@ -7,7 +7,8 @@ import type { Setup, SetupKey, SetupStatus, SetupTarget } from '../../domain/set
 import type { AuditOf, KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { defined, ensurePartner, iso, isUuid } from './rows.js';
+import { forgetTurnReads } from '../turnReads.js';
+import { defined, iso, isUuid } from './rows.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -59,6 +60,38 @@ function setupFrom(row: Row, keys: SetupKey[]): Setup {
   }) as Setup;
 }
 
+/** The columns a change of a setup writes, from updated_at to target_subscription_id. */
+function setupValues(setup: Setup): unknown[] {
+  return [
+    setup.updatedAt,
+    setup.rev,
+    setup.status,
+    setup.reservedUntil ?? null,
+    setup.closedAt ?? null,
+    setup.releaseNotice ?? null,
+    setup.customerId ?? null,
+    setup.target?.kind ?? null,
+    setup.target?.customerId ?? null,
+    setup.target?.kind === 'renew' ? setup.target.subscriptionId : null,
+  ];
+}
+
+/**
+ * Inserts a setup's keys for the setup `setupId` (an SQL expression; `from`: tables joined before the
+ * keys) from the eight arrays keyColumns gives, as parameters from `$n` on.
+ */
+function insertKeys(setupId: string, from: string, n: number): string {
+  const arrays = ['uuid', 'int', 'text', 'text', 'text', 'text', 'int', 'int'].map((type, i) => `$${n + i}::${type}[]`).join(', ');
+  return `INSERT INTO setup_keys (id, setup_id, position, ref, handle, last_group, product, seats, term_months)
+    SELECT k.id, ${setupId}, k.position, k.ref, k.handle, k.last_group, k.product, k.seats, k.term_months
+    FROM ${from}unnest(${arrays}) AS k(id, position, ref, handle, last_group, product, seats, term_months)`;
+}
+
+function keyColumns(setup: Setup): unknown[] {
+  const column = <K extends keyof SetupKey>(key: K) => setup.keys.map((k) => k[key]);
+  return [column('id'), setup.keys.map((_, i) => i), column('ref'), column('handle'), column('lastGroup'), column('product'), column('seats'), column('termMonths')];
+}
+
 async function assemble(db: Queryable, rows: Row[]): Promise<Setup[]> {
   if (rows.length === 0) return [];
   const { rows: keyRows } = await db.query('SELECT * FROM setup_keys WHERE setup_id = ANY($1::uuid[]) ORDER BY setup_id, position', [rows.map((row) => row.id)]);
@@ -92,16 +125,28 @@ export class PostgresSetups implements SetupRepository {
 
   async insert(tenantId: string, setup: Setup): Promise<boolean> {
     if (!isUuid(setup.id)) throw new Error('a setup id is a uuid');
-    return transaction(this.pool, async (tx) => {
-      await ensurePartner(tx, tenantId);
-      const { rowCount } = await tx.query(
-        `INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-        [setup.id, tenantId, setup.ownerId, setup.ownerName, setup.createdAt, setup.updatedAt, setup.rev, setup.status],
-      );
-      if (rowCount === 0) return false;
-      await this.write(tx, setup);
-      return true;
-    });
+    // One statement, so one round trip and all or nothing without BEGIN and COMMIT: the partner's row
+    // if new, the setup unless its id is taken (then nothing more), and with a new setup its keys and
+    // account. The foreign keys are checked at the statement's end, after all of its parts.
+    const a = setup.account;
+    const { rows } = await this.pool.query<{ inserted: number }>(
+      `WITH partner AS (INSERT INTO partners (tenant_id) VALUES ($2) ON CONFLICT DO NOTHING),
+       setup AS (
+         INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status, reserved_until, closed_at, release_notice, customer_tenant_id, target_kind, target_customer_id, target_subscription_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING RETURNING id),
+       keys AS (${insertKeys('setup.id', 'setup, ', 16)}),
+       account AS (
+         INSERT INTO setup_accounts (setup_id, country, organisation_name, first_name, last_name, email, phone, domain_prefix, sign_in_name, language, partner_of_record)
+         SELECT setup.id, $24::char(2), $25, $26, $27, $28, $29, $30, $31, $32, $33 FROM setup WHERE $24::char(2) IS NOT NULL)
+       SELECT count(*)::int AS inserted FROM setup`,
+      [
+        setup.id, tenantId, setup.ownerId, setup.ownerName, setup.createdAt, ...setupValues(setup),
+        ...keyColumns(setup),
+        a?.country ?? null, a?.organisationName ?? null, a?.firstName ?? null, a?.lastName ?? null, a?.email ?? null, a?.phone ?? null, a?.domainPrefix ?? null, a?.signInName ?? null, a?.language ?? null, a?.partnerOfRecord ?? null,
+      ],
+    );
+    forgetTurnReads();
+    return rows[0]!.inserted === 1;
   }
 
   async update(tenantId: string, setupId: string, change: (setup: Setup) => Setup, audit?: AuditOf<Setup>): Promise<Setup | undefined> {
@@ -180,35 +225,19 @@ export class PostgresSetups implements SetupRepository {
     await tx.query(
       `UPDATE setups SET owner_id = $2, owner_name = $3, updated_at = $4, rev = $5, status = $6, reserved_until = $7, closed_at = $8, release_notice = $9, customer_tenant_id = $10,
          target_kind = $11, target_customer_id = $12, target_subscription_id = $13 WHERE id = $1`,
-      [
-        setup.id,
-        setup.ownerId,
-        setup.ownerName,
-        setup.updatedAt,
-        setup.rev,
-        setup.status,
-        setup.reservedUntil ?? null,
-        setup.closedAt ?? null,
-        setup.releaseNotice ?? null,
-        setup.customerId ?? null,
-        setup.target?.kind ?? null,
-        setup.target?.customerId ?? null,
-        setup.target?.kind === 'renew' ? setup.target.subscriptionId : null,
-      ],
+      [setup.id, setup.ownerId, setup.ownerName, ...setupValues(setup)],
     );
+    await this.writeParts(tx, setup);
+  }
+
+  /** The setup's keys and account (replacing what the row held). */
+  private async writeParts(tx: Tx, setup: Setup): Promise<void> {
     await tx.query('DELETE FROM setup_keys WHERE setup_id = $1', [setup.id]);
-    if (setup.keys.length > 0) {
-      const column = <K extends keyof SetupKey>(key: K) => setup.keys.map((k) => k[key]);
-      await tx.query(
-        `INSERT INTO setup_keys (id, setup_id, position, ref, handle, last_group, product, seats, term_months)
-         SELECT k.id, $1, k.position, k.ref, k.handle, k.last_group, k.product, k.seats, k.term_months
-         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[]) AS k(id, position, ref, handle, last_group, product, seats, term_months)`,
-        [setup.id, column('id'), setup.keys.map((_, i) => i), column('ref'), column('handle'), column('lastGroup'), column('product'), column('seats'), column('termMonths')],
-      );
-    }
+    if (setup.keys.length > 0) await tx.query(insertKeys('$1', '', 2), [setup.id, ...keyColumns(setup)]);
     const a = setup.account;
-    if (!a) await tx.query('DELETE FROM setup_accounts WHERE setup_id = $1', [setup.id]);
-    else {
+    if (!a) {
+      await tx.query('DELETE FROM setup_accounts WHERE setup_id = $1', [setup.id]);
+    } else {
       await tx.query(
         `INSERT INTO setup_accounts (setup_id, country, organisation_name, first_name, last_name, email, phone, domain_prefix, sign_in_name, language, partner_of_record)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
