@@ -113,66 +113,59 @@ describe('two bot processes on one PostgreSQL database', function () {
     }
   });
 
-  it('finishes a reminder run on another instance when the one holding the runner lock is killed (kill -9) in the middle of it', async () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /**
+   * Seeds 40 due reminders, starts an instance that runs them and kills it (kill -9) after 8 sends,
+   * lets `takeOver` bring another instance in, and waits for the ledger to hold every one as sent.
+   * Nothing lost (each sent and in its chat), nothing doubled but the one send the killed instance
+   * may have handed to Teams without living to mark it sent. Returns how long the takeover took.
+   */
+  async function killMidRun(prefix: string, takeOver: () => Promise<void>): Promise<number> {
     const { pool, repositories } = await openPostgres(databaseUrl, DEFAULT_LIFECYCLE);
     try {
       // One send after the other, each a round trip to the connector and the database: 40 take a few seconds.
-      const chats = await seedDueReminders(repositories, connector.url, 'e1e2e3e4', 40);
-      const sent = () => connector.sent.filter((s) => chats.includes(s.conversationId));
-      const env = { DATABASE_URL: databaseUrl, REMINDER_SEND_LEASE_SECONDS: '2' };
-      const first = new BotProcess({ ...env, DATA_DIR: dataDirs[0]! });
-      bots.push(first);
-      await first.url();
-      for (let waited = 0; sent().length < 8 && waited < 60_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-      await first.kill('SIGKILL');
-      const before = sent().length;
-      expect(before, 'killed in the middle of its run').to.be.within(8, chats.length - 10);
-      // The runner lock went with the dead instance's connection: the next one's run takes the work over.
-      const second = new BotProcess({ ...env, DATA_DIR: dataDirs[1]! });
-      bots.push(second);
-      await second.url();
-      const ledger = async () => (await pool.query("SELECT count(*)::int AS n FROM reminders WHERE status = 'sent' AND partner_tenant_id LIKE 'e1e2e3e4-%'")).rows[0].n as number;
-      for (let waited = 0; (await ledger()) < chats.length && waited < 90_000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      // Nothing lost: every reminder in the ledger as sent, and in its chat.
-      expect(await ledger()).to.equal(chats.length);
-      const received = sent().map((s) => s.conversationId);
-      expect(new Set(received)).to.deep.equal(new Set(chats));
-      // Nothing doubled but the one send the killed instance may have handed to Teams without living to
-      // mark it sent (at least once: taken over when its lease ran out).
-      expect(received.length - chats.length).to.be.at.most(1);
-    } finally {
-      await pool.end();
-    }
-  });
-
-  it('takes a killed instance’s reminder run over within a minute by the sweep of an instance already running (the default on a database)', async function () {
-    this.timeout(240_000);
-    const { pool, repositories } = await openPostgres(databaseUrl, DEFAULT_LIFECYCLE);
-    try {
-      const chats = await seedDueReminders(repositories, connector.url, 'f1f2f3f4', 40);
+      const chats = await seedDueReminders(repositories, connector.url, prefix, 40);
       const sent = () => connector.sent.filter((s) => chats.includes(s.conversationId));
       const dying = new BotProcess({ DATABASE_URL: databaseUrl, DATA_DIR: dataDirs[0]!, REMINDER_SEND_LEASE_SECONDS: '2' });
       bots.push(dying);
       await dying.url();
-      for (let waited = 0; sent().length < 8 && waited < 60_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let waited = 0; sent().length < 8 && waited < 60_000; waited += 50) await sleep(50);
       await dying.kill('SIGKILL');
       const killedAt = Date.now();
       expect(sent().length, 'killed in the middle of its run').to.be.within(8, chats.length - 10);
-      // Nothing is started now: the two instances of this suite, running since its start with the
-      // default sweep (every minute on a database), find the run's queued reminders at their next one.
-      const ledger = async () => (await pool.query("SELECT count(*)::int AS n FROM reminders WHERE status = 'sent' AND partner_tenant_id LIKE 'f1f2f3f4-%'")).rows[0].n as number;
-      while ((await ledger()) < chats.length && Date.now() - killedAt < 120_000) await new Promise((resolve) => setTimeout(resolve, 200));
-      // Within the minute of the next sweep, and the seconds its sends and the dead one's lease take.
-      expect(Date.now() - killedAt, 'taken over within a minute').to.be.below(75_000);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await takeOver();
+      const ledger = async () => (await pool.query("SELECT count(*)::int AS n FROM reminders WHERE status = 'sent' AND partner_tenant_id LIKE $1", [`${prefix}-%`])).rows[0].n as number;
+      while ((await ledger()) < chats.length && Date.now() - killedAt < 120_000) await sleep(200);
+      const tookMs = Date.now() - killedAt;
+      // A moment more, for a second send that would come late.
+      await sleep(1000);
       expect(await ledger()).to.equal(chats.length);
       const received = sent().map((s) => s.conversationId);
       expect(new Set(received)).to.deep.equal(new Set(chats));
       expect(received.length - chats.length).to.be.at.most(1);
+      return tookMs;
     } finally {
       await pool.end();
     }
+  }
+
+  it('finishes a reminder run on another instance when the one holding the runner lock is killed (kill -9) in the middle of it', async () => {
+    // The runner lock went with the dead instance's connection: the next one's run at its start takes the work over.
+    await killMidRun('e1e2e3e4', async () => {
+      const next = new BotProcess({ DATABASE_URL: databaseUrl, DATA_DIR: dataDirs[1]!, REMINDER_SEND_LEASE_SECONDS: '2' });
+      bots.push(next);
+      await next.url();
+    });
+  });
+
+  it('takes a killed instance’s reminder run over within a minute by the sweep of an instance already running (the default on a database)', async function () {
+    this.timeout(240_000);
+    // Nothing is started: the two instances of this suite, running since its start with the default
+    // sweep (every minute on a database), find the run's queued reminders at their next one.
+    const tookMs = await killMidRun('f1f2f3f4', async () => undefined);
+    // Within the minute of the next sweep, and the seconds its sends and the dead one's lease take.
+    expect(tookMs, 'taken over within a minute').to.be.below(75_000);
   });
 
   it('writes nothing into either instance’s data folder: everything is in the database', async () => {
