@@ -6,34 +6,47 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-const reads = new AsyncLocalStorage<Map<string, Promise<unknown>>>();
+/** A turn's remembered reads, and how many times it wrote (a read that started before a write is not remembered after it). */
+interface TurnReads {
+  memo: Map<string, Promise<unknown>>;
+  writes: number;
+}
+
+const reads = new AsyncLocalStorage<TurnReads>();
+
+/** Remembers a value another read of this turn brought along (two reads in one query), unless read already. */
+export type Remember = (key: string, value: unknown) => void;
 
 /** Runs one turn's work with reads remembered until it ends. */
 export function withTurnReads<T>(work: () => Promise<T>): Promise<T> {
-  return reads.run(new Map(), work);
+  return reads.run({ memo: new Map(), writes: 0 }, work);
 }
 
-/** `read()` once per turn and key (a copy each time, so no caller changes another's); outside a turn, every time. */
-export async function readOnce<T>(key: string, read: () => Promise<T>): Promise<T> {
-  const memo = reads.getStore();
-  if (!memo) return read();
-  let pending = memo.get(key) as Promise<T> | undefined;
+/**
+ * `read()` once per turn and key (a copy each time, so no caller changes another's); outside a turn,
+ * every time. What `read` passes to `remember` is kept only if the turn did not write while it ran.
+ */
+export async function readOnce<T>(key: string, read: (remember: Remember) => Promise<T>): Promise<T> {
+  const turn = reads.getStore();
+  const writes = turn?.writes;
+  const remember: Remember = (other, value) => {
+    if (turn && turn.writes === writes && !turn.memo.has(other)) turn.memo.set(other, Promise.resolve(value));
+  };
+  if (!turn) return read(remember);
+  let pending = turn.memo.get(key) as Promise<T> | undefined;
   if (!pending) {
-    pending = read();
-    memo.set(key, pending);
+    pending = read(remember);
+    turn.memo.set(key, pending);
     // A failed read is not remembered: the next ask tries again.
-    pending.catch(() => memo.get(key) === pending && memo.delete(key));
+    pending.catch(() => turn.memo.get(key) === pending && turn.memo.delete(key));
   }
   return structuredClone(await pending);
 }
 
-/** A value that another read of this turn brought along (two reads in one query): remembered unless read already. */
-export function rememberRead(key: string, value: unknown): void {
-  const memo = reads.getStore();
-  if (memo && !memo.has(key)) memo.set(key, Promise.resolve(value));
-}
-
-/** After a write: what the turn read before may have changed. */
+/** After a write: what the turn read before may have changed, and so may what reads under way bring. */
 export function forgetTurnReads(): void {
-  reads.getStore()?.clear();
+  const turn = reads.getStore();
+  if (!turn) return;
+  turn.memo.clear();
+  turn.writes++;
 }

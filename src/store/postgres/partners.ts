@@ -4,7 +4,7 @@ import type { Person, RoleBook } from '../../domain/roles.js';
 import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, Welcome } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { forgetTurnReads, readOnce, rememberRead } from '../turnReads.js';
+import { forgetTurnReads, readOnce, type Remember } from '../turnReads.js';
 import { defined, ensurePartner, iso, linkKey } from './rows.js';
 
 const MEMBER_FIELDS = ['user_id', 'name', 'locale', 'time_zone', 'conversation', 'reachable', 'updated_at', 'welcome_conversation_id', 'welcome_activity_id', 'welcome_language', 'welcome_at'];
@@ -103,7 +103,7 @@ export class PostgresPartners implements PartnerRepository {
   }
 
   member(tenantId: string, userId: string): Promise<Member | undefined> {
-    return readOnce(`member:${tenantId}:${userId}`, async () => {
+    return readOnce(`member:${tenantId}:${userId}`, async (remember) => {
       // The partner's role book and profile come along, and whether the tenant is a customer's: a turn
       // reads who is asking and then those.
       const { rows } = await this.pool.query(
@@ -114,8 +114,8 @@ export class PostgresPartners implements PartnerRepository {
          ORDER BY r.user_id`,
         [tenantId, userId],
       );
-      this.rememberBook(tenantId, rows);
-      if (!rows[0]!.customer_tenant) rememberRead(linkKey(tenantId), undefined);
+      this.rememberBook(tenantId, rows, remember);
+      if (!rows[0]!.customer_tenant) remember(linkKey(tenantId), undefined);
       return rows[0]!.m_user_id === null ? undefined : memberFrom(rows[0]!, 'm_');
     });
   }
@@ -156,12 +156,12 @@ export class PostgresPartners implements PartnerRepository {
   }
 
   roles(tenantId: string): Promise<RoleBook | undefined> {
-    return readOnce(rolesKey(tenantId), async () => {
+    return readOnce(rolesKey(tenantId), async (remember) => {
       const { rows } = await this.pool.query(
         `SELECT ${ROLE_BOOK_COLUMNS} FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
         [tenantId],
       );
-      return this.rememberBook(tenantId, rows);
+      return this.rememberBook(tenantId, rows, remember);
     });
   }
 
@@ -169,12 +169,12 @@ export class PostgresPartners implements PartnerRepository {
    * The role book from ROLE_BOOK_COLUMNS' rows (none, or one per role; a partner not met yet has no
    * row, or only NULLs), remembered for the turn with the profile of the same row; returns the book.
    */
-  private rememberBook(tenantId: string, rows: Array<Record<string, any>>): RoleBook | undefined {
+  private rememberBook(tenantId: string, rows: Array<Record<string, any>>, remember: Remember): RoleBook | undefined {
     const partner = rows.find((row) => row.has_role_book !== null);
     // A tenant the bot has not met yet starts with an empty book.
     const book = !partner ? {} : partner.has_role_book ? bookFrom(rows.filter((row) => row.user_id !== null)) : undefined;
-    rememberRead(profileKey(tenantId), partner && profileFrom(partner));
-    rememberRead(rolesKey(tenantId), book);
+    remember(profileKey(tenantId), partner && profileFrom(partner));
+    remember(rolesKey(tenantId), book);
     return book;
   }
 
