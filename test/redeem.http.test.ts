@@ -253,6 +253,31 @@ describe('redeeming product keys over HTTP', () => {
     expect(cardText(await enterKeys(user(OTHER_PARTNER, 'user-olaf', 'Olaf'), good!)), 'other tenants are not locked').to.include('Does everything look right?');
   });
 
+  it('refuses a first card pressed again once its setup is saved, whatever it carries, counting no guess', async () => {
+    const [good] = await bot.mintKeys(1);
+    const unknown = (i: number) => `BBBBB-BBBBB-BBBBB-BBBBB-BBB${'CDFGHJKMPQR'[i]}B`;
+    const [entry] = await anna.say('redeem');
+    const review = (await anna.press(entry!, 'Next', { key0: good! })).card;
+    expect(cardText(review)).to.include('Does everything look right?');
+    const saved = (await partnerState(bot, PARTNER)).setups;
+    // The same first card again: the key again, nothing, or ten unknown keys (the whole guessing budget).
+    for (const key0 of [good!, '', Array.from({ length: 10 }, (_, i) => unknown(i)).join('\n')]) {
+      const again = (await anna.press(entry!, 'Next', { key0 })).card;
+      expect(cardText(again)).to.include('This card was out of date, so nothing was changed.');
+      expect(cardText(again)).to.include('Does everything look right?');
+    }
+    const colleague = (await user(PARTNER, 'user-ben', 'Ben').press(entry!, 'Next', { key0: unknown(0) })).card;
+    expect(cardText(colleague)).to.include('This setup belongs to Anna Berg');
+    expect((await partnerState(bot, PARTNER)).setups).to.deep.equal(saved);
+    // None of the unknown keys above was counted: ten on a new card still leave the tenant unlocked.
+    const ten = cardText(await enterKeys(anna, Array.from({ length: 10 }, (_, i) => unknown(i)).join('\n')));
+    expect(ten).to.include('Key 1 is not a valid product key');
+    expect(ten).not.to.include('redemption is locked');
+
+    await anna.press(review, 'Cancel');
+    expect(cardText((await anna.press(entry!, 'Next', { key0: good! })).card)).to.include('This setup was discarded, so nothing was changed.');
+  });
+
   it('speaks German to a German Teams client', async () => {
     const jonas = user(PARTNER, 'user-jonas', 'Jonas', 'de-DE');
     const [welcome] = await jonas.say('hilfe');

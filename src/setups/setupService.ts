@@ -135,39 +135,71 @@ export class SetupService {
 
   /** `target`: what a setup created now is for, when its keys are for an existing customer; a saved setup keeps its own. */
   private async checkAndAddNow(actor: Actor, setupId: string, rev: number, fields: string[], target: SetupTarget | undefined): Promise<CheckResult | Refusal> {
-    const existing = await this.find(actor.tenantId, setupId);
-    if (existing || rev !== 0) {
+    const { tenantId } = actor;
+    // Revision 0 is a card whose setup is not saved yet, unless that card was pressed before: it is
+    // looked for only when this press would not simply create it (on any error, before an unknown key
+    // is counted, or when the creation finds it saved), and that press is then refused as always.
+    const existing = rev === 0 ? undefined : await this.find(tenantId, setupId);
+    const pressedBefore = async (): Promise<Refusal | undefined> => {
+      if (rev !== 0) return undefined;
+      const saved = await this.find(tenantId, setupId);
+      return saved && refusalOf(saved, actor, rev, 'editKeys');
+    };
+    if (rev !== 0) {
       const refusal = refusalOf(existing, actor, rev, 'editKeys');
       if (refusal) return refusal;
     }
     const fieldErrors: FieldError[][] = fields.map(() => []);
+    const hasErrors = () => fieldErrors.some((errors) => errors.length > 0);
     const tooLong = fields.map((text) => text.length > this.limits.maxFieldLength);
     tooLong.forEach((long, field) => long && fieldErrors[field]!.push({ code: 'tooLong', max: this.limits.maxFieldLength }));
     const entries = parseKeyFields(fields.map((text, field) => (tooLong[field] ? '' : text)));
     if (entries.length === 0 && !tooLong.some(Boolean)) fieldErrors[0]!.push({ code: 'empty' });
     if ((existing?.keys.length ?? 0) + entries.length > this.limits.maxKeysPerSetup) fieldErrors[0]!.push({ code: 'tooMany', max: this.limits.maxKeysPerSetup });
     // Nothing reaches the backend from a card that is wrong as a whole.
-    if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
+    if (hasErrors()) return (await pressedBefore()) ?? { ok: false, fieldErrors, setup: existing };
 
     // Checks of one tenant run one at a time here; across instances the guard's count is shared.
     const purpose = existing ? existing.target : target;
-    const checked = await this.guessLock.run(actor.tenantId, () => this.checkEntries(actor, setupId, existing, entries, fieldErrors, purpose));
-    if ('locked' in checked) return checked;
-    if (fieldErrors.some((errors) => errors.length > 0)) return { ok: false, fieldErrors, setup: existing };
     const now = this.now();
+    const checked = await this.guessLock.run(tenantId, async (): Promise<{ found: SetupKey[] } | { ok: false; locked: string } | Refusal> => {
+      const result = await this.checkEntries(actor, setupId, existing, entries, fieldErrors, purpose, now);
+      if ('locked' in result || result.unknownKeys > 0 || hasErrors()) {
+        const refusal = await pressedBefore();
+        if (refusal) return refusal;
+      }
+      if ('locked' in result || result.unknownKeys === 0) return result;
+      const lockedUntil = await this.recordUnknownKeys(tenantId, result.unknownKeys, now);
+      return result.overBudget ? { ok: false, locked: lockedUntil } : result;
+    });
+    if (!('found' in checked)) return checked;
+    if (hasErrors()) return { ok: false, fieldErrors, setup: existing };
     const add = (setup: Setup | undefined) => rules.addKeys(setup ?? rules.newSetup(setupId, { id: actor.userId, name: actor.name }, now, purpose), checked.found, now);
-    // A first press (none saved above): created straight away, sparing a locked read that finds nothing.
-    // Should another press have saved it meanwhile, the change below refuses this one as it always did.
-    if (!existing && rev === 0) {
+    // A first press: created straight away, sparing a locked read that finds nothing. A setup saved
+    // by an earlier press of the card refuses this one, as it did before the checks.
+    if (rev === 0) {
       const created = add(undefined);
-      if (await this.setups.insert(actor.tenantId, created)) return { ok: true, setup: created };
+      if (await this.setups.insert(tenantId, created)) return { ok: true, setup: created };
+      const refusal = await pressedBefore();
+      if (refusal) return refusal;
     }
     return this.changeSetup(actor, setupId, rev, add);
   }
 
-  private async checkEntries(actor: Actor, setupId: string, existing: Setup | undefined, entries: ReturnType<typeof parseKeyFields>, fieldErrors: FieldError[][], target: SetupTarget | undefined): Promise<{ found: SetupKey[] } | { ok: false; locked: string }> {
+  /**
+   * Checks the typed keys against reservations and the backend, reading only: the unknown keys are
+   * counted by the caller. Stops at the unknown key that passes what the guard has left.
+   */
+  private async checkEntries(
+    actor: Actor,
+    setupId: string,
+    existing: Setup | undefined,
+    entries: ReturnType<typeof parseKeyFields>,
+    fieldErrors: FieldError[][],
+    target: SetupTarget | undefined,
+    now: Date,
+  ): Promise<{ found: SetupKey[]; unknownKeys: number; overBudget: boolean } | { ok: false; locked: string }> {
     const { tenantId } = actor;
-    const now = this.now();
     const renewed = target?.kind === 'renew' ? (await this.repositories.customers.get(tenantId, target.customerId))?.subscriptions.find((s) => s.id === target.subscriptionId) : undefined;
     const lockedUntil = await this.repositories.guessGuard.lockedUntil(tenantId, now);
     if (lockedUntil) return { ok: false, locked: lockedUntil };
@@ -194,7 +226,7 @@ export class SetupService {
       }
       const check = await this.checkWithBackend(key);
       if (check.status !== 'valid') {
-        if (check.status === 'unknown' && ++unknownKeys > budget) return { ok: false, locked: await this.recordUnknownKeys(tenantId, unknownKeys, now) };
+        if (check.status === 'unknown' && ++unknownKeys > budget) return { found, unknownKeys, overBudget: true };
         errors.push({ code: check.status, position });
         continue;
       }
@@ -205,8 +237,7 @@ export class SetupService {
       }
       found.push({ id: randomUUID(), ref, handle: check.handle, lastGroup: lastGroup(key), product: check.product, seats: check.seats, termMonths: check.termMonths });
     }
-    if (unknownKeys > 0) await this.recordUnknownKeys(tenantId, unknownKeys, now);
-    return { found };
+    return { found, unknownKeys, overBudget: false };
   }
 
   /**

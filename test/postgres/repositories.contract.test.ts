@@ -5,6 +5,7 @@ import { entryFrom } from '../../src/store/postgres/audit.js';
 import { openPostgres, postgresRepositories } from '../../src/store/postgres/index.js';
 import { openPool, transaction, type Pool } from '../../src/store/postgres/database.js';
 import { freshDatabase } from '../support/postgres.js';
+import { withTurnReads } from '../../src/store/turnReads.js';
 import { repositoryContract } from '../support/repositoryContract.js';
 
 repositoryContract('PostgreSQL', { severalInstances: true }, async (context) => {
@@ -60,6 +61,25 @@ describe('PostgreSQL repositories, beyond the contract', () => {
     finish();
     expect(await run).to.deep.equal({ ran: true, result: 'finished late' });
     await holder.end();
+  });
+
+  it("brings along with who is asking what a greeting and a key check read next: one query for all of it", async () => {
+    const sent: string[] = [];
+    // The repositories' pool, counting what they send.
+    const counting = new Proxy(pool, { get: (target, name) => (name === 'query' ? (text: string, values?: unknown[]) => (sent.push(text), target.query(text, values)) : Reflect.get(target, name)) });
+    const repositories = postgresRepositories(counting, DEFAULT_LIFECYCLE);
+    const tenant = `partner-${Date.now()}`;
+    const now = new Date('2026-03-01T10:00:00Z');
+    await repositories.guessGuard.recordUnknownKeys(tenant, 1, now, { limit: 5, windowMinutes: 60, lockMinutes: 60 });
+    sent.length = 0;
+    await withTurnReads(async () => {
+      await repositories.partners.member(tenant, 'user-1');
+      expect(await repositories.customers.hasCustomers(tenant)).to.equal(false);
+      expect(await repositories.guessGuard.unknownKeysLeft(tenant, now, { limit: 5, windowMinutes: 60, lockMinutes: 60 })).to.equal(4);
+      expect(await repositories.guessGuard.lockedUntil(tenant, now)).to.equal(undefined);
+      expect(await repositories.partners.roles(tenant)).to.deep.equal({});
+    });
+    expect(sent).to.have.length(1);
   });
 
   it('finds due reminders with the index on the next reminder day, not by reading every subscription', async () => {

@@ -25,6 +25,7 @@ import type { ConversationRef, Delivery } from '../../src/domain/conversation.js
 import { DeliveryQueue } from '../../src/reminders/deliveryQueue.js';
 import { ReminderService } from '../../src/reminders/reminderService.js';
 import type { AuditTrail } from '../../src/partners/auditTrail.js';
+import { withTurnReads } from '../../src/store/turnReads.js';
 
 export interface ContractStore {
   /** Two handles on one store; for PostgreSQL, two pools (as two instances would have). */
@@ -842,6 +843,39 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         await a.guessGuard.recordUnknownKeys(tenant, 4, new Date('2026-03-01T08:00:00Z'), limits);
         await a.guessGuard.recordUnknownKeys(tenant, 3, new Date('2026-03-01T09:30:00Z'), limits);
         expect(await b.guessGuard.unknownKeysLeft(tenant, new Date('2026-03-01T09:45:00Z'), limits)).to.equal(7);
+      });
+    });
+
+    describe('within one turn', () => {
+      const limits = { limit: 2, windowMinutes: 60, lockMinutes: 60 };
+
+      it("answers a turn's reads after who is asking with what the turn itself wrote meanwhile", async () => {
+        const tenant = unique('partner');
+        const now = new Date(AT);
+        await a.partners.rememberMember(tenant, 'user-1', { name: 'Ada', conversation: conversation('a:1'), updatedAt: AT, reachable: true });
+        // As a turn runs: who is asking first, then what the welcome card and a key check read.
+        await withTurnReads(async () => {
+          expect(await a.partners.member(tenant, 'user-1')).to.include({ name: 'Ada' });
+          expect(await a.customers.hasCustomers(tenant)).to.equal(false);
+          expect(await a.guessGuard.lockedUntil(tenant, now)).to.equal(undefined);
+          expect(await a.guessGuard.unknownKeysLeft(tenant, now, limits)).to.equal(2);
+          await a.guessGuard.recordUnknownKeys(tenant, 1, now, limits);
+          expect(await a.guessGuard.unknownKeysLeft(tenant, now, limits)).to.equal(1);
+          await a.customers.add(tenant, customer());
+          expect(await a.customers.hasCustomers(tenant)).to.equal(true);
+        });
+        await withTurnReads(async () => {
+          await a.partners.member(tenant, 'user-1');
+          expect(await a.customers.hasCustomers(tenant)).to.equal(true);
+          expect(await a.guessGuard.unknownKeysLeft(tenant, now, limits)).to.equal(1);
+          expect(await a.guessGuard.recordUnknownKeys(tenant, 2, now, limits)).to.deep.equal({ lockedUntil: '2026-03-01T11:00:00.000Z' });
+          expect(await a.guessGuard.lockedUntil(tenant, now)).to.equal('2026-03-01T11:00:00.000Z');
+        });
+        await withTurnReads(async () => {
+          await a.partners.member(tenant, 'user-1');
+          expect(await a.guessGuard.lockedUntil(tenant, now)).to.equal('2026-03-01T11:00:00.000Z');
+          expect(await a.guessGuard.unknownKeysLeft(tenant, now, limits), 'the lock starts a new count').to.equal(2);
+        });
       });
     });
 

@@ -13,7 +13,7 @@ import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferCh
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
-import { defined, ensurePartner, iso, isUuid, linkKey } from './rows.js';
+import { defined, ensurePartner, hasCustomersKey, iso, isUuid, linkKey } from './rows.js';
 import { readOnce } from '../turnReads.js';
 
 type Queryable = Pool | Tx;
@@ -295,9 +295,12 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     return { ...pageWithin(total, page, size), shown: await assemble(this.pool, rows), total };
   }
 
-  async hasCustomers(partnerTenantId: string): Promise<boolean> {
-    const { rows } = await this.pool.query('SELECT EXISTS (SELECT 1 FROM customers WHERE partner_tenant_id = $1) AS any', [partnerTenantId]);
-    return rows[0].any;
+  hasCustomers(partnerTenantId: string): Promise<boolean> {
+    // Once per turn; PostgresPartners.member brings it along with who is asking.
+    return readOnce(hasCustomersKey(partnerTenantId), async () => {
+      const { rows } = await this.pool.query('SELECT EXISTS (SELECT 1 FROM customers WHERE partner_tenant_id = $1) AS any', [partnerTenantId]);
+      return rows[0].any as boolean;
+    });
   }
 
   async get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined> {

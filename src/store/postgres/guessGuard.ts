@@ -1,15 +1,18 @@
 /** The guard against guessing keys on PostgreSQL: one row per partner tenant, changed under its lock. */
 import type { GuessGuardRepository, GuessLimits } from '../repositories.js';
 import { transaction, type Pool } from './database.js';
-import { ensurePartner, iso } from './rows.js';
+import { ensurePartner, guessKey, iso, type GuardRow } from './rows.js';
 import { readOnce } from '../turnReads.js';
 
 export class PostgresGuessGuard implements GuessGuardRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** The partner's row, read once per turn: a key check asks for the lock and then for the budget. */
-  private guard(tenantId: string): Promise<{ locked_until: Date | null; unknown_keys_at: Date[] } | undefined> {
-    return readOnce(`guess:${tenantId}`, async () => (await this.pool.query('SELECT locked_until, unknown_keys_at FROM guess_guards WHERE partner_tenant_id = $1', [tenantId])).rows[0]);
+  /**
+   * The partner's row, read once per turn: a key check asks for the lock and then for the budget
+   * (and PostgresPartners.member brings it along with who is asking).
+   */
+  private guard(tenantId: string): Promise<GuardRow | undefined> {
+    return readOnce(guessKey(tenantId), async () => (await this.pool.query('SELECT locked_until, unknown_keys_at FROM guess_guards WHERE partner_tenant_id = $1', [tenantId])).rows[0]);
   }
 
   async lockedUntil(tenantId: string, now: Date): Promise<string | undefined> {

@@ -5,7 +5,7 @@ import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, W
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { forgetTurnReads, readOnce, type Remember } from '../turnReads.js';
-import { defined, ensurePartner, iso, linkKey } from './rows.js';
+import { defined, ensurePartner, guessKey, hasCustomersKey, iso, linkKey } from './rows.js';
 
 const MEMBER_FIELDS = ['user_id', 'name', 'locale', 'time_zone', 'conversation', 'reachable', 'updated_at', 'welcome_conversation_id', 'welcome_activity_id', 'welcome_language', 'welcome_at'];
 const MEMBER_COLUMNS = MEMBER_FIELDS.join(', ');
@@ -104,19 +104,27 @@ export class PostgresPartners implements PartnerRepository {
 
   member(tenantId: string, userId: string): Promise<Member | undefined> {
     return readOnce(`member:${tenantId}:${userId}`, async (remember) => {
-      // The partner's role book and profile come along, and whether the tenant is a customer's: a turn
-      // reads who is asking and then those.
+      // What a turn reads after who is asking comes along: the partner's role book and profile, whether
+      // the tenant is a customer's, whether the partner has customers (the welcome card) and its guard
+      // against guessing keys (a key check).
       const { rows } = await this.pool.query(
-        `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS}, EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id) AS customer_tenant
+        `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS},
+           EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id) AS customer_tenant,
+           EXISTS (SELECT 1 FROM customers c WHERE c.partner_tenant_id = t.tenant_id) AS has_customers,
+           g.partner_tenant_id AS g_partner, g.locked_until AS g_locked_until, g.unknown_keys_at AS g_unknown_keys_at
          FROM (SELECT $1::text AS tenant_id) t
            LEFT JOIN partners p ON p.tenant_id = t.tenant_id LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id
            LEFT JOIN staff_members m ON m.partner_tenant_id = t.tenant_id AND m.user_id = $2
+           LEFT JOIN guess_guards g ON g.partner_tenant_id = t.tenant_id
          ORDER BY r.user_id`,
         [tenantId, userId],
       );
+      const first = rows[0]!;
       this.rememberBook(tenantId, rows, remember);
-      if (!rows[0]!.customer_tenant) remember(linkKey(tenantId), undefined);
-      return rows[0]!.m_user_id === null ? undefined : memberFrom(rows[0]!, 'm_');
+      if (!first.customer_tenant) remember(linkKey(tenantId), undefined);
+      remember(hasCustomersKey(tenantId), first.has_customers);
+      remember(guessKey(tenantId), first.g_partner === null ? undefined : { locked_until: first.g_locked_until, unknown_keys_at: first.g_unknown_keys_at });
+      return first.m_user_id === null ? undefined : memberFrom(first, 'm_');
     });
   }
 

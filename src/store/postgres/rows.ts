@@ -25,6 +25,16 @@ export function isUuid(value: string): boolean {
 
 /** The turn's remembered read (src/store/turnReads.ts) of which partner set up a customer tenant. */
 export const linkKey = (customerTenantId: string) => `link:${customerTenantId}`;
+/** The turn's remembered read of the partner's guard against guessing keys (its row, or undefined). */
+export const guessKey = (partnerTenantId: string) => `guess:${partnerTenantId}`;
+/** The turn's remembered read of whether the partner has set up any customer. */
+export const hasCustomersKey = (partnerTenantId: string) => `hasCustomers:${partnerTenantId}`;
+
+/** A partner's row of guess_guards, as read for a turn. */
+export interface GuardRow {
+  locked_until: Date | null;
+  unknown_keys_at: Date[];
+}
 
 /** The partner's row, which everything of the partner refers to; made on first use. */
 export async function ensurePartner(tx: Tx, tenantId: string): Promise<void> {
