@@ -1,8 +1,22 @@
 /** The guard against guessing keys on PostgreSQL: one row per partner tenant, changed under its lock. */
 import type { GuessGuardRepository, GuessLimits } from '../repositories.js';
 import { transaction, type Pool } from './database.js';
-import { ensurePartner, guessKey, iso, type GuardRow } from './rows.js';
+import { ensurePartner, guessKey, iso } from './rows.js';
 import { readOnce } from '../turnReads.js';
+
+/** A partner's row of guess_guards, as read for a turn. */
+interface GuardRow {
+  locked_until: Date | null;
+  unknown_keys_at: Date[];
+}
+
+/** The guard's columns (alias `g`), named `g_…` beside another read's (PostgresPartners.member). */
+export const GUARD_COLUMNS_BESIDE = 'g.partner_tenant_id AS g_partner, g.locked_until AS g_locked_until, g.unknown_keys_at AS g_unknown_keys_at';
+
+/** The guard's row from GUARD_COLUMNS_BESIDE, as `guard` reads it: undefined when the partner has none. */
+export function guardBeside(row: Record<string, any>): GuardRow | undefined {
+  return row.g_partner === null ? undefined : { locked_until: row.g_locked_until, unknown_keys_at: row.g_unknown_keys_at };
+}
 
 export class PostgresGuessGuard implements GuessGuardRepository {
   constructor(private readonly pool: Pool) {}

@@ -5,6 +5,7 @@ import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, W
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { forgetTurnReads, readOnce, type Remember } from '../turnReads.js';
+import { GUARD_COLUMNS_BESIDE, guardBeside } from './guessGuard.js';
 import { defined, ensurePartner, guessKey, hasCustomersKey, iso, linkKey } from './rows.js';
 
 const MEMBER_FIELDS = ['user_id', 'name', 'locale', 'time_zone', 'conversation', 'reachable', 'updated_at', 'welcome_conversation_id', 'welcome_activity_id', 'welcome_language', 'welcome_at'];
@@ -111,7 +112,7 @@ export class PostgresPartners implements PartnerRepository {
         `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS},
            EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id) AS customer_tenant,
            EXISTS (SELECT 1 FROM customers c WHERE c.partner_tenant_id = t.tenant_id) AS has_customers,
-           g.partner_tenant_id AS g_partner, g.locked_until AS g_locked_until, g.unknown_keys_at AS g_unknown_keys_at
+           ${GUARD_COLUMNS_BESIDE}
          FROM (SELECT $1::text AS tenant_id) t
            LEFT JOIN partners p ON p.tenant_id = t.tenant_id LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id
            LEFT JOIN staff_members m ON m.partner_tenant_id = t.tenant_id AND m.user_id = $2
@@ -123,7 +124,7 @@ export class PostgresPartners implements PartnerRepository {
       this.rememberBook(tenantId, rows, remember);
       if (!first.customer_tenant) remember(linkKey(tenantId), undefined);
       remember(hasCustomersKey(tenantId), first.has_customers);
-      remember(guessKey(tenantId), first.g_partner === null ? undefined : { locked_until: first.g_locked_until, unknown_keys_at: first.g_unknown_keys_at });
+      remember(guessKey(tenantId), guardBeside(first));
       return first.m_user_id === null ? undefined : memberFrom(first, 'm_');
     });
   }

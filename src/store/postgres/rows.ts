@@ -30,12 +30,6 @@ export const guessKey = (partnerTenantId: string) => `guess:${partnerTenantId}`;
 /** The turn's remembered read of whether the partner has set up any customer. */
 export const hasCustomersKey = (partnerTenantId: string) => `hasCustomers:${partnerTenantId}`;
 
-/** A partner's row of guess_guards, as read for a turn. */
-export interface GuardRow {
-  locked_until: Date | null;
-  unknown_keys_at: Date[];
-}
-
 /** The partner's row, which everything of the partner refers to; made on first use. */
 export async function ensurePartner(tx: Tx, tenantId: string): Promise<void> {
   await tx.query('INSERT INTO partners (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING', [tenantId]);
