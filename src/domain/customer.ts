@@ -56,11 +56,34 @@ export const CustomerSchema = z.object({
 });
 export type Customer = z.infer<typeof CustomerSchema>;
 
-/** Customers whose name or domain contains `filter`, ignoring case; all when the filter is empty. */
+/**
+ * Customers whose name or domain contains `filter`, ignoring case (Unicode's, not the machine's
+ * locale: "ärzte" finds "ÄRZTEHAUS", as ICU's lower() does on PostgreSQL); all when the filter is empty.
+ */
 export function filterCustomers(customers: readonly Customer[], filter: string): Customer[] {
-  const needle = filter.trim().toLocaleLowerCase();
+  const needle = filter.trim().toLowerCase();
   if (!needle) return [...customers];
-  return customers.filter((c) => c.name.toLocaleLowerCase().includes(needle) || c.domain.toLocaleLowerCase().includes(needle));
+  return customers.filter((c) => c.name.toLowerCase().includes(needle) || c.domain.toLowerCase().includes(needle));
+}
+
+/**
+ * Alphabetical order of names, as a person reads a list: "Ärztehaus" beside "Arzt", not after "Zahn".
+ * The root collation of Unicode (CLDR's, which English uses unchanged) is PostgreSQL's "und-x-icu".
+ */
+const names = new Intl.Collator('en');
+
+/** Customers in name order; the same name by its code points (as a deterministic collation does), then by tenant id. */
+export function byName(a: Customer, b: Customer): number {
+  return names.compare(a.name, b.name) || codePointOrder(a.name, b.name) || codePointOrder(a.tenantId, b.tenantId);
+}
+
+function codePointOrder(a: string, b: string): number {
+  if (a === b) return 0;
+  const [x, y] = [[...a], [...b]];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+  }
+  return x.length - y.length;
 }
 
 /** Whether a partner (by its partner ID, if known) is the subscription's partner of record and still bills it. */

@@ -82,6 +82,20 @@ describe('PostgreSQL repositories, beyond the contract', () => {
     expect(sent).to.have.length(1);
   });
 
+  it("reads a page of a partner's customers in name order from the index, without sorting them", async () => {
+    const asked: Array<{ text: string; values: unknown[] }> = [];
+    const seen = new Proxy(pool, { get: (target, name) => (name === 'query' ? (text: string, values: unknown[]) => (asked.push({ text, values }), target.query(text, values)) : Reflect.get(target, name)) });
+    await postgresRepositories(seen, DEFAULT_LIFECYCLE).customers.page(`partner-${Date.now()}`, '', 2, 10);
+    const { text, values } = asked[0]!;
+    const plan = await transaction(pool, async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      return tx.query(`EXPLAIN ${text}`, values);
+    });
+    const lines = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+    expect(lines).to.match(/customers_by_partner_and_name/);
+    expect(lines).not.to.match(/\bSort\b/);
+  });
+
   it('finds due reminders with the index on the next reminder day, not by reading every subscription', async () => {
     const forced = await transaction(pool, async (tx) => {
       // An empty table is read whole anyway; without that option the plan shows whether the index serves the query.

@@ -332,6 +332,21 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect(await b.customers.hasCustomers(partner)).to.equal(true);
       });
 
+      it('lists names alphabetically as a person reads them, accented letters among the plain ones, and finds any letter whatever its case', async () => {
+        const partner = unique('partner');
+        for (const name of ['Zahnarztpraxis Berg', 'ÄRZTEHAUS Mitte', 'Bäckerei Öz', 'apfel & co', 'Arztpraxis Süd', 'Östlich GmbH', 'Apfel & Co']) {
+          await a.customers.add(partner, customer({ name, domain: `${unique('d').toLowerCase()}.onmicrosoft.com` }));
+        }
+        const listed = ['apfel & co', 'Apfel & Co', 'ÄRZTEHAUS Mitte', 'Arztpraxis Süd', 'Bäckerei Öz', 'Östlich GmbH', 'Zahnarztpraxis Berg'];
+        expect((await b.customers.list(partner)).map((c) => c.name)).to.deep.equal(listed);
+        expect((await b.customers.page(partner, '', 2, 3)).shown.map((c) => c.name)).to.deep.equal(listed.slice(3, 6));
+        expect((await b.customers.list(partner, 'ärztehaus')).map((c) => c.name)).to.deep.equal(['ÄRZTEHAUS Mitte']);
+        expect((await b.customers.list(partner, 'ÖZ')).map((c) => c.name)).to.deep.equal(['Bäckerei Öz']);
+        expect((await b.customers.page(partner, 'SÜD', 1, 3)).shown.map((c) => c.name)).to.deep.equal(['Arztpraxis Süd']);
+        // Accents still count: "Arzte" is not "Ärzte".
+        expect(await b.customers.list(partner, 'arztehaus')).to.deep.equal([]);
+      });
+
       it('gives a page of the list: the same customers in the same order, how many match, the last page for one past it', async () => {
         const partner = unique('partner');
         expect(await b.customers.page(partner, '', 1, 3)).to.deep.equal({ page: 1, start: 0, shown: [], hasNext: false, total: 0 });
@@ -569,6 +584,10 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         // The same relationship under another request, or its name in another case (with any customer): the one there.
         expect(await b.customers.addOffer(partner, c.tenantId, { ...request(partner, c.tenantId), relationship: helpdesk.relationship })).to.deep.equal({ added: false, existing: helpdesk });
         expect(await b.customers.addOffer(partner, other.tenantId, request(partner, other.tenantId, { displayName: 'FABRIKAM Onboarding' }))).to.deep.equal({ added: false, existing: onboarding });
+        // Any letter's case, not only A to Z's.
+        const support = request(partner, c.tenantId, { displayName: 'Fabrikam Übergabe' });
+        expect((await a.customers.addOffer(partner, c.tenantId, support)).added).to.equal(true);
+        expect(await b.customers.addOffer(partner, other.tenantId, request(partner, other.tenantId, { displayName: 'FABRIKAM übergabe' }))).to.deep.equal({ added: false, existing: support });
         // Another partner names its relationships as it likes.
         const elsewhere = await partnerWithCustomer();
         expect((await b.customers.addOffer(elsewhere.partner, elsewhere.c.tenantId, request(elsewhere.partner, elsewhere.c.tenantId, { displayName: 'Fabrikam onboarding' }))).added).to.equal(true);
@@ -579,7 +598,7 @@ export function repositoryContract(name: string, capabilities: Capabilities, ope
         expect((await a.customers.addOffer(partner, c.tenantId, legacy)).added).to.equal(true);
         expect(await b.customers.addOffer(partner, c.tenantId, offer())).to.deep.equal({ added: false, existing: legacy });
         expect((await b.customers.addOffer(partner, other.tenantId, offer())).added).to.equal(true);
-        expect((await a.customers.get(partner, c.tenantId))?.offers.map((o) => o.relationship?.displayName ?? o.status)).to.deep.equal(['Fabrikam onboarding', 'Fabrikam helpdesk', 'accepted']);
+        expect((await a.customers.get(partner, c.tenantId))?.offers.map((o) => o.relationship?.displayName ?? o.status)).to.deep.equal(['Fabrikam onboarding', 'Fabrikam helpdesk', 'Fabrikam Übergabe', 'accepted']);
       });
 
       it('takes one of two requests racing for one display name, from either instance', async () => {

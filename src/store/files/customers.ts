@@ -3,7 +3,7 @@
  * customer index says which partner set up a customer tenant. A change of one customer is a
  * transaction on the partner's file, so changes of one partner's customers apply one after the other.
  */
-import { filterCustomers, type Customer } from '../../domain/customer.js';
+import { byName, filterCustomers, type Customer } from '../../domain/customer.js';
 import { collidingOffer, hasOfferWork, type Offer } from '../../domain/delegation.js';
 import { localDay } from '../../domain/lifecycle.js';
 import { pageOf, type Page } from '../../domain/paging.js';
@@ -15,13 +15,6 @@ import type { PartnerDoc } from '../documents.js';
 import type { PartnerHead, PartnerWork } from '../partnerSummary.js';
 import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
 import type { Store } from '../store.js';
-
-/** Name order ignoring case, then tenant id: the order PostgreSQL gives (C collation). */
-function byName(a: Customer, b: Customer): number {
-  const [x, y] = [a.name.toLowerCase(), b.name.toLowerCase()];
-  if (x !== y) return x < y ? -1 : 1;
-  return a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0;
-}
 
 /**
  * Pages kept: about 25 KB each (ten customers), so a list of each of a thousand partners in turn

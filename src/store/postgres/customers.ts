@@ -125,9 +125,15 @@ function saveOffer(tx: Tx, values: unknown[], withPosition: boolean) {
 const OFFER_WORK = `(o.status = 'pending' OR o.partner_notice = 'pending'
   OR (o.status = 'accepted' AND o.relationship_id IS NOT NULL AND (o.reminder_due IS NOT NULL OR (o.relationship_auto_extend = 'PT0S' AND coalesce(cardinality(o.reminders), 0) < 3))))`;
 
-/** A partner's customers whose name or domain contains $2 (ignoring case; all when empty), in name order. */
-const MATCHING = `WHERE partner_tenant_id = $1 AND ($2 = '' OR strpos(lower(name), lower($2)) > 0 OR strpos(lower(domain), lower($2)) > 0)`;
-const LISTED = `${MATCHING} ORDER BY lower(name), tenant_id`;
+/**
+ * Unicode's root collation (ICU): its order of names is the domain's byName, and lower() under it
+ * lowers every letter (under the C collation only A to Z), as JavaScript's toLowerCase does.
+ */
+const UNICODE = 'COLLATE "und-x-icu"';
+
+/** A partner's customers whose name or domain contains $2 (ignoring case; all when empty), in name order (the index customers_by_partner_and_name). */
+const MATCHING = `WHERE partner_tenant_id = $1 AND ($2 = '' OR strpos(lower(name ${UNICODE}), lower($2 ${UNICODE})) > 0 OR strpos(lower(domain ${UNICODE}), lower($2 ${UNICODE})) > 0)`;
+const LISTED = `${MATCHING} ORDER BY name ${UNICODE}, tenant_id`;
 
 /** Whether a customer row has offers and added users (most have none): `assemble` then reads only those that do. */
 const HOLDS = `EXISTS (SELECT 1 FROM offers o WHERE o.customer_tenant_id = customers.tenant_id) AS has_offers,
@@ -441,9 +447,9 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     const r = offer.relationship;
     const { rows } = await tx.query(
       `SELECT * FROM offers WHERE partner_tenant_id = $1
-         AND (id = $2 OR relationship_id = $3 OR lower(relationship_display_name) = lower($4)
+         AND (id = $2 OR relationship_id = $3 OR lower(relationship_display_name ${UNICODE}) = lower($4 ${UNICODE})
            OR ($3::text IS NULL AND customer_tenant_id = $5 AND relationship_id IS NULL AND status IN ('pending', 'accepted')))
-       ORDER BY CASE WHEN id = $2 THEN 0 WHEN relationship_id = $3 THEN 1 WHEN lower(relationship_display_name) = lower($4) THEN 2 ELSE 3 END
+       ORDER BY CASE WHEN id = $2 THEN 0 WHEN relationship_id = $3 THEN 1 WHEN lower(relationship_display_name ${UNICODE}) = lower($4 ${UNICODE}) THEN 2 ELSE 3 END
        LIMIT 1`,
       [partnerTenantId, offer.id, r?.id ?? null, r?.displayName ?? null, customerTenantId],
     );
