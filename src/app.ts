@@ -37,7 +37,6 @@ import { authenticator, dropRestOfBody, MessagesAdapter, readJsonBody } from './
 import { openStore, type OpenedStore } from './store/open.js';
 import type { LifecycleDays } from './domain/lifecycle.js';
 import type { Repositories } from './store/repositories.js';
-import { withTurnReads } from './store/turnReads.js';
 
 export interface AppOptions {
   config: Config;
@@ -184,7 +183,7 @@ async function assemble({ config, log, now = () => new Date(), commerce }: AppOp
       return;
     }
     try {
-      const answer = await adapter.processAuthenticated(authenticated.result, activity, (context) => withTurnReads(() => bot.run(context)));
+      const answer = await adapter.processAuthenticated(authenticated.result, activity, (context) => store.withinTurn(() => bot.run(context)));
       res.send(answer?.status ?? 200, answer?.body);
     } catch (error) {
       // A turn's own errors are answered by onTurnError; this is the adapter failing around it.

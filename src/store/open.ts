@@ -19,6 +19,7 @@ import { isUnavailable } from './postgres/database.js';
 import { openPostgres } from './postgres/index.js';
 import type { Repositories } from './repositories.js';
 import { JsonFileStore } from './store.js';
+import { withTurnReads } from './turnReads.js';
 
 export interface OpenedStore {
   kind: 'file' | 'postgres';
@@ -30,6 +31,12 @@ export interface OpenedStore {
   notReady(): Promise<string | undefined>;
   /** An error meaning a change could not be saved (disk or database): the turn changed nothing. */
   notSaved(error: unknown): boolean;
+  /**
+   * Runs one turn. On PostgreSQL its reads are remembered until it ends (turnReads: an
+   * AsyncLocalStorage, which makes every promise of the process dearer once used); the files keep
+   * what turns read in memory and run the turn as it is.
+   */
+  withinTurn<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -59,6 +66,7 @@ async function openFiles(config: Config, lifecycle: LifecycleDays, log: Logger):
       // Ready only while the data folder can be written: every turn that saves would fail otherwise.
       notReady: async () => ((await instance.writable()) ? undefined : 'the data folder cannot be written'),
       notSaved: (error) => error instanceof StoreWriteError,
+      withinTurn: (work) => work(),
       async close() {
         await files.close();
         await instance.release();
@@ -90,6 +98,7 @@ async function openDatabase(config: Config, url: string, lifecycle: LifecycleDay
       }
     },
     notSaved: isUnavailable,
+    withinTurn: withTurnReads,
     // A second close (a stop after a failed restart) finds the pool ended already.
     close: () => (closed ??= pool.end()),
   };

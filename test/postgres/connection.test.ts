@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
+import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
+import { openStore } from '../../src/store/open.js';
 import { DatabaseError, openPool, poolConfig } from '../../src/store/postgres/database.js';
 import { freshDatabase } from '../support/postgres.js';
 
@@ -73,5 +75,28 @@ describe('PostgreSQL connection losses', () => {
     expect(after.rows[0]!.pid).to.not.equal(rows[0]!.pid);
     expect(lines.join('')).to.contain('idle PostgreSQL connection failed; the pool replaces it');
     await pool.end();
+  });
+});
+
+describe('the PostgreSQL store: one turn', () => {
+  it("remembers a turn's reads until the turn ends: a change made meanwhile by another instance shows in the next turn", async function () {
+    const url = await freshDatabase(this);
+    const store = await openStore(loadConfig({ DATABASE_URL: url, KEY_HASH_SECRET: 'turn-test-secret-turn-test-secret-42' }), DEFAULT_LIFECYCLE, pino({ level: 'silent' }));
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const { partners } = store.repositories;
+      const tenant = `partner-${Date.now()}`;
+      await partners.saveProfile(tenant, { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: false, timeZone: 'Europe/Berlin', updatedAt: '2026-12-05T10:00:00.000Z', updatedBy: 'user-1' });
+      await store.withinTurn(async () => {
+        await partners.member(tenant, 'user-1');
+        await other.query(`UPDATE partners SET organisation_name = 'Fabrikam' WHERE tenant_id = $1`, [tenant]);
+        expect((await partners.profile(tenant))?.organisationName, 'as who is asking brought it along').to.equal('Contoso');
+      });
+      await store.withinTurn(async () => expect((await partners.profile(tenant))?.organisationName).to.equal('Fabrikam'));
+    } finally {
+      await other.end();
+      await store.close();
+    }
   });
 });
