@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { addDays, dueReminder, nextReminder, renewedEndDate, subscriptionActions, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
+import { addDays, dueReminder, localDay, nextReminder, renewedEndDate, subscriptionActions, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
 
 const END = '2026-06-30';
 const on = (offset: number) => addDays(END, offset);
@@ -68,5 +68,19 @@ describe('reminders', () => {
   it('points "remind me later" to the next reminder of the cycle', () => {
     expect(nextReminder(END, on(-60))).to.deep.equal({ kind: 'before30', due: on(-30) });
     expect(nextReminder(END, on(-1))).to.deep.equal({ kind: 'expired', due: on(1) });
+  });
+});
+
+describe('the calendar day in a time zone', () => {
+  it("turns over at the zone's own midnight, also when asked again within the same second", () => {
+    // Berlin is UTC+1 in winter and UTC+2 in summer; Kiritimati is UTC+14.
+    const beforeMidnight = new Date('2026-12-04T22:59:59.001Z');
+    expect(localDay(beforeMidnight, 'Europe/Berlin')).to.equal('2026-12-04');
+    expect(localDay(new Date('2026-12-04T22:59:59.999Z'), 'Europe/Berlin')).to.equal('2026-12-04');
+    expect(localDay(new Date('2026-12-04T23:00:00.000Z'), 'Europe/Berlin')).to.equal('2026-12-05');
+    expect(localDay(new Date('2026-12-04T23:00:00.000Z'), 'Pacific/Kiritimati')).to.equal('2026-12-05');
+    expect(localDay(new Date('2026-12-04T23:00:00.000Z'), 'UTC')).to.equal('2026-12-04');
+    expect(localDay(new Date('2026-07-04T22:00:00.000Z'), 'Europe/Berlin'), 'summer time').to.equal('2026-07-05');
+    expect(localDay(beforeMidnight, 'Europe/Berlin'), 'back in time').to.equal('2026-12-04');
   });
 });

@@ -27,16 +27,23 @@ export function daysBetween(from: string, to: string): number {
   return dayNumber(to) - dayNumber(from);
 }
 
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
+/** Per time zone, its formatter and the last day it gave (formatting is the cost; turns ask within the same second). */
+const dayFormats = new Map<string, { format: Intl.DateTimeFormat; second: number; day: string }>();
 
 /** The calendar day in a time zone (YYYY-MM-DD): reminders, renewals and cards follow the partner's own days. */
 export function localDay(at: Date, timeZone: string): string {
-  let format = dayFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    dayFormats.set(timeZone, format);
+  let zone = dayFormats.get(timeZone);
+  if (!zone) {
+    zone = { format: new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }), second: Number.NaN, day: '' };
+    dayFormats.set(timeZone, zone);
   }
-  return format.format(at);
+  // Zones change their offset only on a whole second, so within one second the day is the same.
+  const second = Math.floor(at.getTime() / 1000);
+  if (second !== zone.second) {
+    zone.day = zone.format.format(at);
+    zone.second = second;
+  }
+  return zone.day;
 }
 
 export function addDays(day: string, days: number): string {

@@ -28,10 +28,7 @@ export function withTurnReads<T>(work: () => Promise<T>): Promise<T> {
  */
 export async function readOnce<T>(key: string, read: (remember: Remember) => Promise<T>): Promise<T> {
   const turn = reads.getStore();
-  const writes = turn?.writes;
-  const remember: Remember = (other, value) => {
-    if (turn && turn.writes === writes && !turn.memo.has(other)) turn.memo.set(other, Promise.resolve(value));
-  };
+  const remember = rememberAlong(turn);
   if (!turn) return read(remember);
   let pending = turn.memo.get(key) as Promise<T> | undefined;
   if (!pending) {
@@ -41,6 +38,17 @@ export async function readOnce<T>(key: string, read: (remember: Remember) => Pro
     pending.catch(() => turn.memo.get(key) === pending && turn.memo.delete(key));
   }
   return structuredClone(await pending);
+}
+
+/**
+ * For a read that starts now and is not itself remembered (it is asked once, or must stay fresh):
+ * what it brings along is kept for the turn, unless the turn writes while it runs.
+ */
+export function rememberAlong(turn = reads.getStore()): Remember {
+  const writes = turn?.writes;
+  return (other, value) => {
+    if (turn && turn.writes === writes && !turn.memo.has(other)) turn.memo.set(other, Promise.resolve(value));
+  };
 }
 
 /** After a write: what the turn read before may have changed, and so may what reads under way bring. */

@@ -99,4 +99,33 @@ describe('the PostgreSQL store: one turn', () => {
       await store.close();
     }
   });
+
+  it("brings a key's catalogue entry along with who holds it, until the turn changes the catalogue or ends", async function () {
+    const url = await freshDatabase(this);
+    const store = await openStore(loadConfig({ DATABASE_URL: url, KEY_HASH_SECRET: 'turn-test-secret-turn-test-secret-42' }), DEFAULT_LIFECYCLE, pino({ level: 'silent' }));
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const { keyCatalog, setups } = store.repositories;
+      const [ref, absent] = ['a'.repeat(64), 'b'.repeat(64)];
+      await keyCatalog.issue({ ref, product: 'O365_BUSINESS_PREMIUM', seats: 5, termMonths: 12, lastGroup: 'AAAAA', status: 'available', issuedAt: '2026-12-05T10:00:00.000Z' });
+      const redeemElsewhere = () => other.query(`UPDATE commerce_keys SET status = 'blocked' WHERE ref = $1`, [ref]);
+      await store.withinTurn(async () => {
+        expect(await setups.keyHolder(ref)).to.equal(undefined);
+        expect(await setups.keyHolder(absent)).to.equal(undefined);
+        await redeemElsewhere();
+        expect((await keyCatalog.key(ref))?.status, 'as the holder read brought it along').to.equal('available');
+        expect(await keyCatalog.key(absent)).to.equal(undefined);
+        await keyCatalog.block(ref);
+        await other.query(`UPDATE commerce_keys SET product = 'changed elsewhere' WHERE ref = $1`, [ref]);
+        expect((await keyCatalog.key(ref))?.product, 'read again after the turn changed the catalogue').to.equal('changed elsewhere');
+      });
+      await other.query(`UPDATE commerce_keys SET status = 'available' WHERE ref = $1`, [ref]);
+      await store.withinTurn(async () => expect((await keyCatalog.key(ref))?.status).to.equal('available'));
+      expect((await keyCatalog.key(ref))?.status, 'outside a turn, every time').to.equal('available');
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  });
 });

@@ -5,37 +5,54 @@
  */
 import type { CatalogKey, CommerceRelationship, CommerceSubscription, CommerceTenant, CommerceTenantRepository, CreateTenantOutcome, KeyCatalogRepository, RedeemForRenewal } from '../repositories.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { defined, iso, isUuid } from './rows.js';
+import { catalogKeyKey, defined, iso, isUuid } from './rows.js';
+import { forgetTurnReads, readOnce } from '../turnReads.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
 
-function keyFrom(row: Row): CatalogKey {
+const KEY_FIELDS = ['ref', 'product', 'seats', 'term_months', 'last_group', 'status', 'issued_at', 'redeemed_for', 'renewal'];
+const KEY_HASH = /^[0-9a-f]{64}$/;
+
+/** A catalogue key from its row, its columns named with `prefix`. */
+function keyFrom(row: Row, prefix = ''): CatalogKey {
+  const at = (field: string) => row[prefix + field];
   return defined({
-    ref: row.ref,
-    product: row.product,
-    seats: row.seats,
-    termMonths: row.term_months,
-    lastGroup: row.last_group,
-    status: row.status,
-    issuedAt: iso(row.issued_at),
-    redeemedFor: row.redeemed_for,
-    renewal: row.renewal,
+    ref: at('ref'),
+    product: at('product'),
+    seats: at('seats'),
+    termMonths: at('term_months'),
+    lastGroup: at('last_group'),
+    status: at('status'),
+    issuedAt: iso(at('issued_at')),
+    redeemedFor: at('redeemed_for'),
+    renewal: at('renewal'),
   }) as CatalogKey;
+}
+
+/** The catalogue key's columns (alias `k`), named `k_…` beside another read's (PostgresSetups.keyHolder). */
+export const KEY_COLUMNS_BESIDE = KEY_FIELDS.map((field) => `k.${field} AS k_${field}`).join(', ');
+
+/** The catalogue key from KEY_COLUMNS_BESIDE, as `key` reads it: undefined when the catalogue has none. */
+export function keyBeside(row: Row): CatalogKey | undefined {
+  return row.k_ref === null ? undefined : keyFrom(row, 'k_');
 }
 
 export class PostgresKeyCatalog implements KeyCatalogRepository {
   constructor(private readonly pool: Pool) {}
 
+  /** Read once per turn: a key check asks who holds the key first, and that read brings the key along. */
   async key(ref: string): Promise<CatalogKey | undefined> {
-    if (!/^[0-9a-f]{64}$/.test(ref)) return undefined;
-    const { rows } = await this.pool.query('SELECT * FROM commerce_keys WHERE ref = $1', [ref]);
-    return rows[0] && keyFrom(rows[0]);
+    if (!KEY_HASH.test(ref)) return undefined;
+    return readOnce(catalogKeyKey(ref), async () => {
+      const { rows } = await this.pool.query('SELECT * FROM commerce_keys WHERE ref = $1', [ref]);
+      return rows[0] && keyFrom(rows[0]);
+    });
   }
 
   async list(status?: CatalogKey['status']): Promise<CatalogKey[]> {
     const { rows } = await this.pool.query('SELECT * FROM commerce_keys WHERE $1::text IS NULL OR status = $1 ORDER BY issued_at, ref', [status ?? null]);
-    return rows.map(keyFrom);
+    return rows.map((row) => keyFrom(row));
   }
 
   async issue(key: CatalogKey): Promise<boolean> {
@@ -43,11 +60,13 @@ export class PostgresKeyCatalog implements KeyCatalogRepository {
       `INSERT INTO commerce_keys (ref, product, seats, term_months, last_group, status, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ref) DO NOTHING`,
       [key.ref, key.product, key.seats, key.termMonths, key.lastGroup, key.status, key.issuedAt],
     );
+    forgetTurnReads();
     return rowCount === 1;
   }
 
   async block(ref: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(`UPDATE commerce_keys SET status = 'blocked', redeemed_for = NULL, renewal = NULL WHERE ref = $1`, [ref]);
+    forgetTurnReads();
     return rowCount === 1;
   }
 

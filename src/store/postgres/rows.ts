@@ -27,6 +27,8 @@ export function isUuid(value: string): boolean {
 export const linkKey = (customerTenantId: string) => `link:${customerTenantId}`;
 /** The turn's remembered read of the partner's guard against guessing keys (its row, or undefined). */
 export const guessKey = (partnerTenantId: string) => `guess:${partnerTenantId}`;
+/** The turn's remembered read of a key of the embedded commerce's catalogue (its row, or undefined). */
+export const catalogKeyKey = (ref: string) => `catalogKey:${ref}`;
 /** The turn's remembered read of whether the partner has set up any customer. */
 export const hasCustomersKey = (partnerTenantId: string) => `hasCustomers:${partnerTenantId}`;
 

@@ -7,8 +7,9 @@ import type { Setup, SetupKey, SetupStatus, SetupTarget } from '../../domain/set
 import type { AuditOf, KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { forgetTurnReads } from '../turnReads.js';
-import { defined, iso, isUuid } from './rows.js';
+import { forgetTurnReads, rememberAlong } from '../turnReads.js';
+import { KEY_COLUMNS_BESIDE, keyBeside } from './commerce.js';
+import { catalogKeyKey, defined, iso, isUuid } from './rows.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -201,12 +202,18 @@ export class PostgresSetups implements SetupRepository {
   }
 
   async keyHolder(keyRef: string): Promise<KeyHolder | undefined> {
+    const remember = rememberAlong();
+    // The embedded commerce's catalogue row comes along: a key check asks for it next (PostgresKeyCatalog.key).
     const { rows } = await this.pool.query(
-      `SELECT s.partner_tenant_id, s.id, s.owner_name FROM key_reservations r JOIN setups s ON s.id = r.setup_id WHERE r.key_ref = $1 AND s.status IN ${HOLDING}`,
+      `SELECT s.partner_tenant_id, s.id, s.owner_name, ${KEY_COLUMNS_BESIDE}
+       FROM (SELECT $1::bpchar AS ref) q
+         LEFT JOIN (key_reservations r JOIN setups s ON s.id = r.setup_id AND s.status IN ${HOLDING}) ON r.key_ref = q.ref
+         LEFT JOIN commerce_keys k ON k.ref = q.ref`,
       [keyRef],
     );
-    const row = rows[0];
-    return row && { tenantId: row.partner_tenant_id, setupId: row.id, ownerName: row.owner_name };
+    const row = rows[0]!;
+    remember(catalogKeyKey(keyRef), keyBeside(row));
+    return row.id === null ? undefined : { tenantId: row.partner_tenant_id, setupId: row.id, ownerName: row.owner_name };
   }
 
   async releaseKeys(setupId: string, keyRefs?: readonly string[]): Promise<void> {
