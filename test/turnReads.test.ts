@@ -5,14 +5,18 @@ import { forgetTurnReads, readOnce, withTurnReads } from '../src/store/turnReads
 describe('reads remembered for one turn', () => {
   it('reads once per turn and key, hands out copies, and reads again in the next turn', async () => {
     let reads = 0;
-    const read = () => readOnce('profile:T', async () => ({ name: `read ${++reads}` }));
+    const at = new Date('2026-12-06T10:00:00.000Z');
+    const read = () => readOnce('profile:T', async () => ({ name: `read ${++reads}`, tries: [{ at: new Date(at) }], absent: null }));
+    const as = (n: number) => ({ name: `read ${n}`, tries: [{ at }], absent: null });
     await withTurnReads(async () => {
       const first = await read();
       first.name = 'changed by a caller';
-      expect(await read()).to.deep.equal({ name: 'read 1' });
+      first.tries[0]!.at.setTime(0);
+      first.tries.push({ at });
+      expect(await read()).to.deep.equal(as(1));
     });
-    await withTurnReads(async () => expect(await read()).to.deep.equal({ name: 'read 2' }));
-    expect(await read(), 'outside a turn, every time').to.deep.equal({ name: 'read 3' });
+    await withTurnReads(async () => expect(await read()).to.deep.equal(as(2)));
+    expect(await read(), 'outside a turn, every time').to.deep.equal(as(3));
   });
 
   it('reads again after the turn writes', async () => {

@@ -2,7 +2,7 @@
  * Keys are stored and compared only as keyed hashes (HMAC-SHA-256), so a copy of the database
  * does not reveal them and a hash cannot be brute-forced without the secret.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import type { KeyCatalogRepository } from '../store/repositories.js';
 export type KeyHasher = (normalisedKey: string) => string;
 
 export function createKeyHasher(secret: string): KeyHasher {
-  return (key) => createHmac('sha256', secret).update(key.replace(/-/g, '').toUpperCase()).digest('hex');
+  // The secret's bytes made into a key once, not on every hash (a key check hashes more than once).
+  const secretKey = createSecretKey(Buffer.from(secret, 'utf8'));
+  return (key) => createHmac('sha256', secretKey).update(key.replace(/-/g, '').toUpperCase()).digest('hex');
 }
 
 const SECRET_FILE = 'key-hash-secret';

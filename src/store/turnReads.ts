@@ -37,7 +37,20 @@ export async function readOnce<T>(key: string, read: (remember: Remember) => Pro
     // A failed read is not remembered: the next ask tries again.
     pending.catch(() => turn.memo.get(key) === pending && turn.memo.delete(key));
   }
-  return structuredClone(await pending);
+  return copyOf(await pending);
+}
+
+/**
+ * A deep copy of a remembered value: rows made into the domain's plain data (objects, arrays, Dates,
+ * primitives). A turn hands out several, and structuredClone costs many times this walk.
+ */
+function copyOf<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = copyOf(value[key]);
+  return copy as T;
 }
 
 /**

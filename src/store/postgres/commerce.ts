@@ -5,7 +5,7 @@
  */
 import type { CatalogKey, CommerceRelationship, CommerceSubscription, CommerceTenant, CommerceTenantRepository, CreateTenantOutcome, KeyCatalogRepository, RedeemForRenewal } from '../repositories.js';
 import { transaction, type Pool, type Tx } from './database.js';
-import { catalogKeyKey, defined, iso, isUuid } from './rows.js';
+import { catalogKeyKey, defined, iso, isUuid, jsonOf } from './rows.js';
 import { forgetTurnReads, readOnce } from '../turnReads.js';
 
 type Queryable = Pool | Tx;
@@ -14,28 +14,27 @@ type Row = Record<string, any>;
 const KEY_FIELDS = ['ref', 'product', 'seats', 'term_months', 'last_group', 'status', 'issued_at', 'redeemed_for', 'renewal'];
 const KEY_HASH = /^[0-9a-f]{64}$/;
 
-/** A catalogue key from its row, its columns named with `prefix`. */
-function keyFrom(row: Row, prefix = ''): CatalogKey {
-  const at = (field: string) => row[prefix + field];
+/** A catalogue key from its row (or from KEY_JSON's value). */
+function keyFrom(row: Row): CatalogKey {
   return defined({
-    ref: at('ref'),
-    product: at('product'),
-    seats: at('seats'),
-    termMonths: at('term_months'),
-    lastGroup: at('last_group'),
-    status: at('status'),
-    issuedAt: iso(at('issued_at')),
-    redeemedFor: at('redeemed_for'),
-    renewal: at('renewal'),
+    ref: row.ref,
+    product: row.product,
+    seats: row.seats,
+    termMonths: row.term_months,
+    lastGroup: row.last_group,
+    status: row.status,
+    issuedAt: iso(row.issued_at),
+    redeemedFor: row.redeemed_for,
+    renewal: row.renewal,
   }) as CatalogKey;
 }
 
-/** The catalogue key's columns (alias `k`), named `k_…` beside another read's (PostgresSetups.keyHolder). */
-export const KEY_COLUMNS_BESIDE = KEY_FIELDS.map((field) => `k.${field} AS k_${field}`).join(', ');
+/** The catalogue key (alias `k`) as one JSON value, beside another read's (PostgresSetups.keyHolder). */
+export const KEY_JSON = jsonOf('k', KEY_FIELDS, ['issued_at']);
 
-/** The catalogue key from KEY_COLUMNS_BESIDE, as `key` reads it: undefined when the catalogue has none. */
-export function keyBeside(row: Row): CatalogKey | undefined {
-  return row.k_ref === null ? undefined : keyFrom(row, 'k_');
+/** The catalogue key from KEY_JSON's value, as `key` reads it: undefined when the catalogue has none. */
+export function keyFromJson(value: Row | null): CatalogKey | undefined {
+  return value === null ? undefined : keyFrom(value);
 }
 
 export class PostgresKeyCatalog implements KeyCatalogRepository {
@@ -52,7 +51,7 @@ export class PostgresKeyCatalog implements KeyCatalogRepository {
 
   async list(status?: CatalogKey['status']): Promise<CatalogKey[]> {
     const { rows } = await this.pool.query('SELECT * FROM commerce_keys WHERE $1::text IS NULL OR status = $1 ORDER BY issued_at, ref', [status ?? null]);
-    return rows.map((row) => keyFrom(row));
+    return rows.map(keyFrom);
   }
 
   async issue(key: CatalogKey): Promise<boolean> {

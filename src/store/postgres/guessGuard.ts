@@ -1,7 +1,7 @@
 /** The guard against guessing keys on PostgreSQL: one row per partner tenant, changed under its lock. */
 import type { GuessGuardRepository, GuessLimits } from '../repositories.js';
 import { transaction, type Pool } from './database.js';
-import { ensurePartner, guessKey, iso } from './rows.js';
+import { ensurePartner, guessKey, iso, isoJson } from './rows.js';
 import { readOnce } from '../turnReads.js';
 
 /** A partner's row of guess_guards, as read for a turn. */
@@ -10,12 +10,13 @@ interface GuardRow {
   unknown_keys_at: Date[];
 }
 
-/** The guard's columns (alias `g`), named `g_…` beside another read's (PostgresPartners.member). */
-export const GUARD_COLUMNS_BESIDE = 'g.partner_tenant_id AS g_partner, g.locked_until AS g_locked_until, g.unknown_keys_at AS g_unknown_keys_at';
+/** The partner's guard as one JSON value (null when it has none), beside another read's (PostgresPartners.member; `$1` the partner). */
+export const GUARD_JSON = `(SELECT json_build_object('locked_until', ${isoJson('g.locked_until')}, 'unknown_keys_at', ARRAY(SELECT ${isoJson('a')} FROM unnest(g.unknown_keys_at) a))
+  FROM guess_guards g WHERE g.partner_tenant_id = $1)`;
 
-/** The guard's row from GUARD_COLUMNS_BESIDE, as `guard` reads it: undefined when the partner has none. */
-export function guardBeside(row: Record<string, any>): GuardRow | undefined {
-  return row.g_partner === null ? undefined : { locked_until: row.g_locked_until, unknown_keys_at: row.g_unknown_keys_at };
+/** The guard's row from GUARD_JSON, as `guard` reads it: undefined when the partner has none. */
+export function guardFromJson(value: { locked_until: string | null; unknown_keys_at: string[] } | null): GuardRow | undefined {
+  return value === null ? undefined : { locked_until: value.locked_until === null ? null : new Date(value.locked_until), unknown_keys_at: value.unknown_keys_at.map((at) => new Date(at)) };
 }
 
 export class PostgresGuessGuard implements GuessGuardRepository {

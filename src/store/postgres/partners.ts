@@ -5,22 +5,20 @@ import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, W
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { forgetTurnReads, readOnce, type Remember } from '../turnReads.js';
-import { GUARD_COLUMNS_BESIDE, guardBeside } from './guessGuard.js';
-import { defined, ensurePartner, guessKey, hasCustomersKey, iso, linkKey } from './rows.js';
+import { GUARD_JSON, guardFromJson } from './guessGuard.js';
+import { defined, ensurePartner, guessKey, hasCustomersKey, iso, jsonOf, linkKey } from './rows.js';
 
 const MEMBER_FIELDS = ['user_id', 'name', 'locale', 'time_zone', 'conversation', 'reachable', 'updated_at', 'welcome_conversation_id', 'welcome_activity_id', 'welcome_language', 'welcome_at'];
 const MEMBER_COLUMNS = MEMBER_FIELDS.join(', ');
-/** The member's columns named `m_…`, beside the role book's and the profile's in one row. */
-const MEMBER_COLUMNS_BESIDE = MEMBER_FIELDS.map((field) => `m.${field} AS m_${field}`).join(', ');
 
-/** A staff member from a row, its columns named with `prefix`. */
-function memberFrom(row: Record<string, any>, prefix = ''): Member {
-  const at = (field: string) => row[prefix + field];
-  const welcome = at('welcome_conversation_id') === null ? undefined : defined({ conversationId: at('welcome_conversation_id'), activityId: at('welcome_activity_id'), language: at('welcome_language'), at: iso(at('welcome_at')) });
-  return defined({ name: at('name'), locale: at('locale'), timeZone: at('time_zone'), welcome, conversation: at('conversation'), updatedAt: iso(at('updated_at')), reachable: at('reachable') }) as Member;
+/** A staff member from a row (or from its JSON value). */
+function memberFrom(row: Record<string, any>): Member {
+  const welcome = row.welcome_conversation_id === null ? undefined : defined({ conversationId: row.welcome_conversation_id, activityId: row.welcome_activity_id, language: row.welcome_language, at: iso(row.welcome_at) });
+  return defined({ name: row.name, locale: row.locale, timeZone: row.time_zone, welcome, conversation: row.conversation, updatedAt: iso(row.updated_at), reachable: row.reachable }) as Member;
 }
 
-const PROFILE_COLUMNS = 'p.organisation_name, p.partner_id, p.cloud_essentials, p.time_zone, p.profile_updated_at, p.profile_updated_by';
+const PROFILE_FIELDS = ['organisation_name', 'partner_id', 'cloud_essentials', 'time_zone', 'profile_updated_at', 'profile_updated_by'];
+const PROFILE_COLUMNS = PROFILE_FIELDS.map((field) => `p.${field}`).join(', ');
 
 /** The partner's profile from its row, if it was ever saved. */
 function profileFrom(row: Record<string, any>): PartnerProfile | undefined {
@@ -31,8 +29,21 @@ function profileFrom(row: Record<string, any>): PartnerProfile | undefined {
 const profileKey = (tenantId: string) => `profile:${tenantId}`;
 const rolesKey = (tenantId: string) => `roles:${tenantId}`;
 
-/** The role book's rows with the partner's row (has_role_book and the profile) on each. */
-const ROLE_BOOK_COLUMNS = `p.has_role_book, r.user_id, r.role, r.name, r.reason, r.assigned_by, r.assigned_at, ${PROFILE_COLUMNS}`;
+const ROLE_FIELDS = ['user_id', 'role', 'name', 'reason', 'assigned_by', 'assigned_at'];
+
+/**
+ * Who is asking, and what a turn reads after that, as one JSON value (`$1` the tenant, `$2` the user):
+ * the partner's row (profile and whether it has a role book), its role book, whether the tenant is a
+ * customer's, whether the partner has customers (the welcome card) and its guard against guessing keys.
+ */
+const MEMBER_QUERY = `SELECT json_build_object(
+    'member', (SELECT ${jsonOf('m', MEMBER_FIELDS, ['updated_at', 'welcome_at'])} FROM staff_members m WHERE m.partner_tenant_id = $1 AND m.user_id = $2),
+    'partner', (SELECT ${jsonOf('p', ['has_role_book', ...PROFILE_FIELDS], ['profile_updated_at'])} FROM partners p WHERE p.tenant_id = $1),
+    'roles', (SELECT json_agg(${jsonOf('r', ROLE_FIELDS, ['assigned_at'])} ORDER BY r.user_id) FROM partner_roles r WHERE r.partner_tenant_id = $1),
+    'customer_tenant', EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = $1),
+    'has_customers', EXISTS (SELECT 1 FROM customers c WHERE c.partner_tenant_id = $1),
+    'guard', ${GUARD_JSON}
+  ) AS turn`;
 
 function bookFrom(rows: Array<Record<string, any>>): RoleBook {
   return Object.fromEntries(rows.map((row) => [row.user_id, defined({ role: row.role, name: row.name, reason: row.reason, assignedBy: row.assigned_by, assignedAt: iso(row.assigned_at) })])) as RoleBook;
@@ -45,8 +56,10 @@ async function lockPartner(tx: Tx, tenantId: string): Promise<{ hasRoleBook: boo
   return { hasRoleBook: rows[0]!.has_role_book };
 }
 
+const READ_BOOK = `SELECT ${ROLE_FIELDS.join(', ')} FROM partner_roles WHERE partner_tenant_id = $1 ORDER BY user_id`;
+
 async function readBook(tx: Tx | Pool, tenantId: string): Promise<RoleBook> {
-  const { rows } = await tx.query('SELECT user_id, role, name, reason, assigned_by, assigned_at FROM partner_roles WHERE partner_tenant_id = $1 ORDER BY user_id', [tenantId]);
+  const { rows } = await tx.query(READ_BOOK, [tenantId]);
   return bookFrom(rows);
 }
 
@@ -105,27 +118,13 @@ export class PostgresPartners implements PartnerRepository {
 
   member(tenantId: string, userId: string): Promise<Member | undefined> {
     return readOnce(`member:${tenantId}:${userId}`, async (remember) => {
-      // What a turn reads after who is asking comes along: the partner's role book and profile, whether
-      // the tenant is a customer's, whether the partner has customers (the welcome card) and its guard
-      // against guessing keys (a key check).
-      const { rows } = await this.pool.query(
-        `SELECT ${MEMBER_COLUMNS_BESIDE}, ${ROLE_BOOK_COLUMNS},
-           EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id) AS customer_tenant,
-           EXISTS (SELECT 1 FROM customers c WHERE c.partner_tenant_id = t.tenant_id) AS has_customers,
-           ${GUARD_COLUMNS_BESIDE}
-         FROM (SELECT $1::text AS tenant_id) t
-           LEFT JOIN partners p ON p.tenant_id = t.tenant_id LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id
-           LEFT JOIN staff_members m ON m.partner_tenant_id = t.tenant_id AND m.user_id = $2
-           LEFT JOIN guess_guards g ON g.partner_tenant_id = t.tenant_id
-         ORDER BY r.user_id`,
-        [tenantId, userId],
-      );
-      const first = rows[0]!;
-      this.rememberBook(tenantId, rows, remember);
-      if (!first.customer_tenant) remember(linkKey(tenantId), undefined);
-      remember(hasCustomersKey(tenantId), first.has_customers);
-      remember(guessKey(tenantId), guardBeside(first));
-      return first.m_user_id === null ? undefined : memberFrom(first, 'm_');
+      const { rows } = await this.pool.query(MEMBER_QUERY, [tenantId, userId]);
+      const turn = rows[0]!.turn;
+      this.rememberBook(tenantId, turn.partner ?? undefined, turn.roles ?? [], remember);
+      if (!turn.customer_tenant) remember(linkKey(tenantId), undefined);
+      remember(hasCustomersKey(tenantId), turn.has_customers);
+      remember(guessKey(tenantId), guardFromJson(turn.guard));
+      return turn.member === null ? undefined : memberFrom(turn.member);
     });
   }
 
@@ -167,21 +166,21 @@ export class PostgresPartners implements PartnerRepository {
   roles(tenantId: string): Promise<RoleBook | undefined> {
     return readOnce(rolesKey(tenantId), async (remember) => {
       const { rows } = await this.pool.query(
-        `SELECT ${ROLE_BOOK_COLUMNS} FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
+        `SELECT p.has_role_book, ${ROLE_FIELDS.map((field) => `r.${field}`).join(', ')}, ${PROFILE_COLUMNS} FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
         [tenantId],
       );
-      return this.rememberBook(tenantId, rows, remember);
+      // A row per role, or one with NULL roles; none for a partner not met yet.
+      return this.rememberBook(tenantId, rows[0], rows.filter((row) => row.user_id !== null), remember);
     });
   }
 
   /**
-   * The role book from ROLE_BOOK_COLUMNS' rows (none, or one per role; a partner not met yet has no
-   * row, or only NULLs), remembered for the turn with the profile of the same row; returns the book.
+   * The role book from the partner's row and its roles' rows, remembered for the turn with the profile
+   * of the partner's row; returns the book.
    */
-  private rememberBook(tenantId: string, rows: Array<Record<string, any>>, remember: Remember): RoleBook | undefined {
-    const partner = rows.find((row) => row.has_role_book !== null);
+  private rememberBook(tenantId: string, partner: Record<string, any> | undefined, roles: Array<Record<string, any>>, remember: Remember): RoleBook | undefined {
     // A tenant the bot has not met yet starts with an empty book.
-    const book = !partner ? {} : partner.has_role_book ? bookFrom(rows.filter((row) => row.user_id !== null)) : undefined;
+    const book = !partner ? {} : partner.has_role_book ? bookFrom(roles) : undefined;
     remember(profileKey(tenantId), partner && profileFrom(partner));
     remember(rolesKey(tenantId), book);
     return book;

@@ -8,7 +8,7 @@ import type { AuditOf, KeyHolder, SetupRef, SetupRepository } from '../repositor
 import { appendAudit } from './audit.js';
 import { transaction, type Pool, type Tx } from './database.js';
 import { forgetTurnReads, rememberAlong } from '../turnReads.js';
-import { KEY_COLUMNS_BESIDE, keyBeside } from './commerce.js';
+import { KEY_JSON, keyFromJson } from './commerce.js';
 import { catalogKeyKey, defined, iso, isUuid } from './rows.js';
 
 type Queryable = Pool | Tx;
@@ -16,6 +16,16 @@ type Row = Record<string, any>;
 
 /** Statuses in which a setup holds (or is reserving) its keys: see holdsKeys and the confirmation. */
 const HOLDING = `('reserving', 'reserved', 'creating')`;
+
+/**
+ * Who holds a key (`$1`) as one JSON value, and the embedded commerce's catalogue entry of the key,
+ * which a key check asks for next (PostgresKeyCatalog.key).
+ */
+const KEY_HOLDER = `SELECT json_build_object(
+    'holder', (SELECT json_build_object('tenantId', s.partner_tenant_id, 'setupId', s.id, 'ownerName', s.owner_name)
+      FROM key_reservations r JOIN setups s ON s.id = r.setup_id WHERE r.key_ref = $1 AND s.status IN ${HOLDING}),
+    'key', (SELECT ${KEY_JSON} FROM commerce_keys k WHERE k.ref = $1)
+  ) AS found`;
 
 const SELECT_SETUP = `SELECT s.*, a.country, a.organisation_name, a.first_name, a.last_name, a.email, a.phone, a.domain_prefix, a.sign_in_name, a.language, a.partner_of_record
   FROM setups s LEFT JOIN setup_accounts a ON a.setup_id = s.id`;
@@ -203,17 +213,10 @@ export class PostgresSetups implements SetupRepository {
 
   async keyHolder(keyRef: string): Promise<KeyHolder | undefined> {
     const remember = rememberAlong();
-    // The embedded commerce's catalogue row comes along: a key check asks for it next (PostgresKeyCatalog.key).
-    const { rows } = await this.pool.query(
-      `SELECT s.partner_tenant_id, s.id, s.owner_name, ${KEY_COLUMNS_BESIDE}
-       FROM (SELECT $1::bpchar AS ref) q
-         LEFT JOIN (key_reservations r JOIN setups s ON s.id = r.setup_id AND s.status IN ${HOLDING}) ON r.key_ref = q.ref
-         LEFT JOIN commerce_keys k ON k.ref = q.ref`,
-      [keyRef],
-    );
-    const row = rows[0]!;
-    remember(catalogKeyKey(keyRef), keyBeside(row));
-    return row.id === null ? undefined : { tenantId: row.partner_tenant_id, setupId: row.id, ownerName: row.owner_name };
+    const { rows } = await this.pool.query(KEY_HOLDER, [keyRef]);
+    const { holder, key } = rows[0]!.found;
+    remember(catalogKeyKey(keyRef), keyFromJson(key));
+    return holder ?? undefined;
   }
 
   async releaseKeys(setupId: string, keyRefs?: readonly string[]): Promise<void> {
