@@ -103,6 +103,24 @@ function keyColumns(setup: Setup): unknown[] {
   return [column('id'), setup.keys.map((_, i) => i), column('ref'), column('handle'), column('lastGroup'), column('product'), column('seats'), column('termMonths')];
 }
 
+/**
+ * A new setup in one statement: the partner's row if new, the setup unless its id is taken (then
+ * nothing more), and with a new setup its keys and account. The foreign keys are checked at the
+ * statement's end, after all of its parts.
+ */
+const INSERT_SETUP = `WITH partner AS (INSERT INTO partners (tenant_id) VALUES ($2) ON CONFLICT DO NOTHING),
+  setup AS (
+    INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status, reserved_until, closed_at, release_notice, customer_tenant_id, target_kind, target_customer_id, target_subscription_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING RETURNING id),
+  keys AS (${insertKeys('setup.id', 'setup, ', 16)}),
+  account AS (
+    INSERT INTO setup_accounts (setup_id, country, organisation_name, first_name, last_name, email, phone, domain_prefix, sign_in_name, language, partner_of_record)
+    SELECT setup.id, $24::char(2), $25, $26, $27, $28, $29, $30, $31, $32, $33 FROM setup WHERE $24::char(2) IS NOT NULL)
+  SELECT count(*)::int AS inserted FROM setup`;
+
+/** A setup's keys replacing its old ones (`$1` the setup). */
+const REPLACE_KEYS = insertKeys('$1', '', 2);
+
 async function assemble(db: Queryable, rows: Row[]): Promise<Setup[]> {
   if (rows.length === 0) return [];
   const { rows: keyRows } = await db.query('SELECT * FROM setup_keys WHERE setup_id = ANY($1::uuid[]) ORDER BY setup_id, position', [rows.map((row) => row.id)]);
@@ -136,20 +154,10 @@ export class PostgresSetups implements SetupRepository {
 
   async insert(tenantId: string, setup: Setup): Promise<boolean> {
     if (!isUuid(setup.id)) throw new Error('a setup id is a uuid');
-    // One statement, so one round trip and all or nothing without BEGIN and COMMIT: the partner's row
-    // if new, the setup unless its id is taken (then nothing more), and with a new setup its keys and
-    // account. The foreign keys are checked at the statement's end, after all of its parts.
+    // One statement (INSERT_SETUP), so one round trip and all or nothing without BEGIN and COMMIT.
     const a = setup.account;
     const { rows } = await this.pool.query<{ inserted: number }>(
-      `WITH partner AS (INSERT INTO partners (tenant_id) VALUES ($2) ON CONFLICT DO NOTHING),
-       setup AS (
-         INSERT INTO setups (id, partner_tenant_id, owner_id, owner_name, created_at, updated_at, rev, status, reserved_until, closed_at, release_notice, customer_tenant_id, target_kind, target_customer_id, target_subscription_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING RETURNING id),
-       keys AS (${insertKeys('setup.id', 'setup, ', 16)}),
-       account AS (
-         INSERT INTO setup_accounts (setup_id, country, organisation_name, first_name, last_name, email, phone, domain_prefix, sign_in_name, language, partner_of_record)
-         SELECT setup.id, $24::char(2), $25, $26, $27, $28, $29, $30, $31, $32, $33 FROM setup WHERE $24::char(2) IS NOT NULL)
-       SELECT count(*)::int AS inserted FROM setup`,
+      INSERT_SETUP,
       [
         setup.id, tenantId, setup.ownerId, setup.ownerName, setup.createdAt, ...setupValues(setup),
         ...keyColumns(setup),
@@ -243,7 +251,7 @@ export class PostgresSetups implements SetupRepository {
   /** The setup's keys and account (replacing what the row held). */
   private async writeParts(tx: Tx, setup: Setup): Promise<void> {
     await tx.query('DELETE FROM setup_keys WHERE setup_id = $1', [setup.id]);
-    if (setup.keys.length > 0) await tx.query(insertKeys('$1', '', 2), [setup.id, ...keyColumns(setup)]);
+    if (setup.keys.length > 0) await tx.query(REPLACE_KEYS, [setup.id, ...keyColumns(setup)]);
     const a = setup.account;
     if (!a) {
       await tx.query('DELETE FROM setup_accounts WHERE setup_id = $1', [setup.id]);
