@@ -5,6 +5,7 @@
  * forgotten whenever the turn writes through the same repository, so the turn sees its own writes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { copyOf } from './copy.js';
 
 /** A turn's remembered reads, and how many times it wrote (a read that started before a write is not remembered after it). */
 interface TurnReads {
@@ -38,19 +39,6 @@ export async function readOnce<T>(key: string, read: (remember: Remember) => Pro
     pending.catch(() => turn.memo.get(key) === pending && turn.memo.delete(key));
   }
   return copyOf(await pending);
-}
-
-/**
- * A deep copy of a remembered value: rows made into the domain's plain data (objects, arrays, Dates,
- * primitives). A turn hands out several, and structuredClone costs many times this walk.
- */
-function copyOf<T>(value: T): T {
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (Array.isArray(value)) return value.map(copyOf) as T;
-  const copy: Record<string, unknown> = {};
-  for (const key in value) copy[key] = copyOf(value[key]);
-  return copy as T;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { CatalogKey, CommerceTenant, CommerceTenantRepository, CreateTenant
 import { KeyedLock } from '../keyedLock.js';
 import { shardHash } from '../shardedDocs.js';
 import { openCatalogFiles, openCommerceFiles, type CatalogEntry, type CatalogFiles, type CommerceFiles, type TenantRecord } from './commerceDocuments.js';
+import { copyOf } from '../copy.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -21,7 +22,8 @@ export class FileKeyCatalog implements KeyCatalogRepository {
 
   async key(ref: string): Promise<CatalogKey | undefined> {
     const entry = await this.entry(ref);
-    return entry && { ref, ...structuredClone(entry) };
+    // An entry holds only strings and numbers: spreading it copies it whole.
+    return entry && { ref, ...entry };
   }
 
   async entry(ref: string): Promise<CatalogEntry | undefined> {
@@ -36,7 +38,7 @@ export class FileKeyCatalog implements KeyCatalogRepository {
     const keys: CatalogKey[] = [];
     for (const shard of this.files.catalog.all()) {
       await shard.refresh();
-      for (const [ref, entry] of Object.entries(shard.data.keys)) if (status === undefined || entry.status === status) keys.push({ ref, ...structuredClone(entry) });
+      for (const [ref, entry] of Object.entries(shard.data.keys)) if (status === undefined || entry.status === status) keys.push({ ref, ...entry });
     }
     return keys.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.ref.localeCompare(b.ref));
   }
@@ -118,7 +120,7 @@ export class FileKeyCatalog implements KeyCatalogRepository {
 
 /** The tenant as the repositories know it: without the file's creation status. */
 function tenantFrom({ status: _status, ...record }: TenantRecord): CommerceTenant {
-  return structuredClone(record);
+  return copyOf(record);
 }
 
 type Change<R> = (tenant: CommerceTenant, redeem: RedeemForRenewal) => Promise<R> | R;
@@ -166,7 +168,7 @@ export class FileCommerceTenants implements CommerceTenantRepository {
     if (retried || this.record(tenant.domain)) return { refused: 'domainTaken' };
     const keyHandles = [...new Set(tenant.keyHandles)].sort();
     for (const ref of keyHandles) if ((await this.catalog.entry(ref))?.status !== 'available') return { refused: 'keyUnavailable' };
-    const record: TenantRecord = { ...structuredClone(tenant), keyHandles, status: 'provisioning' };
+    const record: TenantRecord = { ...copyOf(tenant), keyHandles, status: 'provisioning' };
     const shard = this.files.tenants.get(shardHash(tenant.domain));
     await shard.update((draft) => void (draft.tenants[tenant.domain] = record));
     this.remember(record);

@@ -15,6 +15,7 @@ import type { PartnerDoc } from '../documents.js';
 import type { PartnerHead, PartnerWork } from '../partnerSummary.js';
 import type { AddOfferResult, AuditOf, CustomerLink, CustomerRepository, OfferChange, SubscriptionRef } from '../repositories.js';
 import type { Store } from '../store.js';
+import { copyOf } from '../copy.js';
 
 /**
  * Pages kept: about 25 KB each (ten customers), so a list of each of a thousand partners in turn
@@ -42,7 +43,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   }
 
   async list(partnerTenantId: string, filter = ''): Promise<Customer[]> {
-    return structuredClone(this.matching(partnerTenantId, filter));
+    return copyOf(this.matching(partnerTenantId, filter));
   }
 
   async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
@@ -56,7 +57,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     const shown = same ? last.page : pageOf(this.matching(partnerTenantId, filter), page, size);
     this.keptPages.set(partnerTenantId, { head, filter, size, page: shown });
     if (this.keptPages.size > KEPT_PAGES) this.keptPages.delete(this.keptPages.keys().next().value!);
-    return { ...shown, shown: structuredClone(shown.shown) };
+    return { ...shown, shown: copyOf(shown.shown) };
   }
 
   /** The stored customers `list` gives, in its order: read-only, shared with the partner's document. */
@@ -72,7 +73,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   async get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined> {
     if (!this.store.head(partnerTenantId).hasCustomers) return undefined;
     const customer = this.store.partner(partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId);
-    return customer && structuredClone(customer);
+    return customer && copyOf(customer);
   }
 
   async link(customerTenantId: string): Promise<CustomerLink | undefined> {
@@ -90,7 +91,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     return this.recorded(partnerTenantId, (draft, current) => {
       // The same creation again: the same tenant, or the same setup (one customer per setup).
       const existing = current.customers.find((c) => c.tenantId === customer.tenantId) ?? current.customers.find((c) => c.setupId === customer.setupId);
-      if (existing) return { result: structuredClone(existing) };
+      if (existing) return { result: copyOf(existing) };
       draft.customers.push(customer);
       return { result: customer, entries: audit && [...audit(customer)] };
     });
@@ -102,7 +103,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     return this.recorded(partnerTenantId, (draft, current) => {
       const index = current.customers.findIndex((c) => c.tenantId === customerTenantId);
       if (index < 0) return { result: undefined };
-      const next = change(structuredClone(current.customers[index]!));
+      const next = change(copyOf(current.customers[index]!));
       if (!next) return { result: undefined };
       if (next.tenantId !== customerTenantId) throw new Error('a change may not move a customer to another tenant id');
       draft.customers[index] = next;
@@ -122,9 +123,9 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
       const index = current.customers.findIndex((c) => c.tenantId === customerTenantId);
       if (index < 0) return { result: undefined };
       const existing = collidingOffer(current.customers, customerTenantId, offer);
-      if (existing) return { result: { added: false, existing: structuredClone(existing) } };
+      if (existing) return { result: { added: false, existing: copyOf(existing) } };
       draft.customers[index]!.offers.push(offer);
-      return { result: { added: true, offer: structuredClone(offer) }, entries: audit && [...audit(offer)] };
+      return { result: { added: true, offer: copyOf(offer) }, entries: audit && [...audit(offer)] };
     }));
     if (!result) throw new Error(`customer ${customerTenantId} not found`);
     // The index entry may have failed to write when the customer was created; the request must reach the admin.
@@ -137,14 +138,14 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
     const known = stored?.offers.find((o) => o.id === offerId);
     if (!stored || !known) return undefined;
     // The file in memory is the stored one: a change that would leave the offer as it is writes nothing.
-    if (!change(structuredClone(known))) return { customer: stored, before: known, offer: known };
+    if (!change(copyOf(known))) return { customer: stored, before: known, offer: known };
     const changed = await this.recorded(partnerTenantId, (draft, current): Recorded<{ customer: Customer; before: Offer; index: number; changed: boolean } | undefined> => {
       const at = current.customers.findIndex((c) => c.tenantId === customerTenantId);
       const index = at < 0 ? -1 : current.customers[at]!.offers.findIndex((o) => o.id === offerId);
       if (index < 0) return { result: undefined };
-      const before = structuredClone(current.customers[at]!.offers[index]!);
-      const next = change(structuredClone(before));
-      if (!next) return { result: { customer: structuredClone(current.customers[at]!), before, index, changed: false } };
+      const before = copyOf(current.customers[at]!.offers[index]!);
+      const next = change(copyOf(before));
+      if (!next) return { result: { customer: copyOf(current.customers[at]!), before, index, changed: false } };
       if (next.id !== offerId) throw new Error('a change may not give an offer another id');
       const customer = draft.customers[at]!;
       customer.offers[index] = next;
@@ -168,7 +169,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
 
   async withOfferWork(): Promise<CustomerLink[]> {
     return this.store.partnersWith('offers').flatMap((partner) =>
-      partner.data.customers.filter((c) => c.offers.some(hasOfferWork)).map((customer) => ({ partnerTenantId: partner.data.tenantId, customer: structuredClone(customer) })),
+      partner.data.customers.filter((c) => c.offers.some(hasOfferWork)).map((customer) => ({ partnerTenantId: partner.data.tenantId, customer: copyOf(customer) })),
     );
   }
 
@@ -178,7 +179,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
       const doc = partner.data;
       const picks = matches(doc);
       return doc.customers.flatMap((customer) =>
-        customer.subscriptions.filter(picks).map((subscription) => ({ partnerTenantId: doc.tenantId, customerTenantId: customer.tenantId, subscription: structuredClone(subscription) })),
+        customer.subscriptions.filter(picks).map((subscription) => ({ partnerTenantId: doc.tenantId, customerTenantId: customer.tenantId, subscription: copyOf(subscription) })),
       );
     });
   }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ConversationRefSchema } from '../documents.js';
 import { DocumentFile } from '../documentFile.js';
 import type { ClaimedMessage, OutboxRepository, OutboxState, OutgoingMessage, RunnerLock } from '../repositories.js';
+import { copyOf } from '../copy.js';
 
 const MessageSchema = z.object({
   uniqueKey: z.string().min(1),
@@ -50,7 +51,7 @@ export class FileOutbox implements OutboxRepository {
     return this.doc.update((draft) => {
       if (this.byKey.has(message.uniqueKey)) return false;
       const id = String(draft.nextId++);
-      draft.messages[id] = { ...structuredClone(message), attempts: 0, nextAttemptAt: this.clock() };
+      draft.messages[id] = { ...copyOf(message), attempts: 0, nextAttemptAt: this.clock() };
       this.byKey.set(message.uniqueKey, id);
       return true;
     }).catch((error: unknown) => {
@@ -71,7 +72,7 @@ export class FileOutbox implements OutboxRepository {
       if (!claimable(m, now)) return undefined;
       const attempts = m.attempts + 1;
       Object.assign(draft.messages[id]!, { lockedBy: workerId, lockedUntil: now + leaseMs, attempts });
-      return { id, uniqueKey, tenantId: m.tenantId, conversation: structuredClone(m.conversation!), activity: structuredClone(m.activity!), attempts };
+      return { id, uniqueKey, tenantId: m.tenantId, conversation: copyOf(m.conversation!), activity: copyOf(m.activity!), attempts };
     });
   }
 
@@ -109,7 +110,7 @@ export class FileOutbox implements OutboxRepository {
       return ready.map(([id, m]) => {
         const attempts = m.attempts + 1;
         Object.assign(draft.messages[id]!, { lockedBy: workerId, lockedUntil: now + leaseMs, attempts });
-        return { id, uniqueKey: m.uniqueKey, tenantId: m.tenantId, conversation: structuredClone(m.conversation!), activity: structuredClone(m.activity!), attempts };
+        return { id, uniqueKey: m.uniqueKey, tenantId: m.tenantId, conversation: copyOf(m.conversation!), activity: copyOf(m.activity!), attempts };
       });
     });
   }

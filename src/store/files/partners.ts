@@ -8,6 +8,7 @@ import type { Person, RoleBook } from '../../domain/roles.js';
 import type { AuditRecorder } from '../auditOutbox.js';
 import type { AuditOf, Member, PartnerRepository, ReminderChannel, RoleUpdate, Welcome } from '../repositories.js';
 import type { Store } from '../store.js';
+import { copyOf } from '../copy.js';
 
 export class FilePartners implements PartnerRepository {
   constructor(
@@ -29,7 +30,7 @@ export class FilePartners implements PartnerRepository {
   }
 
   async staff(tenantId: string): Promise<Record<string, Member>> {
-    return structuredClone(this.store.head(tenantId).members);
+    return copyOf(this.store.head(tenantId).members);
   }
 
   async member(tenantId: string, userId: string): Promise<Member | undefined> {
@@ -96,7 +97,7 @@ export class FilePartners implements PartnerRepository {
 
   async reminderChannel(tenantId: string): Promise<ReminderChannel | undefined> {
     const channel = this.store.partner(tenantId).data.reminderChannel;
-    return channel && structuredClone(channel);
+    return channel && copyOf(channel);
   }
 
   async setReminderChannel(tenantId: string, channel: ReminderChannel, audit?: AuditOf<ReminderChannel>): Promise<void> {

@@ -13,6 +13,7 @@ import { reminderKey } from '../reminderCycle.js';
 import { TimeSlices } from '../timeSlices.js';
 import type { ReminderCandidate, ReminderId, ReminderRepository, StoredReminder } from '../repositories.js';
 import type { Store } from '../store.js';
+import { copyOf } from '../copy.js';
 
 const compare = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 const byOrder = <T>(...keys: Array<(item: T) => string | number>) => (a: T, b: T) => keys.reduce((order, key) => order || compare(key(a), key(b)), 0);
@@ -114,7 +115,7 @@ export class FileReminders implements ReminderRepository {
 
   async get(partnerTenantId: string, id: ReminderId): Promise<StoredReminder | undefined> {
     const record = this.stored(partnerTenantId, id);
-    return record && { ...structuredClone(record), partnerTenantId };
+    return record && { ...copyOf(record), partnerTenantId };
   }
 
   async forPartner(partnerTenantId: string): Promise<StoredReminder[]> {
@@ -162,7 +163,7 @@ export class FileReminders implements ReminderRepository {
   private async change(partnerTenantId: string, id: ReminderId, change: (record: ReminderRecord) => unknown): Promise<void> {
     const stored = this.stored(partnerTenantId, id);
     // Tried on a copy first, so that a change with nothing to do writes no file.
-    if (!stored || change(structuredClone(stored)) === false) return;
+    if (!stored || change(copyOf(stored)) === false) return;
     await this.store.partner(partnerTenantId).update((draft) => {
       const record = draft.reminders[reminderKey(id.subscriptionId, id.endDate, id.kind)];
       if (record) change(record);
@@ -176,7 +177,7 @@ export class FileReminders implements ReminderRepository {
   private records(partnerTenantId: string, matches: (record: ReminderRecord) => boolean): StoredReminder[] {
     return Object.values(this.store.partner(partnerTenantId).data.reminders)
       .filter(matches)
-      .map((record) => ({ ...structuredClone(record), partnerTenantId }));
+      .map((record) => ({ ...copyOf(record), partnerTenantId }));
   }
 }
 

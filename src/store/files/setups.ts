@@ -8,6 +8,7 @@ import type { AuditRecorder, Recorded } from '../auditOutbox.js';
 import type { Reservation } from '../documents.js';
 import type { AuditOf, GuessGuardRepository, GuessLimits, KeyHolder, SetupRef, SetupRepository } from '../repositories.js';
 import type { Store } from '../store.js';
+import { copyOf } from '../copy.js';
 
 /** Statuses in which a setup holds (or is reserving) its keys, as on PostgreSQL. */
 const HOLDING: readonly SetupStatus[] = ['reserving', 'reserved', 'creating'];
@@ -21,12 +22,12 @@ export class FileSetups implements SetupRepository {
 
   async find(tenantId: string, setupId: string): Promise<Setup | undefined> {
     const setup = this.stored(tenantId, setupId);
-    return setup && structuredClone(setup);
+    return setup && copyOf(setup);
   }
 
   async open(tenantId: string): Promise<Setup[]> {
     const setups = this.store.setupBook(tenantId).data.setups.filter((s) => OPEN.includes(s.status));
-    return structuredClone(setups).sort((a, b) => (a.updatedAt !== b.updatedAt ? (a.updatedAt < b.updatedAt ? 1 : -1) : a.id < b.id ? -1 : 1));
+    return copyOf(setups).sort((a, b) => (a.updatedAt !== b.updatedAt ? (a.updatedAt < b.updatedAt ? 1 : -1) : a.id < b.id ? -1 : 1));
   }
 
   insert(tenantId: string, setup: Setup): Promise<boolean> {
@@ -43,7 +44,7 @@ export class FileSetups implements SetupRepository {
     const { result } = await this.recorder.change(this.store.setupBook(tenantId), (doc, current): Recorded<Setup | undefined> => {
       const index = current.setups.findIndex((s) => s.id === setupId);
       if (index < 0) return { result: undefined };
-      const given = structuredClone(current.setups[index]!);
+      const given = copyOf(current.setups[index]!);
       const next = change(given);
       if (next === given) return { result: next };
       if (next.id !== setupId) throw new Error('a change may not give a setup another id');
@@ -131,7 +132,7 @@ export class FileSetups implements SetupRepository {
   }
 
   private refs(matches: (setup: Setup) => boolean): SetupRef[] {
-    return [...this.store.setupBooks()].flatMap((book) => book.data.setups.filter(matches).map((setup) => ({ tenantId: book.data.tenantId, setup: structuredClone(setup) })));
+    return [...this.store.setupBooks()].flatMap((book) => book.data.setups.filter(matches).map((setup) => ({ tenantId: book.data.tenantId, setup: copyOf(setup) })));
   }
 }
 

@@ -7,6 +7,7 @@ import type { CatalogKey, CommerceRelationship, CommerceSubscription, CommerceTe
 import { transaction, type Pool, type Tx } from './database.js';
 import { catalogKeyKey, defined, iso, isUuid, jsonOf } from './rows.js';
 import { forgetTurnReads, readOnce } from '../turnReads.js';
+import { copyOf } from '../copy.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -236,7 +237,7 @@ export class PostgresCommerceTenants implements CommerceTenantRepository {
       const { rows } = await tx.query('SELECT * FROM commerce_tenants WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
       const tenant = await assemble(tx, rows[0]);
       if (!tenant) return { found: false as const };
-      const before = structuredClone(tenant);
+      const before = copyOf(tenant);
       const redeem: RedeemForRenewal = async (ref, renewal) => {
         const { rowCount } = await tx.query(
           `UPDATE commerce_keys SET status = 'redeemed', redeemed_for = $2, renewal = $3

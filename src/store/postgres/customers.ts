@@ -15,6 +15,7 @@ import { transaction, type Pool, type Tx } from './database.js';
 import { refreshNextReminders } from './nextReminder.js';
 import { defined, ensurePartner, hasCustomersKey, iso, isUuid, linkKey } from './rows.js';
 import { readOnce } from '../turnReads.js';
+import { copyOf } from '../copy.js';
 
 type Queryable = Pool | Tx;
 type Row = Record<string, any>;
@@ -377,7 +378,7 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
     return transaction(this.pool, async (tx) => {
       const [current] = await this.load(tx, partnerTenantId, customerTenantId, true);
       if (!current) return undefined;
-      const next = change(structuredClone(current));
+      const next = change(copyOf(current));
       if (!next) return undefined;
       await this.write(tx, partnerTenantId, current, next);
       if (audit) await appendAudit(tx, audit(next));
@@ -414,7 +415,7 @@ export class PostgresCustomers extends CustomerChanges implements CustomerReposi
       const index = customer ? customer.offers.findIndex((o) => o.id === offerId) : -1;
       if (!customer || index < 0) return undefined;
       const before = customer.offers[index]!;
-      const next = change(structuredClone(before));
+      const next = change(copyOf(before));
       if (!next) return { customer, before, offer: before };
       if (next.id !== offerId) throw new Error('a change may not give an offer another id');
       await saveOffer(tx, offerValues(partnerTenantId, customerTenantId, index, next), false);
