@@ -101,6 +101,35 @@ describe('partner files and their summaries', () => {
     expect(() => store.partner('partner-2').data, 'looked at once when memory was full').to.throw(StoreFileError);
   });
 
+  it('reads a file in advance without holding the event loop: that read is one look, and never replaces a change made meanwhile', async () => {
+    const tenants = ['in-use', 'looked-at', 'changed', 'other'];
+    const writer = await JsonFileStore.open(dir);
+    for (const tenantId of tenants) await writer.partner(tenantId).update((doc) => void doc.customers.push(customer(`c-${tenantId}`, '2027-03-02')));
+    await writer.flush();
+    const ids = (s: JsonFileStore, tenantId: string) => s.partner(tenantId).data.customers.map((c) => c.tenantId);
+    // Damaged behind the bot's back, size and time kept: only a partner not in memory is read again.
+    const damage = async (tenantId: string) => {
+      const path = partnerFile(dir, tenantId);
+      const { size, atime, mtime } = await stat(path);
+      await writeFile(path, '#'.repeat(size));
+      await utimes(path, atime, mtime);
+    };
+    const store = await JsonFileStore.open(dir, { residentPartners: 1 });
+    expect(ids(store, 'in-use')).to.deep.equal(['c-in-use']);
+    await store.loadPartner('looked-at');
+    await damage('looked-at');
+    await damage('in-use');
+    expect(ids(store, 'looked-at'), 'as read in advance').to.deep.equal(['c-looked-at']);
+    expect(ids(store, 'in-use'), 'still in memory: the look read in advance dropped no partner in use').to.deep.equal(['c-in-use']);
+
+    const reading = store.loadPartner('changed');
+    await store.partner('changed').update((doc) => void doc.customers.push(customer('new', '2027-03-02')));
+    // Memory holds one partner: the changed one makes room for another.
+    await store.partner('other').update((doc) => void doc.customers.push(customer('new-other', '2027-03-02')));
+    await reading;
+    expect(ids(store, 'changed'), 'the change, not the version read before it').to.deep.equal(['c-changed', 'new']);
+  });
+
   it('reads an unchanged file only when it is first used', async () => {
     const store = await JsonFileStore.open(dir);
     await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));

@@ -49,6 +49,17 @@ export function readPlainFileSync(path: string): { stats: Stats; text: string } 
   }
 }
 
+/** The same as readPlainFileSync, on libuv's thread pool: the event loop goes on meanwhile. */
+export async function readPlainFile(path: string): Promise<{ stats: Stats; text: string }> {
+  const file = await open(path, READ_FLAGS);
+  try {
+    const stats = await file.stat();
+    return { stats, text: await file.readFile('utf8') };
+  } finally {
+    await file.close();
+  }
+}
+
 /** Where the version a write replaced is kept. */
 export function backupPathOf(path: string): string {
   return `${path}.bak`;

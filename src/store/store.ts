@@ -8,12 +8,12 @@
  * need to find their work (a summary per partner) stays in memory, and is cached on disk with the
  * size and time of the file it was made from, so a start reads only the files changed since.
  */
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { DocumentFile, type Doc } from './documentFile.js';
-import { parseDocument, readPlainFileSync, StoreFileError, unreadableReason } from './jsonFile.js';
+import { parseDocument, readPlainFile, readPlainFileSync, StoreFileError, unreadableReason } from './jsonFile.js';
 import {
   CustomerIndexShardSchema,
   emptyCustomerIndexShard,
@@ -32,11 +32,17 @@ import {
 import { fileNameFor } from './fileNames.js';
 import { EMPTY_HEAD, PartnerSummarySchema, summarise, type PartnerHead, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
 import { ShardedDocs, inBatches, jsonFilesIn, shardHash } from './shardedDocs.js';
+import { TimeSlices } from './timeSlices.js';
 
 /** The narrow interface the bot uses; a server database can implement it later. */
 export interface Store {
   /** The partner tenant's document (loaded on first use); an empty one when the tenant is new. */
   partner(tenantId: string): Doc<PartnerDoc>;
+  /**
+   * Brings the partner's file into memory without holding the event loop while it is read, so that
+   * `partner(tenantId).data` right after finds it there; does nothing when it is there already.
+   */
+  loadPartner(tenantId: string): Promise<void>;
   /**
    * The small part of the partner's file most turns read, without loading the file. Replaced by a
    * new object with every change of the file, never changed: the same head means the same file.
@@ -88,11 +94,24 @@ function sameStamp(a: FileStamp | undefined, b: FileStamp): boolean {
  * change or a second read of the same partner, few enough to cost little memory.
  */
 const PROBATION = 8;
+/** Documents read in advance and not used yet: about one per turn under way. */
+const READ_AHEAD = 32;
 
 export class JsonFileStore implements Store {
   private readonly resident = new Map<string, DocumentFile<PartnerDoc>>();
   /** Read once and not kept yet, oldest first; never the same partner as in `resident`. */
   private readonly probation = new Map<string, DocumentFile<PartnerDoc>>();
+  /** Files being read by loadPartner, one read per partner at a time. */
+  private readonly loading = new Map<string, Promise<void>>();
+  /** Documents loadPartner read, until their first use (which counts as the first look, not a second). */
+  private readonly readAhead = new Map<string, DocumentFile<PartnerDoc>>();
+  /**
+   * Files read in advance are parsed one after another, with the event loop let in every few
+   * milliseconds: reads that finish together (the lists of many partners at once) would otherwise be
+   * parsed in one stretch, a few milliseconds each, with every other turn and timer waiting.
+   */
+  private parsing: Promise<void> = Promise.resolve();
+  private readonly parseSlices = new TimeSlices();
   private readonly summaryOf = new Map<string, PartnerSummary>();
   private readonly validStamp = new Map<string, FileStamp>();
   /** Changes under way per partner: a partner with changes under way is never dropped from memory. */
@@ -277,32 +296,83 @@ export class JsonFileStore implements Store {
       return kept;
     }
     const looked = this.probation.get(tenantId);
+    const ahead = this.readAhead.get(tenantId);
     this.probation.delete(tenantId);
-    const doc = looked ?? this.read(tenantId);
-    if (change || looked || this.resident.size < this.capacity) this.keep(tenantId, doc);
-    else {
-      this.probation.set(tenantId, doc);
-      // Never changed while here (a change keeps it first), so nothing needs remembering.
-      if (this.probation.size > PROBATION) this.probation.delete(this.probation.keys().next().value!);
-    }
+    this.readAhead.delete(tenantId);
+    const doc = looked ?? ahead ?? this.read(tenantId);
+    this.place(tenantId, doc, change || looked !== undefined);
     return doc;
   }
 
-  private read(tenantId: string): DocumentFile<PartnerDoc> {
-    const path = join(this.partnersDir, fileNameFor(tenantId));
-    let stamp: FileStamp;
-    let text: string;
+  /** Keeps a document just read, or looked at a second time; a first look waits in probation. */
+  private place(tenantId: string, doc: DocumentFile<PartnerDoc>, keep: boolean): void {
+    if (keep || this.resident.size < this.capacity) return this.keep(tenantId, doc);
+    this.probation.set(tenantId, doc);
+    // Never changed while here (a change keeps it first), so nothing needs remembering.
+    if (this.probation.size > PROBATION) this.probation.delete(this.probation.keys().next().value!);
+  }
+
+  loadPartner(tenantId: string): Promise<void> {
+    if (this.inMemory(tenantId)) return Promise.resolve();
+    let load = this.loading.get(tenantId);
+    if (!load) {
+      load = this.readInAdvance(tenantId).finally(() => this.loading.delete(tenantId));
+      this.loading.set(tenantId, load);
+    }
+    return load;
+  }
+
+  private inMemory(tenantId: string): boolean {
+    return this.resident.has(tenantId) || this.probation.has(tenantId) || this.readAhead.has(tenantId);
+  }
+
+  private async readInAdvance(tenantId: string): Promise<void> {
+    const path = this.pathOf(tenantId);
+    const changes = this.changes.get(tenantId);
+    let file: { stats: Stats; text: string };
     try {
-      const file = readPlainFileSync(path);
-      stamp = stampOf(file.stats);
-      text = file.text;
+      file = await readPlainFile(path);
+    } catch {
+      // No file, or one that cannot be read: the first use reads it as always, and says what is wrong.
+      return;
+    }
+    const parse = this.parsing.then(async () => {
+      await this.parseSlices.pause();
+      // A change meanwhile read (and keeps) the file itself, and this read may be older than it.
+      if (this.inMemory(tenantId) || this.busy.has(tenantId) || this.changes.get(tenantId) !== changes) return;
+      try {
+        this.readAhead.set(tenantId, this.parsed(tenantId, path, file));
+      } catch {
+        // A damaged file: its first use reads it again and says so.
+      }
+    });
+    this.parsing = parse;
+    await parse;
+    // Bounded: a document read and then not used (the turn failed first) is only dropped.
+    if (this.readAhead.size > READ_AHEAD) this.readAhead.delete(this.readAhead.keys().next().value!);
+  }
+
+  private pathOf(tenantId: string): string {
+    return join(this.partnersDir, fileNameFor(tenantId));
+  }
+
+  private read(tenantId: string): DocumentFile<PartnerDoc> {
+    const path = this.pathOf(tenantId);
+    let file: { stats: Stats; text: string };
+    try {
+      file = readPlainFileSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return DocumentFile.fresh(path, emptyPartnerDoc(tenantId), PartnerDocSchema);
       throw new StoreFileError(path, unreadableReason(error));
     }
+    return this.parsed(tenantId, path, file);
+  }
+
+  private parsed(tenantId: string, path: string, file: { stats: Stats; text: string }): DocumentFile<PartnerDoc> {
+    const stamp = stampOf(file.stats);
     // A file as this process last saw it valid needs no second check; anything else is checked now.
     const trusted = sameStamp(this.validStamp.get(tenantId), stamp);
-    const data = parseDocument(path, text, trusted ? undefined : PartnerDocSchema);
+    const data = parseDocument(path, file.text, trusted ? undefined : PartnerDocSchema);
     assertTenantFile(path, data.tenantId);
     this.validStamp.set(tenantId, stamp);
     return DocumentFile.fresh(path, data, PartnerDocSchema);

@@ -49,15 +49,25 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   async page(partnerTenantId: string, filter: string, page: number, size: number): Promise<Page<Customer>> {
     // The same page of an unchanged file again (a list of each of many partners in turn, paging back
     // and forth) reads and sorts nothing: the partner's file may no longer be in memory.
+    const fits = (kept: KeptPage | undefined, head: PartnerHead): kept is KeptPage =>
+      kept !== undefined && kept.head === head && kept.filter === filter && kept.size === size && kept.page.page === Math.max(1, page);
+    if (!fits(this.keptPages.get(partnerTenantId), this.store.head(partnerTenantId))) await this.loaded(partnerTenantId);
     const head = this.store.head(partnerTenantId);
     const last = this.keptPages.get(partnerTenantId);
     this.keptPages.delete(partnerTenantId);
-    const same = last !== undefined && last.head === head && last.filter === filter && last.size === size && last.page.page === Math.max(1, page);
+    const same = fits(last, head);
     // Sorted as stored, and only the page shown copied: copying all of them cost a list turn more than the rest of it.
     const shown = same ? last.page : pageOf(this.matching(partnerTenantId, filter), page, size);
     this.keptPages.set(partnerTenantId, { head, filter, size, page: shown });
     if (this.keptPages.size > KEPT_PAGES) this.keptPages.delete(this.keptPages.keys().next().value!);
     return { ...shown, shown: copyOf(shown.shown) };
+  }
+
+  /** Whether the partner has customers; its file, then, in memory (read without holding the event loop). */
+  private async loaded(partnerTenantId: string): Promise<boolean> {
+    if (!this.store.head(partnerTenantId).hasCustomers) return false;
+    await this.store.loadPartner(partnerTenantId);
+    return true;
   }
 
   /** The stored customers `list` gives, in its order: read-only, shared with the partner's document. */
@@ -71,7 +81,7 @@ export class FileCustomers extends CustomerChanges implements CustomerRepository
   }
 
   async get(partnerTenantId: string, customerTenantId: string): Promise<Customer | undefined> {
-    if (!this.store.head(partnerTenantId).hasCustomers) return undefined;
+    if (!(await this.loaded(partnerTenantId))) return undefined;
     const customer = this.store.partner(partnerTenantId).data.customers.find((c) => c.tenantId === customerTenantId);
     return customer && copyOf(customer);
   }
