@@ -4,7 +4,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
-import { openStore } from '../../src/store/open.js';
+import { openStore, type OpenedStore } from '../../src/store/open.js';
 import { DatabaseError, openPool, poolConfig } from '../../src/store/postgres/database.js';
 import { freshDatabase } from '../support/postgres.js';
 
@@ -79,12 +79,22 @@ describe('PostgreSQL connection losses', () => {
 });
 
 describe('the PostgreSQL store: one turn', () => {
-  it("remembers a turn's reads until the turn ends: a change made meanwhile by another instance shows in the next turn", async function () {
-    const url = await freshDatabase(this);
+  /** The store on a fresh database, and another instance's connection to it, for `work`. */
+  async function withStoreAndAnother(context: Mocha.Context, work: (store: OpenedStore, other: pg.Client) => Promise<void>): Promise<void> {
+    const url = await freshDatabase(context);
     const store = await openStore(loadConfig({ DATABASE_URL: url, KEY_HASH_SECRET: 'turn-test-secret-turn-test-secret-42' }), DEFAULT_LIFECYCLE, pino({ level: 'silent' }));
     const other = new pg.Client({ connectionString: url });
     await other.connect();
     try {
+      await work(store, other);
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  }
+
+  it("remembers a turn's reads until the turn ends: a change made meanwhile by another instance shows in the next turn", async function () {
+    await withStoreAndAnother(this, async (store, other) => {
       const { partners } = store.repositories;
       const tenant = `partner-${Date.now()}`;
       await partners.saveProfile(tenant, { organisationName: 'Contoso', partnerId: '1234567', cloudEssentials: false, timeZone: 'Europe/Berlin', updatedAt: '2026-12-05T10:00:00.000Z', updatedBy: 'user-1' });
@@ -94,18 +104,11 @@ describe('the PostgreSQL store: one turn', () => {
         expect((await partners.profile(tenant))?.organisationName, 'as who is asking brought it along').to.equal('Contoso');
       });
       await store.withinTurn(async () => expect((await partners.profile(tenant))?.organisationName).to.equal('Fabrikam'));
-    } finally {
-      await other.end();
-      await store.close();
-    }
+    });
   });
 
   it("brings a key's catalogue entry along with who holds it, until the turn changes the catalogue or ends", async function () {
-    const url = await freshDatabase(this);
-    const store = await openStore(loadConfig({ DATABASE_URL: url, KEY_HASH_SECRET: 'turn-test-secret-turn-test-secret-42' }), DEFAULT_LIFECYCLE, pino({ level: 'silent' }));
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
-    try {
+    await withStoreAndAnother(this, async (store, other) => {
       const { keyCatalog, setups } = store.repositories;
       const [ref, absent] = ['a'.repeat(64), 'b'.repeat(64)];
       await keyCatalog.issue({ ref, product: 'O365_BUSINESS_PREMIUM', seats: 5, termMonths: 12, lastGroup: 'AAAAA', status: 'available', issuedAt: '2026-12-05T10:00:00.000Z' });
@@ -123,9 +126,6 @@ describe('the PostgreSQL store: one turn', () => {
       await other.query(`UPDATE commerce_keys SET status = 'available' WHERE ref = $1`, [ref]);
       await store.withinTurn(async () => expect((await keyCatalog.key(ref))?.status).to.equal('available'));
       expect((await keyCatalog.key(ref))?.status, 'outside a turn, every time').to.equal('available');
-    } finally {
-      await other.end();
-      await store.close();
-    }
+    });
   });
 });
