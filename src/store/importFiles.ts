@@ -121,6 +121,14 @@ export async function importFileStore(source: FileRepositories, target: Postgres
     }
     const subscriptions = new Set<string>();
     const customers = await from.customers.list(tenantId);
+    // Only an edited file lists a customer twice (the bot never writes one): the database, whose key
+    // is the tenant, cannot take both, and which one is right is the operator's call.
+    const twice = customers.find((customer, i) => customers.findIndex((c) => c.tenantId === customer.tenantId) !== i);
+    if (twice) {
+      throw new ImportRefused(
+        `The file of partner ${tenantId} lists customer tenant ${twice.tenantId} twice. None of this partner's customers were copied. Keep one of the two entries in the file, then run again with --force to copy what is missing.`,
+      );
+    }
     // All of the partner's customers in one transaction of a few statements (the same rows as `add` writes).
     await target.customers.addMany(tenantId, customers);
     for (const customer of customers) {

@@ -4,7 +4,7 @@
  * same questions through both stores then get the same answers.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -13,6 +13,7 @@ import { createKeyHasher, secretCheckOf } from '../../src/commerce/keyHasher.js'
 import { USER_ADMINISTRATOR } from '../../src/domain/entraRoles.js';
 import { DEFAULT_LIFECYCLE } from '../../src/domain/lifecycle.js';
 import { SETUP_STATUSES, type Setup } from '../../src/domain/setup.js';
+import { fileNameFor } from '../../src/store/fileNames.js';
 import { openFileRepositories, type FileRepositories } from '../../src/store/files/index.js';
 import type { AuditEntry } from '../../src/domain/audit.js';
 import { FileAuditLog } from '../../src/store/auditFile.js';
@@ -244,5 +245,55 @@ describe('db:import: a file store into an empty PostgreSQL database', function (
     expect(again.code).to.equal(0);
     expect(again.stdout).to.match(/^customers\s+30\s+30 \(30\)$/m);
     expect(await digest(database.pool)).to.deep.equal(before);
+  });
+});
+
+describe('db:import: a partner file that lists a customer twice', function () {
+  this.timeout(120_000);
+
+  it('is refused, naming the partner and the customer, and none of that partner is copied', async function () {
+    const url = await freshDatabase(this);
+    const dir = await mkdtemp(join(tmpdir(), 'db-import-twice-'));
+    try {
+      await writeFile(join(dir, 'key-hash-secret'), `${randomBytes(32).toString('hex')}\n`);
+      const files = await openFileRepositories(dir, DEFAULT_LIFECYCLE);
+      const partner = 'partner-edited-by-hand';
+      const customer = (tenantId: string) => ({
+        tenantId,
+        name: `Kunde ${tenantId.slice(0, 4)}`,
+        domain: `k${tenantId.slice(0, 8)}.onmicrosoft.com`,
+        country: 'DE',
+        language: 'de',
+        admin: { name: 'Eva Muster', email: 'eva@example.com', phone: '+49891234567', userPrincipalName: `admin@k${tenantId.slice(0, 8)}.onmicrosoft.com`, objectId: randomUUID() },
+        createdAt: '2026-03-02T09:00:00.000Z',
+        createdBy: { id: 'user-1', name: 'Anna' },
+        setupId: randomUUID(),
+        subscriptions: [{ id: randomUUID(), product: 'Microsoft 365 Business Standard', seats: 5, assignedSeats: 1, startDate: '2026-03-02', endDate: '2027-03-01', partnerOfRecord: '1234567', billing: 'partner' as const, renewalIds: [] }],
+        offers: [],
+        addedUsers: [],
+      });
+      const [kept, doubled] = [randomUUID(), randomUUID()];
+      await files.repositories.customers.add(partner, customer(kept));
+      await files.repositories.customers.add(partner, customer(doubled));
+      await files.close();
+      // An operator's edit: the second customer pasted in once more.
+      const path = join(dir, 'partners', fileNameFor(partner));
+      const doc = JSON.parse(await readFile(path, 'utf8')) as { customers: Array<{ tenantId: string }> };
+      doc.customers.push(doc.customers.find((c) => c.tenantId === doubled)!);
+      await writeFile(path, JSON.stringify(doc));
+
+      const run = await dbImport(url, '--from', dir);
+      expect(run.code, run.stderr).to.equal(3);
+      expect(run.stderr).to.include(`The file of partner ${partner} lists customer tenant ${doubled} twice`).and.include('--force').and.not.include('Import failed');
+      const database = await openPostgres(url, DEFAULT_LIFECYCLE);
+      try {
+        const { rows } = await database.pool.query('SELECT count(*)::int AS n FROM customers WHERE partner_tenant_id = $1', [partner]);
+        expect(rows[0].n).to.equal(0);
+      } finally {
+        await database.pool.end();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
