@@ -123,7 +123,12 @@ export async function importFileStore(source: FileRepositories, target: Postgres
     const customers = await from.customers.list(tenantId);
     // Only an edited file lists a customer twice (the bot never writes one): the database, whose key
     // is the tenant, cannot take both, and which one is right is the operator's call.
-    const twice = customers.find((customer, i) => customers.findIndex((c) => c.tenantId === customer.tenantId) !== i);
+    const seen = new Set<string>();
+    const twice = customers.find((customer) => {
+      if (seen.has(customer.tenantId)) return true;
+      seen.add(customer.tenantId);
+      return false;
+    });
     if (twice) {
       throw new ImportRefused(
         `The file of partner ${tenantId} lists customer tenant ${twice.tenantId} twice. None of this partner's customers were copied. Keep one of the two entries in the file, then run again with --force to copy what is missing.`,

@@ -39,8 +39,14 @@ export function unreadableReason(error: unknown): string {
   return `it cannot be read (${code ?? 'unknown error'})`;
 }
 
+/** A data file as read: its text, and the stats of that very version. */
+export interface PlainFile {
+  stats: Stats;
+  text: string;
+}
+
 /** A data file's text and its stats, read without following a symbolic link; ENOENT passes through. */
-export function readPlainFileSync(path: string): { stats: Stats; text: string } {
+export function readPlainFileSync(path: string): PlainFile {
   const fd = openSync(path, READ_FLAGS);
   try {
     return { stats: fstatSync(fd), text: readFileSync(fd, 'utf8') };
@@ -50,7 +56,7 @@ export function readPlainFileSync(path: string): { stats: Stats; text: string } 
 }
 
 /** The same as readPlainFileSync, on libuv's thread pool: the event loop goes on meanwhile. */
-export async function readPlainFile(path: string): Promise<{ stats: Stats; text: string }> {
+export async function readPlainFile(path: string): Promise<PlainFile> {
   const file = await open(path, READ_FLAGS);
   try {
     const stats = await file.stat();

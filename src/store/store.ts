@@ -8,12 +8,12 @@
  * need to find their work (a summary per partner) stays in memory, and is cached on disk with the
  * size and time of the file it was made from, so a start reads only the files changed since.
  */
-import { statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { DocumentFile, type Doc } from './documentFile.js';
-import { parseDocument, readPlainFile, readPlainFileSync, StoreFileError, unreadableReason } from './jsonFile.js';
+import { parseDocument, readPlainFile, readPlainFileSync, StoreFileError, unreadableReason, type PlainFile } from './jsonFile.js';
 import {
   CustomerIndexShardSchema,
   emptyCustomerIndexShard,
@@ -341,7 +341,7 @@ export class JsonFileStore implements Store {
   private async readInAdvance(tenantId: string): Promise<void> {
     const path = this.pathOf(tenantId);
     const changes = this.changes.get(tenantId);
-    let file: { stats: Stats; text: string };
+    let file: PlainFile;
     try {
       file = await readPlainFile(path);
     } catch {
@@ -370,7 +370,7 @@ export class JsonFileStore implements Store {
 
   private read(tenantId: string): DocumentFile<PartnerDoc> {
     const path = this.pathOf(tenantId);
-    let file: { stats: Stats; text: string };
+    let file: PlainFile;
     try {
       file = readPlainFileSync(path);
     } catch (error) {
@@ -380,7 +380,7 @@ export class JsonFileStore implements Store {
     return this.parsed(tenantId, path, file);
   }
 
-  private parsed(tenantId: string, path: string, file: { stats: Stats; text: string }): DocumentFile<PartnerDoc> {
+  private parsed(tenantId: string, path: string, file: PlainFile): DocumentFile<PartnerDoc> {
     const stamp = stampOf(file.stats);
     // A file as this process last saw it valid needs no second check; anything else is checked now.
     const trusted = sameStamp(this.validStamp.get(tenantId), stamp);

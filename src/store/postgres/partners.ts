@@ -58,6 +58,10 @@ async function lockPartner(tx: Tx, tenantId: string): Promise<{ hasRoleBook: boo
 
 const READ_BOOK = `SELECT ${ROLE_FIELDS.join(', ')} FROM partner_roles WHERE partner_tenant_id = $1 ORDER BY user_id`;
 
+/** The partner's row (has_role_book and the profile) with each of its roles: one row per role, one with NULL roles when none. */
+const ROLES_QUERY = `SELECT p.has_role_book, ${ROLE_FIELDS.map((field) => `r.${field}`).join(', ')}, ${PROFILE_COLUMNS}
+  FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`;
+
 async function readBook(tx: Tx | Pool, tenantId: string): Promise<RoleBook> {
   const { rows } = await tx.query(READ_BOOK, [tenantId]);
   return bookFrom(rows);
@@ -165,10 +169,7 @@ export class PostgresPartners implements PartnerRepository {
 
   roles(tenantId: string): Promise<RoleBook | undefined> {
     return readOnce(rolesKey(tenantId), async (remember) => {
-      const { rows } = await this.pool.query(
-        `SELECT p.has_role_book, ${ROLE_FIELDS.map((field) => `r.${field}`).join(', ')}, ${PROFILE_COLUMNS} FROM partners p LEFT JOIN partner_roles r ON r.partner_tenant_id = p.tenant_id WHERE p.tenant_id = $1 ORDER BY r.user_id`,
-        [tenantId],
-      );
+      const { rows } = await this.pool.query(ROLES_QUERY, [tenantId]);
       // A row per role, or one with NULL roles; none for a partner not met yet.
       return this.rememberBook(tenantId, rows[0], rows.filter((row) => row.user_id !== null), remember);
     });
