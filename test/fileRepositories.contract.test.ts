@@ -12,6 +12,10 @@ import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
 import { FileAuditLog } from '../src/store/auditFile.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { shardHash } from '../src/store/shardedDocs.js';
+import { seal } from '../src/store/jsonFile.js';
+import { PartnerSummarySchema } from '../src/store/partnerSummary.js';
+import { SCHEMA_VERSION } from '../src/store/documents.js';
+import { z } from 'zod';
 import { JsonFileStore } from '../src/store/store.js';
 import { draft } from './support/auditLogContract.js';
 import { fileNameFor } from '../src/store/fileNames.js';
@@ -97,12 +101,17 @@ describe('file repositories, beyond the contract: the documents the bot reads an
       await customers.add(partner, fabrikam({ subscriptions: [{ id, product: 'Office 365 E3', seats: 5, assignedSeats: 1, startDate: '2025-05-01', endDate, partnerOfRecord: '1234567', billing: 'partner', renewalIds: [] }] }));
     }
     await files.close();
-    // A summary cache as written before the ids were kept: rebuilt from the files at the next start.
+    // A summary cache as written before the ids were kept, sealed for the schema of then: rebuilt
+    // from the files at the next start.
+    const before = z.object({
+      schemaVersion: z.literal(SCHEMA_VERSION),
+      files: z.record(z.string(), z.object({ tenantId: z.string().min(1), mtimeMs: z.number(), size: z.number().int(), summary: PartnerSummarySchema.omit({ reminderIds: true }) })),
+    });
     const cacheDir = join(dir, 'partner-summaries');
     for (const name of (await readdir(cacheDir)).filter((n) => n.endsWith('.json'))) {
-      const shard = JSON.parse(await readFile(join(cacheDir, name), 'utf8'));
+      const shard = JSON.parse(await readFile(join(cacheDir, name), 'utf8')).document;
       for (const entry of Object.values<any>(shard.files)) delete entry.summary.reminderIds;
-      await writeFile(join(cacheDir, name), JSON.stringify(shard));
+      await writeFile(join(cacheDir, name), seal(JSON.stringify(shard), before));
     }
     await (await openFileRepositories(dir, DEFAULT_LIFECYCLE)).close();
     const reopened = await openFileRepositories(dir, DEFAULT_LIFECYCLE);

@@ -188,7 +188,39 @@ describe('partner files and their summaries', () => {
     for (const name of await jsonFiles(cacheDir)) await writeFile(join(cacheDir, name), '{"truncated');
     const reopened = await JsonFileStore.open(dir);
     expect(new Map(reopened.summaries()).get('partner-a')!.reminders).to.have.length(3);
-    for (const name of await jsonFiles(cacheDir)) expect(JSON.parse(await readFile(join(cacheDir, name), 'utf8')).files, 'rewritten').to.have.property('partner-a.json');
+    for (const name of await jsonFiles(cacheDir)) expect(JSON.parse(await readFile(join(cacheDir, name), 'utf8')).document.files, 'rewritten').to.have.property('partner-a.json');
+  });
+
+  it('rebuilds a summary cache shard changed outside the bot, though what it says is valid: its checksum no longer matches', async () => {
+    const store = await JsonFileStore.open(dir);
+    await store.partner('partner-a').update((doc) => void doc.customers.push(customer('c1', '2027-03-02')));
+    await store.flush();
+    const cacheDir = join(dir, 'partner-summaries');
+    let edited = 0;
+    for (const name of await jsonFiles(cacheDir)) {
+      const sealed = JSON.parse(await readFile(join(cacheDir, name), 'utf8'));
+      const entry = sealed.document.files['partner-a.json'];
+      if (!entry) continue;
+      // A summary without its subscription: the reminder run would never look at it.
+      entry.summary.reminders = [];
+      entry.summary.reminderIds = [];
+      await writeFile(join(cacheDir, name), JSON.stringify(sealed));
+      edited++;
+    }
+    expect(edited).to.equal(1);
+    const reopened = await JsonFileStore.open(dir);
+    expect(new Map(reopened.summaries()).get('partner-a')!.reminderIds).to.deep.equal(['c1', 'c1-s']);
+  });
+
+  it('keeps each customer index entry its own after a restart, though entries of one partner are read as one', async () => {
+    const store = await JsonFileStore.open(dir);
+    for (const id of ['c1', 'c2', 'c3']) await indexCustomer(store, 'partner-a', id);
+    const reopened = await JsonFileStore.open(dir);
+    const partnerOf = (s: JsonFileStore, id: string) => s.customerIndex(id).data.customers[id]?.partnerTenantId;
+    await reopened.customerIndex('c2').update((shard) => void (shard.customers['c2']!.partnerTenantId = 'partner-b'));
+    expect(['c1', 'c2', 'c3'].map((id) => partnerOf(reopened, id))).to.deep.equal(['partner-a', 'partner-b', 'partner-a']);
+    const again = await JsonFileStore.open(dir);
+    expect(['c1', 'c2', 'c3'].map((id) => partnerOf(again, id))).to.deep.equal(['partner-a', 'partner-b', 'partner-a']);
   });
 
   it('leaves an index entry without its customer harmless after a crash between the two writes', async () => {

@@ -8,7 +8,7 @@ import { current, isDraft, produce, setAutoFreeze } from 'immer';
 import { Low } from 'lowdb';
 import { problemInChange } from './changedParts.js';
 import { lockFile } from './fileLock.js';
-import { hiddenSibling, JsonFileWithBackup } from './jsonFile.js';
+import { hiddenSibling, JsonFileWithBackup, type JsonFileOptions } from './jsonFile.js';
 import type { z } from 'zod';
 
 // Documents are never changed outside a transaction; freezing them on every change would only cost.
@@ -50,7 +50,7 @@ export class DocumentFile<T> implements Doc<T> {
     private readonly schema: z.ZodType<T> | undefined,
     private readonly options: DocumentOptions,
   ) {
-    this.db = new Low(new JsonFileWithBackup(path, schema), initial);
+    this.db = new Low(new JsonFileWithBackup(path, schema, { sealed: options.sealed }), initial);
     this.committed = initial;
   }
 
@@ -204,7 +204,7 @@ export function detached(value: unknown): unknown {
   return value;
 }
 
-export interface DocumentOptions {
+export interface DocumentOptions extends JsonFileOptions {
   /** Another process writes the file too (the key CLI, the catalogue): writes then hold a lock file. */
   shared?: boolean;
 }

@@ -3,12 +3,12 @@
  * goes to a temporary file that is then renamed over the document, so a crash never leaves a
  * half-written file, and the version it replaces is kept as `<file>.bak`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, link, openSync, readFileSync, rename, writeFile, type Stats } from 'node:fs';
 import { copyFile, mkdir, open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** The file exists but cannot be used; the bot must not start on it, nor overwrite it. */
 export class StoreFileError extends Error {
@@ -103,10 +103,53 @@ function fsCall(call: (done: (error: NodeJS.ErrnoException | null) => void) => v
   return new Promise((resolve, reject) => call((error) => (error ? reject(error) : resolve())));
 }
 
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const fingerprints = new WeakMap<z.ZodType, string>();
+
+/** The shape a schema describes, as a hash: a sealed file written for another shape is stale. */
+function fingerprintOf(schema: z.ZodType): string {
+  let fingerprint = fingerprints.get(schema);
+  if (fingerprint === undefined) {
+    fingerprint = sha256(JSON.stringify(z.toJSONSchema(schema, { unrepresentable: 'any' })));
+    fingerprints.set(schema, fingerprint);
+  }
+  return fingerprint;
+}
+
+const SEAL = /^\{"sha256":"([0-9a-f]{64})","schema":"([0-9a-f]{64})","document":/;
+
+/** A document's text with its checksum and the fingerprint of the schema it was written for. */
+export function seal(text: string, schema: z.ZodType): string {
+  return `{"sha256":"${sha256(text)}","schema":"${fingerprintOf(schema)}","document":${text}}`;
+}
+
+/** The document's text inside a sealed file, once its checksum and fingerprint match. */
+export function unseal(path: string, sealed: string, schema: z.ZodType): string {
+  const match = SEAL.exec(sealed);
+  if (!match || !sealed.endsWith('}')) throw new StoreFileError(path, 'it is not a sealed file');
+  if (match[2] !== fingerprintOf(schema)) throw new StoreFileError(path, 'it was written for another version of its content');
+  const text = sealed.slice(match[0].length, -1);
+  if (sha256(text) !== match[1]) throw new StoreFileError(path, 'its checksum does not match: it is damaged or was changed outside the bot');
+  return text;
+}
+
+export interface JsonFileOptions {
+  /**
+   * For a file only the bot reads back (a cache): it is written sealed (see `seal`), and read back
+   * checked by its checksum and fingerprint instead of a validation of every value. Validating a
+   * 5,000-partner summary cache took 0.8 s of each start; its checksum takes a tenth of that.
+   */
+  sealed?: boolean;
+}
+
 export class JsonFileWithBackup<T> implements Adapter<T> {
   constructor(
     readonly path: string,
     private readonly schema?: z.ZodType<T>,
+    private readonly options: JsonFileOptions = {},
   ) {}
 
   /** The validated document, or null when there is no file yet. */
@@ -123,6 +166,7 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new StoreFileError(this.path, unreadableReason(error));
     }
+    if (this.options.sealed && this.schema) return parseDocument<T>(this.path, unseal(this.path, text, this.schema));
     return parseDocument(this.path, text, this.schema);
   }
 
@@ -141,7 +185,8 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
       // Compact JSON: a third smaller than indented JSON, and faster to write and read. The
       // backup's link is made while it is written: neither is seen before the renames, and each
       // step waits for a thread of the file system pool, so they overlap.
-      const [written, linked] = await Promise.allSettled([this.writeTemp(temp, JSON.stringify(data)), this.linkCurrent(backupTemp)]);
+      const text = JSON.stringify(data);
+      const [written, linked] = await Promise.allSettled([this.writeTemp(temp, this.options.sealed && this.schema ? seal(text, this.schema) : text), this.linkCurrent(backupTemp)]);
       if (written.status === 'rejected') throw written.reason;
       if (linked.status === 'rejected') throw linked.reason;
       // A crash between the renames leaves the old backup or the new one, and the old document.
