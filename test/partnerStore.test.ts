@@ -12,6 +12,7 @@ import { DelegationService } from '../src/delegation/delegationService.js';
 import { indexCustomer } from '../src/store/customerIndex.js';
 import { StoreFileError } from '../src/store/jsonFile.js';
 import { JsonFileStore } from '../src/store/store.js';
+import { packReminderIds, reminderIdsAt } from '../src/store/partnerSummary.js';
 import { fileAuditTrail } from './support/fileAuditTrail.js';
 import { openFileRepositories } from '../src/store/files/index.js';
 import { DEFAULT_LIFECYCLE } from '../src/domain/lifecycle.js';
@@ -35,6 +36,26 @@ function customer(tenantId: string, endDate: string): Customer {
 
 const jsonFiles = async (dir: string) => (await readdir(dir)).filter((name) => name.endsWith('.json'));
 const partnerFile = (dir: string, tenantId: string) => join(dir, 'partners', `${tenantId}.json`);
+
+describe('the ids of the subscriptions a summary reminds of', () => {
+  it('are found again by position, whatever they hold, and a customer repeated only where it follows itself', () => {
+    const pairs: Array<readonly [string, string]> = [
+      ['c1', 's1'],
+      ['c1', '12:34'],
+      ['c2', ''],
+      ['c1', '0:'],
+      ['Kundin ü', 's\n"x"'],
+    ];
+    const packed = packReminderIds(pairs);
+    expect(packed).to.equal('2:c12:s10:5:12:342:c20:2:c12:0:8:Kundin ü5:s\n"x"');
+    expect([...reminderIdsAt(packed, [0, 1, 2, 3, 4]).values()]).to.deep.equal(pairs);
+    expect([...reminderIdsAt(packed, [4, 1])]).to.deep.equal([
+      [1, ['c1', '12:34']],
+      [4, ['Kundin ü', 's\n"x"']],
+    ]);
+    expect(reminderIdsAt(packReminderIds([]), [0]).size).to.equal(0);
+  });
+});
 
 describe('partner files and their summaries', () => {
   let dir: string;
@@ -203,13 +224,14 @@ describe('partner files and their summaries', () => {
       if (!entry) continue;
       // A summary without its subscription: the reminder run would never look at it.
       entry.summary.reminders = [];
-      entry.summary.reminderIds = [];
+      entry.summary.reminderIds = '';
       await writeFile(join(cacheDir, name), JSON.stringify(sealed));
       edited++;
     }
     expect(edited).to.equal(1);
     const reopened = await JsonFileStore.open(dir);
-    expect(new Map(reopened.summaries()).get('partner-a')!.reminderIds).to.deep.equal(['c1', 'c1-s']);
+    const summary = new Map(reopened.summaries()).get('partner-a')!;
+    expect([...reminderIdsAt(summary.reminderIds, [0]).values()]).to.deep.equal([['c1', 'c1-s']]);
   });
 
   it('keeps each customer index entry its own after a restart, though entries of one partner are read as one', async () => {

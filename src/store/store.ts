@@ -30,7 +30,7 @@ import {
   SCHEMA_VERSION,
 } from './documents.js';
 import { fileNameFor } from './fileNames.js';
-import { EMPTY_HEAD, PartnerSummarySchema, shareRepeatedIds, summarise, type PartnerHead, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
+import { EMPTY_HEAD, PartnerSummarySchema, summarise, type PartnerHead, type PartnerSummary, type PartnerWork } from './partnerSummary.js';
 import { ShardedDocs, inBatches, jsonFilesIn, shardHash } from './shardedDocs.js';
 import { TimeSlices } from './timeSlices.js';
 
@@ -162,7 +162,7 @@ export class JsonFileStore implements Store {
       const entry = this.cacheShard(name).data.files[name];
       const stamp = stampOf(stamps[i]!);
       if (entry && sameStamp(entry, stamp) && fileNameFor(entry.tenantId) === name) {
-        this.summaryOf.set(entry.tenantId, shareRepeatedIds(entry.summary));
+        this.summaryOf.set(entry.tenantId, entry.summary);
         this.validStamp.set(entry.tenantId, stamp);
       } else changed.push(name);
     });

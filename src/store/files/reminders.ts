@@ -8,7 +8,7 @@
  */
 import { addDays, cycleRuns, dayNumber, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../documents.js';
-import { kindBit, NO_SWITCH, type PartnerSummary } from '../partnerSummary.js';
+import { kindBit, NO_SWITCH, reminderIdsAt, type PartnerSummary } from '../partnerSummary.js';
 import { reminderKey } from '../reminderCycle.js';
 import { TimeSlices } from '../timeSlices.js';
 import type { ReminderCandidate, ReminderId, ReminderRepository, StoredReminder } from '../repositories.js';
@@ -62,18 +62,22 @@ export class FileReminders implements ReminderRepository {
   /** The summary's subscriptions due by `today`, from its schedule: only those due are looked at. */
   private dueFrom(tenantId: string, summary: PartnerSummary, today: string): Due[] {
     const todayNumber = dayNumber(today);
-    const { reminders, reminderIds } = summary;
-    const out: Due[] = [];
+    const { reminders } = summary;
+    const due: Array<{ at: number; day: number }> = [];
     for (const entry of this.schedule(summary)) {
       const day = Math.floor(entry / SLOTS);
       if (day > todayNumber) break;
       const at = entry - day * SLOTS;
-      const [endDay, switchDay, mask] = [reminders[at * 3]!, reminders[at * 3 + 1]!, reminders[at * 3 + 2]!];
-      if (!cycleRuns(todayNumber - endDay, this.lifecycle) || (switchDay !== NO_SWITCH && switchDay <= todayNumber)) continue;
-      const recorded = REMINDER_KINDS.filter((kind) => (mask & kindBit(kind)) !== 0);
-      out.push({ partnerTenantId: tenantId, today, customerTenantId: reminderIds[at * 2]!, subscriptionId: reminderIds[at * 2 + 1]!, endDate: fromDayNumber(endDay), recorded, dueOn: fromDayNumber(day) });
+      const [endDay, switchDay] = [reminders[at * 3]!, reminders[at * 3 + 1]!];
+      if (cycleRuns(todayNumber - endDay, this.lifecycle) && (switchDay === NO_SWITCH || switchDay > todayNumber)) due.push({ at, day });
     }
-    return out;
+    if (due.length === 0) return [];
+    const ids = reminderIdsAt(summary.reminderIds, due.map(({ at }) => at));
+    return due.map(({ at, day }) => {
+      const [customerTenantId, subscriptionId] = ids.get(at)!;
+      const recorded = REMINDER_KINDS.filter((kind) => (reminders[at * 3 + 2]! & kindBit(kind)) !== 0);
+      return { partnerTenantId: tenantId, today, customerTenantId, subscriptionId, endDate: fromDayNumber(reminders[at * 3]!), recorded, dueOn: fromDayNumber(day) };
+    });
   }
 
   /**
