@@ -139,8 +139,8 @@ export function unseal(path: string, sealed: string, schema: z.ZodType): string 
 export interface JsonFileOptions {
   /**
    * For a file only the bot reads back (a cache): it is written sealed (see `seal`), and read back
-   * checked by its checksum and fingerprint instead of a validation of every value. Validating a
-   * 5,000-partner summary cache took 0.8 s of each start; its checksum takes a tenth of that.
+   * checked by its checksum and fingerprint instead of a validation of every value: for the summary
+   * cache of 5,000 partners, 55 ms of checksums in place of 0.8 s of validation at every start.
    */
   sealed?: boolean;
 }
