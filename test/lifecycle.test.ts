@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { addDays, dueReminder, localDay, nextReminder, renewedEndDate, subscriptionActions, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
+import { addDays, dayNumber, dueReminder, fromDayNumber, localDay, nextReminder, renewedEndDate, subscriptionActions, subscriptionState, type ReminderKind } from '../src/domain/lifecycle.js';
 
 const END = '2026-06-30';
 const on = (offset: number) => addDays(END, offset);
@@ -68,6 +68,15 @@ describe('reminders', () => {
   it('points "remind me later" to the next reminder of the cycle', () => {
     expect(nextReminder(END, on(-60))).to.deep.equal({ kind: 'before30', due: on(-30) });
     expect(nextReminder(END, on(-1))).to.deep.equal({ kind: 'expired', due: on(1) });
+  });
+});
+
+describe('day numbers', () => {
+  it('give back the calendar day they were made from, across month, leap-day and year ends', () => {
+    for (const day of ['1970-01-01', '2024-02-28', '2024-02-29', '2024-03-01', '2026-12-31', '2027-01-01', '2099-12-31']) {
+      expect(fromDayNumber(dayNumber(day))).to.equal(day);
+      expect(fromDayNumber(dayNumber(day) + 1)).to.equal(addDays(day, 1));
+    }
   });
 });
 

@@ -22,6 +22,11 @@ export function dayNumber(day: string): number {
   return Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY;
 }
 
+/** The calendar day (YYYY-MM-DD) of a day number: the inverse of dayNumber. */
+export function fromDayNumber(day: number): string {
+  return new Date(day * DAY).toISOString().slice(0, 10);
+}
+
 /** Whole days from `from` to `to`, both calendar days (YYYY-MM-DD). */
 export function daysBetween(from: string, to: string): number {
   return dayNumber(to) - dayNumber(from);

@@ -98,22 +98,36 @@ export function packReminderIds(pairs: ReadonlyArray<readonly [customerTenantId:
   return parts.join('');
 }
 
-/** The ids of the triples at the given indexes (one walk over the packed string up to the last). */
+/**
+ * The ids of the triples at the given indexes: one walk over the packed string, up to the last one
+ * wanted, that reads the lengths and cuts out only the ids wanted (a reminder run at 5,000 partners
+ * walks them all).
+ */
 export function reminderIdsAt(packed: string, indexes: Iterable<number>): Map<number, readonly [customerTenantId: string, subscriptionId: string]> {
   const wanted = new Set(indexes);
   const found = new Map<number, readonly [string, string]>();
   let position = 0;
-  let customer = '';
-  const next = (): string => {
-    const colon = packed.indexOf(':', position);
-    const length = Number(packed.slice(position, colon));
-    position = colon + 1 + length;
-    return packed.slice(colon + 1, position);
+  /** The length before the next colon, leaving `position` after it; -1 past the end. */
+  const length = (): number => {
+    let value = 0;
+    for (let code = packed.charCodeAt(position++); code !== COLON; code = packed.charCodeAt(position++)) {
+      if (!(code >= DIGIT_0 && code <= DIGIT_9)) return -1;
+      value = value * 10 + code - DIGIT_0;
+    }
+    return value;
   };
-  for (let index = 0; found.size < wanted.size && position < packed.length; index++) {
-    customer = next() || customer;
-    const subscription = next();
-    if (wanted.has(index)) found.set(index, [customer, subscription]);
+  let [customerStart, customerEnd] = [0, 0];
+  for (let index = 0; found.size < wanted.size; index++) {
+    const customer = length();
+    if (customer < 0) break;
+    if (customer > 0) [customerStart, customerEnd] = [position, (position += customer)];
+    const subscription = length();
+    if (subscription < 0) break;
+    const subscriptionStart = position;
+    position += subscription;
+    if (wanted.has(index)) found.set(index, [packed.slice(customerStart, customerEnd), packed.slice(subscriptionStart, position)]);
   }
   return found;
 }
+
+const [COLON, DIGIT_0, DIGIT_9] = [':'.charCodeAt(0), '0'.charCodeAt(0), '9'.charCodeAt(0)];

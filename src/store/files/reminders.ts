@@ -6,7 +6,7 @@
  * summary is replaced, never changed, when its file changes), so a run looks at each partner's
  * schedule only up to today and reads no file.
  */
-import { addDays, cycleRuns, dayNumber, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
+import { cycleRuns, dayNumber, fromDayNumber, localDay, REMINDER_KINDS, reminderOffsets, type LifecycleDays, type ReminderKind } from '../../domain/lifecycle.js';
 import type { PartnerDoc, ReminderRecord } from '../documents.js';
 import { kindBit, NO_SWITCH, reminderIdsAt, type PartnerSummary } from '../partnerSummary.js';
 import { reminderKey } from '../reminderCycle.js';
@@ -183,9 +183,4 @@ export class FileReminders implements ReminderRepository {
       .filter(matches)
       .map((record) => ({ ...copyOf(record), partnerTenantId }));
   }
-}
-
-/** The calendar day (YYYY-MM-DD) of a day number (see dayNumber). */
-function fromDayNumber(day: number): string {
-  return addDays('1970-01-01', day);
 }
