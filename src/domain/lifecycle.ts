@@ -22,7 +22,7 @@ export function dayNumber(day: string): number {
   return Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY;
 }
 
-/** The calendar day (YYYY-MM-DD) of a day number: the inverse of dayNumber. */
+/** The calendar day (YYYY-MM-DD) of a day number: the inverse of dayNumber (years 100 to 9999). */
 export function fromDayNumber(day: number): string {
   return new Date(day * DAY).toISOString().slice(0, 10);
 }

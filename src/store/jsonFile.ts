@@ -1,5 +1,6 @@
 /**
- * The store's JSON files on disk, as a lowdb adapter: a read parses and validates the file; a write
+ * The store's JSON files on disk, as a lowdb adapter: a read parses and validates the file (a sealed
+ * one, a cache, is checked by its checksum instead); a write
  * goes to a temporary file that is then renamed over the document, so a crash never leaves a
  * half-written file, and the version it replaces is kept as `<file>.bak`.
  */
@@ -152,7 +153,7 @@ export class JsonFileWithBackup<T> implements Adapter<T> {
     private readonly options: JsonFileOptions = {},
   ) {}
 
-  /** The validated document, or null when there is no file yet. */
+  /** The validated (or, sealed, checked) document, or null when there is no file yet. */
   async read(): Promise<T | null> {
     let text: string;
     try {

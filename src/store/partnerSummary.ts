@@ -46,7 +46,10 @@ export const PartnerSummarySchema = z.object({
    * subscriptions would otherwise be 1.5 million strings in memory.
    */
   reminderIds: z.string(),
-});
+})
+  // What the values mean is part of the sealed cache's fingerprint too (see `seal`): a cache made
+  // with other bits or another packing is rebuilt. Bump the format with any change of meaning.
+  .describe(`partner summary, format 2 (ids packed by packReminderIds); mask bits: ${REMINDER_KINDS.join(' ')}`);
 export type PartnerSummary = z.infer<typeof PartnerSummarySchema>;
 
 export const NO_SWITCH = -1;
