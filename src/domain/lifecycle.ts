@@ -52,7 +52,7 @@ export function localDay(at: Date, timeZone: string): string {
 }
 
 export function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+  return fromDayNumber(dayNumber(day) + days);
 }
 
 /**

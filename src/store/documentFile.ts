@@ -1,7 +1,7 @@
 /**
  * One JSON document on disk, a lowdb database over `JsonFileWithBackup` (temporary file, `.bak`,
- * rename): validated on load (a sealed cache checked instead) and changed only through serialised transactions. A change becomes
- * visible to readers only after it is on disk.
+ * rename): validated on load (a sealed cache checked instead) and changed only through serialised
+ * transactions. A change becomes visible to readers only after it is on disk.
  */
 import { statSync } from 'node:fs';
 import { current, isDraft, produce, setAutoFreeze } from 'immer';

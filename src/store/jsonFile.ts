@@ -1,8 +1,8 @@
 /**
  * The store's JSON files on disk, as a lowdb adapter: a read parses and validates the file (a sealed
- * one, a cache, is checked by its checksum instead); a write
- * goes to a temporary file that is then renamed over the document, so a crash never leaves a
- * half-written file, and the version it replaces is kept as `<file>.bak`.
+ * one, a cache, is checked by its checksum instead); a write goes to a temporary file that is then
+ * renamed over the document, so a crash never leaves a half-written file, and the version it
+ * replaces is kept as `<file>.bak`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, link, openSync, readFileSync, rename, writeFile, type Stats } from 'node:fs';
@@ -104,7 +104,8 @@ function fsCall(call: (done: (error: NodeJS.ErrnoException | null) => void) => v
   return new Promise((resolve, reject) => call((error) => (error ? reject(error) : resolve())));
 }
 
-function sha256(text: string): string {
+/** The SHA-256 of a text, in hex. */
+export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 

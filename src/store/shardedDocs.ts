@@ -1,11 +1,10 @@
 /** Documents keyed by a 64-hex-digit hash, split over up to 256 files by the hash's first two digits. */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { DocumentFile, type DocumentOptions } from './documentFile.js';
-import { StoreFileError } from './jsonFile.js';
+import { sha256, StoreFileError } from './jsonFile.js';
 
 /** Loads files a few dozen at a time: in parallel, but without opening thousands at once. */
 export async function inBatches<T, R>(items: readonly T[], load: (item: T) => Promise<R>, size = 32): Promise<R[]> {
@@ -21,7 +20,7 @@ export async function jsonFilesIn(dir: string): Promise<string[]> {
 
 /** The hash that places an id (a customer tenant, a domain, a file name) in its shard. */
 export function shardHash(id: string): string {
-  return createHash('sha256').update(id).digest('hex');
+  return sha256(id);
 }
 
 /** The file a hash belongs in: its first two hex digits. */

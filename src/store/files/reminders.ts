@@ -63,20 +63,20 @@ export class FileReminders implements ReminderRepository {
   private dueFrom(tenantId: string, summary: PartnerSummary, today: string): Due[] {
     const todayNumber = dayNumber(today);
     const { reminders } = summary;
-    const due: Array<{ at: number; day: number }> = [];
+    const due: Array<{ at: number; day: number; endDay: number; mask: number }> = [];
     for (const entry of this.schedule(summary)) {
       const day = Math.floor(entry / SLOTS);
       if (day > todayNumber) break;
       const at = entry - day * SLOTS;
-      const [endDay, switchDay] = [reminders[at * 3]!, reminders[at * 3 + 1]!];
-      if (cycleRuns(todayNumber - endDay, this.lifecycle) && (switchDay === NO_SWITCH || switchDay > todayNumber)) due.push({ at, day });
+      const [endDay, switchDay, mask] = [reminders[at * 3]!, reminders[at * 3 + 1]!, reminders[at * 3 + 2]!];
+      if (cycleRuns(todayNumber - endDay, this.lifecycle) && (switchDay === NO_SWITCH || switchDay > todayNumber)) due.push({ at, day, endDay, mask });
     }
     if (due.length === 0) return [];
     const ids = reminderIdsAt(summary.reminderIds, due.map(({ at }) => at));
-    return due.map(({ at, day }) => {
+    return due.map(({ at, day, endDay, mask }) => {
       const [customerTenantId, subscriptionId] = ids.get(at)!;
-      const recorded = REMINDER_KINDS.filter((kind) => (reminders[at * 3 + 2]! & kindBit(kind)) !== 0);
-      return { partnerTenantId: tenantId, today, customerTenantId, subscriptionId, endDate: fromDayNumber(reminders[at * 3]!), recorded, dueOn: fromDayNumber(day) };
+      const recorded = REMINDER_KINDS.filter((kind) => (mask & kindBit(kind)) !== 0);
+      return { partnerTenantId: tenantId, today, customerTenantId, subscriptionId, endDate: fromDayNumber(endDay), recorded, dueOn: fromDayNumber(day) };
     });
   }
 
