@@ -431,20 +431,25 @@ async function loadSetupBooks(dir: string): Promise<Map<string, DocumentFile<Set
 }
 
 /**
+ * An index entry, while its partner is all it holds: with a second field this is `never`, and
+ * shareIndexEntries no longer compiles, as entries of one partner could then differ.
+ */
+type PartnerOnlyEntry = [keyof CustomerIndexShard['customers'][string]] extends ['partnerTenantId'] ? CustomerIndexShard['customers'][string] : never;
+
+/**
  * Each entry of the customer index is read as an object of its own, though a partner's entries are
- * all alike: entries with the same content share one (in place). For 250,000 customers: 56 MB, now
- * 30 MB. Changes replace an entry, never change it (immer copies what a change touches).
+ * all alike: they share one (in place). For 250,000 customers: 56 MB, now 30 MB, in 15–45 ms (keyed
+ * by their JSON, 350 ms). Changes replace an entry, never change it (immer copies what it touches).
  */
 function shareIndexEntries(shards: ShardedDocs<CustomerIndexShard>): void {
-  const byContent = new Map<string, CustomerIndexShard['customers'][string]>();
+  const byPartner = new Map<string, PartnerOnlyEntry>();
   for (const shard of shards.all()) {
-    const customers = shard.data.customers as CustomerIndexShard['customers'];
+    const customers = shard.data.customers as Record<string, PartnerOnlyEntry>;
     for (const id in customers) {
       const entry = customers[id]!;
-      const content = JSON.stringify(entry);
-      const shared = byContent.get(content);
+      const shared = byPartner.get(entry.partnerTenantId);
       if (shared) customers[id] = shared;
-      else byContent.set(content, entry);
+      else byPartner.set(entry.partnerTenantId, entry);
     }
   }
 }
